@@ -1,0 +1,32 @@
+"""Exceptions that carry a message a person can act on.
+
+Every error that reaches the CLI or the GUI is one of these; anything else is a bug.
+The CLI prints ``str(error)`` on one line and exits with ``exit_code``; the GUI shows
+the same text in a dialog.
+"""
+
+from __future__ import annotations
+
+
+class CoderError(Exception):
+    """Base class for expected, user-facing errors."""
+
+    exit_code: int = 1
+
+
+class InputError(CoderError):
+    """Invalid input from a file, a flag or a URL (CLI exit code 2)."""
+
+    exit_code = 2
+
+
+class ProjectError(CoderError):
+    """A project cannot be opened or changed as asked."""
+
+    exit_code = 2
+
+
+class AudioError(CoderError):
+    """An audio file cannot be read; the message says why and what to do."""
+
+    exit_code = 2
