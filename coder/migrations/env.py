@@ -1,0 +1,16 @@
+"""Alembic environment: always run programmatically by coder.storage with a connection."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from coder.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,980 @@
+"""A project: its scales, raters, sessions, plans and codings, and every change to them.
+
+``Project`` is the one door to a project's data for the CLI, the GUI and the exporters.
+Every public method that writes runs in one transaction and appends to the history.
+A rater's work goes through :class:`RaterView`, which filters by rater in its queries,
+so a rater-scoped caller cannot reach another rater's rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NewType
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
+
+from coder.errors import InputError, ProjectError
+from coder.models import (
+    CodingRow,
+    HistoryRow,
+    NoteRow,
+    ProjectRow,
+    RaterPoolMemberRow,
+    RaterPoolRow,
+    RaterRow,
+    RatingRow,
+    ScaleRow,
+    SessionRow,
+    SpanRow,
+    utcnow,
+)
+from coder.scales import RatingScale, parse_scale
+from coder.storage import (
+    Location,
+    Store,
+    create_store,
+    normalize_db_url,
+    open_store,
+    resolve_location,
+    write_pointer_file,
+)
+
+CodingId = NewType("CodingId", int)
+SessionId = NewType("SessionId", int)
+
+CODING_STATES = ("not_started", "in_progress", "submitted", "uncodable")
+LEAD = "lead"
+
+
+@dataclass(frozen=True)
+class Rater:
+    code: str
+    name: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session as the lead sees it (raters see only ``key`` and the audio)."""
+
+    id: SessionId
+    key: str
+    patient: str
+    therapist: str
+    session_number: int | None
+    phase: str
+    date: str
+    audio_path: str | None
+    audio_status: str
+    audio_reason: str
+    duration_ms: int | None
+    sha256: str | None
+    training: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One line of a rater's queue: what the rater may see about an assigned coding."""
+
+    coding_id: CodingId
+    session_key: str
+    scale_id: str
+    scale_name: str
+    state: str
+    position: int
+    items_scored: int
+    items_total: int
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    position_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Span:
+    id: int
+    item_id: str
+    start_ms: int
+    end_ms: int | None
+
+    @property
+    def length_ms(self) -> int:
+        return 0 if self.end_ms is None else max(0, self.end_ms - self.start_ms)
+
+
+@dataclass(frozen=True)
+class CodingState:
+    """Everything needed to resume one coding."""
+
+    coding_id: CodingId
+    rater: str
+    session_key: str
+    scale: RatingScale
+    state: str
+    values: Mapping[str, float | None]
+    texts: Mapping[str, str]
+    notes: tuple[Note, ...]
+    spans: tuple[Span, ...]
+    uncodable_reason: str
+    uncodable_text: str
+    playhead_ms: int
+    audio_path: str | None
+    audio_status: str
+    audio_reason: str
+    duration_ms: int | None
+    sha256: str | None
+    reopen_allowed: bool
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    coding_id: int | None
+    field: str
+    old: Any
+    new: Any
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Project:
+    """An open project. Use :meth:`create` or :meth:`open`; close it when done."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._scale_cache: dict[int, RatingScale] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def create(cls, path: str | Path, *, db_url: str | None = None, name: str = "") -> Project:
+        """Create a project file (SQLite), or a pointer file to a PostgreSQL database.
+
+        Raises:
+            ProjectError: the path exists, its folder is missing, or the database is
+                unreachable or not empty. Nothing is left behind on failure.
+        """
+        path = Path(path).expanduser()
+        if path.exists():
+            raise ProjectError(f"{path} already exists; choose a new file name or open it")
+        if not path.parent.is_dir():
+            raise ProjectError(f"the folder {path.parent} does not exist; create it first")
+        if db_url is not None:
+            location = Location(normalize_db_url(db_url), path)
+        else:
+            location = Location(f"sqlite:///{path.resolve()}", path)
+        try:
+            store = create_store(location)
+        except ProjectError:
+            if db_url is None:
+                path.unlink(missing_ok=True)
+            raise
+        with store.transaction() as s:
+            s.add(ProjectRow(id=1, name=name or path.stem, settings_json="{}"))
+            _log(s, LEAD, "create", "project", path.stem)
+        if db_url is not None:
+            write_pointer_file(path, location.url)
+        return cls(store)
+
+    @classmethod
+    def open(cls, project: str | Path) -> Project:
+        """Open an existing project (file path, pointer file, or postgresql:// URL)."""
+        return cls(open_store(resolve_location(project)))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        with self.store.read() as s:
+            row = s.get(ProjectRow, 1)
+            return row.name if row else ""
+
+    # ------------------------------------------------------------------ settings
+
+    def settings(self) -> dict[str, Any]:
+        with self.store.read() as s:
+            row = s.get(ProjectRow, 1)
+            return json.loads(row.settings_json) if row else {}
+
+    def set_setting(self, key: str, value: Any, *, actor: str = LEAD) -> None:
+        with self.store.transaction() as s:
+            row = s.get(ProjectRow, 1)
+            if row is None:
+                raise ProjectError("the project row is missing; the file is damaged")
+            settings = json.loads(row.settings_json)
+            old = settings.get(key)
+            settings[key] = value
+            row.settings_json = json.dumps(settings, sort_keys=True)
+            _log(s, actor, "set", "setting", key, old=old, new=value)
+
+    # ------------------------------------------------------------------ scales
+
+    def add_scale(self, scale: RatingScale, *, actor: str = LEAD) -> bool:
+        """Store a copy of a scale definition. Returns False if it was already there.
+
+        Raises:
+            InputError: the same id and version is stored with a different definition
+                (stored scores would change meaning: bump ``version`` instead).
+        """
+        with self.store.transaction() as s:
+            row = s.scalar(
+                select(ScaleRow).where(
+                    ScaleRow.scale_id == scale.id, ScaleRow.version == scale.version
+                )
+            )
+            if row is not None:
+                if parse_scale(row.source) == parse_scale(scale.source):
+                    return False
+                raise InputError(
+                    f"scale {scale.id!r} version {scale.version} is already in the project with "
+                    "a different definition; raise 'version' in the file to add the change"
+                )
+            s.add(
+                ScaleRow(
+                    scale_id=scale.id, version=scale.version, name=scale.name, source=scale.source
+                )
+            )
+            _log(s, actor, "add", "scale", f"{scale.id}@{scale.version}")
+        return True
+
+    def scales(self) -> list[RatingScale]:
+        """The newest stored version of each scale, in the order they were added."""
+        with self.store.read() as s:
+            rows = s.scalars(select(ScaleRow).order_by(ScaleRow.id)).all()
+        newest: dict[str, ScaleRow] = {}
+        for row in rows:
+            if row.scale_id not in newest or row.version > newest[row.scale_id].version:
+                newest[row.scale_id] = row
+        return [self._scale_from_row(row) for row in newest.values()]
+
+    def scale(self, scale_id: str) -> RatingScale:
+        for scale in self.scales():
+            if scale.id == scale_id:
+                return scale
+        known = ", ".join(s.id for s in self.scales()) or "none yet"
+        raise InputError(
+            f"the project has no scale {scale_id!r} (it has: {known}); add it with "
+            f"session-coder scales add"
+        )
+
+    def _scale_pk(self, s: DbSession, scale_id: str) -> int:
+        pk = s.scalar(
+            select(ScaleRow.id)
+            .where(ScaleRow.scale_id == scale_id)
+            .order_by(ScaleRow.version.desc())
+            .limit(1)
+        )
+        if pk is None:
+            raise InputError(
+                f"the project has no scale {scale_id!r}; add it with session-coder scales add"
+            )
+        return pk
+
+    def _scale_from_row(self, row: ScaleRow) -> RatingScale:
+        cached = self._scale_cache.get(row.id)
+        if cached is None:
+            cached = parse_scale(row.source, source_name=f"stored scale {row.scale_id}")
+            self._scale_cache[row.id] = cached
+        return cached
+
+    def _scale_by_pk(self, s: DbSession, pk: int) -> RatingScale:
+        if pk not in self._scale_cache:
+            row = s.get(ScaleRow, pk)
+            if row is None:
+                raise ProjectError(f"stored scale #{pk} is missing; the project is damaged")
+            return self._scale_from_row(row)
+        return self._scale_cache[pk]
+
+    # ------------------------------------------------------------------ raters
+
+    def add_raters(self, codes: Iterable[str], *, actor: str = LEAD) -> list[str]:
+        """Add rater codes; returns the codes that were new. Existing codes are kept."""
+        codes = [c.strip() for c in codes]
+        for code in codes:
+            if not code or any(ch.isspace() for ch in code) or "," in code:
+                raise InputError(f"rater code {code!r} is not valid: use letters, digits, - or _")
+        added = []
+        with self.store.transaction() as s:
+            existing = set(s.scalars(select(RaterRow.code)).all())
+            for code in codes:
+                if code in existing:
+                    continue
+                s.add(RaterRow(code=code, name="", active=True))
+                existing.add(code)
+                added.append(code)
+                _log(s, actor, "add", "rater", code)
+        return added
+
+    def raters(self, *, include_inactive: bool = False) -> list[Rater]:
+        with self.store.read() as s:
+            rows = s.scalars(select(RaterRow).order_by(RaterRow.code)).all()
+        return [Rater(r.code, r.name, r.active) for r in rows if r.active or include_inactive]
+
+    def set_rater_active(self, code: str, active: bool, *, actor: str = LEAD) -> None:
+        with self.store.transaction() as s:
+            row = self._rater_row(s, code)
+            old, row.active = row.active, active
+            _log(s, actor, "set", "rater", code, field="active", old=old, new=active)
+
+    def _rater_row(self, s: DbSession, code: str) -> RaterRow:
+        row = s.scalar(select(RaterRow).where(RaterRow.code == code))
+        if row is None:
+            raise InputError(
+                f"no rater {code!r} in this project; add it with session-coder raters add"
+            )
+        return row
+
+    def set_pool(self, name: str, codes: Sequence[str], *, actor: str = LEAD) -> None:
+        """Define (or redefine) a named rater pool."""
+        with self.store.transaction() as s:
+            raters = [self._rater_row(s, c) for c in codes]
+            pool = s.scalar(select(RaterPoolRow).where(RaterPoolRow.name == name))
+            old = None
+            if pool is None:
+                pool = RaterPoolRow(name=name)
+                s.add(pool)
+                s.flush()
+            else:
+                old = self._pool_codes(s, pool.id)
+                for member in s.scalars(
+                    select(RaterPoolMemberRow).where(RaterPoolMemberRow.pool_id == pool.id)
+                ):
+                    s.delete(member)
+                s.flush()
+            for rater in raters:
+                s.add(RaterPoolMemberRow(pool_id=pool.id, rater_id=rater.id))
+            _log(s, actor, "set", "pool", name, old=old, new=sorted(codes))
+
+    def pools(self) -> dict[str, list[str]]:
+        with self.store.read() as s:
+            return {p.name: self._pool_codes(s, p.id) for p in s.scalars(select(RaterPoolRow))}
+
+    @staticmethod
+    def _pool_codes(s: DbSession, pool_id: int) -> list[str]:
+        return sorted(
+            s.scalars(
+                select(RaterRow.code)
+                .join(RaterPoolMemberRow, RaterPoolMemberRow.rater_id == RaterRow.id)
+                .where(RaterPoolMemberRow.pool_id == pool_id)
+            ).all()
+        )
+
+    # ------------------------------------------------------------------ sessions
+
+    def sessions(self) -> list[SessionInfo]:
+        from coder.models import AudioFileRow
+
+        with self.store.read() as s:
+            rows = s.execute(
+                select(SessionRow, AudioFileRow)
+                .outerjoin(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
+                .order_by(SessionRow.id)
+            ).all()
+        return [_session_info(sess, audio) for sess, audio in rows]
+
+    def set_training(
+        self, session_keys: Iterable[str], training: bool = True, *, actor: str = LEAD
+    ) -> None:
+        with self.store.transaction() as s:
+            for key in session_keys:
+                row = s.scalar(select(SessionRow).where(SessionRow.session_key == key))
+                if row is None:
+                    raise InputError(f"no session {key!r} in this project")
+                old, row.training = row.training, training
+                _log(s, actor, "set", "session", key, field="training", old=old, new=training)
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        """Counts of codings by scale, rater and state, and of sessions by audio status."""
+        with self.store.read() as s:
+            sessions = dict(
+                s.execute(
+                    select(SessionRow.audio_status, func.count()).group_by(SessionRow.audio_status)
+                ).all()
+            )
+            rows = s.execute(
+                select(ScaleRow.scale_id, RaterRow.code, CodingRow.state, func.count())
+                .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
+                .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+                .group_by(ScaleRow.scale_id, RaterRow.code, CodingRow.state)
+            ).all()
+            n_raters = s.scalar(select(func.count()).select_from(RaterRow)) or 0
+            scales = [r.id for r in self.scales()]
+        by_scale: dict[str, dict[str, int]] = {}
+        by_rater: dict[str, dict[str, int]] = {}
+        by_state = {state: 0 for state in CODING_STATES}
+        for scale_id, code, state, count in rows:
+            by_scale.setdefault(scale_id, {st: 0 for st in CODING_STATES})[state] += count
+            by_rater.setdefault(code, {st: 0 for st in CODING_STATES})[state] += count
+            by_state[state] += count
+        return {
+            "project": self.name,
+            "sessions": sum(sessions.values()),
+            "sessions_by_audio_status": sessions,
+            "raters": n_raters,
+            "scales": scales,
+            "codings": sum(by_state.values()),
+            "by_state": by_state,
+            "by_scale": by_scale,
+            "by_rater": by_rater,
+        }
+
+    # ------------------------------------------------------------------ history
+
+    def history(
+        self, *, coding_id: int | None = None, limit: int | None = None
+    ) -> list[HistoryEntry]:
+        with self.store.read() as s:
+            query = select(HistoryRow).order_by(HistoryRow.id)
+            if coding_id is not None:
+                query = query.where(HistoryRow.coding_id == coding_id)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = s.scalars(query).all()
+        return [
+            HistoryEntry(
+                r.at,
+                r.actor,
+                r.action,
+                r.entity,
+                r.entity_id,
+                r.coding_id,
+                r.field,
+                _load(r.old),
+                _load(r.new),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ codings
+
+    def rater_view(self, code: str) -> RaterView:
+        """The data layer a rater works through: only their own codings."""
+        with self.store.read() as s:
+            rater = self._rater_row(s, code)
+        return RaterView(self, rater.id, rater.code)
+
+    def add_coding(
+        self,
+        session_key: str,
+        rater: str,
+        scale_id: str,
+        *,
+        role: str = "primary",
+        queue_position: int = 0,
+        plan_id: int | None = None,
+        actor: str = LEAD,
+    ) -> CodingId:
+        """Assign one coding directly (plans normally do this in bulk)."""
+        with self.store.transaction() as s:
+            session = s.scalar(select(SessionRow).where(SessionRow.session_key == session_key))
+            if session is None:
+                raise InputError(f"no session {session_key!r} in this project")
+            row = CodingRow(
+                session_id=session.id,
+                rater_id=self._rater_row(s, rater).id,
+                scale_pk=self._scale_pk(s, scale_id),
+                plan_id=plan_id,
+                role=role,
+                queue_position=queue_position,
+                state="not_started",
+                uncodable_reason="",
+                uncodable_text="",
+                playhead_ms=0,
+            )
+            s.add(row)
+            s.flush()
+            _log(
+                s,
+                actor,
+                "assign",
+                "coding",
+                str(row.id),
+                coding_id=row.id,
+                new={"session": session_key, "rater": rater, "scale": scale_id, "role": role},
+            )
+            return CodingId(row.id)
+
+    def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> None:
+        with self.store.transaction() as s:
+            row = s.get(CodingRow, coding_id)
+            if row is None:
+                raise InputError(f"no coding #{coding_id}")
+            old, row.reopen_allowed = row.reopen_allowed, allowed
+            _log(
+                s,
+                actor,
+                "set",
+                "coding",
+                str(coding_id),
+                coding_id=coding_id,
+                field="reopen_allowed",
+                old=old,
+                new=allowed,
+            )
+
+
+def _session_info(sess: SessionRow, audio: Any) -> SessionInfo:
+    return SessionInfo(
+        id=SessionId(sess.id),
+        key=sess.session_key,
+        patient=sess.patient,
+        therapist=sess.therapist,
+        session_number=sess.session_number,
+        phase=sess.phase,
+        date=sess.date,
+        audio_path=audio.path if audio is not None else None,
+        audio_status=sess.audio_status,
+        audio_reason=sess.audio_reason,
+        duration_ms=audio.duration_ms if audio is not None else None,
+        sha256=audio.sha256 if audio is not None else None,
+        training=sess.training,
+        metadata=json.loads(sess.metadata_json or "{}"),
+    )
+
+
+def _log(
+    s: DbSession,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    *,
+    coding_id: int | None = None,
+    field: str = "",
+    old: Any = None,
+    new: Any = None,
+) -> None:
+    s.add(
+        HistoryRow(
+            at=utcnow(),
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            coding_id=coding_id,
+            field=field,
+            old=_dump(old),
+            new=_dump(new),
+        )
+    )
+
+
+class RaterView:
+    """One rater's window on a project: their queue and their codings, nothing else.
+
+    Every query joins on this rater's id, so it cannot return another rater's rows,
+    and nothing returned says whether a session is double-coded.
+    """
+
+    def __init__(self, project: Project, rater_id: int, code: str) -> None:
+        self._project = project
+        self._rater_id = rater_id
+        self.code = code
+
+    def queue(self) -> list[QueueEntry]:
+        """This rater's codings in plan order."""
+        project = self._project
+        with project.store.read() as s:
+            rows = s.execute(
+                select(CodingRow, SessionRow.session_key)
+                .join(SessionRow, SessionRow.id == CodingRow.session_id)
+                .where(CodingRow.rater_id == self._rater_id)
+                .order_by(CodingRow.queue_position, CodingRow.id)
+            ).all()
+            counts = dict(
+                s.execute(
+                    select(RatingRow.coding_id, func.count())
+                    .join(CodingRow, CodingRow.id == RatingRow.coding_id)
+                    .where(CodingRow.rater_id == self._rater_id)
+                    .where((RatingRow.value.is_not(None)) | (RatingRow.text.is_not(None)))
+                    .group_by(RatingRow.coding_id)
+                ).all()
+            )
+            entries = []
+            for coding, key in rows:
+                scale = project._scale_by_pk(s, coding.scale_pk)
+                entries.append(
+                    QueueEntry(
+                        CodingId(coding.id),
+                        key,
+                        scale.id,
+                        scale.name,
+                        coding.state,
+                        coding.queue_position,
+                        counts.get(coding.id, 0),
+                        len(scale.items),
+                    )
+                )
+        return entries
+
+    def _own(self, s: DbSession, coding_id: int) -> CodingRow:
+        row = s.scalar(
+            select(CodingRow).where(CodingRow.id == coding_id, CodingRow.rater_id == self._rater_id)
+        )
+        if row is None:
+            raise InputError(f"coding #{coding_id} is not in {self.code}'s queue")
+        return row
+
+    def coding(self, coding_id: int) -> CodingState:
+        """Load one of this rater's codings with its scores, notes, spans and playhead."""
+        from coder.models import AudioFileRow
+
+        project = self._project
+        with project.store.read() as s:
+            row = self._own(s, coding_id)
+            session = s.get(SessionRow, row.session_id)
+            assert session is not None
+            audio = s.get(AudioFileRow, session.audio_id) if session.audio_id else None
+            scale = project._scale_by_pk(s, row.scale_pk)
+            ratings = s.scalars(select(RatingRow).where(RatingRow.coding_id == row.id)).all()
+            notes = s.scalars(
+                select(NoteRow)
+                .where(NoteRow.coding_id == row.id, NoteRow.deleted.is_(False))
+                .order_by(NoteRow.position_ms, NoteRow.id)
+            ).all()
+            spans = s.scalars(
+                select(SpanRow)
+                .where(SpanRow.coding_id == row.id, SpanRow.deleted.is_(False))
+                .order_by(SpanRow.start_ms, SpanRow.id)
+            ).all()
+        return CodingState(
+            coding_id=CodingId(row.id),
+            rater=self.code,
+            session_key=session.session_key,
+            scale=scale,
+            state=row.state,
+            values={r.item_id: r.value for r in ratings if r.text is None},
+            texts={r.item_id: r.text for r in ratings if r.text is not None},
+            notes=tuple(Note(n.id, n.position_ms, n.text) for n in notes),
+            spans=tuple(Span(sp.id, sp.item_id, sp.start_ms, sp.end_ms) for sp in spans),
+            uncodable_reason=row.uncodable_reason,
+            uncodable_text=row.uncodable_text,
+            playhead_ms=row.playhead_ms,
+            audio_path=audio.path if audio else None,
+            audio_status=session.audio_status,
+            audio_reason=session.audio_reason,
+            duration_ms=audio.duration_ms if audio else None,
+            sha256=audio.sha256 if audio else None,
+            reopen_allowed=row.reopen_allowed,
+        )
+
+    # Writes. Each is one transaction with its history row(s).
+
+    def _editable(self, s: DbSession, coding_id: int) -> CodingRow:
+        row = self._own(s, coding_id)
+        if row.state in ("submitted", "uncodable") and not row.reopen_allowed:
+            raise InputError("this coding is submitted; ask the lead to allow reopening it")
+        if row.state == "not_started":
+            row.state = "in_progress"
+            row.started_at = utcnow()
+            _log(
+                s,
+                self.code,
+                "set",
+                "coding",
+                str(row.id),
+                coding_id=row.id,
+                field="state",
+                old="not_started",
+                new="in_progress",
+            )
+        return row
+
+    def set_value(self, coding_id: int, item_id: str, value: float | None) -> None:
+        """Score a numeric item (None clears it)."""
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            scale = self._project._scale_by_pk(s, row.scale_pk)
+            try:
+                item = scale.item(item_id)
+            except KeyError:
+                raise InputError(f"scale {scale.id!r} has no item {item_id!r}") from None
+            item.check_value(value)
+            self._upsert(s, row.id, item_id, value=value, text=None)
+
+    def set_text(self, coding_id: int, item_id: str, text: str) -> None:
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            scale = self._project._scale_by_pk(s, row.scale_pk)
+            if item_id not in {i.id for i in scale.items if i.kind == "text"}:
+                raise InputError(f"scale {scale.id!r} has no text item {item_id!r}")
+            self._upsert(s, row.id, item_id, value=None, text=text)
+
+    def _upsert(
+        self, s: DbSession, coding_id: int, item_id: str, *, value: float | None, text: str | None
+    ) -> None:
+        rating = s.scalar(
+            select(RatingRow).where(RatingRow.coding_id == coding_id, RatingRow.item_id == item_id)
+        )
+        old = None
+        if rating is None:
+            rating = RatingRow(coding_id=coding_id, item_id=item_id)
+            s.add(rating)
+        else:
+            old = rating.text if rating.text is not None else rating.value
+            if old == (text if text is not None else value):
+                return
+        rating.value, rating.text, rating.updated_at = value, text, utcnow()
+        _log(
+            s,
+            self.code,
+            "set",
+            "rating",
+            item_id,
+            coding_id=coding_id,
+            field=item_id,
+            old=old,
+            new=text if text is not None else value,
+        )
+
+    def add_note(self, coding_id: int, position_ms: int, text: str = "") -> int:
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            note = NoteRow(coding_id=row.id, position_ms=int(position_ms), text=text, deleted=False)
+            s.add(note)
+            s.flush()
+            _log(
+                s,
+                self.code,
+                "add",
+                "note",
+                str(note.id),
+                coding_id=row.id,
+                new={"position_ms": note.position_ms, "text": text},
+            )
+            return note.id
+
+    def update_note(
+        self,
+        coding_id: int,
+        note_id: int,
+        *,
+        text: str | None = None,
+        position_ms: int | None = None,
+    ) -> None:
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            note = self._own_child(s, NoteRow, note_id, row.id)
+            old = {"position_ms": note.position_ms, "text": note.text}
+            if text is not None:
+                note.text = text
+            if position_ms is not None:
+                note.position_ms = int(position_ms)
+            new = {"position_ms": note.position_ms, "text": note.text}
+            if new != old:
+                _log(s, self.code, "edit", "note", str(note.id), coding_id=row.id, old=old, new=new)
+
+    def delete_note(self, coding_id: int, note_id: int) -> None:
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            note = self._own_child(s, NoteRow, note_id, row.id)
+            note.deleted = True
+            _log(
+                s,
+                self.code,
+                "delete",
+                "note",
+                str(note.id),
+                coding_id=row.id,
+                old={"position_ms": note.position_ms, "text": note.text},
+            )
+
+    def add_span(
+        self, coding_id: int, item_id: str, start_ms: int, end_ms: int | None = None
+    ) -> int:
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            scale = self._project._scale_by_pk(s, row.scale_pk)
+            if item_id not in {i.id for i in scale.items if i.kind == "duration"}:
+                raise InputError(f"scale {scale.id!r} has no duration item {item_id!r}")
+            span = SpanRow(
+                coding_id=row.id,
+                item_id=item_id,
+                start_ms=int(start_ms),
+                end_ms=None if end_ms is None else int(end_ms),
+                deleted=False,
+            )
+            s.add(span)
+            s.flush()
+            _log(
+                s,
+                self.code,
+                "add",
+                "span",
+                str(span.id),
+                coding_id=row.id,
+                new={"item": item_id, "start_ms": span.start_ms, "end_ms": span.end_ms},
+            )
+            self._sync_duration(s, row.id, item_id)
+            return span.id
+
+    def update_span(
+        self,
+        coding_id: int,
+        span_id: int,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> None:
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            span = self._own_child(s, SpanRow, span_id, row.id)
+            old = {"start_ms": span.start_ms, "end_ms": span.end_ms}
+            if start_ms is not None:
+                span.start_ms = int(start_ms)
+            if end_ms is not None:
+                span.end_ms = int(end_ms)
+            if span.end_ms is not None and span.end_ms < span.start_ms:
+                span.start_ms, span.end_ms = span.end_ms, span.start_ms
+            _log(
+                s,
+                self.code,
+                "edit",
+                "span",
+                str(span.id),
+                coding_id=row.id,
+                old=old,
+                new={"start_ms": span.start_ms, "end_ms": span.end_ms},
+            )
+            self._sync_duration(s, row.id, span.item_id)
+
+    def delete_span(self, coding_id: int, span_id: int) -> None:
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            span = self._own_child(s, SpanRow, span_id, row.id)
+            span.deleted = True
+            _log(
+                s,
+                self.code,
+                "delete",
+                "span",
+                str(span.id),
+                coding_id=row.id,
+                old={"item": span.item_id, "start_ms": span.start_ms, "end_ms": span.end_ms},
+            )
+            self._sync_duration(s, row.id, span.item_id)
+
+    def _sync_duration(self, s: DbSession, coding_id: int, item_id: str) -> None:
+        """Set a duration item to the sum of its closed spans, in seconds.
+
+        A rater may still edit the value afterwards; the next span change re-sums it.
+        """
+        s.flush()
+        spans = s.scalars(
+            select(SpanRow).where(
+                SpanRow.coding_id == coding_id,
+                SpanRow.item_id == item_id,
+                SpanRow.deleted.is_(False),
+            )
+        ).all()
+        closed = [sp for sp in spans if sp.end_ms is not None]
+        if not closed and any(sp.end_ms is None for sp in spans):
+            return
+        total_ms = sum(max(0, (sp.end_ms or 0) - sp.start_ms) for sp in closed)
+        self._upsert(s, coding_id, item_id, value=round(total_ms / 1000, 3), text=None)
+
+    @staticmethod
+    def _own_child(s: DbSession, model: Any, child_id: int, coding_id: int) -> Any:
+        child = s.get(model, child_id)
+        if child is None or child.coding_id != coding_id or child.deleted:
+            raise InputError(f"no such {model.__tablename__[:-1]} #{child_id} in this coding")
+        return child
+
+    def set_playhead(self, coding_id: int, position_ms: int) -> None:
+        """Remember where the rater is (not a scoring change: no history row)."""
+        with self._project.store.transaction() as s:
+            self._own(s, coding_id).playhead_ms = max(0, int(position_ms))
+
+    def set_uncodable(self, coding_id: int, reason: str, text: str = "") -> None:
+        """Mark the session uncodable with one of the scale's reasons."""
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            scale = self._project._scale_by_pk(s, row.scale_pk)
+            if reason not in scale.uncodable_reasons:
+                raise InputError(
+                    f"{reason!r} is not a reason of this scale; choose one of: "
+                    + ", ".join(scale.uncodable_reasons)
+                )
+            if reason == "Other" and not text.strip():
+                raise InputError("say in a few words why the session is uncodable")
+            old = {"state": row.state, "reason": row.uncodable_reason}
+            row.state, row.uncodable_reason, row.uncodable_text = "uncodable", reason, text
+            row.submitted_at, row.reopen_allowed = utcnow(), False
+            _log(
+                s,
+                self.code,
+                "uncodable",
+                "coding",
+                str(row.id),
+                coding_id=row.id,
+                field="state",
+                old=old,
+                new={"state": "uncodable", "reason": reason, "text": text},
+            )
+
+    def missing_required(self, coding_id: int) -> list[str]:
+        """Labels of the required items not yet scored (spans count for durations)."""
+        state = self.coding(coding_id)
+        missing = []
+        for item in state.scale.items:
+            if not item.required:
+                continue
+            if item.kind == "text":
+                if not state.texts.get(item.id, "").strip():
+                    missing.append(item.label)
+            elif state.values.get(item.id) is None:
+                missing.append(item.label)
+        return missing
+
+    def submit(self, coding_id: int) -> None:
+        """Submit a coding.
+
+        Raises:
+            InputError: naming every required item not yet scored.
+        """
+        missing = self.missing_required(coding_id)
+        if missing:
+            raise InputError("not yet scored: " + "; ".join(missing))
+        with self._project.store.transaction() as s:
+            row = self._editable(s, coding_id)
+            old = row.state
+            row.state, row.submitted_at, row.reopen_allowed = "submitted", utcnow(), False
+            _log(
+                s,
+                self.code,
+                "submit",
+                "coding",
+                str(row.id),
+                coding_id=row.id,
+                field="state",
+                old=old,
+                new="submitted",
+            )
