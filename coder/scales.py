@@ -199,7 +199,7 @@ class RatingScale:
     composites: tuple[Composite, ...] = ()
     reliability: ReliabilityDefaults = ReliabilityDefaults()
     uncodable_reasons: tuple[str, ...] = DEFAULT_UNCODABLE_REASONS
-    source: str = ""
+    source: str = field(default="", compare=False)
 
     def item(self, item_id: str) -> ScaleItem:
         for item in self.items:
@@ -267,7 +267,16 @@ def parse_scale(text: str, *, source_name: str = "<scale>") -> RatingScale:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        report(line, "", f"YAML syntax error: {exc.problem or exc}; check indentation and quotes")
+        # The problem is often noticed lines after the mistake (an unclosed quote is
+        # found at the end of the file), so name where the unfinished part began.
+        where = ""
+        if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+            where = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        report(
+            line,
+            "",
+            f"YAML syntax error: {exc.problem or exc}{where}; check indentation and quotes",
+        )
         raise ScaleValidationError(problems) from None
     except yaml.YAMLError as exc:
         report(None, "", f"YAML syntax error: {exc}")
@@ -394,6 +403,11 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
         choices = ", ".join(str(v) for v in error.validator_value)
         yield path, f"{error.instance!r} is not one of: {choices}"
         return
+    if validator == "pattern" and "propertyNames" in error.absolute_schema_path:
+        # An anchor key: jsonschema reports the key itself as the instance, at the path
+        # of the anchors mapping; point at the key's own line.
+        yield (*path, str(error.instance)), "anchor keys must be whole numbers (the scored values)"
+        return
     if validator == "pattern":
         if path and path[-1] == "id" or (len(path) >= 2 and path[-2] == "items"):
             hint = "use lower-case letters, digits and _ (starting with a letter)"
@@ -402,6 +416,26 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
         yield path, f"{error.instance!r} is not valid: {hint}"
         return
     if validator == "oneOf":
+        # A mapping can only have meant the mapping branch (window: {start, duration},
+        # applies_to: {...}): explain what is wrong inside it ("window.start: '5:0' is
+        # not a time") rather than repeating the general form of the key.
+        mapping_branch = next(
+            (
+                i
+                for i, branch in enumerate(error.validator_value)
+                if isinstance(branch, dict) and branch.get("type") == "object"
+            ),
+            None,
+        )
+        inner = [
+            e
+            for e in error.context or ()
+            if e.relative_schema_path and e.relative_schema_path[0] == mapping_branch
+        ]
+        if isinstance(error.instance, dict) and inner:
+            for sub in inner:
+                yield from _explain(sub)
+            return
         yield path, _one_of_hint(path, error.instance)
         return
     if validator in ("minItems", "minProperties"):
@@ -497,23 +531,29 @@ def _tolerant(check: Any) -> Any:
 
 def _check_semantics(data: dict[str, Any], report: Any) -> None:
     items = data.get("items")
-    items = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    # Keep every position (a non-mapping item becomes {}) so that items[i] in a
+    # message is the i-th item of the file; the schema already reported the bad one.
+    items = [i if isinstance(i, dict) else {} for i in items] if isinstance(items, list) else []
     _tolerant(_check_items)(items, report)
     _tolerant(_check_composites)(items, data.get("composites", []), report)
     _tolerant(_check_window)(data, report)
+    _tolerant(_check_applies_to)(data, report)
 
 
 def _check_items(items: list[dict[str, Any]], report: Any) -> None:
     item_ids: dict[str, int] = {}
     for i, item in enumerate(items):
         path: _PathKey = ("items", i)
-        if item["id"] in item_ids:
+        # .get, not [], so that one item without an id (already reported by the
+        # schema) does not stop the checks of the items after it.
+        item_id = item.get("id")
+        if isinstance(item_id, str) and item_id in item_ids:
             report(
                 (*path, "id"),
-                f"duplicate item id {item['id']!r} (also items[{item_ids[item['id']]}])",
+                f"duplicate item id {item_id!r} (also items[{item_ids[item_id]}])",
             )
-        else:
-            item_ids[item["id"]] = i
+        elif isinstance(item_id, str):
+            item_ids[item_id] = i
         if item.get("kind") == "ordinal":
             lo, hi = item.get("min"), item.get("max")
             if not isinstance(lo, int) or not isinstance(hi, int):
@@ -567,9 +607,13 @@ def _check_composites(items: list[dict[str, Any]], composites: Any, report: Any)
     numeric = {item.get("id") for item in items if item.get("kind") != "text"}
     for i, comp in enumerate(composites if isinstance(composites, list) else []):
         path: _PathKey = ("composites", i)
-        if comp["id"] in item_ids or comp["id"] in composite_ids:
-            report((*path, "id"), f"{comp['id']!r} is already the id of an item or composite")
-        composite_ids.add(comp["id"])
+        # Skip, rather than stop at, a composite the schema already rejected.
+        if not isinstance(comp, dict) or not isinstance(comp.get("items"), list):
+            continue
+        comp_id = comp.get("id")
+        if comp_id is not None and (comp_id in item_ids or comp_id in composite_ids):
+            report((*path, "id"), f"{comp_id!r} is already the id of an item or composite")
+        composite_ids.add(comp_id)
         for j, ref in enumerate(comp["items"]):
             if ref not in item_ids:
                 report((*path, "items", j), f"{ref!r} is not an item of this scale")
@@ -590,6 +634,9 @@ def _check_window(data: dict[str, Any], report: Any) -> None:
             report(
                 ("window",), "the window ends after 4 hours; is a time in seconds meant as minutes?"
             )
+
+
+def _check_applies_to(data: dict[str, Any], report: Any) -> None:
     applies = data.get("applies_to")
     if isinstance(applies, dict):
         lo, hi = applies.get("min_session_number"), applies.get("max_session_number")

@@ -1,0 +1,260 @@
+"""Every shipped scale file loads, and says what SPEC section 2 says it does."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from coder.scales import (
+    BUILTIN_SCALE_IDS,
+    CodingWindow,
+    RatingScale,
+    builtin_scale_path,
+    load_builtin_scale,
+    load_scale,
+    parse_scale,
+    scale_from_json,
+    scale_to_json,
+)
+
+SCALES_DIR = Path(str(resources.files("scales")))
+# Every YAML file in the folder, not just the ids the code knows, so that a new file
+# cannot be shipped without being loaded here.
+SCALE_FILES = sorted(p for p in SCALES_DIR.glob("*.yaml") if p.name != "schema.yaml")
+
+
+def _scores(scale: RatingScale, pick: str) -> dict[str, float | None]:
+    """Every ordinal item at its minimum ("min") or maximum ("max")."""
+    return {
+        item.id: float(item.values[0] if pick == "min" else item.values[-1])
+        for item in scale.items
+        if item.kind == "ordinal"
+    }
+
+
+def test_the_folder_holds_exactly_the_builtin_scales() -> None:
+    assert {p.stem for p in SCALE_FILES} == set(BUILTIN_SCALE_IDS)
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_every_scale_file_loads_and_is_named_after_its_id(path: Path) -> None:
+    scale = load_scale(path)
+    assert scale.id == path.stem
+    assert builtin_scale_path(scale.id) == path
+    assert scale.version == 1
+    assert scale.name and scale.citation and scale.instructions
+    assert len(scale.instructions.split()) >= 20, "instructions should be a paragraph"
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_every_item_has_a_label_and_a_description(path: Path) -> None:
+    scale = load_scale(path)
+    for item in scale.items:
+        assert item.label, item.id
+        assert item.description, f"{scale.id}.{item.id} has no description"
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_every_ordinal_value_has_an_anchor_text(path: Path) -> None:
+    scale = load_scale(path)
+    for item in scale.items:
+        if item.kind == "ordinal":
+            assert set(item.anchors) == set(item.values), f"{scale.id}.{item.id}"
+            assert all(text.strip() for text in item.anchors.values())
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_anchors_between_the_end_points_are_marked_as_placeholders(path: Path) -> None:
+    # SPEC: texts between the published end points are placeholders the lab edits;
+    # raters must be able to see that they are.
+    scale = load_scale(path)
+    for item in scale.items:
+        if item.kind != "ordinal":
+            continue
+        lo, hi = item.values[0], item.values[-1]
+        assert "placeholder" not in item.anchors[lo]
+        assert "placeholder" not in item.anchors[hi]
+        for value in item.values[1:-1]:
+            assert item.anchors[value].startswith("(placeholder) "), f"{item.id} {value}"
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_reliability_defaults_are_icc2_with_quadratic_kappa(path: Path) -> None:
+    scale = load_scale(path)
+    assert scale.reliability.icc == "ICC2"
+    assert scale.reliability.kappa_weights == "quadratic"
+    assert scale.reliability.alpha_level == "ordinal"
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_a_stored_copy_rebuilds_the_same_scale(path: Path) -> None:
+    scale = load_scale(path)
+    assert scale_from_json(scale_to_json(scale)) == scale
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_composites_name_numeric_items_of_the_scale(path: Path) -> None:
+    scale = load_scale(path)
+    numeric = {item.id for item in scale.scored_items}
+    for composite in scale.composites:
+        assert set(composite.items) <= numeric, composite.id
+
+
+def test_homework_adherence() -> None:
+    scale = load_builtin_scale("hw_adherence")
+    assert scale.rated == "client"
+    assert scale.window.is_whole_session
+    assert [item.id for item in scale.items] == ["adherence"]
+    (item,) = scale.items
+    assert item.kind == "ordinal"
+    assert (item.min, item.max) == (0, 6)
+    assert item.anchors[0] == "no effort"
+    assert item.anchors[6] == "did more than was asked or exceptional effort"
+    # Applies to sessions that review an earlier assignment: not the first.
+    assert scale.applies_to.min_session_number == 2
+    assert scale.applies_to.description
+    assert not scale.applies_to.matches(1)
+    assert scale.applies_to.matches(2) and scale.applies_to.matches(12)
+    assert "Other" in scale.uncodable_reasons
+
+
+def test_thabs() -> None:
+    scale = load_builtin_scale("thabs")
+    assert scale.rated == "therapist"
+    assert scale.window.is_whole_session
+    ordinal = [item for item in scale.items if item.kind == "ordinal"]
+    assert [item.id for item in ordinal] == [
+        "specification",
+        "rationale",
+        "troubleshooting",
+        "review",
+        "praise",
+    ]
+    for item in ordinal:
+        assert (item.min, item.max) == (0, 4)
+        assert item.anchors[0] == "not done"
+        assert item.anchors[4] == "very well done"
+    durations = [item for item in scale.items if item.kind == "duration"]
+    assert len(scale.items) == 6
+    assert len(durations) == 1
+    assert durations[0].required
+    assert durations[0].is_numeric
+    (composite,) = scale.composites
+    assert composite.method == "mean"
+    assert set(composite.items) == {item.id for item in ordinal}
+    assert composite.compute(_scores(scale, "min")) == 0
+    assert composite.compute(_scores(scale, "max")) == 4
+
+
+def test_resistance() -> None:
+    scale = load_builtin_scale("resistance")
+    assert scale.rated == "client"
+    # 15 minutes beginning at 5:00, of session 1 only.
+    assert scale.window == CodingWindow(start_ms=5 * 60_000, duration_ms=15 * 60_000)
+    assert scale.window.end_ms == 20 * 60_000
+    assert scale.applies_to.session_numbers == (1,)
+    assert scale.applies_to.matches(1)
+    assert not scale.applies_to.matches(2)
+    assert [item.id for item in scale.items] == [
+        "hostile",
+        "frustrated",
+        "impatient",
+        "intellectualizing",
+        "defensive",
+        "negative_reactions",
+    ]
+    assert scale.items[-1].label == "Negative reactions to the therapist"
+    for item in scale.items:
+        assert item.kind == "ordinal"
+        assert (item.min, item.max) == (1, 5)
+        assert item.anchors[1] == "not at all"
+        assert item.anchors[5] == "a great deal"
+    (total,) = scale.composites
+    assert total.id == "total"
+    assert total.method == "sum"
+    assert len(total.items) == 6
+    assert set(total.items) == {item.id for item in scale.items}
+    assert total.compute(_scores(scale, "min")) == 6
+    assert total.compute(_scores(scale, "max")) == 30
+    # An unscored item leaves the total undefined rather than too low.
+    partial = _scores(scale, "max") | {"defensive": None}
+    assert total.compute(partial) is None
+
+
+def test_ghes() -> None:
+    scale = load_builtin_scale("ghes")
+    assert scale.rated == "client"
+    ordinal = [item for item in scale.items if item.kind == "ordinal"]
+    texts = [item for item in scale.items if item.kind == "text"]
+    assert [item.label for item in ordinal] == [
+        "Engagement with the tasks",
+        "Carried out as agreed",
+        "Applied strategies in difficult times",
+        "Intensity",
+        "Difficulties faced",
+        "Benefit",
+        "Estimated time spent",
+    ]
+    for item in ordinal:
+        assert (item.min, item.max) == (0, 4)
+        assert item.anchors[0] == "not at all"
+        assert item.anchors[4] == "considerably"
+    assert len(texts) == 2
+    assert "completed since the last session" in texts[0].label
+    assert "assigned for the next session" in texts[1].label
+    assert not any(item.required for item in texts)
+    assert len(scale.scored_items) == 7
+    (global_,) = scale.composites
+    assert global_.id == "global"
+    assert global_.method == "mean"
+    assert global_.items == tuple(item.id for item in ordinal)
+    assert global_.compute(_scores(scale, "min")) == 0
+    assert global_.compute(_scores(scale, "max")) == 4
+    mixed = dict(zip(global_.items, [0, 1, 2, 3, 4, 4, 0], strict=True))
+    assert global_.compute(mixed) == pytest.approx(2.0)
+
+
+def test_sthar() -> None:
+    scale = load_builtin_scale("sthar")
+    assert scale.rated == "therapist"
+    assert len(scale.items) == 8
+    for item in scale.items:
+        assert item.kind == "ordinal"
+        assert (item.min, item.max) == (0, 4)
+    composites = {c.id: c for c in scale.composites}
+    assert set(composites) == {"sth_a", "sth_r", "global"}
+    assert all(c.method == "mean" for c in composites.values())
+    labels = {item.id: item.label for item in scale.items}
+    assert [labels[i] for i in composites["sth_a"].items] == [
+        "Rationale",
+        "Tailoring to the individual situation",
+        "Addressing potential challenges",
+        "Specifying",
+        "Ensuring comprehension",
+    ]
+    assert [labels[i] for i in composites["sth_r"].items] == [
+        "Extent of discussing previous homework",
+        "Drawing conclusions",
+        "Strengthening self-efficacy",
+    ]
+    # The subscales split the eight items; the global score takes all of them.
+    assert not set(composites["sth_a"].items) & set(composites["sth_r"].items)
+    assert composites["global"].items == composites["sth_a"].items + composites["sth_r"].items
+    assert composites["global"].items == tuple(item.id for item in scale.items)
+    scores = {item_id: 4.0 for item_id in composites["sth_a"].items} | {
+        item_id: 0.0 for item_id in composites["sth_r"].items
+    }
+    assert scale.composite_scores(scores) == {"sth_a": 4.0, "sth_r": 0.0, "global": 2.5}
+
+
+def test_the_readme_example_is_a_valid_scale() -> None:
+    readme = (SCALES_DIR / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## A complete small example", 1)[1]
+    text = example.split("```yaml\n", 1)[1].split("```", 1)[0]
+    scale = parse_scale(text, source_name="README example")
+    assert scale.id == "my_alliance"
+    assert [item.kind for item in scale.items] == ["ordinal", "ordinal", "count", "nominal", "text"]
+    assert scale.item("bond").anchors == scale.item("agreement").anchors
+    assert scale.window == CodingWindow(start_ms=0, duration_ms=20 * 60_000)
