@@ -1,0 +1,384 @@
+"""The ``session-coder`` command line: the lab lead's scripting door (SPEC section 9).
+
+Every command prints one clear line on error and exits non-zero (2 for invalid
+input); ``--json`` output is a single JSON document on stdout. With no arguments the
+GUI opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from coder.errors import CoderError, InputError
+
+log = logging.getLogger(__name__)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, sort_keys=False) + "\n")
+
+
+def _open(project: str) -> Any:
+    from coder.project import Project
+
+    return Project.open(project)
+
+
+def _progress_printer(enabled: bool) -> Callable[[Any], None] | None:
+    """A one-line, self-overwriting progress display on stderr (for a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def show(p: Any) -> None:
+        left = f", about {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
+        mb = f"{p.bytes_done / 1e6:.0f}/{p.bytes_total / 1e6:.0f} MB"
+        sys.stderr.write(f"\r  {p.files_done}/{p.files_total} files, {mb}{left}   ")
+        sys.stderr.flush()
+        if p.files_done == p.files_total:
+            sys.stderr.write("\n")
+
+    return show
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from coder.project import Project
+
+    project = Project.create(args.project, db_url=args.db)
+    where = project.store.location.display()
+    project.close()
+    print(f"created project {args.project}" + (f" on {where}" if args.db else ""))
+    return 0
+
+
+def cmd_scales_check(args: argparse.Namespace) -> int:
+    from coder.scales import check_scale_files
+
+    problems = check_scale_files(args.files)
+    if args.json:
+        _print_json({"valid": not problems, "problems": [p.__dict__ for p in problems]})
+    else:
+        for problem in problems:
+            print(problem)
+        if not problems:
+            print(f"{len(args.files)} scale file(s) valid")
+    return 2 if problems else 0
+
+
+def cmd_scales_add(args: argparse.Namespace) -> int:
+    from coder.scales import BUILTIN_SCALE_IDS, load_builtin_scale, load_scale
+
+    scales = []
+    for ref in args.scales:
+        is_file = Path(ref).suffix.lower() in (".yaml", ".yml") or Path(ref).exists()
+        if ref in BUILTIN_SCALE_IDS and not is_file:
+            scales.append(load_builtin_scale(ref))
+        elif is_file:
+            scales.append(load_scale(ref))
+        else:
+            raise InputError(
+                f"{ref!r} is neither a scale file nor a built-in id "
+                f"({', '.join(BUILTIN_SCALE_IDS)})"
+            )
+    with _open(args.project) as project:
+        for scale in scales:
+            added = project.add_scale(scale)
+            print(
+                f"{'added' if added else 'already in the project:'} {scale.id} "
+                f"(version {scale.version})"
+            )
+    return 0
+
+
+def cmd_scales_list(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        scales = project.scales()
+    if args.json:
+        _print_json(
+            [
+                {"id": s.id, "name": s.name, "version": s.version, "items": [i.id for i in s.items]}
+                for s in scales
+            ]
+        )
+    else:
+        for s in scales:
+            print(f"{s.id}\t{s.version}\t{s.name}")
+    return 0
+
+
+def cmd_raters_add(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        added = project.add_raters(args.codes)
+    skipped = [c for c in args.codes if c not in added]
+    print(
+        f"added {len(added)} rater(s)"
+        + (f"; already present: {', '.join(skipped)}" if skipped else "")
+    )
+    return 0
+
+
+def cmd_raters_list(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        raters = project.raters(include_inactive=True)
+        pools = project.pools()
+    if args.json:
+        _print_json(
+            {"raters": [{"code": r.code, "active": r.active} for r in raters], "pools": pools}
+        )
+    else:
+        for r in raters:
+            print(r.code + ("" if r.active else "\t(inactive)"))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from coder.importer import import_manifest, parse_phase_rule
+
+    rule = parse_phase_rule(args.phase_rule) if args.phase_rule else None
+    with _open(args.project) as project:
+        report = import_manifest(
+            project, args.manifest, phase_rule=rule, progress=_progress_printer(not args.json)
+        )
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        print(
+            f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged "
+            f"({report.hashed} file(s) hashed)"
+        )
+        if report.metadata_columns:
+            print("kept as metadata (never shown to raters): " + ", ".join(report.metadata_columns))
+        for problem in report.problems:
+            print(f"{args.manifest}:{problem}")
+    return 0
+
+
+def cmd_relink(args: argparse.Namespace) -> int:
+    from coder.importer import relink_audio
+
+    with _open(args.project) as project:
+        report = relink_audio(project, args.folder)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        for sid, path in report.relinked:
+            print(f"{sid}: re-linked to {path}")
+        if report.still_missing:
+            print("still missing: " + ", ".join(report.still_missing))
+        if not report.relinked and not report.still_missing:
+            print("no audio file is missing")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        status = project.status()
+    if args.json:
+        _print_json(status)
+        return 0
+    print(
+        f"project {status['project']}: {status['sessions']} sessions, {status['raters']} "
+        f"raters, scales: {', '.join(status['scales']) or 'none'}"
+    )
+    for audio_status, count in sorted(status["sessions_by_audio_status"].items()):
+        print(f"  audio {audio_status}: {count}")
+    header = "not_started in_progress submitted uncodable"
+    print(f"  {'':<20}{header}")
+    for label, table in (("scale", status["by_scale"]), ("rater", status["by_rater"])):
+        for key, states in sorted(table.items()):
+            counts = "".join(f"{states[s]:>{len(s) + 1}}" for s in header.split())
+            print(f"  {label} {key:<14}{counts}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from coder.demo import build_demo, default_demo_dir
+
+    folder = Path(args.dir) if args.dir else default_demo_dir()
+    project_path = build_demo(folder, progress=None if args.json else print)
+    if args.json:
+        _print_json({"project": str(project_path)})
+    else:
+        print(f"demo project ready: {project_path}")
+    if args.no_gui:
+        return 0
+    return _run_gui(project_path)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    return _run_gui(Path(args.project) if getattr(args, "project", None) else None)
+
+
+def _run_gui(project: Path | None) -> int:
+    """Hand the process over to the GUI package.
+
+    The core never depends on ``ui``; only this launcher loads it, by name at run time
+    (like a plugin), so the import contract still holds for everything in ``coder``.
+    """
+    app = importlib.import_module("ui.app")
+    return int(app.run_gui(project))
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="session-coder",
+        description="Code recorded therapy sessions on rating scales. With no command, "
+        "the app opens (the last project, or a start screen).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("gui", help="open the app (optionally on a project)")
+    p.add_argument("project", nargs="?", help="project file")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("demo", help="build the demo project and open it")
+    p.add_argument("dir", nargs="?", help="folder for the demo (default: a per-user folder)")
+    p.add_argument("--no-gui", action="store_true", help="only build it")
+    p.add_argument("--json", action="store_true", help="print the project path as JSON")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("init", help="create a project (a file; --db for a PostgreSQL lab server)")
+    p.add_argument("project", help="project file path to create")
+    p.add_argument("--db", metavar="URL", help="postgresql://USER:PASSWORD@HOST:PORT/DB")
+    p.set_defaults(func=cmd_init)
+
+    scales = sub.add_parser("scales", help="check scale files, add scales to a project")
+    ssub = scales.add_subparsers(
+        dest="scales_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    p = ssub.add_parser("check", help="validate scale files (exit 0 valid, 2 otherwise)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_scales_check)
+    p = ssub.add_parser("add", help="add scale files or built-in ids to a project")
+    p.add_argument("project")
+    p.add_argument(
+        "scales",
+        nargs="+",
+        metavar="FILE_OR_ID",
+        help="a YAML file, or hw_adherence, thabs, resistance, ghes, sthar",
+    )
+    p.set_defaults(func=cmd_scales_add)
+    p = ssub.add_parser("list", help="list a project's scales")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_scales_list)
+
+    raters = sub.add_parser("raters", help="add and list rater codes")
+    rsub = raters.add_subparsers(
+        dest="raters_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    p = rsub.add_parser("add", help="add rater codes")
+    p.add_argument("project")
+    p.add_argument("codes", nargs="+", metavar="CODE")
+    p.set_defaults(func=cmd_raters_add)
+    p = rsub.add_parser("list", help="list rater codes")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_raters_list)
+
+    p = sub.add_parser("import", help="import sessions and audio from a CSV or XLSX manifest")
+    p.add_argument("project")
+    p.add_argument("manifest")
+    p.add_argument(
+        "--phase-rule",
+        metavar="RULE",
+        help="derive phase from session number, e.g. '1-4=I,5-9=II,10-=III'",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("relink", help="find moved audio files in a folder by their content")
+    p.add_argument("project")
+    p.add_argument("folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_relink)
+
+    p = sub.add_parser("status", help="counts of codings by scale, rater and state")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    for extra in _EXTRA_COMMANDS:
+        extra(sub)
+    return parser
+
+
+# Commands defined in other modules register themselves here (assignment, reliability,
+# exports), keeping this file about the shape of the command line.
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def _register_extras() -> None:
+    from coder import cli_analysis
+
+    _EXTRA_COMMANDS[:] = [cli_analysis.add_commands]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``session-coder``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        _register_extras()
+    except ImportError:  # pragma: no cover - only while a module is being written
+        pass
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return cmd_gui(args)
+    try:
+        return int(args.func(args))
+    except CoderError as exc:
+        message = str(exc).strip()
+        if "\n" in message:  # several problems (a scale file): one per line
+            sys.stderr.write(message + "\n")
+        else:
+            sys.stderr.write(f"session-coder: error: {message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("session-coder: cancelled\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
+        crash = _write_crash_report()
+        sys.stderr.write(
+            f"session-coder: internal error: {type(exc).__name__}; this is a bug, "
+            f"details in {crash}\n"
+        )
+        return 1
+
+
+def _write_crash_report() -> Path:
+    """Save the traceback to a per-user log file (it names code, not clinical content)."""
+    from platformdirs import user_log_dir
+
+    folder = Path(user_log_dir("session-coder", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "crash.log"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc() + "\n")
+    return path
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""CLI commands of the lead's analysis work: assign, reliability, export."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from coder.errors import InputError
+
+
+def _print_json(data: Any) -> None:
+    from coder.cli import _print_json as emit
+
+    emit(data)
+
+
+def _csv_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from coder.planning import PlanRequest, make_plan, parse_double, save_plan
+    from coder.project import Project
+
+    numbers: tuple[int, ...] = ()
+    if args.session_numbers:
+        try:
+            numbers = tuple(int(n) for n in _csv_list(args.session_numbers))
+        except ValueError:
+            raise InputError("--session-numbers takes whole numbers, e.g. 2,3") from None
+    request = PlanRequest(
+        scale_id=args.scale,
+        raters=_csv_list(args.raters),
+        double=parse_double(args.double),
+        stratify=_csv_list(args.stratify) if args.stratify else (),
+        seed=args.seed,
+        exclude_pool_of=tuple(args.exclude_pool_of or ()),
+        session_numbers=numbers,
+        training=_csv_list(args.training) if args.training else (),
+    )
+    if not request.raters:
+        raise InputError("--raters needs at least one rater code, e.g. --raters R1,R2,R3")
+    with Project.open(args.project) as project:
+        plan = make_plan(project, request)
+        plan_id = None if args.preview else save_plan(project, request, plan)
+    summary = plan.summary()
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(
+        ("preview (not stored)" if plan_id is None else f"stored plan #{plan_id}")
+        + f" for {request.scale_id}: {summary['double_coded']} double-coded session(s)"
+    )
+    print("loads: " + ", ".join(f"{r}={n}" for r, n in summary["loads"].items()))  # type: ignore[union-attr]
+    print(
+        "pairs: "
+        + ", ".join(
+            f"{p['raters'][0]}+{p['raters'][1]}={p['count']}" for p in summary["pair_counts"]
+        )
+    )  # type: ignore[union-attr]
+    for reason in summary["relaxed"]:  # type: ignore[union-attr]
+        print(f"relaxed: {reason}")
+    return 0
+
+
+_RANGE = re.compile(r"^([^=]+)=(-?\d+)\.\.(-?\d+)$")
+
+
+def _parse_ranges(texts: list[str] | None) -> dict[str, tuple[int, int]]:
+    ranges: dict[str, tuple[int, int]] = {}
+    for text in texts or []:
+        match = _RANGE.match(text.strip())
+        if not match:
+            raise InputError(f"--range {text!r}: write ITEM=MIN..MAX, e.g. --range adherence=0..6")
+        lo, hi = int(match.group(2)), int(match.group(3))
+        if lo >= hi:
+            raise InputError(f"--range {text!r}: MIN must be below MAX")
+        ranges[match.group(1).strip()] = (lo, hi)
+    return ranges
+
+
+def cmd_reliability(args: argparse.Namespace) -> int:
+    from coder.reliability import format_report_table, load_long_csv, reliability_report
+
+    ranges = _parse_ranges(args.range)
+    if args.long:
+        if args.project or args.scale:
+            raise InputError("give either --long FILE.csv or PROJECT --scale ID, not both")
+        frame = load_long_csv(args.long)
+    else:
+        if not args.project or not args.scale:
+            raise InputError("give PROJECT --scale ID, or --long FILE.csv")
+        from coder.project import Project
+        from coder.project_scores import reliability_frame
+
+        with Project.open(args.project) as project:
+            frame, scale_ranges = reliability_frame(project, args.scale)
+        ranges = {**scale_ranges, **ranges}
+    report = reliability_report(frame, ranges)
+    if args.json:
+        _print_json(report)
+    else:
+        sys.stdout.write(format_report_table(report) + "\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from coder.export_data import build_export_bundle
+    from coder.project import Project
+    from exports import write_export
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InputError(f"the folder {out.parent} does not exist")
+    with Project.open(args.project) as project:
+        bundle = build_export_bundle(
+            project,
+            scale_ids=args.scale or None,
+            final=args.final,
+            winsorize_iqr=args.winsorize_iqr,
+            include_audio_paths=args.include_audio_paths,
+            include_metadata=args.include_metadata,
+        )
+    written = write_export(bundle, args.format, out)
+    for path in written if isinstance(written, list) else [out]:
+        print(f"wrote {path}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register assign, reliability and export on the main parser."""
+
+    p = sub.add_parser("assign", help="plan who codes which session (stratified, double-coded)")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--raters", required=True, metavar="A,B,...")
+    p.add_argument(
+        "--double",
+        required=True,
+        metavar="SHARE",
+        help="share double-coded (0.3 or 30%%) or a count of sessions (12)",
+    )
+    p.add_argument(
+        "--stratify",
+        default="",
+        metavar="KEYS",
+        help="comma-separated: therapist, patient, phase, session_number",
+    )
+    p.add_argument("--seed", required=True, type=int, metavar="N")
+    p.add_argument(
+        "--exclude-pool-of",
+        action="append",
+        metavar="SCALE",
+        help="keep out raters who code this other scale (repeatable)",
+    )
+    p.add_argument("--session-numbers", metavar="N,M", help="only these session numbers")
+    p.add_argument("--training", metavar="S1,S2", help="training sessions, coded by everyone")
+    p.add_argument("--preview", action="store_true", help="show the plan without storing it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_assign)
+
+    p = sub.add_parser("reliability", help="inter-rater reliability of a long CSV or a project")
+    p.add_argument("project", nargs="?", help="project file (with --scale)")
+    p.add_argument("--scale", metavar="ID")
+    p.add_argument(
+        "--long",
+        metavar="FILE.csv",
+        help="long CSV: session_id,rater_id,item_id,score (blank = missing)",
+    )
+    p.add_argument(
+        "--range",
+        action="append",
+        metavar="ITEM=MIN..MAX",
+        help="an item's category range (repeatable); else the observed min..max",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reliability)
+
+    p = sub.add_parser("export", help="export scores and reliability (xlsx, csv, sav)")
+    p.add_argument("project")
+    p.add_argument("--format", required=True, choices=("xlsx", "csv", "sav"))
+    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument("--scale", action="append", metavar="ID", help="only this scale (repeatable)")
+    p.add_argument(
+        "--final",
+        default="primary",
+        choices=("primary", "mean", "consensus"),
+        help="final score per session: the primary coder's, or the pair mean",
+    )
+    p.add_argument(
+        "--winsorize-iqr",
+        type=float,
+        metavar="K",
+        help="pull values beyond K x IQR outside the quartiles to that fence",
+    )
+    p.add_argument("--include-audio-paths", action="store_true")
+    p.add_argument(
+        "--include-metadata",
+        action="store_true",
+        help="add the manifest's extra (free-text) columns",
+    )
+    p.set_defaults(func=cmd_export)

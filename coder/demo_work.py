@@ -1,0 +1,96 @@
+"""Demo content: stored plans and simulated, mostly finished codings.
+
+Each session gets a "true" level per item; each rater scores it with a small personal
+bias and noise, so the demo's reliability is good but not perfect, and the exports,
+the reliability view and the discrepancy list have something real to show. Raters
+coded the whole session in order, dropping notes and, for duration items, spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from coder.planning import PlanRequest, plan_and_save
+from coder.project import Project
+from coder.scales import ScaleItem
+
+# (scale, share double-coded, stratification keys); both at about 30 %.
+DEMO_PLANS = (
+    ("thabs", 0.3, ("therapist", "patient", "phase")),
+    ("hw_adherence", 0.35, ("therapist", "phase")),
+)
+NOTE_TEXTS = (
+    "therapist introduces the week's task",
+    "client hesitant about the worksheet",
+    "reviews last week's mood diary",
+    "praises the client for trying",
+    "rationale linked to the case formulation",
+    "client raises a practical obstacle",
+)
+
+
+def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
+    rng = np.random.default_rng(20261126)
+    raters = [r.code for r in project.raters()]
+    bias = {code: rng.normal(0, 0.35) for code in raters}
+    truth: dict[tuple[str, str], float] = {}
+    durations = {s.key: s.duration_ms or 0 for s in project.sessions()}
+    for scale_id, share, stratify in DEMO_PLANS:
+        request = PlanRequest(scale_id, tuple(raters), share, stratify, seed=7)
+        plan, _plan_id = plan_and_save(project, request)
+        say(f"planned {scale_id}: {plan.summary()['double_coded']} double-coded sessions")
+    for code in raters:
+        view = project.rater_view(code)
+        queue = view.queue()
+        # Most of each queue is done; the last entries are left to try the workstation.
+        for position, entry in enumerate(queue):
+            if position >= len(queue) - 2:
+                break
+            scale = project.scale(entry.scale_id)
+            coding = entry.coding_id
+            if rng.random() < 0.04:
+                view.set_uncodable(coding, "Audio failure")
+                continue
+            length = durations.get(entry.session_key, 180_000)
+            start = scale.window.start_ms
+            end = min(length, scale.window.end_ms or length)
+            for k in range(int(rng.integers(1, 4))):
+                at = int(rng.integers(start, max(start + 1, end)))
+                view.add_note(coding, at, NOTE_TEXTS[(k + position) % len(NOTE_TEXTS)])
+            for item in scale.items:
+                value = _simulated(item, truth, entry.session_key, bias[code], rng)
+                if item.kind == "duration":
+                    seconds = max(5.0, value)
+                    span_start = int(rng.integers(start, max(start + 1, end - 60_000)))
+                    view.add_span(
+                        coding, item.id, span_start, min(end, span_start + int(seconds * 1000))
+                    )
+                elif item.kind == "text":
+                    view.set_text(coding, item.id, "worksheet on activity scheduling")
+                elif value is not None:
+                    view.set_value(coding, item.id, value)
+            view.set_playhead(coding, end)
+            view.submit(coding)
+    say("simulated codings added")
+
+
+def _simulated(
+    item: ScaleItem,
+    truth: dict[tuple[str, str], float],
+    session: str,
+    bias: float,
+    rng: np.random.Generator,
+) -> float:
+    key = (session, item.id)
+    if item.kind == "duration":
+        if key not in truth:
+            truth[key] = float(rng.uniform(20, 150))
+        return round(truth[key] * float(rng.uniform(0.85, 1.15)), 1)
+    if item.kind != "ordinal" or item.min is None or item.max is None:
+        return 0.0
+    if key not in truth:
+        truth[key] = float(rng.uniform(item.min, item.max))
+    noisy = truth[key] + bias + rng.normal(0, 0.45)
+    return float(min(item.max, max(item.min, round(noisy))))

@@ -1,0 +1,326 @@
+"""Assignment plans in a project: from stored sessions to stored codings and back.
+
+The planner itself (:mod:`coder.assignment`) is pure; this module feeds it the
+project's sessions, raters and already-started work, and writes its plan as codings
+in one transaction. Started codings (in progress, submitted, uncodable) never move;
+unstarted ones are re-planned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from coder.assignment import Plan, PlannedCoding, PlanSession, plan_assignments, replan
+from coder.errors import InputError
+from coder.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
+from coder.project import LEAD, Project, _log
+
+STRATA_KEYS = ("therapist", "patient", "phase", "session_number")
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """The lead's inputs for a plan of one scale."""
+
+    scale_id: str
+    raters: tuple[str, ...]
+    double: float | int
+    stratify: tuple[str, ...]
+    seed: int
+    exclude_pool_of: tuple[str, ...] = ()
+    session_numbers: tuple[int, ...] = ()
+    training: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scale": self.scale_id,
+            "raters": list(self.raters),
+            "double": self.double,
+            "stratify": list(self.stratify),
+            "seed": self.seed,
+            "exclude_pool_of": list(self.exclude_pool_of),
+            "session_numbers": list(self.session_numbers),
+            "training": list(self.training),
+        }
+
+
+def parse_double(text: str) -> float | int:
+    """'0.3' or '30%' is a share, '12' a count of sessions.
+
+    Raises:
+        InputError: for anything else.
+    """
+    text = text.strip()
+    try:
+        if text.endswith("%"):
+            return float(text[:-1]) / 100
+        if "." in text:
+            return float(text)
+        return int(text)
+    except ValueError:
+        raise InputError(
+            f"--double {text!r}: give a share (0.3 or 30%) or a count of sessions (12)"
+        ) from None
+
+
+def _eligible_sessions(
+    project: Project, request: PlanRequest
+) -> tuple[list[PlanSession], list[str]]:
+    """The sessions a plan may use, and notes on the ones it leaves out."""
+    scale = project.scale(request.scale_id)
+    for key in request.stratify:
+        if key not in STRATA_KEYS:
+            raise InputError(f"cannot stratify by {key!r}; use any of: {', '.join(STRATA_KEYS)}")
+    notes = []
+    chosen = []
+    no_audio = 0
+    for session in project.sessions():
+        if request.session_numbers and session.session_number not in request.session_numbers:
+            continue
+        if not scale.applies_to.matches(session.session_number):
+            continue
+        if session.audio_status != "ok":
+            no_audio += 1
+            continue
+        strata = {
+            "therapist": session.therapist,
+            "patient": session.patient,
+            "phase": session.phase,
+            "session_number": str(session.session_number or ""),
+        }
+        chosen.append(PlanSession(session.key, {k: strata[k] for k in request.stratify}))
+    if no_audio:
+        notes.append(
+            f"coverage: {no_audio} session(s) without usable audio were left out; "
+            "import or re-link their audio and plan again"
+        )
+    if not chosen:
+        raise InputError(
+            f"no session of the project fits scale {scale.id!r}"
+            + (
+                f" and session numbers {list(request.session_numbers)}"
+                if request.session_numbers
+                else ""
+            )
+            + " with usable audio"
+        )
+    return chosen, notes
+
+
+def _excluded_raters(project: Project, request: PlanRequest) -> set[str]:
+    excluded: set[str] = set()
+    with project.store.read() as s:
+        for other in request.exclude_pool_of:
+            if other == request.scale_id:
+                raise InputError("--exclude-pool-of names the scale being planned")
+            project.scale(other)  # a clear error for an unknown scale
+            excluded.update(
+                s.scalars(
+                    select(RaterRow.code)
+                    .join(CodingRow, CodingRow.rater_id == RaterRow.id)
+                    .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
+                    .where(ScaleRow.scale_id == other)
+                ).all()
+            )
+    return excluded
+
+
+def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tuple[str, str]]]:
+    """The scale's codings as a Plan, and the (session, rater) pairs already started."""
+    with project.store.read() as s:
+        rows = s.execute(
+            select(CodingRow, SessionRow.session_key, RaterRow.code)
+            .join(SessionRow, SessionRow.id == CodingRow.session_id)
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
+            .where(ScaleRow.scale_id == scale_id)
+        ).all()
+        plan_row = s.scalar(
+            select(PlanRow)
+            .join(ScaleRow, ScaleRow.id == PlanRow.scale_pk)
+            .where(ScaleRow.scale_id == scale_id, PlanRow.active.is_(True))
+            .order_by(PlanRow.id.desc())
+            .limit(1)
+        )
+    if not rows:
+        return None, set()
+    params = json.loads(plan_row.params_json) if plan_row else {}
+    codings = tuple(
+        PlannedCoding(key, code, row.role, row.queue_position)  # type: ignore[arg-type]
+        for row, key, code in rows
+    )
+    started = {(key, code) for row, key, code in rows if row.state != "not_started"}
+    previous = Plan(
+        codings=codings,
+        relaxed=(),
+        seed=int(params.get("seed", 0)),
+        raters=tuple(sorted({c.rater for c in codings})),
+        stratify=tuple(params.get("stratify", ())),
+        training=tuple(params.get("training", ())),
+    )
+    return previous, started
+
+
+def make_plan(project: Project, request: PlanRequest) -> Plan:
+    """Plan (or re-plan) a scale without storing anything: the preview."""
+    known = {r.code for r in project.raters()}
+    unknown = [r for r in request.raters if r not in known]
+    if unknown:
+        raise InputError(
+            f"unknown rater(s) {', '.join(unknown)}; add them with session-coder raters add"
+        )
+    sessions, notes = _eligible_sessions(project, request)
+    excluded = _excluded_raters(project, request)
+    previous, started = _stored_plan(project, request.scale_id)
+    if previous is None:
+        plan = plan_assignments(
+            sessions,
+            list(request.raters),
+            double=request.double,
+            stratify=list(request.stratify),
+            seed=request.seed,
+            excluded_raters=excluded,
+            training=request.training,
+        )
+    else:
+        # Sessions of started work stay in the plan even if no longer eligible.
+        present = {s.session_id for s in sessions}
+        keep = {key for key, _rater in started} - present
+        if keep:
+            sessions += [
+                PlanSession(s.key, _strata(s, request.stratify))
+                for s in project.sessions()
+                if s.key in keep
+            ]
+        plan = replan(
+            previous,
+            sessions=sessions,
+            raters=list(request.raters),
+            double=request.double,
+            stratify=list(request.stratify),
+            seed=request.seed,
+            started=started,
+            training=request.training,
+            excluded_raters=excluded,
+        )
+    if notes:
+        plan = Plan(**{**plan.__dict__, "relaxed": tuple(plan.relaxed) + tuple(notes)})
+    return plan
+
+
+def _strata(session: Any, keys: Sequence[str]) -> dict[str, str]:
+    values = {
+        "therapist": session.therapist,
+        "patient": session.patient,
+        "phase": session.phase,
+        "session_number": str(session.session_number or ""),
+    }
+    return {k: values[k] for k in keys}
+
+
+def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str = LEAD) -> int:
+    """Store a plan: its codings replace the scale's unstarted ones, in one transaction.
+
+    Returns:
+        The stored plan's id.
+    """
+    summary = plan.summary()
+    with project.store.transaction() as s:
+        scale_pk = project._scale_pk(s, request.scale_id)
+        for old in s.scalars(
+            select(PlanRow).where(PlanRow.scale_pk == scale_pk, PlanRow.active.is_(True))
+        ):
+            old.active = False
+        plan_row = PlanRow(
+            scale_pk=scale_pk,
+            created_by=actor,
+            params_json=json.dumps(request.as_dict()),
+            summary_json=json.dumps(summary),
+            active=True,
+        )
+        s.add(plan_row)
+        s.flush()
+        sessions = dict(s.execute(select(SessionRow.session_key, SessionRow.id)).all())
+        raters = dict(s.execute(select(RaterRow.code, RaterRow.id)).all())
+        existing = {
+            (row.session_id, row.rater_id): row
+            for row in s.scalars(select(CodingRow).where(CodingRow.scale_pk == scale_pk))
+        }
+        wanted = set()
+        added = moved = 0
+        for coding in plan.codings:
+            key = (sessions[coding.session_id], raters[coding.rater])
+            wanted.add(key)
+            row = existing.get(key)
+            if row is None:
+                s.add(
+                    CodingRow(
+                        session_id=key[0],
+                        rater_id=key[1],
+                        scale_pk=scale_pk,
+                        plan_id=plan_row.id,
+                        role=coding.role,
+                        queue_position=coding.queue_position,
+                        state="not_started",
+                        uncodable_reason="",
+                        uncodable_text="",
+                        playhead_ms=0,
+                    )
+                )
+                added += 1
+            elif row.state == "not_started":
+                if (row.role, row.queue_position) != (coding.role, coding.queue_position):
+                    moved += 1
+                row.role, row.queue_position, row.plan_id = (
+                    coding.role,
+                    coding.queue_position,
+                    plan_row.id,
+                )
+            else:
+                row.queue_position = coding.queue_position
+        removed = 0
+        for key, row in existing.items():
+            if key not in wanted and row.state == "not_started":
+                s.delete(row)
+                removed += 1
+        _log(
+            s,
+            actor,
+            "plan",
+            "plan",
+            str(plan_row.id),
+            new={
+                "scale": request.scale_id,
+                "added": added,
+                "moved": moved,
+                "removed": removed,
+                "params": request.as_dict(),
+            },
+        )
+        return plan_row.id
+
+
+def stored_plan_summary(project: Project, scale_id: str) -> dict[str, Any] | None:
+    with project.store.read() as s:
+        row = s.scalar(
+            select(PlanRow)
+            .join(ScaleRow, ScaleRow.id == PlanRow.scale_pk)
+            .where(ScaleRow.scale_id == scale_id, PlanRow.active.is_(True))
+            .order_by(PlanRow.id.desc())
+            .limit(1)
+        )
+        return json.loads(row.summary_json) if row else None
+
+
+def plan_and_save(project: Project, request: PlanRequest, *, actor: str = LEAD) -> tuple[Plan, int]:
+    plan = make_plan(project, request)
+    return plan, save_plan(project, request, plan, actor=actor)
+
+
+def started_codings(project: Project, scale_id: str) -> Collection[tuple[str, str]]:
+    return _stored_plan(project, scale_id)[1]
