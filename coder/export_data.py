@@ -1,0 +1,1447 @@
+"""The analysis tables of a project, built for the exporters (SPEC section 6).
+
+:func:`build_export_bundle` reads a project with a handful of bulk queries and returns
+an :class:`ExportBundle`: plain pandas DataFrames and metadata, free of Qt and of any
+file format. The writers in ``exports/`` (xlsx, csv, sav) only lay these tables out.
+
+Conventions every table follows:
+
+* Several scales share one table; the ``scale_id`` column tells the rows apart. An
+  item or composite is a column named by its id (an id that clashes with a fixed
+  column such as ``rater`` becomes ``item_<id>``). The ``variables`` table is the
+  codebook of those columns.
+* Only *finished* codings are exported: ``submitted`` ones carry scores, ``uncodable``
+  ones carry a reason. Codings not started or still in progress are left out and
+  counted (:attr:`ExportBundle.excluded`).
+* *Analysis* codings are the finished codings whose role is not ``training`` on
+  sessions not marked as training sessions. Only they enter ``pairs``, ``final``,
+  ``reliability`` and ``descriptives``; ``scores`` keeps every finished coding with
+  its role.
+* Pseudonymous by default: session, patient, therapist and rater codes only. Audio
+  paths (``audio_path``) and the session date and free-text manifest metadata
+  (``date``, ``meta_<key>``) are added only when asked for. Rater notes and text-item
+  answers are coding content, not metadata, and are always exported.
+* Times are integer milliseconds (``*_ms``) with a text twin as ``mm:ss`` (``h:mm:ss``
+  from one hour on), truncated to whole seconds as a media player shows them.
+
+Progress callbacks receive one float, the fraction done from 0.0 to 1.0 (never
+decreasing, 1.0 last). ``cancelled`` is polled between steps; when it returns True the
+build stops with :class:`ExportCancelled`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as _metadata
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from coder.errors import CoderError, InputError
+from coder.models import (
+    AudioFileRow,
+    CodingRow,
+    NoteRow,
+    RaterRow,
+    RatingRow,
+    ScaleRow,
+    SessionRow,
+    SpanRow,
+)
+from coder.project import Project
+from coder.reliability import ICC_FORMS, reliability_report
+from coder.scales import RatingScale, parse_scale
+
+FinalRule = Literal["primary", "mean", "consensus"]
+Progress = Callable[[float], None]
+Cancelled = Callable[[], bool]
+
+FINISHED_STATES = ("submitted", "uncodable")
+TABLES: tuple[str, ...] = (
+    "scores",
+    "long",
+    "pairs",
+    "final",
+    "reliability",
+    "descriptives",
+    "notes",
+    "spans",
+    "uncodable",
+    "uncodable_counts",
+    "plan",
+    "variables",
+)
+
+# Fixed columns of the tables; item and composite columns come after these.
+SESSION_COLUMNS = ("scale_id", "session_id", "patient", "therapist", "session_number", "phase")
+SCORE_COLUMNS = (
+    *SESSION_COLUMNS,
+    "rater",
+    "role",
+    "double_coded",
+    "state",
+    "submitted_at",
+)
+FINAL_COLUMNS = (*SESSION_COLUMNS, "n_coders", "final_source")
+PAIR_COLUMNS = ("scale_id", "session_id", "rater_A", "rater_B")
+LONG_COLUMNS = ("scale_id", "session_id", "rater", "item_id", "kind", "value", "text")
+NOTE_COLUMNS = ("scale_id", "session_id", "rater", "position_ms", "time", "text")
+SPAN_COLUMNS = (
+    "scale_id",
+    "session_id",
+    "rater",
+    "item_id",
+    "start_ms",
+    "end_ms",
+    "start",
+    "end",
+    "seconds",
+)
+UNCODABLE_COLUMNS = ("scale_id", "session_id", "rater", "role", "reason", "text")
+UNCODABLE_COUNT_COLUMNS = ("scale_id", "reason", "n")
+PLAN_COLUMNS = ("scale_id", "session_id", "rater", "role", "queue_position", "state")
+VARIABLE_COLUMNS = (
+    "scale_id",
+    "column",
+    "item_id",
+    "kind",
+    "label",
+    "min",
+    "max",
+    "value_labels",
+    "composite_of",
+)
+DESCRIPTIVE_COLUMNS = (
+    "scale_id",
+    "variable",
+    "kind",
+    "label",
+    "n",
+    "mean",
+    "sd",
+    "min",
+    "q1",
+    "median",
+    "q3",
+    "max",
+    "iqr",
+    "n_outliers",
+    "winsorize_k",
+    "lower_fence",
+    "upper_fence",
+    "adjusted_n",
+)
+KAPPA_KEYS = ("unweighted", "linear", "quadratic")
+ALPHA_KEYS = ("nominal", "ordinal", "interval")
+RELIABILITY_COLUMNS: tuple[str, ...] = (
+    "scale_id",
+    "variable",
+    "kind",
+    "label",
+    "n_sessions",
+    "n_raters",
+    "k",
+    "design",
+    "reported_form",
+    "reported_icc",
+    "reported_ci_low",
+    "reported_ci_high",
+    *(
+        f"{form}{suffix}"
+        for form in ICC_FORMS
+        for suffix in ("", "_ci_low", "_ci_high", "_F", "_df1", "_df2", "_p")
+    ),
+    *(f"kappa_{w}" for w in KAPPA_KEYS),
+    *(f"alpha_{a}" for a in ALPHA_KEYS),
+    "agreement_exact",
+    "agreement_within_one",
+    "n_double_coded",
+    "categories_min",
+    "categories_max",
+    "category_source",
+    "design_note",
+    "not_defined",
+)
+
+_RELIABILITY_FLOATS = tuple(
+    c
+    for c in RELIABILITY_COLUMNS
+    if c.startswith(("ICC", "kappa_", "alpha_", "agreement_", "reported_icc", "reported_ci"))
+    or c in ("categories_min", "categories_max")
+)
+_RESERVED = frozenset(
+    {
+        *SCORE_COLUMNS,
+        *FINAL_COLUMNS,
+        *PAIR_COLUMNS,
+        "date",
+        "audio_path",
+        "scale_version",
+    }
+)
+
+
+class ExportCancelled(CoderError):
+    """The export was cancelled before it finished; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One item or composite column of a scale in the wide tables."""
+
+    scale_id: str
+    column: str
+    item_id: str
+    kind: str  # the item kind (ordinal, duration, count, nominal, text) or "composite"
+    label: str
+    min: int | None = None
+    max: int | None = None
+    value_labels: Mapping[int, str] = field(default_factory=dict)
+    composite_of: tuple[str, ...] = ()
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind != "text"
+
+    @property
+    def long_kind(self) -> str:
+        return "composite" if self.kind == "composite" else "item"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The choices an export was made with (shown in every README)."""
+
+    scale_ids: tuple[str, ...]
+    final: FinalRule = "primary"
+    winsorize_iqr: float | None = None
+    include_audio_paths: bool = False
+    include_metadata: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class ExportBundle:
+    """Every analysis table of one export, plus what the README needs to explain them.
+
+    Attributes:
+        options: The export options.
+        project_name: The project's name.
+        created_at: When the bundle was built (UTC, timezone-aware).
+        app_version: The Session Coder version that built it.
+        scales: The exported scales (newest stored version of each).
+        variables: The codebook: one row per item and composite column of each scale.
+        scores: One row per finished coding (session x rater x scale).
+        long: Tidy scores: one row per submitted coding and variable.
+        pairs: Double-coded sessions, one row per pair of raters, A = lower code.
+        final: One row per session and scale, by the ``final`` rule; winsorized
+            when asked.
+        reliability: One row per numeric item and composite.
+        descriptives: One row per numeric item and composite of ``final``.
+        notes: Rater notes with their time stamps.
+        spans: Marked time spans of duration items.
+        uncodable: Codings marked uncodable, with reason and text.
+        uncodable_counts: Uncodable codings counted by scale and reason.
+        plan: Every coding assigned (any state), in queue order per rater.
+        excluded: Codings left out per scale, by state (not_started, in_progress).
+        variables_by_scale: The :class:`Variable` objects of each scale, in column order.
+    """
+
+    options: ExportOptions
+    project_name: str
+    created_at: datetime
+    app_version: str
+    scales: tuple[RatingScale, ...]
+    variables: pd.DataFrame
+    scores: pd.DataFrame
+    long: pd.DataFrame
+    pairs: pd.DataFrame
+    final: pd.DataFrame
+    reliability: pd.DataFrame
+    descriptives: pd.DataFrame
+    notes: pd.DataFrame
+    spans: pd.DataFrame
+    uncodable: pd.DataFrame
+    uncodable_counts: pd.DataFrame
+    plan: pd.DataFrame
+    excluded: Mapping[str, Mapping[str, int]]
+    variables_by_scale: Mapping[str, tuple[Variable, ...]]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One table by name (see :data:`TABLES`)."""
+        if name not in TABLES:
+            raise KeyError(name)
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    @property
+    def all_variables(self) -> tuple[Variable, ...]:
+        return tuple(v for vs in self.variables_by_scale.values() for v in vs)
+
+    @property
+    def numeric_columns(self) -> tuple[str, ...]:
+        """Item and composite columns with numbers, in order, without repeats."""
+        return _unique(v.column for v in self.all_variables if v.is_numeric)
+
+    @property
+    def text_columns(self) -> tuple[str, ...]:
+        return _unique(v.column for v in self.all_variables if not v.is_numeric)
+
+    @property
+    def adjusted_total(self) -> int:
+        """Values of ``final`` set to a fence by winsorizing (0 when not asked)."""
+        if self.descriptives.empty:
+            return 0
+        return int(self.descriptives["adjusted_n"].sum())
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def format_time_ms(ms: float | int | None) -> str | None:
+    """``mm:ss`` below an hour, ``h:mm:ss`` from an hour on; truncated to seconds."""
+    if ms is None or (isinstance(ms, float) and math.isnan(ms)):
+        return None
+    total = max(0, int(ms)) // 1000
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+def app_version() -> str:
+    try:
+        return _metadata.version("session-coder")
+    except _metadata.PackageNotFoundError:  # running from a source tree without install
+        return "unknown"
+
+
+def _unique(values: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _column_name(item_id: str) -> str:
+    """An item's column: its id, unless that clashes with a fixed or opt-in column."""
+    clashes = item_id in _RESERVED or item_id.startswith("meta_")
+    return f"item_{item_id}" if clashes else item_id
+
+
+def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
+    """The item and composite columns of a scale, in the scale's order."""
+    out = []
+    for item in scale.items:
+        labels = {v: item.value_label(v) for v in item.values}
+        out.append(
+            Variable(
+                scale_id=scale.id,
+                column=_column_name(item.id),
+                item_id=item.id,
+                kind=item.kind,
+                label=item.label,
+                min=item.values[0] if item.values else None,
+                max=item.values[-1] if item.values else None,
+                value_labels={v: t for v, t in labels.items() if t is not None},
+            )
+        )
+    for comp in scale.composites:
+        out.append(
+            Variable(
+                scale_id=scale.id,
+                column=_column_name(comp.id),
+                item_id=comp.id,
+                kind="composite",
+                label=comp.label,
+                composite_of=comp.items,
+            )
+        )
+    return tuple(out)
+
+
+def _variables_frame(variables: Sequence[Variable], scales: Sequence[RatingScale]) -> pd.DataFrame:
+    methods = {(s.id, c.id): c.method for s in scales for c in s.composites}
+    rows = []
+    for v in variables:
+        composite = ""
+        if v.kind == "composite":
+            composite = f"{methods[(v.scale_id, v.item_id)]} of " + ", ".join(v.composite_of)
+        rows.append(
+            (
+                v.scale_id,
+                v.column,
+                v.item_id,
+                v.kind,
+                v.label,
+                v.min,
+                v.max,
+                "; ".join(f"{k} = {t}" for k, t in v.value_labels.items()),
+                composite,
+            )
+        )
+    frame = pd.DataFrame.from_records(rows, columns=list(VARIABLE_COLUMNS))
+    for col in ("min", "max"):
+        frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+def _utc_times(values: pd.Series) -> pd.Series:
+    """Stored time stamps (datetimes, or SQLite's ISO text) as naive UTC datetime64."""
+    cleaned = [
+        v.astimezone(UTC).replace(tzinfo=None)
+        if isinstance(v, datetime) and v.tzinfo is not None
+        else v
+        for v in values
+    ]
+    stamps = pd.to_datetime(pd.Series(cleaned, dtype=object), format="ISO8601", errors="coerce")
+    return stamps.astype("datetime64[us]")
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+
+
+class _Steps:
+    """Progress and cancellation between the steps of a build."""
+
+    def __init__(self, progress: Progress | None, cancelled: Cancelled | None) -> None:
+        self._progress = progress
+        self._cancelled = cancelled
+        self._last = 0.0
+
+    def at(self, fraction: float) -> None:
+        if self._cancelled is not None and self._cancelled():
+            raise ExportCancelled("the export was cancelled; nothing was written")
+        fraction = min(1.0, max(self._last, fraction))
+        self._last = fraction
+        if self._progress is not None:
+            self._progress(fraction)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Raw:
+    codings: pd.DataFrame
+    ratings: pd.DataFrame
+    notes: pd.DataFrame
+    spans: pd.DataFrame
+
+
+def _read(
+    project: Project,
+    scale_pks: Mapping[int, str],
+    *,
+    include_audio_paths: bool,
+    include_metadata: bool,
+) -> _Raw:
+    """Four bulk queries: codings (with session and rater), ratings, notes, spans."""
+    pks = list(scale_pks)
+    columns: list[Any] = [
+        CodingRow.id.label("coding_id"),
+        CodingRow.scale_pk,
+        CodingRow.role,
+        CodingRow.queue_position,
+        CodingRow.state,
+        CodingRow.uncodable_reason,
+        CodingRow.uncodable_text,
+        CodingRow.submitted_at,
+        RaterRow.code.label("rater"),
+        SessionRow.id.label("session_pk"),
+        SessionRow.session_key.label("session_id"),
+        SessionRow.patient,
+        SessionRow.therapist,
+        SessionRow.session_number,
+        SessionRow.phase,
+        SessionRow.training.label("training_session"),
+    ]
+    if include_metadata:
+        columns += [SessionRow.date, SessionRow.metadata_json]
+    if include_audio_paths:
+        columns.append(AudioFileRow.path.label("audio_path"))
+    query = (
+        select(*columns)
+        .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+        .join(SessionRow, SessionRow.id == CodingRow.session_id)
+        .where(CodingRow.scale_pk.in_(pks))
+    )
+    if include_audio_paths:
+        query = query.outerjoin(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
+    finished = CodingRow.state.in_(FINISHED_STATES)
+    with project.store.read() as s:
+        # Core-level results on the session's connection: no ORM row processing.
+        conn = s.connection()
+        codings = _frame(conn, query)
+        ratings = _frame(
+            conn,
+            select(RatingRow.coding_id, RatingRow.item_id, RatingRow.value, RatingRow.text)
+            .join(CodingRow, CodingRow.id == RatingRow.coding_id)
+            .where(CodingRow.scale_pk.in_(pks), CodingRow.state == "submitted"),
+        )
+        notes = _frame(
+            conn,
+            select(NoteRow.coding_id, NoteRow.position_ms, NoteRow.text)
+            .join(CodingRow, CodingRow.id == NoteRow.coding_id)
+            .where(CodingRow.scale_pk.in_(pks), finished, NoteRow.deleted.is_(False)),
+        )
+        spans = _frame(
+            conn,
+            select(SpanRow.coding_id, SpanRow.item_id, SpanRow.start_ms, SpanRow.end_ms)
+            .join(CodingRow, CodingRow.id == SpanRow.coding_id)
+            .where(CodingRow.scale_pk.in_(pks), finished, SpanRow.deleted.is_(False)),
+        )
+    codings["scale_id"] = codings["scale_pk"].map(scale_pks)
+    codings["submitted_at"] = _utc_times(codings["submitted_at"])
+    codings["session_number"] = codings["session_number"].astype("Int64")
+    codings["queue_position"] = codings["queue_position"].astype("Int64")
+    codings["training_session"] = codings["training_session"].astype(bool)
+    ratings["value"] = ratings["value"].astype("float64")
+    return _Raw(codings, ratings, notes, spans)
+
+
+def _frame(conn: Any, query: Any) -> pd.DataFrame:
+    """A query's rows as a DataFrame, column by column.
+
+    The compiled SQL runs on the session's own DB-API cursor: SQLAlchemy's result
+    rows cost more than the query itself at 300,000 ratings, and every column is
+    converted in bulk afterwards (so SQLite's text datetimes and 0/1 booleans, and
+    PostgreSQL's native ones, come out alike).
+    """
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(compiled.params[name] for name in compiled.positiontup)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pd.DataFrame({name: list(col) for name, col in zip(names, columns, strict=True)})
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_export_bundle(
+    project: Project,
+    *,
+    scale_ids: Sequence[str] | None = None,
+    final: FinalRule = "primary",
+    winsorize_iqr: float | None = None,
+    include_audio_paths: bool = False,
+    include_metadata: bool = False,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> ExportBundle:
+    """Build every analysis table of a project (see the module docstring).
+
+    Args:
+        project: The open project.
+        scale_ids: Scales to export (default: every scale of the project, in the
+            order they were added).
+        final: How the ``final`` table gets one row per session: ``"primary"`` (the
+            primary coder's scores) or ``"mean"`` (the mean of the submitted analysis
+            codings, item by item). ``"consensus"`` is reserved for consensus scores,
+            which the project does not record yet.
+        winsorize_iqr: K; when given, every value of ``final`` below Q1 - K x IQR or
+            above Q3 + K x IQR (per scale and variable) is set to that fence, and the
+            number of values changed is reported as ``adjusted_n`` in ``descriptives``.
+        include_audio_paths: Add the ``audio_path`` column to ``scores`` and ``final``.
+        include_metadata: Add the session ``date`` and the manifest's further columns
+            (``meta_<key>``) to ``scores`` and ``final``.
+        progress: Called with the fraction done, 0.0 to 1.0.
+        cancelled: Polled between steps; True stops the build.
+
+    Returns:
+        The :class:`ExportBundle`.
+
+    Raises:
+        InputError: An unknown scale, final rule or K, or ``final="consensus"``.
+        ExportCancelled: ``cancelled()`` returned True.
+    """
+    if final == "consensus":
+        # A consensus table is planned (raters agree on one score after discussing a
+        # discrepancy); until the schema has one there is nothing to export.
+        raise InputError("consensus scores are not recorded in this project yet")
+    if final not in get_args(FinalRule):
+        raise InputError(f"final must be primary or mean, not {final!r}")
+    if winsorize_iqr is not None and (
+        isinstance(winsorize_iqr, bool)
+        or not math.isfinite(float(winsorize_iqr))
+        or float(winsorize_iqr) < 0
+    ):
+        raise InputError(
+            f"the winsorizing factor K must be a number of IQRs of 0 or more (e.g. 1.5), "
+            f"not {winsorize_iqr!r}"
+        )
+    steps = _Steps(progress, cancelled)
+    steps.at(0.0)
+    scales = _choose_scales(project, scale_ids)
+    chosen = [s.id for s in scales]
+    with project.store.read() as s:
+        scale_rows = s.execute(
+            select(ScaleRow.id, ScaleRow.scale_id, ScaleRow.source).where(
+                ScaleRow.scale_id.in_(chosen)
+            )
+        ).all()
+    scale_pks = {pk: sid for pk, sid, _ in scale_rows}
+    # A coding points at the scale version it was made with; composites are computed
+    # with that version's definition (the columns follow the newest version).
+    definitions = {
+        pk: parse_scale(src, source_name=f"stored scale {sid}") for pk, sid, src in scale_rows
+    }
+    options = ExportOptions(
+        scale_ids=tuple(chosen),
+        final=final,
+        winsorize_iqr=None if winsorize_iqr is None else float(winsorize_iqr),
+        include_audio_paths=include_audio_paths,
+        include_metadata=include_metadata,
+    )
+    variables_by_scale = {scale.id: _with_old_items(scale, definitions) for scale in scales}
+    steps.at(0.05)
+    raw = _read(
+        project,
+        scale_pks,
+        include_audio_paths=include_audio_paths,
+        include_metadata=include_metadata,
+    )
+    steps.at(0.35)
+    codings = _prepare_codings(raw.codings, chosen)
+    excluded = _excluded_counts(codings, chosen)
+    extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
+    plan = _plan(codings)
+    finished = codings[codings["state"].isin(FINISHED_STATES)].reset_index(drop=True)
+    steps.at(0.4)
+    scores = _scores(finished, raw.ratings, variables_by_scale, definitions, extra_columns)
+    steps.at(0.55)
+    long = _long(scores, variables_by_scale)
+    steps.at(0.62)
+    pairs = _pairs(scores, variables_by_scale)
+    steps.at(0.68)
+    final_table = _final(scores, variables_by_scale, final, extra_columns)
+    steps.at(0.72)
+    final_table, descriptives = _descriptives(
+        final_table, variables_by_scale, options.winsorize_iqr
+    )
+    steps.at(0.78)
+    reliability = _reliability(scores, scales, variables_by_scale)
+    steps.at(0.92)
+    notes = _notes(raw.notes, finished)
+    spans = _spans(raw.spans, finished)
+    uncodable, uncodable_counts = _uncodable(finished)
+    all_variables = [v for vs in variables_by_scale.values() for v in vs]
+    bundle = ExportBundle(
+        options=options,
+        project_name=project.name,
+        created_at=datetime.now(UTC),
+        app_version=app_version(),
+        scales=tuple(scales),
+        variables=_variables_frame(all_variables, [*definitions.values(), *scales]),
+        scores=scores.drop(columns=["_analysis", "_coding_id"]),
+        long=long,
+        pairs=pairs,
+        final=final_table,
+        reliability=reliability,
+        descriptives=descriptives,
+        notes=notes,
+        spans=spans,
+        uncodable=uncodable,
+        uncodable_counts=uncodable_counts,
+        plan=plan,
+        excluded=excluded,
+        variables_by_scale=variables_by_scale,
+    )
+    steps.at(1.0)
+    return bundle
+
+
+def _choose_scales(project: Project, scale_ids: Sequence[str] | None) -> list[RatingScale]:
+    if scale_ids is None:
+        scales = project.scales()
+        if not scales:
+            raise InputError("the project has no scales yet; add one with session-coder scales add")
+        return scales
+    if isinstance(scale_ids, str):
+        scale_ids = [scale_ids]
+    if not scale_ids:
+        raise InputError("choose at least one scale to export")
+    return [project.scale(sid) for sid in _unique(scale_ids)]
+
+
+def _with_old_items(
+    scale: RatingScale, definitions: Mapping[int, RatingScale]
+) -> tuple[Variable, ...]:
+    """The newest version's columns, then any item or composite only older versions had."""
+    out = list(scale_variables(scale))
+    seen = {v.item_id for v in out}
+    for definition in definitions.values():
+        if definition.id != scale.id or definition.version == scale.version:
+            continue
+        for v in scale_variables(definition):
+            if v.item_id not in seen:
+                out.append(v)
+                seen.add(v.item_id)
+    return tuple(out)
+
+
+def _prepare_codings(codings: pd.DataFrame, chosen: Sequence[str]) -> pd.DataFrame:
+    codings = codings.copy()
+    codings["_scale_order"] = codings["scale_id"].map({sid: i for i, sid in enumerate(chosen)})
+    codings = codings.sort_values(
+        ["_scale_order", "session_pk", "rater", "coding_id"], kind="stable"
+    ).reset_index(drop=True)
+    codings["_analysis"] = (codings["role"] != "training") & ~codings["training_session"]
+    submitted = codings["_analysis"] & (codings["state"] == "submitted")
+    n_submitted = submitted.groupby([codings["scale_id"], codings["session_pk"]]).transform("sum")
+    codings["double_coded"] = (n_submitted >= 2).astype(bool)
+    return codings
+
+
+def _excluded_counts(codings: pd.DataFrame, chosen: Sequence[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for sid in chosen:
+        rows = codings[codings["scale_id"] == sid]
+        out[sid] = {
+            state: int((rows["state"] == state).sum()) for state in ("not_started", "in_progress")
+        }
+    return out
+
+
+def _extra_session_columns(
+    codings: pd.DataFrame, include_audio_paths: bool, include_metadata: bool
+) -> list[str]:
+    """Add the opt-in session columns to ``codings`` in place; returns their names."""
+    extra: list[str] = []
+    if include_metadata:
+        extra.append("date")
+        parsed = [json.loads(text or "{}") for text in codings["metadata_json"]]
+        keys = _unique(k for meta in parsed for k in meta)
+        for key in keys:
+            name = f"meta_{key}"
+            codings[name] = pd.Series(
+                [_meta_text(meta.get(key)) for meta in parsed], index=codings.index, dtype="str"
+            )
+            extra.append(name)
+    if include_audio_paths:
+        extra.append("audio_path")
+    return extra
+
+
+def _meta_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _plan(codings: pd.DataFrame) -> pd.DataFrame:
+    plan = codings.sort_values(
+        ["_scale_order", "rater", "queue_position", "session_pk"], kind="stable"
+    )
+    return plan.loc[:, list(PLAN_COLUMNS)].reset_index(drop=True)
+
+
+def _scores(
+    finished: pd.DataFrame,
+    ratings: pd.DataFrame,
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+    definitions: Mapping[int, RatingScale],
+    extra_columns: Sequence[str],
+) -> pd.DataFrame:
+    all_vars = [v for vs in variables_by_scale.values() for v in vs]
+    numeric_items = _unique(v.column for v in all_vars if v.is_numeric and v.kind != "composite")
+    text_items = _unique(v.column for v in all_vars if not v.is_numeric)
+    composites = _unique(v.column for v in all_vars if v.kind == "composite")
+    columns_of = {(v.scale_id, v.item_id): v.column for v in all_vars}
+
+    ids = finished["coding_id"].to_numpy()
+    submitted = (finished["state"] == "submitted").to_numpy()
+    wide = pd.DataFrame(index=pd.Index(ids, name="coding_id"))
+    if not ratings.empty:
+        ratings = ratings[ratings["coding_id"].isin(ids[submitted])]
+        # An item's column is its id except for the few renamed ones (see _column_name).
+        column = ratings["item_id"].astype(object)
+        renamed = {k: c for k, c in columns_of.items() if k[1] != c}
+        if renamed:
+            scale_of = pd.Series(finished["scale_id"].to_numpy(), index=ids)
+            scale = ratings["coding_id"].map(scale_of)
+            keys = pd.Series(list(zip(scale, ratings["item_id"], strict=True)), index=ratings.index)
+            column = keys.map(renamed).fillna(column)
+        ratings = ratings.assign(column=column)
+        is_text = ratings["text"].notna()
+        num = ratings[~is_text]
+        if not num.empty:
+            wide = wide.join(num.pivot(index="coding_id", columns="column", values="value"))
+        txt = ratings[is_text]
+        if not txt.empty:
+            wide = wide.join(txt.pivot(index="coding_id", columns="column", values="text"))
+    # Keep every column even if no coding scored it; drop stray items of no scale.
+    for col in numeric_items:
+        if col not in wide.columns:
+            wide[col] = np.nan
+        wide[col] = wide[col].astype("float64")
+    for col in text_items:
+        if col not in wide.columns:
+            wide[col] = None
+        wide[col] = wide[col].astype("str").where(wide[col].notna(), None)
+    wide = wide.loc[:, [*numeric_items, *text_items]]
+
+    comp_values: dict[str, np.ndarray] = {c: np.full(len(ids), np.nan) for c in composites}
+    pk = finished["scale_pk"].to_numpy()
+    for scale_pk in np.unique(pk):
+        definition = definitions[int(scale_pk)]
+        rows = np.flatnonzero((pk == scale_pk) & submitted)
+        if rows.size == 0 or not definition.composites:
+            continue
+        for comp in definition.composites:
+            cols = [columns_of.get((definition.id, i), i) for i in comp.items]
+            # Composite.compute is the one definition of a composite; it wants None for
+            # a blank item, so the NaNs of the block become None first.
+            block = wide[cols].to_numpy(dtype="float64")[rows]
+            columns = [[None if x != x else x for x in c.tolist()] for c in block.T]
+            values = [
+                comp.compute(dict(zip(comp.items, scores, strict=True)))
+                for scores in zip(*columns, strict=True)
+            ]
+            target = columns_of[(definition.id, comp.id)]
+            comp_values[target][rows] = [np.nan if v is None else v for v in values]
+
+    base = finished.loc[:, [*SCORE_COLUMNS, *extra_columns]].reset_index(drop=True)
+    body = wide.reset_index(drop=True)
+    comp_frame = pd.DataFrame(comp_values, index=body.index)
+    # The scale's own order: its items (numeric and text), then its composites.
+    ordered: list[str] = []
+    for v in all_vars:
+        if v.column not in ordered:
+            ordered.append(v.column)
+    combined = pd.concat([body, comp_frame], axis=1)
+    combined = combined.loc[:, [c for c in ordered if c in combined.columns]]
+    scores = pd.concat([base, combined], axis=1)
+    scores["_analysis"] = finished["_analysis"].to_numpy()
+    scores["_coding_id"] = ids
+    return scores
+
+
+def _scale_rows(frame: pd.DataFrame, scale_id: str) -> pd.DataFrame:
+    return frame[frame["scale_id"] == scale_id]
+
+
+def _melt(sub: pd.DataFrame, scale_id: str, variables: Sequence[Variable]) -> pd.DataFrame:
+    """Wide score rows of one scale as long rows, coding by coding in variable order."""
+    n, m = len(sub), len(variables)
+    numeric = np.full((n, m), np.nan)
+    texts = np.full((n, m), None, dtype=object)
+    for j, v in enumerate(variables):
+        if v.is_numeric:
+            numeric[:, j] = sub[v.column].to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            texts[:, j] = sub[v.column].astype(object).to_numpy()
+    return pd.DataFrame(
+        {
+            "scale_id": np.full(n * m, scale_id, dtype=object),
+            "session_id": np.repeat(sub["session_id"].to_numpy(dtype=object), m),
+            "rater": np.repeat(sub["rater"].to_numpy(dtype=object), m),
+            "item_id": np.tile(np.array([v.item_id for v in variables], dtype=object), n),
+            "kind": np.tile(np.array([v.long_kind for v in variables], dtype=object), n),
+            "value": numeric.ravel(),
+            "text": texts.ravel(),
+        }
+    )
+
+
+def _long(
+    scores: pd.DataFrame, variables_by_scale: Mapping[str, tuple[Variable, ...]]
+) -> pd.DataFrame:
+    parts = []
+    for scale_id, variables in variables_by_scale.items():
+        sub = _scale_rows(scores, scale_id)
+        sub = sub[sub["state"] == "submitted"]
+        if not sub.empty and variables:
+            parts.append(_melt(sub, scale_id, variables))
+    if not parts:
+        out = _empty(LONG_COLUMNS)
+        out["value"] = out["value"].astype("float64")
+        return out
+    out = pd.concat(parts, ignore_index=True)
+    for col in ("scale_id", "session_id", "rater", "item_id", "kind", "text"):
+        out[col] = out[col].astype("str").where(out[col].notna(), None)
+    return out
+
+
+def _analysis_submitted(scores: pd.DataFrame) -> pd.DataFrame:
+    return scores[scores["_analysis"] & (scores["state"] == "submitted")]
+
+
+def _pairs(
+    scores: pd.DataFrame, variables_by_scale: Mapping[str, tuple[Variable, ...]]
+) -> pd.DataFrame:
+    parts = []
+    all_columns: list[str] = list(PAIR_COLUMNS)
+    for scale_id, variables in variables_by_scale.items():
+        numeric = [v.column for v in variables if v.is_numeric]
+        for col in numeric:
+            for suffix in ("_A", "_B"):
+                if col + suffix not in all_columns:
+                    all_columns.append(col + suffix)
+        sub = _analysis_submitted(_scale_rows(scores, scale_id))
+        sub = sub[sub["double_coded"]]
+        if sub.empty:
+            continue
+        keep = sub.loc[:, ["session_id", "rater", "_coding_id", *numeric]]
+        merged = keep.merge(keep, on="session_id", suffixes=("_A", "_B"))
+        merged = merged[merged["rater_A"] < merged["rater_B"]]
+        order = {sid: i for i, sid in enumerate(dict.fromkeys(keep["session_id"]))}
+        merged = merged.assign(_order=merged["session_id"].map(order)).sort_values(
+            ["_order", "rater_A", "rater_B"], kind="stable"
+        )
+        merged.insert(0, "scale_id", scale_id)
+        parts.append(merged)
+    if not parts:
+        return _empty(all_columns)
+    out = pd.concat(parts, ignore_index=True)
+    return out.reindex(columns=all_columns)
+
+
+def _final(
+    scores: pd.DataFrame,
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+    rule: FinalRule,
+    extra_columns: Sequence[str],
+) -> pd.DataFrame:
+    parts = []
+    all_numeric = _unique(
+        v.column for vs in variables_by_scale.values() for v in vs if v.is_numeric
+    )
+    columns = [*FINAL_COLUMNS, *extra_columns, *all_numeric]
+    for scale_id, variables in variables_by_scale.items():
+        numeric = [v.column for v in variables if v.is_numeric]
+        sub = _scale_rows(scores, scale_id)
+        sub = sub[sub["_analysis"]]
+        if sub.empty:
+            continue
+        sessions = sub.drop_duplicates("session_id").loc[:, [*SESSION_COLUMNS, *extra_columns]]
+        sessions = sessions.set_index("session_id", drop=False)
+        done = sub[sub["state"] == "submitted"]
+        n_coders = done.groupby("session_id")["rater"].count()
+        if rule == "mean":
+            values = done.groupby("session_id", sort=False)[numeric].mean()
+            names = done.groupby("session_id", sort=False)["rater"].agg(list)
+            source = pd.Series(
+                {
+                    sid: (f"mean of {', '.join(rs)}" if len(rs) > 1 else f"{rs[0]} (only coder)")
+                    for sid, rs in names.items()
+                },
+                dtype="str",
+            )
+        else:
+            primary = sub[sub["role"] == "primary"].sort_values("_coding_id", kind="stable")
+            primary = primary.drop_duplicates("session_id").set_index("session_id")
+            ok = primary[primary["state"] == "submitted"]
+            values = ok[numeric]
+            source = pd.Series(
+                {sid: f"{r} (primary)" for sid, r in ok["rater"].items()}, dtype="str"
+            )
+            for sid, row in primary[primary["state"] != "submitted"].iterrows():
+                source[sid] = f"none: the primary coder {row['rater']} marked it uncodable"
+        frame = sessions.copy()
+        frame["n_coders"] = n_coders.reindex(frame.index).fillna(0).astype("Int64")
+        frame["final_source"] = source.reindex(frame.index)
+        missing = frame["final_source"].isna()
+        frame.loc[missing, "final_source"] = (
+            "none: no submitted coding" if rule == "mean" else "none: no submitted primary coding"
+        )
+        frame = frame.join(values.reindex(frame.index))
+        parts.append(frame.reset_index(drop=True))
+    if not parts:
+        return _empty(columns)
+    out = pd.concat(parts, ignore_index=True).reindex(columns=columns)
+    out["final_source"] = out["final_source"].astype("str")
+    for col in all_numeric:
+        out[col] = out[col].astype("float64")
+    return out
+
+
+def _descriptives(
+    final: pd.DataFrame,
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+    k: float | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Describe (and, with K, winsorize) every numeric variable of ``final`` per scale.
+
+    Quartiles are interpolated linearly (R's type 7, Excel's QUARTILE.INC, pandas'
+    default). Outliers are counted on the values before adjusting, beyond 1.5 x IQR;
+    the other statistics describe the values as exported (after adjusting).
+    """
+    final = final.copy()
+    rows = []
+    for scale_id, variables in variables_by_scale.items():
+        mask = (final["scale_id"] == scale_id).to_numpy()
+        for v in variables:
+            if not v.is_numeric:
+                continue
+            x = final.loc[mask, v.column].astype("float64")
+            present = x.dropna()
+            n = int(present.size)
+            q1 = q3 = iqr = lo = hi = math.nan
+            n_out = adjusted = 0
+            if n:
+                q1, q3 = (float(q) for q in present.quantile([0.25, 0.75]))
+                iqr = q3 - q1
+                n_out = int(((present < q1 - 1.5 * iqr) | (present > q3 + 1.5 * iqr)).sum())
+                if k is not None:
+                    lo, hi = q1 - k * iqr, q3 + k * iqr
+                    adjusted = int(((present < lo) | (present > hi)).sum())
+                    if adjusted:
+                        final.loc[mask, v.column] = x.clip(lower=lo, upper=hi)
+                        present = final.loc[mask, v.column].astype("float64").dropna()
+            rows.append(
+                (
+                    scale_id,
+                    v.column,
+                    v.long_kind,
+                    v.label,
+                    n,
+                    float(present.mean()) if n else math.nan,
+                    float(present.std(ddof=1)) if n > 1 else math.nan,
+                    float(present.min()) if n else math.nan,
+                    q1,
+                    float(present.median()) if n else math.nan,
+                    q3,
+                    float(present.max()) if n else math.nan,
+                    iqr,
+                    n_out,
+                    math.nan if k is None else k,
+                    lo,
+                    hi,
+                    adjusted,
+                )
+            )
+    frame = pd.DataFrame.from_records(rows, columns=list(DESCRIPTIVE_COLUMNS))
+    for col in ("n", "n_outliers", "adjusted_n"):
+        frame[col] = frame[col].astype("Int64")
+    for col in ("mean", "sd", "min", "q1", "median", "q3", "max", "iqr"):
+        frame[col] = frame[col].astype("float64")
+    for col in ("winsorize_k", "lower_fence", "upper_fence"):
+        frame[col] = frame[col].astype("float64")
+    return final, frame
+
+
+def _reliability(
+    scores: pd.DataFrame,
+    scales: Sequence[RatingScale],
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+) -> pd.DataFrame:
+    """Flatten :func:`coder.reliability.reliability_report` per numeric variable.
+
+    The input is every submitted analysis coding of the double-coded sessions; the
+    category range of ordinal and nominal items is their full scale range.
+    """
+    rows: list[dict[str, Any]] = []
+    analysis = _analysis_submitted(scores)
+    analysis = analysis[analysis["double_coded"]]
+    for scale in scales:
+        variables = [v for v in variables_by_scale[scale.id] if v.is_numeric]
+        sub = _scale_rows(analysis, scale.id)
+        report: dict[str, Any] = {}
+        if not sub.empty and variables:
+            melted = _melt(sub, scale.id, variables)
+            long_df = pd.DataFrame(
+                {
+                    "session_id": melted["session_id"],
+                    "rater_id": melted["rater"],
+                    "item_id": melted["item_id"],
+                    "score": melted["value"],
+                }
+            )
+            ranges = {
+                v.item_id: (v.min, v.max)
+                for v in variables
+                if v.kind in ("ordinal", "nominal") and v.min is not None and v.max is not None
+            }
+            report = reliability_report(long_df, ranges)["items"]
+        for v in variables:
+            rows.append(_reliability_row(scale, v, report.get(v.item_id)))
+    frame = pd.DataFrame.from_records(rows, columns=list(RELIABILITY_COLUMNS))
+    for col in ("n_sessions", "n_raters", "k", "n_double_coded"):
+        frame[col] = frame[col].astype("Int64")
+    for col in _RELIABILITY_FLOATS:
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
+def _number(value: Any) -> float:
+    """A statistic's JSON number as a float (``"Infinity"`` is an infinite F)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str):
+        return {"Infinity": math.inf, "-Infinity": -math.inf}.get(value, math.nan)
+    return float(value)
+
+
+def _reliability_row(
+    scale: RatingScale, v: Variable, item: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(RELIABILITY_COLUMNS)
+    row.update(
+        scale_id=scale.id,
+        variable=v.column,
+        kind=v.long_kind,
+        label=v.label,
+        reported_form=scale.reliability.icc,
+    )
+    if item is None:
+        row.update(
+            n_sessions=0,
+            n_raters=0,
+            k=0,
+            n_double_coded=0,
+            design="not_double_coded",
+            not_defined="no double-coded session with submitted scores",
+        )
+        return row
+    why: list[str] = []
+    row.update(
+        n_sessions=item.get("n_sessions"),
+        n_raters=item.get("n_raters"),
+        k=item.get("k"),
+        n_double_coded=item.get("n_double_coded"),
+        design=item.get("design"),
+        design_note=item.get("design_note"),
+        category_source=item.get("category_source"),
+    )
+    cats = item.get("categories") or [None, None]
+    row["categories_min"], row["categories_max"] = _number(cats[0]), _number(cats[1])
+    for form in ICC_FORMS:
+        stat = item.get("icc", {}).get(form, {})
+        ci = stat.get("ci95") or [None, None]
+        row[form] = _number(stat.get("value"))
+        row[f"{form}_ci_low"], row[f"{form}_ci_high"] = _number(ci[0]), _number(ci[1])
+        for key in ("F", "df1", "df2", "p"):
+            row[f"{form}_{key}"] = _number(stat.get(key))
+        if stat.get("value") is None and stat.get("why"):
+            why.append(f"{form}: {stat['why']}")
+    reported = scale.reliability.icc
+    row["reported_icc"] = row.get(reported)
+    row["reported_ci_low"] = row.get(f"{reported}_ci_low")
+    row["reported_ci_high"] = row.get(f"{reported}_ci_high")
+    for group, keys, prefix in (
+        ("kappa", KAPPA_KEYS, "kappa_"),
+        ("krippendorff_alpha", ALPHA_KEYS, "alpha_"),
+        ("agreement", ("exact", "within_one"), "agreement_"),
+    ):
+        stats = item.get(group, {})
+        for key in keys:
+            stat = stats.get(key, {})
+            row[prefix + key] = _number(stat.get("value"))
+            if stat.get("value") is None and stat.get("why"):
+                why.append(f"{prefix}{key}: {stat['why']}")
+    row["not_defined"] = "; ".join(why) or None
+    return row
+
+
+def _with_coding(frame: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
+    info = finished.loc[:, ["coding_id", "scale_id", "session_id", "rater", "_scale_order"]]
+    info = info.assign(_row=np.arange(len(info)))
+    return frame.merge(info, on="coding_id", how="inner")
+
+
+def _notes(notes: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
+    if notes.empty:
+        return _empty(NOTE_COLUMNS).astype({"position_ms": "Int64"})
+    out = _with_coding(notes, finished).sort_values(["_row", "position_ms"], kind="stable")
+    out["position_ms"] = out["position_ms"].astype("Int64")
+    out["time"] = pd.Series([format_time_ms(v) for v in out["position_ms"]], index=out.index)
+    return out.loc[:, list(NOTE_COLUMNS)].reset_index(drop=True)
+
+
+def _spans(spans: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
+    if spans.empty:
+        return _empty(SPAN_COLUMNS).astype(
+            {"start_ms": "Int64", "end_ms": "Int64", "seconds": "float64"}
+        )
+    out = _with_coding(spans, finished).sort_values(["_row", "start_ms"], kind="stable")
+    out["start_ms"] = out["start_ms"].astype("Int64")
+    out["end_ms"] = pd.array(
+        [None if v is None or v != v else int(v) for v in out["end_ms"]], dtype="Int64"
+    )
+    out["start"] = [format_time_ms(v) for v in out["start_ms"]]
+    out["end"] = [None if v is pd.NA else format_time_ms(int(v)) for v in out["end_ms"]]
+    seconds = (out["end_ms"] - out["start_ms"]).astype("Float64") / 1000
+    out["seconds"] = seconds.astype("float64")
+    return out.loc[:, list(SPAN_COLUMNS)].reset_index(drop=True)
+
+
+def _uncodable(finished: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = finished[finished["state"] == "uncodable"]
+    table = rows.rename(columns={"uncodable_reason": "reason", "uncodable_text": "text"})
+    table = table.loc[:, list(UNCODABLE_COLUMNS)].reset_index(drop=True)
+    if rows.empty:
+        counts = _empty(UNCODABLE_COUNT_COLUMNS).astype({"n": "Int64"})
+    else:
+        counts = (
+            table.groupby(["scale_id", "reason"], sort=False)
+            .size()
+            .rename("n")
+            .reset_index()
+            .sort_values(["scale_id", "n", "reason"], ascending=[True, False, True], kind="stable")
+            .reset_index(drop=True)
+        )
+        counts["n"] = counts["n"].astype("Int64")
+    return table, counts
+
+
+# --------------------------------------------------------------------------- documentation
+
+TABLE_DOCS: dict[str, str] = {
+    "scores": (
+        "One row per finished coding (session x rater x scale): every item as a number, "
+        "text items as text, and every composite. Codings not started or still in "
+        "progress are left out (counted in the README options). Uncodable codings are listed with empty "
+        "scores."
+    ),
+    "long": (
+        "Tidy scores for R and pandas: one row per submitted coding and item or "
+        "composite (kind), the number in value, the answer of a text item in text."
+    ),
+    "pairs": (
+        "Double-coded sessions side by side: one row per session and pair of raters "
+        "(A = the lower rater code in string order), <variable>_A next to <variable>_B. "
+        "Training codings are left out."
+    ),
+    "final": (
+        "One row per session and scale: the scores analyses use, chosen by the final "
+        "rule (see Options); winsorized when that option is on. Text items are in scores."
+    ),
+    "reliability": (
+        "Inter-rater reliability per numeric item and composite over the double-coded "
+        "sessions: the scale's reported ICC form first, then all six Shrout & Fleiss ICC "
+        "forms with F test and 95% CI, Cohen's kappa (for two coders per session), "
+        "Krippendorff's alpha and agreement. Empty where a statistic is not defined; "
+        "not_defined says why."
+    ),
+    "descriptives": (
+        "Descriptive statistics of every numeric variable of the final table, per scale."
+    ),
+    "notes": "Rater notes with their time stamps (position in the recording).",
+    "spans": "Time spans marked for duration items.",
+    "uncodable": "Codings marked uncodable, with the reason and the rater's text.",
+    "uncodable_counts": "Uncodable codings counted by scale and reason.",
+    "plan": "Every coding assigned (whatever its state), per rater in queue order.",
+    "variables": "Codebook: the item and composite columns of every scale.",
+}
+
+_COMMON_DOCS: dict[str, str] = {
+    "scale_id": "Scale id (the variables codebook lists its items).",
+    "session_id": "Session id from the manifest.",
+    "patient": "Patient id (pseudonymous code from the manifest).",
+    "therapist": "Therapist id (pseudonymous code from the manifest).",
+    "session_number": "Session number within the patient's treatment.",
+    "phase": "Treatment phase.",
+    "rater": "Rater code.",
+    "role": (
+        "primary (every analysis session has one), second (the double-coding rater) or "
+        "training (practice: left out of pairs, final, reliability and descriptives)."
+    ),
+    "double_coded": (
+        "TRUE when two or more raters submitted analysis (non-training) codings of this "
+        "session on this scale."
+    ),
+    "state": "submitted (scored) or uncodable (no scores; see uncodable).",
+    "submitted_at": "When the coding was submitted or marked uncodable (UTC).",
+    "date": "Session date from the manifest (exported only on request).",
+    "audio_path": "Path of the session's audio file (exported only on request).",
+    "n_coders": "Submitted analysis codings of the session.",
+    "final_source": "Where the row's scores come from (a rater, a mean, or why none).",
+    "rater_A": "The pair's rater with the lower code (string order).",
+    "rater_B": "The pair's other rater.",
+    "item_id": "Item or composite id.",
+    "kind": "item or composite.",
+    "value": "The score (empty when not scored); seconds for duration items.",
+    "text": "Text: the answer of a text item, the note, or the uncodable explanation.",
+    "position_ms": "Position in the recording, in milliseconds.",
+    "time": "The same position as mm:ss (h:mm:ss from one hour on).",
+    "start_ms": "Span start, in milliseconds.",
+    "end_ms": "Span end, in milliseconds (empty while a span is still open).",
+    "start": "Span start as mm:ss.",
+    "end": "Span end as mm:ss.",
+    "seconds": "Span length in seconds.",
+    "reason": "The uncodable reason chosen by the rater.",
+    "n": "Number of codings.",
+    "queue_position": "Position in the rater's queue.",
+    "variable": "Item or composite column.",
+    "label": "Item or composite label.",
+    "column": "Column name in scores, final and pairs (_A/_B) and the sav file.",
+    "min": "Lowest value of an ordinal or nominal item.",
+    "max": "Highest value of an ordinal or nominal item.",
+    "value_labels": "The anchor texts (ordinal) or categories (nominal, coded 1..n).",
+    "composite_of": "A composite's method and items.",
+}
+_PLAN_STATE_DOC = "not_started, in_progress, submitted or uncodable."
+_DESCRIPTIVE_DOCS: dict[str, str] = {
+    "kind": "item or composite.",
+    "n": "Sessions with a value.",
+    "mean": "Mean of the final values (as exported, after any winsorizing).",
+    "sd": "Standard deviation (n - 1 denominator).",
+    "min": "Smallest value.",
+    "q1": "First quartile (linear interpolation: R type 7, Excel QUARTILE.INC).",
+    "median": "Median.",
+    "q3": "Third quartile.",
+    "max": "Largest value.",
+    "iqr": "Interquartile range, q3 - q1.",
+    "n_outliers": "Values beyond 1.5 x IQR below q1 or above q3 (before any winsorizing).",
+    "winsorize_k": "K of the winsorizing option (empty when off).",
+    "lower_fence": "q1 - K x IQR: lower values were set to this (empty when off).",
+    "upper_fence": "q3 + K x IQR: higher values were set to this (empty when off).",
+    "adjusted_n": "Values set to a fence by winsorizing (0 when off).",
+}
+_UNCODABLE_COUNT_DOCS = {"count_scale_id": "Scale id.", "count_reason": "Uncodable reason."}
+
+
+def _reliability_docs(reported: str) -> dict[str, str]:
+    from coder.reliability import ICC_LABELS
+
+    docs = {
+        "kind": "item or composite.",
+        "n_sessions": "Sessions in the ICC and kappa (every coder's score present).",
+        "n_raters": "Distinct raters on the double-coded sessions.",
+        "k": "Coders per session in the ICC.",
+        "design": (
+            "crossed (the same raters on every session), varying_pairs, varying_raters or "
+            "not_double_coded; design_note explains the caveat."
+        ),
+        "reported_form": "The ICC form this scale reports (its reliability defaults).",
+        "reported_icc": f"The reported ICC form's value (here {reported}).",
+        "reported_ci_low": "Its 95% confidence interval, lower bound.",
+        "reported_ci_high": "Its 95% confidence interval, upper bound.",
+        "n_double_coded": "Double-coded sessions of this variable.",
+        "categories_min": "Lowest category used by kappa and alpha.",
+        "categories_max": "Highest category used by kappa and alpha.",
+        "category_source": "range (the item's scale range) or observed (min..max seen).",
+        "design_note": "The design in words, with its caveat.",
+        "not_defined": "Statistics that are not defined for these data, and why.",
+        "agreement_exact": "Share of rater-pair comparisons with identical scores.",
+        "agreement_within_one": "Share of comparisons differing by at most one point.",
+    }
+    for form, (sf, mw, description) in ICC_LABELS.items():
+        docs[form] = f"{sf} = McGraw & Wong {mw}: {description}."
+        docs[f"{form}_ci_low"] = f"{form} 95% confidence interval, lower bound."
+        docs[f"{form}_ci_high"] = f"{form} 95% confidence interval, upper bound."
+        docs[f"{form}_F"] = f"{form} F statistic (Infinity with perfect agreement)."
+        docs[f"{form}_df1"] = f"{form} numerator degrees of freedom."
+        docs[f"{form}_df2"] = f"{form} denominator degrees of freedom."
+        docs[f"{form}_p"] = f"{form} p value of the F test."
+    for w in KAPPA_KEYS:
+        docs[f"kappa_{w}"] = f"Cohen's kappa, {w}{' weights' if w != 'unweighted' else ''}."
+    for a in ALPHA_KEYS:
+        docs[f"alpha_{a}"] = f"Krippendorff's alpha, {a} metric (every observed rating)."
+    return docs
+
+
+def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
+    """Every column of one table with a one-line description (for the READMEs)."""
+    frame = bundle.table(table)
+    by_column: dict[str, list[Variable]] = {}
+    for v in bundle.all_variables:
+        by_column.setdefault(v.column, []).append(v)
+
+    def variable_doc(column: str) -> str | None:
+        variables = by_column.get(column)
+        if not variables:
+            return None
+        parts = []
+        for v in variables:
+            what = v.kind
+            if v.min is not None and v.max is not None:
+                what += f" {v.min}..{v.max}"
+            if v.kind == "duration":
+                what += ", seconds"
+            if v.kind == "composite":
+                what += f" of {', '.join(v.composite_of)}"
+            parts.append(f"{v.scale_id}: {v.label} ({what})")
+        return "; ".join(parts)
+
+    reported = ", ".join(sorted({s.reliability.icc for s in bundle.scales})) or "ICC2"
+    special = {
+        "reliability": _reliability_docs(reported),
+        "descriptives": _DESCRIPTIVE_DOCS,
+        "plan": {"state": _PLAN_STATE_DOC},
+    }.get(table, {})
+    out = []
+    for column in frame.columns:
+        doc = special.get(column) or _COMMON_DOCS.get(column) or variable_doc(column)
+        if doc is None and table == "pairs" and column[-2:] in ("_A", "_B"):
+            base = variable_doc(column[:-2])
+            if base is not None:
+                doc = f"Rater {column[-1]}'s score: {base}"
+        if doc is None and column.startswith("meta_"):
+            doc = f"Manifest column {column[5:]!r} (free-text metadata, exported on request)."
+        out.append((str(column), doc or ""))
+    return out
+
+
+def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
+    """The export's options and counts, one (name, explanation) pair per line."""
+    o = bundle.options
+    if o.final == "mean":
+        final = (
+            "mean: each session's final score is the mean of its submitted analysis "
+            "codings, variable by variable (a blank score is skipped); composites are the "
+            "mean of the coders' composites."
+        )
+    else:
+        final = (
+            "primary: each session's final score is its primary coder's submitted coding "
+            "(no substitute when the primary coding is missing or uncodable; final_source "
+            "says so)."
+        )
+    if o.winsorize_iqr is None:
+        winsor = "off: the final table holds the values as coded."
+    else:
+        per_var = [
+            f"{r.scale_id}.{r.variable}: {r.adjusted_n}"
+            for r in bundle.descriptives.itertuples()
+            if r.adjusted_n
+        ]
+        winsor = (
+            f"on, K = {o.winsorize_iqr:g}: values of the final table below Q1 - K x IQR or "
+            f"above Q3 + K x IQR (per scale and variable) were set to that fence; "
+            f"{bundle.adjusted_total} value(s) adjusted"
+            + (f" ({'; '.join(per_var)})" if per_var else "")
+            + ". Descriptives show the fences and adjusted_n per variable."
+        )
+    pseudo = []
+    pseudo.append(
+        "audio paths included" if o.include_audio_paths else "no audio paths (pseudonymous)"
+    )
+    pseudo.append(
+        "session dates and manifest metadata included"
+        if o.include_metadata
+        else "no session dates or free-text manifest metadata (pseudonymous)"
+    )
+    left_out = "; ".join(
+        f"{sid}: {c.get('in_progress', 0)} in progress, {c.get('not_started', 0)} not started"
+        for sid, c in bundle.excluded.items()
+    )
+    scales = "; ".join(f"{s.id} (version {s.version}): {s.name}" for s in bundle.scales)
+    return [
+        ("Project", bundle.project_name),
+        ("Exported", bundle.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("App version", f"Session Coder {bundle.app_version}"),
+        ("Scales", scales),
+        ("Final rule", final),
+        ("Winsorizing", winsor),
+        ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
+        ("Codings left out", left_out or "none"),
+        (
+            "Training",
+            "Codings with role training and sessions marked as training are in scores, "
+            "notes, spans and plan, but not in pairs, final, reliability or descriptives.",
+        ),
+    ]

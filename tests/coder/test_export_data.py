@@ -1,0 +1,433 @@
+"""The analysis tables behind every export, on a small project scored through RaterView."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coder.errors import InputError
+from coder.export_data import (
+    TABLES,
+    ExportBundle,
+    ExportCancelled,
+    build_export_bundle,
+    describe_columns,
+    format_time_ms,
+)
+from coder.models import SessionRow
+from coder.project import Project
+from coder.reliability import reliability_report
+from coder.scales import load_builtin_scale, parse_scale
+from tests.exports._project import (
+    AUDIO_DIR,
+    GHES_ITEMS,
+    SECRET_METADATA,
+    THABS_ITEMS,
+    THABS_SCORES,
+    build_coded_project,
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    """Built once per module: every test here only reads it."""
+    project = build_coded_project(tmp_path_factory.mktemp("export") / "study.scproj")
+    yield project
+    project.close()
+
+
+@pytest.fixture(scope="module")
+def bundle(project: Project) -> ExportBundle:
+    return build_export_bundle(project)
+
+
+def _row(frame: pd.DataFrame, **where: str) -> pd.Series:
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in where.items():
+        mask &= (frame[column] == value).to_numpy()
+    rows = frame[mask]
+    assert len(rows) == 1, f"{len(rows)} rows for {where}"
+    return rows.iloc[0]
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def test_scores_have_one_row_per_finished_coding_and_count_the_rest(
+    bundle: ExportBundle,
+) -> None:
+    thabs = bundle.scores[bundle.scores["scale_id"] == "thabs"]
+    # 8 submitted + 1 uncodable; S06 is still in progress.
+    assert len(thabs) == 9
+    assert "S06" not in set(thabs["session_id"])
+    assert bundle.excluded["thabs"] == {"not_started": 0, "in_progress": 1}
+    assert len(bundle.scores[bundle.scores["scale_id"] == "ghes"]) == 3
+    assert list(bundle.scores.columns[:11]) == [
+        "scale_id",
+        "session_id",
+        "patient",
+        "therapist",
+        "session_number",
+        "phase",
+        "rater",
+        "role",
+        "double_coded",
+        "state",
+        "submitted_at",
+    ]
+
+
+def test_scores_hold_every_item_composite_and_text(bundle: ExportBundle) -> None:
+    for (session, rater, role), (values, (start, end)) in THABS_SCORES.items():
+        row = _row(bundle.scores, scale_id="thabs", session_id=session, rater=rater)
+        assert row["role"] == role
+        assert [row[item] for item in THABS_ITEMS] == list(values)
+        assert row["duration"] == (end - start) / 1000  # the span sum, in seconds
+        assert row["behaviour_mean"] == pytest.approx(sum(values) / 5)
+    ghes = _row(bundle.scores, scale_id="ghes", session_id="S02", rater="R1")
+    assert ghes["completed_log"] == "thought record x3"
+    assert ghes["global"] == pytest.approx((3 + 3 + 2 + 2 + 1 + 3 + 2) / 7)
+    assert math.isnan(ghes["specification"])  # a THABS column on a GHES row
+    assert bundle.scores["specification"].dtype == np.float64
+
+
+def test_uncodable_coding_is_listed_without_its_partial_scores(bundle: ExportBundle) -> None:
+    row = _row(bundle.scores, session_id="S05")
+    assert row["state"] == "uncodable"
+    assert math.isnan(row["specification"])  # set to 2 before the rater gave up
+    assert pd.notna(row["submitted_at"])
+
+
+def test_double_coded_counts_only_analysis_codings(bundle: ExportBundle) -> None:
+    flags = bundle.scores.groupby(["scale_id", "session_id"])["double_coded"].first()
+    assert flags[("thabs", "S01")]
+    assert flags[("ghes", "S02")]
+    # S04 has R1's primary coding and R3's training coding: not double-coded.
+    assert not flags[("thabs", "S04")]
+    assert not flags[("ghes", "S03")]
+
+
+# --------------------------------------------------------------------------- long, pairs
+
+
+def test_long_table_is_tidy(bundle: ExportBundle) -> None:
+    long = bundle.long
+    assert list(long.columns) == [
+        "scale_id",
+        "session_id",
+        "rater",
+        "item_id",
+        "kind",
+        "value",
+        "text",
+    ]
+    # 8 submitted THABS codings x (6 items + 1 composite), 3 GHES x (9 items + 1).
+    assert len(long) == 8 * 7 + 3 * 10
+    one = long[
+        (long["session_id"] == "S03") & (long["rater"] == "R3") & (long["scale_id"] == "thabs")
+    ]
+    assert dict(zip(one["item_id"], one["value"], strict=True))["rationale"] == 3
+    composite = one[one["kind"] == "composite"]
+    assert list(composite["item_id"]) == ["behaviour_mean"]
+    assert composite["value"].iloc[0] == pytest.approx(3.0)
+    text = long[(long["item_id"] == "assigned_log") & (long["session_id"] == "S03")]
+    assert text["text"].tolist() == ["none"] and math.isnan(text["value"].iloc[0])
+
+
+def test_pairs_put_double_coded_sessions_side_by_side(bundle: ExportBundle) -> None:
+    pairs = bundle.pairs[bundle.pairs["scale_id"] == "thabs"]
+    assert list(pairs["session_id"]) == ["S01", "S02", "S03"]  # not S04 (training)
+    s02 = _row(pairs, session_id="S02")
+    assert (s02["rater_A"], s02["rater_B"]) == ("R2", "R3")
+    assert (s02["specification_A"], s02["specification_B"]) == (1, 2)
+    assert (s02["duration_A"], s02["duration_B"]) == (34, 36)
+    assert s02["behaviour_mean_B"] == pytest.approx(1.4)
+    columns = list(bundle.pairs.columns)
+    assert columns.index("rationale_A") + 1 == columns.index("rationale_B")
+    assert "completed_log_A" not in columns  # text is not compared side by side
+
+
+# --------------------------------------------------------------------------- final
+
+
+def test_final_primary_takes_the_primary_coders_scores(bundle: ExportBundle) -> None:
+    final = bundle.final[bundle.final["scale_id"] == "thabs"]
+    assert list(final["session_id"]) == ["S01", "S02", "S03", "S04", "S05"]
+    s02 = _row(final, session_id="S02")
+    assert s02["final_source"] == "R2 (primary)"
+    assert s02["rationale"] == 1 and s02["n_coders"] == 2
+    s05 = _row(final, session_id="S05")
+    assert "uncodable" in s05["final_source"] and math.isnan(s05["specification"])
+    assert "completed_log" not in bundle.final.columns
+
+
+def test_final_mean_averages_the_pair_without_training_codings(project: Project) -> None:
+    bundle = build_export_bundle(project, final="mean")
+    final = bundle.final[bundle.final["scale_id"] == "thabs"]
+    s01 = _row(final, session_id="S01")
+    assert s01["rationale"] == pytest.approx(2.5)
+    assert s01["duration"] == pytest.approx(31.0)
+    assert s01["behaviour_mean"] == pytest.approx((2.0 + 2.4) / 2)
+    assert s01["final_source"] == "mean of R1, R2"
+    s04 = _row(final, session_id="S04")
+    assert s04["specification"] == 0 and s04["n_coders"] == 1  # R3's training coding is out
+    assert bundle.options.final == "mean"
+
+
+def test_consensus_is_refused_until_recorded(project: Project) -> None:
+    with pytest.raises(InputError, match="consensus scores are not recorded in this project yet"):
+        build_export_bundle(project, final="consensus")
+
+
+# --------------------------------------------------------------------------- descriptives
+
+
+def test_descriptives_describe_the_final_scores(bundle: ExportBundle) -> None:
+    spec = _row(bundle.descriptives, scale_id="thabs", variable="specification")
+    values = pd.Series([3.0, 1.0, 4.0, 0.0])  # primary coders of S01-S04
+    assert spec["n"] == 4
+    assert spec["mean"] == pytest.approx(values.mean())
+    assert spec["sd"] == pytest.approx(values.std(ddof=1))
+    assert (spec["min"], spec["max"]) == (0, 4)
+    assert (spec["q1"], spec["q3"]) == (0.75, 3.25)
+    duration = _row(bundle.descriptives, scale_id="thabs", variable="duration")
+    assert duration["n_outliers"] == 1  # 600 s beyond Q3 + 1.5 IQR = 391.5
+    assert duration["adjusted_n"] == 0  # not winsorized unless asked
+    assert _row(bundle.final, scale_id="thabs", session_id="S04")["duration"] == 600
+
+
+def test_winsorizing_sets_outliers_to_the_fence_and_counts_them(project: Project) -> None:
+    bundle = build_export_bundle(project, winsorize_iqr=1.5)
+    # durations 30, 34, 32, 600: Q1 = 31.5, Q3 = 175.5, IQR = 144, upper fence 391.5
+    assert _row(bundle.final, scale_id="thabs", session_id="S04")["duration"] == 391.5
+    assert _row(bundle.final, scale_id="thabs", session_id="S01")["duration"] == 30
+    duration = _row(bundle.descriptives, scale_id="thabs", variable="duration")
+    assert duration["adjusted_n"] == 1
+    assert duration["upper_fence"] == pytest.approx(391.5)
+    assert duration["max"] == pytest.approx(391.5)
+    assert duration["n_outliers"] == 1  # counted before adjusting
+    assert bundle.adjusted_total == 1
+    # A wider K leaves the value alone.
+    wide = build_export_bundle(project, winsorize_iqr=3.0)
+    assert _row(wide.final, scale_id="thabs", session_id="S04")["duration"] == 600
+    assert wide.adjusted_total == 0
+
+
+@pytest.mark.parametrize("k", [-1.0, math.nan, math.inf])
+def test_a_bad_winsorizing_factor_is_refused(project: Project, k: float) -> None:
+    with pytest.raises(InputError, match="winsorizing factor"):
+        build_export_bundle(project, winsorize_iqr=k)
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBundle) -> None:
+    rel = bundle.reliability[bundle.reliability["scale_id"] == "thabs"]
+    assert list(rel["variable"]) == [*THABS_ITEMS, "duration", "behaviour_mean"]
+    spec = _row(rel, variable="specification")
+    expected = reliability_report(
+        pd.DataFrame(
+            {
+                "session_id": ["S01", "S01", "S02", "S02", "S03", "S03"],
+                "rater_id": ["R1", "R2", "R2", "R3", "R1", "R3"],
+                "item_id": ["specification"] * 6,
+                "score": [3.0, 3.0, 1.0, 2.0, 4.0, 4.0],
+            }
+        ),
+        {"specification": (0, 4)},
+    )["items"]["specification"]
+    assert spec["reported_form"] == "ICC2"
+    assert spec["reported_icc"] == pytest.approx(expected["icc"]["ICC2"]["value"])
+    assert spec["ICC1"] == pytest.approx(expected["icc"]["ICC1"]["value"])
+    assert spec["ICC3k_ci_low"] == pytest.approx(expected["icc"]["ICC3k"]["ci95"][0])
+    assert spec["kappa_quadratic"] == pytest.approx(expected["kappa"]["quadratic"]["value"])
+    assert spec["alpha_ordinal"] == pytest.approx(
+        expected["krippendorff_alpha"]["ordinal"]["value"]
+    )
+    assert spec["agreement_exact"] == pytest.approx(2 / 3)
+    assert spec["n_sessions"] == 3 and spec["design"] == "varying_pairs"
+    assert (spec["categories_min"], spec["categories_max"]) == (0, 4)
+    # Troubleshooting agrees perfectly: ICC 1, an infinite F.
+    perfect = _row(rel, variable="troubleshooting")
+    assert perfect["ICC1"] == 1 and perfect["ICC1_F"] == math.inf
+    assert _row(rel, variable="behaviour_mean")["kind"] == "composite"
+
+
+def test_undefined_reliability_says_why(bundle: ExportBundle) -> None:
+    ghes = _row(bundle.reliability, scale_id="ghes", variable="engagement")
+    assert ghes["n_sessions"] == 1
+    assert math.isnan(ghes["ICC2"])
+    assert "ICC2:" in ghes["not_defined"]
+
+
+# --------------------------------------------------------------------------- notes etc.
+
+
+def test_format_time_ms() -> None:
+    assert format_time_ms(61_500) == "01:01"
+    assert format_time_ms(0) == "00:00"
+    assert format_time_ms(3_599_999) == "59:59"
+    assert format_time_ms(3_725_000) == "1:02:05"
+    assert format_time_ms(None) is None
+
+
+def test_notes_spans_uncodable_and_plan(bundle: ExportBundle) -> None:
+    notes = bundle.notes
+    s01 = notes[notes["session_id"] == "S01"]
+    assert list(s01["position_ms"]) == [61_500, 90_000, 3_725_000]  # in time order
+    assert list(s01["time"]) == ["01:01", "01:30", "1:02:05"]
+    assert "homework <set> & agreed" in set(s01["text"])
+    assert _row(notes, session_id="S05")["text"] == "only noise from here"
+    span = _row(bundle.spans, session_id="S04", rater="R1")
+    assert (span["start_ms"], span["end_ms"], span["end"], span["seconds"]) == (
+        0,
+        600_000,
+        "10:00",
+        600.0,
+    )
+    unc = _row(bundle.uncodable, session_id="S05")
+    assert (unc["rater"], unc["reason"]) == ("R2", "Audio failure")
+    assert unc["text"] == "recording is silent after 0:05"
+    assert bundle.uncodable_counts.to_dict("records") == [
+        {"scale_id": "thabs", "reason": "Audio failure", "n": 1}
+    ]
+    plan = bundle.plan
+    assert len(plan) == 10 + 3  # every THABS coding incl. in progress, and GHES
+    assert _row(plan, scale_id="thabs", session_id="S06")["state"] == "in_progress"
+    assert _row(plan, scale_id="thabs", session_id="S04", rater="R3")["role"] == "training"
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def _all_text(bundle: ExportBundle) -> str:
+    return "\n".join(bundle.table(name).to_csv() for name in TABLES)
+
+
+def test_exports_are_pseudonymous_by_default(bundle: ExportBundle) -> None:
+    text = _all_text(bundle)
+    assert AUDIO_DIR not in text
+    assert SECRET_METADATA not in text
+    assert "2024-03-0" not in text  # session dates are metadata too
+    assert "audio_path" not in bundle.scores.columns
+    # Notes and text answers are coding content and stay.
+    assert "client shifts topic" in text and "thought record x3" in text
+
+
+def test_audio_paths_and_metadata_only_when_asked(project: Project) -> None:
+    bundle = build_export_bundle(project, include_audio_paths=True, include_metadata=True)
+    row = _row(bundle.scores, scale_id="thabs", session_id="S01", rater="R1")
+    assert row["audio_path"] == f"{AUDIO_DIR}/S01.wav"
+    assert row["meta_referral"] == SECRET_METADATA
+    assert row["date"] == "2024-03-01"
+    assert _row(bundle.final, scale_id="thabs", session_id="S02")["audio_path"].endswith("S02.wav")
+    only_paths = build_export_bundle(project, include_audio_paths=True)
+    assert SECRET_METADATA not in _all_text(only_paths)
+    assert AUDIO_DIR in _all_text(only_paths)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_scale_choice(project: Project) -> None:
+    bundle = build_export_bundle(project, scale_ids=["ghes"])
+    assert set(bundle.scores["scale_id"]) == {"ghes"}
+    assert "specification" not in bundle.scores.columns
+    assert [s.id for s in bundle.scales] == ["ghes"]
+    assert list(bundle.variables["column"])[: len(GHES_ITEMS)] == list(GHES_ITEMS)
+    with pytest.raises(InputError, match="no scale 'nope'"):
+        build_export_bundle(project, scale_ids=["nope"])
+
+
+def test_progress_rises_to_one_and_cancel_stops(project: Project) -> None:
+    seen: list[float] = []
+    build_export_bundle(project, progress=seen.append)
+    assert seen[-1] == 1.0
+    assert seen == sorted(seen) and len(seen) > 5
+    calls = {"n": 0}
+
+    def cancelled() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    with pytest.raises(ExportCancelled):
+        build_export_bundle(project, cancelled=cancelled)
+
+
+def test_every_column_is_described(bundle: ExportBundle) -> None:
+    for table in TABLES:
+        docs = describe_columns(bundle, table)
+        assert [c for c, _ in docs] == [str(c) for c in bundle.table(table).columns]
+        assert all(text for _, text in docs), (table, [c for c, t in docs if not t])
+
+
+def test_an_item_named_like_a_fixed_column_gets_its_own_column(tmp_path: Path) -> None:
+    source = """\
+id: clash
+name: Clash
+version: 1
+citation: none
+instructions: Rate.
+rated: client
+window: whole
+applies_to: all
+items:
+  - {id: rater, label: Rater warmth, kind: ordinal, min: 1, max: 3,
+     anchors: {1: cold, 3: warm}}
+  - {id: state, label: Client state, kind: nominal, categories: [calm, upset]}
+"""
+    with Project.create(tmp_path / "c.scproj") as project:
+        project.add_scale(parse_scale(source))
+        project.add_raters(["A1"])
+        with project.store.transaction() as s:
+            s.add(SessionRow(session_key="X1"))
+        coding = project.add_coding("X1", "A1", "clash")
+        view = project.rater_view("A1")
+        view.set_value(coding, "rater", 3)
+        view.set_value(coding, "state", 2)
+        view.submit(coding)
+        bundle = build_export_bundle(project)
+    row = bundle.scores.iloc[0]
+    assert row["rater"] == "A1" and row["item_rater"] == 3
+    assert row["state"] == "submitted" and row["item_state"] == 2
+    assert list(bundle.long["item_id"]) == ["rater", "state"]
+    codebook = bundle.variables.set_index("column")
+    assert codebook.loc["item_state", "value_labels"] == "1 = calm; 2 = upset"
+
+
+def test_a_project_without_codings_exports_empty_tables(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "e.scproj") as project:
+        project.add_scale(load_builtin_scale("thabs"))
+        bundle = build_export_bundle(project)
+    for table in ("scores", "long", "pairs", "final", "notes", "spans", "uncodable", "plan"):
+        assert bundle.table(table).empty, table
+    assert "specification" in bundle.scores.columns
+    assert set(bundle.reliability["design"]) == {"not_double_coded"}
+
+
+def test_the_bundle_is_the_same_on_sqlite_and_postgresql(
+    new_project_args: dict[str, object],
+) -> None:
+    project = build_coded_project(
+        new_project_args["path"],  # type: ignore[arg-type]
+        db_url=new_project_args["db_url"],  # type: ignore[arg-type]
+    )
+    try:
+        bundle = build_export_bundle(project, final="mean", include_audio_paths=True)
+    finally:
+        project.close()
+    row = _row(bundle.scores, scale_id="thabs", session_id="S02", rater="R3")
+    assert [row[i] for i in THABS_ITEMS] == list(THABS_SCORES[("S02", "R3", "second")][0])
+    assert bool(row["double_coded"]) and row["audio_path"].endswith("S02.wav")
+    assert bundle.scores["submitted_at"].notna().all()
+    assert str(bundle.scores["submitted_at"].dtype).startswith("datetime64")
+    assert _row(bundle.final, scale_id="thabs", session_id="S01")["rationale"] == 2.5
+    assert _row(bundle.spans, session_id="S04", rater="R1")["seconds"] == 600
+    assert list(bundle.notes["time"][:3]) == ["01:01", "01:30", "1:02:05"]
+    assert bundle.excluded["thabs"]["in_progress"] == 1

@@ -1,0 +1,117 @@
+"""A small, fully known project for the export tests (real SQLite, real scoring calls).
+
+THABS (five ordinal items 0-4, a duration item from spans, composite behaviour_mean)
+and GHES (seven ordinal items, two text logs, composite global), raters R1-R3:
+
+=======  ============================================  ==================================
+session  THABS codings                                 GHES codings
+=======  ============================================  ==================================
+S01      R1 primary, R2 second: submitted              -
+S02      R2 primary, R3 second: submitted              R1 primary, R2 second: submitted
+S03      R1 primary, R3 second: submitted              R3 primary: submitted
+S04      R1 primary submitted; R3 training submitted   -
+S05      R2 primary: uncodable (Audio failure)         -
+S06      R3 primary: in progress (left out)            -
+=======  ============================================  ==================================
+
+Every session has an audio path under ``AUDIO_DIR`` and free-text metadata, which a
+pseudonymous export must not contain.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from coder.models import AudioFileRow, SessionRow
+from coder.project import Project
+from coder.scales import load_builtin_scale
+
+AUDIO_DIR = "/lab/confidential-recordings"
+SECRET_METADATA = "referred by Dr Confidential"
+THABS_ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
+GHES_ITEMS = (
+    "engagement",
+    "as_agreed",
+    "difficult_times",
+    "intensity",
+    "difficulties",
+    "benefit",
+    "time_spent",
+)
+
+# (session, rater, role) -> THABS item scores, and the span (start_ms, end_ms).
+THABS_SCORES: dict[tuple[str, str, str], tuple[tuple[int, ...], tuple[int, int]]] = {
+    ("S01", "R1", "primary"): ((3, 2, 4, 1, 0), (10_000, 40_000)),
+    ("S01", "R2", "second"): ((3, 3, 4, 2, 0), (12_000, 44_000)),
+    ("S02", "R2", "primary"): ((1, 1, 2, 0, 1), (0, 34_000)),
+    ("S02", "R3", "second"): ((2, 1, 2, 1, 1), (1_000, 37_000)),
+    ("S03", "R1", "primary"): ((4, 4, 3, 3, 2), (5_000, 37_000)),
+    ("S03", "R3", "second"): ((4, 3, 3, 3, 2), (5_000, 36_000)),
+    ("S04", "R1", "primary"): ((0, 1, 0, 4, 4), (0, 600_000)),
+    ("S04", "R3", "training"): ((2, 2, 2, 2, 2), (0, 10_000)),
+}
+GHES_SCORES: dict[tuple[str, str, str], tuple[tuple[int, ...], str, str]] = {
+    ("S02", "R1", "primary"): ((3, 3, 2, 2, 1, 3, 2), "thought record x3", "activity plan"),
+    ("S02", "R2", "second"): ((3, 2, 2, 2, 1, 3, 3), "thought records", "activity plan"),
+    ("S03", "R3", "primary"): ((4, 4, 4, 3, 3, 4, 4), "all of it", "none"),
+}
+NOTES = {
+    ("S01", "R1"): [
+        (61_500, "client shifts topic"),
+        (3_725_000, "homework <set> & agreed"),
+        (90_000, "=2+2 is what the client said"),
+    ]
+}
+
+
+def build_coded_project(path: Path, *, db_url: str | None = None) -> Project:
+    """Create and score the project described in the module docstring."""
+    project = Project.create(path, db_url=db_url, name="export test")
+    project.add_scale(load_builtin_scale("thabs"))
+    project.add_scale(load_builtin_scale("ghes"))
+    project.add_raters(["R1", "R2", "R3"])
+    with project.store.transaction() as s:
+        for i in range(1, 7):
+            audio = AudioFileRow(path=f"{AUDIO_DIR}/S0{i}.wav", duration_ms=3_600_000)
+            s.add(audio)
+            s.flush()
+            s.add(
+                SessionRow(
+                    session_key=f"S0{i}",
+                    patient=f"P{(i + 1) // 2}",
+                    therapist="T1" if i <= 3 else "T2",
+                    session_number=2 if i % 2 else 3,
+                    phase="I",
+                    date="2024-03-0" + str(i),
+                    metadata_json=json.dumps({"referral": SECRET_METADATA, "site": "A"}),
+                    audio_id=audio.id,
+                    audio_status="ok",
+                    audio_reason="",
+                )
+            )
+    for (session, rater, role), (values, (start, end)) in THABS_SCORES.items():
+        coding = project.add_coding(session, rater, "thabs", role=role)
+        view = project.rater_view(rater)
+        for item, value in zip(THABS_ITEMS, values, strict=True):
+            view.set_value(coding, item, value)
+        view.add_span(coding, "duration", start, end)
+        for position, text in NOTES.get((session, rater), []):
+            view.add_note(coding, position, text)
+        view.submit(coding)
+    coding = project.add_coding("S05", "R2", "thabs", role="primary")
+    view = project.rater_view("R2")
+    view.set_value(coding, "specification", 2)  # scored before noticing the audio failure
+    view.add_note(coding, 5_000, "only noise from here")
+    view.set_uncodable(coding, "Audio failure", "recording is silent after 0:05")
+    coding = project.add_coding("S06", "R3", "thabs", role="primary")
+    project.rater_view("R3").set_value(coding, "specification", 1)
+    for (session, rater, role), (values, done, assigned) in GHES_SCORES.items():
+        coding = project.add_coding(session, rater, "ghes", role=role)
+        view = project.rater_view(rater)
+        for item, value in zip(GHES_ITEMS, values, strict=True):
+            view.set_value(coding, item, value)
+        view.set_text(coding, "completed_log", done)
+        view.set_text(coding, "assigned_log", assigned)
+        view.submit(coding)
+    return project

@@ -1,0 +1,106 @@
+"""The CSV export: the long table at PATH, every other table beside it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder.export_data import ExportBundle, build_export_bundle
+from coder.project import Project
+from exports import write_export
+from exports.csv_export import BESIDE, write_csv
+from tests.exports._project import AUDIO_DIR, SECRET_METADATA
+
+
+@pytest.fixture(scope="module")
+def written(bundle: ExportBundle, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_csv(bundle, tmp_path_factory.mktemp("csv") / "study.csv")
+
+
+def test_files_are_named_after_the_path(written: list[Path]) -> None:
+    folder = written[0].parent
+    assert written[0] == folder / "study.csv"
+    assert [p.name for p in written[1:-1]] == [f"study_{t}.csv" for t in BESIDE]
+    assert written[-1].name == "study_README.txt"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in written)
+
+
+def test_long_table_reads_back_tidy(written: list[Path], bundle: ExportBundle) -> None:
+    long = pd.read_csv(written[0])
+    assert list(long.columns) == [
+        "scale_id",
+        "session_id",
+        "rater",
+        "item_id",
+        "kind",
+        "value",
+        "text",
+    ]
+    assert len(long) == len(bundle.long)
+    row = long[
+        (long["session_id"] == "S02")
+        & (long["rater"] == "R3")
+        & (long["item_id"] == "specification")
+    ]
+    assert row["value"].tolist() == [2.0]
+    mean = long[
+        (long["item_id"] == "behaviour_mean")
+        & (long["session_id"] == "S01")
+        & (long["rater"] == "R2")
+    ]
+    assert mean["kind"].tolist() == ["composite"] and mean["value"].iloc[0] == pytest.approx(2.4)
+    text = long[(long["item_id"] == "completed_log") & (long["rater"] == "R2")]
+    assert text["text"].tolist() == ["thought records"]
+    assert math.isnan(text["value"].iloc[0])
+
+
+def test_tables_beside_it(written: list[Path]) -> None:
+    folder = written[0].parent
+    scores = pd.read_csv(folder / "study_scores.csv")
+    s01 = scores[(scores["session_id"] == "S01") & (scores["rater"] == "R1")].iloc[0]
+    assert s01["specification"] == 3 and bool(s01["double_coded"]) is True
+    assert pd.to_datetime(scores["submitted_at"]).notna().all()
+    final = pd.read_csv(folder / "study_final.csv")
+    assert final.loc[final["session_id"] == "S04", "duration"].tolist() == [391.5]
+    rel = pd.read_csv(folder / "study_reliability.csv")
+    assert rel.loc[rel["variable"] == "troubleshooting", "ICC1_F"].tolist() == [math.inf]
+    notes = pd.read_csv(folder / "study_notes.csv")
+    assert "1:02:05" in set(notes["time"])
+    counts = pd.read_csv(folder / "study_uncodable_counts.csv")
+    assert counts.to_dict("records") == [{"scale_id": "thabs", "reason": "Audio failure", "n": 1}]
+    desc = pd.read_csv(folder / "study_descriptives.csv")
+    assert desc.loc[desc["variable"] == "duration", "adjusted_n"].tolist() == [1]
+
+
+def test_readme_names_every_file_and_column(written: list[Path], bundle: ExportBundle) -> None:
+    readme = written[-1].read_text(encoding="utf-8")
+    for path in written[:-1]:
+        assert path.name in readme
+    assert "  value: " in readme and "  rater_A: " in readme
+    assert "Winsorizing: on, K = 1.5" in readme
+
+
+def test_no_audio_path_or_metadata_unless_asked(
+    written: list[Path], project: Project, tmp_path: Path
+) -> None:
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        assert AUDIO_DIR not in text and SECRET_METADATA not in text, path.name
+    full = build_export_bundle(project, include_audio_paths=True, include_metadata=True)
+    files = write_csv(full, tmp_path / "full.csv")
+    scores = pd.read_csv(tmp_path / "full_scores.csv")
+    assert scores["audio_path"].str.startswith(AUDIO_DIR).all()
+    assert (scores["meta_referral"] == SECRET_METADATA).all()
+    assert "audio paths included" in files[-1].read_text(encoding="utf-8")
+
+
+def test_a_folder_gets_export_csv_files(bundle: ExportBundle, tmp_path: Path) -> None:
+    files = write_export(bundle, "csv", tmp_path)
+    assert files[0] == tmp_path / "export.csv"
+    assert (tmp_path / "export_plan.csv").is_file()
+    seen: list[float] = []
+    write_csv(bundle, tmp_path / "again.csv", progress=seen.append)
+    assert seen[-1] == 1.0 and seen == sorted(seen)

@@ -1,0 +1,226 @@
+"""The Excel export, read back with openpyxl and pandas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from coder.export_data import ExportBundle, build_export_bundle
+from coder.project import Project
+from exports import write_export
+from exports.xlsx_export import SHEETS, sheet_tables, write_xlsx
+from tests.exports._project import AUDIO_DIR, SECRET_METADATA, THABS_ITEMS
+
+
+@pytest.fixture(scope="module")
+def xlsx(bundle: ExportBundle, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_xlsx(bundle, tmp_path_factory.mktemp("xlsx") / "study.xlsx")
+
+
+@pytest.fixture(scope="module")
+def workbook(xlsx: Path) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(xlsx)
+
+
+def _records(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[dict[str, object]]:
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def _raw_text(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return "".join(archive.read(name).decode("utf-8") for name in archive.namelist())
+
+
+def test_every_sheet_is_there_in_order_readme_first(workbook: openpyxl.Workbook) -> None:
+    assert workbook.sheetnames == [
+        "README",
+        "scores",
+        "pairs",
+        "final",
+        "reliability",
+        "descriptives",
+        "notes",
+        "spans",
+        "uncodable",
+        "plan",
+    ]
+    assert tuple(workbook.sheetnames) == SHEETS
+
+
+def test_data_sheets_have_a_frozen_bold_header(workbook: openpyxl.Workbook) -> None:
+    for name in SHEETS[1:]:
+        ws = workbook[name]
+        assert ws.freeze_panes == "A2", name
+        assert ws["A1"].font.bold, name
+        assert ws["A1"].value == "scale_id", name
+        assert ws.column_dimensions["A"].width >= 8
+        assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
+    assert not workbook["scores"]["A2"].font.bold
+
+
+def test_numbers_are_numbers_with_the_right_values(workbook: openpyxl.Workbook) -> None:
+    ws = workbook["scores"]
+    header = [c.value for c in ws[1]]
+    rows = _records(ws)
+    s01 = next(r for r in rows if r["session_id"] == "S01" and r["rater"] == "R1")
+    assert [s01[i] for i in THABS_ITEMS] == [3, 2, 4, 1, 0]
+    assert s01["duration"] == 30 and s01["behaviour_mean"] == 2
+    assert s01["double_coded"] is True and s01["session_number"] == 2
+    assert isinstance(s01["submitted_at"], dt.datetime)
+    column = header.index("specification") + 1
+    for cell in ws.iter_cols(min_col=column, max_col=column, min_row=2).__next__():
+        if cell.value is not None:
+            assert cell.data_type == "n"
+    assert ws.cell(row=2, column=header.index("submitted_at") + 1).is_date
+    ghes = next(r for r in rows if r["scale_id"] == "ghes" and r["rater"] == "R3")
+    assert ghes["completed_log"] == "all of it"
+    assert ghes["global"] == pytest.approx(26 / 7)
+
+
+def test_pairs_final_and_descriptives(workbook: openpyxl.Workbook) -> None:
+    pairs = _records(workbook["pairs"])
+    s03 = next(r for r in pairs if r["session_id"] == "S03" and r["scale_id"] == "thabs")
+    assert (s03["rater_A"], s03["rater_B"], s03["rationale_A"], s03["rationale_B"]) == (
+        "R1",
+        "R3",
+        4,
+        3,
+    )
+    final = _records(workbook["final"])
+    s04 = next(r for r in final if r["session_id"] == "S04")
+    assert s04["duration"] == 391.5  # winsorized at Q3 + 1.5 IQR
+    assert s04["final_source"] == "R1 (primary)"
+    desc = _records(workbook["descriptives"])
+    duration = next(r for r in desc if r["variable"] == "duration")
+    assert (duration["adjusted_n"], duration["n_outliers"], duration["n"]) == (1, 1, 4)
+    assert next(r for r in desc if r["variable"] == "specification")["adjusted_n"] == 0
+
+
+def test_reliability_sheet(workbook: openpyxl.Workbook) -> None:
+    rows = _records(workbook["reliability"])
+    header = list(rows[0])
+    assert header.index("reported_icc") < header.index("ICC1")
+    spec = next(r for r in rows if r["variable"] == "specification")
+    assert spec["reported_form"] == "ICC2" and isinstance(spec["reported_icc"], float)
+    assert spec["agreement_exact"] == pytest.approx(2 / 3)
+    perfect = next(r for r in rows if r["variable"] == "troubleshooting")
+    assert perfect["ICC1"] == 1 and perfect["ICC1_F"] == "Infinity"
+    ghes = next(r for r in rows if r["variable"] == "engagement")
+    assert ghes["ICC2"] is None and "ICC2:" in ghes["not_defined"]
+
+
+def test_notes_spans_uncodable_and_plan(workbook: openpyxl.Workbook) -> None:
+    notes = _records(workbook["notes"])
+    assert [(n["position_ms"], n["time"]) for n in notes if n["session_id"] == "S01"] == [
+        (61_500, "01:01"),
+        (90_000, "01:30"),
+        (3_725_000, "1:02:05"),
+    ]
+    assert "homework <set> & agreed" in {n["text"] for n in notes}
+    # A note that looks like a formula stays text.
+    formula = workbook["notes"]["F3"]
+    assert formula.value == "=2+2 is what the client said" and formula.data_type == "s"
+    spans = _records(workbook["spans"])
+    assert {(s["start"], s["end"], s["seconds"]) for s in spans if s["session_id"] == "S04"} == {
+        ("00:00", "10:00", 600),
+        ("00:00", "00:10", 10),
+    }
+    ws = workbook["uncodable"]
+    header = [c.value for c in ws[1]]
+    assert header[:6] == ["scale_id", "session_id", "rater", "role", "reason", "text"]
+    assert header[7:] == ["count_scale_id", "count_reason", "count_n"]
+    assert [c.value for c in ws[2]][4:] == [
+        "Audio failure",
+        "recording is silent after 0:05",
+        None,
+        "thabs",
+        "Audio failure",
+        1,
+    ]
+    plan = _records(workbook["plan"])
+    assert ("S06", "in_progress") in {(p["session_id"], p["state"]) for p in plan}
+
+
+def test_readme_explains_options_sheets_and_every_column(
+    workbook: openpyxl.Workbook, bundle: ExportBundle
+) -> None:
+    rows = [r for r in workbook["README"].iter_rows(values_only=True)]
+    by_key = {r[0]: r[1] for r in rows if r[0] and r[1]}
+    assert by_key["Final rule"].startswith("primary")
+    assert "K = 1.5" in by_key["Winsorizing"] and "1 value(s) adjusted" in by_key["Winsorizing"]
+    assert "thabs.duration: 1" in by_key["Winsorizing"]
+    assert "no audio paths" in by_key["Privacy"]
+    assert "thabs: 1 in progress" in by_key["Codings left out"]
+    assert by_key["App version"].startswith("Session Coder ")
+    assert dt.datetime.strptime(by_key["Exported"], "%Y-%m-%d %H:%M:%S UTC")
+    documented = {(r[0], r[1]) for r in rows if r[0] in SHEETS and r[2]}
+    for name, frame in sheet_tables(bundle).items():
+        for column in frame.columns:
+            if column:
+                assert (name, str(column)) in documented, (name, column)
+    # The codebook lists the anchors.
+    assert any(r[1] == "specification" and "0 = not done" in str(r[7]) for r in rows)
+
+
+def test_pandas_reads_the_sheets(xlsx: Path, bundle: ExportBundle) -> None:
+    final = pd.read_excel(xlsx, sheet_name="final")
+    assert list(final.columns) == list(bundle.final.columns)
+    assert final["duration"].tolist()[:4] == [30, 34, 32, 391.5]
+    scores = pd.read_excel(xlsx, sheet_name="scores")
+    assert len(scores) == len(bundle.scores)
+
+
+def test_no_audio_path_or_metadata_unless_asked(
+    xlsx: Path, project: Project, tmp_path: Path
+) -> None:
+    text = _raw_text(xlsx)
+    assert AUDIO_DIR not in text and SECRET_METADATA not in text
+    assert "client shifts topic" in text
+    opened = build_export_bundle(project, include_audio_paths=True, include_metadata=True)
+    text = _raw_text(write_xlsx(opened, tmp_path / "full.xlsx"))
+    assert AUDIO_DIR in text and SECRET_METADATA in text
+
+
+def test_progress_and_a_failed_write_leaves_nothing(bundle: ExportBundle, tmp_path: Path) -> None:
+    seen: list[float] = []
+    write_xlsx(bundle, tmp_path / "p.xlsx", progress=seen.append)
+    assert seen[-1] == 1.0 and seen == sorted(seen) and all(0 <= f <= 1 for f in seen)
+
+    def boom(fraction: float) -> None:
+        if fraction > 0.2:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_xlsx(bundle, tmp_path / "broken.xlsx", progress=boom)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.xlsx"]
+
+
+def test_write_export_dispatches_and_checks_the_folder(
+    bundle: ExportBundle, tmp_path: Path
+) -> None:
+    from coder.errors import InputError
+
+    written = write_export(bundle, "xlsx", tmp_path / "w.xlsx")
+    assert written == [tmp_path / "w.xlsx"]
+    assert openpyxl.load_workbook(written[0]).sheetnames[0] == "README"
+    with pytest.raises(InputError, match="does not exist"):
+        write_export(bundle, "xlsx", tmp_path / "missing" / "w.xlsx")
+    with pytest.raises(InputError, match="unknown export format"):
+        write_export(bundle, "ods", tmp_path / "w.ods")
+
+
+def test_an_empty_project_still_gives_a_valid_workbook(tmp_path: Path) -> None:
+    from coder.scales import load_builtin_scale
+
+    with Project.create(tmp_path / "e.scproj") as project:
+        project.add_scale(load_builtin_scale("thabs"))
+        bundle = build_export_bundle(project)
+    wb = openpyxl.load_workbook(write_xlsx(bundle, tmp_path / "e.xlsx"))
+    assert wb.sheetnames == list(SHEETS)
+    assert wb["scores"].max_row == 1 and wb["scores"]["L1"].value == "specification"
