@@ -1,0 +1,82 @@
+"""Inter-rater reliability and internal consistency of rating-scale data.
+
+Plain functions on numbers and DataFrames, no Qt (SPEC section 5). The statistics
+equal their reference implementations to 1e-9 on the same data (R ``psych``,
+``pingouin``, the ``krippendorff`` package, scikit-learn; see
+``tests/coder/test_reliability*.py``), and undefined cases give ``value=None`` with
+the reason instead of NaN.
+
+Main entry points:
+
+- :func:`load_long_csv` reads ``session_id,rater_id,item_id,score``;
+- :func:`reliability_report` gives the JSON document of SPEC section 9, and
+  :func:`format_report_table` the CLI's plain-text view of it;
+- :func:`reliability_by_pair` and :func:`reliability_drift` break it down by rater
+  pair and over coding time;
+- :func:`icc`, :func:`cohens_kappa`, :func:`krippendorff_alpha`, :func:`agreement` and
+  :func:`cronbach_alpha` work on plain matrices, and :func:`pair_reliability` gives
+  all two-coder statistics of one item in a single pass.
+"""
+
+from coder.reliability._agreement import Agreement, agreement, cronbach_alpha
+from coder.reliability._common import Statistic, json_number
+from coder.reliability._icc import (
+    ICC_FORMS,
+    ICC_LABELS,
+    IccForm,
+    IccResult,
+    complete_rows,
+    icc,
+)
+from coder.reliability._io import LONG_COLUMNS, load_long_csv, validate_long_frame
+from coder.reliability._kappa import KAPPA_WEIGHTS, KappaWeights, cohens_kappa
+from coder.reliability._krippendorff import (
+    ALPHA_LEVELS,
+    AlphaLevel,
+    alpha_from_units,
+    alphas_from_units,
+    krippendorff_alpha,
+)
+from coder.reliability._pairs import PairReliability, pair_reliability, pair_reliability_items
+from coder.reliability._report import (
+    ItemDesign,
+    check_design,
+    format_report_table,
+    reliability_by_pair,
+    reliability_drift,
+    reliability_report,
+)
+
+__all__ = [
+    "ALPHA_LEVELS",
+    "ICC_FORMS",
+    "ICC_LABELS",
+    "KAPPA_WEIGHTS",
+    "LONG_COLUMNS",
+    "Agreement",
+    "AlphaLevel",
+    "IccForm",
+    "IccResult",
+    "ItemDesign",
+    "KappaWeights",
+    "PairReliability",
+    "Statistic",
+    "agreement",
+    "alpha_from_units",
+    "alphas_from_units",
+    "check_design",
+    "cohens_kappa",
+    "complete_rows",
+    "cronbach_alpha",
+    "format_report_table",
+    "icc",
+    "json_number",
+    "krippendorff_alpha",
+    "load_long_csv",
+    "pair_reliability",
+    "pair_reliability_items",
+    "reliability_by_pair",
+    "reliability_drift",
+    "reliability_report",
+    "validate_long_frame",
+]

@@ -1,0 +1,840 @@
+"""Design check and the reliability report of long rating data (SPEC sections 5 and 9)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from coder.errors import InputError
+from coder.reliability._agreement import (
+    Agreement,
+    agreement_counts,
+    agreement_from_counts,
+)
+from coder.reliability._common import (
+    FloatArray,
+    IntArray,
+    Statistic,
+    format_value,
+    undefined,
+)
+from coder.reliability._icc import (
+    ICC_FORMS,
+    ICC_LABELS,
+    IccForm,
+    IccResult,
+    complete_rows,
+    icc,
+)
+from coder.reliability._io import LONG_COLUMNS, id_codes, score_array, validate_long_frame
+from coder.reliability._kappa import KAPPA_WEIGHTS, MAX_KAPPA_CATEGORIES, kappa_from_positions
+from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
+from coder.reliability._pairs import PairReliability, pair_reliability_items
+
+DesignName = Literal["crossed", "varying_pairs", "varying_raters", "not_double_coded"]
+
+CategorySource = Literal["range", "observed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDesign:
+    """Who coded what for one item, and the n x k matrix the ICC and kappa use.
+
+    Attributes:
+        item_id: The item.
+        design: ``"crossed"`` (the same raters on every double-coded session),
+            ``"varying_pairs"`` (two raters per session, pairs vary),
+            ``"varying_raters"`` (sets of raters vary and sessions have different
+            numbers of raters, or more than two) or ``"not_double_coded"``.
+        k: Columns of ``matrix``: coders per session.
+        columns: Rater ids for a crossed design; coder slots ``"A"``, ``"B"``, ...
+            otherwise (A = the lowest rater id of the session in string order).
+        raters: Every rater who coded a double-coded session, in string order.
+        sessions: Row labels of ``matrix``.
+        matrix: Scores, sessions x k, NaN where a coder left the item blank; before
+            listwise deletion (use :func:`complete_rows`).
+        n_double_coded: Sessions of this item with two or more coders.
+        n_excluded: Double-coded sessions left out of ``matrix`` because they have
+            another number of coders than ``k`` (only in ``"varying_raters"``).
+        note: One or two sentences for the report: the design and its caveat.
+    """
+
+    item_id: str
+    design: DesignName
+    k: int
+    columns: tuple[str, ...]
+    raters: tuple[str, ...]
+    sessions: tuple[str, ...]
+    matrix: FloatArray
+    n_double_coded: int
+    n_excluded: int
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Categories:
+    lo: float | None
+    hi: float | None
+    source: CategorySource
+
+    def to_json(self) -> list[int | float | None]:
+        return [_json_category(self.lo), _json_category(self.hi)]
+
+
+def _json_category(x: float | None) -> int | float | None:
+    if x is None:
+        return None
+    return int(x) if float(x).is_integer() else float(x)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """Long data sorted by (item, session, rater), ids replaced by integer codes."""
+
+    items: list[str]
+    session_names: npt.NDArray[np.object_]
+    rater_names: npt.NDArray[np.object_]  # in string order: codes compare like the ids
+    session: IntArray
+    rater: IntArray
+    score: FloatArray
+    bounds: IntArray  # rows of item i are bounds[i]:bounds[i + 1]
+
+    def item_rows(self, i: int) -> tuple[IntArray, IntArray, FloatArray]:
+        lo, hi = int(self.bounds[i]), int(self.bounds[i + 1])
+        return self.session[lo:hi], self.rater[lo:hi], self.score[lo:hi]
+
+
+def _prepare(long_df: pd.DataFrame) -> _Prepared:
+    missing = [c for c in LONG_COLUMNS if c not in long_df.columns]
+    if missing:
+        raise InputError(
+            f"rating data: missing column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}; it needs {','.join(LONG_COLUMNS)}"
+        )
+    item_codes, item_names = id_codes(long_df["item_id"], "item_id")
+    session_codes, session_names = id_codes(long_df["session_id"], "session_id")
+    rater_codes, rater_names = id_codes(long_df["rater_id"], "rater_id", sort=True)
+    scores = score_array(long_df["score"])
+    order = np.lexsort((rater_codes, session_codes, item_codes))
+    item_s = item_codes[order]
+    session_s = session_codes[order]
+    rater_s = rater_codes[order]
+    if order.size > 1:
+        same = (
+            (item_s[1:] == item_s[:-1])
+            & (session_s[1:] == session_s[:-1])
+            & (rater_s[1:] == rater_s[:-1])
+        )
+        if same.any():
+            i = int(np.argmax(same))
+            first, second = sorted((int(order[i]), int(order[i + 1])))
+            raise InputError(
+                f"rating data, row {second}: duplicate row for session "
+                f"{session_names[session_codes[first]]!r}, rater "
+                f"{rater_names[rater_codes[first]]!r}, item {item_names[item_codes[first]]!r} "
+                f"(first at row {first}); keep one score per session, rater and item"
+            )
+    bounds = np.searchsorted(item_s, np.arange(len(item_names) + 1)).astype(np.intp)
+    return _Prepared(
+        items=item_names,
+        session_names=np.asarray(session_names, dtype=object),
+        rater_names=np.asarray(rater_names, dtype=object),
+        session=session_s,
+        rater=rater_s,
+        score=scores[order],
+        bounds=bounds,
+    )
+
+
+def _slot_names(k: int) -> tuple[str, ...]:
+    return tuple(chr(65 + j) if k <= 26 else f"coder {j + 1}" for j in range(k))
+
+
+def _design(
+    item: str,
+    session: IntArray,
+    rater: IntArray,
+    score: FloatArray,
+    session_names: npt.NDArray[np.object_],
+    rater_names: npt.NDArray[np.object_],
+) -> tuple[ItemDesign, IntArray]:
+    """Classify the design of one item and build its n x k matrix.
+
+    Returns the design and ``m_s``, the number of coders of every session (rows of
+    the item, in session order), which the agreement count reuses.
+    """
+    n_rows = session.size
+    if n_rows == 0:
+        empty = ItemDesign(
+            item, "not_double_coded", 0, (), (), (), np.zeros((0, 0)), 0, 0,
+            "No ratings for this item.",
+        )  # fmt: skip
+        return empty, np.zeros(0, dtype=np.intp)
+    new = np.empty(n_rows, dtype=bool)
+    new[0] = True
+    np.not_equal(session[1:], session[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    m_s = np.diff(np.append(starts, n_rows))
+    double = m_s >= 2
+    n_dc = int(np.count_nonzero(double))
+    if n_dc == 0:
+        none = ItemDesign(
+            item, "not_double_coded", 0, (), (), (), np.zeros((0, 0)), 0, 0,
+            "No session of this item is coded by two or more raters.",
+        )  # fmt: skip
+        return none, m_s
+    row_dc = np.repeat(double, m_s)
+    r_dc = rater[row_dc]
+    used = np.flatnonzero(np.bincount(r_dc, minlength=len(rater_names)))
+    raters = tuple(rater_names[int(i)] for i in used)
+    ms = m_s[double]
+    if bool(np.all(ms == ms[0])):
+        k = int(ms[0])
+        rows = row_dc
+        n_excluded = 0
+    else:
+        values, counts = np.unique(ms, return_counts=True)
+        k = int(values[counts == counts.max()].max())
+        rows = np.repeat(double & (m_s == k), m_s)
+        n_excluded = int(np.count_nonzero(double & (m_s != k)))
+    grid = rater[rows].reshape(-1, k)
+    matrix = score[rows].reshape(-1, k)
+    sessions = tuple(session_names[session[rows][::k]].tolist())
+    if n_excluded == 0 and bool(np.all(grid == grid[0])):
+        columns = tuple(rater_names[int(r)] for r in grid[0])
+        note = (
+            f"Fully crossed: the same {k} raters ({', '.join(columns)}) coded all "
+            f"{n_dc} double-coded sessions."
+        )
+        design: DesignName = "crossed"
+    else:
+        columns = _slot_names(k)
+        caveat = (
+            "ICC1 (one-way) is the correct model; the two-way forms (ICC2, ICC3, ICC2k, "
+            "ICC3k) and kappa are computed on coder position (A = the lower rater id in "
+            "string order, B = the other), as labs do in practice, and carry that caveat."
+        )
+        if k == 2 and n_excluded == 0:
+            n_pairs = int(np.unique(grid[:, 0] * len(rater_names) + grid[:, 1]).size)
+            note = (
+                f"Rater pairs vary across sessions ({len(raters)} raters in {n_pairs} "
+                f"different pairs). {caveat}"
+            )
+            design = "varying_pairs"
+        else:
+            note = (
+                f"Raters vary across sessions ({len(raters)} raters; sessions have "
+                f"{_coder_counts(ms)} coders). ICC1 (one-way) is the correct model; the "
+                "two-way forms (ICC2, ICC3, ICC2k, ICC3k) and kappa are computed on coder "
+                "position (A = the lowest rater id of the session in string order, B the "
+                "next, ...), as labs do in practice, and carry that caveat."
+            )
+            if n_excluded:
+                note += (
+                    f" The ICC and kappa use the {matrix.shape[0]} sessions with {k} coders; "
+                    f"{n_excluded} session(s) with another number of coders are left out of "
+                    "them (Krippendorff's alpha and agreement use every rating)."
+                )
+            design = "varying_raters"
+    return (
+        ItemDesign(item, design, k, columns, raters, sessions, matrix, n_dc, n_excluded, note),
+        m_s,
+    )
+
+
+def _coder_counts(ms: IntArray) -> str:
+    values = [int(v) for v in np.unique(ms)]
+    if len(values) == 1:
+        return str(values[0])
+    return ", ".join(str(v) for v in values[:-1]) + f" or {values[-1]}"
+
+
+def check_design(long_df: pd.DataFrame, item_id: str | None = None) -> ItemDesign:
+    """Check the coding design of one item of long rating data.
+
+    A session counts as double-coded when two or more raters have a row for the
+    item (a blank score still counts as coded; listwise deletion happens later).
+    The design is ``"crossed"`` when every double-coded session has the same set of
+    raters, ``"varying_pairs"`` when every one has exactly two raters but the pairs
+    differ, and ``"varying_raters"`` otherwise; then the matrix uses the most common
+    number of coders per session (ties: the larger) and sessions with another
+    number are left out of it. Outside a crossed design the columns are coder
+    positions: A is the lowest rater id of the session in string order.
+
+    Args:
+        long_df: Long data (``session_id,rater_id,item_id,score``).
+        item_id: The item; may be None when the data hold a single item.
+
+    Returns:
+        The :class:`ItemDesign`, with the n x k matrix before listwise deletion.
+
+    Raises:
+        InputError: If the data are malformed, or ``item_id`` is None while there
+            are several items, or names an item not in the data.
+    """
+    prep = _prepare(long_df)
+    if item_id is None:
+        if len(prep.items) != 1:
+            raise InputError(f"rating data hold {len(prep.items)} items; name the item to check")
+        index = 0
+    else:
+        if item_id not in prep.items:
+            raise InputError(f"item {item_id!r} is not in the rating data")
+        index = prep.items.index(item_id)
+    session, rater, score = prep.item_rows(index)
+    design, _ = _design(
+        prep.items[index], session, rater, score, prep.session_names, prep.rater_names
+    )
+    return design
+
+
+def _categories(
+    prep: _Prepared, ranges: Mapping[str, tuple[int, int]] | None
+) -> dict[str, _Categories]:
+    """Category range of every item: from ``ranges`` or the observed min..max."""
+    out: dict[str, _Categories] = {}
+    given = dict(ranges or {})
+    for item, bounds in given.items():
+        try:
+            lo, hi = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"range for item {item!r}: {bounds!r} is not two numbers; give it as MIN..MAX"
+            ) from None
+        if not (lo.is_integer() and hi.is_integer()) or lo >= hi:
+            raise InputError(
+                f"range for item {item!r}: {format_value(lo)}..{format_value(hi)} must be "
+                "two whole numbers with MIN below MAX, e.g. 0..6"
+            )
+        out[str(item)] = _Categories(lo, hi, "range")
+    for i, item in enumerate(prep.items):
+        session, rater, score = prep.item_rows(i)
+        present = np.isfinite(score)
+        if item in out:
+            cat = out[item]
+            assert cat.lo is not None and cat.hi is not None
+            outside = present & ((score < cat.lo) | (score > cat.hi))
+            if outside.any():
+                j = int(np.argmax(outside))
+                raise InputError(
+                    f"item {item!r}: score {format_value(score[j])} of rater "
+                    f"{prep.rater_names[int(rater[j])]!r} on session "
+                    f"{prep.session_names[int(session[j])]!r} is outside the range "
+                    f"{format_value(cat.lo)}..{format_value(cat.hi)}; fix the score or the range"
+                )
+        elif present.any():
+            values = score[present]
+            out[item] = _Categories(float(values.min()), float(values.max()), "observed")
+        else:
+            out[item] = _Categories(None, None, "observed")
+    return out
+
+
+def _kappas(design: ItemDesign, complete: FloatArray, cat: _Categories) -> dict[str, Statistic]:
+    if design.k != 2:
+        why = (
+            "no session is coded by two raters"
+            if design.k == 0
+            else f"Cohen's kappa is for exactly two coders per session; this item has "
+            f"{design.k} (see Krippendorff's alpha)"
+        )
+        return {w: undefined(why) for w in KAPPA_WEIGHTS}
+    n = complete.shape[0]
+    if n < 2:
+        why = f"needs at least 2 sessions scored by both coders; there {_are(n)}"
+        return {w: undefined(why, n) for w in KAPPA_WEIGHTS}
+    values = complete.reshape(-1)
+    whole = values == np.floor(values)
+    if not whole.all():
+        why = (
+            "kappa needs whole-number categories and these scores are not whole numbers "
+            f"(e.g. {format_value(values[~whole][0])}); use the ICC or Krippendorff's alpha "
+            "(interval)"
+        )
+        return {w: undefined(why, n) for w in KAPPA_WEIGHTS}
+    assert cat.lo is not None and cat.hi is not None
+    lo = math.floor(cat.lo)
+    n_cat = int(math.floor(cat.hi)) - lo + 1
+    pos = (complete - lo).astype(np.intp)
+    pos_a = np.ascontiguousarray(pos[:, 0])
+    pos_b = np.ascontiguousarray(pos[:, 1])
+    first = float(complete[0, 0])
+    return {w: kappa_from_positions(pos_a, pos_b, n_cat, w, first) for w in KAPPA_WEIGHTS}
+
+
+def _agreement(score: FloatArray, m_s: IntArray) -> Agreement:
+    total = exact = near = 0
+    for m in np.unique(m_s):
+        if m < 2:
+            continue
+        rows = np.repeat(m_s == m, m_s)
+        t, e, w = agreement_counts(score[rows].reshape(-1, int(m)))
+        total += t
+        exact += e
+        near += w
+    return agreement_from_counts(total, exact, near)
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemWork:
+    """One item between the design check and its statistics."""
+
+    item: str
+    design: ItemDesign
+    m_s: IntArray
+    complete: FloatArray
+    session: IntArray
+    score: FloatArray
+    cat: _Categories
+
+    @property
+    def two_coders(self) -> bool:
+        # Two coders on every double-coded session: one contingency table gives it
+        # all (single-rated sessions cannot be paired, so alpha and agreement lose
+        # nothing by using the complete pairs only).
+        return self.design.k == 2 and self.design.n_excluded == 0
+
+    def kappa_categories(self) -> range | None:
+        """The item's whole-number category range, or None when scores are not whole."""
+        values = self.complete.reshape(-1)
+        cat = self.cat
+        if cat.lo is None or cat.hi is None or not bool(np.all(values == np.floor(values))):
+            return None
+        if cat.hi - cat.lo >= MAX_KAPPA_CATEGORIES:
+            return None  # kappa then says why it is not defined
+        return range(math.floor(cat.lo), math.floor(cat.hi) + 1)
+
+
+def _item_work(
+    item: str,
+    session: IntArray,
+    rater: IntArray,
+    score: FloatArray,
+    prep: _Prepared,
+    cat: _Categories,
+) -> _ItemWork:
+    design, m_s = _design(item, session, rater, score, prep.session_names, prep.rater_names)
+    complete = complete_rows(design.matrix) if design.k else np.zeros((0, 0))
+    return _ItemWork(item, design, m_s, complete, session, score, cat)
+
+
+def _item_report(work: _ItemWork, pair: PairReliability | None) -> dict[str, Any]:
+    design = work.design
+    if pair is not None:
+        icc_result = pair.icc
+        kappas = dict(pair.kappa)
+        alphas = dict(pair.krippendorff_alpha)
+        agree = pair.agreement
+    else:
+        icc_result = icc(work.complete) if design.k else _no_icc(design.note)
+        kappas = _kappas(design, work.complete, work.cat)
+        alphas = alphas_from_units(work.session, work.score, ALPHA_LEVELS)
+        agree = _agreement(work.score, work.m_s)
+    return {
+        "n_sessions": int(work.complete.shape[0]),
+        "n_raters": len(design.raters),
+        "design": design.design,
+        "categories": work.cat.to_json(),
+        "category_source": work.cat.source,
+        "icc": icc_result.to_dict(),
+        "kappa": {w: s.to_dict() for w, s in kappas.items()},
+        "krippendorff_alpha": {level: s.to_dict() for level, s in alphas.items()},
+        "agreement": agree.to_dict(),
+        "k": design.k,
+        "n_double_coded": design.n_double_coded,
+        "raters": list(design.raters),
+        "design_note": design.note,
+    }
+
+
+def _no_icc(note: str) -> IccResult:
+    """ICC result for an item without double coding: every form not defined."""
+    why = note[0].lower() + note[1:].rstrip(".")
+    forms = {
+        name: IccForm(name, *ICC_LABELS[name], None, None, 0, 0, None, None, why)
+        for name in ICC_FORMS
+    }
+    return IccResult(0, 0, None, None, None, None, forms, why)
+
+
+def _are(n: int) -> str:
+    return "is 1" if n == 1 else f"are {n}"
+
+
+def _report_items(
+    prep: _Prepared, categories: Mapping[str, _Categories], extra_items: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    work: list[_ItemWork] = []
+    for i, item in enumerate(prep.items):
+        session, rater, score = prep.item_rows(i)
+        work.append(_item_work(item, session, rater, score, prep, categories[item]))
+    empty = np.zeros(0, dtype=np.intp)
+    for item in extra_items:
+        if item not in prep.items:
+            work.append(_item_work(item, empty, empty, np.zeros(0), prep, categories[item]))
+    # All two-coder items in one vectorised pass (pair_reliability_items).
+    paired = [w for w in work if w.two_coders]
+    results = pair_reliability_items(
+        [w.complete for w in paired], [w.kappa_categories() for w in paired]
+    )
+    by_item = {w.item: r for w, r in zip(paired, results, strict=True)}
+    return {w.item: _item_report(w, by_item.get(w.item)) for w in work}
+
+
+def reliability_report(
+    long_df: pd.DataFrame, ranges: Mapping[str, tuple[int, int]] | None = None
+) -> dict[str, Any]:
+    """Reliability of every item of long rating data, as the JSON of SPEC section 9.
+
+    For each item (in order of first appearance, then items named only in
+    ``ranges``): the design check (:func:`check_design`), the six ICC forms on the
+    sessions with every coder's score (listwise), Cohen's kappa (unweighted, linear,
+    quadratic; only with exactly two coders per session, A/B by coder slot),
+    Krippendorff's alpha (nominal, ordinal, interval; every observed rating) and
+    exact / within-one agreement over (session, rater pair) comparisons.
+
+    Keys per item: ``n_sessions`` (sessions in the ICC and kappa, after listwise
+    deletion), ``n_raters`` (distinct raters on the double-coded sessions),
+    ``design``, ``categories`` ([min, max]), ``category_source`` (``"range"`` or
+    ``"observed"``), ``icc``, ``kappa``, ``krippendorff_alpha``, ``agreement``; and
+    beyond the contract ``k`` (coders per session in the ICC), ``n_double_coded``,
+    ``raters`` and ``design_note`` (the design caveat in words).
+
+    Every statistic is an object with ``"value"``; where it is not defined,
+    ``"value"`` is null and ``"why"`` says why. The result passes
+    ``json.dumps(report, allow_nan=False)``; an infinite F is ``"Infinity"``.
+
+    Args:
+        long_df: Columns ``session_id``, ``rater_id``, ``item_id``, ``score``
+            (score NaN = missing). Composite scores are just further item ids.
+        ranges: ``{item_id: (min, max)}``, the full category range of ordinal
+            items. Items without a range use the observed min..max. A range for an
+            item absent from the data yields an item with no ratings (so a typo shows).
+
+    Returns:
+        ``{"items": {item_id: {...}}}``.
+
+    Raises:
+        InputError: Malformed data (missing column, non-numeric score, duplicate
+            (session, rater, item)), a malformed range, or a score outside its range.
+    """
+    prep = _prepare(long_df)
+    categories = _categories(prep, ranges)
+    extra = [item for item in categories if item not in prep.items]
+    return {"items": _report_items(prep, categories, extra)}
+
+
+def _sub_report(
+    long_df: pd.DataFrame, categories: Mapping[str, _Categories]
+) -> dict[str, dict[str, Any]]:
+    prep = _prepare(long_df)
+    return _report_items(prep, {item: categories[item] for item in prep.items})
+
+
+def reliability_by_pair(
+    long_df: pd.DataFrame, ranges: Mapping[str, tuple[int, int]] | None = None
+) -> dict[str, Any]:
+    """Reliability of every pair of raters on the sessions both of them coded.
+
+    For each pair (a, b) with a < b in string order that shares at least one
+    session: the item reports of :func:`reliability_report` computed on those
+    sessions and those two raters only (a fully crossed two-rater design, so
+    kappa and every ICC form apply). Category ranges come from ``ranges`` or from
+    the observed scores of all the data, so pairs are comparable.
+
+    Args:
+        long_df: Long rating data, as for :func:`reliability_report`.
+        ranges: As for :func:`reliability_report`.
+
+    Returns:
+        ``{"pairs": [{"raters": [a, b], "n_sessions": shared sessions,
+        "items": {item_id: {...}}}, ...]}``, pairs in string order.
+
+    Raises:
+        InputError: As :func:`reliability_report`.
+    """
+    prep = _prepare(long_df)
+    categories = _categories(prep, ranges)
+    df = validate_long_frame(long_df, check_duplicates=False)
+    by_session = df.groupby("session_id", sort=False)["rater_id"].unique()
+    shared: dict[tuple[str, str], list[str]] = {}
+    for session_id, raters in by_session.items():
+        ordered = sorted(str(r) for r in raters)
+        for i, a in enumerate(ordered):
+            for b in ordered[i + 1 :]:
+                shared.setdefault((a, b), []).append(str(session_id))
+    pairs: list[dict[str, Any]] = []
+    for (a, b), sessions in sorted(shared.items()):
+        sub = df[df["session_id"].isin(sessions) & df["rater_id"].isin((a, b))]
+        pairs.append(
+            {
+                "raters": [a, b],
+                "n_sessions": len(sessions),
+                "items": _sub_report(sub, categories),
+            }
+        )
+    return {"pairs": pairs}
+
+
+def _json_order_value(value: Any) -> Any:
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return str(value)
+
+
+def reliability_drift(
+    long_df: pd.DataFrame,
+    order: Mapping[str, Any],
+    window: int,
+    ranges: Mapping[str, tuple[int, int]] | None = None,
+) -> dict[str, Any]:
+    """Reliability over coding time, in consecutive blocks of double-coded sessions.
+
+    The double-coded sessions (two or more raters on any item) are put in the order
+    of ``order[session_id]`` (for example when the second coding was submitted; ties
+    by session id) and cut into consecutive, non-overlapping blocks of ``window``
+    sessions; the last block holds the remainder and may be smaller. Each block gets
+    the item reports of :func:`reliability_report` on its sessions, with category
+    ranges fixed from ``ranges`` or the observed scores of all the data, so a change
+    from block to block is drift, not a change of scale. A block too small for a
+    statistic reports it as not defined, with the reason.
+
+    Args:
+        long_df: Long rating data, as for :func:`reliability_report`.
+        order: ``{session_id: timestamp}``; any values that sort (numbers, dates,
+            ISO strings). Every double-coded session needs one.
+        window: Sessions per block, at least 2.
+        ranges: As for :func:`reliability_report`.
+
+    Returns:
+        ``{"window": window, "windows": [{"index", "n_sessions", "first", "last",
+        "sessions", "items"}, ...]}`` where ``first``/``last`` are the order values
+        of the block's first and last session (dates as ISO text).
+
+    Raises:
+        InputError: If ``window`` < 2, a double-coded session has no order value, or
+            the data are malformed as in :func:`reliability_report`.
+    """
+    if int(window) < 2:
+        raise InputError(f"drift window must be at least 2 sessions, not {window}")
+    prep = _prepare(long_df)
+    categories = _categories(prep, ranges)
+    df = validate_long_frame(long_df, check_duplicates=False)
+    coders = df.groupby(["session_id", "item_id"], sort=False)["rater_id"].size()
+    double = sorted({str(s) for (s, _item), m in coders.items() if m >= 2})
+    missing = [s for s in double if s not in order]
+    if missing:
+        shown = ", ".join(repr(s) for s in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InputError(
+            f"drift order: no time for double-coded session(s) {shown}{more}; give every "
+            "double-coded session a time"
+        )
+    try:
+        ordered = sorted(double, key=lambda s: (order[s], s))
+    except TypeError as exc:
+        raise InputError(f"drift order: the times cannot be compared ({exc})") from exc
+    windows: list[dict[str, Any]] = []
+    for index, start in enumerate(range(0, len(ordered), int(window))):
+        block = ordered[start : start + int(window)]
+        sub = df[df["session_id"].isin(block)]
+        windows.append(
+            {
+                "index": index,
+                "n_sessions": len(block),
+                "first": _json_order_value(order[block[0]]),
+                "last": _json_order_value(order[block[-1]]),
+                "sessions": block,
+                "items": _sub_report(sub, categories),
+            }
+        )
+    return {"window": int(window), "windows": windows}
+
+
+# ----------------------------------------------------------------------------- table
+
+
+def _fmt(stat: Mapping[str, Any] | None, digits: int = 3) -> str:
+    if stat is None:
+        return "-"
+    value = stat.get("value")
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return "inf" if value == "Infinity" else value
+    return f"{value:.{digits}f}"
+
+
+def _fmt_ci(stat: Mapping[str, Any]) -> str:
+    ci = stat.get("ci95")
+    if stat.get("value") is None or not ci or ci[0] is None or ci[1] is None:
+        return "n/a"
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _fmt_f(stat: Mapping[str, Any]) -> str:
+    f = stat.get("F")
+    if f is None:
+        return "n/a"
+    if isinstance(f, str):
+        return "inf"
+    return f"{f:.2f}"
+
+
+def _fmt_p(stat: Mapping[str, Any]) -> str:
+    p = stat.get("p")
+    if p is None:
+        return "n/a"
+    return "<.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[int]) -> list[str]:
+    """Align columns: text columns (indices in ``left``) to the left, numbers right."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def format_report_table(report: Mapping[str, Any]) -> str:
+    """Render a :func:`reliability_report` result as plain-text tables for the CLI.
+
+    Three tables (ICC values; ICC 95 % intervals and F tests; kappa, Krippendorff's
+    alpha, agreement and categories), then notes: each item's design caveat and the
+    reason for every "n/a". Values have 3 decimals, intervals 2.
+
+    Args:
+        report: The dict returned by :func:`reliability_report`.
+
+    Returns:
+        The text, lines separated by newlines, without a trailing newline.
+    """
+    items: Mapping[str, Mapping[str, Any]] = report.get("items", {})
+    if not items:
+        return "No items in the rating data."
+    names = list(items)
+    lines = [
+        f"Reliability of {len(names)} item(s) on double-coded sessions",
+        "(n = sessions with every coder's score, k = coders per session)",
+        "",
+    ]
+    design_text = {
+        "crossed": "crossed",
+        "varying_pairs": "varying pairs",
+        "varying_raters": "varying raters",
+        "not_double_coded": "not double-coded",
+    }
+    rows = [
+        [
+            name,
+            str(it["n_sessions"]),
+            str(it.get("k", "")),
+            design_text.get(it["design"], it["design"]),
+            *(_fmt(it["icc"][form]) for form in ICC_FORMS),
+        ]
+        for name, it in items.items()
+    ]
+    lines += _table(["item", "n", "k", "design", *ICC_FORMS], rows, left=(0, 3))
+    lines.append(
+        "ICC1 = ICC(1,1) one-way; ICC2 = ICC(2,1) = ICC(A,1) absolute agreement;\n"
+        "ICC3 = ICC(3,1) = ICC(C,1) consistency; ...k = the mean of k raters."
+    )
+    lines.append("")
+    rows = []
+    for name, it in items.items():
+        for form in ("ICC1", "ICC2", "ICC3"):
+            stat = it["icc"][form]
+            rows.append(
+                [
+                    name,
+                    f"{form} {ICC_LABELS[form][1]}",
+                    _fmt(stat),
+                    _fmt_ci(stat),
+                    _fmt_f(stat),
+                    f"{stat['df1']}, {stat['df2']}",
+                    _fmt_p(stat),
+                ]
+            )
+    lines += _table(["item", "form", "ICC", "95% CI", "F", "df", "p"], rows, left=(0, 1))
+    lines.append("")
+    rows = [
+        [
+            name,
+            _fmt(it["kappa"]["unweighted"]),
+            _fmt(it["kappa"]["linear"]),
+            _fmt(it["kappa"]["quadratic"]),
+            _fmt(it["krippendorff_alpha"]["nominal"]),
+            _fmt(it["krippendorff_alpha"]["ordinal"]),
+            _fmt(it["krippendorff_alpha"]["interval"]),
+            _fmt(it["agreement"]["exact"], 2),
+            _fmt(it["agreement"]["within_one"], 2),
+            _categories_text(it),
+        ]
+        for name, it in items.items()
+    ]
+    header = [
+        "item", "kappa", "k.lin", "k.quad", "a.nom", "a.ord", "a.int", "exact", "+-1",
+        "categories",
+    ]  # fmt: skip
+    lines += _table(header, rows, left=(0, 9))
+    lines.append(
+        "kappa = Cohen's kappa (k.lin/k.quad: linear/quadratic weights);\n"
+        "a.* = Krippendorff's alpha; exact/+-1 = share of rater-pair comparisons."
+    )
+    # The same design caveat for many items is printed once, naming all of them.
+    caveats: dict[str, list[str]] = {}
+    reasons: dict[str, list[str]] = {}
+    for name, it in items.items():
+        if it["design"] != "crossed" and it.get("design_note"):
+            caveats.setdefault(str(it["design_note"]), []).append(name)
+        for group in ("icc", "kappa", "krippendorff_alpha", "agreement"):
+            undefined_here = [
+                key
+                for key, stat in it[group].items()
+                if stat.get("value") is None and stat.get("why")
+            ]
+            for key in undefined_here:
+                why = str(it[group][key]["why"])
+                where = (
+                    f"{name} {group}"
+                    if len(undefined_here) == len(it[group])
+                    else (f"{name} {group}.{key}")
+                )
+                if where not in reasons.setdefault(why, []):
+                    reasons[why].append(where)
+    notes = [f"{', '.join(names_)}: {note}" for note, names_ in caveats.items()]
+    notes += [f"n/a in {', '.join(where)}: {why}" for why, where in reasons.items()]
+    if notes:
+        lines += ["", "Notes:"]
+        for note in notes:
+            lines += textwrap.wrap(note, width=100, initial_indent="- ", subsequent_indent="  ")
+    return "\n".join(lines)
+
+
+def _categories_text(item: Mapping[str, Any]) -> str:
+    lo, hi = item.get("categories", [None, None])
+    if lo is None or hi is None:
+        return "none"
+    source = "range" if item.get("category_source") == "range" else "observed"
+    return f"{format_value(lo)}..{format_value(hi)} ({source})"
