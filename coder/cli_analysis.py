@@ -93,8 +93,8 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     else:
         if not args.project or not args.scale:
             raise InputError("give PROJECT --scale ID, or --long FILE.csv")
+        from coder.discrepancies import reliability_frame
         from coder.project import Project
-        from coder.project_scores import reliability_frame
 
         with Project.open(args.project) as project:
             frame, scale_ranges = reliability_frame(project, args.scale)

@@ -37,17 +37,24 @@ def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
     bias = {code: rng.normal(0, 0.35) for code in raters}
     truth: dict[tuple[str, str], float] = {}
     durations = {s.key: s.duration_ms or 0 for s in project.sessions()}
+    double_coded: set[tuple[str, str]] = set()
     for scale_id, share, stratify in DEMO_PLANS:
         request = PlanRequest(scale_id, tuple(raters), share, stratify, seed=7)
         plan, _plan_id = plan_and_save(project, request)
+        double_coded |= {(scale_id, c.session_id) for c in plan.codings if c.role == "second"}
         say(f"planned {scale_id}: {plan.summary()['double_coded']} double-coded sessions")
     for code in raters:
         view = project.rater_view(code)
         queue = view.queue()
-        # Most of each queue is done; the last entries are left to try the workstation.
+        # Most of each queue is done. Two single-coded entries per rater are left open
+        # to try the workstation; double-coded ones are finished so that reliability,
+        # the discrepancy list and the pairs sheet have content.
+        open_ones = [e.coding_id for e in queue if (e.scale_id, e.session_key) not in double_coded][
+            -2:
+        ]
         for position, entry in enumerate(queue):
-            if position >= len(queue) - 2:
-                break
+            if entry.coding_id in open_ones:
+                continue
             scale = project.scale(entry.scale_id)
             coding = entry.coding_id
             if rng.random() < 0.04:
