@@ -489,18 +489,55 @@ def relink_audio(
         if found is None:
             report.still_missing.append(sess.session_key)
             continue
-        with project.store.transaction() as s:
-            audio_row = s.get(AudioFileRow, audio.id)
-            session_row = s.get(SessionRow, sess.id)
-            assert audio_row is not None and session_row is not None
-            old = audio_row.path
-            audio_row.path = found
-            audio_row.mtime_ns = os.stat(found).st_mtime_ns
-            if audio_row.duration_ms is not None:
-                session_row.audio_status, session_row.audio_reason = "ok", ""
-            _log(s, actor, "relink", "audio", sess.session_key, field="path", old=old, new=found)
+        _relink(project, sess.id, audio.id, found, actor)
         report.relinked.append((sess.session_key, found))
     return report
+
+
+def _relink(project: Project, session_pk: int, audio_pk: int, path: str, actor: str) -> None:
+    """Point an audio row at a file already known to hold its content."""
+    with project.store.transaction() as s:
+        audio_row = s.get(AudioFileRow, audio_pk)
+        session_row = s.get(SessionRow, session_pk)
+        assert audio_row is not None and session_row is not None
+        old = audio_row.path
+        audio_row.path = path
+        audio_row.mtime_ns = os.stat(path).st_mtime_ns
+        if audio_row.duration_ms is not None:
+            session_row.audio_status, session_row.audio_reason = "ok", ""
+        _log(s, actor, "relink", "audio", session_row.session_key, field="path", old=old, new=path)
+
+
+def relink_session_audio(
+    project: Project, session_key: str, path: str | Path, *, actor: str = LEAD
+) -> None:
+    """Re-link one session's moved recording to a file, checked by its SHA-256.
+
+    Raises:
+        InputError: no such session, no fingerprint kept at import, or the file's
+            content is not the recording that was imported.
+    """
+    path = Path(path)
+    with project.store.read() as s:
+        row = s.execute(
+            select(SessionRow.id, AudioFileRow.id, AudioFileRow.sha256)
+            .join(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
+            .where(SessionRow.session_key == session_key)
+        ).first()
+    if row is None:
+        raise InputError(f"session {session_key!r} has no recording on record to re-link")
+    session_pk, audio_pk, expected = row
+    if not expected:
+        raise InputError(
+            "no fingerprint of this recording was kept at import, so the file you chose "
+            "cannot be checked; ask the lab lead to re-import the session's audio"
+        )
+    if sha256_file(path) != expected:
+        raise InputError(
+            f"{path.name} is not the recording of this session: its content differs "
+            "from the file that was imported. Choose another file, or ask the lab lead"
+        )
+    _relink(project, session_pk, audio_pk, str(path.resolve()), actor)
 
 
 def _audio_files(folder: Path) -> Iterable[Path]:

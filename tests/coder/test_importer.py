@@ -232,3 +232,19 @@ def test_cli_import_prints_each_problem_with_its_line(lab: Path) -> None:
     )
     report = json.loads(as_json.stdout)
     assert report["unchanged"] == 5 and len(report["problems"]) == 4
+
+
+def test_one_session_is_relinked_to_a_chosen_file_only_if_its_content_matches(lab: Path) -> None:
+    from coder.importer import relink_session_audio
+
+    manifest = write_manifest(lab / "manifest.csv", mixed_rows()[:2])
+    with Project.create(lab / "p.scproj") as project:
+        import_manifest(project, manifest)
+        moved = lab / "elsewhere.wav"
+        shutil.move(lab / "audio" / "s1.wav", moved)
+        with pytest.raises(InputError, match="s2.flac is not the recording of this session"):
+            relink_session_audio(project, "S1", lab / "audio" / "s2.flac", actor="R1")
+        relink_session_audio(project, "S1", moved, actor="R1")
+        s1 = {s.key: s for s in project.sessions()}["S1"]
+        assert s1.audio_path == str(moved.resolve()) and s1.audio_status == "ok"
+        assert [h.actor for h in project.history() if h.action == "relink"] == ["R1"]

@@ -1,0 +1,97 @@
+"""The waveform: peaks from a worker, click-to-seek, drag/wheel/key zoom and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from coder.audio import Peaks, load_or_compute_peaks
+from coder.synth import synthesize_session
+from ui.waveform_view import SpanMark, WaveformView
+
+
+@pytest.fixture
+def peaks(qtbot, runner, tmp_path: Path) -> Peaks:  # type: ignore[no-untyped-def]
+    wav = synthesize_session(tmp_path / "s.wav", 60, seed=3)
+    got: list[Peaks] = []
+    runner.submit(load_or_compute_peaks, wav, "a" * 64, tmp_path / "cache", on_done=got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=5000)
+    return got[0]
+
+
+@pytest.fixture
+def view(qtbot, peaks: Peaks) -> WaveformView:  # type: ignore[no-untyped-def]
+    view = WaveformView()
+    qtbot.addWidget(view)
+    view.resize(600, 150)
+    view.set_peaks(peaks)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_peaks_are_loaded_in_a_worker_and_drawn(view: WaveformView, peaks: Peaks) -> None:
+    assert view.has_peaks() and view.duration() == peaks.duration_ms == 60_000
+    view.set_window(10_000, 25_000)
+    view.set_notes([12_000, 40_000])
+    view.set_spans([SpanMark(15_000, 20_000), SpanMark(30_000, None)])
+    view.set_playhead(33_000)
+    image = view.grab().toImage()
+    # Something was painted in the waveform colour in the middle band.
+    colours = {image.pixelColor(x, 60).name() for x in range(0, 600, 3)}
+    assert "#3d6fa8" in colours or len(colours) > 3
+
+
+def test_click_seeks_to_the_time_under_the_pointer(qtbot, view: WaveformView) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(view.seek_requested) as blocker:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 60))
+    assert blocker.args == [30_000]
+
+
+def test_drag_zooms_into_a_region_and_right_click_goes_back(qtbot, view: WaveformView) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(150, 60))
+    qtbot.mouseMove(view, QPoint(220, 60))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 60))
+    assert view.view_range() == (15_000, 30_000)
+    # Clicks now map into the zoomed range.
+    with qtbot.waitSignal(view.seek_requested) as blocker:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 60))
+    assert blocker.args == [22_500]
+    qtbot.mouseClick(view, Qt.MouseButton.RightButton, pos=QPoint(300, 60))
+    assert view.view_range() == (0, 60_000)
+
+
+def test_wheel_and_key_zoom_around_a_point(view: WaveformView) -> None:
+    wheel = QWheelEvent(
+        QPointF(300, 60),
+        view.mapToGlobal(QPointF(300, 60)),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view, wheel)
+    start, end = view.view_range()
+    assert end - start == 40_000 and start < 30_000 < end
+    view.zoom_all()
+    view.set_playhead(45_000)
+    view.zoom_in()  # the Z key: twice as close, the playhead stays where it was on screen
+    assert view.view_range() == (22_500, 52_500)
+    view.zoom_in()
+    assert view.view_range()[1] - view.view_range()[0] == 15_000
+    view.zoom_out()
+    view.zoom_out()
+    assert view.view_range() == (0, 60_000)
+
+
+def test_a_zoomed_view_follows_the_playhead(view: WaveformView) -> None:
+    view.zoom_to(0, 10_000)
+    view.set_playhead(25_000)
+    start, end = view.view_range()
+    assert start <= 25_000 <= end and end - start == 10_000

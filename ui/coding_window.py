@@ -1,0 +1,854 @@
+"""The rater workstation: one coding of one session on one scale.
+
+Waveform and playback controls on top; the scoring panel and the notes below. Every
+action is a window-wide QAction (see ``ui/keymap.py``). The window holds a
+:class:`CodingSession` whose writes go to the TaskRunner's single storage worker, so
+nothing here waits for the disk; the status bar says when everything is saved.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.audio import (
+    AUDIO_EXTENSIONS,
+    AudioMissingError,
+    Cancelled,
+    CorruptAudioError,
+    DecoderMissingError,
+    Peaks,
+    UnsupportedAudioError,
+    compute_peaks,
+    load_or_compute_peaks,
+)
+from coder.coding_session import CodingSession
+from coder.errors import CoderError, InputError
+from coder.importer import relink_session_audio
+from coder.project import CodingState, Project, RaterView
+from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
+from ui.keymap import ACTIONS, HelpOverlay, Keymap, KeymapDialog, make_actions, parse_keys
+from ui.notes_panel import NotesPanel
+from ui.player import Player
+from ui.scoring_panel import STATE_LABELS, ScoringPanel
+from ui.settings import AppSettings
+from ui.tasks import TaskRunner
+from ui.timefmt import format_ms
+from ui.transport_bar import TransportBar
+from ui.waveform_view import SpanMark, WaveformView
+
+# While playing, the playhead is saved every few seconds; after a seek while paused,
+# once it has stayed put this long (so a burst of skips is one write, not ten).
+PLAYHEAD_SAVE_INTERVAL_MS = 5_000
+PLAYHEAD_SETTLE_MS = 1_000
+
+
+def peaks_cache_dir() -> Path:
+    return Path(user_cache_dir("session-coder", appauthor=False)) / "peaks"
+
+
+@dataclass(frozen=True)
+class OpenedCoding:
+    """What the workstation needs to open, read in a worker by :func:`open_coding`."""
+
+    state: CodingState
+    newest_scale_version: int
+    audio_exists: bool
+
+
+def open_coding(project: Project, view: RaterView, coding_id: int) -> OpenedCoding:
+    """Load a coding for the workstation (blocking: run it in a worker)."""
+    state = view.coding(coding_id)
+    try:
+        newest = project.scale(state.scale.id).version
+    except InputError:
+        newest = state.scale.version
+    exists = bool(state.audio_path) and Path(str(state.audio_path)).is_file()
+    return OpenedCoding(state, newest, exists)
+
+
+def relink_chosen_file(
+    project: Project, view: RaterView, coding_id: int, expected_sha256: str | None, chosen: Path
+) -> OpenedCoding:
+    """Re-link a session's moved recording to a file the rater chose (blocking).
+
+    Raises:
+        InputError: the file's content is not the recording that was imported.
+    """
+    relink_session_audio(project, view.coding(coding_id).session_key, chosen, actor=view.code)
+    opened = open_coding(project, view, coding_id)
+    if not opened.audio_exists:
+        raise InputError("the recording could not be re-linked; ask the lab lead")
+    return opened
+
+
+def _load_peaks(path: str, sha256: str | None, cancelled: Callable[[], bool]) -> Peaks:
+    if sha256:
+        return load_or_compute_peaks(path, sha256, peaks_cache_dir(), cancelled=cancelled)
+    return compute_peaks(path, cancelled=cancelled)
+
+
+class UncodableDialog(QDialog):
+    """Collects a reason (and a text for "Other"); the window then calls the session."""
+
+    def __init__(self, reasons: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Mark the session uncodable")
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "Use this when the session cannot be coded. The coding is then finished and "
+            "only the lab lead can reopen it."
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.reason = QComboBox()
+        self.reason.addItems(list(reasons))
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("In a few words (needed for “Other”)")
+        form.addRow("Reason", self.reason)
+        form.addRow("Details", self.text)
+        layout.addLayout(form)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #b91c1c;")
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        ok = buttons.addButton("Mark uncodable", QDialogButtonBox.ButtonRole.AcceptRole)
+        ok.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        if self.reason.currentText() == "Other" and not self.text.text().strip():
+            self.problem.setText("Say in a few words why the session cannot be coded.")
+            self.text.setFocus()
+            return
+        super().accept()
+
+
+class CodingWindow(QMainWindow):
+    """The workstation for one coding. See the module docstring.
+
+    Signals:
+        closed(): the window closed (the app shows the rater's queue again).
+    """
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        project: Project,
+        view: RaterView,
+        opened: OpenedCoding,
+        runner: TaskRunner,
+        settings: AppSettings,
+        keymap: Keymap,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.view = view
+        self.runner = runner
+        self.settings = settings
+        self.keymap = keymap
+        self._opened = opened
+        state = opened.state
+        self.session = CodingSession(view, state, writer=self._write)
+        self._cancel_peaks = threading.Event()
+        self._audio_problem = False
+        self._write_problem = False
+        self._closing = False
+        self._pending_dialogs: list[Callable[[], QMessageBox]] = []
+        self._dialog_open = False
+        self.setWindowTitle(f"{state.session_key} · {state.scale.name} — Session Coder")
+
+        self.player = Player(self)
+        self.player.set_volume(settings.volume)
+        self.waveform = WaveformView()
+        window = state.scale.window
+        if not window.is_whole_session:
+            self.player.set_window(window.start_ms, window.end_ms, stay_inside=True)
+            self.waveform.set_window(window.start_ms, window.end_ms)
+        self.transport = TransportBar(
+            self.player, self.waveform, skip_ms=self._skip_ms, focus_home=self.focus_home
+        )
+        self.scoring = ScoringPanel(self.session, focus_home=self.focus_home)
+        self.notes = NotesPanel(
+            self.session, playhead=self.player.position, focus_home=self.focus_home
+        )
+        self._build_layout()
+        self.help_overlay = HelpOverlay(keymap, self)
+        self.actions_by_id = make_actions(self, keymap, self._handlers())
+        self._add_item_shortcuts()
+        self._build_menus()
+
+        self._playhead_timer = QTimer(self)
+        self._playhead_timer.setInterval(PLAYHEAD_SAVE_INTERVAL_MS)
+        self._playhead_timer.timeout.connect(self._save_playhead)
+        self._playhead_timer.start()
+        self._playhead_settle = QTimer(self)
+        self._playhead_settle.setSingleShot(True)
+        self._playhead_settle.setInterval(PLAYHEAD_SETTLE_MS)
+        self._playhead_settle.timeout.connect(self._save_playhead)
+
+        self.player.position_changed.connect(self._on_player_position_changed)
+        self.player.duration_changed.connect(self.waveform.set_duration)
+        self.player.playing_changed.connect(self._on_player_playing_changed)
+        self.player.window_end_reached.connect(self._on_window_end_reached)
+        self.player.failed.connect(self._on_player_failed)
+        self.player.volume_changed.connect(self._on_player_volume_changed)
+        self.waveform.seek_requested.connect(self._on_seek_requested)
+        self.scoring.seek_requested.connect(self._on_seek_requested)
+        self.scoring.span_toggle_requested.connect(self._toggle_span_of)
+        self.scoring.submit_requested.connect(self.submit)
+        self.scoring.uncodable_requested.connect(self.ask_uncodable)
+        self.notes.seek_requested.connect(self._on_seek_requested)
+        self.session.notes_changed.connect(self._on_notes_changed)
+        self.session.spans_changed.connect(self._on_spans_changed)
+        self.session.state_changed.connect(self._on_state_changed)
+        self.session.reset.connect(self._on_session_reset)
+        self._on_notes_changed()
+        self._on_spans_changed("")
+        self._on_state_changed(self.session.state)
+        if state.duration_ms:
+            self.waveform.set_duration(state.duration_ms)
+        self.waveform.set_playhead(state.playhead_ms)
+        QTimer.singleShot(0, self._after_open)
+
+    # ------------------------------------------------------------------ layout
+
+    def _build_layout(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(10, 8, 10, 6)
+        layout.setSpacing(6)
+        header = QHBoxLayout()
+        state = self._opened.state
+        self.title_label = QLabel(
+            f"<span style='font-size:13pt;'><b>Session {state.session_key}</b></span>"
+            f"&nbsp;&nbsp;<span style='color:#4b5563;'>{state.scale.name}</span>"
+        )
+        header.addWidget(self.title_label, 1)
+        self.state_label = QLabel("")
+        self.state_label.setObjectName("state")
+        header.addWidget(self.state_label)
+        help_button = QPushButton("Keys (F1)")
+        help_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        help_button.clicked.connect(self.show_help)
+        back = QPushButton("Back to my queue")
+        back.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        back.clicked.connect(self.close)
+        header.addWidget(help_button)
+        header.addWidget(back)
+        layout.addLayout(header)
+        self.waveform.setMinimumHeight(120)
+        self.waveform.setMaximumHeight(190)
+        layout.addWidget(self.waveform, 2)
+        layout.addWidget(self.transport)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.scoring)
+        splitter.addWidget(self.notes)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([780, 520])
+        splitter.setChildrenCollapsible(False)
+        layout.addWidget(splitter, 5)
+        self.setCentralWidget(central)
+        self.save_label = QLabel("All changes saved")
+        self.save_label.setObjectName("saved")
+        self.statusBar().addPermanentWidget(self.save_label)
+
+    def _handlers(self) -> dict[str, Callable[[], None]]:
+        player = self.player
+        handlers: dict[str, Callable[[], None]] = {
+            "play_pause": player.toggle,
+            "skip_back": lambda: player.skip(-self._skip_ms()),
+            "skip_forward": lambda: player.skip(self._skip_ms()),
+            "skip_back_long": lambda: player.skip(-self._long_skip_ms()),
+            "skip_forward_long": lambda: player.skip(self._long_skip_ms()),
+            "jump_to_time": self.transport.focus_jump_field,
+            "go_window_start": lambda: player.seek(player.window()[0]),
+            "speed_down": player.slower,
+            "speed_up": player.faster,
+            "speed_reset": lambda: player.set_rate(1.0),
+            "volume_down": lambda: self._change_volume(-0.1),
+            "volume_up": lambda: self._change_volume(0.1),
+            "stay_in_window": lambda: player.set_stay_in_window(not player.stays_in_window()),
+            "zoom_in": lambda: self.waveform.zoom_in(),
+            "zoom_out": self.waveform.zoom_out,
+            "zoom_all": self.waveform.zoom_all,
+            "add_note": self._guarded(self.add_note),
+            "span_toggle": self._guarded(lambda: self._span(None)),
+            "span_start": self._guarded(lambda: self._span(True)),
+            "span_stop": self._guarded(lambda: self._span(False)),
+            "next_item": self.scoring.next_item,
+            "prev_item": self.scoring.previous_item,
+            "clear_score": self._guarded(self.scoring.clear_current),
+            "uncodable": self.ask_uncodable,
+            "submit": self.submit,
+            "help": self.show_help,
+            "edit_keys": self.edit_keys,
+            "close_coding": self.close,
+        }
+        for digit in range(10):
+            handlers[f"score_{digit}"] = self._guarded(lambda d=digit: self._score(d))
+        return handlers
+
+    def _add_item_shortcuts(self) -> None:
+        """Keys the scale gives its items select them (unless the keymap uses the key)."""
+        taken = {s.toString() for action in self.actions_by_id.values() for s in action.shortcuts()}
+        for item in self.session.scale.items:
+            if not item.shortcut:
+                continue
+            try:
+                keys = parse_keys(
+                    item.shortcut.upper() if len(item.shortcut) == 1 else item.shortcut
+                )
+            except ValueError:
+                continue
+            if not keys or keys[0].toString() in taken:
+                continue
+            action = QAction(f"Go to item: {item.label}", self)
+            action.setShortcut(keys[0])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _c=False, i=item.id: self.scoring.select_item(i))
+            self.addAction(action)
+            taken.add(keys[0].toString())
+
+    def _build_menus(self) -> None:
+        groups = {
+            "Playback": "&Playback",
+            "Waveform": "&Waveform",
+            "Notes and spans": "&Notes",
+            "Scoring": "&Scoring",
+            "Help": "&Help",
+        }
+        menus = {group: self.menuBar().addMenu(title) for group, title in groups.items()}
+        self.locate_action = QAction("Locate the recording…", self)
+        self.locate_action.triggered.connect(self.locate_audio)
+        self.locate_action.setEnabled(False)
+        menus["Playback"].addAction(self.locate_action)
+        menus["Playback"].addSeparator()
+        score_menu = None
+        for spec in ACTIONS:
+            action = self.actions_by_id.get(spec.id)
+            if action is None:
+                continue
+            if spec.id.startswith("score_"):
+                if score_menu is None:
+                    score_menu = menus["Scoring"].addMenu("Score the current item")
+                score_menu.addAction(action)
+                continue
+            menus[spec.group].addAction(action)
+
+    # ------------------------------------------------------------------ after open
+
+    @Slot()
+    def _after_open(self) -> None:
+        if self._closing:  # closed before the event loop came round
+            return
+        state = self._opened.state
+        if self._opened.newest_scale_version > state.scale.version:
+            self._queue_dialog(
+                lambda: show_message(
+                    self,
+                    "The scale has changed",
+                    f"The lab lead has updated “{state.scale.name}” to version "
+                    f"{self._opened.newest_scale_version} since this coding was assigned.",
+                    details=f"This coding keeps version {state.scale.version}, the one it was "
+                    "assigned with, so your scores keep their meaning. There is nothing "
+                    "you need to do.",
+                    on_choice=self._next_dialog,
+                )
+            )
+        self._load_audio()
+        self.focus_home()
+
+    def _load_audio(self) -> None:
+        state = self.session.coding
+        if not state.audio_path:
+            self._audio_failed(
+                AudioMissingError("no recording is linked to this session in the project")
+            )
+            return
+        if not self._opened.audio_exists:
+            self._audio_failed(AudioMissingError(f"the recording is not at {state.audio_path}"))
+            return
+        self._audio_problem = False
+        self.locate_action.setEnabled(False)
+        self.waveform.set_message("Drawing the waveform…")
+        self.player.load(
+            state.audio_path, position_ms=state.playhead_ms, duration_ms=state.duration_ms or 0
+        )
+        self._cancel_peaks.clear()
+        self.runner.submit(
+            _load_peaks,
+            state.audio_path,
+            state.sha256,
+            self._cancel_peaks.is_set,
+            on_done=self._on_peaks_loaded,
+            on_error=self._on_peaks_failed,
+        )
+
+    def _on_peaks_loaded(self, peaks: Peaks) -> None:
+        if self._closing:
+            return
+        self.waveform.set_peaks(peaks)
+
+    def _on_peaks_failed(self, error: BaseException) -> None:
+        if self._closing or isinstance(error, Cancelled):
+            return
+        self._audio_failed(error)
+
+    # ------------------------------------------------------------------ audio problems
+
+    def _audio_failed(self, error: BaseException) -> None:
+        """Say calmly what is wrong with the recording and what to do; only once."""
+        if self._audio_problem:
+            return
+        self._audio_problem = True
+        key = self.session.session_key
+        self.waveform.set_message("No recording to show")
+        uncodable = (
+            "If it cannot be fixed, mark the session uncodable with the reason "
+            "“Audio failure” (Ctrl+U)."
+        )
+        if isinstance(error, AudioMissingError):
+            path = self.session.coding.audio_path
+            can_locate = bool(path) and bool(self.session.coding.sha256)
+            details = (
+                "It may have been moved, renamed, or be on a drive that is not connected. "
+                + (
+                    "If you know where it is now, choose “Locate the file…”: Session Coder "
+                    "checks that it is the same recording and remembers the new place."
+                    if can_locate
+                    else "Ask the lab lead to link the recording to the session."
+                )
+            )
+            where = f" It was at:\n{path}" if path else ""
+            choices = [Choice("close", "Close", QMessageBox.ButtonRole.RejectRole)]
+            self.locate_action.setEnabled(can_locate)
+            if can_locate:
+                self.waveform.set_message(
+                    "Recording not found — Playback ▸ Locate the recording… to find it"
+                )
+                choices.insert(0, Choice("locate", "Locate the file…"))
+            self._queue_dialog(
+                lambda: show_message(
+                    self,
+                    "Recording not found",
+                    f"The recording of session {key} cannot be found.{where}",
+                    details=details,
+                    icon="warning",
+                    choices=choices,
+                    default="locate" if can_locate else "close",
+                    on_choice=self._on_missing_choice,
+                )
+            )
+            return
+        if isinstance(error, DecoderMissingError):
+            title, what = (
+                "A decoder is missing",
+                (
+                    "Ask whoever looks after this computer to install it, then open the "
+                    "session again. Your scores and notes are kept."
+                ),
+            )
+        elif isinstance(error, UnsupportedAudioError):
+            title, what = (
+                "Format not supported",
+                (
+                    "Ask the lab lead to convert the recording (to WAV or FLAC) and re-import "
+                    f"it. {uncodable}"
+                ),
+            )
+        elif isinstance(error, CorruptAudioError):
+            title, what = (
+                "The recording is damaged",
+                (f"Tell the lab lead, who can replace the file from the original. {uncodable}"),
+            )
+        elif isinstance(error, CoderError):
+            title, what = "The recording cannot be played", uncodable
+        else:
+            title, what = (
+                "The recording cannot be played",
+                (f"Something unexpected went wrong while reading it. {uncodable}"),
+            )
+        message = str(error) if isinstance(error, CoderError) else ""
+        self._queue_dialog(
+            lambda: show_message(
+                self,
+                title,
+                message or f"The recording of session {key} cannot be played.",
+                details=what,
+                icon="warning",
+                on_choice=self._next_dialog,
+            )
+        )
+
+    @Slot(str, str)
+    def _on_player_failed(self, kind: str, message: str) -> None:
+        if self._closing:
+            return
+        text = f"the player cannot open this recording ({message or kind})"
+        errors = {
+            "missing": AudioMissingError,
+            "unsupported": UnsupportedAudioError,
+        }
+        self._audio_failed(errors.get(kind, CorruptAudioError)(text))
+
+    def _on_missing_choice(self, key: str) -> None:
+        if key == "locate":
+            self.locate_audio()
+        self._next_dialog(key)
+
+    def locate_audio(self) -> None:
+        path = self.session.coding.audio_path or ""
+        folder = str(Path(path).parent) if path and Path(path).parent.is_dir() else ""
+        patterns = " ".join(f"*{ext}" for ext in sorted(AUDIO_EXTENSIONS))
+        choose_file(
+            self,
+            f"Find the recording of session {self.session.session_key}",
+            name_filter=f"Audio files ({patterns});;All files (*)",
+            directory=folder,
+            on_chosen=self.relink_to,
+        )
+
+    def relink_to(self, chosen: str) -> None:
+        """Check a chosen file against the stored fingerprint and use it (in the worker)."""
+        state = self.session.coding
+        self.statusBar().showMessage("Checking the file you chose…")
+        self.runner.read(
+            relink_chosen_file,
+            self.project,
+            self.view,
+            self.session.coding_id,
+            state.sha256,
+            Path(chosen),
+            on_done=self._on_relinked,
+            on_error=self._on_relink_failed,
+        )
+
+    def _on_relinked(self, opened: OpenedCoding) -> None:
+        if self._closing:
+            return
+        self._opened = opened
+        self.session.replace_state(opened.state)
+        self.statusBar().showMessage("Found the recording; it will be used from now on.", 8000)
+        self._load_audio()
+
+    def _on_relink_failed(self, error: BaseException) -> None:
+        self.statusBar().clearMessage()
+        self._queue_dialog(
+            lambda: show_message(
+                self,
+                "Not this file",
+                str(error) if isinstance(error, CoderError) else "The file could not be used.",
+                icon="warning",
+                choices=[
+                    Choice("locate", "Choose another file…"),
+                    Choice("close", "Close", QMessageBox.ButtonRole.RejectRole),
+                ],
+                default="locate",
+                on_choice=self._on_missing_choice,
+            )
+        )
+
+    # ------------------------------------------------------------------ dialogs in turn
+
+    def _queue_dialog(self, open_dialog: Callable[[], QMessageBox]) -> None:
+        """Show one message at a time: the next opens when the previous is answered."""
+        self._pending_dialogs.append(open_dialog)
+        if not self._dialog_open:
+            self._next_dialog()
+
+    def _next_dialog(self, _key: str = "") -> None:
+        self._dialog_open = False
+        if self._pending_dialogs and not self._closing:
+            self._dialog_open = True
+            self._pending_dialogs.pop(0)()
+
+    # ------------------------------------------------------------------ writing
+
+    def _write(self, fn: Callable[[], None]) -> None:
+        self.save_label.setText("Saving…")
+        self.runner.write(fn, on_done=self._on_write_done, on_error=self._on_write_failed)
+
+    def _on_write_done(self, _result: object) -> None:
+        if self.runner.pending_writes == 0:
+            self.save_label.setText("All changes saved")
+
+    def _on_write_failed(self, error: BaseException) -> None:
+        self.save_label.setText("Not saved")
+        if self._write_problem or self._closing:
+            return
+        self._write_problem = True
+        show_error(self, error, title="Not saved", on_choice=self._after_write_problem)
+        # Show what the store really holds.
+        self.runner.read(self.view.coding, self.session.coding_id, on_done=self._on_reloaded)
+
+    def _after_write_problem(self, _key: str) -> None:
+        self._write_problem = False
+
+    def _on_reloaded(self, state: CodingState) -> None:
+        if not self._closing:
+            self.session.replace_state(state)
+            self.save_label.setText("All changes saved")
+
+    def _guarded(self, fn: Callable[[], object]) -> Callable[[], None]:
+        """Run a rater action; a refusal (read only, bad value) becomes a calm message."""
+
+        def run() -> None:
+            if not self.session.editable:
+                self.statusBar().showMessage(
+                    "This coding is finished and read only; the lab lead can reopen it.", 5000
+                )
+                return
+            try:
+                fn()
+            except CoderError as exc:
+                self.statusBar().showMessage(str(exc), 6000)
+
+        return run
+
+    # ------------------------------------------------------------------ actions
+
+    def focus_home(self) -> None:
+        """Give the keyboard back to the window (the waveform holds it)."""
+        self.waveform.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _skip_ms(self) -> int:
+        return round(self.settings.skip_s * 1000)
+
+    def _long_skip_ms(self) -> int:
+        return round(self.settings.long_skip_s * 1000)
+
+    def _change_volume(self, delta: float) -> None:
+        self.player.set_volume(self.player.volume() + delta)
+
+    @Slot(float)
+    def _on_player_volume_changed(self, volume: float) -> None:
+        self.settings.volume = volume  # the next session starts at the same volume
+
+    def add_note(self) -> None:
+        self.notes.add_note_at(self.player.position())
+
+    def _score(self, digit: int) -> None:
+        item = self.scoring.current_item()
+        if not self.scoring.score_digit(digit):
+            if item.kind in ("ordinal", "nominal") and item.values:
+                lo, hi = item.values[0], item.values[-1]
+                hint = f"“{item.label}” takes {lo}–{hi}"
+            elif item.kind == "duration":
+                hint = "mark spans with M, or type the seconds in the field"
+            else:
+                hint = "type in the text field"
+            self.statusBar().showMessage(f"{digit} is not a score here: {hint}.", 5000)
+
+    def _span(self, start: bool | None) -> None:
+        item = self.scoring.duration_item_for_spans()
+        if item is None:
+            self.statusBar().showMessage("This scale has no time spans to mark.", 5000)
+            return
+        is_open = self.session.open_span(item.id) is not None
+        if start is True and is_open:
+            self.statusBar().showMessage("A span is already open; stop it first (E or M).", 5000)
+            return
+        if start is False and not is_open:
+            self.statusBar().showMessage("No span is open; start one first (S or M).", 5000)
+            return
+        self._toggle_span_of(item.id)
+
+    def _toggle_span_of(self, item_id: str) -> None:
+        if not self.session.editable:
+            return
+        position = self.player.position()
+        was_open = self.session.open_span(item_id) is not None
+        self.session.toggle_span(item_id, position)
+        self.scoring.select_item(item_id)
+        verb = "stopped" if was_open else "started"
+        self.statusBar().showMessage(f"Span {verb} at {format_ms(position, tenths=True)}.", 4000)
+
+    def show_help(self) -> None:
+        self.help_overlay.show_over()
+
+    def edit_keys(self) -> None:
+        dialog = KeymapDialog(self.keymap, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.keymap.apply(dialog.keys()))
+        dialog.open()
+        dialog_hub().announce(dialog)
+
+    def ask_uncodable(self) -> None:
+        if not self.session.editable:
+            self._guarded(lambda: None)()
+            return
+        dialog = UncodableDialog(self.session.scale.uncodable_reasons, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self._mark_uncodable(dialog.reason.currentText(), dialog.text.text())
+        )
+        dialog.open()
+        dialog_hub().announce(dialog)
+
+    def _mark_uncodable(self, reason: str, text: str) -> None:
+        try:
+            self.session.set_uncodable(reason, text.strip())
+        except CoderError as exc:
+            show_error(self, exc)
+
+    def submit(self) -> None:
+        """Check every required item is scored, confirm, and submit."""
+        if not self.session.editable:
+            self._guarded(lambda: None)()
+            return
+        self.scoring.flush()
+        missing = self.session.missing_required()
+        if missing:
+            self.scoring.mark_missing(missing)
+            listed = "\n".join(f"• {label}" for label in missing)
+            show_message(
+                self,
+                "Not finished yet",
+                f"These items are not scored yet:\n{listed}",
+                details="Score them, then submit again. The first one is selected.",
+                icon="information",
+            )
+            return
+        show_message(
+            self,
+            "Submit this coding?",
+            f"Submit your coding of session {self.session.session_key}?",
+            details="After submitting you cannot change it; the lab lead can reopen it if needed.",
+            icon="question",
+            choices=[
+                Choice("submit", "Submit"),
+                Choice("cancel", "Not yet", QMessageBox.ButtonRole.RejectRole),
+            ],
+            default="submit",
+            on_choice=self._on_submit_choice,
+        )
+
+    def _on_submit_choice(self, key: str) -> None:
+        if key != "submit":
+            self.focus_home()
+            return
+        try:
+            self.session.submit()
+        except CoderError as exc:
+            show_error(self, exc)
+            return
+        self.player.pause()
+        show_message(
+            self,
+            "Submitted",
+            f"Your coding of session {self.session.session_key} is submitted. Thank you.",
+            choices=[
+                Choice("queue", "Back to my queue"),
+                Choice("stay", "Stay here", QMessageBox.ButtonRole.RejectRole),
+            ],
+            default="queue",
+            on_choice=lambda key: self.close() if key == "queue" else self.focus_home(),
+        )
+
+    # ------------------------------------------------------------------ reactions
+
+    @Slot(int)
+    def _on_player_position_changed(self, position: int) -> None:
+        self.waveform.set_playhead(position)
+        self.session.set_playhead(position)
+        if not self.player.is_playing() and self.player.is_loaded:
+            self._playhead_settle.start()
+
+    @Slot(bool)
+    def _on_player_playing_changed(self, playing: bool) -> None:
+        if not playing:
+            self._save_playhead()
+
+    @Slot()
+    def _on_window_end_reached(self) -> None:
+        self.statusBar().showMessage(
+            "End of the coding window. Press W to listen beyond it on purpose.", 6000
+        )
+
+    @Slot(int)
+    def _on_seek_requested(self, position: int) -> None:
+        self.player.seek(position)
+
+    def _save_playhead(self) -> None:
+        self.session.save_playhead()
+
+    def _on_notes_changed(self) -> None:
+        self.waveform.set_notes([n.position_ms for n in self.session.notes()])
+
+    def _on_spans_changed(self, _item_id: str) -> None:
+        duration_items = [i for i in self.session.scale.items if i.kind == "duration"]
+        marks = []
+        for item in duration_items:
+            for span in self.session.spans(item.id):
+                label = item.label if len(duration_items) > 1 else ""
+                marks.append(SpanMark(span.start_ms, span.end_ms, label))
+        self.waveform.set_spans(marks)
+
+    def _on_state_changed(self, state: str) -> None:
+        text = STATE_LABELS.get(state, state)
+        if not self.session.editable:
+            text += " · read only"
+        self.state_label.setText(text)
+        self.state_label.setProperty("state", state)
+        self.state_label.style().unpolish(self.state_label)
+        self.state_label.style().polish(self.state_label)
+        for action_id in ("add_note", "span_toggle", "span_start", "span_stop", "submit"):
+            self.actions_by_id[action_id].setEnabled(self.session.editable)
+
+    def _on_session_reset(self) -> None:
+        self._on_notes_changed()
+        self._on_spans_changed("")
+        self._on_state_changed(self.session.state)
+
+    # ------------------------------------------------------------------ closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing:
+            event.accept()
+            return
+        self._closing = True
+        self._cancel_peaks.set()
+        self._playhead_timer.stop()
+        self._playhead_settle.stop()
+        # Moving the focus home commits a note being typed (its editor loses the focus).
+        self.focus_home()
+        self.scoring.flush()
+        self.player.pause()
+        self.session.set_playhead(self.player.position())
+        self.session.save_playhead()
+        self.player.unload()
+        self.scoring.detach()
+        self.notes.detach()
+        # Closing is the one moment the UI may wait for the disk: the last writes must
+        # be in the store before the window (and perhaps the app) goes away.
+        self.runner.wait_for_writes()
+        event.accept()
+        self.closed.emit()

@@ -1,0 +1,159 @@
+"""Every message box and file dialog of the app goes through here.
+
+Dialogs are opened with ``open()`` (window-modal, returns at once) and report the
+choice through a callback, so the event loop keeps running: playback, the storage
+worker and tests are never blocked by a dialog. Each dialog is announced on
+``dialog_hub().dialog_opened`` so tests can find and answer it without blocking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
+
+from coder.errors import CoderError
+
+
+class DialogHub(QObject):
+    """Announces each dialog the app opens; ``opened`` keeps the ones still open."""
+
+    dialog_opened = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[QDialog] = []
+
+    def announce(self, dialog: QDialog) -> None:
+        self.opened.append(dialog)
+        dialog.finished.connect(lambda _result, d=dialog: self._forget(d))
+        dialog.destroyed.connect(lambda _obj=None, d=dialog: self._forget(d))
+        self.dialog_opened.emit(dialog)
+
+    def _forget(self, dialog: QDialog) -> None:
+        if dialog in self.opened:
+            self.opened.remove(dialog)
+
+    def last(self) -> QDialog | None:
+        return self.opened[-1] if self.opened else None
+
+
+_hub: DialogHub | None = None
+
+
+def dialog_hub() -> DialogHub:
+    global _hub
+    if _hub is None:
+        _hub = DialogHub()
+    return _hub
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button of a message box: its text, its key (given to the callback), its role."""
+
+    key: str
+    text: str
+    role: QMessageBox.ButtonRole = QMessageBox.ButtonRole.AcceptRole
+
+
+_ICONS = {
+    "information": QMessageBox.Icon.Information,
+    "warning": QMessageBox.Icon.Warning,
+    "question": QMessageBox.Icon.Question,
+    "critical": QMessageBox.Icon.Critical,
+}
+
+
+def show_message(
+    parent: QWidget | None,
+    title: str,
+    text: str,
+    *,
+    details: str = "",
+    icon: str = "information",
+    choices: Sequence[Choice] = (),
+    default: str | None = None,
+    on_choice: Callable[[str], None] | None = None,
+) -> QMessageBox:
+    """Show a calm message without blocking; ``on_choice`` gets the key of the button.
+
+    With no ``choices`` there is one "OK" button (key "ok"). Closing the box with
+    Escape gives the key of the button with the reject role, else "close".
+    """
+    box = QMessageBox(parent)
+    box.setIcon(_ICONS[icon])
+    box.setWindowTitle(title)
+    box.setText(text)
+    if details:
+        box.setInformativeText(details)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    choices = list(choices) or [Choice("ok", "OK")]
+    buttons = {}
+    for choice in choices:
+        button = box.addButton(choice.text, choice.role)
+        buttons[button] = choice.key
+        if choice.key == default:
+            box.setDefaultButton(button)
+    escape = next((c.key for c in choices if c.role == QMessageBox.ButtonRole.RejectRole), None)
+
+    def finished(_result: int) -> None:
+        key = buttons.get(box.clickedButton(), escape or "close")
+        if on_choice is not None:
+            on_choice(key)
+
+    box.finished.connect(finished)
+    box.open()
+    dialog_hub().announce(box)
+    return box
+
+
+def show_error(
+    parent: QWidget | None,
+    error: BaseException,
+    *,
+    title: str = "Session Coder",
+    on_choice: Callable[[str], None] | None = None,
+) -> QMessageBox:
+    """Show an expected error (a CoderError) as a calm message: what happened, what to do."""
+    if isinstance(error, CoderError):
+        text = str(error).strip() or type(error).__name__
+        text = text[0].upper() + text[1:]
+        if not text.endswith((".", "?", "!")):
+            text += "."
+        return show_message(parent, title, text, icon="warning", on_choice=on_choice)
+    return show_message(
+        parent,
+        title,
+        "Something unexpected went wrong.",
+        details="Your work up to this moment is saved. If it happens again, tell the lab lead.",
+        icon="warning",
+        on_choice=on_choice,
+    )
+
+
+def choose_file(
+    parent: QWidget | None,
+    title: str,
+    *,
+    name_filter: str = "",
+    directory: str = "",
+    on_chosen: Callable[[str], None],
+    save: bool = False,
+) -> QFileDialog:
+    """Ask for a file without blocking; ``on_chosen`` gets its path (not called on cancel)."""
+    dialog = QFileDialog(parent, title, directory, name_filter)
+    # Qt's own dialog: the same everywhere, and it can be driven in tests.
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if save:
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    else:
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    dialog.fileSelected.connect(on_chosen)
+    dialog.open()
+    dialog_hub().announce(dialog)
+    return dialog

@@ -1,0 +1,233 @@
+"""Timestamped notes: a table of the coding's notes, added at the playhead with one key.
+
+``NotesTableModel`` adapts the session's notes (time, text) for a QTableView; the text
+column is editable in place. Clicking a note seeks there. N (a window action) calls
+:meth:`NotesPanel.add_note_at`, which opens the new note's text for typing; Return
+keeps it and gives the keyboard back to the player.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.coding_session import CodingSession
+from coder.project import Note
+from ui.timefmt import format_ms
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class NotesTableModel(QAbstractTableModel):
+    """The session's notes in time order: column 0 the time, column 1 the (editable) text."""
+
+    HEADERS = ("Time", "Note")
+
+    def __init__(self, session: CodingSession, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._notes: list[Note] = session.notes()
+        session.notes_changed.connect(self._on_notes_changed)
+        session.reset.connect(self._on_notes_changed)
+
+    def detach(self) -> None:
+        self._session.notes_changed.disconnect(self._on_notes_changed)
+        self._session.reset.disconnect(self._on_notes_changed)
+
+    def _on_notes_changed(self) -> None:
+        notes = self._session.notes()
+        if [n.id for n in notes] == [n.id for n in self._notes]:
+            # Same notes in the same order (a text edit): repaint in place, so an open
+            # editor elsewhere in the table survives.
+            self._notes = notes
+            if notes:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(notes) - 1, 1))
+            return
+        self.beginResetModel()
+        self._notes = notes
+        self.endResetModel()
+
+    def note_at(self, row: int) -> Note:
+        return self._notes[row]
+
+    def row_of(self, note_id: int) -> int:
+        return next(i for i, n in enumerate(self._notes) if n.id == note_id)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._notes)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else 2
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        note = self._notes[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return format_ms(note.position_ms) if index.column() == 0 else note.text
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
+            return note.text or None
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == 1 and self._session.editable:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or index.column() != 1:
+            return False
+        note = self._notes[index.row()]
+        self._session.update_note(note.id, text=str(value))
+        return True
+
+
+class NotesPanel(QWidget):
+    """The list of notes with add, edit, move and delete.
+
+    Signals:
+        seek_requested(int): a note was clicked (its time in ms).
+    """
+
+    seek_requested = Signal(int)
+
+    def __init__(
+        self,
+        session: CodingSession,
+        *,
+        playhead: Callable[[], int],
+        focus_home: Callable[[], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._playhead = playhead
+        self._focus_home = focus_home
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        title = QLabel(
+            "<b>Notes</b>  <span style='color:#6b7280;'>N adds one at the playhead · "
+            "click to go there · double-click to edit</span>"
+        )
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        self.model = NotesTableModel(session, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
+        self.table.setWordWrap(True)
+        self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.table.clicked.connect(self._on_clicked)
+        # Return in the editor keeps the note; then the keys go back to the player.
+        self.table.itemDelegate().closeEditor.connect(self._on_editor_closed)
+        delete = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.table)
+        delete.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        delete.activated.connect(self.delete_selected)
+        layout.addWidget(self.table, 1)
+
+        buttons = QHBoxLayout()
+        self._add = QPushButton("Add note (N)")
+        self._move = QPushButton("Move to playhead")
+        self._delete = QPushButton("Delete")
+        for button in (self._add, self._move, self._delete):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        self._add.clicked.connect(lambda: self.add_note_at(self._playhead()))
+        self._move.clicked.connect(self.move_selected_to_playhead)
+        self._delete.clicked.connect(self.delete_selected)
+        layout.addLayout(buttons)
+        session.state_changed.connect(self._on_state_changed)
+        session.reset.connect(self._on_reset)
+        self._on_state_changed(session.state)
+
+    def row_count(self) -> int:
+        return self.model.rowCount()
+
+    def add_note_at(self, position_ms: int) -> int:
+        """Add a note and open its text for typing; returns the note's id."""
+        if self.table.state() == QAbstractItemView.State.EditingState:
+            # Keep the note being typed: its editor commits when it loses the focus.
+            self._focus_home()
+        note_id = self.session.add_note(position_ms)
+        index = self.model.index(self.model.row_of(note_id), 1)
+        self.table.setFocus()
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        self.table.edit(index)
+        return note_id
+
+    def selected_note(self) -> Note | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            index = self.table.currentIndex()
+            return self.model.note_at(index.row()) if index.isValid() else None
+        return self.model.note_at(rows[0].row())
+
+    def delete_selected(self) -> None:
+        note = self.selected_note()
+        if note is not None and self.session.editable:
+            self.session.delete_note(note.id)
+
+    def move_selected_to_playhead(self) -> None:
+        note = self.selected_note()
+        if note is not None and self.session.editable:
+            self.session.update_note(note.id, position_ms=self._playhead())
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.seek_requested.emit(self.model.note_at(index.row()).position_ms)
+
+    def _on_editor_closed(self, _editor: QWidget, _hint: QAbstractItemDelegate.EndEditHint) -> None:
+        self._focus_home()
+
+    def _on_state_changed(self, _state: str) -> None:
+        editable = self.session.editable
+        for button in (self._add, self._move, self._delete):
+            button.setEnabled(editable)
+
+    def _on_reset(self) -> None:
+        self._on_state_changed(self.session.state)
+
+    def detach(self) -> None:
+        self.model.detach()
+        self.session.state_changed.disconnect(self._on_state_changed)
+        self.session.reset.disconnect(self._on_reset)

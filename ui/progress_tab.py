@@ -1,0 +1,165 @@
+"""The lead's "Progress" tab: counts of codings by scale and rater, and reopening.
+
+Everything is read in a worker (``Project.status`` and each rater's queue); "Allow
+reopening" writes through the storage worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.project import CODING_STATES, Project
+from ui.dialogs import show_error
+from ui.rows_table_model import RowsTableModel
+from ui.scoring_panel import STATE_LABELS
+from ui.tasks import TaskRunner
+
+
+@dataclass(frozen=True)
+class FinishedCoding:
+    coding_id: int
+    session_key: str
+    rater: str
+    scale_id: str
+    state: str
+
+
+@dataclass(frozen=True)
+class ProgressData:
+    status: dict[str, Any]
+    finished: list[FinishedCoding]
+
+
+def load_progress(project: Project) -> ProgressData:
+    """Read the project's status and its finished codings (blocking: run it in a worker)."""
+    status = project.status()
+    finished = []
+    for rater in project.raters(include_inactive=True):
+        for entry in project.rater_view(rater.code).queue():
+            if entry.state in ("submitted", "uncodable"):
+                finished.append(
+                    FinishedCoding(
+                        int(entry.coding_id),
+                        entry.session_key,
+                        rater.code,
+                        entry.scale_id,
+                        entry.state,
+                    )
+                )
+    finished.sort(key=lambda f: (f.scale_id, f.session_key, f.rater))
+    return ProgressData(status, finished)
+
+
+def _table(model: RowsTableModel) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+class ProgressTab(QWidget):
+    """Status tables and the list of finished codings the lead may reopen."""
+
+    def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.runner = runner
+        states = [STATE_LABELS[s] for s in CODING_STATES]
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.summary = QLabel("Loading…")
+        self.summary.setWordWrap(True)
+        top.addWidget(self.summary, 1)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+        top.addWidget(refresh)
+        layout.addLayout(top)
+        self.by_scale = RowsTableModel(["Scale", *states, "Total"], self)
+        self.by_rater = RowsTableModel(["Rater", *states, "Total"], self)
+        tables = QHBoxLayout()
+        for title, model in (("By scale", self.by_scale), ("By rater", self.by_rater)):
+            box = QVBoxLayout()
+            box.addWidget(QLabel(f"<b>{title}</b>"))
+            box.addWidget(_table(model))
+            tables.addLayout(box)
+        layout.addLayout(tables, 1)
+        layout.addWidget(
+            QLabel(
+                "<b>Finished codings</b> — a rater can change a finished "
+                "coding only after you allow reopening it."
+            )
+        )
+        self.finished = RowsTableModel(["Session", "Rater", "Scale", "State"], self)
+        self.finished_table = _table(self.finished)
+        layout.addWidget(self.finished_table, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.reopen_button = QPushButton("Allow reopening")
+        self.reopen_button.clicked.connect(self.allow_reopen_selected)
+        row.addWidget(self.reopen_button)
+        layout.addLayout(row)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.runner.submit(
+            load_progress, self.project, on_done=self._on_loaded, on_error=self._on_failed
+        )
+
+    def _on_loaded(self, data: ProgressData) -> None:
+        status = data.status
+        audio = ", ".join(f"{k} {v}" for k, v in sorted(status["sessions_by_audio_status"].items()))
+        self.summary.setText(
+            f"<b>{status['project']}</b>: {status['sessions']} sessions"
+            f"{f' (audio: {audio})' if audio else ''}, {status['raters']} raters, "
+            f"{status['codings']} codings."
+        )
+        for model, table in (
+            (self.by_scale, status["by_scale"]),
+            (self.by_rater, status["by_rater"]),
+        ):
+            rows = [
+                (key, *(counts[s] for s in CODING_STATES), sum(counts.values()))
+                for key, counts in sorted(table.items())
+            ]
+            model.set_rows(rows)
+        self.finished.set_rows(
+            [(f.session_key, f.rater, f.scale_id, STATE_LABELS[f.state]) for f in data.finished],
+            data.finished,
+        )
+        self.reopen_button.setEnabled(bool(data.finished))
+
+    def _on_failed(self, error: BaseException) -> None:
+        self.summary.setText("The progress could not be read.")
+        show_error(self, error)
+
+    def allow_reopen_selected(self) -> None:
+        rows = self.finished_table.selectionModel().selectedRows()
+        if not rows:
+            self.summary.setText("Select a finished coding first.")
+            return
+        coding: FinishedCoding = self.finished.payload(rows[0].row())
+        self.runner.write(
+            lambda: self.project.allow_reopen(coding.coding_id, True),
+            on_done=lambda _r: self._on_reopened(coding),
+            on_error=lambda exc: show_error(self, exc),
+        )
+
+    def _on_reopened(self, coding: FinishedCoding) -> None:
+        self.summary.setText(
+            f"Rater {coding.rater} can now change their coding of {coding.session_key}."
+        )

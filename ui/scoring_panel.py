@@ -1,0 +1,259 @@
+"""The scoring side of the workstation, generated from the scale definition.
+
+Every item is a :class:`ScoreItemWidget` in a scrolling list; one of them is the
+*current* item (highlighted), which the number keys score and the Up/Down keys move.
+Composites, progress, "uncodable" and "submit" stay visible below the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.coding_session import CodingSession
+from coder.scales import ScaleItem
+from ui.score_item_widget import ScoreItemWidget
+from ui.timefmt import format_ms
+
+STATE_LABELS = {
+    "not_started": "not started",
+    "in_progress": "in progress",
+    "submitted": "submitted",
+    "uncodable": "uncodable",
+}
+
+
+class ScoringPanel(QWidget):
+    """Items, composites, progress and the submit and uncodable buttons.
+
+    Signals:
+        submit_requested(): the rater pressed "Submit".
+        uncodable_requested(): the rater pressed "Mark uncodable…".
+        span_toggle_requested(str): start/stop a span of this duration item.
+        seek_requested(int): go to this time (a span was clicked).
+        current_changed(str): the current item changed (its id).
+    """
+
+    submit_requested = Signal()
+    uncodable_requested = Signal()
+    span_toggle_requested = Signal(str)
+    seek_requested = Signal(int)
+    current_changed = Signal(str)
+
+    def __init__(
+        self,
+        session: CodingSession,
+        *,
+        focus_home: Callable[[], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        scale = session.scale
+        self._current = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+
+        header = QHBoxLayout()
+        title = QLabel(
+            f"<b>Items</b> <span style='color:#6b7280;'>{scale.id} version {scale.version} · "
+            "Up/Down choose the item, number keys score it</span>"
+        )
+        title.setWordWrap(True)
+        header.addWidget(title, 1)
+        self._instructions_button = QToolButton()
+        self._instructions_button.setText("Instructions")
+        self._instructions_button.setCheckable(True)
+        self._instructions_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header.addWidget(self._instructions_button)
+        layout.addLayout(header)
+        window = scale.window
+        window_text = (
+            "Rate the whole session."
+            if window.is_whole_session
+            else "Coding window: "
+            f"{format_ms(window.start_ms)} – "
+            f"{'end' if window.end_ms is None else format_ms(window.end_ms)} (shaded on the waveform)."
+        )
+        self._instructions = QLabel(f"{scale.instructions}\n\n{window_text}")
+        self._instructions.setWordWrap(True)
+        self._instructions.setObjectName("instructions")
+        self._instructions.setVisible(False)
+        self._instructions_button.toggled.connect(self._instructions.setVisible)
+        layout.addWidget(self._instructions)
+        if not window.is_whole_session:
+            hint = QLabel(window_text)
+            hint.setObjectName("description")
+            layout.addWidget(hint)
+
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 4, 0)
+        body_layout.setSpacing(6)
+        self.items: list[ScoreItemWidget] = []
+        for number, item in enumerate(scale.items, 1):
+            widget = ScoreItemWidget(session, item, number, focus_home=focus_home)
+            widget.activated.connect(lambda w=widget: self.set_current(self.items.index(w)))
+            widget.span_toggle_requested.connect(self.span_toggle_requested)
+            widget.seek_requested.connect(self.seek_requested)
+            body_layout.addWidget(widget)
+            self.items.append(widget)
+        body_layout.addStretch(1)
+        self._scroll.setWidget(body)
+        layout.addWidget(self._scroll, 1)
+
+        footer = QFrame()
+        footer.setObjectName("footer")
+        footer_layout = QVBoxLayout(footer)
+        footer_layout.setContentsMargins(8, 6, 8, 6)
+        self.composites_label = QLabel("")
+        self.composites_label.setWordWrap(True)
+        self.composites_label.setVisible(bool(scale.composites))
+        footer_layout.addWidget(self.composites_label)
+        row = QHBoxLayout()
+        self._progress = QLabel("")
+        row.addWidget(self._progress, 1)
+        self.uncodable_button = QPushButton("Mark uncodable…")
+        self.uncodable_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.uncodable_button.setToolTip("The session cannot be coded (Ctrl+U)")
+        self.uncodable_button.clicked.connect(self.uncodable_requested)
+        self.submit_button = QPushButton("Submit  (Ctrl+Enter)")
+        self.submit_button.setObjectName("submit")
+        self.submit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.submit_button.clicked.connect(self.submit_requested)
+        self.submit_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        row.addWidget(self.uncodable_button)
+        row.addWidget(self.submit_button)
+        footer_layout.addLayout(row)
+        layout.addWidget(footer)
+
+        session.value_changed.connect(self._on_value_changed)
+        session.text_changed.connect(self._on_value_changed)
+        session.state_changed.connect(self._on_state_changed)
+        session.reset.connect(self._on_reset)
+        self._update_summary()
+        self._on_state_changed(session.state)
+        self.set_current(0)
+
+    # ------------------------------------------------------------------ current item
+
+    @property
+    def current_index(self) -> int:
+        return self._current
+
+    def current_item(self) -> ScaleItem:
+        return self.items[self._current].item
+
+    def set_current(self, index: int) -> None:
+        if not self.items:
+            return
+        index = max(0, min(index, len(self.items) - 1))
+        self.items[self._current].set_current(False)
+        self._current = index
+        widget = self.items[index]
+        widget.set_current(True)
+        self._scroll.ensureWidgetVisible(widget, 0, 12)
+        self.current_changed.emit(widget.item.id)
+
+    def next_item(self) -> None:
+        self.set_current(self._current + 1)
+
+    def previous_item(self) -> None:
+        self.set_current(self._current - 1)
+
+    def select_item(self, item_id: str) -> None:
+        for index, widget in enumerate(self.items):
+            if widget.item.id == item_id:
+                self.set_current(index)
+                return
+
+    def score_digit(self, digit: int) -> bool:
+        """Give the current item ``digit``; False if that is not one of its values."""
+        return self.items[self._current].choose(digit)
+
+    def clear_current(self) -> None:
+        self.items[self._current].clear()
+
+    def duration_item_for_spans(self) -> ScaleItem | None:
+        """The current item if it is a duration item, else the scale's first one."""
+        current = self.current_item()
+        if current.kind == "duration":
+            return current
+        return next((i for i in self.session.scale.items if i.kind == "duration"), None)
+
+    def mark_missing(self, labels: list[str]) -> None:
+        """Highlight the items named in ``labels`` and show the first of them."""
+        first = None
+        for index, widget in enumerate(self.items):
+            missing = widget.item.label in labels
+            widget.set_missing(missing)
+            if missing and first is None:
+                first = index
+        if first is not None:
+            self.set_current(first)
+
+    def flush(self) -> None:
+        for widget in self.items:
+            widget.flush_text()
+
+    def detach(self) -> None:
+        for widget in self.items:
+            widget.detach()
+        self.session.value_changed.disconnect(self._on_value_changed)
+        self.session.text_changed.disconnect(self._on_value_changed)
+        self.session.state_changed.disconnect(self._on_state_changed)
+        self.session.reset.disconnect(self._on_reset)
+
+    # ------------------------------------------------------------------ session out
+
+    def _on_value_changed(self, _item_id: str, _value: object) -> None:
+        self._update_summary()
+
+    def _on_state_changed(self, _state: str) -> None:
+        editable = self.session.editable
+        for widget in self.items:
+            widget.set_editable(editable)
+        self.submit_button.setEnabled(editable)
+        self.uncodable_button.setEnabled(editable)
+        self._update_summary()
+
+    def _on_reset(self) -> None:
+        for widget in self.items:
+            widget.refresh()
+        self._on_state_changed(self.session.state)
+
+    def _update_summary(self) -> None:
+        session = self.session
+        total = len(session.scale.items)
+        state = STATE_LABELS.get(session.state, session.state)
+        text = f"{session.items_scored()} of {total} items scored · {state}"
+        if session.state == "uncodable":
+            text += f" ({session.uncodable_reason})"
+        if not session.editable:
+            text += " · read only"
+        self._progress.setText(text)
+        if session.scale.composites:
+            scores = session.composite_scores()
+            parts = []
+            for composite in session.scale.composites:
+                value = scores.get(composite.id)
+                shown = "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+                parts.append(f"{composite.label}: <b>{shown}</b>")
+            self.composites_label.setText("<br>".join(parts))
