@@ -1,0 +1,449 @@
+"""A project's double-coded data for the reliability view: long frame, order, discrepancies.
+
+Plain functions over an open :class:`~coder.project.Project`, no Qt. Each reads with a
+few bulk SELECTs (codings, ratings, notes) rather than one query per coding.
+
+What counts (the same rules as the analysis exports in :mod:`coder.export_data`):
+
+* *analysis codings* are codings whose role is not ``training`` (nor one of the
+  certification roles, :data:`NON_ANALYSIS_ROLES`) on sessions not marked as training
+  sessions;
+* a session is *double-coded* on a scale when it has two or more **submitted**
+  analysis codings of that scale; codings in progress, not started or uncodable do
+  not count;
+* every numeric item (ordinal, duration, count, nominal) and every composite of the
+  scale is an item of the long frame; composite ids are further item ids, computed
+  with the definition of the scale version each coding was made with.
+
+The module also holds two small read helpers of the lead's plan view:
+:func:`progress_by_rater` (per-scale coding states) and :func:`stored_plan_params`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import combinations
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from coder.models import CodingRow, NoteRow, PlanRow, RaterRow, RatingRow, ScaleRow, SessionRow
+from coder.project import CODING_STATES, Note, Project
+from coder.scales import RatingScale, parse_scale
+
+#: Columns of :func:`reliability_frame` (the long format of ``coder.reliability``).
+FRAME_COLUMNS = ("session_id", "rater_id", "item_id", "score")
+
+#: Coding roles that never enter reliability: training codings, and the master,
+#: certification and drift-check codings of rater certification (``coder.certification``
+#: puts those on training sessions anyway; a master coding must never pass for a
+#: second coder).
+NON_ANALYSIS_ROLES = ("training", "master", "certification", "recalibration")
+
+#: Item kinds whose scores are points on a scale, compared by :func:`find_discrepancies`.
+#: Durations (seconds) and nominal categories have no "points" to differ by.
+DISCREPANCY_KINDS = ("ordinal", "count")
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """Two coders of one double-coded session whose scores on an item differ too much.
+
+    Attributes:
+        scale_id: The scale.
+        session_id: The session's key (as in the manifest).
+        item_id: The item.
+        item_label: The item's label, for display.
+        rater_a: The coder with the lower rater code (string order).
+        score_a: Coder A's score.
+        rater_b: The other coder.
+        score_b: Coder B's score.
+        coding_a: Coder A's coding id.
+        coding_b: Coder B's coding id.
+        notes_a: Coder A's notes on the session, in time order.
+        notes_b: Coder B's notes on the session, in time order.
+    """
+
+    scale_id: str
+    session_id: str
+    item_id: str
+    item_label: str
+    rater_a: str
+    score_a: float
+    rater_b: str
+    score_b: float
+    coding_a: int
+    coding_b: int
+    notes_a: tuple[Note, ...] = ()
+    notes_b: tuple[Note, ...] = ()
+
+    @property
+    def difference(self) -> float:
+        """``|score_a - score_b|``."""
+        return abs(self.score_a - self.score_b)
+
+
+@dataclass(frozen=True)
+class _Coding:
+    id: int
+    scale_pk: int
+    rater: str
+    session_key: str
+    session_pk: int
+    submitted_at: datetime | None
+    values: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class _Variable:
+    item_id: str
+    label: str
+    kind: str  # item kind, or "composite"
+
+
+def _definitions(project: Project, scale_id: str) -> dict[int, RatingScale]:
+    """Every stored version of a scale: scale row id -> definition (raises if unknown)."""
+    project.scale(scale_id)  # a clear InputError for an unknown scale
+    with project.store.read() as s:
+        rows = s.execute(
+            select(ScaleRow.id, ScaleRow.source).where(ScaleRow.scale_id == scale_id)
+        ).all()
+    return {pk: parse_scale(src, source_name=f"stored scale {scale_id}") for pk, src in rows}
+
+
+def _variables(newest: RatingScale, definitions: Mapping[int, RatingScale]) -> list[_Variable]:
+    """Numeric items, then composites, of the newest version; then old-version-only ones."""
+    out: list[_Variable] = []
+    seen: set[str] = set()
+    ordered = [newest, *sorted(definitions.values(), key=lambda d: -d.version)]
+    for definition in ordered:
+        for item in definition.items:
+            if item.is_numeric and item.id not in seen:
+                out.append(_Variable(item.id, item.label, item.kind))
+                seen.add(item.id)
+        for comp in definition.composites:
+            if comp.id not in seen:
+                out.append(_Variable(comp.id, comp.label, "composite"))
+                seen.add(comp.id)
+    return out
+
+
+def _as_utc(value: Any) -> datetime | None:
+    """A stored time stamp as an aware UTC datetime (SQLite returns naive UTC ones)."""
+    if value is None:
+        return None
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(at, datetime):
+        raise TypeError(f"not a time stamp: {value!r}")
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    return at.astimezone(UTC)
+
+
+def _double_coded(project: Project, scale_id: str) -> tuple[dict[int, RatingScale], list[_Coding]]:
+    """The submitted analysis codings of the scale's double-coded sessions.
+
+    Returns the scale's definitions by row id and the codings, ordered by session
+    (import order) and rater code, each with its numeric item values.
+    """
+    definitions = _definitions(project, scale_id)
+    pks = list(definitions)
+    with project.store.read() as s:
+        rows = s.execute(
+            select(
+                CodingRow.id,
+                CodingRow.scale_pk,
+                CodingRow.submitted_at,
+                RaterRow.code,
+                SessionRow.session_key,
+                SessionRow.id,
+            )
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .join(SessionRow, SessionRow.id == CodingRow.session_id)
+            .where(
+                CodingRow.scale_pk.in_(pks),
+                CodingRow.state == "submitted",
+                CodingRow.role.not_in(NON_ANALYSIS_ROLES),
+                SessionRow.training.is_(False),
+            )
+        ).all()
+        # Two versions of a scale could each hold a coding by the same rater of a
+        # session; the newest coding speaks for that rater.
+        newest: dict[tuple[int, str], Any] = {}
+        for row in rows:
+            key = (row[5], row[3])
+            if key not in newest or row[0] > newest[key][0]:
+                newest[key] = row
+        latest = list(newest.values())
+        per_session: dict[int, int] = defaultdict(int)
+        for row in latest:
+            per_session[row[5]] += 1
+        keep = [row for row in latest if per_session[row[5]] >= 2]
+        ratings = s.execute(
+            select(RatingRow.coding_id, RatingRow.item_id, RatingRow.value)
+            .join(CodingRow, CodingRow.id == RatingRow.coding_id)
+            .where(
+                CodingRow.scale_pk.in_(pks),
+                CodingRow.state == "submitted",
+                RatingRow.text.is_(None),
+            )
+        ).all()
+    values: dict[int, dict[str, float | None]] = defaultdict(dict)
+    wanted = {row[0] for row in keep}
+    for coding_id, item_id, value in ratings:
+        if coding_id in wanted:
+            values[coding_id][item_id] = None if value is None else float(value)
+    codings = [
+        _Coding(cid, pk, code, key, session_pk, _as_utc(at), values.get(cid, {}))
+        for cid, pk, at, code, key, session_pk in keep
+    ]
+    codings.sort(key=lambda c: (c.session_pk, c.rater, c.id))
+    return definitions, codings
+
+
+def _newest(definitions: Mapping[int, RatingScale]) -> RatingScale:
+    return max(definitions.values(), key=lambda d: d.version)
+
+
+def reliability_frame(
+    project: Project, scale_id: str
+) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
+    """The long rating data of a scale's double-coded sessions, and its category ranges.
+
+    One row per submitted analysis coding of a double-coded session and per numeric
+    item and composite of the scale (a blank item gives a row with a missing score,
+    so the session still counts as coded for that item). Rows come session by
+    session (in import order), rater by rater, in the scale's item order, items
+    before composites, so :func:`coder.reliability.reliability_report` lists the items
+    in the scale's order.
+
+    Args:
+        project: The open project.
+        scale_id: The scale.
+
+    Returns:
+        ``(frame, ranges)``: ``frame`` has the columns ``session_id`` (session key),
+        ``rater_id`` (rater code), ``item_id`` and ``score`` (float, NaN = missing);
+        ``ranges`` maps each ordinal and nominal item to its full category range
+        ``(min, max)`` (nominal categories are coded 1..n).
+
+    Raises:
+        InputError: The project has no such scale.
+    """
+    definitions, codings = _double_coded(project, scale_id)
+    newest = _newest(definitions)
+    variables = _variables(newest, definitions)
+    sessions: list[str] = []
+    raters: list[str] = []
+    items: list[str] = []
+    scores: list[float] = []
+    for coding in codings:
+        definition = definitions[coding.scale_pk]
+        composites = definition.composite_scores(coding.values)
+        for var in variables:
+            if var.kind == "composite":
+                value = composites.get(var.item_id)
+            else:
+                value = coding.values.get(var.item_id)
+            sessions.append(coding.session_key)
+            raters.append(coding.rater)
+            items.append(var.item_id)
+            scores.append(math.nan if value is None else float(value))
+    frame = pd.DataFrame(
+        {
+            "session_id": pd.Series(sessions, dtype=object),
+            "rater_id": pd.Series(raters, dtype=object),
+            "item_id": pd.Series(items, dtype=object),
+            "score": pd.Series(scores, dtype="float64"),
+        }
+    )
+    ranges: dict[str, tuple[int, int]] = {}
+    for item in newest.items:
+        if item.kind in ("ordinal", "nominal") and item.values:
+            ranges[item.id] = (item.values[0], item.values[-1])
+    return frame, ranges
+
+
+def submission_order(project: Project, scale_id: str) -> dict[str, datetime]:
+    """When each double-coded session of a scale became double-coded (for drift).
+
+    Args:
+        project: The open project.
+        scale_id: The scale.
+
+    Returns:
+        ``{session key: time}``: the latest ``submitted_at`` (aware, UTC) among the
+        session's submitted analysis codings, i.e. when its last coder submitted. A
+        coding without a recorded time (older data) counts as the epoch, so it sorts
+        first.
+
+    Raises:
+        InputError: The project has no such scale.
+    """
+    _, codings = _double_coded(project, scale_id)
+    epoch = datetime.fromtimestamp(0, UTC)
+    out: dict[str, datetime] = {}
+    for coding in codings:
+        at = coding.submitted_at or epoch
+        previous = out.get(coding.session_key)
+        if previous is None or at > previous:
+            out[coding.session_key] = at
+    return out
+
+
+def find_discrepancies(
+    project: Project,
+    scale_id: str,
+    threshold: float = 1,
+    *,
+    kinds: Collection[str] = DISCREPANCY_KINDS,
+) -> list[Discrepancy]:
+    """Double-coded sessions where two coders differ by more than ``threshold`` on an item.
+
+    Every pair of submitted analysis codings of a double-coded session is compared on
+    every item of the listed kinds (ordinal and count items by default) that both
+    scored; a pair is reported when ``|a - b| > threshold``. Coder A is the lower
+    rater code in string order, as in the reliability report.
+
+    Args:
+        project: The open project.
+        scale_id: The scale.
+        threshold: The largest difference that is not a discrepancy (1 = differ by
+            more than one point).
+        kinds: Item kinds to compare.
+
+    Returns:
+        The discrepancies in session (import) order, then the scale's item order, then
+        rater pair; each with both coders' notes in time order.
+
+    Raises:
+        InputError: The project has no such scale.
+    """
+    definitions, codings = _double_coded(project, scale_id)
+    newest = _newest(definitions)
+    items = [item for item in newest.items if item.kind in kinds]
+    by_session: dict[str, list[_Coding]] = {}
+    for coding in codings:
+        by_session.setdefault(coding.session_key, []).append(coding)
+    found: list[tuple[str, str, str, _Coding, float, _Coding, float]] = []
+    for key, group in by_session.items():
+        for item in items:
+            for a, b in combinations(sorted(group, key=lambda c: c.rater), 2):
+                va, vb = a.values.get(item.id), b.values.get(item.id)
+                if va is None or vb is None:
+                    continue
+                if abs(va - vb) > threshold:
+                    found.append((key, item.id, item.label, a, va, b, vb))
+    notes = _notes(project, {c.id for f in found for c in (f[3], f[5])})
+    return [
+        Discrepancy(
+            scale_id=scale_id,
+            session_id=key,
+            item_id=item_id,
+            item_label=label,
+            rater_a=a.rater,
+            score_a=va,
+            rater_b=b.rater,
+            score_b=vb,
+            coding_a=a.id,
+            coding_b=b.id,
+            notes_a=notes.get(a.id, ()),
+            notes_b=notes.get(b.id, ()),
+        )
+        for key, item_id, label, a, va, b, vb in found
+    ]
+
+
+def _notes(project: Project, coding_ids: Collection[int]) -> dict[int, tuple[Note, ...]]:
+    if not coding_ids:
+        return {}
+    out: dict[int, list[Note]] = defaultdict(list)
+    with project.store.read() as s:
+        rows = s.execute(
+            select(NoteRow.coding_id, NoteRow.id, NoteRow.position_ms, NoteRow.text)
+            .where(NoteRow.coding_id.in_(list(coding_ids)), NoteRow.deleted.is_(False))
+            .order_by(NoteRow.position_ms, NoteRow.id)
+        ).all()
+    for coding_id, note_id, position_ms, text in rows:
+        out[coding_id].append(Note(note_id, position_ms, text))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- plan view
+
+
+def progress_by_rater(project: Project, scale_id: str) -> dict[str, dict[str, int]]:
+    """Codings of one scale by rater and state (every state present, also with 0).
+
+    Args:
+        project: The open project.
+        scale_id: The scale (every stored version counts).
+
+    Returns:
+        ``{rater code: {"not_started": n, "in_progress": n, "submitted": n,
+        "uncodable": n}}`` for every rater with a coding of the scale, sorted by code.
+    """
+    pks = list(_definitions(project, scale_id))
+    out: dict[str, dict[str, int]] = {}
+    with project.store.read() as s:
+        rows = s.execute(
+            select(RaterRow.code, CodingRow.state)
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .where(CodingRow.scale_pk.in_(pks))
+        ).all()
+    for code, state in rows:
+        counts = out.setdefault(code, dict.fromkeys(CODING_STATES, 0))
+        counts[state] = counts.get(state, 0) + 1
+    return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    """The scale's plan in force: its inputs (``PlanRequest.as_dict``) and summary."""
+
+    plan_id: int
+    created_at: datetime | None
+    params: Mapping[str, Any]
+    summary: Mapping[str, Any]
+
+
+def stored_plan_params(project: Project, scale_id: str) -> StoredPlan | None:
+    """The active stored plan of a scale with the inputs it was made with, or None."""
+    with project.store.read() as s:
+        row = s.execute(
+            select(PlanRow.id, PlanRow.created_at, PlanRow.params_json, PlanRow.summary_json)
+            .join(ScaleRow, ScaleRow.id == PlanRow.scale_pk)
+            .where(ScaleRow.scale_id == scale_id, PlanRow.active.is_(True))
+            .order_by(PlanRow.id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    plan_id, created_at, params, summary = row
+    return StoredPlan(plan_id, _as_utc(created_at), json.loads(params), json.loads(summary))
+
+
+def pair_matrix(raters: Sequence[str], pair_counts: Sequence[Mapping[str, Any]]) -> list[list[int]]:
+    """The symmetric rater x rater matrix of a plan summary's ``pair_counts``.
+
+    Args:
+        raters: Row and column order.
+        pair_counts: ``[{"raters": [a, b], "count": n}, ...]``.
+
+    Returns:
+        ``m[i][j]`` = sessions ``raters[i]`` and ``raters[j]`` double-code together
+        (0 on the diagonal and for pairs not listed).
+    """
+    index = {r: i for i, r in enumerate(raters)}
+    m = [[0] * len(raters) for _ in raters]
+    for entry in pair_counts:
+        a, b = entry["raters"]
+        if a in index and b in index:
+            m[index[a]][index[b]] = m[index[b]][index[a]] = int(entry["count"])
+    return m

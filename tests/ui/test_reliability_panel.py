@@ -1,0 +1,240 @@
+"""The lead's Reliability tab: item table, bands, drift, pairs and the discrepancy list."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from coder.discrepancies import reliability_frame
+from coder.models import SessionRow
+from coder.planning import PlanRequest, plan_and_save
+from coder.project import Project
+from coder.reliability import ICC_FORMS, reliability_by_pair, reliability_report
+from coder.scales import load_builtin_scale
+from ui.discrepancy_view import format_mmss
+from ui.drift_chart import koo_li_band
+from ui.reliability_panel import NOT_DEFINED, ReliabilityPanel
+from ui.tasks import TaskRunner
+
+ORDINAL = ("specification", "rationale", "troubleshooting", "review", "praise")
+
+
+@dataclass(frozen=True)
+class Study:
+    path: Path
+    apart: frozenset[str]  # sessions whose coders differ by 2 on troubleshooting
+    coders: dict[str, list[str]]
+
+
+def build_study(path: Path) -> Study:
+    """10 sessions, raters A/B/C, 8 double-coded, everything submitted.
+
+    specification agrees exactly (ICC 1), rationale is always 2 (not defined),
+    troubleshooting differs by 2 on two sessions and by 1 on a third, review by at
+    most one. Each coding has one note at 1:0x.
+    """
+    with Project.create(path) as project:
+        project.add_scale(load_builtin_scale("thabs"))
+        project.add_raters(["A", "B", "C"])
+        with project.store.transaction() as s:
+            for i in range(1, 11):
+                s.add(
+                    SessionRow(
+                        session_key=f"S{i:02d}",
+                        patient=f"P{i % 2}",
+                        therapist="T1",
+                        session_number=2,
+                        phase="I",
+                        audio_status="ok",
+                    )
+                )
+        plan, _ = plan_and_save(project, PlanRequest("thabs", ("A", "B", "C"), 8, (), seed=5))
+        coders: dict[str, list[str]] = {}
+        for c in plan.codings:
+            coders.setdefault(c.session_id, []).append(c.rater)
+        double = sorted(k for k, rs in coders.items() if len(rs) == 2)
+        apart, one_point = {double[1], double[4]}, double[2]
+        for code in ("A", "B", "C"):
+            view = project.rater_view(code)
+            for entry in view.queue():
+                key = entry.session_key
+                n = int(key[1:])
+                t = n % 5
+                second = len(coders[key]) == 2 and code == sorted(coders[key])[1]
+                values = dict.fromkeys(ORDINAL, t) | {"rationale": 2, "duration": 30 + n}
+                if second and key in apart:
+                    values["troubleshooting"] = t + 2 if t <= 2 else t - 2
+                elif second and key == one_point:
+                    values["troubleshooting"] = t + 1 if t < 4 else t - 1
+                if second and n % 2:
+                    values["review"] = t + 1 if t < 4 else t - 1
+                for item, value in values.items():
+                    view.set_value(entry.coding_id, item, value)
+                view.add_note(entry.coding_id, 60_000 + n * 1000, f"{code} hears {key}")
+                view.submit(entry.coding_id)
+    return Study(path, frozenset(apart), coders)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+    return build_study(tmp_path_factory.mktemp("rel") / "study.scproj")
+
+
+@pytest.fixture
+def project(study: Study) -> Iterator[Project]:
+    with Project.open(study.path) as project:
+        yield project
+
+
+def open_panel(qtbot, project: Project, runner: TaskRunner) -> ReliabilityPanel:  # type: ignore[no-untyped-def]
+    panel = ReliabilityPanel(project, runner)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.results_shown, timeout=15_000):
+        pass
+    panel.resize(1366, 768)
+    panel.show()
+    return panel
+
+
+def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
+    panel = open_panel(qtbot, project, runner)
+    frame, ranges = reliability_frame(project, "thabs")
+    report = reliability_report(frame, ranges)["items"]
+    model = panel.items_model
+    headers = panel.stat_headers()
+    # thabs reports ICC2 = ICC(2,1): it comes first, with its interval, then the others.
+    assert headers[:2] == ["ICC(2,1) reported", "95 % CI"]
+    assert headers[2:7] == ["ICC(1,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"]
+    assert headers[7:11] == ["κ quadratic", "α ordinal", "Exact", "Within ±1"]
+    assert model.keys() == [*ORDINAL, "duration", "behaviour_mean"]
+    forms = ["ICC2", *(f for f in ICC_FORMS if f != "ICC2")]
+    for row, item_id in enumerate(model.keys()):
+        item = report[item_id]
+        columns = {
+            1: item["icc"]["ICC2"],
+            **{3 + i: item["icc"][f] for i, f in enumerate(forms[1:])},
+            8: item["kappa"]["quadratic"],
+            9: item["krippendorff_alpha"]["ordinal"],
+            10: item["agreement"]["exact"],
+            11: item["agreement"]["within_one"],
+        }
+        for col, stat in columns.items():
+            index = model.index(row, col)
+            shown = model.data(index, Qt.ItemDataRole.UserRole)
+            if stat["value"] is None:
+                assert shown is None
+                assert model.data(index) == NOT_DEFINED
+                assert model.data(index, Qt.ItemDataRole.ToolTipRole) == (
+                    f"{NOT_DEFINED}: {stat['why']}"
+                )
+            else:
+                assert shown == pytest.approx(stat["value"], abs=1e-12)
+        ci = item["icc"]["ICC2"]["ci95"]
+        if item["icc"]["ICC2"]["value"] is not None:
+            assert model.data(model.index(row, 2)) == f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+        assert model.data(model.index(row, 12)) == str(item["n_sessions"])
+        assert model.data(model.index(row, 13)) == item["design"].replace("_", " ")
+
+    spec = panel.item_row("specification")
+    assert model.data(model.index(spec, 1)) == "1.000"
+    assert model.data(model.index(spec, 1), Qt.ItemDataRole.BackgroundRole) == QColor("#4ade80")
+    rationale = panel.item_row("rationale")
+    assert model.data(model.index(rationale, 1)) == "not defined"
+    assert model.data(model.index(rationale, 1), Qt.ItemDataRole.BackgroundRole) is None
+    assert "not defined" in panel.notes_label.text()
+    # Every ICC cell has the colour of its band.
+    for row in range(model.rowCount()):
+        for col in (1, 3, 4, 5, 6, 7):
+            value = model.data(model.index(row, col), Qt.ItemDataRole.UserRole)
+            if value is not None:
+                colour = model.data(model.index(row, col), Qt.ItemDataRole.BackgroundRole)
+                assert colour == koo_li_band(value)[1]
+
+
+def test_koo_and_li_bands() -> None:
+    assert [koo_li_band(v)[0] for v in (-0.2, 0.49, 0.5, 0.74, 0.75, 0.9, 0.901)] == [
+        "poor",
+        "poor",
+        "moderate",
+        "moderate",
+        "good",
+        "good",
+        "excellent",
+    ]
+
+
+def test_discrepancies_and_both_coders_notes(qtbot, app, runner, project, study) -> None:  # type: ignore[no-untyped-def]
+    panel = open_panel(qtbot, project, runner)
+    panel.tabs.setCurrentWidget(panel.discrepancy_view)
+    view = panel.discrepancy_view
+    shown = view.shown()
+    assert {(d.session_id, d.item_id) for d in shown} == {
+        (k, "troubleshooting") for k in study.apart
+    }
+    assert view.model.rowCount() == 2
+    table = view.table
+    rect = table.visualRect(view.model.index(1, 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    d = view.current()
+    assert d is shown[1]
+    a, b = sorted(study.coders[d.session_id])
+    at = format_mmss(60_000 + int(d.session_id[1:]) * 1000)
+    assert at.startswith("01:")
+    assert view.note_texts("A") == [f"{at}   {a} hears {d.session_id}"]
+    assert view.note_texts("B") == [f"{at}   {b} hears {d.session_id}"]
+    assert a in view.notes_a_box.title() and b in view.notes_b_box.title()
+    # Double-clicking a note asks for the session in the player at that moment.
+    lst = view.notes_b
+    item_rect = lst.visualItemRect(lst.item(0))
+    # (A real double-click starts with a press; QTest's double-click event alone does not.)
+    qtbot.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=item_rect.center())
+    assert view.open_note_button.isEnabled()
+    with qtbot.waitSignal(panel.open_session_requested) as blocker:
+        qtbot.mouseDClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=item_rect.center())
+    assert blocker.args == [d.session_id, 60_000 + int(d.session_id[1:]) * 1000]
+    with qtbot.waitSignal(panel.open_session_requested) as blocker:
+        qtbot.mouseClick(view.open_note_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [d.session_id, 60_000 + int(d.session_id[1:]) * 1000]
+    # A looser threshold lists the one-point differences too.
+    view.threshold_spin.setValue(0)
+    assert len(view.shown()) > 2
+
+
+def test_pairs_and_drift_come_from_the_worker(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
+    panel = open_panel(qtbot, project, runner)
+    frame, ranges = reliability_frame(project, "thabs")
+    pairs = reliability_by_pair(frame, ranges)["pairs"]
+    assert panel.pairs_model.keys() == [f"{a}|{b}" for a, b in (p["raters"] for p in pairs)]
+    panel.pair_item_combo.setCurrentIndex(panel.pair_item_combo.findData("review"))
+    for row, pair in enumerate(pairs):
+        expected = pair["items"]["review"]["icc"]["ICC2"]["value"]
+        shown = panel.pairs_model.data(panel.pairs_model.index(row, 2), Qt.ItemDataRole.UserRole)
+        assert shown == (None if expected is None else pytest.approx(expected))
+    n_double = frame["session_id"].nunique()
+    assert len(panel.drift_values()) == math.ceil(n_double / 5)
+    with qtbot.waitSignal(panel.results_shown, timeout=10_000):
+        panel.window_spin.setValue(2)
+    assert len(panel.drift_values()) == math.ceil(n_double / 2)
+    panel.drift_item_combo.setCurrentIndex(panel.drift_item_combo.findData("specification"))
+    values = panel.drift_values()
+    assert len(values) == 4 and 1.0 in values
+    assert all(v is None or v == pytest.approx(1.0) for v in values)
+    assert panel.drift_chart.title().endswith("Specification of the task")
+
+
+def test_a_scale_without_double_coding_says_not_defined(qtbot, app, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with Project.create(tmp_path / "empty.scproj") as project:
+        project.add_scale(load_builtin_scale("hw_adherence"))
+        panel = open_panel(qtbot, project, runner)
+        model = panel.items_model
+        assert model.keys() == ["adherence"]
+        assert model.data(model.index(0, 1)) == NOT_DEFINED
+        assert "0 double-coded sessions" in panel.status_label.text()
+        assert panel.discrepancy_view.model.rowCount() == 0
+        assert panel.drift_chart.points() == []

@@ -1,0 +1,248 @@
+"""Discrepancies on double-coded sessions, with both coders' notes.
+
+The list shows every (session, item, pair of coders) whose scores differ by more than
+the threshold (one point by default). Selecting a row shows both coders' notes with
+their times; double-clicking a note, or "Open at note", asks for the session to be
+opened in the player at that moment (:attr:`DiscrepancyView.open_session_requested`;
+the lead's window decides how it is played).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.discrepancies import Discrepancy
+from coder.project import Note
+from ui.rows_table_model import RowsTableModel
+
+HEADERS = ("Session", "Item", "Rater A", "Score A", "Rater B", "Score B", "Difference")
+
+
+def format_mmss(position_ms: int) -> str:
+    """``83_500`` -> ``"01:23"``; ``h:mm:ss`` from an hour on (whole seconds)."""
+    total = max(0, int(position_ms)) // 1000
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+def _score(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else round(value, 3)
+
+
+class DiscrepancyView(QWidget):
+    """The discrepancy list and the notes of the selected one.
+
+    Signals:
+        open_session_requested(str, int): open this session (key) in the player at
+            this position (ms).
+    """
+
+    open_session_requested = Signal(str, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._all: list[Discrepancy] = []
+        self._shown: list[Discrepancy] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Coders differ by more than"))
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setDecimals(0)
+        self.threshold_spin.setRange(0, 100)
+        self.threshold_spin.setValue(1)
+        self.threshold_spin.setSuffix(" point(s)")
+        self.threshold_spin.valueChanged.connect(self._apply_filter)
+        top.addWidget(self.threshold_spin)
+        self.count_label = QLabel("")
+        top.addWidget(self.count_label, 1)
+        layout.addLayout(top)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.model = RowsTableModel(list(HEADERS), self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        splitter.addWidget(self.table)
+
+        notes = QWidget()
+        notes_layout = QVBoxLayout(notes)
+        notes_layout.setContentsMargins(6, 0, 0, 0)
+        self.notes_title = QLabel("Select a discrepancy to see both coders' notes.")
+        self.notes_title.setWordWrap(True)
+        notes_layout.addWidget(self.notes_title)
+        self.notes_a_box = QGroupBox("Coder A")
+        self.notes_a = QListWidget()
+        self.notes_b_box = QGroupBox("Coder B")
+        self.notes_b = QListWidget()
+        for box, lst in ((self.notes_a_box, self.notes_a), (self.notes_b_box, self.notes_b)):
+            inner = QVBoxLayout(box)
+            inner.setContentsMargins(4, 4, 4, 4)
+            lst.setWordWrap(True)
+            lst.itemDoubleClicked.connect(self._on_note_double_clicked)
+            lst.currentItemChanged.connect(self._on_note_current_changed)
+            inner.addWidget(lst)
+            notes_layout.addWidget(box, 1)
+        buttons = QHBoxLayout()
+        self.open_start_button = QPushButton("Open session")
+        self.open_start_button.setToolTip("Open the recording from the start")
+        self.open_start_button.clicked.connect(self._open_start)
+        self.open_note_button = QPushButton("Open at note")
+        self.open_note_button.setToolTip("Open the recording at the selected note (double-click)")
+        self.open_note_button.clicked.connect(self._open_at_note)
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_start_button)
+        buttons.addWidget(self.open_note_button)
+        notes_layout.addLayout(buttons)
+        splitter.addWidget(notes)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self._selected_note: tuple[str, int] | None = None
+        self._show_notes(None)
+
+    # ------------------------------------------------------------------ data
+
+    def set_discrepancies(self, discrepancies: Sequence[Discrepancy]) -> None:
+        """Show these (usually every differing pair; the threshold filters them)."""
+        self._all = list(discrepancies)
+        self._apply_filter()
+
+    def threshold(self) -> float:
+        return float(self.threshold_spin.value())
+
+    def shown(self) -> list[Discrepancy]:
+        """The discrepancies in the list, in row order."""
+        return list(self._shown)
+
+    def current(self) -> Discrepancy | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self._shown[rows[0].row()] if rows else None
+
+    def _apply_filter(self) -> None:
+        limit = self.threshold()
+        self._shown = [d for d in self._all if d.difference > limit]
+        self.model.set_rows(
+            [
+                (
+                    d.session_id,
+                    d.item_label,
+                    d.rater_a,
+                    _score(d.score_a),
+                    d.rater_b,
+                    _score(d.score_b),
+                    _score(d.difference),
+                )
+                for d in self._shown
+            ],
+            self._shown,
+        )
+        sessions = len({d.session_id for d in self._shown})
+        self.count_label.setText(
+            f"  {len(self._shown)} discrepanc{'y' if len(self._shown) == 1 else 'ies'} "
+            f"on {sessions} session{'s' if sessions != 1 else ''}"
+        )
+        self._show_notes(None)
+
+    # ------------------------------------------------------------------ notes
+
+    def _on_selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._show_notes(self.current())
+
+    def _show_notes(self, d: Discrepancy | None) -> None:
+        self.notes_a.clear()
+        self.notes_b.clear()
+        self._selected_note = None
+        self.open_note_button.setEnabled(False)
+        self.open_start_button.setEnabled(d is not None)
+        if d is None:
+            self.notes_title.setText("Select a discrepancy to see both coders' notes.")
+            self.notes_a_box.setTitle("Coder A")
+            self.notes_b_box.setTitle("Coder B")
+            return
+        self.notes_title.setText(
+            f"<b>{d.session_id}</b> · {d.item_label}: {d.rater_a} scored "
+            f"{_score(d.score_a)}, {d.rater_b} scored {_score(d.score_b)}"
+        )
+        for box, lst, rater, score, notes in (
+            (self.notes_a_box, self.notes_a, d.rater_a, d.score_a, d.notes_a),
+            (self.notes_b_box, self.notes_b, d.rater_b, d.score_b, d.notes_b),
+        ):
+            box.setTitle(f"Notes of {rater} (scored {_score(score)})")
+            self._fill(lst, d.session_id, notes)
+
+    @staticmethod
+    def _fill(lst: QListWidget, session_id: str, notes: Sequence[Note]) -> None:
+        if not notes:
+            empty = QListWidgetItem("(no notes)")
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            lst.addItem(empty)
+            return
+        for note in notes:
+            item = QListWidgetItem(f"{format_mmss(note.position_ms)}   {note.text}")
+            item.setData(Qt.ItemDataRole.UserRole, (session_id, int(note.position_ms)))
+            item.setToolTip("Double-click to open the session here")
+            lst.addItem(item)
+
+    def note_texts(self, which: str) -> list[str]:
+        """The note lines shown for coder ``"A"`` or ``"B"``."""
+        lst = self.notes_a if which == "A" else self.notes_b
+        return [lst.item(i).text() for i in range(lst.count())]
+
+    def _on_note_current_changed(
+        self, current: QListWidgetItem | None, _previous: QListWidgetItem | None
+    ) -> None:
+        target = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        if current is not None and target is not None:
+            # One selected note at a time, across both coders' lists.
+            other = self.notes_b if current.listWidget() is self.notes_a else self.notes_a
+            other.setCurrentRow(-1)
+            self._selected_note = (str(target[0]), int(target[1]))
+        else:
+            self._selected_note = None
+        self.open_note_button.setEnabled(self._selected_note is not None)
+
+    def _on_note_double_clicked(self, item: QListWidgetItem) -> None:
+        target = item.data(Qt.ItemDataRole.UserRole)
+        if target is not None:
+            session_id, position = target
+            self.open_session_requested.emit(str(session_id), int(position))
+
+    def _open_at_note(self) -> None:
+        if self._selected_note is not None:
+            session_id, position = self._selected_note
+            self.open_session_requested.emit(session_id, position)
+
+    def _open_start(self) -> None:
+        d = self.current()
+        if d is not None:
+            self.open_session_requested.emit(d.session_id, 0)

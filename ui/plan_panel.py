@@ -1,0 +1,685 @@
+"""The lead's "Plans" tab: build, preview and store the assignment plan of a scale.
+
+The inputs are those of ``session-coder assign``. "Preview" runs
+:func:`coder.planning.make_plan` in a worker and shows the plan's summary without
+storing anything: rater loads, the rater-pair heat-map, strata coverage and the
+guarantees the plan had to relax. "Save plan" plans again and stores the plan in the
+storage worker (:func:`coder.planning.plan_and_save`: the same inputs and seed give
+the same plan, and planning at save time sees any work started since the preview).
+The tab also shows each rater's progress on the scale.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.assignment import Plan
+from coder.discrepancies import StoredPlan, progress_by_rater, stored_plan_params
+from coder.errors import InputError
+from coder.planning import STRATA_KEYS, PlanRequest, make_plan, plan_and_save
+from coder.project import CODING_STATES, Project, Rater, SessionInfo
+from coder.scales import RatingScale
+from ui.dialogs import Choice, show_error, show_message
+from ui.pair_matrix_view import PairMatrixView
+from ui.rows_table_model import RowsTableModel
+from ui.scoring_panel import STATE_LABELS
+from ui.tasks import TaskRunner
+
+DEFAULT_SHARE_PERCENT = 30
+DEFAULT_SEED = 1
+SHARE_UNIT = "% of sessions"
+COUNT_UNIT = "sessions"
+STRATA_LABELS = {
+    "therapist": "Therapist",
+    "patient": "Patient",
+    "phase": "Treatment phase",
+    "session_number": "Session number",
+}
+TOPIC_LABELS = {
+    "loads": "Loads",
+    "pairs": "Rater pairs",
+    "strata": "Strata",
+    "spread": "Spread",
+    "double coding": "Double coding",
+    "coverage": "Coverage",
+    "certification": "Certification",
+}
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """What the tab shows of a project and one scale (read in a worker)."""
+
+    scales: list[RatingScale]
+    raters: list[Rater]
+    sessions: list[SessionInfo]
+    scale_id: str | None
+    stored: StoredPlan | None = None
+    progress: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def load_plan_state(project: Project, scale_id: str | None) -> PlanState:
+    """Read the scales, raters, sessions and the scale's stored plan and progress.
+
+    Blocking: run it in a worker. With ``scale_id`` None the first scale is used.
+    """
+    scales = project.scales()
+    raters = project.raters()
+    sessions = project.sessions()
+    if scale_id is None or scale_id not in {s.id for s in scales}:
+        scale_id = scales[0].id if scales else None
+    if scale_id is None:
+        return PlanState(scales, raters, sessions, None)
+    return PlanState(
+        scales,
+        raters,
+        sessions,
+        scale_id,
+        stored_plan_params(project, scale_id),
+        progress_by_rater(project, scale_id),
+    )
+
+
+def relaxed_sentence(reason: str) -> tuple[str, str]:
+    """Split a relaxed-guarantee reason into its topic and a plain sentence.
+
+    ``"coverage: 1 rater without a session (A)"`` ->
+    ``("Coverage", "1 rater without a session (A).")``.
+    """
+    topic, sep, text = reason.partition(":")
+    topic = topic.strip()
+    # Reasons start with a short topic word ("loads:", "double coding:"); anything
+    # else is shown whole.
+    if not sep or not re.fullmatch(r"[a-z][a-z ]{0,24}", topic):
+        topic, text = "", reason
+    text = text.strip()
+    if text:
+        text = text[0].upper() + text[1:]
+        if not text.endswith((".", "!", "?")):
+            text += "."
+    return TOPIC_LABELS.get(topic, topic.capitalize()), text
+
+
+def parse_session_numbers(text: str) -> tuple[int, ...]:
+    """``"2, 3"`` or ``"2-4"`` -> ``(2, 3, 4)``; empty text -> ``()`` (all sessions).
+
+    Raises:
+        InputError: the text is not a list of numbers and ranges.
+    """
+    numbers: list[int] = []
+    for part in re.split(r"[,\s;]+", text.strip()):
+        if not part:
+            continue
+        match = re.fullmatch(r"(\d+)(?:\s*[-–]\s*(\d+))?", part)
+        if match is None:
+            raise InputError(
+                f"session numbers: {part!r} is not a number or a range; write e.g. 2, 3 or 2-4"
+            )
+        lo = int(match.group(1))
+        hi = int(match.group(2) or lo)
+        if hi < lo:
+            lo, hi = hi, lo
+        numbers.extend(range(lo, hi + 1))
+    return tuple(sorted(set(numbers)))
+
+
+def _format_numbers(numbers: Any) -> str:
+    return ", ".join(str(n) for n in numbers)
+
+
+def _table(model: RowsTableModel, *, stretch_first: bool = True) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(24)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    if stretch_first:
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _box(title: str, widget: QWidget, note: QLabel | None = None) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(6, 6, 6, 6)
+    if note is not None:
+        layout.addWidget(note)
+    layout.addWidget(widget)
+    return box
+
+
+class PlanPanel(QWidget):
+    """Inputs, preview and storing of an assignment plan; see the module docstring.
+
+    Signals:
+        state_loaded(): the scale's stored plan and progress are shown.
+        preview_shown(): a preview's summary is shown.
+        plan_saved(int): a plan was stored; its id.
+    """
+
+    state_loaded = Signal()
+    preview_shown = Signal()
+    plan_saved = Signal(int)
+
+    def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.runner = runner
+        self._state: PlanState | None = None
+        self._sessions_total = 0
+        self._loading = False
+        self._token = 0
+        self.summary: dict[str, Any] | None = None  # the summary on screen
+        self.summary_request: PlanRequest | None = None
+        self._build()
+        self.refresh()
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        inputs = QWidget()
+        form = QFormLayout(inputs)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.scale_combo = QComboBox()
+        self.scale_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.scale_combo.setMinimumContentsLength(16)
+        self.scale_combo.currentIndexChanged.connect(self._on_scale_changed)
+        form.addRow("Scale", self.scale_combo)
+        self.rater_list = QListWidget()
+        self.rater_list.setMaximumHeight(110)
+        self.rater_list.setToolTip("The rater pool of this plan (tick to include)")
+        form.addRow("Raters", self.rater_list)
+        double_row = QHBoxLayout()
+        self.double_spin = QSpinBox()
+        self.double_spin.setRange(0, 100)
+        self.double_spin.setValue(DEFAULT_SHARE_PERCENT)
+        self.double_unit = QComboBox()
+        self.double_unit.addItems([SHARE_UNIT, COUNT_UNIT])
+        self.double_unit.currentIndexChanged.connect(self._on_double_unit_changed)
+        double_row.addWidget(self.double_spin)
+        double_row.addWidget(self.double_unit, 1)
+        form.addRow("Double-code", double_row)
+        strata = QVBoxLayout()
+        strata.setSpacing(2)
+        self.strata_checks: dict[str, QCheckBox] = {}
+        for key in STRATA_KEYS:
+            check = QCheckBox(STRATA_LABELS.get(key, key))
+            self.strata_checks[key] = check
+            strata.addWidget(check)
+        form.addRow("Stratify by", strata)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setValue(DEFAULT_SEED)
+        self.seed_spin.setToolTip("The same inputs and seed always give the same plan")
+        form.addRow("Seed", self.seed_spin)
+        self.exclude_list = QListWidget()
+        self.exclude_list.setMaximumHeight(72)
+        self.exclude_list.setToolTip(
+            "Raters who code a ticked scale get no work on this one, so the ratings of "
+            "one scale cannot colour those of another on the same sessions"
+        )
+        form.addRow("Keep apart from\nraters of", self.exclude_list)
+        self.session_numbers_edit = QLineEdit()
+        self.session_numbers_edit.setPlaceholderText("all (or e.g. 2, 3 or 2-4)")
+        form.addRow("Session numbers", self.session_numbers_edit)
+        self.training_edit = QLineEdit()
+        self.training_edit.setPlaceholderText("none (session ids, comma-separated)")
+        self.training_edit.setToolTip(
+            "Sessions every rater codes for training; they are left out of the analysis"
+        )
+        form.addRow("Training sessions", self.training_edit)
+        buttons = QHBoxLayout()
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setDefault(True)
+        self.preview_button.clicked.connect(self.preview)
+        self.save_button = QPushButton("Save plan")
+        self.save_button.clicked.connect(self.save)
+        buttons.addWidget(self.preview_button)
+        buttons.addWidget(self.save_button)
+        form.addRow(buttons)
+        self.input_problem = QLabel("")
+        self.input_problem.setWordWrap(True)
+        self.input_problem.setStyleSheet("color: #9a3412;")
+        form.addRow(self.input_problem)
+        scroll = QScrollArea()
+        scroll.setWidget(inputs)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setMinimumWidth(330)
+        scroll.setMaximumWidth(380)
+        outer.addWidget(scroll)
+
+        results = QVBoxLayout()
+        self.result_title = QLabel("Loading…")
+        self.result_title.setWordWrap(True)
+        self.result_title.setTextFormat(Qt.TextFormat.RichText)
+        results.addWidget(self.result_title)
+        grid = QGridLayout()
+        grid.setSpacing(8)
+        self.loads_model = RowsTableModel(["Rater", "Codings", "Training"], self)
+        self.loads_table = _table(self.loads_model)
+        grid.addWidget(_box("Load per rater", self.loads_table), 0, 0)
+        self.pair_view = PairMatrixView()
+        grid.addWidget(_box("Sessions double-coded together, by rater pair", self.pair_view), 0, 1)
+        self.strata_model = RowsTableModel(["Stratum", "Sessions", "Double-coded"], self)
+        self.strata_table = _table(self.strata_model)
+        self.strata_keys_label = QLabel("")
+        self.strata_keys_label.setStyleSheet("color: #4b5563;")
+        grid.addWidget(_box("Strata coverage", self.strata_table, self.strata_keys_label), 1, 0)
+        self.progress_model = RowsTableModel(
+            ["Rater", *(STATE_LABELS[s].capitalize() for s in CODING_STATES), "Total"], self
+        )
+        self.progress_table = _table(self.progress_model)
+        self.progress_box = _box("Progress on this scale (stored codings)", self.progress_table)
+        grid.addWidget(self.progress_box, 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
+        results.addLayout(grid, 1)
+        self.relaxed_label = QLabel("")
+        self.relaxed_label.setWordWrap(True)
+        self.relaxed_label.setTextFormat(Qt.TextFormat.RichText)
+        self.relaxed_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.relaxed_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        results.addWidget(self.relaxed_label)
+        outer.addLayout(results, 1)
+
+    # ------------------------------------------------------------------ loading
+
+    def refresh(self) -> None:
+        """Re-read the scales, raters and the current scale's stored plan and progress."""
+        self._token += 1
+        self.runner.submit(
+            load_plan_state,
+            self.project,
+            self.current_scale_id(),
+            on_done=partial(self._on_state_loaded, self._token),
+            on_error=self._on_failed,
+        )
+
+    def current_scale_id(self) -> str | None:
+        data = self.scale_combo.currentData()
+        return str(data) if data is not None else None
+
+    def _on_scale_changed(self, _index: int) -> None:
+        if not self._loading:
+            self.refresh()
+
+    def _on_state_loaded(self, token: int, state: PlanState) -> None:
+        if token != self._token:
+            return  # a newer request is on its way
+        self._state = state
+        self._loading = True
+        try:
+            self._fill_inputs(state)
+        finally:
+            self._loading = False
+        self._show_progress(state.progress)
+        if state.scale_id is None:
+            self.result_title.setText("The project has no scales yet; add one first.")
+            self._clear_summary()
+        elif state.stored is not None:
+            when = (
+                state.stored.created_at.astimezone().strftime("%d %b %Y, %H:%M")
+                if state.stored.created_at
+                else "earlier"
+            )
+            self._show_summary(
+                dict(state.stored.summary),
+                tuple(state.stored.params.get("stratify", ())),
+                f"<b>Plan in force</b> (saved {when}). Change the inputs and press "
+                "<i>Preview</i> to see a new plan; started work never moves.",
+            )
+        else:
+            self.result_title.setText(
+                "<b>No plan stored for this scale yet.</b> Set the inputs and press <i>Preview</i>."
+            )
+            self._clear_summary()
+        self.state_loaded.emit()
+
+    def _fill_inputs(self, state: PlanState) -> None:
+        self.scale_combo.clear()
+        for scale in state.scales:
+            self.scale_combo.addItem(scale.name, scale.id)
+            self.scale_combo.setItemData(
+                self.scale_combo.count() - 1,
+                f"{scale.name} ({scale.id})",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        if state.scale_id is not None:
+            self.scale_combo.setCurrentIndex(self.scale_combo.findData(state.scale_id))
+        params: dict[str, Any] = dict(state.stored.params) if state.stored else {}
+        chosen = set(params.get("raters", [r.code for r in state.raters]))
+        self.rater_list.clear()
+        for rater in state.raters:
+            item = QListWidgetItem(rater.code if not rater.name else f"{rater.code} ({rater.name})")
+            item.setData(Qt.ItemDataRole.UserRole, rater.code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if rater.code in chosen else Qt.CheckState.Unchecked
+            )
+            self.rater_list.addItem(item)
+        self._sessions_total = len(state.sessions)
+        double = params.get("double", DEFAULT_SHARE_PERCENT / 100)
+        if isinstance(double, float):
+            self.double_unit.setCurrentText(SHARE_UNIT)
+            self._on_double_unit_changed(0)
+            self.double_spin.setValue(round(double * 100))
+        else:
+            self.double_unit.setCurrentText(COUNT_UNIT)
+            self._on_double_unit_changed(1)
+            self.double_spin.setValue(int(double))
+        stratify = set(params.get("stratify", ()))
+        for key, check in self.strata_checks.items():
+            check.setChecked(key in stratify)
+        self.seed_spin.setValue(int(params.get("seed", DEFAULT_SEED)))
+        apart = set(params.get("exclude_pool_of", ()))
+        self.exclude_list.clear()
+        for scale in state.scales:
+            if scale.id == state.scale_id:
+                continue
+            item = QListWidgetItem(scale.id)
+            item.setToolTip(scale.name)
+            item.setData(Qt.ItemDataRole.UserRole, scale.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if scale.id in apart else Qt.CheckState.Unchecked
+            )
+            self.exclude_list.addItem(item)
+        if self.exclude_list.count() == 0:
+            none = QListWidgetItem("(no other scale in the project)")
+            none.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.exclude_list.addItem(none)
+        self.session_numbers_edit.setText(_format_numbers(params.get("session_numbers", ())))
+        # Without a stored plan, the sessions the project marks as training are proposed.
+        training = (
+            params.get("training") if params else [s.key for s in state.sessions if s.training]
+        )
+        self.training_edit.setText(", ".join(training or ()))
+        self.input_problem.setText("")
+
+    def _on_double_unit_changed(self, _index: int) -> None:
+        if self.double_unit.currentText() == SHARE_UNIT:
+            self.double_spin.setRange(0, 100)
+            self.double_spin.setSuffix(" %")
+        else:
+            self.double_spin.setRange(0, max(self._sessions_total, 1))
+            self.double_spin.setSuffix("")
+
+    # ------------------------------------------------------------------ inputs
+
+    def request(self) -> PlanRequest:
+        """The plan request the inputs describe.
+
+        Raises:
+            InputError: no scale, no rater ticked, or unreadable session numbers.
+        """
+        scale_id = self.current_scale_id()
+        if scale_id is None:
+            raise InputError("choose a scale first")
+        raters = tuple(
+            str(self.rater_list.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.rater_list.count())
+            if self.rater_list.item(i).checkState() == Qt.CheckState.Checked
+        )
+        if not raters:
+            raise InputError("tick at least one rater")
+        if self.double_unit.currentText() == SHARE_UNIT:
+            double: float | int = self.double_spin.value() / 100
+        else:
+            double = int(self.double_spin.value())
+        stratify = tuple(k for k in STRATA_KEYS if self.strata_checks[k].isChecked())
+        apart = tuple(
+            str(self.exclude_list.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.exclude_list.count())
+            if self.exclude_list.item(i).checkState() == Qt.CheckState.Checked
+        )
+        training = tuple(
+            dict.fromkeys(t for t in re.split(r"[,\s;]+", self.training_edit.text()) if t)
+        )
+        return PlanRequest(
+            scale_id=scale_id,
+            raters=raters,
+            double=double,
+            stratify=stratify,
+            seed=int(self.seed_spin.value()),
+            exclude_pool_of=apart,
+            session_numbers=parse_session_numbers(self.session_numbers_edit.text()),
+            training=training,
+        )
+
+    def _checked_request(self) -> PlanRequest | None:
+        try:
+            request = self.request()
+        except InputError as error:
+            self.input_problem.setText(str(error)[0].upper() + str(error)[1:] + ".")
+            return None
+        self.input_problem.setText("")
+        return request
+
+    # ------------------------------------------------------------------ preview
+
+    def preview(self) -> None:
+        """Plan with the current inputs in a worker and show the summary (nothing stored)."""
+        request = self._checked_request()
+        if request is None:
+            return
+        self.preview_button.setEnabled(False)
+        self.result_title.setText("Planning…")
+        self.runner.submit(
+            make_plan,
+            self.project,
+            request,
+            on_done=partial(self._on_preview, request),
+            on_error=self._on_plan_failed,
+        )
+
+    def _on_preview(self, request: PlanRequest, plan: Plan) -> None:
+        self.preview_button.setEnabled(True)
+        summary = plan.summary()
+        self._show_summary(
+            summary,
+            request.stratify,
+            f"<b>Preview — not saved.</b> {len(plan.sessions)} sessions, "
+            f"{summary['double_coded']} double-coded, seed {request.seed}. "
+            "Press <i>Save plan</i> to store it.",
+        )
+        self.summary_request = request
+        self.preview_shown.emit()
+
+    def _on_plan_failed(self, error: BaseException) -> None:
+        self.preview_button.setEnabled(True)
+        self.save_button.setEnabled(True)
+        self.result_title.setText("<b>The plan could not be made.</b>")
+        if isinstance(error, InputError):
+            message = str(error)
+            self.input_problem.setText(message[0].upper() + message[1:] + ".")
+        else:
+            show_error(self, error)
+
+    # ------------------------------------------------------------------ save
+
+    def save(self) -> None:
+        """Store the plan of the current inputs (asks first when it replaces one)."""
+        request = self._checked_request()
+        if request is None:
+            return
+        if self._state is not None and self._state.stored is not None:
+            show_message(
+                self,
+                "Replace the plan?",
+                f"Replace the plan in force for {request.scale_id}?",
+                details="Codings not yet started are planned again; started and finished "
+                "work stays with its rater.",
+                icon="question",
+                choices=[
+                    Choice("replace", "Replace plan"),
+                    Choice("cancel", "Cancel", QMessageBox.ButtonRole.RejectRole),
+                ],
+                default="replace",
+                on_choice=partial(self._on_replace_choice, request),
+            )
+            return
+        self._store(request)
+
+    def _on_replace_choice(self, request: PlanRequest, key: str) -> None:
+        if key == "replace":
+            self._store(request)
+
+    def _store(self, request: PlanRequest) -> None:
+        self.save_button.setEnabled(False)
+        self.result_title.setText("Saving the plan…")
+        self.runner.write(
+            partial(plan_and_save, self.project, request),
+            on_done=partial(self._on_saved, request),
+            on_error=self._on_plan_failed,
+        )
+
+    def _on_saved(self, request: PlanRequest, result: tuple[Plan, int]) -> None:
+        plan, plan_id = result
+        self.save_button.setEnabled(True)
+        summary = plan.summary()
+        self._show_summary(
+            summary,
+            request.stratify,
+            f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
+            f"{summary['double_coded']} double-coded. The raters see it in their queues.",
+        )
+        self.summary_request = request
+        self.plan_saved.emit(plan_id)
+        # Progress and the stored plan, read after the write (same storage worker).
+        self._token += 1
+        self.runner.read(
+            load_plan_state,
+            self.project,
+            request.scale_id,
+            on_done=partial(self._on_saved_state, self._token),
+            on_error=self._on_failed,
+        )
+
+    def _on_saved_state(self, token: int, state: PlanState) -> None:
+        if token != self._token:
+            return
+        self._state = state
+        self._show_progress(state.progress)
+        self.state_loaded.emit()
+
+    # ------------------------------------------------------------------ showing
+
+    def _clear_summary(self) -> None:
+        self.summary = None
+        self.summary_request = None
+        self.loads_model.set_rows([])
+        self.strata_model.set_rows([])
+        self.strata_keys_label.setText("")
+        self.pair_view.clear("No plan yet.")
+        self.relaxed_label.setText("")
+        self.relaxed_label.setStyleSheet("")
+
+    def _show_summary(self, summary: dict[str, Any], stratify: tuple[str, ...], title: str) -> None:
+        self.summary = summary
+        self.result_title.setText(title)
+        loads: dict[str, int] = dict(summary.get("loads", {}))
+        training: dict[str, int] = dict(summary.get("training", {}))
+        raters = sorted(set(loads) | set(training))
+        self.loads_model.set_rows([(r, loads.get(r, 0), training.get(r, 0)) for r in raters])
+        pairs = list(summary.get("pair_counts", []))
+        pool = sorted({r for p in pairs for r in p["raters"]})
+        if len(pool) >= 2:
+            self.pair_view.set_pairs(pool, pairs)
+        else:
+            self.pair_view.clear("One rater: no pairs to double-code.")
+        keys = " · ".join(STRATA_LABELS.get(k, k).lower() for k in stratify)
+        self.strata_keys_label.setText(
+            f"Strata by {keys}." if stratify else "No stratification: all sessions are one stratum."
+        )
+        rows = []
+        for label, entry in dict(summary.get("strata", {})).items():
+            shown = " · ".join(label.split("|")) if stratify else "all sessions"
+            rows.append((shown, entry["sessions"], entry["double_coded"]))
+        self.strata_model.set_rows(rows)
+        sentences = [relaxed_sentence(r) for r in summary.get("relaxed", [])]
+        if sentences:
+            items = "".join(
+                f"<li>{f'<b>{topic}:</b> ' if topic else ''}{_escape(text)}</li>"
+                for topic, text in sentences
+            )
+            self.relaxed_label.setText(
+                "<b>Guarantees this plan could not keep</b>"
+                f"<ul style='margin-left:-20px; margin-top:2px;'>{items}</ul>"
+            )
+            self.relaxed_label.setStyleSheet(
+                "QLabel { background: #fff7ed; border: 1px solid #fdba74; padding: 6px; }"
+            )
+        else:
+            self.relaxed_label.setText(
+                "All guarantees hold: loads and pair counts differ by at most one, and the "
+                "double-coded sessions are spread proportionally over the strata."
+            )
+            self.relaxed_label.setStyleSheet(
+                "QLabel { background: #f0fdf4; border: 1px solid #86efac; padding: 6px; }"
+            )
+
+    def relaxed_sentences(self) -> list[str]:
+        """The relaxed guarantees on screen, as plain sentences ("Topic: sentence")."""
+        if self.summary is None:
+            return []
+        out = []
+        for reason in self.summary.get("relaxed", []):
+            topic, text = relaxed_sentence(reason)
+            out.append(f"{topic}: {text}" if topic else text)
+        return out
+
+    def _show_progress(self, progress: dict[str, dict[str, int]]) -> None:
+        rows = [
+            (rater, *(counts.get(s, 0) for s in CODING_STATES), sum(counts.values()))
+            for rater, counts in sorted(progress.items())
+        ]
+        self.progress_model.set_rows(rows)
+
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        self.result_title.setText("The project could not be read.")
+        show_error(self, error)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

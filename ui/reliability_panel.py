@@ -1,0 +1,816 @@
+"""The lead's "Reliability" tab: inter-rater reliability of one scale's double-coded sessions.
+
+Four views of the same worker result (:func:`compute_reliability`; nothing is computed
+on the GUI thread):
+
+- **Items**: one row per item and composite; the scale's reported ICC form first with
+  its 95 % interval, then the other ICC forms, kappa (the scale's weights),
+  Krippendorff's alpha (the scale's level), exact and within-one agreement, n and the
+  design. ICC cells are coloured by the Koo & Li (2016) bands; a statistic that is not
+  defined says so, and why.
+- **Drift**: one statistic of one item over consecutive windows of double-coded
+  sessions, in the order they were finished (``reliability_drift``).
+- **Rater pairs**: the same statistics per pair of raters (``reliability_by_pair``).
+- **Discrepancies**: sessions where two coders differ by more than one point, with
+  both coders' notes (:class:`~ui.discrepancy_view.DiscrepancyView`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.discrepancies import (
+    Discrepancy,
+    find_discrepancies,
+    reliability_frame,
+    submission_order,
+)
+from coder.project import Project
+from coder.reliability import ICC_FORMS, ICC_LABELS, reliability_by_pair, reliability_drift
+from coder.reliability import reliability_report as _reliability_report
+from coder.scales import RatingScale
+from ui.dialogs import show_error
+from ui.discrepancy_view import DiscrepancyView
+from ui.drift_chart import KOO_LI_BANDS, DriftChart, DriftPoint, koo_li_band
+from ui.tasks import TaskRunner
+
+_Index = QModelIndex | QPersistentModelIndex
+
+DEFAULT_DRIFT_WINDOW = 5
+NOT_DEFINED = "not defined"
+DESIGN_TEXT = {
+    "crossed": "crossed",
+    "varying_pairs": "varying pairs",
+    "varying_raters": "varying raters",
+    "not_double_coded": "not double-coded",
+}
+NO_DATA_WHY = "no double-coded session with submitted scores"
+
+
+# --------------------------------------------------------------------------- worker
+
+
+@dataclass(frozen=True)
+class ReliabilityData:
+    """Everything the tab shows for one scale (computed in a worker)."""
+
+    scale: RatingScale
+    frame: pd.DataFrame
+    ranges: dict[str, tuple[int, int]]
+    order: dict[str, datetime]
+    items: dict[str, dict[str, Any]]
+    pairs: list[dict[str, Any]]
+    drift: dict[str, Any]
+    discrepancies: list[Discrepancy]
+    window: int
+
+    @property
+    def n_double_coded(self) -> int:
+        return int(self.frame["session_id"].nunique()) if not self.frame.empty else 0
+
+
+def compute_reliability(project: Project, scale_id: str, window: int) -> ReliabilityData:
+    """Read the scale's double-coded data and compute every view's statistics.
+
+    Blocking: run it in a worker. Discrepancies are found with threshold 0 (every
+    differing pair); the view filters them by the threshold the lead chooses.
+    """
+    scale = project.scale(scale_id)
+    frame, ranges = reliability_frame(project, scale_id)
+    order = submission_order(project, scale_id)
+    items = _reliability_report(frame, ranges)["items"]
+    pairs = reliability_by_pair(frame, ranges)["pairs"]
+    drift = reliability_drift(frame, order, window, ranges)
+    discrepancies = find_discrepancies(project, scale_id, threshold=0)
+    return ReliabilityData(scale, frame, ranges, order, items, pairs, drift, discrepancies, window)
+
+
+def compute_drift(data: ReliabilityData, window: int) -> dict[str, Any]:
+    """Drift of already-read data with another window (blocking: run it in a worker)."""
+    return reliability_drift(data.frame, data.order, window, data.ranges)
+
+
+# --------------------------------------------------------------------------- cells
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text, raw value, colour and tooltip."""
+
+    text: str
+    value: Any = None
+    background: QColor | None = None
+    tooltip: str = ""
+    number: bool = False
+    undefined: bool = False
+    bold: bool = False
+
+
+def _num(value: Any) -> float | None:
+    if value is None or isinstance(value, str):
+        return None
+    return float(value)
+
+
+def _why(stat: Mapping[str, Any] | None) -> str:
+    if not stat:
+        return NO_DATA_WHY
+    return str(stat.get("why") or "not defined for these data")
+
+
+def undefined_cell(stat: Mapping[str, Any] | None) -> Cell:
+    why = _why(stat)
+    return Cell(NOT_DEFINED, None, None, f"{NOT_DEFINED}: {why}", undefined=True)
+
+
+def icc_cell(stat: Mapping[str, Any] | None) -> Cell:
+    """An ICC value, coloured by its Koo & Li band."""
+    value = _num(stat.get("value")) if stat else None
+    if stat is None or value is None:
+        return undefined_cell(stat)
+    band, colour = koo_li_band(value)
+    lines = [f"{stat.get('shrout_fleiss', '')} = {stat.get('mcgraw_wong', '')}: {value:.3f}"]
+    ci = stat.get("ci95")
+    if ci and ci[0] is not None and ci[1] is not None:
+        lines.append(f"95 % CI [{ci[0]:.3f}, {ci[1]:.3f}]")
+    f = stat.get("F")
+    if f is not None:
+        f_text = "∞" if isinstance(f, str) else f"{f:.2f}"
+        p = stat.get("p")
+        p_text = "" if p is None else (", p < .001" if p < 0.001 else f", p = {p:.3f}")
+        lines.append(f"F({stat.get('df1')}, {stat.get('df2')}) = {f_text}{p_text}")
+    lines.append(f"Koo & Li (2016): {band}")
+    return Cell(f"{value:.3f}", value, colour, "\n".join(lines), number=True)
+
+
+def ci_cell(stat: Mapping[str, Any] | None) -> Cell:
+    ci = stat.get("ci95") if stat else None
+    if stat is None or _num(stat.get("value")) is None or not ci or None in ci:
+        return undefined_cell(stat)
+    return Cell(f"[{ci[0]:.2f}, {ci[1]:.2f}]", (ci[0], ci[1]), number=True)
+
+
+def stat_cell(stat: Mapping[str, Any] | None, *, percent: bool = False) -> Cell:
+    value = _num(stat.get("value")) if stat else None
+    if stat is None or value is None:
+        return undefined_cell(stat)
+    n = stat.get("n")
+    tip = f"n = {n}" if n else ""
+    text = f"{value * 100:.0f} %" if percent else f"{value:.3f}"
+    return Cell(text, value, tooltip=tip, number=True)
+
+
+# --------------------------------------------------------------------------- model
+
+
+class CellTableModel(QAbstractTableModel):
+    """A read-only table of :class:`Cell` rows under headers with tooltips."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._headers: list[tuple[str, str]] = []
+        self._rows: list[list[Cell]] = []
+        self._keys: list[str] = []
+
+    def set_table(
+        self,
+        headers: Sequence[tuple[str, str]],
+        rows: Sequence[Sequence[Cell]],
+        keys: Sequence[str],
+    ) -> None:
+        """Headers as (text, tooltip); one key per row (e.g. the item id)."""
+        self.beginResetModel()
+        self._headers = list(headers)
+        self._rows = [list(r) for r in rows]
+        self._keys = list(keys)
+        self.endResetModel()
+
+    def cell(self, row: int, column: int) -> Cell:
+        return self._rows[row][column]
+
+    def key(self, row: int) -> str:
+        return self._keys[row]
+
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    def headers(self) -> list[str]:
+        return [h for h, _tip in self._headers]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._headers)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or section >= len(self._headers):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._headers[section][1] or None
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        cell = self._rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell.text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return cell.tooltip or None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return cell.background
+        if role == Qt.ItemDataRole.ForegroundRole and cell.undefined:
+            return QColor("#6b7280")
+        if role == Qt.ItemDataRole.FontRole and (cell.undefined or cell.bold):
+            font = QFont()
+            font.setItalic(cell.undefined)
+            font.setBold(cell.bold)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and (cell.number or cell.undefined):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.UserRole:
+            return cell.value
+        return None
+
+
+def _table(model: QAbstractTableModel) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(24)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setWordWrap(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    return table
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class StatColumns:
+    """The statistic columns of a scale, reported ICC form first."""
+
+    reported: str
+    kappa_weights: str
+    alpha_level: str
+    other_forms: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def of(cls, scale: RatingScale) -> StatColumns:
+        reported = scale.reliability.icc if scale.reliability.icc in ICC_FORMS else "ICC2"
+        others = tuple(f for f in ICC_FORMS if f != reported)
+        return cls(reported, scale.reliability.kappa_weights, scale.reliability.alpha_level, others)
+
+    def headers(self) -> list[tuple[str, str]]:
+        sf, mw, desc = ICC_LABELS[self.reported]
+        out = [
+            (f"{sf} reported", f"{sf} = {mw}: {desc}. The form this scale reports."),
+            ("95 % CI", f"95 % confidence interval of {sf}"),
+        ]
+        for form in self.other_forms:
+            f_sf, f_mw, f_desc = ICC_LABELS[form]
+            out.append((f_sf, f"{f_sf} = {f_mw}: {f_desc}"))
+        out += [
+            (f"κ {self.kappa_weights}", f"Cohen's kappa, {self.kappa_weights} weights"),
+            (f"α {self.alpha_level}", f"Krippendorff's alpha, {self.alpha_level} level"),
+            ("Exact", "Share of coder pairs with the same score"),
+            ("Within ±1", "Share of coder pairs within one point"),
+        ]
+        return out
+
+    def cells(self, item: Mapping[str, Any] | None) -> list[Cell]:
+        icc = (item or {}).get("icc", {})
+        kappa = (item or {}).get("kappa", {})
+        alpha = (item or {}).get("krippendorff_alpha", {})
+        agree = (item or {}).get("agreement", {})
+        reported = [
+            replace(c, bold=True)
+            for c in (
+                icc_cell(icc.get(self.reported) if item else None),
+                ci_cell(icc.get(self.reported) if item else None),
+            )
+        ]
+        return [
+            *reported,
+            *(icc_cell(icc.get(f) if item else None) for f in self.other_forms),
+            stat_cell(kappa.get(self.kappa_weights) if item else None),
+            stat_cell(alpha.get(self.alpha_level) if item else None),
+            stat_cell(agree.get("exact") if item else None, percent=True),
+            stat_cell(agree.get("within_one") if item else None, percent=True),
+        ]
+
+
+def _variables(scale: RatingScale, items: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
+    """(id, label, is composite) of every numeric item and composite, in scale order."""
+    out = [(i.id, i.label, False) for i in scale.items if i.is_numeric]
+    out += [(c.id, c.label, True) for c in scale.composites]
+    known = {v[0] for v in out}
+    out += [(k, k, False) for k in items if k not in known]  # items of older versions
+    return out
+
+
+def _legend() -> QWidget:
+    legend = QWidget()
+    row = QHBoxLayout(legend)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    row.addWidget(QLabel("ICC bands (Koo & Li, 2016):"))
+    ranges = ("< .50", ".50–.75", ".75–.90", "> .90")
+    for (_lo, label, colour), text in zip(KOO_LI_BANDS, ranges, strict=True):
+        swatch = QLabel(f"{label} {text}")
+        swatch.setStyleSheet(
+            f"QLabel {{ background: {colour}; border: 1px solid #d1d5db; padding: 1px 8px; "
+            "border-radius: 3px; }"
+        )
+        row.addWidget(swatch)
+    undefined = QLabel(f"<i style='color:#6b7280'>{NOT_DEFINED}</i>: hover for the reason")
+    row.addWidget(undefined)
+    row.addStretch(1)
+    return legend
+
+
+# --------------------------------------------------------------------------- panel
+
+
+class ReliabilityPanel(QWidget):
+    """Reliability of a scale; see the module docstring.
+
+    Signals:
+        results_shown(): a computation's results are on screen.
+        open_session_requested(str, int): the lead asked to hear this session (key)
+            from this position (ms), from the discrepancy list.
+    """
+
+    results_shown = Signal()
+    open_session_requested = Signal(str, int)
+
+    def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.runner = runner
+        self.data: ReliabilityData | None = None
+        self._token = 0
+        self._drift_token = 0
+        self._loading = False
+        self._build()
+        self.runner.submit(project.scales, on_done=self._on_scales, on_error=self._on_failed)
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Scale"))
+        self.scale_combo = QComboBox()
+        self.scale_combo.setMinimumWidth(320)
+        self.scale_combo.currentIndexChanged.connect(self._on_scale_changed)
+        top.addWidget(self.scale_combo)
+        self.refresh_button = QPushButton("Recompute")
+        self.refresh_button.clicked.connect(self.refresh)
+        top.addWidget(self.refresh_button)
+        self.status_label = QLabel("Loading…")
+        self.status_label.setWordWrap(True)
+        top.addWidget(self.status_label, 1)
+        layout.addLayout(top)
+
+        self.tabs = QTabWidget()
+        layout.addWidget(self.tabs, 1)
+
+        items_page = QWidget()
+        items_layout = QVBoxLayout(items_page)
+        items_layout.setContentsMargins(4, 6, 4, 4)
+        self.items_model = CellTableModel(self)
+        self.items_table = _table(self.items_model)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        top_part = QWidget()
+        top_layout = QVBoxLayout(top_part)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.items_table, 1)
+        top_layout.addWidget(_legend())
+        splitter.addWidget(top_part)
+        self.notes_label = QLabel("")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextFormat(Qt.TextFormat.RichText)
+        self.notes_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        notes_scroll = QScrollArea()
+        notes_scroll.setWidget(self.notes_label)
+        notes_scroll.setWidgetResizable(True)
+        notes_scroll.setMinimumHeight(60)
+        splitter.addWidget(notes_scroll)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([400, 170])
+        items_layout.addWidget(splitter, 1)
+        self.tabs.addTab(items_page, "Items")
+
+        drift_page = QWidget()
+        drift_layout = QVBoxLayout(drift_page)
+        drift_layout.setContentsMargins(4, 6, 4, 4)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Item"))
+        self.drift_item_combo = QComboBox()
+        self.drift_item_combo.setMinimumWidth(240)
+        self.drift_item_combo.currentIndexChanged.connect(self._show_drift)
+        controls.addWidget(self.drift_item_combo)
+        controls.addWidget(QLabel("Statistic"))
+        self.drift_stat_combo = QComboBox()
+        self.drift_stat_combo.currentIndexChanged.connect(self._show_drift)
+        controls.addWidget(self.drift_stat_combo)
+        controls.addWidget(QLabel("Sessions per window"))
+        self.window_spin = QSpinBox()
+        self.window_spin.setRange(2, 500)
+        self.window_spin.setValue(DEFAULT_DRIFT_WINDOW)
+        self.window_spin.setKeyboardTracking(False)
+        self.window_spin.valueChanged.connect(self._on_window_changed)
+        controls.addWidget(self.window_spin)
+        controls.addStretch(1)
+        drift_layout.addLayout(controls)
+        self.drift_chart = DriftChart()
+        drift_layout.addWidget(self.drift_chart, 1)
+        self.drift_caption = QLabel("")
+        self.drift_caption.setWordWrap(True)
+        self.drift_caption.setStyleSheet("color: #4b5563;")
+        drift_layout.addWidget(self.drift_caption)
+        self.tabs.addTab(drift_page, "Drift")
+
+        pairs_page = QWidget()
+        pairs_layout = QVBoxLayout(pairs_page)
+        pairs_layout.setContentsMargins(4, 6, 4, 4)
+        pair_controls = QHBoxLayout()
+        pair_controls.addWidget(QLabel("Item"))
+        self.pair_item_combo = QComboBox()
+        self.pair_item_combo.setMinimumWidth(240)
+        self.pair_item_combo.currentIndexChanged.connect(self._show_pairs)
+        pair_controls.addWidget(self.pair_item_combo)
+        pair_controls.addStretch(1)
+        pairs_layout.addLayout(pair_controls)
+        self.pairs_model = CellTableModel(self)
+        self.pairs_table = _table(self.pairs_model)
+        pairs_layout.addWidget(self.pairs_table, 1)
+        pairs_note = QLabel(
+            "Each pair on the sessions both raters coded: a fully crossed two-rater "
+            "design, so every ICC form and kappa apply. Few shared sessions give wide "
+            "intervals."
+        )
+        pairs_note.setWordWrap(True)
+        pairs_note.setStyleSheet("color: #4b5563;")
+        pairs_layout.addWidget(pairs_note)
+        self.tabs.addTab(pairs_page, "Rater pairs")
+
+        self.discrepancy_view = DiscrepancyView()
+        self.discrepancy_view.open_session_requested.connect(self.open_session_requested)
+        self.tabs.addTab(self.discrepancy_view, "Discrepancies")
+
+    # ------------------------------------------------------------------ loading
+
+    @Slot(object)
+    def _on_scales(self, scales: list[RatingScale]) -> None:
+        self._loading = True
+        try:
+            self.scale_combo.clear()
+            for scale in scales:
+                self.scale_combo.addItem(f"{scale.name} ({scale.id})", scale.id)
+        finally:
+            self._loading = False
+        if not scales:
+            self.status_label.setText("The project has no scales yet.")
+            return
+        self.refresh()
+
+    def current_scale_id(self) -> str | None:
+        data = self.scale_combo.currentData()
+        return str(data) if data is not None else None
+
+    def set_scale(self, scale_id: str) -> None:
+        """Show (and compute) another scale."""
+        index = self.scale_combo.findData(scale_id)
+        if index >= 0:
+            self.scale_combo.setCurrentIndex(index)
+
+    def _on_scale_changed(self, _index: int) -> None:
+        if not self._loading:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the current scale's reliability in a worker."""
+        scale_id = self.current_scale_id()
+        if scale_id is None:
+            return
+        self._token += 1
+        self.status_label.setText("Computing…")
+        self.refresh_button.setEnabled(False)
+        self.runner.submit(
+            compute_reliability,
+            self.project,
+            scale_id,
+            int(self.window_spin.value()),
+            on_done=partial(self._on_computed, self._token),
+            on_error=self._on_failed,
+        )
+
+    def _on_computed(self, token: int, data: ReliabilityData) -> None:
+        if token != self._token:
+            return  # the lead chose another scale meanwhile
+        self.refresh_button.setEnabled(True)
+        self.data = data
+        self._show_items(data)
+        self._fill_item_combos(data)
+        self._show_pairs()
+        self._show_drift()
+        self.discrepancy_view.set_discrepancies(data.discrepancies)
+        raters = sorted(set(data.frame["rater_id"])) if not data.frame.empty else []
+        cols = StatColumns.of(data.scale)
+        self.status_label.setText(
+            f"<b>{data.scale.name}</b>: {data.n_double_coded} double-coded session"
+            f"{'s' if data.n_double_coded != 1 else ''} with submitted scores, "
+            f"{len(raters)} rater{'s' if len(raters) != 1 else ''}. "
+            f"Reported form: {ICC_LABELS[cols.reported][0]}."
+        )
+        self.results_shown.emit()
+
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        self.refresh_button.setEnabled(True)
+        self.status_label.setText("The reliability could not be computed.")
+        show_error(self, error)
+
+    # ------------------------------------------------------------------ items
+
+    def _show_items(self, data: ReliabilityData) -> None:
+        cols = StatColumns.of(data.scale)
+        headers = [("Item", "Items, then composites (subscales and totals)")]
+        headers += cols.headers()
+        headers += [
+            ("n", "Sessions with every coder's score (listwise), used by the ICC and kappa"),
+            ("Design", "Who coded the double-coded sessions (hover a cell for the caveat)"),
+        ]
+        rows, keys = [], []
+        design_notes: dict[str, list[str]] = {}
+        undefined_lines: list[str] = []
+        icc_headers = {h for h, _tip in headers[1 : 3 + len(cols.other_forms)]}
+        variables = _variables(data.scale, data.items)
+        for item_id, label, composite in variables:
+            item = data.items.get(item_id)
+            name = f"{label} (composite)" if composite else label
+            first = Cell(name, item_id, tooltip=f"{item_id}: {label}")
+            design = item.get("design", "not_double_coded") if item else "not_double_coded"
+            design_note = str(item.get("design_note", "")) if item else NO_DATA_WHY
+            n = int(item.get("n_sessions", 0)) if item else 0
+            rows.append(
+                [
+                    first,
+                    *cols.cells(item),
+                    Cell(str(n), n, number=True),
+                    Cell(DESIGN_TEXT.get(design, design), design, tooltip=design_note),
+                ]
+            )
+            keys.append(item_id)
+            if item and design != "crossed" and design_note:
+                design_notes.setdefault(design_note, []).append(label)
+            # One line per item and reason: which statistics are not defined, and why.
+            reasons: dict[str, list[str]] = {}
+            for cell, (header, _tip) in zip(rows[-1][1:], headers[1:], strict=False):
+                if cell.undefined:
+                    why = cell.tooltip.removeprefix(f"{NOT_DEFINED}: ")
+                    reasons.setdefault(why, []).append(header)
+            for why, where in reasons.items():
+                if icc_headers <= set(where):
+                    where = ["every ICC form", *(w for w in where if w not in icc_headers)]
+                undefined_lines.append(
+                    f"<b>{_escape(label)}</b> — {_escape(', '.join(where))}: "
+                    f"{NOT_DEFINED}: {_escape(why)}"
+                )
+        self.items_model.set_table(headers, rows, keys)
+        self.items_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.items_table.horizontalHeader().setStretchLastSection(False)
+        lines = []
+        for note, labels in design_notes.items():
+            who = "all items" if len(labels) == len(variables) else ", ".join(_short(labels))
+            lines.append(f"<b>Design ({_escape(who)})</b>: {_escape(note)}")
+        lines += undefined_lines
+        self.notes_label.setText("".join(f"<p style='margin:2px 0'>{line}</p>" for line in lines))
+
+    def item_row(self, item_id: str) -> int:
+        return self.items_model.keys().index(item_id)
+
+    def stat_headers(self) -> list[str]:
+        """The headers of the statistic columns, in order (after "Item")."""
+        return self.items_model.headers()[1:]
+
+    def _fill_item_combos(self, data: ReliabilityData) -> None:
+        cols = StatColumns.of(data.scale)
+        variables = _variables(data.scale, data.items)
+        for combo in (self.drift_item_combo, self.pair_item_combo):
+            previous = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            for item_id, label, composite in variables:
+                combo.addItem(f"{label} (composite)" if composite else label, item_id)
+            index = combo.findData(previous)
+            combo.setCurrentIndex(max(index, 0))
+            combo.blockSignals(False)
+        previous_stat = self.drift_stat_combo.currentData()
+        self.drift_stat_combo.blockSignals(True)
+        self.drift_stat_combo.clear()
+        sf = ICC_LABELS[cols.reported][0]
+        self.drift_stat_combo.addItem(f"{sf} (reported)", ("icc", cols.reported))
+        self.drift_stat_combo.addItem(
+            f"Cohen's κ ({cols.kappa_weights})", ("kappa", cols.kappa_weights)
+        )
+        self.drift_stat_combo.addItem(
+            f"Krippendorff's α ({cols.alpha_level})", ("krippendorff_alpha", cols.alpha_level)
+        )
+        self.drift_stat_combo.addItem("Exact agreement", ("agreement", "exact"))
+        self.drift_stat_combo.addItem("Agreement within ±1", ("agreement", "within_one"))
+        for i in range(self.drift_stat_combo.count()):
+            if self.drift_stat_combo.itemData(i) == previous_stat:
+                self.drift_stat_combo.setCurrentIndex(i)
+        self.drift_stat_combo.blockSignals(False)
+
+    # ------------------------------------------------------------------ pairs
+
+    def _show_pairs(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        item_id = self.pair_item_combo.currentData()
+        cols = StatColumns.of(data.scale)
+        sf = ICC_LABELS[cols.reported][0]
+        headers = [
+            ("Rater pair", "Raters A and B (A = the lower code)"),
+            ("Shared sessions", "Sessions both raters coded"),
+            (f"{sf}", f"{sf} of this pair"),
+            ("95 % CI", f"95 % confidence interval of {sf}"),
+            (f"κ {cols.kappa_weights}", f"Cohen's kappa, {cols.kappa_weights} weights"),
+            (f"α {cols.alpha_level}", f"Krippendorff's alpha, {cols.alpha_level} level"),
+            ("Exact", "Share of sessions with the same score"),
+            ("Within ±1", "Share of sessions within one point"),
+        ]
+        rows, keys = [], []
+        for pair in data.pairs:
+            a, b = pair["raters"]
+            item = pair["items"].get(item_id)
+            stats = cols.cells(item)
+            n_other = len(cols.other_forms)
+            rows.append(
+                [
+                    Cell(f"{a} & {b}", (a, b)),
+                    Cell(str(pair["n_sessions"]), pair["n_sessions"], number=True),
+                    stats[0],
+                    stats[1],
+                    *stats[2 + n_other :],
+                ]
+            )
+            keys.append(f"{a}|{b}")
+        self.pairs_model.set_table(headers, rows, keys)
+        self.pairs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
+    # ------------------------------------------------------------------ drift
+
+    def _on_window_changed(self, value: int) -> None:
+        data = self.data
+        if data is None:
+            return
+        self._drift_token += 1
+        self.runner.submit(
+            compute_drift,
+            data,
+            int(value),
+            on_done=partial(self._on_drift_computed, self._drift_token, data, int(value)),
+            on_error=self._on_failed,
+        )
+
+    def _on_drift_computed(
+        self, token: int, data: ReliabilityData, window: int, drift: dict[str, Any]
+    ) -> None:
+        if token != self._drift_token or data is not self.data:
+            return
+        self.data = ReliabilityData(
+            data.scale,
+            data.frame,
+            data.ranges,
+            data.order,
+            data.items,
+            data.pairs,
+            drift,
+            data.discrepancies,
+            window,
+        )
+        self._show_drift()
+        self.results_shown.emit()
+
+    def _show_drift(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        item_id = self.drift_item_combo.currentData()
+        stat_key = self.drift_stat_combo.currentData()
+        windows = data.drift.get("windows", [])
+        if item_id is None or stat_key is None or not windows:
+            self.drift_chart.clear(
+                "No double-coded sessions yet: drift shows once coders have finished some."
+            )
+            self.drift_caption.setText("")
+            return
+        group, key = stat_key
+        points = []
+        start = 1
+        for w in windows:
+            item = w["items"].get(item_id)
+            stat = (item or {}).get(group, {}).get(key) if item else None
+            value = _num(stat.get("value")) if stat else None
+            ci = stat.get("ci95") if stat else None
+            n = int(w["n_sessions"])
+            detail = (
+                f"sessions {start}–{start + n - 1} in order of submission "
+                f"({_date(w.get('first'))} – {_date(w.get('last'))})"
+            )
+            start += n
+            points.append(
+                DriftPoint(
+                    label=str(int(w["index"]) + 1),
+                    detail=detail,
+                    value=value,
+                    ci95=(float(ci[0]), float(ci[1]))
+                    if value is not None and ci and None not in ci
+                    else None,
+                    n=int(item.get("n_sessions", n)) if item else 0,
+                    why=None if value is not None else _why(stat),
+                )
+            )
+        label = self.drift_item_combo.currentText()
+        title = f"{self.drift_stat_combo.currentText()} · {label}"
+        self.drift_chart.set_points(points, title=title, bands=group == "icc")
+        n = data.n_double_coded
+        size = int(data.drift.get("window", 0))
+        last = n - size * (len(windows) - 1)
+        smaller = f" (the last holds {last})" if len(windows) > 1 and last != size else ""
+        self.drift_caption.setText(
+            f"{n} double-coded session{'s' if n != 1 else ''} in {len(windows)} "
+            f"window{'s' if len(windows) != 1 else ''} of {size}{smaller}, in the order the "
+            "last coder of each submitted. Hover a point for its sessions and interval."
+        )
+
+    # ------------------------------------------------------------------ tests and wiring
+
+    def drift_values(self) -> list[float | None]:
+        return [p.value for p in self.drift_chart.points()]
+
+
+def _date(value: Any) -> str:
+    if not value:
+        return "?"
+    try:
+        return datetime.fromisoformat(str(value)).astimezone().strftime("%d %b %Y")
+    except ValueError:
+        return str(value)
+
+
+def _short(where: list[str], limit: int = 6) -> list[str]:
+    return where if len(where) <= limit else [*where[:limit], f"and {len(where) - limit} more"]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
