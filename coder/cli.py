@@ -330,9 +330,9 @@ _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def _register_extras() -> None:
-    from coder import cli_analysis
+    from coder import cli_analysis, cli_lab
 
-    _EXTRA_COMMANDS[:] = [cli_analysis.add_commands]
+    _EXTRA_COMMANDS[:] = [cli_analysis.add_commands, cli_lab.add_commands]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

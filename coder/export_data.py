@@ -549,8 +549,11 @@ def build_export_bundle(
             order they were added).
         final: How the ``final`` table gets one row per session: ``"primary"`` (the
             primary coder's scores) or ``"mean"`` (the mean of the submitted analysis
-            codings, item by item). ``"consensus"`` is reserved for consensus scores,
-            which the project does not record yet.
+            codings, item by item) or ``"consensus"`` (the consensus scores recorded
+            for double-coded sessions with :func:`coder.consensus.record_consensus`;
+            every item without one falls back to the ``"mean"`` rule: the pair mean on
+            double-coded sessions, the only coder's score elsewhere). Reliability is
+            always computed from the independent scores, whatever the rule.
         winsorize_iqr: K; when given, every value of ``final`` below Q1 - K x IQR or
             above Q3 + K x IQR (per scale and variable) is set to that fence, and the
             number of values changed is reported as ``adjusted_n`` in ``descriptives``.
@@ -564,15 +567,11 @@ def build_export_bundle(
         The :class:`ExportBundle`.
 
     Raises:
-        InputError: An unknown scale, final rule or K, or ``final="consensus"``.
+        InputError: An unknown scale, final rule or K.
         ExportCancelled: ``cancelled()`` returned True.
     """
-    if final == "consensus":
-        # A consensus table is planned (raters agree on one score after discussing a
-        # discrepancy); until the schema has one there is nothing to export.
-        raise InputError("consensus scores are not recorded in this project yet")
     if final not in get_args(FinalRule):
-        raise InputError(f"final must be primary or mean, not {final!r}")
+        raise InputError(f"final must be primary, mean or consensus, not {final!r}")
     if winsorize_iqr is not None and (
         isinstance(winsorize_iqr, bool)
         or not math.isfinite(float(winsorize_iqr))
@@ -626,7 +625,15 @@ def build_export_bundle(
     steps.at(0.62)
     pairs = _pairs(scores, variables_by_scale)
     steps.at(0.68)
-    final_table = _final(scores, variables_by_scale, final, extra_columns)
+    if final == "consensus":
+        from coder.consensus import consensus_scores
+
+        final_table = _final(scores, variables_by_scale, "mean", extra_columns)
+        final_table = _apply_consensus(
+            final_table, consensus_scores(project), scales, variables_by_scale
+        )
+    else:
+        final_table = _final(scores, variables_by_scale, final, extra_columns)
     steps.at(0.72)
     final_table, descriptives = _descriptives(
         final_table, variables_by_scale, options.winsorize_iqr
@@ -968,6 +975,64 @@ def _final(
     return out
 
 
+def _apply_consensus(
+    final: pd.DataFrame,
+    consensus: pd.DataFrame,
+    scales: Sequence[RatingScale],
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+) -> pd.DataFrame:
+    """Put recorded consensus scores over the mean-rule final values.
+
+    Composites of a row with any consensus score are recomputed from its final item
+    values (with the newest definition of the scale, whose columns the table has).
+    """
+    if consensus.empty or final.empty:
+        return final
+    final = final.copy()
+    by_scale = {scale.id: scale for scale in scales}
+    for scale_id, variables in variables_by_scale.items():
+        agreed = consensus[consensus["scale_id"] == scale_id]
+        if agreed.empty:
+            continue
+        column_of = {
+            v.item_id: v.column for v in variables if v.is_numeric and v.kind != "composite"
+        }
+        scale = by_scale.get(scale_id)
+        definitions = {c.id: c for c in scale.composites} if scale is not None else {}
+        composites = [v for v in variables if v.kind == "composite" and v.item_id in definitions]
+        rows = {
+            sid: int(i)
+            for i, sid in zip(
+                np.flatnonzero((final["scale_id"] == scale_id).to_numpy()),
+                final.loc[final["scale_id"] == scale_id, "session_id"],
+                strict=True,
+            )
+        }
+        changed: dict[int, list[str]] = {}
+        for rec in agreed.itertuples(index=False):
+            row = rows.get(rec.session_id)
+            column = column_of.get(rec.item_id)
+            if row is None or column is None:
+                continue  # a session no longer in the analysis, or an item since dropped
+            final.iloc[row, final.columns.get_loc(column)] = float(rec.value)
+            changed.setdefault(row, []).append(str(rec.item_id))
+        for row, items in changed.items():
+            values = {
+                item_id: (None if pd.isna(x := final.iloc[row][col]) else float(x))
+                for item_id, col in column_of.items()
+            }
+            for v in composites:
+                result = definitions[v.item_id].compute(values)
+                final.iloc[row, final.columns.get_loc(v.column)] = (
+                    np.nan if result is None else result
+                )
+            before = final.iloc[row]["final_source"]
+            final.iloc[row, final.columns.get_loc("final_source")] = (
+                f"consensus on {', '.join(items)}; otherwise {before}"
+            )
+    return final
+
+
 def _descriptives(
     final: pd.DataFrame,
     variables_by_scale: Mapping[str, tuple[Variable, ...]],
@@ -1247,7 +1312,9 @@ _COMMON_DOCS: dict[str, str] = {
     "rater": "Rater code.",
     "role": (
         "primary (every analysis session has one), second (the double-coding rater) or "
-        "training (practice: left out of pairs, final, reliability and descriptives)."
+        "training (practice: left out of pairs, final, reliability and descriptives); on "
+        "training sessions also master (the master coding raters are certified against), "
+        "certification (a rater in training) and recalibration (a drift check)."
     ),
     "double_coded": (
         "TRUE when two or more raters submitted analysis (non-training) codings of this "
@@ -1258,7 +1325,9 @@ _COMMON_DOCS: dict[str, str] = {
     "date": "Session date from the manifest (exported only on request).",
     "audio_path": "Path of the session's audio file (exported only on request).",
     "n_coders": "Submitted analysis codings of the session.",
-    "final_source": "Where the row's scores come from (a rater, a mean, or why none).",
+    "final_source": (
+        "Where the row's scores come from (a rater, a mean, a consensus, or why none)."
+    ),
     "rater_A": "The pair's rater with the lower code (string order).",
     "rater_B": "The pair's other rater.",
     "item_id": "Item or composite id.",
@@ -1389,7 +1458,17 @@ def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
 def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
     """The export's options and counts, one (name, explanation) pair per line."""
     o = bundle.options
-    if o.final == "mean":
+    if o.final == "consensus":
+        final = (
+            "consensus: each item of a double-coded session takes the consensus score the "
+            "raters agreed on after review, where one is recorded (final_source names the "
+            "items); every other value follows the mean rule: the mean of the session's "
+            "submitted analysis codings (the pair mean on double-coded sessions, the only "
+            "coder's score elsewhere). Composites of rows with a consensus score are "
+            "recomputed from their final item values. Reliability uses the independent "
+            "scores, never the consensus."
+        )
+    elif o.final == "mean":
         final = (
             "mean: each session's final score is the mean of its submitted analysis "
             "codings, variable by variable (a blank score is skipped); composites are the "

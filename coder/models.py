@@ -196,3 +196,42 @@ class HistoryRow(Base):
     field: Mapped[str] = mapped_column(String(100), default="")
     old: Mapped[str | None] = mapped_column(Text, nullable=True)
     new: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ConsensusScoreRow(Base):
+    """The score raters agreed on for one item of a double-coded session, and why.
+
+    The independent scores in ``ratings`` are never touched; exports may use these as
+    the final score and reliability still uses the independent ones.
+    """
+
+    __tablename__ = "consensus_scores"
+    __table_args__ = (UniqueConstraint("session_id", "scale_pk", "item_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    scale_pk: Mapped[int] = mapped_column(ForeignKey("scales.id"))
+    item_id: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RaterPackageRow(Base):
+    """An offline rater package the lead exported, as the lead's side remembers it.
+
+    ``state_json`` maps the package's coding, note and span ids to the project's and
+    keeps the values as of the export (or the last import): the base of the three-way
+    merge on import, and the conflicts left for the lead. None of it is in the package.
+    """
+
+    __tablename__ = "rater_packages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rater_id: Mapped[int] = mapped_column(ForeignKey("raters.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    with_audio: Mapped[bool] = mapped_column(Boolean, default=False)
+    state_json: Mapped[str] = mapped_column(Text, default="{}")
+    imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    import_count: Mapped[int] = mapped_column(Integer, default=0)

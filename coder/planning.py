@@ -8,6 +8,7 @@ unstarted ones are re-planned.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from coder.assignment import Plan, PlannedCoding, PlanSession, plan_assignments, replan
+from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.errors import InputError
 from coder.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
 from coder.project import LEAD, Project, _log
@@ -139,6 +141,8 @@ def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tupl
             .join(RaterRow, RaterRow.id == CodingRow.rater_id)
             .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
             .where(ScaleRow.scale_id == scale_id)
+            # Master codings and certification / drift-check codings are not plan work.
+            .where(CodingRow.role.not_in(UNPLANNED_ROLES))
         ).all()
         plan_row = s.scalar(
             select(PlanRow)
@@ -174,6 +178,19 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
         raise InputError(
             f"unknown rater(s) {', '.join(unknown)}; add them with session-coder raters add"
         )
+    trainees: tuple[str, ...] = ()
+    if certification_required(project):
+        # Real sessions go only to raters certified on the scale (or allowed by the
+        # lead); the others keep just the plan's training sessions.
+        allowed = eligible_raters(project, request.scale_id, request.raters)
+        trainees = tuple(r for r in request.raters if r not in allowed)
+        if not allowed:
+            raise InputError(
+                f"no rater of the pool is certified on {request.scale_id} and the project "
+                "requires certification; see session-coder certify status, or let a rater "
+                "code real sessions with session-coder certify override"
+            )
+        request = dataclasses.replace(request, raters=tuple(allowed))
     sessions, notes = _eligible_sessions(project, request)
     excluded = _excluded_raters(project, request)
     previous, started = _stored_plan(project, request.scale_id)
@@ -208,9 +225,29 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
             training=request.training,
             excluded_raters=excluded,
         )
+    if trainees:
+        plan = _with_trainees(plan, trainees, request)
+        notes.append(
+            f"certification: {', '.join(trainees)} not certified on {request.scale_id}: "
+            "no real sessions, training sessions only"
+        )
     if notes:
         plan = Plan(**{**plan.__dict__, "relaxed": tuple(plan.relaxed) + tuple(notes)})
     return plan
+
+
+def _with_trainees(plan: Plan, trainees: Sequence[str], request: PlanRequest) -> Plan:
+    """Add the plan's training sessions to the queues of raters still in training."""
+    have = {(c.session_id, c.rater) for c in plan.codings}
+    extra = []
+    for rater in trainees:
+        position = 1 + max((c.queue_position for c in plan.codings if c.rater == rater), default=-1)
+        for key in sorted(request.training):
+            if (key, rater) not in have:
+                extra.append(PlannedCoding(key, rater, "training", position))
+                position += 1
+    codings = tuple(sorted(plan.codings + tuple(extra), key=lambda c: (c.rater, c.queue_position)))
+    return Plan(**{**plan.__dict__, "codings": codings})
 
 
 def _strata(session: Any, keys: Sequence[str]) -> dict[str, str]:
@@ -257,6 +294,8 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
             key = (sessions[coding.session_id], raters[coding.rater])
             wanted.add(key)
             row = existing.get(key)
+            if row is not None and row.role in UNPLANNED_ROLES:
+                continue  # the rater already codes it as master, training or drift check
             if row is None:
                 s.add(
                     CodingRow(
@@ -285,7 +324,7 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
                 row.queue_position = coding.queue_position
         removed = 0
         for key, row in existing.items():
-            if key not in wanted and row.state == "not_started":
+            if key not in wanted and row.state == "not_started" and row.role not in UNPLANNED_ROLES:
                 s.delete(row)
                 removed += 1
         _log(

@@ -9,7 +9,7 @@ so a rater-scoped caller cannot reach another rater's rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -224,7 +224,9 @@ class Project:
 
     def set_setting(self, key: str, value: Any, *, actor: str = LEAD) -> None:
         with self.store.transaction() as s:
-            row = s.get(ProjectRow, 1)
+            # Locked: settings are one JSON document, and two lab machines changing
+            # different keys at once must not lose one of the changes.
+            row = s.get(ProjectRow, 1, with_for_update=True)
             if row is None:
                 raise ProjectError("the project row is missing; the file is damaged")
             settings = json.loads(row.settings_json)
@@ -232,6 +234,34 @@ class Project:
             settings[key] = value
             row.settings_json = json.dumps(settings, sort_keys=True)
             _log(s, actor, "set", "setting", key, old=old, new=value)
+
+    def update_setting(self, key: str, change: Callable[[Any], Any], *, actor: str = LEAD) -> Any:
+        """Read, change and write one setting in one locked transaction.
+
+        ``change`` gets the current value (None when unset) and returns the new one;
+        returning the same value writes nothing. Use it for settings that hold a
+        mapping (per-scale options), so two lab machines editing different entries at
+        once cannot lose one of the edits.
+
+        Returns:
+            The new value.
+        """
+        with self.store.transaction() as s:
+            row = s.get(ProjectRow, 1, with_for_update=True)
+            if row is None:
+                raise ProjectError("the project row is missing; the file is damaged")
+            settings = json.loads(row.settings_json)
+            old = settings.get(key)
+            new = change(json.loads(json.dumps(old)))  # the callee gets its own copy
+            if new == old:
+                return new
+            if new is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = new
+            row.settings_json = json.dumps(settings, sort_keys=True)
+            _log(s, actor, "set", "setting", key, old=old, new=new)
+            return new
 
     # ------------------------------------------------------------------ scales
 
@@ -635,10 +665,20 @@ class RaterView:
                 )
         return entries
 
-    def _own(self, s: DbSession, coding_id: int) -> CodingRow:
-        row = s.scalar(
-            select(CodingRow).where(CodingRow.id == coding_id, CodingRow.rater_id == self._rater_id)
+    def _own(self, s: DbSession, coding_id: int, *, lock: bool = False) -> CodingRow:
+        query = select(CodingRow).where(
+            CodingRow.id == coding_id, CodingRow.rater_id == self._rater_id
         )
+        if lock:
+            # Lab mode: the same rater may have the coding open on two machines (or an
+            # import may merge into it). Locking the coding row (SELECT ... FOR UPDATE
+            # on PostgreSQL) serialises every write to one coding, so the read-then-
+            # insert in _upsert and the not_started -> in_progress step cannot race
+            # into a unique-constraint error or a doubled history row. SQLite renders
+            # no FOR UPDATE: there Store.transaction() holds the write lock from its
+            # first statement (BEGIN IMMEDIATE), which serialises writes the same way.
+            query = query.with_for_update()
+        row = s.scalar(query)
         if row is None:
             raise InputError(f"coding #{coding_id} is not in {self.code}'s queue")
         return row
@@ -689,7 +729,7 @@ class RaterView:
     # Writes. Each is one transaction with its history row(s).
 
     def _editable(self, s: DbSession, coding_id: int) -> CodingRow:
-        row = self._own(s, coding_id)
+        row = self._own(s, coding_id, lock=True)
         if row.state in ("submitted", "uncodable") and not row.reopen_allowed:
             raise InputError("this coding is submitted; ask the lead to allow reopening it")
         if row.state == "not_started":
@@ -911,7 +951,7 @@ class RaterView:
     def set_playhead(self, coding_id: int, position_ms: int) -> None:
         """Remember where the rater is (not a scoring change: no history row)."""
         with self._project.store.transaction() as s:
-            self._own(s, coding_id).playhead_ms = max(0, int(position_ms))
+            self._own(s, coding_id, lock=True).playhead_ms = max(0, int(position_ms))
 
     def set_uncodable(self, coding_id: int, reason: str, text: str = "") -> None:
         """Mark the session uncodable with one of the scale's reasons."""

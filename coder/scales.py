@@ -184,6 +184,33 @@ class ReliabilityDefaults:
 
 
 @dataclass(frozen=True)
+class CertificationCriterion:
+    """When a rater in training counts as certified on a scale (against master codes).
+
+    The rater's scores and the master's are compared over the training sessions both
+    coded; the units are (session, item) pairs of the scale's ordinal items (every
+    numeric item when it has none). A rater is certified after at least
+    ``min_sessions`` compared sessions once the ICC of the units x [rater, master]
+    matrix (form ``icc_form``, R ``psych`` names) reaches ``min_icc`` and the share of
+    units within one point reaches ``min_within_one``. Drift checks use the same
+    figures over the rater's latest ``min_sessions`` compared codings.
+    """
+
+    icc_form: str = "ICC2"
+    min_icc: float = 0.70
+    min_within_one: float = 0.80
+    min_sessions: int = 5
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "icc_form": self.icc_form,
+            "min_icc": self.min_icc,
+            "min_within_one": self.min_within_one,
+            "min_sessions": self.min_sessions,
+        }
+
+
+@dataclass(frozen=True)
 class RatingScale:
     """A validated scale definition. ``source`` keeps the YAML text it came from."""
 
@@ -198,6 +225,7 @@ class RatingScale:
     items: tuple[ScaleItem, ...]
     composites: tuple[Composite, ...] = ()
     reliability: ReliabilityDefaults = ReliabilityDefaults()
+    certification: CertificationCriterion = CertificationCriterion()
     uncodable_reasons: tuple[str, ...] = DEFAULT_UNCODABLE_REASONS
     source: str = field(default="", compare=False)
 
@@ -680,6 +708,7 @@ def _build(data: dict[str, Any], text: str) -> RatingScale:
         )
     )
     rel = data.get("reliability", {})
+    cert = data.get("certification", {})
     return RatingScale(
         id=data["id"],
         name=data["name"],
@@ -698,6 +727,12 @@ def _build(data: dict[str, Any], text: str) -> RatingScale:
             icc=rel.get("icc", "ICC2"),
             kappa_weights=rel.get("kappa_weights", "quadratic"),
             alpha_level=rel.get("alpha_level", "ordinal"),
+        ),
+        certification=CertificationCriterion(
+            icc_form=cert.get("icc_form", "ICC2"),
+            min_icc=float(cert.get("min_icc", 0.70)),
+            min_within_one=float(cert.get("min_within_one", 0.80)),
+            min_sessions=int(cert.get("min_sessions", 5)),
         ),
         uncodable_reasons=tuple(data.get("uncodable_reasons", DEFAULT_UNCODABLE_REASONS)),
         source=text,

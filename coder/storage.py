@@ -31,6 +31,7 @@ from coder.errors import ProjectError
 POINTER_KIND = "session-coder-project"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_SQLITE_IMMEDIATE = "session_coder_sqlite_immediate"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,11 @@ def _make_engine(location: Location) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # The sqlite3 module would BEGIN only before INSERT/UPDATE/DELETE, so the reads
+        # of a read-modify-write ran outside the transaction: two processes could both
+        # read "no score yet" and both insert it. We turn that off and BEGIN ourselves
+        # (_sqlite_begin), as the SQLAlchemy documentation recommends for pysqlite.
+        dbapi_connection.isolation_level = None
         # WAL lets readers work while the single writer commits; synchronous=FULL makes
         # each commit durable at once, so a crash loses at most the keystroke in flight.
         cursor = dbapi_connection.cursor()
@@ -118,6 +124,15 @@ def _make_engine(location: Location) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        # Store.transaction() asks for IMMEDIATE: the write lock is taken before the
+        # first read, so concurrent writers (another app or CLI on the same file)
+        # queue up (busy_timeout) instead of deciding on stale reads. SQLite's
+        # counterpart of PostgreSQL's SELECT ... FOR UPDATE. Reads stay DEFERRED.
+        immediate = conn.get_execution_options().get(_SQLITE_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -151,8 +166,15 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        On SQLite it holds the database's write lock from its start (BEGIN IMMEDIATE),
+        so its reads cannot go stale before its writes; on PostgreSQL, writers lock the
+        rows they change (``SELECT ... FOR UPDATE`` where a read decides a write).
+        """
         with self._sessions.begin() as session:
+            if not self.location.is_postgres:
+                session.connection(execution_options={_SQLITE_IMMEDIATE: True})
             yield session
 
     @contextmanager
@@ -237,14 +259,13 @@ def _upgrade(engine: Engine, location: Location) -> None:
     with engine.connect() as conn:
         if not location.is_postgres:
             # SQLite migrations copy tables (batch mode); foreign keys must be off for
-            # that, and the pragma only takes effect outside a transaction.
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()
+            # that, and the pragma only takes effect outside a transaction, so it goes
+            # straight to the driver (SQLAlchemy would BEGIN first, see _sqlite_begin).
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         with conn.begin():
             command.upgrade(_alembic_config(conn), "head")
         if not location.is_postgres:
-            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-            conn.commit()
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def write_pointer_file(path: Path, url: str) -> None:

@@ -179,9 +179,13 @@ def test_final_mean_averages_the_pair_without_training_codings(project: Project)
     assert bundle.options.final == "mean"
 
 
-def test_consensus_is_refused_until_recorded(project: Project) -> None:
-    with pytest.raises(InputError, match="consensus scores are not recorded in this project yet"):
-        build_export_bundle(project, final="consensus")
+def test_consensus_without_recorded_scores_falls_back_to_the_mean(project: Project) -> None:
+    # Consensus scores themselves are tested in tests/coder/test_consensus.py.
+    consensus = build_export_bundle(project, final="consensus").final
+    mean = build_export_bundle(project, final="mean").final
+    pd.testing.assert_frame_equal(consensus, mean)
+    with pytest.raises(InputError, match="final must be primary, mean or consensus"):
+        build_export_bundle(project, final="median")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- descriptives

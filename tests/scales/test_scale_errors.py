@@ -20,8 +20,8 @@ from coder.scales import (
 BROKEN = Path(__file__).parent / "broken"
 
 TOP_LEVEL_KEYS = (
-    "applies_to, citation, composites, id, instructions, items, name, rated, reliability, "
-    "uncodable_reasons, version, window"
+    "applies_to, certification, citation, composites, id, instructions, items, name, rated, "
+    "reliability, uncodable_reasons, version, window"
 )
 
 # file -> the one problem it has, as (line, key path, message).

@@ -1,0 +1,994 @@
+"""Rater certification against master codes, feedback on training, and drift checks.
+
+How it fits the project model (no table of its own):
+
+* A **training session** is a session marked with :meth:`Project.set_training`.
+* Its **master coding** is an ordinary coding with role ``"master"``, entered by a
+  master rater code through a :class:`~coder.project.RaterView` like any coding (a
+  consensus of experts is entered under one code, e.g. ``MASTER``). One per session
+  and scale: :func:`add_master_coding`.
+* Raters in training code those sessions in codings with role ``"certification"``
+  (:func:`assign_training`) or ``"training"`` (a plan's training sessions). Every
+  submitted coding of a rater on a session with a submitted master coding is
+  *compared*; :func:`certification_feedback` shows the rater the item-by-item
+  comparison after they submit, on training sessions only.
+* **Drift checks**: :func:`schedule_recalibration` drops master-coded sessions the
+  rater has not seen, with role ``"recalibration"``, among a certified rater's real
+  codings at a chosen rate. Raters cannot tell them apart (roles are never shown), and
+  they get no feedback on them.
+* :func:`certification_status` applies the scale's :class:`CertificationCriterion`
+  (or the project's override): *in_training* until the rater's training comparisons
+  meet it, then *certified*; *lapsed* when, after certification, the figures over the
+  latest ``min_sessions`` compared codings fall below it.
+
+Roles ``master``, ``certification`` and ``recalibration`` are outside assignment
+plans: the planner neither counts nor moves them (:data:`UNPLANNED_ROLES`), and since
+they lie on training sessions the exports leave them out of the analysis.
+
+Settings used (all lead-editable, every change in the history): ``require_certification``
+(bool), ``certification_criteria`` (scale -> criterion), ``certification_overrides``
+(scale -> rater -> ``{"allow": bool, "reason": str}``), ``recalibration`` (scale ->
+``{"every": n, "seed": s}``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+from sqlalchemy import select
+
+from coder.errors import InputError
+from coder.models import CodingRow, NoteRow, RaterRow, RatingRow, ScaleRow, SessionRow
+from coder.project import LEAD, CodingId, Note, Project, _log
+from coder.reliability import ICC_FORMS, agreement, icc
+from coder.scales import CertificationCriterion, RatingScale, ScaleItem
+
+MASTER_ROLE = "master"
+CERTIFICATION_ROLE = "certification"
+RECALIBRATION_ROLE = "recalibration"
+#: Roles the assignment planner leaves alone (neither re-plans nor deletes).
+UNPLANNED_ROLES = frozenset({MASTER_ROLE, CERTIFICATION_ROLE, RECALIBRATION_ROLE})
+
+REQUIRE_SETTING = "require_certification"
+CRITERIA_SETTING = "certification_criteria"
+OVERRIDES_SETTING = "certification_overrides"
+RECALIBRATION_SETTING = "recalibration"
+
+CertificationState = Literal["in_training", "certified", "lapsed"]
+
+
+# --------------------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """One item of a rater's training coding beside the master's.
+
+    ``difference`` is rater minus master (None unless both are numbers).
+    """
+
+    item_id: str
+    label: str
+    kind: str
+    rater_value: float | None
+    master_value: float | None
+    rater_text: str | None = None
+    master_text: str | None = None
+    rater_anchor: str | None = None
+    master_anchor: str | None = None
+
+    @property
+    def difference(self) -> float | None:
+        if self.rater_value is None or self.master_value is None:
+            return None
+        return self.rater_value - self.master_value
+
+    @property
+    def within_one(self) -> bool | None:
+        d = self.difference
+        return None if d is None else abs(d) <= 1 + 1e-9
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Item-by-item feedback on one submitted training coding (only the rater's and
+    the master's scores; never another rater's).
+
+    Attributes:
+        exact: Share of compared items scored exactly as the master did (None when no
+            item could be compared).
+        within_one: Share within one point of the master.
+        master_notes: The master's timestamped notes on the session.
+    """
+
+    coding_id: CodingId
+    rater: str
+    session_key: str
+    scale_id: str
+    items: tuple[FeedbackItem, ...]
+    master_notes: tuple[Note, ...]
+    exact: float | None
+    within_one: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "coding_id": int(self.coding_id),
+            "rater": self.rater,
+            "session": self.session_key,
+            "scale": self.scale_id,
+            "exact": self.exact,
+            "within_one": self.within_one,
+            "items": [
+                {
+                    "item": i.item_id,
+                    "label": i.label,
+                    "kind": i.kind,
+                    "rater": i.rater_text if i.kind == "text" else i.rater_value,
+                    "master": i.master_text if i.kind == "text" else i.master_value,
+                    "difference": i.difference,
+                    "rater_anchor": i.rater_anchor,
+                    "master_anchor": i.master_anchor,
+                }
+                for i in self.items
+            ],
+            "master_notes": [
+                {"position_ms": n.position_ms, "text": n.text} for n in self.master_notes
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class CertificationFigures:
+    """Agreement with the master over some compared codings.
+
+    Attributes:
+        sessions: Compared codings (sessions) the figures rest on.
+        units: (session, item) pairs with both scores.
+        icc: The criterion's ICC form, or None with ``icc_why``.
+        within_one: Share of units within one point.
+        exact: Share of units scored exactly as the master.
+        meets: Whether the figures meet the criterion (enough sessions included).
+    """
+
+    sessions: int
+    units: int
+    icc: float | None
+    icc_why: str | None
+    within_one: float | None
+    exact: float | None
+    meets: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "sessions": self.sessions,
+            "units": self.units,
+            "icc": self.icc,
+            "within_one": self.within_one,
+            "exact": self.exact,
+            "meets": self.meets,
+        }
+        if self.icc_why:
+            out["icc_why"] = self.icc_why
+        return out
+
+
+@dataclass(frozen=True)
+class CertificationStatus:
+    """A rater's certification on one scale.
+
+    Attributes:
+        state: ``in_training``, ``certified`` or ``lapsed``.
+        training: Figures over every compared training coding.
+        recent: Figures over the latest ``min_sessions`` compared codings (training and
+            recalibration), the basis of drift flags; None before certification.
+        override: The lead's per-rater decision (True: may code real sessions, False:
+            may not), or None.
+        eligible: Whether plans may give this rater real sessions when certification
+            is required: the override if set, else ``state == "certified"``.
+        why: One sentence saying why the state is what it is.
+    """
+
+    rater: str
+    scale_id: str
+    state: CertificationState
+    criterion: CertificationCriterion
+    training: CertificationFigures
+    recent: CertificationFigures | None
+    recalibrations: int
+    override: bool | None
+    override_reason: str
+    eligible: bool
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rater": self.rater,
+            "scale": self.scale_id,
+            "state": self.state,
+            "eligible": self.eligible,
+            "override": self.override,
+            "override_reason": self.override_reason,
+            "criterion": self.criterion.as_dict(),
+            "training": self.training.as_dict(),
+            "recent": None if self.recent is None else self.recent.as_dict(),
+            "recalibrations": self.recalibrations,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class AgreementPoint:
+    """One compared coding in a rater's agreement-over-time series.
+
+    ``rolling`` holds the figures over this coding and the ``min_sessions - 1`` before
+    it (fewer at the start); ``kind`` is ``training`` or ``recalibration``.
+    """
+
+    coding_id: int
+    session_key: str
+    kind: str
+    submitted_at: datetime | None
+    units: int
+    exact: float | None
+    within_one: float | None
+    mean_abs_difference: float | None
+    rolling: CertificationFigures
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "coding_id": self.coding_id,
+            "session": self.session_key,
+            "kind": self.kind,
+            "submitted_at": None if self.submitted_at is None else self.submitted_at.isoformat(),
+            "units": self.units,
+            "exact": self.exact,
+            "within_one": self.within_one,
+            "mean_abs_difference": self.mean_abs_difference,
+            "rolling": self.rolling.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class RecalibrationReport:
+    """What :func:`schedule_recalibration` did.
+
+    Attributes:
+        added: rater -> session keys of the recalibration codings added now.
+        short: rater -> how many due recalibrations found no master-coded session the
+            rater has not coded yet (master-code more training sessions).
+    """
+
+    every: int
+    added: dict[str, list[str]] = field(default_factory=dict)
+    short: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    coding_id: int
+    session_key: str
+    kind: str
+    submitted_at: datetime | None
+    pairs: tuple[tuple[float, float], ...]  # (rater, master) per compared item
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def criterion_for(project: Project, scale_id: str) -> CertificationCriterion:
+    """The criterion in force: the project's override, else the scale file's block."""
+    scale = project.scale(scale_id)
+    stored = project.settings().get(CRITERIA_SETTING, {}).get(scale_id)
+    if not stored:
+        return scale.certification
+    return CertificationCriterion(**{**scale.certification.as_dict(), **stored})
+
+
+def set_criterion(
+    project: Project,
+    scale_id: str,
+    criterion: CertificationCriterion | None,
+    *,
+    actor: str = LEAD,
+) -> None:
+    """Override a scale's certification criterion for this project (None: back to the
+    scale file's).
+
+    Raises:
+        InputError: an unknown scale or ICC form, or a bound out of range.
+    """
+    project.scale(scale_id)
+    if criterion is not None:
+        _check_criterion(criterion)
+
+    def change(current: Any) -> Any:
+        table = dict(current or {})
+        if criterion is None:
+            table.pop(scale_id, None)
+        else:
+            table[scale_id] = criterion.as_dict()
+        return table or None
+
+    project.update_setting(CRITERIA_SETTING, change, actor=actor)
+
+
+def _check_criterion(c: CertificationCriterion) -> None:
+    if c.icc_form not in ICC_FORMS:
+        raise InputError(f"ICC form {c.icc_form!r} is not one of: {', '.join(ICC_FORMS)}")
+    if not -1 <= c.min_icc <= 1:
+        raise InputError(f"the minimum ICC {c.min_icc} is outside -1..1")
+    if not 0 <= c.min_within_one <= 1:
+        raise InputError(
+            f"the minimum share within one point {c.min_within_one} is outside 0..1 "
+            "(write 0.8 for 80 %)"
+        )
+    if c.min_sessions < 1:
+        raise InputError("the minimum number of training sessions must be at least 1")
+
+
+def set_require_certification(project: Project, required: bool, *, actor: str = LEAD) -> None:
+    """Turn on (or off) that plans give real sessions only to certified raters."""
+    project.set_setting(REQUIRE_SETTING, bool(required), actor=actor)
+
+
+def certification_required(project: Project) -> bool:
+    return bool(project.settings().get(REQUIRE_SETTING, False))
+
+
+def set_override(
+    project: Project,
+    scale_id: str,
+    rater: str,
+    allow: bool | None,
+    *,
+    reason: str = "",
+    actor: str = LEAD,
+) -> None:
+    """The lead's per-rater decision on a scale, whatever the figures say.
+
+    ``allow=True`` lets an uncertified rater code real sessions, ``False`` keeps a
+    certified one out, ``None`` removes the override. The change (with ``reason``) is
+    in the history.
+    """
+    project.scale(scale_id)
+    if rater not in {r.code for r in project.raters(include_inactive=True)}:
+        raise InputError(f"no rater {rater!r} in this project")
+    if allow is not None and not reason.strip():
+        raise InputError("say in a few words why the rater is overridden (it is kept)")
+
+    def change(current: Any) -> Any:
+        table = {k: dict(v) for k, v in (current or {}).items()}
+        per_scale = table.setdefault(scale_id, {})
+        if allow is None:
+            per_scale.pop(rater, None)
+        else:
+            per_scale[rater] = {"allow": bool(allow), "reason": reason.strip()}
+        return {k: v for k, v in table.items() if v} or None
+
+    project.update_setting(OVERRIDES_SETTING, change, actor=actor)
+
+
+# --------------------------------------------------------------------------- codings
+
+
+def add_master_coding(
+    project: Project, session_key: str, scale_id: str, master_rater: str, *, actor: str = LEAD
+) -> CodingId:
+    """Assign the master coding of a training session to a master rater code.
+
+    The master then scores it in their queue like any coding (``project.rater_view``).
+
+    Raises:
+        InputError: the session is not a training session, already has a master
+            coding on the scale, or the rater already codes it.
+    """
+    with project.store.transaction() as s:
+        session = s.scalar(
+            select(SessionRow).where(SessionRow.session_key == session_key).with_for_update()
+        )
+        if session is None:
+            raise InputError(f"no session {session_key!r} in this project")
+        if not session.training:
+            raise InputError(
+                f"session {session_key!r} is not a training session; mark it first "
+                "(session-coder certify sessions PROJECT KEY...)"
+            )
+        scale_pk = project._scale_pk(s, scale_id)
+        rater = project._rater_row(s, master_rater)
+        scale_pks = _scale_pks(s, scale_id)
+        existing = s.execute(
+            select(CodingRow.role, RaterRow.code)
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .where(CodingRow.session_id == session.id, CodingRow.scale_pk.in_(scale_pks))
+        ).all()
+        for role, code in existing:
+            if role == MASTER_ROLE:
+                raise InputError(
+                    f"session {session_key!r} already has a master coding of {scale_id} (by {code})"
+                )
+            if code == master_rater:
+                raise InputError(f"{master_rater} already codes session {session_key!r}")
+        row = _new_coding(session.id, rater.id, scale_pk, MASTER_ROLE, 0)
+        s.add(row)
+        s.flush()
+        _log(
+            s,
+            actor,
+            "assign",
+            "coding",
+            str(row.id),
+            coding_id=row.id,
+            new={
+                "session": session_key,
+                "rater": master_rater,
+                "scale": scale_id,
+                "role": "master",
+            },
+        )
+        return CodingId(row.id)
+
+
+def assign_training(
+    project: Project,
+    scale_id: str,
+    raters: Sequence[str],
+    *,
+    session_keys: Sequence[str] | None = None,
+    actor: str = LEAD,
+) -> dict[str, list[str]]:
+    """Give raters the training sessions of a scale to code against the master.
+
+    By default every training session with a master coding of the scale (submitted or
+    not) is given; a rater who already codes a session does not get it again. The new
+    codings (role ``certification``) come before the rest of the rater's queue.
+
+    Returns:
+        rater -> the session keys added.
+    """
+    added: dict[str, list[str]] = {}
+    with project.store.transaction() as s:
+        scale_pk = project._scale_pk(s, scale_id)
+        scale_pks = _scale_pks(s, scale_id)
+        mastered = dict(
+            s.execute(
+                select(SessionRow.session_key, SessionRow.id)
+                .join(CodingRow, CodingRow.session_id == SessionRow.id)
+                .where(
+                    CodingRow.role == MASTER_ROLE,
+                    CodingRow.scale_pk.in_(scale_pks),
+                    SessionRow.training.is_(True),
+                )
+            ).all()
+        )
+        if session_keys is None:
+            keys = sorted(mastered)
+        else:
+            keys = list(dict.fromkeys(session_keys))
+            missing = [k for k in keys if k not in mastered]
+            if missing:
+                raise InputError(
+                    f"no master coding of {scale_id} on training session(s) "
+                    f"{', '.join(missing)}; add one first (session-coder certify master)"
+                )
+        if not keys:
+            raise InputError(
+                f"no training session has a master coding of {scale_id} yet; add them first "
+                "(session-coder certify master)"
+            )
+        for code in raters:
+            rater = project._rater_row(s, code)
+            coded = set(
+                s.scalars(
+                    select(CodingRow.session_id).where(
+                        CodingRow.rater_id == rater.id, CodingRow.scale_pk.in_(scale_pks)
+                    )
+                ).all()
+            )
+            first = s.scalar(
+                select(CodingRow.queue_position)
+                .where(CodingRow.rater_id == rater.id)
+                .order_by(CodingRow.queue_position)
+                .limit(1)
+            )
+            todo = [k for k in keys if mastered[k] not in coded]
+            start = min(0, first if first is not None else 0) - len(todo)
+            for i, key in enumerate(todo):
+                row = _new_coding(mastered[key], rater.id, scale_pk, CERTIFICATION_ROLE, start + i)
+                s.add(row)
+                s.flush()
+                _log(
+                    s,
+                    actor,
+                    "assign",
+                    "coding",
+                    str(row.id),
+                    coding_id=row.id,
+                    new={"session": key, "rater": code, "scale": scale_id, "role": "certification"},
+                )
+            added[code] = todo
+    return added
+
+
+def _new_coding(session_id: int, rater_id: int, scale_pk: int, role: str, pos: int) -> CodingRow:
+    return CodingRow(
+        session_id=session_id,
+        rater_id=rater_id,
+        scale_pk=scale_pk,
+        plan_id=None,
+        role=role,
+        queue_position=pos,
+        state="not_started",
+        uncodable_reason="",
+        uncodable_text="",
+        playhead_ms=0,
+        reopen_allowed=False,
+    )
+
+
+def _scale_pks(s: Any, scale_id: str) -> list[int]:
+    return list(s.scalars(select(ScaleRow.id).where(ScaleRow.scale_id == scale_id)).all())
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def certification_feedback(project: Project, rater: str, coding_id: int) -> Feedback:
+    """Item-by-item feedback on a rater's submitted training coding, against the master.
+
+    Only the rater's own coding and the master's are read; nothing of any other rater
+    is returned.
+
+    Raises:
+        InputError: the coding is not the rater's, is not on a training session (drift
+            checks get no feedback either), is not submitted yet, or the session has no
+            submitted master coding.
+    """
+    with project.store.read() as s:
+        rater_row = project._rater_row(s, rater)
+        row = s.scalar(
+            select(CodingRow).where(CodingRow.id == coding_id, CodingRow.rater_id == rater_row.id)
+        )
+        if row is None:
+            raise InputError(f"coding #{coding_id} is not in {rater}'s queue")
+        session = s.get(SessionRow, row.session_id)
+        assert session is not None
+        # Recalibration codings are drift checks the rater must not recognise: they
+        # get the same answer as any non-training session.
+        if not session.training or row.role in (RECALIBRATION_ROLE, MASTER_ROLE):
+            raise InputError("feedback against the master is given on training sessions only")
+        if row.state != "submitted":
+            raise InputError("submit the coding first; the feedback comes after submitting")
+        scale = project._scale_by_pk(s, row.scale_pk)
+        master = s.scalar(
+            select(CodingRow).where(
+                CodingRow.session_id == row.session_id,
+                CodingRow.scale_pk.in_(_scale_pks(s, scale.id)),
+                CodingRow.role == MASTER_ROLE,
+            )
+        )
+        if master is None or master.state != "submitted":
+            raise InputError("the master coding of this session is not finished yet; ask the lead")
+        mine = _ratings(s, row.id)
+        theirs = _ratings(s, master.id)
+        notes = s.scalars(
+            select(NoteRow)
+            .where(NoteRow.coding_id == master.id, NoteRow.deleted.is_(False))
+            .order_by(NoteRow.position_ms, NoteRow.id)
+        ).all()
+        master_notes = tuple(Note(n.id, n.position_ms, n.text) for n in notes)
+    items = []
+    for item in scale.items:
+        rv, rt = mine.get(item.id, (None, None))
+        mv, mt = theirs.get(item.id, (None, None))
+        items.append(
+            FeedbackItem(
+                item.id,
+                item.label,
+                item.kind,
+                rv,
+                mv,
+                rt,
+                mt,
+                _anchor(item, rv),
+                _anchor(item, mv),
+            )
+        )
+    compared = [i for i in items if i.difference is not None]
+    exact = (
+        sum(1 for i in compared if abs(i.difference or 0) < 1e-9) / len(compared)
+        if compared
+        else None
+    )
+    within = sum(1 for i in compared if i.within_one) / len(compared) if compared else None
+    return Feedback(
+        CodingId(row.id),
+        rater,
+        session.session_key,
+        scale.id,
+        tuple(items),
+        master_notes,
+        exact,
+        within,
+    )
+
+
+def feedback_available(project: Project, rater: str, coding_id: int) -> bool:
+    """Whether :func:`certification_feedback` would answer (for a GUI button)."""
+    try:
+        certification_feedback(project, rater, coding_id)
+    except InputError:
+        return False
+    return True
+
+
+def _anchor(item: ScaleItem, value: float | None) -> str | None:
+    if value is None or value != int(value):
+        return None
+    return item.value_label(int(value))
+
+
+def _ratings(s: Any, coding_id: int) -> dict[str, tuple[float | None, str | None]]:
+    return {
+        r.item_id: (r.value, r.text)
+        for r in s.scalars(select(RatingRow).where(RatingRow.coding_id == coding_id))
+    }
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _compared_items(scale: RatingScale) -> tuple[ScaleItem, ...]:
+    ordinal = tuple(i for i in scale.items if i.kind == "ordinal")
+    return ordinal or scale.scored_items
+
+
+def _comparisons(
+    project: Project, scale_id: str, raters: Iterable[str] | None = None
+) -> dict[str, list[_Comparison]]:
+    """Every rater's submitted codings on master-coded sessions, oldest first."""
+    project.scale(scale_id)
+    out: dict[str, list[_Comparison]] = {}
+    with project.store.read() as s:
+        pks = _scale_pks(s, scale_id)
+        masters = {
+            row.session_id: row
+            for row in s.scalars(
+                select(CodingRow).where(
+                    CodingRow.scale_pk.in_(pks),
+                    CodingRow.role == MASTER_ROLE,
+                    CodingRow.state == "submitted",
+                )
+            )
+        }
+        if not masters:
+            return out
+        query = (
+            select(CodingRow, RaterRow.code, SessionRow.session_key)
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .join(SessionRow, SessionRow.id == CodingRow.session_id)
+            .where(
+                CodingRow.scale_pk.in_(pks),
+                CodingRow.session_id.in_(list(masters)),
+                CodingRow.role != MASTER_ROLE,
+                CodingRow.state == "submitted",
+            )
+        )
+        if raters is not None:
+            query = query.where(RaterRow.code.in_(list(raters)))
+        rows = s.execute(query).all()
+        ids = [row.id for row, _c, _k in rows] + [m.id for m in masters.values()]
+        values: dict[int, dict[str, float]] = {}
+        for r in s.scalars(
+            select(RatingRow).where(RatingRow.coding_id.in_(ids), RatingRow.value.is_not(None))
+        ):
+            values.setdefault(r.coding_id, {})[r.item_id] = float(r.value)  # type: ignore[arg-type]
+        for row, code, key in rows:
+            master = masters[row.session_id]
+            scale = project._scale_by_pk(s, master.scale_pk)
+            mine, theirs = values.get(row.id, {}), values.get(master.id, {})
+            pairs = tuple(
+                (mine[i.id], theirs[i.id])
+                for i in _compared_items(scale)
+                if i.id in mine and i.id in theirs
+            )
+            kind = "recalibration" if row.role == RECALIBRATION_ROLE else "training"
+            out.setdefault(code, []).append(_Comparison(row.id, key, kind, row.submitted_at, pairs))
+    for series in out.values():
+        series.sort(key=lambda c: (_sort_time(c.submitted_at), c.coding_id))
+    return out
+
+
+def _sort_time(at: datetime | None) -> float:
+    return at.timestamp() if at is not None else 0.0
+
+
+def _figures(
+    comparisons: Sequence[_Comparison], criterion: CertificationCriterion
+) -> CertificationFigures:
+    pairs = [p for c in comparisons for p in c.pairs]
+    sessions = sum(1 for c in comparisons if c.pairs)
+    if len(pairs) == 0:
+        why = "no compared scores yet"
+        return CertificationFigures(sessions, 0, None, why, None, None, False)
+    matrix = np.asarray(pairs, dtype=float)
+    form = icc(matrix)[criterion.icc_form]
+    agree = agreement(matrix)
+    within, exact = agree.within_one.value, agree.exact.value
+    meets = (
+        sessions >= criterion.min_sessions
+        and form.value is not None
+        and form.value >= criterion.min_icc - 1e-12
+        and within is not None
+        and within >= criterion.min_within_one - 1e-12
+    )
+    return CertificationFigures(
+        sessions,
+        len(pairs),
+        form.value,
+        form.why if form.value is None else None,
+        within,
+        exact,
+        meets,
+    )
+
+
+def certification_status(
+    project: Project, scale_id: str, *, raters: Iterable[str] | None = None
+) -> dict[str, CertificationStatus]:
+    """Every active rater's certification on a scale (or only ``raters``).
+
+    A rater is *certified* from the first moment their training comparisons (at least
+    ``min_sessions``) meet the criterion; once certified, the figures over the latest
+    ``min_sessions`` compared codings (training and drift checks alike) decide between
+    *certified* and *lapsed*. A lapsed rater is certified again when new comparisons
+    (more training, or better drift checks) lift those figures back over the criterion.
+    """
+    criterion = criterion_for(project, scale_id)
+    codes = list(raters) if raters is not None else [r.code for r in project.raters()]
+    comparisons = _comparisons(project, scale_id, codes)
+    overrides = project.settings().get(OVERRIDES_SETTING, {}).get(scale_id, {})
+    out: dict[str, CertificationStatus] = {}
+    for code in codes:
+        series = comparisons.get(code, [])
+        out[code] = _status(code, scale_id, series, criterion, overrides.get(code))
+    return out
+
+
+def _status(
+    code: str,
+    scale_id: str,
+    series: Sequence[_Comparison],
+    criterion: CertificationCriterion,
+    override: dict[str, Any] | None,
+) -> CertificationStatus:
+    training = [c for c in series if c.kind == "training"]
+    recalibrations = sum(1 for c in series if c.kind == "recalibration")
+    certified_at: int | None = None  # index in ``series`` of the certifying coding
+    seen: list[_Comparison] = []
+    for index, comp in enumerate(series):
+        if comp.kind != "training":
+            continue
+        seen.append(comp)
+        if len(seen) >= criterion.min_sessions and _figures(seen, criterion).meets:
+            certified_at = index
+            break
+    training_figures = _figures(training, criterion)
+    recent: CertificationFigures | None = None
+    state: CertificationState
+    if certified_at is None:
+        state = "in_training"
+        if training_figures.sessions < criterion.min_sessions:
+            why = (
+                f"{training_figures.sessions} of {criterion.min_sessions} training sessions "
+                "compared with the master"
+            )
+        else:
+            why = "agreement with the master is below the criterion: " + _shortfall(
+                training_figures, criterion
+            )
+    else:
+        recent = _figures(series[-criterion.min_sessions :], criterion)
+        if len(series) - 1 > certified_at and not recent.meets:
+            state = "lapsed"
+            why = "agreement over the latest sessions fell below the criterion: " + _shortfall(
+                recent, criterion
+            )
+        else:
+            state = "certified"
+            why = "agreement with the master meets the criterion"
+    allow = None if override is None else bool(override.get("allow"))
+    reason = "" if override is None else str(override.get("reason", ""))
+    eligible = allow if allow is not None else state == "certified"
+    if allow is not None:
+        why += f"; the lead {'allows' if allow else 'bars'} real sessions ({reason})"
+    return CertificationStatus(
+        rater=code,
+        scale_id=scale_id,
+        state=state,
+        criterion=criterion,
+        training=training_figures,
+        recent=recent,
+        recalibrations=recalibrations,
+        override=allow,
+        override_reason=reason,
+        eligible=eligible,
+        why=why,
+    )
+
+
+def _shortfall(f: CertificationFigures, c: CertificationCriterion) -> str:
+    parts = []
+    if f.icc is None:
+        parts.append(f"{c.icc_form} not defined ({f.icc_why})")
+    elif f.icc < c.min_icc:
+        parts.append(f"{c.icc_form} {f.icc:.2f} < {c.min_icc:.2f}")
+    if f.within_one is None or f.within_one < c.min_within_one:
+        share = "none" if f.within_one is None else f"{f.within_one:.0%}"
+        parts.append(f"within one point {share} < {c.min_within_one:.0%}")
+    if f.sessions < c.min_sessions:
+        parts.append(f"{f.sessions} of {c.min_sessions} sessions")
+    return "; ".join(parts) or "criterion not met"
+
+
+def eligible_raters(project: Project, scale_id: str, raters: Sequence[str]) -> list[str]:
+    """The raters (in the given order) that plans may give real sessions of a scale."""
+    status = certification_status(project, scale_id, raters=raters)
+    return [r for r in raters if status[r].eligible]
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def agreement_over_time(project: Project, rater: str, scale_id: str) -> list[AgreementPoint]:
+    """A rater's agreement with the master, coding by coding, oldest first.
+
+    Each point is one submitted coding of a master-coded session (training or drift
+    check), with its own exact and within-one shares and the rolling figures of the
+    criterion over it and the ``min_sessions - 1`` codings before it.
+    """
+    if rater not in {r.code for r in project.raters(include_inactive=True)}:
+        raise InputError(f"no rater {rater!r} in this project")
+    criterion = criterion_for(project, scale_id)
+    series = _comparisons(project, scale_id, [rater]).get(rater, [])
+    points = []
+    for index, comp in enumerate(series):
+        diffs = [abs(a - b) for a, b in comp.pairs]
+        n = len(diffs)
+        window = series[max(0, index - criterion.min_sessions + 1) : index + 1]
+        points.append(
+            AgreementPoint(
+                coding_id=comp.coding_id,
+                session_key=comp.session_key,
+                kind=comp.kind,
+                submitted_at=comp.submitted_at,
+                units=n,
+                exact=sum(1 for d in diffs if d < 1e-9) / n if n else None,
+                within_one=sum(1 for d in diffs if d <= 1 + 1e-9) / n if n else None,
+                mean_abs_difference=sum(diffs) / n if n else None,
+                rolling=_figures(window, criterion),
+            )
+        )
+    return points
+
+
+def schedule_recalibration(
+    project: Project,
+    scale_id: str,
+    *,
+    every: int | None = None,
+    seed: int | None = None,
+    actor: str = LEAD,
+) -> RecalibrationReport:
+    """Drop master-coded sessions, unannounced, into certified raters' queues.
+
+    Each certified (or lapsed) rater gets one drift-check coding for every ``every``
+    real (primary or second) codings of the scale in their queue, placed right after
+    the ``every``-th, ``2 x every``-th, ... of them (or among the unstarted ones when
+    the rater is past that point). The session is a master-coded training session the
+    rater has not coded, chosen at random (seeded). Run it again after plans change:
+    it only adds what is due. ``every`` and ``seed`` are remembered for the scale.
+
+    Raises:
+        InputError: ``every`` below 2, or no rate given or remembered.
+    """
+    stored = project.settings().get(RECALIBRATION_SETTING, {}).get(scale_id, {})
+    every = every if every is not None else stored.get("every")
+    seed = seed if seed is not None else stored.get("seed", 0)
+    if every is None:
+        raise InputError(f"say how often to check {scale_id}: one in every N sessions (--every N)")
+    if int(every) < 2:
+        raise InputError("--every must be at least 2 (one drift check in every N sessions)")
+    every, seed = int(every), int(seed)
+    if stored != {"every": every, "seed": seed}:
+
+        def change(current: Any) -> Any:
+            return {**(current or {}), scale_id: {"every": every, "seed": seed}}
+
+        project.update_setting(RECALIBRATION_SETTING, change, actor=actor)
+    status = certification_status(project, scale_id)
+    report = RecalibrationReport(every)
+    certified = [code for code, st in status.items() if st.state != "in_training"]
+    with project.store.transaction() as s:
+        pks = _scale_pks(s, scale_id)
+        scale_pk = project._scale_pk(s, scale_id)
+        mastered = dict(
+            s.execute(
+                select(SessionRow.id, SessionRow.session_key)
+                .join(CodingRow, CodingRow.session_id == SessionRow.id)
+                .where(
+                    CodingRow.role == MASTER_ROLE,
+                    CodingRow.scale_pk.in_(pks),
+                    CodingRow.state == "submitted",
+                    SessionRow.training.is_(True),
+                )
+            ).all()
+        )
+        for code in certified:
+            rater = project._rater_row(s, code)
+            # Locked: two leads scheduling at once must not both add the same check.
+            rows = s.scalars(
+                select(CodingRow)
+                .where(CodingRow.rater_id == rater.id, CodingRow.scale_pk.in_(pks))
+                .order_by(CodingRow.queue_position, CodingRow.id)
+                .with_for_update()
+            ).all()
+            real = [r for r in rows if r.role in ("primary", "second")]
+            have = sum(1 for r in rows if r.role == RECALIBRATION_ROLE)
+            due = len(real) // every
+            coded = {r.session_id for r in rows}
+            added: list[str] = []
+            for j in range(have + 1, due + 1):
+                candidates = sorted(
+                    (sid for sid in mastered if sid not in coded), key=lambda sid: mastered[sid]
+                )
+                if not candidates:
+                    report.short[code] = due - j + 1
+                    break
+                rng = random.Random(f"{seed}|{scale_id}|{code}|{j}")
+                sid = rng.choice(candidates)
+                coded.add(sid)
+                row = _new_coding(
+                    sid, rater.id, scale_pk, RECALIBRATION_ROLE, _slot(real, j * every - 1)
+                )
+                s.add(row)
+                s.flush()
+                _log(
+                    s,
+                    actor,
+                    "assign",
+                    "coding",
+                    str(row.id),
+                    coding_id=row.id,
+                    new={
+                        "session": mastered[sid],
+                        "rater": code,
+                        "scale": scale_id,
+                        "role": RECALIBRATION_ROLE,
+                    },
+                )
+                added.append(mastered[sid])
+            if added:
+                report.added[code] = added
+    return report
+
+
+def _slot(real: Sequence[CodingRow], index: int) -> int:
+    """The queue position for a drift check due after the ``index``-th real coding.
+
+    It shares that coding's position (ties in a queue are broken by id, so it comes
+    right after). When the rater has already started that coding or later ones, it
+    goes next to the first unstarted one instead, so that it is still ahead of them.
+    """
+    index = min(index, len(real) - 1)
+    later = [r for r in real[index:] if r.state == "not_started"]
+    if later:
+        return later[0].queue_position
+    unstarted = [r for r in real if r.state == "not_started"]
+    if unstarted:
+        return unstarted[0].queue_position
+    return (real[-1].queue_position if real else 0) + 1

@@ -1,0 +1,494 @@
+"""CLI commands of lab quality work: certification, drift checks, consensus, packages.
+
+``session-coder certify ...``, ``session-coder consensus ...`` and
+``session-coder package ...``; registered on the main parser by :func:`add_commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from coder.errors import InputError
+
+
+def _print_json(data: Any) -> None:
+    from coder.cli import _print_json as emit
+
+    emit(data)
+
+
+def _open(project: str) -> Any:
+    from coder.project import Project
+
+    return Project.open(project)
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
+    return "n/a" if x is None else pattern.format(x)
+
+
+# --------------------------------------------------------------------------- certify
+
+
+def cmd_certify_sessions(args: argparse.Namespace) -> int:
+    with _open(args.project) as project:
+        project.set_training(args.sessions, not args.off)
+    print(f"{len(args.sessions)} session(s) {'no longer' if args.off else 'now'} training sessions")
+    return 0
+
+
+def cmd_certify_master(args: argparse.Namespace) -> int:
+    from coder.certification import add_master_coding
+
+    with _open(args.project) as project:
+        for key in args.sessions:
+            coding = add_master_coding(project, key, args.scale, args.rater)
+            print(f"master coding #{coding}: {key} by {args.rater}")
+    return 0
+
+
+def cmd_certify_train(args: argparse.Namespace) -> int:
+    from coder.certification import assign_training
+
+    keys = _csv_list(args.sessions) if args.sessions else None
+    with _open(args.project) as project:
+        added = assign_training(project, args.scale, _csv_list(args.raters), session_keys=keys)
+    for rater, sessions in added.items():
+        print(
+            f"{rater}: {len(sessions)} training session(s) added"
+            + (f" ({', '.join(sessions)})" if sessions else "")
+        )
+    return 0
+
+
+def cmd_certify_status(args: argparse.Namespace) -> int:
+    from coder.certification import certification_required, certification_status
+
+    with _open(args.project) as project:
+        status = certification_status(project, args.scale)
+        required = certification_required(project)
+    if args.json:
+        _print_json(
+            {
+                "scale": args.scale,
+                "required": required,
+                "raters": {code: st.as_dict() for code, st in status.items()},
+            }
+        )
+        return 0
+    print(f"{args.scale}: certification {'required' if required else 'not required'} for plans")
+    for code, st in status.items():
+        t = st.training
+        print(
+            f"  {code:<10} {st.state:<12} {t.sessions} session(s), "
+            f"{st.criterion.icc_form} {_fmt(t.icc)}, within one {_fmt(t.within_one, '{:.0%}')}"
+            f"{'' if st.eligible else ', no real sessions'}: {st.why}"
+        )
+    return 0
+
+
+def cmd_certify_feedback(args: argparse.Namespace) -> int:
+    from coder.certification import certification_feedback
+
+    with _open(args.project) as project:
+        feedback = certification_feedback(project, args.rater, args.coding)
+    if args.json:
+        _print_json(feedback.as_dict())
+        return 0
+    print(
+        f"{feedback.session_key} ({feedback.scale_id}): "
+        f"{_fmt(feedback.within_one, '{:.0%}')} within one point of the master, "
+        f"{_fmt(feedback.exact, '{:.0%}')} exact"
+    )
+    for item in feedback.items:
+        if item.kind == "text":
+            continue
+        print(
+            f"  {item.label}: you {_fmt(item.rater_value, '{:g}')}, master "
+            f"{_fmt(item.master_value, '{:g}')}"
+        )
+    for note in feedback.master_notes:
+        seconds = note.position_ms // 1000
+        print(f"  master note at {seconds // 60}:{seconds % 60:02d}: {note.text}")
+    return 0
+
+
+def cmd_certify_require(args: argparse.Namespace) -> int:
+    from coder.certification import set_require_certification
+
+    with _open(args.project) as project:
+        set_require_certification(project, args.state == "on")
+    print(f"certification is {'now' if args.state == 'on' else 'no longer'} required for plans")
+    return 0
+
+
+def cmd_certify_criterion(args: argparse.Namespace) -> int:
+    from coder.certification import criterion_for, set_criterion
+    from coder.scales import CertificationCriterion
+
+    with _open(args.project) as project:
+        if args.reset:
+            set_criterion(project, args.scale, None)
+        else:
+            current = criterion_for(project, args.scale).as_dict()
+            given = {
+                "icc_form": args.icc_form,
+                "min_icc": args.min_icc,
+                "min_within_one": args.min_within_one,
+                "min_sessions": args.min_sessions,
+            }
+            if any(v is not None for v in given.values()):
+                changes = {k: v for k, v in given.items() if v is not None}
+                set_criterion(project, args.scale, CertificationCriterion(**{**current, **changes}))
+        c = criterion_for(project, args.scale)
+    print(
+        f"{args.scale}: {c.icc_form} >= {c.min_icc:g} and {c.min_within_one:.0%} within one "
+        f"point over at least {c.min_sessions} training session(s)"
+    )
+    return 0
+
+
+def cmd_certify_override(args: argparse.Namespace) -> int:
+    from coder.certification import set_override
+
+    allow = True if args.allow else False if args.deny else None
+    with _open(args.project) as project:
+        set_override(project, args.scale, args.rater, allow, reason=args.reason or "")
+    what = {True: "may code", False: "may not code", None: "follows the criterion for"}[allow]
+    print(f"{args.rater} {what} real {args.scale} sessions")
+    return 0
+
+
+def cmd_certify_recalibrate(args: argparse.Namespace) -> int:
+    from coder.certification import schedule_recalibration
+
+    with _open(args.project) as project:
+        report = schedule_recalibration(project, args.scale, every=args.every, seed=args.seed)
+    if args.json:
+        _print_json({"every": report.every, "added": report.added, "short": report.short})
+        return 0
+    total = sum(len(v) for v in report.added.values())
+    print(f"{total} drift check(s) added (one in every {report.every} sessions)")
+    for rater, sessions in report.added.items():
+        print(f"  {rater}: {', '.join(sessions)}")
+    for rater, n in report.short.items():
+        print(f"  {rater}: {n} due but no unseen master-coded session left; master-code more")
+    return 0
+
+
+def cmd_certify_drift(args: argparse.Namespace) -> int:
+    from coder.certification import agreement_over_time
+
+    with _open(args.project) as project:
+        points = agreement_over_time(project, args.rater, args.scale)
+    if args.json:
+        _print_json([p.as_dict() for p in points])
+        return 0
+    if not points:
+        print(f"{args.rater} has no submitted coding of a master-coded {args.scale} session yet")
+    for p in points:
+        print(
+            f"{p.session_key:<12} {p.kind:<14} within one {_fmt(p.within_one, '{:.0%}')}, "
+            f"rolling {_fmt(p.rolling.icc)} / {_fmt(p.rolling.within_one, '{:.0%}')}"
+            f"{'' if p.rolling.meets else '  below criterion'}"
+        )
+    return 0
+
+
+# --------------------------------------------------------------------------- consensus
+
+
+def cmd_consensus_set(args: argparse.Namespace) -> int:
+    from coder.consensus import record_consensus
+    from coder.project import LEAD
+
+    if args.clear == (args.value is not None):
+        raise InputError("give either --value V or --clear")
+    with _open(args.project) as project:
+        record_consensus(
+            project,
+            args.scale,
+            args.session,
+            args.item,
+            None if args.clear else args.value,
+            args.reason,
+            args.actor or LEAD,
+        )
+    print(
+        f"{args.scale} {args.session} {args.item}: "
+        + ("consensus withdrawn" if args.clear else f"consensus {args.value:g}")
+    )
+    return 0
+
+
+def cmd_consensus_list(args: argparse.Namespace) -> int:
+    from coder.consensus import consensus_scores
+
+    with _open(args.project) as project:
+        frame = consensus_scores(project, args.scale)
+    if args.json:
+        _print_json(
+            [
+                {**row, "updated_at": str(row["updated_at"])}
+                for row in frame.to_dict(orient="records")
+            ]
+        )
+        return 0
+    for row in frame.itertuples(index=False):
+        print(f"{row.scale_id}\t{row.session_id}\t{row.item_id}\t{row.value:g}\t{row.reason}")
+    if frame.empty:
+        print("no consensus scores recorded")
+    return 0
+
+
+# --------------------------------------------------------------------------- packages
+
+
+def cmd_package_export(args: argparse.Namespace) -> int:
+    from coder.packages import export_package
+
+    with _open(args.project) as project:
+        manifest = export_package(project, args.rater, args.out, with_audio=args.with_audio)
+    if args.json:
+        _print_json(manifest.as_dict())
+    else:
+        print(
+            f"wrote {args.out}: {manifest.codings} coding(s) of {manifest.rater}"
+            + (" with audio" if manifest.with_audio else "")
+            + f" (package {manifest.package_id})"
+        )
+    return 0
+
+
+def cmd_package_import(args: argparse.Namespace) -> int:
+    from coder.packages import import_package
+
+    with _open(args.project) as project:
+        report = import_package(project, args.file)
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    applied = ", ".join(f"{n} {kind}" for kind, n in report.applied.items() if n) or "nothing new"
+    print(f"package {report.package_id} of {report.rater}: merged {applied}")
+    if report.conflicts:
+        print(f"{len(report.conflicts)} conflict(s) left for you (nothing was overwritten):")
+        for conflict in report.conflicts:
+            print("  " + conflict.describe())
+        print("resolve each with: session-coder package resolve PROJECT --package ID --conflict C")
+    return 0
+
+
+def cmd_package_info(args: argparse.Namespace) -> int:
+    from coder.packages import read_manifest
+
+    manifest = read_manifest(args.file)
+    if args.json:
+        _print_json(manifest.as_dict())
+    else:
+        for key, value in manifest.as_dict().items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_package_list(args: argparse.Namespace) -> int:
+    from coder.packages import list_packages
+
+    with _open(args.project) as project:
+        records = list_packages(project)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "package_id": r.package_id,
+                    "rater": r.rater,
+                    "created_at": r.created_at.isoformat(),
+                    "codings": r.codings,
+                    "with_audio": r.with_audio,
+                    "imported_at": None if r.imported_at is None else r.imported_at.isoformat(),
+                    "imports": r.import_count,
+                    "open_conflicts": r.open_conflicts,
+                }
+                for r in records
+            ]
+        )
+        return 0
+    if not records:
+        print("no packages exported from this project yet")
+    for r in records:
+        print(
+            f"{r.package_id}\t{r.rater}\t{r.codings} coding(s)\t"
+            f"{'imported ' + str(r.import_count) + 'x' if r.import_count else 'not imported'}"
+            f"\t{r.open_conflicts} open conflict(s)"
+        )
+    return 0
+
+
+def cmd_package_conflicts(args: argparse.Namespace) -> int:
+    from coder.packages import package_conflicts
+
+    with _open(args.project) as project:
+        conflicts = package_conflicts(project, args.package)
+    if args.json:
+        _print_json([c.as_dict() for c in conflicts])
+        return 0
+    for c in conflicts:
+        print(f"{c.package_id} {c.rater}: {c.describe()}")
+    if not conflicts:
+        print("no open conflicts")
+    return 0
+
+
+def cmd_package_resolve(args: argparse.Namespace) -> int:
+    from coder.packages import resolve_conflict
+
+    with _open(args.project) as project:
+        resolve_conflict(project, args.package, args.conflict, args.take)
+    print(f"conflict {args.conflict}: kept the {args.take}'s value")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def add_commands(sub: Any) -> None:
+    """Register certify, consensus and package on the main parser."""
+    from coder.cli import _Parser
+
+    cert = sub.add_parser("certify", help="rater certification against master codes, drift checks")
+    csub = cert.add_subparsers(
+        dest="certify_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    p = csub.add_parser("sessions", help="mark (or --off: unmark) training sessions")
+    p.add_argument("project")
+    p.add_argument("sessions", nargs="+", metavar="KEY")
+    p.add_argument("--off", action="store_true")
+    p.set_defaults(func=cmd_certify_sessions)
+
+    p = csub.add_parser("master", help="assign the master coding of training sessions")
+    p.add_argument("project")
+    p.add_argument("sessions", nargs="+", metavar="KEY")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--rater", required=True, metavar="CODE", help="the master rater code")
+    p.set_defaults(func=cmd_certify_master)
+
+    p = csub.add_parser("train", help="give raters the master-coded training sessions")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--raters", required=True, metavar="A,B,...")
+    p.add_argument("--sessions", metavar="K1,K2", help="only these (default: all master-coded)")
+    p.set_defaults(func=cmd_certify_train)
+
+    p = csub.add_parser("status", help="each rater's certification on a scale")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_certify_status)
+
+    p = csub.add_parser("feedback", help="a rater's submitted training coding vs the master")
+    p.add_argument("project")
+    p.add_argument("--rater", required=True, metavar="CODE")
+    p.add_argument("--coding", required=True, type=int, metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_certify_feedback)
+
+    p = csub.add_parser("require", help="plans give real sessions only to certified raters")
+    p.add_argument("project")
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(func=cmd_certify_require)
+
+    p = csub.add_parser("criterion", help="show or override a scale's criterion here")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--icc-form", metavar="FORM", help="ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k")
+    p.add_argument("--min-icc", type=float, metavar="X")
+    p.add_argument("--min-within-one", type=float, metavar="X", help="a fraction, e.g. 0.8")
+    p.add_argument("--min-sessions", type=int, metavar="N")
+    p.add_argument("--reset", action="store_true", help="back to the scale file's criterion")
+    p.set_defaults(func=cmd_certify_criterion)
+
+    p = csub.add_parser("override", help="let a rater code real sessions (or not) anyway")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--rater", required=True, metavar="CODE")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--allow", action="store_true")
+    group.add_argument("--deny", action="store_true")
+    group.add_argument("--clear", action="store_true")
+    p.add_argument("--reason", metavar="TEXT", help="kept in the history (required)")
+    p.set_defaults(func=cmd_certify_override)
+
+    p = csub.add_parser("recalibrate", help="drop master-coded drift checks into queues")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--every", type=int, metavar="N", help="one check in every N sessions")
+    p.add_argument("--seed", type=int, metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_certify_recalibrate)
+
+    p = csub.add_parser("drift", help="a rater's agreement with the master over time")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--rater", required=True, metavar="CODE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_certify_drift)
+
+    cons = sub.add_parser("consensus", help="consensus scores of double-coded sessions")
+    nsub = cons.add_subparsers(
+        dest="consensus_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    p = nsub.add_parser("set", help="record (or --clear) the agreed score of an item")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--session", required=True, metavar="KEY")
+    p.add_argument("--item", required=True, metavar="ITEM")
+    p.add_argument("--value", type=float, metavar="V")
+    p.add_argument("--clear", action="store_true")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p.add_argument("--actor", metavar="NAME", help="who records it (default: lead)")
+    p.set_defaults(func=cmd_consensus_set)
+    p = nsub.add_parser("list", help="list recorded consensus scores")
+    p.add_argument("project")
+    p.add_argument("--scale", metavar="ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_consensus_list)
+
+    pkg = sub.add_parser("package", help="offline rater packages: export, import, conflicts")
+    psub = pkg.add_subparsers(
+        dest="package_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    p = psub.add_parser("export", help="write one rater's package")
+    p.add_argument("project")
+    p.add_argument("--rater", required=True, metavar="CODE")
+    p.add_argument("--out", required=True, metavar="FILE", help="a new file, e.g. AK.scpkg")
+    p.add_argument("--with-audio", action="store_true", help="put the audio files inside")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_package_export)
+    p = psub.add_parser("import", help="merge a package the rater sent back")
+    p.add_argument("project")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_package_import)
+    p = psub.add_parser("info", help="show a package's manifest")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_package_info)
+    p = psub.add_parser("list", help="packages exported from a project")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_package_list)
+    p = psub.add_parser("conflicts", help="conflicts left by imports")
+    p.add_argument("project")
+    p.add_argument("--package", metavar="ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_package_conflicts)
+    p = psub.add_parser("resolve", help="settle a conflict")
+    p.add_argument("project")
+    p.add_argument("--package", required=True, metavar="ID")
+    p.add_argument("--conflict", required=True, metavar="C")
+    p.add_argument("--take", required=True, choices=("package", "project"))
+    p.set_defaults(func=cmd_package_resolve)

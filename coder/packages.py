@@ -1,0 +1,1311 @@
+"""Offline rater packages: export a rater's work, code it elsewhere, merge it back.
+
+A package is a single SQLite file with the schema of a project (a *mini project*), so
+the app opens it like any project and the rater works through the same
+:class:`~coder.project.RaterView`. It holds only:
+
+* the manifest (project settings key ``package``): kind, format, package id, the
+  project's UUID and name, the rater code, when it was made, whether audio is inside,
+  and ``content_sha256``, a SHA-256 over everything in the package that the rater
+  cannot change (manifest, scale definitions, session keys with their audio
+  references, the list of codings);
+* that rater and their codings (every state) with their scores, notes and spans;
+  every role shows as ``primary`` and nothing says whether a session is double-coded,
+  a training session or a drift check; no other rater, plan, pool or history;
+* the scale definitions the codings use, exactly as stored;
+* the sessions' keys and audio references (file name, SHA-256, size, duration), no
+  patient, therapist, date or metadata; with ``with_audio`` the audio itself, stored
+  in chunks in a table ``package_audio`` and unpacked on :func:`open_package`.
+
+The lead's project keeps its own record of each package (``rater_packages``): the
+package ids of codings, notes and spans mapped to the project's, and the values as
+exported. :func:`import_package` merges three ways against that base, unit by unit (an
+item's score, a coding's state, a note, a span): a unit changed only in the package is
+applied, with history rows whose actor is the rater; changed only in the project, it
+is kept; changed on both sides to different values, it is a :class:`Conflict`, listed
+for the lead (:func:`package_conflicts`, :func:`resolve_conflict`) and never
+overwritten. Importing the same package again changes nothing, and a later version of
+the same package (the rater went on coding) merges the same way.
+
+A package from another project, for a rater the project does not have, or whose
+content no longer matches its hash or the project's record, is refused with a message
+saying which, and nothing is merged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_cache_dir
+from sqlalchemy import inspect, select, text
+
+from coder.errors import CoderError, InputError
+from coder.models import (
+    AudioFileRow,
+    CodingRow,
+    NoteRow,
+    ProjectRow,
+    RaterPackageRow,
+    RaterRow,
+    RatingRow,
+    ScaleRow,
+    SessionRow,
+    SpanRow,
+    utcnow,
+)
+from coder.project import CODING_STATES, LEAD, Project, RaterView, _log
+from coder.scales import RatingScale, parse_scale
+
+PACKAGE_KIND = "session-coder-rater-package"
+PACKAGE_FORMAT = 1
+PACKAGE_SETTING = "package"
+UUID_SETTING = "project_uuid"
+PACKAGE_SUFFIX = ".scpkg"
+_CHUNK = 4 * 1024 * 1024
+
+Take = Literal["package", "project"]
+
+
+# --------------------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class PackageManifest:
+    """What a package says about itself (stored in the package, covered by its hash)."""
+
+    package_id: str
+    project_uuid: str
+    project_name: str
+    rater: str
+    created_at: str  # ISO 8601, UTC
+    with_audio: bool
+    codings: int
+    content_sha256: str = ""
+    kind: str = PACKAGE_KIND
+    format: int = PACKAGE_FORMAT
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "format": self.format,
+            "package_id": self.package_id,
+            "project_uuid": self.project_uuid,
+            "project_name": self.project_name,
+            "rater": self.rater,
+            "created_at": self.created_at,
+            "with_audio": self.with_audio,
+            "codings": self.codings,
+            "content_sha256": self.content_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PackageManifest:
+        return cls(
+            package_id=str(data["package_id"]),
+            project_uuid=str(data["project_uuid"]),
+            project_name=str(data.get("project_name", "")),
+            rater=str(data["rater"]),
+            created_at=str(data["created_at"]),
+            with_audio=bool(data.get("with_audio", False)),
+            codings=int(data.get("codings", 0)),
+            content_sha256=str(data.get("content_sha256", "")),
+            kind=str(data.get("kind", "")),
+            format=int(data.get("format", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One unit changed both in the project and in the package since the export.
+
+    Attributes:
+        id: Stable id within the package (``"<coding>:<what>:<key>"``).
+        what: ``rating``, ``state``, ``note``, ``span``, ``coding`` (the coding is no
+            longer the rater's in the project) or ``locked`` (changed in the package
+            although it was submitted and not reopened at export).
+        key: The item id, or the project's note / span id.
+        base: The value at export (or the last import); ``project`` and ``package``
+            the two current values.
+    """
+
+    id: str
+    package_id: str
+    rater: str
+    coding_id: int
+    session_key: str
+    scale_id: str
+    what: str
+    key: str
+    base: Any
+    project: Any
+    package: Any
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "package_id": self.package_id,
+            "rater": self.rater,
+            "coding_id": self.coding_id,
+            "session": self.session_key,
+            "scale": self.scale_id,
+            "what": self.what,
+            "key": self.key,
+            "base": self.base,
+            "project": self.project,
+            "package": self.package,
+        }
+
+    def describe(self) -> str:
+        return (
+            f"{self.session_key} {self.scale_id} {self.what} {self.key}: project has "
+            f"{_short(self.project)}, package has {_short(self.package)} "
+            f"(was {_short(self.base)}) [{self.id}]"
+        )
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What :func:`import_package` did. ``changed`` is False when nothing was written."""
+
+    package_id: str
+    rater: str
+    applied: dict[str, int]
+    conflicts: tuple[Conflict, ...]
+    changed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "package_id": self.package_id,
+            "rater": self.rater,
+            "applied": self.applied,
+            "conflicts": [c.as_dict() for c in self.conflicts],
+            "changed": self.changed,
+        }
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    """The project's record of an exported package."""
+
+    package_id: str
+    rater: str
+    created_at: datetime
+    created_by: str
+    with_audio: bool
+    codings: int
+    imported_at: datetime | None
+    import_count: int
+    open_conflicts: int
+
+
+class RaterPackage:
+    """A package opened on the rater's machine: a mini project and the rater's view.
+
+    Use ``package.view`` exactly like ``project.rater_view(code)`` online; every change
+    is written into the package file at once. Close it before sending the file back.
+    """
+
+    def __init__(self, project: Project, manifest: PackageManifest) -> None:
+        self.project = project
+        self.manifest = manifest
+        self.view: RaterView = project.rater_view(manifest.rater)
+
+    @property
+    def path(self) -> Path | None:
+        return self.project.store.location.path
+
+    def missing_audio(self) -> list[str]:
+        """Session keys whose audio file is not on this machine (see relink_audio)."""
+        return [
+            s.key
+            for s in self.project.sessions()
+            if s.audio_path is None or not Path(s.audio_path).is_file()
+        ]
+
+    def relink_audio(self, folder: str | Path) -> list[str]:
+        """Find the sessions' audio files under ``folder`` by content; returns what is
+        still missing."""
+        from coder.importer import relink_audio
+
+        relink_audio(self.project, folder, actor=self.manifest.rater)
+        return self.missing_audio()
+
+    def close(self) -> None:
+        self.project.close()
+
+    def __enter__(self) -> RaterPackage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:  # SQLite gives naive datetimes back; they were stored as UTC
+        at = at.replace(tzinfo=UTC)
+    return at.isoformat()
+
+
+def _from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def project_uuid(project: Project, *, actor: str = LEAD) -> str:
+    """The project's UUID, created (and recorded in the history) on first use."""
+    current = project.settings().get(UUID_SETTING)
+    if current:
+        return str(current)
+    value = project.update_setting(UUID_SETTING, lambda old: old or str(uuid.uuid4()), actor=actor)
+    return str(value)
+
+
+def _content_hash(project: Project) -> str:
+    """SHA-256 over what a rater cannot change in a package (see the module docstring)."""
+    manifest = dict(project.settings().get(PACKAGE_SETTING) or {})
+    manifest.pop("content_sha256", None)
+    with project.store.read() as s:
+        scales = sorted(
+            [r.scale_id, r.version, r.source] for r in s.scalars(select(ScaleRow)).all()
+        )
+        sessions = sorted(
+            [sess.session_key, a.sha256 if a else None, a.duration_ms if a else None]
+            + [a.size_bytes if a else None]
+            for sess, a in s.execute(
+                select(SessionRow, AudioFileRow).outerjoin(
+                    AudioFileRow, AudioFileRow.id == SessionRow.audio_id
+                )
+            ).all()
+        )
+        raters = sorted(s.scalars(select(RaterRow.code)).all())
+        codings = sorted(
+            [c.id, key, sid, version, c.queue_position, code]
+            for c, key, sid, version, code in s.execute(
+                select(
+                    CodingRow,
+                    SessionRow.session_key,
+                    ScaleRow.scale_id,
+                    ScaleRow.version,
+                    RaterRow.code,
+                )
+                .join(SessionRow, SessionRow.id == CodingRow.session_id)
+                .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
+                .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            ).all()
+        )
+        audio = _embedded_audio(s)
+    payload = {
+        "manifest": manifest,
+        "scales": scales,
+        "sessions": sessions,
+        "raters": raters,
+        "codings": codings,
+        "audio": sorted(audio),
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _embedded_audio(s: Any) -> list[str]:
+    if not inspect(s.connection()).has_table("package_audio"):
+        return []  # a package without audio
+    return [r[0] for r in s.execute(text("SELECT DISTINCT sha256 FROM package_audio")).all()]
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export_package(
+    project: Project,
+    rater: str,
+    out: str | Path,
+    *,
+    with_audio: bool = False,
+    actor: str = LEAD,
+) -> PackageManifest:
+    """Write one rater's package to ``out`` (a new file) and record it in the project.
+
+    Raises:
+        InputError: the rater is unknown or has no codings, ``out`` exists or its
+            folder does not, or (``with_audio``) an audio file cannot be read.
+    """
+    out = Path(out).expanduser()
+    if out.exists():
+        raise InputError(f"{out} already exists; choose a new file name")
+    if not out.parent.is_dir():
+        raise InputError(f"the folder {out.parent} does not exist")
+    with project.store.read() as s:
+        rater_row = project._rater_row(s, rater)
+        rows = s.execute(
+            select(CodingRow, SessionRow, AudioFileRow)
+            .join(SessionRow, SessionRow.id == CodingRow.session_id)
+            .outerjoin(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
+            .where(CodingRow.rater_id == rater_row.id)
+            .order_by(CodingRow.queue_position, CodingRow.id)
+        ).all()
+        if not rows:
+            raise InputError(f"{rater} has no codings to take offline; assign some first")
+        scale_rows = {
+            r.id: r
+            for r in s.scalars(
+                select(ScaleRow).where(ScaleRow.id.in_({c.scale_pk for c, _s, _a in rows}))
+            )
+        }
+        ids = [c.id for c, _s, _a in rows]
+        ratings = s.scalars(select(RatingRow).where(RatingRow.coding_id.in_(ids))).all()
+        notes = s.scalars(
+            select(NoteRow).where(NoteRow.coding_id.in_(ids), NoteRow.deleted.is_(False))
+        ).all()
+        spans = s.scalars(
+            select(SpanRow).where(SpanRow.coding_id.in_(ids), SpanRow.deleted.is_(False))
+        ).all()
+    if with_audio:
+        for _c, _sess, audio in rows:
+            if audio is not None and audio.sha256 and not Path(audio.path).is_file():
+                raise InputError(
+                    f"the audio file {audio.path} is missing; re-link it (session-coder "
+                    "relink) or export without --with-audio"
+                )
+    manifest = PackageManifest(
+        package_id=str(uuid.uuid4()),
+        project_uuid=project_uuid(project, actor=actor),
+        project_name=project.name,
+        rater=rater,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        with_audio=with_audio,
+        codings=len(rows),
+    )
+    tmp = out.with_name(f".{out.name}.{manifest.package_id[:8]}.tmp")
+    state: dict[str, Any] = {"codings": {}, "conflicts": []}
+    try:
+        package = Project.create(tmp, name=f"{project.name} ({rater}, offline)")
+        try:
+            with package.store.transaction() as p:
+                p.add(RaterRow(id=1, code=rater, name="", active=True))
+                scale_pk = {}
+                for i, (pk, row) in enumerate(sorted(scale_rows.items()), start=1):
+                    p.add(
+                        ScaleRow(
+                            id=i,
+                            scale_id=row.scale_id,
+                            version=row.version,
+                            name=row.name,
+                            source=row.source,
+                        )
+                    )
+                    scale_pk[pk] = i
+                session_pk: dict[int, int] = {}
+                for _coding, sess, audio in rows:
+                    if sess.id in session_pk:
+                        continue
+                    audio_pk = None
+                    if audio is not None:
+                        a = AudioFileRow(
+                            path=Path(audio.path).name,
+                            size_bytes=audio.size_bytes,
+                            duration_ms=audio.duration_ms,
+                            sample_rate=audio.sample_rate,
+                            channels=audio.channels,
+                            sha256=audio.sha256,
+                            format=audio.format,
+                        )
+                        p.add(a)
+                        p.flush()
+                        audio_pk = a.id
+                    new = SessionRow(
+                        session_key=sess.session_key,
+                        patient="",
+                        therapist="",
+                        session_number=None,
+                        phase="",
+                        date="",
+                        metadata_json="{}",
+                        audio_id=audio_pk,
+                        audio_status=sess.audio_status,
+                        audio_reason="",
+                        training=False,
+                    )
+                    p.add(new)
+                    p.flush()
+                    session_pk[sess.id] = new.id
+                by_coding: dict[int, dict[str, Any]] = {}
+                for pkg_id, (coding, sess, _audio) in enumerate(rows, start=1):
+                    p.add(
+                        CodingRow(
+                            id=pkg_id,
+                            session_id=session_pk[sess.id],
+                            rater_id=1,
+                            scale_pk=scale_pk[coding.scale_pk],
+                            plan_id=None,
+                            role="primary",  # roles stay with the lead
+                            queue_position=coding.queue_position,
+                            state=coding.state,
+                            uncodable_reason=coding.uncodable_reason,
+                            uncodable_text=coding.uncodable_text,
+                            started_at=coding.started_at,
+                            submitted_at=coding.submitted_at,
+                            playhead_ms=coding.playhead_ms,
+                            reopen_allowed=coding.reopen_allowed,
+                        )
+                    )
+                    entry = {
+                        "coding_id": coding.id,
+                        "session": sess.session_key,
+                        "scale": scale_rows[coding.scale_pk].scale_id,
+                        "reopen_allowed": coding.reopen_allowed,
+                        "base": {
+                            "state": _state_unit(coding),
+                            "playhead_ms": coding.playhead_ms,
+                            "ratings": {},
+                        },
+                        "notes": {},
+                        "spans": {},
+                    }
+                    state["codings"][str(pkg_id)] = entry
+                    by_coding[coding.id] = {"pkg": pkg_id, "entry": entry}
+                p.flush()
+                for r in ratings:
+                    target = by_coding[r.coding_id]
+                    p.add(
+                        RatingRow(
+                            coding_id=target["pkg"],
+                            item_id=r.item_id,
+                            value=r.value,
+                            text=r.text,
+                            updated_at=r.updated_at,
+                        )
+                    )
+                    target["entry"]["base"]["ratings"][r.item_id] = [r.value, r.text]
+                for n in notes:
+                    target = by_coding[n.coding_id]
+                    note = NoteRow(
+                        coding_id=target["pkg"],
+                        position_ms=n.position_ms,
+                        text=n.text,
+                        deleted=False,
+                    )
+                    p.add(note)
+                    p.flush()
+                    target["entry"]["notes"][str(note.id)] = {"id": n.id, "base": _note_unit(n)}
+                for sp in spans:
+                    target = by_coding[sp.coding_id]
+                    span = SpanRow(
+                        coding_id=target["pkg"],
+                        item_id=sp.item_id,
+                        start_ms=sp.start_ms,
+                        end_ms=sp.end_ms,
+                        deleted=False,
+                    )
+                    p.add(span)
+                    p.flush()
+                    target["entry"]["spans"][str(span.id)] = {"id": sp.id, "base": _span_unit(sp)}
+                settings_row = p.get(ProjectRow, 1)
+                assert settings_row is not None
+                settings_row.settings_json = json.dumps({PACKAGE_SETTING: manifest.as_dict()})
+            if with_audio:
+                _embed_audio(package, [a for _c, _s, a in rows if a is not None and a.sha256])
+            digest = _content_hash(package)
+            manifest = PackageManifest(**{**manifest.__dict__, "content_sha256": digest})
+            package.set_setting(PACKAGE_SETTING, manifest.as_dict(), actor=actor)
+        finally:
+            package.close()
+        with project.store.transaction() as s:
+            s.add(
+                RaterPackageRow(
+                    id=manifest.package_id,
+                    rater_id=rater_row.id,
+                    created_at=utcnow(),
+                    created_by=actor,
+                    content_sha256=manifest.content_sha256,
+                    with_audio=with_audio,
+                    state_json=json.dumps(state, sort_keys=True),
+                    imported_at=None,
+                    import_count=0,
+                )
+            )
+            _log(
+                s,
+                actor,
+                "export",
+                "package",
+                manifest.package_id,
+                new={"rater": rater, "codings": len(rows), "with_audio": with_audio},
+            )
+        os.replace(tmp, out)
+    except BaseException:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+def _embed_audio(package: Project, audio_rows: list[AudioFileRow]) -> None:
+    with package.store.transaction() as p:
+        p.execute(
+            text(
+                "CREATE TABLE package_audio (sha256 VARCHAR(64) NOT NULL, seq INTEGER NOT NULL, "
+                "data BLOB NOT NULL, PRIMARY KEY (sha256, seq))"
+            )
+        )
+    done: set[str] = set()
+    for audio in audio_rows:
+        if audio.sha256 in done:
+            continue
+        done.add(str(audio.sha256))
+        try:
+            with Path(audio.path).open("rb") as fh, package.store.transaction() as p:
+                for seq, chunk in enumerate(iter(lambda f=fh: f.read(_CHUNK), b"")):
+                    p.execute(
+                        text("INSERT INTO package_audio VALUES (:sha, :seq, :data)"),
+                        {"sha": audio.sha256, "seq": seq, "data": chunk},
+                    )
+        except OSError as exc:
+            raise InputError(f"cannot read the audio file {audio.path}: {exc.strerror}") from None
+
+
+def _state_unit(coding: Any) -> dict[str, Any]:
+    return {
+        "state": coding.state,
+        "uncodable_reason": coding.uncodable_reason,
+        "uncodable_text": coding.uncodable_text,
+    }
+
+
+def _note_unit(note: Any) -> dict[str, Any]:
+    return {"position_ms": note.position_ms, "text": note.text, "deleted": bool(note.deleted)}
+
+
+def _span_unit(span: Any) -> dict[str, Any]:
+    return {
+        "item_id": span.item_id,
+        "start_ms": span.start_ms,
+        "end_ms": span.end_ms,
+        "deleted": bool(span.deleted),
+    }
+
+
+# --------------------------------------------------------------------------- rater side
+
+
+def read_manifest(path: str | Path) -> PackageManifest:
+    """The manifest of a package file, without changing the file.
+
+    Raises:
+        InputError: the file is not a rater package.
+    """
+    with _package_copy(path) as package:
+        return _manifest_of(package, path)
+
+
+def open_package(path: str | Path, *, audio_dir: str | Path | None = None) -> RaterPackage:
+    """Open a package on the rater's machine (the GUI's door to offline coding).
+
+    Audio inside the package is unpacked once to ``audio_dir`` (default: the user's
+    cache folder, by SHA-256) and checked against its hash.
+
+    Raises:
+        InputError: the file is not a rater package, or its audio is damaged.
+    """
+    try:
+        project = Project.open(path)
+    except CoderError as exc:
+        raise InputError(f"{path} is not a Session Coder rater package ({exc})") from None
+    try:
+        manifest = _manifest_of(project, path)
+        if manifest.with_audio:
+            _unpack_audio(project, Path(audio_dir) if audio_dir else _audio_cache())
+        return RaterPackage(project, manifest)
+    except BaseException:
+        project.close()
+        raise
+
+
+def _audio_cache() -> Path:
+    return Path(user_cache_dir("session-coder", appauthor=False)) / "package-audio"
+
+
+def _unpack_audio(project: Project, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with project.store.read() as s:
+        audio_rows = s.scalars(select(AudioFileRow)).all()
+        embedded = set(_embedded_audio(s))
+    for audio in audio_rows:
+        if audio.sha256 not in embedded:
+            continue
+        target = folder / f"{audio.sha256}{Path(audio.path).suffix}"
+        if not target.is_file():
+            part = target.with_name(target.name + ".part")
+            digest = hashlib.sha256()
+            with part.open("wb") as fh, project.store.read() as s:
+                for (chunk,) in s.execute(
+                    text("SELECT data FROM package_audio WHERE sha256 = :sha ORDER BY seq"),
+                    {"sha": audio.sha256},
+                ):
+                    digest.update(chunk)
+                    fh.write(chunk)
+            if digest.hexdigest() != audio.sha256:
+                part.unlink(missing_ok=True)
+                raise InputError(
+                    "the audio inside the package is damaged (its SHA-256 does not match); "
+                    "ask the lead for a new package"
+                )
+            os.replace(part, target)
+        if audio.path != str(target):
+            with project.store.transaction() as s:
+                row = s.get(AudioFileRow, audio.id)
+                assert row is not None
+                row.path = str(target)
+
+
+def _manifest_of(project: Project, path: str | Path) -> PackageManifest:
+    data = project.settings().get(PACKAGE_SETTING)
+    if not isinstance(data, dict) or data.get("kind") != PACKAGE_KIND:
+        raise InputError(f"{path} is a project, not a rater package")
+    try:
+        manifest = PackageManifest.from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{path}: the package's manifest is damaged") from None
+    if manifest.format > PACKAGE_FORMAT:
+        raise InputError(
+            f"{path} was made by a newer version of Session Coder (package format "
+            f"{manifest.format}); update the app to import it"
+        )
+    return manifest
+
+
+@contextmanager
+def _package_copy(path: str | Path) -> Iterator[Project]:
+    """Open a throw-away copy of a package: reading never writes to the rater's file
+    (opening may migrate an older package's schema, and must not do it there)."""
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise InputError(f"no package at {source}")
+    folder = Path(tempfile.mkdtemp(prefix="sc-package-"))
+    try:
+        copy = folder / "package.scproj"
+        shutil.copyfile(source, copy)
+        for suffix in ("-wal", "-shm"):  # a package closed uncleanly keeps its journal
+            side = Path(f"{source}{suffix}")
+            if side.is_file():
+                shutil.copyfile(side, Path(f"{copy}{suffix}"))
+        try:
+            package = Project.open(copy)
+        except CoderError as exc:
+            raise InputError(f"{source} is not a Session Coder rater package ({exc})") from None
+        try:
+            yield package
+        finally:
+            package.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class _PackageData:
+    manifest: PackageManifest
+    codings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _read_package(package: Project, manifest: PackageManifest) -> _PackageData:
+    data = _PackageData(manifest)
+    with package.store.read() as s:
+        scales = {r.id: parse_scale(r.source) for r in s.scalars(select(ScaleRow))}
+        for c in s.scalars(select(CodingRow)):
+            data.codings[str(c.id)] = {
+                "scale": scales[c.scale_pk],
+                "state": _state_unit(c),
+                "started_at": _iso(c.started_at),
+                "submitted_at": _iso(c.submitted_at),
+                "playhead_ms": c.playhead_ms,
+                "ratings": {},
+                "notes": {},
+                "spans": {},
+            }
+        for r in s.scalars(select(RatingRow)):
+            data.codings[str(r.coding_id)]["ratings"][r.item_id] = [r.value, r.text]
+        for n in s.scalars(select(NoteRow)):
+            data.codings[str(n.coding_id)]["notes"][str(n.id)] = _note_unit(n)
+        for sp in s.scalars(select(SpanRow)):
+            data.codings[str(sp.coding_id)]["spans"][str(sp.id)] = _span_unit(sp)
+    return data
+
+
+def _validate(data: _PackageData, path: str | Path) -> None:
+    """Everything the rater could change must still be what the scale allows."""
+
+    def bad(why: str) -> InputError:
+        return InputError(f"{path}: the package holds data its scale does not allow ({why})")
+
+    for cid, c in data.codings.items():
+        scale: RatingScale = c["scale"]
+        st = c["state"]
+        if st["state"] not in CODING_STATES:
+            raise bad(f"coding {cid} has state {st['state']!r}")
+        if st["state"] == "uncodable" and st["uncodable_reason"] not in scale.uncodable_reasons:
+            raise bad(f"coding {cid}: {st['uncodable_reason']!r} is not a reason of {scale.id}")
+        for item_id, (value, txt) in c["ratings"].items():
+            try:
+                item = scale.item(item_id)
+            except KeyError:
+                raise bad(f"{scale.id} has no item {item_id!r}") from None
+            if item.kind == "text":
+                if value is not None:
+                    raise bad(f"text item {item_id!r} holds a number")
+            else:
+                if txt is not None:
+                    raise bad(f"item {item_id!r} holds text")
+                try:
+                    item.check_value(value)
+                except InputError as exc:
+                    raise bad(str(exc)) from None
+        for n in c["notes"].values():
+            if not isinstance(n["position_ms"], int) or n["position_ms"] < 0:
+                raise bad("a note has a negative time")
+        durations = {i.id for i in scale.items if i.kind == "duration"}
+        for sp in c["spans"].values():
+            if sp["item_id"] not in durations or sp["start_ms"] < 0:
+                raise bad(f"a span of {sp['item_id']!r} is not a span of a duration item")
+
+
+def _three_way(base: Any, package: Any, project: Any) -> str:
+    if package == project:
+        return "same"
+    if package == base:
+        return "keep"
+    if project == base:
+        return "apply"
+    return "conflict"
+
+
+class _Merger:
+    """Applies package units to the project's rows inside one transaction."""
+
+    def __init__(self, s: Any, rater: str) -> None:
+        self.s = s
+        self.rater = rater
+        self.applied = {"ratings": 0, "states": 0, "notes": 0, "spans": 0}
+
+    def rating(self, coding: CodingRow, item_id: str, unit: list[Any]) -> None:
+        value, txt = unit
+        row = self.s.scalar(
+            select(RatingRow).where(RatingRow.coding_id == coding.id, RatingRow.item_id == item_id)
+        )
+        old = None
+        if row is None:
+            row = RatingRow(coding_id=coding.id, item_id=item_id)
+            self.s.add(row)
+        else:
+            old = row.text if row.text is not None else row.value
+        row.value, row.text, row.updated_at = value, txt, utcnow()
+        _log(
+            self.s,
+            self.rater,
+            "set",
+            "rating",
+            item_id,
+            coding_id=coding.id,
+            field=item_id,
+            old=old,
+            new=txt if txt is not None else value,
+        )
+        self.applied["ratings"] += 1
+
+    def state(self, coding: CodingRow, unit: dict[str, Any], times: dict[str, Any]) -> None:
+        old = _state_unit(coding)
+        coding.state = unit["state"]
+        coding.uncodable_reason = unit["uncodable_reason"]
+        coding.uncodable_text = unit["uncodable_text"]
+        coding.started_at = _from_iso(times.get("started_at")) or coding.started_at
+        coding.submitted_at = _from_iso(times.get("submitted_at"))
+        if unit["state"] in ("submitted", "uncodable"):
+            coding.reopen_allowed = False
+        action = {"submitted": "submit", "uncodable": "uncodable"}.get(unit["state"], "set")
+        if unit["state"] == "uncodable":
+            before: Any = {"state": old["state"], "reason": old["uncodable_reason"]}
+            after: Any = {
+                "state": "uncodable",
+                "reason": unit["uncodable_reason"],
+                "text": unit["uncodable_text"],
+            }
+        else:
+            before, after = old["state"], unit["state"]
+        _log(
+            self.s,
+            self.rater,
+            action,
+            "coding",
+            str(coding.id),
+            coding_id=coding.id,
+            field="state",
+            old=before,
+            new=after,
+        )
+        self.applied["states"] += 1
+
+    def note(self, coding: CodingRow, note_id: int | None, unit: dict[str, Any]) -> int:
+        if note_id is None:
+            note = NoteRow(
+                coding_id=coding.id,
+                position_ms=unit["position_ms"],
+                text=unit["text"],
+                deleted=False,
+            )
+            self.s.add(note)
+            self.s.flush()
+            _log(
+                self.s,
+                self.rater,
+                "add",
+                "note",
+                str(note.id),
+                coding_id=coding.id,
+                new={"position_ms": note.position_ms, "text": note.text},
+            )
+        else:
+            note = self.s.get(NoteRow, note_id)
+            old = {"position_ms": note.position_ms, "text": note.text}
+            if unit["deleted"] and not note.deleted:
+                note.deleted = True
+                _log(
+                    self.s, self.rater, "delete", "note", str(note.id), coding_id=coding.id, old=old
+                )
+            else:
+                note.deleted = unit["deleted"]
+                note.position_ms, note.text = unit["position_ms"], unit["text"]
+                _log(
+                    self.s,
+                    self.rater,
+                    "edit",
+                    "note",
+                    str(note.id),
+                    coding_id=coding.id,
+                    old=old,
+                    new={"position_ms": note.position_ms, "text": note.text},
+                )
+        self.applied["notes"] += 1
+        return int(note.id)
+
+    def span(self, coding: CodingRow, span_id: int | None, unit: dict[str, Any]) -> int:
+        values = {"item": unit["item_id"], "start_ms": unit["start_ms"], "end_ms": unit["end_ms"]}
+        if span_id is None:
+            span = SpanRow(
+                coding_id=coding.id,
+                item_id=unit["item_id"],
+                start_ms=unit["start_ms"],
+                end_ms=unit["end_ms"],
+                deleted=False,
+            )
+            self.s.add(span)
+            self.s.flush()
+            _log(self.s, self.rater, "add", "span", str(span.id), coding_id=coding.id, new=values)
+        else:
+            span = self.s.get(SpanRow, span_id)
+            old = {"item": span.item_id, "start_ms": span.start_ms, "end_ms": span.end_ms}
+            if unit["deleted"] and not span.deleted:
+                span.deleted = True
+                _log(
+                    self.s, self.rater, "delete", "span", str(span.id), coding_id=coding.id, old=old
+                )
+            else:
+                span.deleted = unit["deleted"]
+                span.start_ms, span.end_ms = unit["start_ms"], unit["end_ms"]
+                _log(
+                    self.s,
+                    self.rater,
+                    "edit",
+                    "span",
+                    str(span.id),
+                    coding_id=coding.id,
+                    old={"start_ms": old["start_ms"], "end_ms": old["end_ms"]},
+                    new={"start_ms": span.start_ms, "end_ms": span.end_ms},
+                )
+        self.applied["spans"] += 1
+        return int(span.id)
+
+
+def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> ImportReport:
+    """Merge a rater's package back into the project (see the module docstring).
+
+    Returns:
+        What was applied, and every conflict left for the lead.
+
+    Raises:
+        InputError: not a package; a package of another project or for a rater the
+            project lacks; a tampered package (its content no longer matches its hash
+            or the project's record of it); data the scale does not allow. Nothing is
+            merged then.
+    """
+    with _package_copy(path) as package:
+        manifest = _manifest_of(package, path)
+        digest = _content_hash(package)
+        data = _read_package(package, manifest)
+    mine = project.settings().get(UUID_SETTING)
+    if manifest.project_uuid != mine:
+        raise InputError(
+            f"{path} was exported from another project ({manifest.project_name!r}, id "
+            f"{manifest.project_uuid}); import it into that project"
+        )
+    if manifest.rater not in {r.code for r in project.raters(include_inactive=True)}:
+        raise InputError(f"{path} is for rater {manifest.rater!r}, who is not in this project")
+    if digest != manifest.content_sha256:
+        raise InputError(
+            f"{path} has been tampered with: its content does not match its hash "
+            "(sessions, scales, codings or manifest were changed outside the app); "
+            "ask the rater for the file the app wrote"
+        )
+    _validate(data, path)
+    with project.store.transaction() as s:
+        record = s.scalar(
+            select(RaterPackageRow)
+            .where(RaterPackageRow.id == manifest.package_id)
+            .with_for_update()
+        )
+        if record is None:
+            raise InputError(
+                f"{path}: this project has no record of exporting package "
+                f"{manifest.package_id}; import it into the project it came from"
+            )
+        rater_row = project._rater_row(s, manifest.rater)
+        if record.rater_id != rater_row.id or record.content_sha256 != digest:
+            raise InputError(
+                f"{path} has been tampered with: it does not match package "
+                f"{manifest.package_id} as this project exported it"
+            )
+        state = json.loads(record.state_json)
+        if set(state["codings"]) != set(data.codings):
+            raise InputError(f"{path} has been tampered with: its codings were changed")
+        before = json.dumps(state, sort_keys=True)
+        merger = _Merger(s, manifest.rater)
+        conflicts: list[dict[str, Any]] = []
+        for pkg_id in sorted(state["codings"], key=int):
+            _merge_coding(
+                s, merger, state["codings"][pkg_id], data.codings[pkg_id], rater_row.id, conflicts
+            )
+        state["conflicts"] = conflicts
+        changed = sum(merger.applied.values()) > 0 or json.dumps(state, sort_keys=True) != before
+        if changed:
+            record.state_json = json.dumps(state, sort_keys=True)
+            record.imported_at = utcnow()
+            record.import_count += 1
+            _log(
+                s,
+                actor,
+                "import",
+                "package",
+                manifest.package_id,
+                new={
+                    "rater": manifest.rater,
+                    "applied": merger.applied,
+                    "conflicts": len(conflicts),
+                },
+            )
+        # else: nothing was touched (the same package again), so nothing is written.
+    return ImportReport(
+        manifest.package_id,
+        manifest.rater,
+        dict(merger.applied),
+        tuple(_conflict(manifest.package_id, manifest.rater, c) for c in conflicts),
+        changed,
+    )
+
+
+def _merge_coding(
+    s: Any,
+    merger: _Merger,
+    entry: dict[str, Any],
+    pkg: dict[str, Any],
+    rater_id: int,
+    conflicts: list[dict[str, Any]],
+) -> None:
+    coding = s.scalar(select(CodingRow).where(CodingRow.id == entry["coding_id"]).with_for_update())
+    head = {"coding_id": entry["coding_id"], "session": entry["session"], "scale": entry["scale"]}
+
+    def conflict(what: str, key: str, base: Any, project: Any, package: Any, **extra: Any) -> None:
+        conflicts.append(
+            {
+                **head,
+                "id": f"{entry['coding_id']}:{what}:{key}",
+                "what": what,
+                "key": key,
+                "base": base,
+                "project": project,
+                "package": package,
+                **extra,
+            }
+        )
+
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            {k: pkg[k] for k in ("state", "ratings", "notes", "spans")}, sort_keys=True
+        ).encode()
+    ).hexdigest()
+    if entry.get("discarded") == fingerprint:
+        return  # the lead already chose the project's side for exactly this content
+    base = entry["base"]
+    changed_in_package = (
+        pkg["state"] != base["state"]
+        or pkg["ratings"] != base["ratings"]
+        or any(pkg["notes"].get(k) != v["base"] for k, v in entry["notes"].items())
+        or any(k not in entry["notes"] for k, v in pkg["notes"].items() if not v["deleted"])
+        or any(pkg["spans"].get(k) != v["base"] for k, v in entry["spans"].items())
+        or any(k not in entry["spans"] for k, v in pkg["spans"].items() if not v["deleted"])
+    )
+    if coding is None or coding.rater_id != rater_id:
+        if changed_in_package:
+            conflict(
+                "coding",
+                "coding",
+                "assigned",
+                "no longer assigned to the rater",
+                "coded",
+                fingerprint=fingerprint,
+            )
+        return
+    if (
+        base["state"]["state"] in ("submitted", "uncodable")
+        and not entry["reopen_allowed"]
+        and changed_in_package
+    ):
+        # RaterView cannot change a submitted coding; only editing the file can.
+        conflict(
+            "locked",
+            "coding",
+            base["state"],
+            _state_unit(coding),
+            pkg["state"],
+            fingerprint=fingerprint,
+        )
+        return
+    # Scores first, then notes and spans, then the state (a submit comes last).
+    project_ratings = {
+        r.item_id: [r.value, r.text]
+        for r in s.scalars(select(RatingRow).where(RatingRow.coding_id == coding.id))
+    }
+    for item_id in sorted(set(pkg["ratings"]) | set(base["ratings"])):
+        b = base["ratings"].get(item_id, [None, None])
+        p = pkg["ratings"].get(item_id, [None, None])
+        c = project_ratings.get(item_id, [None, None])
+        verdict = _three_way(b, p, c)
+        if verdict == "apply":
+            merger.rating(coding, item_id, p)
+        if verdict in ("apply", "same"):
+            _set_base(base["ratings"], item_id, p)
+        elif verdict == "conflict":
+            conflict("rating", item_id, _plain(b), _plain(c), _plain(p), unit=p)
+    for kind, units, rows_model, apply in (
+        ("note", "notes", NoteRow, merger.note),
+        ("span", "spans", SpanRow, merger.span),
+    ):
+        mapped = entry[units]
+        for pkg_key in sorted(set(pkg[units]) | set(mapped), key=int):
+            p = pkg[units].get(pkg_key)
+            if pkg_key not in mapped:
+                if p is not None and not p["deleted"]:
+                    new_id = apply(coding, None, p)
+                    mapped[pkg_key] = {"id": new_id, "base": p}
+                continue
+            b = mapped[pkg_key]["base"]
+            if p is None:  # a row gone from the file counts as deleted
+                p = {**b, "deleted": True}
+            row = s.get(rows_model, mapped[pkg_key]["id"])
+            c = None
+            if row is not None:
+                c = _note_unit(row) if kind == "note" else _span_unit(row)
+            verdict = _three_way(b, p, c)
+            if verdict == "apply" and row is not None:
+                apply(coding, row.id, p)
+            if verdict in ("apply", "same"):
+                mapped[pkg_key]["base"] = p
+            elif verdict == "conflict":
+                conflict(kind, str(mapped[pkg_key]["id"]), b, c, p, package_key=pkg_key)
+    verdict = _three_way(base["state"], pkg["state"], _state_unit(coding))
+    if verdict == "apply":
+        merger.state(coding, pkg["state"], pkg)
+    if verdict in ("apply", "same"):
+        base["state"] = pkg["state"]
+    elif verdict == "conflict":
+        conflict(
+            "state",
+            "state",
+            base["state"],
+            _state_unit(coding),
+            pkg["state"],
+            times={"started_at": pkg["started_at"], "submitted_at": pkg["submitted_at"]},
+        )
+    if pkg["playhead_ms"] != base["playhead_ms"] and coding.playhead_ms == base["playhead_ms"]:
+        coding.playhead_ms = pkg["playhead_ms"]  # where the rater stopped (no history)
+        base["playhead_ms"] = pkg["playhead_ms"]
+
+
+def _plain(unit: list[Any]) -> Any:
+    """A score unit ``[value, text]`` as the lead reads it: the text, the number or None."""
+    return unit[1] if unit[1] is not None else unit[0]
+
+
+def _set_base(table: dict[str, Any], key: str, value: list[Any]) -> None:
+    if value == [None, None]:
+        table.pop(key, None)
+    else:
+        table[key] = value
+
+
+def _conflict(package_id: str, rater: str, c: Mapping[str, Any]) -> Conflict:
+    return Conflict(
+        id=c["id"],
+        package_id=package_id,
+        rater=rater,
+        coding_id=int(c["coding_id"]),
+        session_key=c["session"],
+        scale_id=c["scale"],
+        what=c["what"],
+        key=c["key"],
+        base=c["base"],
+        project=c["project"],
+        package=c["package"],
+    )
+
+
+# --------------------------------------------------------------------------- lead's view
+
+
+def list_packages(project: Project) -> list[PackageRecord]:
+    """Every package exported from this project, oldest first."""
+    with project.store.read() as s:
+        rows = s.execute(
+            select(RaterPackageRow, RaterRow.code)
+            .join(RaterRow, RaterRow.id == RaterPackageRow.rater_id)
+            .order_by(RaterPackageRow.created_at, RaterPackageRow.id)
+        ).all()
+    out = []
+    for row, code in rows:
+        state = json.loads(row.state_json)
+        out.append(
+            PackageRecord(
+                row.id,
+                code,
+                row.created_at,
+                row.created_by,
+                row.with_audio,
+                len(state.get("codings", {})),
+                row.imported_at,
+                row.import_count,
+                len(state.get("conflicts", [])),
+            )
+        )
+    return out
+
+
+def package_conflicts(project: Project, package_id: str | None = None) -> list[Conflict]:
+    """The conflicts the lead still has to resolve (of one package, or all)."""
+    with project.store.read() as s:
+        query = select(RaterPackageRow, RaterRow.code).join(
+            RaterRow, RaterRow.id == RaterPackageRow.rater_id
+        )
+        if package_id is not None:
+            query = query.where(RaterPackageRow.id == package_id)
+        rows = s.execute(query.order_by(RaterPackageRow.created_at)).all()
+    if package_id is not None and not rows:
+        raise InputError(f"no package {package_id} was exported from this project")
+    return [
+        _conflict(row.id, code, c)
+        for row, code in rows
+        for c in json.loads(row.state_json).get("conflicts", [])
+    ]
+
+
+def resolve_conflict(
+    project: Project, package_id: str, conflict_id: str, take: Take, *, actor: str = LEAD
+) -> None:
+    """Settle one conflict: keep the project's value, or take the package's.
+
+    Taking the package's value writes it with the rater as the actor (it is the
+    rater's change); either way the lead's decision is in the history and a later
+    import of the same package no longer reports the conflict.
+
+    Raises:
+        InputError: an unknown package or conflict, or ``take`` not package/project.
+    """
+    if take not in ("package", "project"):
+        raise InputError(f"take must be 'package' or 'project', not {take!r}")
+    with project.store.transaction() as s:
+        record = s.scalar(
+            select(RaterPackageRow).where(RaterPackageRow.id == package_id).with_for_update()
+        )
+        if record is None:
+            raise InputError(f"no package {package_id} was exported from this project")
+        rater = s.get(RaterRow, record.rater_id)
+        assert rater is not None
+        state = json.loads(record.state_json)
+        found = next((c for c in state["conflicts"] if c["id"] == conflict_id), None)
+        if found is None:
+            raise InputError(f"package {package_id} has no open conflict {conflict_id}")
+        entry = next(e for e in state["codings"].values() if e["coding_id"] == found["coding_id"])
+        what = found["what"]
+        if take == "package":
+            if what in ("coding", "locked"):
+                raise InputError(
+                    "this change cannot be taken from the package: "
+                    + (
+                        "the coding is no longer the rater's"
+                        if what == "coding"
+                        else "the coding was submitted when the package was made; reopen "
+                        "it and ask the rater to enter the change"
+                    )
+                )
+            coding = s.scalar(
+                select(CodingRow).where(CodingRow.id == found["coding_id"]).with_for_update()
+            )
+            assert coding is not None
+            merger = _Merger(s, rater.code)
+            if what == "rating":
+                merger.rating(coding, found["key"], found["unit"])
+            elif what == "state":
+                merger.state(coding, found["package"], found.get("times", {}))
+            elif what == "note":
+                merger.note(coding, int(found["key"]), found["package"])
+            elif what == "span":
+                merger.span(coding, int(found["key"]), found["package"])
+        if what == "rating":
+            _set_base(entry["base"]["ratings"], found["key"], found["unit"])
+        elif what == "state":
+            entry["base"]["state"] = found["package"]
+        elif what in ("note", "span"):
+            entry[what + "s"][found["package_key"]]["base"] = found["package"]
+        else:  # coding, locked: the package's version of this coding is set aside
+            entry["discarded"] = found["fingerprint"]
+        state["conflicts"] = [c for c in state["conflicts"] if c["id"] != conflict_id]
+        record.state_json = json.dumps(state, sort_keys=True)
+        _log(
+            s,
+            actor,
+            "resolve",
+            "package",
+            package_id,
+            coding_id=int(found["coding_id"]),
+            field=conflict_id,
+            old={"project": found["project"], "package": found["package"]},
+            new={"take": take},
+        )
