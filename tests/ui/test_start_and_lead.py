@@ -109,10 +109,10 @@ def test_the_lead_sees_progress_and_can_allow_reopening(qtbot, app, built: Built
         qtbot.waitUntil(lambda: tab.finished.rowCount() == 1)
         assert tab.by_scale.row(0) == ("thabs", 0, 0, 1, 0, 1)
         assert tab.by_rater.row(0) == ("R1", 0, 0, 1, 0, 1)
-        # Other engineers add their tabs here.
         from PySide6.QtWidgets import QLabel
 
-        assert lead.add_tab("Reliability", QLabel("later")) == 1
+        index = lead.add_tab("Extra", QLabel("later"))
+        assert index == lead.tabs.count() - 1 and lead.tabs.tabText(index) == "Extra"
         tab.finished_table.selectRow(0)
         tab.reopen_button.click()
         qtbot.waitUntil(lambda: "can now change" in tab.summary.text())
