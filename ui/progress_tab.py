@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from coder.project import CODING_STATES, Project
 from ui.dialogs import show_error
+from ui.import_dialog import ImportDialog
 from ui.rows_table_model import RowsTableModel
 from ui.scoring_panel import STATE_LABELS
 from ui.tasks import TaskRunner
@@ -85,9 +87,14 @@ class ProgressTab(QWidget):
         self.summary = QLabel("Loading…")
         self.summary.setWordWrap(True)
         top.addWidget(self.summary, 1)
+        self.import_button = QPushButton("Import sessions…")
+        self.import_button.setToolTip("Import a manifest (CSV or Excel) with the sessions' audio")
+        self.import_button.clicked.connect(self._on_import_clicked)
+        top.addWidget(self.import_button)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         top.addWidget(refresh)
+        self.import_dialog: ImportDialog | None = None
         layout.addLayout(top)
         self.by_scale = RowsTableModel(["Scale", *states, "Total"], self)
         self.by_rater = RowsTableModel(["Rater", *states, "Total"], self)
@@ -113,6 +120,16 @@ class ProgressTab(QWidget):
         self.reopen_button.clicked.connect(self.allow_reopen_selected)
         row.addWidget(self.reopen_button)
         layout.addLayout(row)
+        self.refresh()
+
+    @Slot()
+    def _on_import_clicked(self) -> None:
+        self.import_dialog = ImportDialog(self.project, self)
+        self.import_dialog.import_finished.connect(self._on_imported)
+        self.import_dialog.open()
+
+    @Slot(object)
+    def _on_imported(self, _report: object) -> None:
         self.refresh()
 
     def refresh(self) -> None:

@@ -1,0 +1,81 @@
+"""Importing a manifest from the lead's window: progress, problems, cancel."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from coder.project import Project
+from coder.synth import synthesize_session
+from ui.import_dialog import ImportDialog
+
+
+def _manifest(folder: Path, n: int) -> Path:
+    audio = folder / "audio"
+    audio.mkdir(parents=True)
+    rows = []
+    for i in range(n):
+        synthesize_session(audio / f"s{i}.wav", 2.0, seed=i)
+        rows.append(
+            {
+                "session_id": f"S{i}",
+                "audio": f"audio/s{i}.wav",
+                "patient": "P1",
+                "therapist": "T1",
+                "session_number": "1",
+                "phase": "",
+                "date": "",
+            }
+        )
+    rows.append(
+        {
+            "session_id": "S0",
+            "audio": "audio/s0.wav",
+            "patient": "P1",
+            "therapist": "T1",
+            "session_number": "2",
+            "phase": "",
+            "date": "",
+        }
+    )
+    path = folder / "manifest.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_import_runs_in_the_background_and_lists_problems(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = _manifest(tmp_path / "lab", 3)
+    with Project.create(tmp_path / "p.scproj") as project:
+        dialog = ImportDialog(project)
+        qtbot.addWidget(dialog)
+        with qtbot.waitSignal(dialog.import_finished, timeout=20_000) as finished:
+            dialog.start(str(manifest))
+        report = finished.args[0]
+        assert report.added == 3
+        assert "line 5 (S0): not imported: duplicate session_id" in dialog.report.toPlainText()
+        assert dialog.progress.value() == 1000
+        assert [s.key for s in project.sessions()] == ["S0", "S1", "S2"]
+
+
+def test_cancel_keeps_only_whole_rows(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    manifest = _manifest(tmp_path / "lab", 3)
+    with Project.create(tmp_path / "p.scproj") as project:
+        dialog = ImportDialog(project)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        with qtbot.waitSignal(dialog.import_finished, timeout=20_000) as finished:
+            dialog.start(str(manifest))
+            qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+        assert finished.args[0].cancelled
+        assert dialog.isVisible()  # Cancel while running stops the import, not the dialog
+        sessions = project.sessions()
+        assert len(sessions) < 3
+        assert all(s.sha256 and s.duration_ms == 2000 for s in sessions)
+        assert "cancelled" in dialog.status.text()
