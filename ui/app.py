@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -19,6 +20,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
 from coder.errors import CoderError
+from coder.packages import open_package
 from coder.project import LEAD, Project, QueueEntry, RaterView
 from ui.coding_window import CodingWindow, OpenedCoding, open_coding
 from ui.dialogs import choose_file, show_error, show_message
@@ -85,6 +87,7 @@ class AppController(QObject):
         self.start_window.back_requested.connect(self._show_identities)
         self.start_window.refresh_requested.connect(self.load_queue)
         self._raters: list[str] = []
+        self._is_package = False
 
     # ------------------------------------------------------------------ project
 
@@ -102,7 +105,7 @@ class AppController(QObject):
         choose_file(
             self.start_window,
             "Open a Session Coder project",
-            name_filter="Session Coder projects (*.scproj);;All files (*)",
+            name_filter="Projects and rater packages (*.scproj *.scpkg);;All files (*)",
             directory=str(last.parent) if last else "",
             on_chosen=lambda path: self.open_project(Path(path)),
         )
@@ -116,12 +119,12 @@ class AppController(QObject):
             on_error=self._on_project_failed,
         )
 
-    def _on_project_opened(self, path: Path, result: tuple[Project, str, list[str]]) -> None:
-        project, name, raters = result
+    def _on_project_opened(self, path: Path, opened: OpenedProject) -> None:
         self._close_project()
-        self.project, self.project_path, self._raters = project, path, raters
+        self.project, self.project_path, self._raters = opened.project, path, opened.raters
+        self._is_package = opened.is_package
         self.settings.last_project = path.resolve()
-        self.start_window.show_identities(name, path, raters, self.settings.last_rater)
+        self._show_identities()
 
     @Slot(object)
     def _on_project_failed(self, error: BaseException) -> None:
@@ -131,8 +134,15 @@ class AppController(QObject):
 
     def _show_identities(self) -> None:
         if self.project is not None and self.project_path is not None:
+            name = (
+                f"offline package for {self._raters[0]}" if self._is_package else self.project.name
+            )
             self.start_window.show_identities(
-                self.project.name, self.project_path, self._raters, self.settings.last_rater
+                name,
+                self.project_path,
+                self._raters,
+                self.settings.last_rater,
+                allow_lead=not self._is_package,
             )
 
     def _close_project(self) -> None:
@@ -238,11 +248,32 @@ class AppController(QObject):
             self.project = None
 
 
-def _open_project(path: Path) -> tuple[Project, str, list[str]]:
-    """Open a project and read what the start window shows (blocking: run in a worker)."""
+@dataclass(frozen=True)
+class OpenedProject:
+    """What the start window shows for an opened project or offline rater package."""
+
+    project: Project
+    name: str
+    raters: list[str]
+    is_package: bool = False
+
+
+def _open_project(path: Path) -> OpenedProject:
+    """Open a project, or a rater package sent by the lead (blocking: run in a worker).
+
+    A package opens as the rater's own small project: only that rater, no lead, the
+    audio unpacked from the package when it carries it (else located by content).
+    """
+    try:
+        package = open_package(path)
+    except CoderError:
+        package = None  # not a package: an ordinary project (or an error said below)
+    if package is not None:
+        rater = package.manifest.rater
+        return OpenedProject(package.project, f"offline package for {rater}", [rater], True)
     project = Project.open(path)
     try:
-        return project, project.name, [r.code for r in project.raters()]
+        return OpenedProject(project, project.name, [r.code for r in project.raters()])
     except BaseException:
         project.close()
         raise

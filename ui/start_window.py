@@ -157,9 +157,18 @@ class StartWindow(QMainWindow):
         self.status_label.setText("")
 
     def show_identities(
-        self, project_name: str, path: Path | str, raters: Sequence[str], last: str = ""
+        self,
+        project_name: str,
+        path: Path | str,
+        raters: Sequence[str],
+        last: str = "",
+        *,
+        allow_lead: bool = True,
     ) -> None:
-        """List the rater codes and "Lead"; the last identity used is preselected."""
+        """List the rater codes and "Lead"; the last identity used is preselected.
+
+        An offline rater package has no lead: ``allow_lead`` is False for it.
+        """
         self.pages.setCurrentIndex(0)
         self.project_label.setText(f"Project <b>{project_name}</b><br><small>{path}</small>")
         self.who_list.clear()
@@ -167,9 +176,10 @@ class StartWindow(QMainWindow):
             item = QListWidgetItem(f"Rater {code}")
             item.setData(Qt.ItemDataRole.UserRole, code)
             self.who_list.addItem(item)
-        lead = QListWidgetItem("Lab lead")
-        lead.setData(Qt.ItemDataRole.UserRole, LEAD)
-        self.who_list.addItem(lead)
+        if allow_lead:
+            lead = QListWidgetItem("Lab lead")
+            lead.setData(Qt.ItemDataRole.UserRole, LEAD)
+            self.who_list.addItem(lead)
         chosen = next(
             (
                 i
