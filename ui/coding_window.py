@@ -8,6 +8,7 @@ nothing here waits for the disk; the status bar says when everything is saved.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,11 +44,13 @@ from coder.audio import (
     compute_peaks,
     load_or_compute_peaks,
 )
+from coder.certification import Feedback
 from coder.coding_session import CodingSession
 from coder.errors import CoderError, InputError
 from coder.importer import relink_session_audio
 from coder.project import CodingState, Project, RaterView
 from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
+from ui.feedback_dialog import FeedbackDialog, load_feedback
 from ui.keymap import ACTIONS, HelpOverlay, Keymap, KeymapDialog, make_actions, parse_keys
 from ui.notes_panel import NotesPanel
 from ui.player import Player
@@ -62,6 +65,8 @@ from ui.waveform_view import SpanMark, WaveformView
 # once it has stayed put this long (so a burst of skips is one write, not ten).
 PLAYHEAD_SAVE_INTERVAL_MS = 5_000
 PLAYHEAD_SETTLE_MS = 1_000
+
+log = logging.getLogger(__name__)
 
 
 def peaks_cache_dir() -> Path:
@@ -761,6 +766,15 @@ class CodingWindow(QMainWindow):
             show_error(self, exc)
             return
         self.player.pause()
+        # A read in the storage worker runs after the submit write queued just now.
+        self.runner.read(
+            load_feedback,
+            self.project,
+            self.view.code,
+            self.session.coding_id,
+            on_done=self._on_feedback_loaded,
+            on_error=self._on_feedback_failed,
+        )
         show_message(
             self,
             "Submitted",
@@ -772,6 +786,21 @@ class CodingWindow(QMainWindow):
             default="queue",
             on_choice=lambda key: self.close() if key == "queue" else self.focus_home(),
         )
+
+    def _on_feedback_loaded(self, feedback: Feedback | None) -> None:
+        if feedback is None:  # not a training session, or no finished master coding
+            return
+        # No parent: the rater may go back to the queue at once, which deletes this
+        # window, and the feedback must stay open. The dialog hub keeps a reference
+        # until it is closed, and WA_DeleteOnClose frees it then.
+        dialog = FeedbackDialog(feedback)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog_hub().announce(dialog)
+
+    def _on_feedback_failed(self, error: BaseException) -> None:
+        # The submit itself succeeded; missing feedback is no reason to alarm the rater.
+        log.warning("feedback on a training coding could not be loaded", exc_info=error)
 
     # ------------------------------------------------------------------ reactions
 

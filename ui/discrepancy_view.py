@@ -5,20 +5,30 @@ the threshold (one point by default). Selecting a row shows both coders' notes w
 their times; double-clicking a note, or "Open at note", asks for the session to be
 opened in the player at that moment (:attr:`DiscrepancyView.open_session_requested`;
 the lead's window decides how it is played).
+
+Given the project and the task runner, "Record consensus…" asks for the score the
+coders agreed on and why (:class:`ConsensusDialog`), records it with
+:func:`coder.consensus.record_consensus` in the storage worker, and the list shows
+each recorded consensus in its own column.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
     QDoubleSpinBox,
+    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -28,11 +38,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.consensus import consensus_scores, record_consensus
 from coder.discrepancies import Discrepancy
-from coder.project import Note
+from coder.project import Note, Project
+from coder.scales import RatingScale, ScaleItem
+from ui.dialogs import dialog_hub, show_error
 from ui.rows_table_model import RowsTableModel
+from ui.tasks import TaskRunner
 
-HEADERS = ("Session", "Item", "Rater A", "Score A", "Rater B", "Score B", "Difference")
+HEADERS = (
+    "Session",
+    "Item",
+    "Rater A",
+    "Score A",
+    "Rater B",
+    "Score B",
+    "Difference",
+    "Consensus",
+)
+
+#: (scale id, session key, item id) -> (consensus score, reason).
+ConsensusMap = dict[tuple[str, str, str], tuple[float, str]]
 
 
 def format_mmss(position_ms: int) -> str:
@@ -49,20 +75,111 @@ def _score(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 3)
 
 
+def load_consensus(project: Project) -> ConsensusMap:
+    """Every recorded consensus score of the project (blocking; run it in a worker)."""
+    frame = consensus_scores(project)
+    return {
+        (str(r.scale_id), str(r.session_id), str(r.item_id)): (float(r.value), str(r.reason))
+        for r in frame.itertuples(index=False)
+    }
+
+
+class ConsensusDialog(QDialog):
+    """Ask for the score the coders agreed on for one item, and why.
+
+    The dialog only collects the values (:meth:`value`, :meth:`reason`); the caller
+    records them.
+    """
+
+    def __init__(
+        self,
+        discrepancy: Discrepancy,
+        item: ScaleItem,
+        current: tuple[float, str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Record consensus")
+        d = discrepancy
+        intro = QLabel(
+            f"<b>{d.session_id}</b> · {d.item_label}: {d.rater_a} scored "
+            f"{_score(d.score_a)}, {d.rater_b} scored {_score(d.score_b)}. "
+            "Their own scores stay as they are; reliability always uses those."
+        )
+        intro.setWordWrap(True)
+        self.value_spin = QDoubleSpinBox()
+        whole = item.kind != "duration"
+        self.value_spin.setDecimals(0 if whole else 1)
+        if item.values:
+            self.value_spin.setRange(item.values[0], item.values[-1])
+        else:  # counts and durations: not negative, no upper bound in the scale
+            self.value_spin.setRange(0, 1_000_000)
+        self.value_spin.setValue(current[0] if current is not None else d.score_a)
+        self.reason_edit = QLineEdit(current[1] if current is not None else "")
+        self.reason_edit.setPlaceholderText("Why the coders agreed on this score (kept)")
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #a33;")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Record")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Agreed score", self.value_spin)
+        form.addRow("Reason", self.reason_edit)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+
+    def value(self) -> float:
+        return float(self.value_spin.value())
+
+    def reason(self) -> str:
+        return self.reason_edit.text().strip()
+
+    def accept(self) -> None:
+        if not self.reason():
+            self.problem.setText("Say in a few words why the coders agreed on this score.")
+            return
+        super().accept()
+
+
 class DiscrepancyView(QWidget):
     """The discrepancy list and the notes of the selected one.
+
+    Args:
+        project: The project, for recording consensus scores (without it, and the
+            runner, the list is read only).
+        runner: Runs the consensus reads and writes off the GUI thread.
 
     Signals:
         open_session_requested(str, int): open this session (key) in the player at
             this position (ms).
+        consensus_recorded(object): a consensus score was recorded; the discrepancy.
     """
 
     open_session_requested = Signal(str, int)
+    consensus_recorded = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        project: Project | None = None,
+        runner: TaskRunner | None = None,
+    ) -> None:
         super().__init__(parent)
+        self._project = project
+        self._runner = runner
         self._all: list[Discrepancy] = []
         self._shown: list[Discrepancy] = []
+        self._consensus: ConsensusMap = {}
+        self._consensus_token = 0
+        self._consensus_dialog: tuple[Discrepancy, ConsensusDialog] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -119,6 +236,11 @@ class DiscrepancyView(QWidget):
         self.open_note_button = QPushButton("Open at note")
         self.open_note_button.setToolTip("Open the recording at the selected note (double-click)")
         self.open_note_button.clicked.connect(self._open_at_note)
+        self.consensus_button = QPushButton("Record consensus…")
+        self.consensus_button.setToolTip("Record the score both coders agreed on, and why")
+        self.consensus_button.clicked.connect(self._on_consensus_clicked)
+        self.consensus_button.setVisible(project is not None and runner is not None)
+        buttons.addWidget(self.consensus_button)
         buttons.addStretch(1)
         buttons.addWidget(self.open_start_button)
         buttons.addWidget(self.open_note_button)
@@ -136,6 +258,7 @@ class DiscrepancyView(QWidget):
         """Show these (usually every differing pair; the threshold filters them)."""
         self._all = list(discrepancies)
         self._apply_filter()
+        self._load_consensus()
 
     def threshold(self) -> float:
         return float(self.threshold_spin.value())
@@ -148,9 +271,26 @@ class DiscrepancyView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self._shown[rows[0].row()] if rows else None
 
+    def consensus_of(self, d: Discrepancy) -> tuple[float, str] | None:
+        """The recorded consensus (score, reason) of a discrepancy's item, if any."""
+        return self._consensus.get((d.scale_id, d.session_id, d.item_id))
+
+    def _consensus_text(self, d: Discrepancy) -> int | float | None:
+        agreed = self.consensus_of(d)
+        return None if agreed is None else _score(agreed[0])
+
     def _apply_filter(self) -> None:
         limit = self.threshold()
         self._shown = [d for d in self._all if d.difference > limit]
+        self._set_rows()
+        sessions = len({d.session_id for d in self._shown})
+        self.count_label.setText(
+            f"  {len(self._shown)} discrepanc{'y' if len(self._shown) == 1 else 'ies'} "
+            f"on {sessions} session{'s' if sessions != 1 else ''}"
+        )
+        self._show_notes(None)
+
+    def _set_rows(self) -> None:
         self.model.set_rows(
             [
                 (
@@ -161,17 +301,99 @@ class DiscrepancyView(QWidget):
                     d.rater_b,
                     _score(d.score_b),
                     _score(d.difference),
+                    self._consensus_text(d),
                 )
                 for d in self._shown
             ],
             self._shown,
         )
-        sessions = len({d.session_id for d in self._shown})
-        self.count_label.setText(
-            f"  {len(self._shown)} discrepanc{'y' if len(self._shown) == 1 else 'ies'} "
-            f"on {sessions} session{'s' if sessions != 1 else ''}"
+
+    # ------------------------------------------------------------------ consensus
+
+    def _load_consensus(self) -> None:
+        if self._project is None or self._runner is None:
+            return
+        self._consensus_token += 1
+        self._runner.read(
+            load_consensus,
+            self._project,
+            on_done=partial(self._on_consensus_loaded, self._consensus_token),
+            on_error=self._on_consensus_failed,
         )
-        self._show_notes(None)
+
+    def _on_consensus_loaded(self, token: int, consensus: ConsensusMap) -> None:
+        if token != self._consensus_token:
+            return  # a newer load is on its way
+        self._consensus = consensus
+        # Redraw the rows without losing the lead's selection (the model is reset).
+        current = self.current()
+        with_signals = self.table.selectionModel().blockSignals(True)
+        try:
+            self._set_rows()
+            if current is not None and current in self._shown:
+                self.table.selectionModel().select(
+                    self.model.index(self._shown.index(current), 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+        finally:
+            self.table.selectionModel().blockSignals(with_signals)
+        if current is None or current not in self._shown:
+            self._show_notes(None)
+
+    def _on_consensus_failed(self, error: BaseException) -> None:
+        show_error(self, error, title="Consensus")
+
+    def _on_consensus_clicked(self) -> None:
+        d = self.current()
+        if d is None or self._project is None or self._runner is None:
+            return
+        self.consensus_button.setEnabled(False)
+        # The scale (for the item's range) comes from the store: read it in the worker.
+        self._runner.read(
+            self._project.scale,
+            d.scale_id,
+            on_done=partial(self._on_scale_for_consensus, d),
+            on_error=self._on_consensus_failed,
+        )
+
+    def _on_scale_for_consensus(self, d: Discrepancy, scale: RatingScale) -> None:
+        self.consensus_button.setEnabled(self.current() is not None)
+        dialog = ConsensusDialog(d, scale.item(d.item_id), self.consensus_of(d), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # A bound method, not a partial holding the dialog: a slot that keeps its own
+        # sender alive crashes PySide when Qt deletes the dialog.
+        self._consensus_dialog = (d, dialog)
+        dialog.accepted.connect(self._on_consensus_accepted)
+        dialog.finished.connect(self._on_consensus_dialog_finished)
+        dialog.open()
+        dialog_hub().announce(dialog)
+
+    def _on_consensus_dialog_finished(self, _result: int) -> None:
+        self._consensus_dialog = None
+
+    def _on_consensus_accepted(self) -> None:
+        if self._consensus_dialog is None or self._project is None or self._runner is None:
+            return
+        d, dialog = self._consensus_dialog
+        write = partial(
+            record_consensus,
+            self._project,
+            d.scale_id,
+            d.session_id,
+            d.item_id,
+            dialog.value(),
+            dialog.reason(),
+        )
+        self._runner.write(
+            write,
+            on_done=partial(self._on_consensus_written, d),
+            on_error=self._on_consensus_failed,
+        )
+
+    def _on_consensus_written(self, d: Discrepancy, _result: object) -> None:
+        self._load_consensus()
+        self.consensus_recorded.emit(d)
 
     # ------------------------------------------------------------------ notes
 
@@ -184,6 +406,7 @@ class DiscrepancyView(QWidget):
         self._selected_note = None
         self.open_note_button.setEnabled(False)
         self.open_start_button.setEnabled(d is not None)
+        self.consensus_button.setEnabled(d is not None)
         if d is None:
             self.notes_title.setText("Select a discrepancy to see both coders' notes.")
             self.notes_a_box.setTitle("Coder A")

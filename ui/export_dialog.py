@@ -51,6 +51,7 @@ FORMAT_CHOICES = (
 FINAL_CHOICES = (
     ("primary", "Primary coder's scores"),
     ("mean", "Mean of the coders (double-coded sessions)"),
+    ("consensus", "Recorded consensus, else the mean (double-coded sessions)"),
 )
 _NAME_FILTERS = {
     "xlsx": "Excel workbook (*.xlsx)",

@@ -1,6 +1,6 @@
 """The lab lead's window: a home for the lead's tabs.
 
-Progress, Plans, Reliability and Exports, each a widget of its own module; a session
+Progress, Plans, Reliability, Exports and Certification, each a widget of its own module; a session
 asked for from the discrepancy list opens in a read-only :class:`ListenWindow`.
 """
 
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from coder.project import Project
+from ui.certification_tab import CertificationTab
 from ui.export_dialog import ExportDialog
 from ui.listen_window import ListenWindow
 from ui.plan_panel import PlanPanel
@@ -83,6 +84,8 @@ class LeadWindow(QMainWindow):
         self.add_tab("Reliability", self.reliability_panel)
         self.exports_tab = ExportsTab(project)
         self.add_tab("Exports", self.exports_tab)
+        self.certification_tab = CertificationTab(project, runner)
+        self.add_tab("Certification", self.certification_tab)
         self.listen_windows: list[ListenWindow] = []
         self.plan_panel.plan_saved.connect(self._on_plan_saved)
         self.reliability_panel.open_session_requested.connect(self._on_open_session_requested)

@@ -499,7 +499,7 @@ class ReliabilityPanel(QWidget):
         pairs_layout.addWidget(pairs_note)
         self.tabs.addTab(pairs_page, "Rater pairs")
 
-        self.discrepancy_view = DiscrepancyView()
+        self.discrepancy_view = DiscrepancyView(project=self.project, runner=self.runner)
         self.discrepancy_view.open_session_requested.connect(self.open_session_requested)
         self.tabs.addTab(self.discrepancy_view, "Discrepancies")
 

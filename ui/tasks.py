@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -157,12 +159,12 @@ class TaskRunner(QObject):
         if future.cancelled():
             pass
         elif error is not None:
-            if on_error is not None:
+            if on_error is not None and _receiver_alive(on_error):
                 on_error(error)
             elif not is_write:
                 log.error("background task failed", exc_info=error)
                 self.task_failed.emit(error)
-        elif on_done is not None:
+        elif on_done is not None and _receiver_alive(on_done):
             on_done(result)
         if is_write and self._pending_writes == 0:
             self.writes_idle.emit()
@@ -181,3 +183,17 @@ class TaskRunner(QObject):
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._storage.shutdown(wait=True)
+
+
+def _receiver_alive(callback: Callable[..., Any]) -> bool:
+    """False when ``callback`` is a method of a Qt object that has since been deleted.
+
+    A result can arrive after its widget closed (a test tears a panel down, a rater goes
+    back to the queue while the waveform still computes). Calling into the deleted C++
+    object raises at best and crashes at worst, so such results are dropped here, once
+    for every caller.
+    """
+    while isinstance(callback, partial):
+        callback = callback.func
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)

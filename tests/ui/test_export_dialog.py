@@ -13,6 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog
 
 import ui.export_dialog as export_dialog_module
+from coder.consensus import record_consensus
 from coder.project import Project
 from tests.exports._project import AUDIO_DIR, build_coded_project
 from ui.export_dialog import ExportDialog
@@ -54,7 +55,11 @@ def test_defaults_are_pseudonymous_and_k_follows_its_checkbox(
 ) -> None:
     assert not dialog.audio_check.isChecked() and not dialog.metadata_check.isChecked()
     assert [dialog.format_box.itemData(i) for i in range(3)] == ["xlsx", "csv", "sav"]
-    assert [dialog.final_box.itemData(i) for i in range(2)] == ["primary", "mean"]
+    assert [dialog.final_box.itemData(i) for i in range(dialog.final_box.count())] == [
+        "primary",
+        "mean",
+        "consensus",
+    ]
     assert [dialog.scale_box.itemData(i) for i in range(3)] == [None, "thabs", "ghes"]
     assert dialog.path_edit.text().endswith("study_export.xlsx")
     assert not dialog.k_spin.isEnabled()
@@ -169,3 +174,20 @@ def test_choose_button_fills_in_the_path(
     chooser.fileSelected.emit(str(tmp_path / "chosen"))
     assert dialog.path_edit.text() == str(tmp_path / "chosen.xlsx")
     chooser.reject()
+
+
+def test_consensus_final_uses_the_recorded_consensus(
+    qtbot, dialog: ExportDialog, coded: Project, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    record_consensus(coded, "thabs", "S01", "rationale", 3, "agreed after listening again")
+    _choose(dialog.format_box, "csv")
+    _choose(dialog.final_box, "consensus")
+    _choose(dialog.scale_box, "thabs")
+    _type_path(qtbot, dialog, tmp_path / "lab.csv")
+    assert dialog.request().final == "consensus"
+    with qtbot.waitSignal(dialog.export_finished, timeout=30_000):
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    final = pd.read_csv(tmp_path / "lab_final.csv")
+    s01 = final[final["session_id"] == "S01"].iloc[0]
+    assert s01["rationale"] == 3.0 and s01["specification"] == 3.0
+    assert s01["final_source"].startswith("consensus on rationale")

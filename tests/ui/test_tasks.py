@@ -59,3 +59,26 @@ def test_after_shutdown_reads_are_dropped_but_writes_still_happen(app) -> None: 
     runner.write(lambda: kept.append("write"))
     runner.wait_for_writes()
     assert kept == ["write"]
+
+
+def test_results_for_a_deleted_widget_are_dropped(qtbot, runner) -> None:  # type: ignore[no-untyped-def]
+    from functools import partial
+
+    from PySide6.QtWidgets import QLabel
+
+    received: list[object] = []
+
+    class Sink(QLabel):
+        def take(self, tag: str, value: object) -> None:
+            received.append((tag, value, self.text()))
+
+    alive, gone = Sink("alive"), Sink("gone")
+    qtbot.addWidget(alive)
+    gone.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(gone))
+    runner.submit(lambda: 1, on_done=partial(gone.take, "gone")).result()
+    runner.submit(lambda: 2, on_done=partial(alive.take, "alive")).result()
+    # Both results are queued to the GUI thread in that order; the second arriving means
+    # the first was handled (dropped) already.
+    qtbot.waitUntil(lambda: len(received) >= 1)
+    assert received == [("alive", 2, "alive")]

@@ -1,0 +1,152 @@
+"""The lead's Certification tab: every rater's certification on a chosen scale.
+
+One row per active rater: the state (in training, certified, lapsed), the compared
+sessions, the ICC and the share within one point behind it, and the one sentence of
+:func:`coder.certification.certification_status` saying why. The figures are computed
+in a worker; the tab only shows them.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coder.certification import CertificationStatus, certification_status
+from coder.project import Project
+from coder.scales import RatingScale
+from ui.rows_table_model import RowsTableModel
+from ui.tasks import TaskRunner
+
+HEADERS = ("Rater", "State", "Sessions", "ICC", "Within one", "Why")
+STATE_LABELS = {"in_training": "in training", "certified": "certified", "lapsed": "lapsed"}
+
+
+def status_row(status: CertificationStatus) -> tuple[object, ...]:
+    """The table row of one rater: the recent figures once certified, else training."""
+    figures = status.recent if status.recent is not None else status.training
+    state = STATE_LABELS.get(status.state, status.state)
+    if status.override is not None:
+        state += " (allowed by the lead)" if status.override else " (held back by the lead)"
+    return (
+        status.rater,
+        state,
+        figures.sessions,
+        "—" if figures.icc is None else f"{figures.icc:.2f}",
+        "—" if figures.within_one is None else f"{figures.within_one:.0%}",
+        status.why,
+    )
+
+
+class CertificationTab(QWidget):
+    """Certification status of every rater on one scale, refreshed in a worker.
+
+    Signals:
+        status_shown(): the table shows a freshly computed status.
+    """
+
+    status_shown = Signal()
+
+    def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.runner = runner
+        self._token = 0
+        self._loading = False
+
+        self.scale_combo = QComboBox()
+        self.refresh_button = QPushButton("Refresh")
+        self.status_label = QLabel("Loading…")
+        self.model = RowsTableModel(list(HEADERS), self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Scale"))
+        top.addWidget(self.scale_combo, 1)
+        top.addWidget(self.refresh_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status_label)
+
+        self.scale_combo.currentIndexChanged.connect(self._on_scale_changed)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.runner.submit(project.scales, on_done=self._on_scales, on_error=self._on_failed)
+
+    def current_scale_id(self) -> str | None:
+        data = self.scale_combo.currentData()
+        return None if data is None else str(data)
+
+    def _on_scales(self, scales: list[RatingScale]) -> None:
+        self._loading = True
+        try:
+            self.scale_combo.clear()
+            for scale in scales:
+                self.scale_combo.addItem(f"{scale.name} ({scale.id})", scale.id)
+        finally:
+            self._loading = False
+        if not scales:
+            self.status_label.setText("The project has no scales yet.")
+            return
+        self.refresh()
+
+    @Slot(int)
+    def _on_scale_changed(self, _index: int) -> None:
+        if not self._loading:
+            self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        """Recompute the chosen scale's certification status in a worker."""
+        scale_id = self.current_scale_id()
+        if scale_id is None:
+            return
+        self._token += 1
+        self.refresh_button.setEnabled(False)
+        self.status_label.setText("Computing…")
+        self.runner.submit(
+            certification_status,
+            self.project,
+            scale_id,
+            on_done=partial(self._on_status, self._token),
+            on_error=self._on_failed,
+        )
+
+    def _on_status(self, token: int, status: dict[str, CertificationStatus]) -> None:
+        if token != self._token:
+            return  # the lead chose another scale meanwhile
+        self.refresh_button.setEnabled(True)
+        rows = sorted(status.values(), key=lambda s: s.rater)
+        self.model.set_rows([status_row(s) for s in rows], rows)
+        certified = sum(1 for s in rows if s.state == "certified")
+        self.status_label.setText(
+            f"{certified} of {len(rows)} rater{'s' if len(rows) != 1 else ''} certified."
+            if rows
+            else "No active raters."
+        )
+        self.status_shown.emit()
+
+    def _on_failed(self, error: BaseException) -> None:
+        self.refresh_button.setEnabled(True)
+        text = str(error).strip() or "The certification status could not be computed."
+        self.status_label.setText(text[0].upper() + text[1:])
