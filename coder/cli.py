@@ -339,10 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``session-coder``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        _register_extras()
-    except ImportError:  # pragma: no cover - only while a module is being written
-        pass
+    _register_extras()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
