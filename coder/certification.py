@@ -44,7 +44,7 @@ from sqlalchemy import select
 
 from coder.errors import InputError
 from coder.models import CodingRow, NoteRow, RaterRow, RatingRow, ScaleRow, SessionRow
-from coder.project import LEAD, CodingId, Note, Project, _log
+from coder.project import LEAD, CodingId, Note, Project, insert_coding
 from coder.reliability import ICC_FORMS, agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 
@@ -413,22 +413,15 @@ def add_master_coding(
                 )
             if code == master_rater:
                 raise InputError(f"{master_rater} already codes session {session_key!r}")
-        row = _new_coding(session.id, rater.id, scale_pk, MASTER_ROLE, 0)
-        s.add(row)
-        s.flush()
-        _log(
+        row = insert_coding(
             s,
-            actor,
-            "assign",
-            "coding",
-            str(row.id),
-            coding_id=row.id,
-            new={
-                "session": session_key,
-                "rater": master_rater,
-                "scale": scale_id,
-                "role": "master",
-            },
+            session_id=session.id,
+            rater_id=rater.id,
+            scale_pk=scale_pk,
+            role=MASTER_ROLE,
+            queue_position=0,
+            actor=actor,
+            described={"session": session_key, "rater": master_rater, "scale": scale_id},
         )
         return CodingId(row.id)
 
@@ -498,36 +491,18 @@ def assign_training(
             todo = [k for k in keys if mastered[k] not in coded]
             start = min(0, first if first is not None else 0) - len(todo)
             for i, key in enumerate(todo):
-                row = _new_coding(mastered[key], rater.id, scale_pk, CERTIFICATION_ROLE, start + i)
-                s.add(row)
-                s.flush()
-                _log(
+                insert_coding(
                     s,
-                    actor,
-                    "assign",
-                    "coding",
-                    str(row.id),
-                    coding_id=row.id,
-                    new={"session": key, "rater": code, "scale": scale_id, "role": "certification"},
+                    session_id=mastered[key],
+                    rater_id=rater.id,
+                    scale_pk=scale_pk,
+                    role=CERTIFICATION_ROLE,
+                    queue_position=start + i,
+                    actor=actor,
+                    described={"session": key, "rater": code, "scale": scale_id},
                 )
             added[code] = todo
     return added
-
-
-def _new_coding(session_id: int, rater_id: int, scale_pk: int, role: str, pos: int) -> CodingRow:
-    return CodingRow(
-        session_id=session_id,
-        rater_id=rater_id,
-        scale_pk=scale_pk,
-        plan_id=None,
-        role=role,
-        queue_position=pos,
-        state="not_started",
-        uncodable_reason="",
-        uncodable_text="",
-        playhead_ms=0,
-        reopen_allowed=False,
-    )
 
 
 def _scale_pks(s: Any, scale_id: str) -> list[int]:
@@ -952,24 +927,15 @@ def schedule_recalibration(
                 rng = random.Random(f"{seed}|{scale_id}|{code}|{j}")
                 sid = rng.choice(candidates)
                 coded.add(sid)
-                row = _new_coding(
-                    sid, rater.id, scale_pk, RECALIBRATION_ROLE, _slot(real, j * every - 1)
-                )
-                s.add(row)
-                s.flush()
-                _log(
+                insert_coding(
                     s,
-                    actor,
-                    "assign",
-                    "coding",
-                    str(row.id),
-                    coding_id=row.id,
-                    new={
-                        "session": mastered[sid],
-                        "rater": code,
-                        "scale": scale_id,
-                        "role": RECALIBRATION_ROLE,
-                    },
+                    session_id=sid,
+                    rater_id=rater.id,
+                    scale_pk=scale_pk,
+                    role=RECALIBRATION_ROLE,
+                    queue_position=_slot(real, j * every - 1),
+                    actor=actor,
+                    described={"session": mastered[sid], "rater": code, "scale": scale_id},
                 )
                 added.append(mastered[sid])
             if added:

@@ -527,28 +527,16 @@ class Project:
             session = s.scalar(select(SessionRow).where(SessionRow.session_key == session_key))
             if session is None:
                 raise InputError(f"no session {session_key!r} in this project")
-            row = CodingRow(
+            row = insert_coding(
+                s,
                 session_id=session.id,
                 rater_id=self._rater_row(s, rater).id,
                 scale_pk=self._scale_pk(s, scale_id),
-                plan_id=plan_id,
                 role=role,
                 queue_position=queue_position,
-                state="not_started",
-                uncodable_reason="",
-                uncodable_text="",
-                playhead_ms=0,
-            )
-            s.add(row)
-            s.flush()
-            _log(
-                s,
-                actor,
-                "assign",
-                "coding",
-                str(row.id),
-                coding_id=row.id,
-                new={"session": session_key, "rater": rater, "scale": scale_id, "role": role},
+                plan_id=plan_id,
+                actor=actor,
+                described={"session": session_key, "rater": rater, "scale": scale_id},
             )
             return CodingId(row.id)
 
@@ -588,6 +576,44 @@ def _session_info(sess: SessionRow, audio: Any) -> SessionInfo:
         training=sess.training,
         metadata=json.loads(sess.metadata_json or "{}"),
     )
+
+
+def insert_coding(
+    s: DbSession,
+    *,
+    session_id: int,
+    rater_id: int,
+    scale_pk: int,
+    role: str,
+    queue_position: int,
+    actor: str,
+    described: Mapping[str, Any],
+    plan_id: int | None = None,
+) -> CodingRow:
+    """Add one not-started coding and its history row (in the caller's transaction).
+
+    ``described`` names the session, rater and scale for the history (by key and
+    code, not by database id); the role is added to it.
+    """
+    row = CodingRow(
+        session_id=session_id,
+        rater_id=rater_id,
+        scale_pk=scale_pk,
+        plan_id=plan_id,
+        role=role,
+        queue_position=queue_position,
+        state="not_started",
+        uncodable_reason="",
+        uncodable_text="",
+        playhead_ms=0,
+        reopen_allowed=False,
+    )
+    s.add(row)
+    s.flush()
+    _log(
+        s, actor, "assign", "coding", str(row.id), coding_id=row.id, new={**described, "role": role}
+    )
+    return row
 
 
 def _log(
