@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,13 +89,7 @@ def _eligible_sessions(
         if session.audio_status != "ok":
             no_audio += 1
             continue
-        strata = {
-            "therapist": session.therapist,
-            "patient": session.patient,
-            "phase": session.phase,
-            "session_number": str(session.session_number or ""),
-        }
-        chosen.append(PlanSession(session.key, {k: strata[k] for k in request.stratify}))
+        chosen.append(PlanSession(session.key, _strata(session, request.stratify)))
     if no_audio:
         notes.append(
             f"coverage: {no_audio} session(s) without usable audio were left out; "
@@ -344,22 +338,6 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
         return plan_row.id
 
 
-def stored_plan_summary(project: Project, scale_id: str) -> dict[str, Any] | None:
-    with project.store.read() as s:
-        row = s.scalar(
-            select(PlanRow)
-            .join(ScaleRow, ScaleRow.id == PlanRow.scale_pk)
-            .where(ScaleRow.scale_id == scale_id, PlanRow.active.is_(True))
-            .order_by(PlanRow.id.desc())
-            .limit(1)
-        )
-        return json.loads(row.summary_json) if row else None
-
-
 def plan_and_save(project: Project, request: PlanRequest, *, actor: str = LEAD) -> tuple[Plan, int]:
     plan = make_plan(project, request)
     return plan, save_plan(project, request, plan, actor=actor)
-
-
-def started_codings(project: Project, scale_id: str) -> Collection[tuple[str, str]]:
-    return _stored_plan(project, scale_id)[1]
