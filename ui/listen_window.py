@@ -25,6 +25,11 @@ from ui.waveform_view import WaveformView
 SKIP_MS = 5_000
 
 
+def find_session(project: Project, session_key: str) -> SessionInfo | None:
+    """The session with ``session_key``, or None (blocking: run it in a worker)."""
+    return next((s for s in project.sessions() if s.key == session_key), None)
+
+
 class ListenWindow(QWidget):
     """Plays one session from ``position_ms``, with note marks; for the lab lead."""
 
@@ -61,12 +66,14 @@ class ListenWindow(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.waveform, 1)
         layout.addWidget(self.transport)
+        # A plain function with plain arguments: a worker must hold no widget.
         self.runner.read(
-            self._find_session, on_done=self._on_session_found, on_error=self._on_error
+            find_session,
+            project,
+            session_key,
+            on_done=self._on_session_found,
+            on_error=self._on_error,
         )
-
-    def _find_session(self) -> SessionInfo | None:
-        return next((s for s in self.project.sessions() if s.key == self.session_key), None)
 
     @Slot(object)
     def _on_session_found(self, session: SessionInfo | None) -> None:

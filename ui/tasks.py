@@ -6,29 +6,199 @@ single-worker executor for storage writes, so two threads never write to the pro
 at once and writes commit in the order they were made. Results come back to the GUI
 thread through a queued signal; callbacks always run on the GUI thread, never on a
 worker, so they may touch widgets.
+
+Workers never hold a Qt object. A Python wrapper of a QObject (a widget, the runner
+itself) that loses its last reference on a worker thread destroys the C++ object there,
+which crashes Qt at random (seen as a segfault at ``del work_item`` in
+``concurrent.futures``). So:
+
+- the callbacks (``on_done``, ``on_error``, ``on_progress``), usually bound methods of
+  widgets, stay in a dict owned by the runner on the GUI thread, keyed by a token;
+- what crosses to the worker is the plain work function and its arguments, checked
+  at submission to contain no QObject (:func:`qt_objects_in`), and a done-callback
+  holding only two integers;
+- the worker reports through :class:`_Relay`, one process-wide QObject that is never
+  deleted, so not even the runner is referenced from a worker.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
-from collections.abc import Callable
+import threading
+import types
+import weakref
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, SignalInstance, Slot
 
 log = logging.getLogger(__name__)
 
 DoneCallback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
+ProgressCallback = Callable[[Any], None]
+
+# How far qt_objects_in looks into arguments: deep enough for a partial of a lambda in a
+# tuple, shallow enough to stay cheap on every rater keystroke (each is one write).
+_MAX_DEPTH = 6
+_MAX_ITEMS = 200
 
 
 def _cancelled() -> Future[Any]:
     future: Future[Any] = Future()
     future.cancel()
     return future
+
+
+# ---------------------------------------------------------------------- what may cross
+
+
+def _children(obj: Any) -> Iterator[Any]:
+    """The objects ``obj`` carries to a worker when it is called or passed there."""
+    if isinstance(obj, partial):
+        yield obj.func
+        yield from obj.args
+        yield from obj.keywords.values()
+    elif isinstance(obj, types.MethodType):
+        yield obj.__self__
+        yield obj.__func__
+    elif isinstance(obj, types.FunctionType):
+        for cell in obj.__closure__ or ():
+            try:
+                yield cell.cell_contents
+            except ValueError:  # an empty cell (a name not yet assigned)
+                continue
+        yield from obj.__defaults__ or ()
+        yield from (obj.__kwdefaults__ or {}).values()
+    elif isinstance(obj, types.BuiltinMethodType):
+        owner = getattr(obj, "__self__", None)
+        if owner is not None and not isinstance(owner, types.ModuleType):
+            yield owner
+    elif isinstance(obj, dict):
+        for n, (key, value) in enumerate(obj.items()):
+            if n >= _MAX_ITEMS:
+                break
+            yield key
+            yield value
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        yield from itertools.islice(obj, _MAX_ITEMS)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for field in dataclasses.fields(obj):
+            yield getattr(obj, field.name, None)
+
+
+def qt_objects_in(*objects: Any) -> list[Any]:
+    """The Qt objects reachable from ``objects`` through calls and plain containers.
+
+    Looks through bound methods (their ``self``), ``functools.partial`` (function and
+    arguments), function closures and defaults, lists, tuples, sets, dicts and
+    dataclasses. A ``SignalInstance`` (``widget.some_signal`` or its ``emit``) counts,
+    since it keeps its widget alive. Other objects are not opened: core objects such
+    as ``Project`` hold no Qt by construction (``coder`` never imports Qt).
+
+    Args:
+        objects: A work function and its arguments, or a callback.
+
+    Returns:
+        The QObjects and SignalInstances found, in the order met.
+    """
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(o, 0) for o in reversed(objects)]
+    while stack:
+        obj, depth = stack.pop()
+        if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (QObject, SignalInstance)):
+            found.append(obj)
+            continue
+        if depth < _MAX_DEPTH:
+            stack.extend((child, depth + 1) for child in _children(obj))
+    return found
+
+
+def _check_plain(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    found = qt_objects_in(fn, args, kwargs)
+    if found:
+        names = ", ".join(sorted({type(o).__name__ for o in found}))
+        raise TypeError(
+            f"work handed to a worker thread must hold no Qt object, but "
+            f"{getattr(fn, '__qualname__', fn)!r} carries {names}: pass plain data, and "
+            "keep methods of widgets as on_done/on_error/on_progress callbacks"
+        )
+
+
+# ---------------------------------------------------------------------- the relay
+
+
+class _Relay(QObject):
+    """The one object workers report to: process-wide, on the GUI thread, never deleted.
+
+    Its signals carry only integers and the future (whose result and exception are core
+    data), and are delivered queued on the GUI thread, where the runner with that key
+    (if it still exists) takes them.
+    """
+
+    finished = Signal(int, int, object)  # runner key, token, future
+    progressed = Signal(int, int, object)  # runner key, token, progress value
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runners: weakref.WeakValueDictionary[int, TaskRunner] = weakref.WeakValueDictionary()
+        self.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self.progressed.connect(self._on_progressed, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(int, int, object)
+    def _on_finished(self, key: int, token: int, future: Future[Any]) -> None:
+        runner = self.runners.get(key)
+        if runner is not None and shiboken6.isValid(runner):
+            runner._on_finished(token, future)
+
+    @Slot(int, int, object)
+    def _on_progressed(self, key: int, token: int, value: Any) -> None:
+        runner = self.runners.get(key)
+        if runner is not None and shiboken6.isValid(runner):
+            runner._on_progressed(token, value)
+
+
+_relay: _Relay | None = None
+_relay_lock = threading.Lock()
+
+
+def _the_relay() -> _Relay:
+    global _relay
+    with _relay_lock:
+        if _relay is None:
+            _relay = _Relay()
+            app = QCoreApplication.instance()
+            if app is not None and _relay.thread() is not app.thread():
+                _relay.moveToThread(app.thread())
+        return _relay
+
+
+def _report_finished(key: int, token: int, future: Future[Any]) -> None:
+    # Runs on the worker thread (or the GUI thread for a future that is already done):
+    # emit and touch nothing else. The relay outlives every worker.
+    if _relay is not None:
+        _relay.finished.emit(key, token, future)
+
+
+def _report_progress(key: int, token: int, value: Any) -> None:
+    # Handed to the work function as its ``progress`` argument; runs on the worker.
+    if _relay is not None:
+        _relay.progressed.emit(key, token, value)
+
+
+# ---------------------------------------------------------------------- the runner
+
+
+_keys = itertools.count(1)
 
 
 class TaskRunner(QObject):
@@ -46,8 +216,6 @@ class TaskRunner(QObject):
     write_failed = Signal(object)
     writes_idle = Signal()
     task_failed = Signal(object)
-    # Internal: emitted from a worker thread, delivered queued on the GUI thread.
-    _finished = Signal(object)
 
     def __init__(self, parent: QObject | None = None, *, workers: int = 2) -> None:
         super().__init__(parent)
@@ -56,10 +224,15 @@ class TaskRunner(QObject):
         self._pending_writes = 0
         self.writes_done = 0
         self._closed = False
-        # Queued even when emitted on the GUI thread (a future that is already done runs
-        # its callback at once, in the submitting thread): callbacks never run inside
-        # submit() or write(), always later from the event loop.
-        self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._key = next(_keys)
+        self._tokens = itertools.count(1)
+        # token -> (on_done, on_error, on_progress, is_write). Owned by the GUI thread:
+        # only submit/read/write (called there) and the relay's queued slots touch it.
+        self._callbacks: dict[
+            int,
+            tuple[DoneCallback | None, ErrorCallback | None, ProgressCallback | None, bool],
+        ] = {}
+        _the_relay().runners[self._key] = self
 
     # ------------------------------------------------------------------ submitting
 
@@ -69,18 +242,26 @@ class TaskRunner(QObject):
         *args: Any,
         on_done: DoneCallback | None = None,
         on_error: ErrorCallback | None = None,
+        on_progress: ProgressCallback | None = None,
         **kwargs: Any,
     ) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` in the pool; call back on the GUI thread.
 
-        After :meth:`shutdown` (the app is quitting) nothing runs: the returned future
-        is cancelled and no callback is called.
+        Args:
+            fn: A plain function: it and its arguments must hold no widget (checked).
+            on_done: Called with the result, on the GUI thread.
+            on_error: Called with the exception, on the GUI thread.
+            on_progress: When given, ``fn`` gets a ``progress`` keyword argument, a
+                callable whose every call reaches ``on_progress`` on the GUI thread.
+
+        Returns:
+            The future of the work. After :meth:`shutdown` (the app is quitting)
+            nothing runs: the future is cancelled and no callback is called.
+
+        Raises:
+            TypeError: ``fn`` or its arguments carry a Qt object.
         """
-        if self._closed:
-            return _cancelled()
-        future = self._pool.submit(fn, *args, **kwargs)
-        future.add_done_callback(lambda f: self._deliver(f, on_done, on_error, False))
-        return future
+        return self._start(self._pool, fn, args, kwargs, on_done, on_error, on_progress, False)
 
     def read(
         self,
@@ -88,61 +269,100 @@ class TaskRunner(QObject):
         *args: Any,
         on_done: DoneCallback | None = None,
         on_error: ErrorCallback | None = None,
+        on_progress: ProgressCallback | None = None,
         **kwargs: Any,
     ) -> Future[Any]:
-        """Run a read in the storage worker: it then sees every write queued before it."""
-        if self._closed:
-            return _cancelled()
-        future = self._storage.submit(fn, *args, **kwargs)
-        future.add_done_callback(lambda f: self._deliver(f, on_done, on_error, False))
-        return future
+        """Like :meth:`submit`, in the storage worker: it sees every write queued before."""
+        return self._start(self._storage, fn, args, kwargs, on_done, on_error, on_progress, False)
 
     def write(
         self,
-        fn: Callable[[], Any],
-        *,
+        fn: Callable[..., Any],
+        *args: Any,
         on_done: DoneCallback | None = None,
         on_error: ErrorCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        **kwargs: Any,
     ) -> Future[Any]:
-        """Queue a storage write (one transaction) in the single storage worker.
+        """Queue a storage write in the single storage worker (the only writer).
 
-        After :meth:`shutdown` the worker is gone (and idle), so a late write (the last
-        playhead of a window closing as the app quits) runs here instead: it must not
-        be lost, and there is no other writer left.
+        Arguments as for :meth:`submit`. After :meth:`shutdown` the worker is gone, so
+        a late write (the last playhead of a window closing as the app quits) runs in
+        a one-off thread while the caller waits: it must not be lost, and there is no
+        other writer left.
         """
         self._pending_writes += 1
-        if self._closed:
-            future: Future[Any] = Future()
-            try:
-                future.set_result(fn())
-            except Exception as exc:  # noqa: BLE001 - handed to the error callback
-                future.set_exception(exc)
-            self._on_finished((future, on_done, on_error, True))
-            return future
-        future = self._storage.submit(fn)
-        future.add_done_callback(lambda f: self._deliver(f, on_done, on_error, True))
+        if not self._closed:
+            return self._start(
+                self._storage, fn, args, kwargs, on_done, on_error, on_progress, True
+            )
+        _check_plain(fn, args, kwargs)
+        token = self._remember(on_done, on_error, on_progress, True)
+        if on_progress is not None:
+            kwargs = {**kwargs, "progress": partial(_report_progress, self._key, token)}
+        late = ThreadPoolExecutor(1, thread_name_prefix="coder-late-write")
+        try:
+            future = late.submit(fn, *args, **kwargs)
+            future.exception()  # wait: the write is done before this returns
+        finally:
+            late.shutdown(wait=True)
+        self._on_finished(token, future)
+        return future
+
+    def _remember(
+        self,
+        on_done: DoneCallback | None,
+        on_error: ErrorCallback | None,
+        on_progress: ProgressCallback | None,
+        is_write: bool,
+    ) -> int:
+        token = next(self._tokens)
+        self._callbacks[token] = (on_done, on_error, on_progress, is_write)
+        return token
+
+    def _start(
+        self,
+        executor: ThreadPoolExecutor,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        on_done: DoneCallback | None,
+        on_error: ErrorCallback | None,
+        on_progress: ProgressCallback | None,
+        is_write: bool,
+    ) -> Future[Any]:
+        if self._closed and not is_write:
+            return _cancelled()
+        try:
+            _check_plain(fn, args, kwargs)
+        except TypeError:
+            if is_write:
+                self._pending_writes -= 1
+            raise
+        token = self._remember(on_done, on_error, on_progress, is_write)
+        if on_progress is not None:
+            kwargs = {**kwargs, "progress": partial(_report_progress, self._key, token)}
+        future = executor.submit(fn, *args, **kwargs)
+        # Only integers go with the future: the callbacks stay in self._callbacks.
+        future.add_done_callback(partial(_report_finished, self._key, token))
         return future
 
     @property
     def pending_writes(self) -> int:
         return self._pending_writes
 
-    def _deliver(
-        self,
-        future: Future[Any],
-        on_done: DoneCallback | None,
-        on_error: ErrorCallback | None,
-        is_write: bool,
-    ) -> None:
-        # Runs on the worker thread: hand over to the GUI thread and touch nothing else.
-        try:
-            self._finished.emit((future, on_done, on_error, is_write))
-        except RuntimeError:  # the runner was deleted while the task ran
-            pass
+    # ------------------------------------------------------------------ results (GUI thread)
 
-    @Slot(object)
-    def _on_finished(self, payload: tuple[Any, ...]) -> None:
-        future, on_done, on_error, is_write = payload
+    def _on_progressed(self, token: int, value: Any) -> None:
+        entry = self._callbacks.get(token)
+        if entry is not None and entry[2] is not None and _receiver_alive(entry[2]):
+            entry[2](value)
+
+    def _on_finished(self, token: int, future: Future[Any]) -> None:
+        entry = self._callbacks.pop(token, None)
+        if entry is None:
+            return
+        on_done, on_error, _on_progress, is_write = entry
         if future.cancelled():
             error: BaseException | None = None
             result = None
@@ -156,12 +376,14 @@ class TaskRunner(QObject):
                 self.write_committed.emit(self.writes_done)
             else:
                 self.write_failed.emit(error)
+        # The one place where stale results are dropped: a cancelled task, or a
+        # callback whose widget has been deleted since the work was submitted.
         if future.cancelled():
             pass
         elif error is not None:
             if on_error is not None and _receiver_alive(on_error):
                 on_error(error)
-            elif not is_write:
+            elif on_error is None and not is_write:
                 log.error("background task failed", exc_info=error)
                 self.task_failed.emit(error)
         elif on_done is not None and _receiver_alive(on_done):
@@ -174,7 +396,7 @@ class TaskRunner(QObject):
     def wait_for_writes(self) -> None:
         """Block until every queued write has committed (used when a window closes)."""
         if not self._closed:  # after shutdown every write has committed already
-            self._storage.submit(lambda: None).result()
+            self._storage.submit(int).result()
 
     def shutdown(self) -> None:
         """Finish queued writes, drop queued background work. Safe to call twice."""
@@ -186,14 +408,12 @@ class TaskRunner(QObject):
 
 
 def _receiver_alive(callback: Callable[..., Any]) -> bool:
-    """False when ``callback`` is a method of a Qt object that has since been deleted.
+    """False when ``callback`` belongs to a Qt object that has since been deleted.
 
     A result can arrive after its widget closed (a test tears a panel down, a rater goes
     back to the queue while the waveform still computes). Calling into the deleted C++
     object raises at best and crashes at worst, so such results are dropped here, once
-    for every caller.
+    for every caller. The widget may be the ``self`` of a bound method, inside a
+    ``partial``, or captured by a lambda.
     """
-    while isinstance(callback, partial):
-        callback = callback.func
-    owner = getattr(callback, "__self__", None)
-    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
+    return all(shiboken6.isValid(o) for o in qt_objects_in(callback) if isinstance(o, QObject))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from ui.tasks import TaskRunner
 
 
@@ -82,3 +84,138 @@ def test_results_for_a_deleted_widget_are_dropped(qtbot, runner) -> None:  # typ
     # the first was handled (dropped) already.
     qtbot.waitUntil(lambda: len(received) >= 1)
     assert received == [("alive", 2, "alive")]
+
+
+# ---------------------------------------------------------------------- workers hold no Qt
+
+
+def test_a_widget_callback_is_released_on_the_gui_thread_not_the_worker(qtbot, runner) -> None:  # type: ignore[no-untyped-def]
+    """The crash of issue 9: the worker dropped the last reference to a widget's callback.
+
+    The worker is held after it reported the result until the GUI thread has handled it
+    and dropped every reference of its own; the worker then finishes its work item. The
+    receiver must have been released on the GUI thread all the same (before the fix the
+    future's done-callback kept it, and the worker destroyed it).
+    """
+    import weakref
+    from concurrent.futures import Future
+
+    from PySide6.QtCore import QObject
+
+    gui = threading.get_ident()
+    released_on: list[int] = []
+    received: list[object] = []
+    handled = threading.Event()
+
+    class Receiver(QObject):
+        def take(self, value: object) -> None:
+            received.append(value)
+
+    def hold_worker(_future: Future) -> None:  # type: ignore[type-arg]
+        # Runs on the worker after the runner's own done-callback (registered first).
+        handled.wait(10)
+
+    receiver = Receiver()
+    ref = weakref.ref(receiver, lambda _r: released_on.append(threading.get_ident()))
+    gate = threading.Event()  # keeps the work running until both callbacks are added
+    future = runner.read(gate.wait, 10, on_done=receiver.take)
+    future.add_done_callback(hold_worker)
+    del receiver
+    gate.set()
+    qtbot.waitUntil(lambda: received == [True])
+    del future
+    handled.set()
+    runner.wait_for_writes()  # the storage worker has finished (and dropped) the work item
+    qtbot.waitUntil(lambda: ref() is None)
+    assert released_on == [gui]
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["bound method", "partial", "lambda", "argument", "keyword", "in a list", "signal emit"],
+)
+def test_work_that_holds_a_qt_object_is_refused_before_it_runs(qtbot, runner, how: str) -> None:  # type: ignore[no-untyped-def]
+    from functools import partial
+
+    from PySide6.QtWidgets import QLabel
+
+    label = QLabel("x")
+    qtbot.addWidget(label)
+    calls = {
+        "bound method": ((label.text,), {}),
+        "partial": ((partial(QLabel.text, label),), {}),
+        "lambda": ((lambda: label.text(),), {}),
+        "argument": ((QLabel.text, label), {}),
+        "keyword": ((lambda widget: None,), {"widget": label}),
+        "in a list": ((len, [1, label]), {}),
+        "signal emit": ((label.linkActivated.emit, "a"), {}),
+    }
+    args, kwargs = calls[how]
+    for method in (runner.submit, runner.read, runner.write):
+        with pytest.raises(TypeError, match="must hold no Qt object"):
+            method(*args, **kwargs)
+    assert runner.pending_writes == 0
+
+
+def test_plain_work_with_plain_data_is_accepted(qtbot, runner) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import dataclass
+    from functools import partial
+
+    @dataclass(frozen=True)
+    class Request:
+        names: tuple[str, ...]
+
+    event = threading.Event()
+    done: list[object] = []
+    runner.submit(
+        partial(sorted, key=str.lower),
+        [Request(("b", "a")).names[0], "A"],
+        on_done=done.append,
+    )
+    runner.submit(event.is_set, on_done=done.append)
+    qtbot.waitUntil(lambda: len(done) == 2)
+    assert ["A", "b"] in done and False in done
+
+
+def test_progress_reaches_the_gui_thread_in_order_before_the_result(qtbot, runner) -> None:  # type: ignore[no-untyped-def]
+    gui = threading.get_ident()
+    seen: list[tuple[str, object, int]] = []
+
+    def work(n: int, *, progress) -> str:  # type: ignore[no-untyped-def]
+        for i in range(n):
+            progress(i)
+        return "done"
+
+    runner.write(
+        work,
+        5,
+        on_progress=lambda v: seen.append(("progress", v, threading.get_ident())),
+        on_done=lambda r: seen.append(("done", r, threading.get_ident())),
+    )
+    qtbot.waitUntil(lambda: len(seen) == 6)
+    assert [s[1] for s in seen] == [0, 1, 2, 3, 4, "done"]
+    assert {s[2] for s in seen} == {gui}
+
+
+def test_results_for_a_widget_captured_by_a_lambda_are_dropped(qtbot, runner) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLabel
+
+    received: list[object] = []
+    gone, alive = QLabel("gone"), QLabel("alive")
+    qtbot.addWidget(alive)
+    gone.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(gone))
+    runner.submit(int, "1", on_done=lambda v: received.append((v, gone.text())))
+    runner.submit(int, "2", on_done=lambda v: received.append((v, alive.text())))
+    qtbot.waitUntil(lambda: len(received) >= 1)
+    assert received == [(2, "alive")]
+
+
+def test_a_late_write_after_shutdown_runs_off_the_gui_thread(app) -> None:  # type: ignore[no-untyped-def]
+    runner = TaskRunner()
+    runner.shutdown()
+    threads: list[int] = []
+    done: list[object] = []
+    runner.write(lambda: threads.append(threading.get_ident()), on_done=done.append)
+    assert threads and threads[0] != threading.get_ident()
+    assert done == [None] and runner.pending_writes == 0 and runner.writes_done == 1
