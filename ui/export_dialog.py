@@ -2,9 +2,11 @@
 
 The dialog collects the choices (scale, format, file, final rule, winsorizing, privacy
 options) into a plain :class:`ExportRequest`, runs
-:func:`coder.export_data.build_export_bundle` and :func:`exports.write_export` in a
-one-worker ``ThreadPoolExecutor``, and gets progress and the result back on the GUI
-thread through queued Qt signals. The worker never touches a widget. Errors are shown
+:func:`coder.export_data.build_export_bundle` and :func:`exports.write_export` on the
+app's :class:`~ui.tasks.TaskRunner` (in its storage worker, so the export sees every
+write queued before it), and gets progress and the result back on the GUI thread from
+the runner. The worker never touches or holds a widget; the scale list is read there
+too, never on the GUI thread. Errors are shown
 as one calm line in the dialog, never a traceback; closing or pressing Cancel while
 an export runs stops it between steps, and the writers leave no half-written file.
 """
@@ -13,10 +15,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
@@ -38,8 +40,10 @@ from PySide6.QtWidgets import (
 from coder.errors import CoderError
 from coder.export_data import ExportCancelled, build_export_bundle
 from coder.project import Project
+from coder.scales import RatingScale
 from exports import SUFFIXES, write_export
 from ui.dialogs import choose_file
+from ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +83,21 @@ class ExportRequest:
 def run_export(
     project: Project,
     request: ExportRequest,
-    progress: Any,
-    cancelled: Any,
+    *,
+    progress: Callable[[float], None],
+    cancelled: Callable[[], bool],
 ) -> list[Path]:
-    """Build the tables and write them (runs in the worker); returns the files written."""
+    """Build the tables and write them (blocking: run it in a worker).
+
+    Args:
+        project: The open project.
+        request: What to export and where.
+        progress: Called with the fraction done, 0..1.
+        cancelled: Polled between steps; True stops the export with ExportCancelled.
+
+    Returns:
+        The files written.
+    """
 
     def build_progress(fraction: float) -> None:
         progress(fraction * _BUILD_SHARE)
@@ -119,23 +134,21 @@ class ExportDialog(QDialog):
     export_finished = Signal(object)
     export_failed = Signal(str)
     export_cancelled = Signal()
-    # Internal, emitted from the worker thread and delivered queued on the GUI thread.
-    _progress_reported = Signal(float)
-    _job_done = Signal(object)
+    scales_loaded = Signal()
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export scores and reliability")
         self.setMinimumWidth(560)
         self._project = project
-        self._executor: ThreadPoolExecutor | None = None
+        self._runner = runner
         self._cancel = threading.Event()
-        self._future: Future[list[Path]] | None = None
+        # The number of the export running now (0: none); a result of any other is stale.
+        self._job = 0
+        self._jobs = 0
 
         self.scale_box = QComboBox()
         self.scale_box.addItem("All scales", None)
-        for scale in project.scales():
-            self.scale_box.addItem(f"{scale.name} ({scale.id})", scale.id)
         self.format_box = QComboBox()
         for key, text in FORMAT_CHOICES:
             self.format_box.addItem(text, key)
@@ -198,15 +211,26 @@ class ExportDialog(QDialog):
         self.browse_button.clicked.connect(self._on_browse_clicked)
         self.export_button.clicked.connect(self._on_export_clicked)
         self.close_button.clicked.connect(self._on_close_clicked)
-        self._progress_reported.connect(self._on_progress_reported)
-        self._job_done.connect(self._on_job_done)
         self.finished.connect(self._on_finished)
+        self._runner.submit(
+            project.scales, on_done=self._on_scales, on_error=self._on_scales_failed
+        )
 
     # ------------------------------------------------------------------ state
 
     @property
     def running(self) -> bool:
-        return self._future is not None
+        return self._job != 0
+
+    def _on_scales(self, scales: list[RatingScale]) -> None:
+        for scale in scales:
+            self.scale_box.addItem(f"{scale.name} ({scale.id})", scale.id)
+        self.scales_loaded.emit()
+
+    def _on_scales_failed(self, error: BaseException) -> None:
+        # "All scales" still works; say why the list is short.
+        self._show_status(_message(error), error=True)
+        self.scales_loaded.emit()
 
     def request(self) -> ExportRequest:
         """The export the widgets describe now."""
@@ -293,13 +317,18 @@ class ExportDialog(QDialog):
         self.progress_bar.setValue(0)
         self._show_status("Exporting…")
         self._set_running(True)
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="coder-export")
-        future = self._executor.submit(
-            run_export, self._project, request, self._report_progress, self._cancel.is_set
+        self._jobs += 1
+        self._job = self._jobs
+        # In the storage worker: the export then includes every write made before it.
+        self._runner.read(
+            run_export,
+            self._project,
+            request,
+            cancelled=self._cancel.is_set,
+            on_progress=partial(self._on_progress_reported, self._job),
+            on_done=partial(self._on_job_done, self._job),
+            on_error=partial(self._on_job_failed, self._job),
         )
-        self._future = future
-        future.add_done_callback(self._deliver)
 
     @Slot()
     def _on_close_clicked(self) -> None:
@@ -323,42 +352,27 @@ class ExportDialog(QDialog):
             return
         super().closeEvent(event)
 
-    # ------------------------------------------------------------------ worker side
-
-    def _report_progress(self, fraction: float) -> None:
-        # Worker thread: only emit (queued to the GUI thread).
-        try:
-            self._progress_reported.emit(float(fraction))
-        except RuntimeError:  # the dialog was deleted while the export ran
-            pass
-
-    def _deliver(self, future: Future[list[Path]]) -> None:
-        try:
-            self._job_done.emit(future)
-        except RuntimeError:
-            pass
-
     # ------------------------------------------------------------------ results (GUI thread)
 
-    @Slot(float)
-    def _on_progress_reported(self, fraction: float) -> None:
-        if self.running:
+    def _on_progress_reported(self, job: int, fraction: float) -> None:
+        if job == self._job:
             self.progress_bar.setValue(round(max(0.0, min(1.0, fraction)) * _PROGRESS_STEPS))
 
-    @Slot(object)
-    def _on_job_done(self, future: Future[list[Path]]) -> None:
-        if future is not self._future or future.cancelled():
+    def _on_job_done(self, job: int, files: list[Path]) -> None:
+        if job != self._job:
             return
-        self._future = None
+        self._job = 0
         self._set_running(False)
-        error = future.exception()
-        if error is None:
-            files = future.result()
-            self.progress_bar.setValue(_PROGRESS_STEPS)
-            more = f" and {len(files) - 1} more files beside it" if len(files) > 1 else ""
-            self._show_status(f"Exported to {files[0]}{more}.")
-            self.export_finished.emit(files)
+        self.progress_bar.setValue(_PROGRESS_STEPS)
+        more = f" and {len(files) - 1} more files beside it" if len(files) > 1 else ""
+        self._show_status(f"Exported to {files[0]}{more}.")
+        self.export_finished.emit(files)
+
+    def _on_job_failed(self, job: int, error: BaseException) -> None:
+        if job != self._job:
             return
+        self._job = 0
+        self._set_running(False)
         self.progress_bar.setValue(0)
         if isinstance(error, ExportCancelled):
             self._show_status("Export cancelled; nothing was written.")
@@ -369,9 +383,8 @@ class ExportDialog(QDialog):
 
     @Slot(int)
     def _on_finished(self, _result: int) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        # A running export stops at its next check; nothing half-written is left.
+        self._cancel.set()
 
 
 def _message(error: BaseException) -> str:

@@ -1,17 +1,19 @@
 """Importing a session manifest from the lead's window, with progress and Cancel.
 
-The import runs in a worker thread (``coder.importer.import_manifest``); its progress
-reaches the dialog through a queued signal. Cancel stops between rows or inside the
+The import (``coder.importer.import_manifest``) writes to the project, so it runs as a
+write of the app's :class:`~ui.tasks.TaskRunner`, in its single storage worker: the
+project keeps one writer. Its progress reaches the dialog through the runner's queued
+signal; the worker never touches a widget. Cancel stops between rows or inside the
 hashing of a file, and the core never leaves a half-imported row.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,6 +29,9 @@ from coder.errors import CoderError
 from coder.importer import ImportProgress, ImportReport, import_manifest
 from coder.project import Project
 from ui.dialogs import choose_file
+from ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
 
 
 def describe_progress(p: ImportProgress) -> str:
@@ -59,17 +64,14 @@ class ImportDialog(QDialog):
     """
 
     import_finished = Signal(object)
-    _progressed = Signal(object)
-    _done = Signal(object)
-    _failed = Signal(str)
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import sessions")
         self.setMinimumWidth(560)
         self._project = project
+        self._runner = runner
         self._cancel = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import")
         layout = QVBoxLayout(self)
         self.intro = QLabel(
             "A manifest is a CSV or Excel file with the columns session_id, audio, patient, "
@@ -94,9 +96,6 @@ class ImportDialog(QDialog):
         self.buttons.rejected.connect(self._on_cancel)
         layout.addWidget(self.buttons)
         self._running = False
-        self._progressed.connect(self._on_progressed, Qt.ConnectionType.QueuedConnection)
-        self._done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
-        self._failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
 
     @Slot()
     def _on_choose_clicked(self) -> None:
@@ -105,34 +104,30 @@ class ImportDialog(QDialog):
         )
 
     def start(self, manifest: str) -> None:
-        """Import ``manifest`` in the worker thread."""
+        """Import ``manifest`` in the runner's storage worker (the one writer)."""
         if self._running:
             return
         self._running = True
         self._cancel.clear()
         self.choose_button.setEnabled(False)
         self.status.setText(f"Importing {Path(manifest).name} …")
-        self._pool.submit(self._run, manifest)
-
-    def _run(self, manifest: str) -> None:
-        # Worker thread: touches no widget, only emits queued signals.
-        try:
-            report = import_manifest(
-                self._project,
-                manifest,
-                progress=self._progressed.emit,
-                cancelled=self._cancel.is_set,
-            )
-        except CoderError as exc:
-            self._failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown calmly; details stay in the log
-            self._failed.emit(f"the import stopped unexpectedly ({type(exc).__name__})")
-            return
-        self._done.emit(report)
+        # The worker gets the project, the path and the Event's is_set: plain objects.
+        # The runner passes it a ``progress`` callable that reaches _on_progressed on
+        # the GUI thread.
+        self._runner.write(
+            import_manifest,
+            self._project,
+            manifest,
+            cancelled=self._cancel.is_set,
+            on_progress=self._on_progressed,
+            on_done=self._on_done,
+            on_error=self._on_failed,
+        )
 
     @Slot(object)
     def _on_progressed(self, p: ImportProgress) -> None:
+        if not self._running:
+            return
         if p.bytes_total:
             self.progress.setValue(int(1000 * p.bytes_done / p.bytes_total))
         self.status.setText(describe_progress(p))
@@ -151,8 +146,13 @@ class ImportDialog(QDialog):
         self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Close)
         self.import_finished.emit(report)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        if isinstance(error, CoderError):
+            message = str(error)
+        else:  # shown calmly; the details go to the log
+            log.error("import failed", exc_info=error)
+            message = f"the import stopped unexpectedly ({type(error).__name__})"
         self._running = False
         self.choose_button.setEnabled(True)
         self.status.setText("Nothing was imported.")
@@ -167,6 +167,7 @@ class ImportDialog(QDialog):
         self.reject()
 
     def done(self, result: int) -> None:
+        # Closing stops a running import at its next check; its result is then shown
+        # (or dropped, if the dialog is gone) by the runner.
         self._cancel.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
         super().done(result)

@@ -30,9 +30,10 @@ from ui.tasks import TaskRunner
 class ExportsTab(QWidget):
     """Explains the exports and opens the export dialog."""
 
-    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+    def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._project = project
+        self._runner = runner
         layout = QVBoxLayout(self)
         text = QLabel(
             "<h3>Exports for analysis</h3>"
@@ -54,7 +55,7 @@ class ExportsTab(QWidget):
 
     @Slot()
     def _on_export_clicked(self) -> None:
-        self.dialog = ExportDialog(self._project, self)
+        self.dialog = ExportDialog(self._project, self._runner, self)
         self.dialog.open()
 
 
@@ -82,7 +83,7 @@ class LeadWindow(QMainWindow):
         self.add_tab("Plans", self.plan_panel)
         self.reliability_panel = ReliabilityPanel(project, runner)
         self.add_tab("Reliability", self.reliability_panel)
-        self.exports_tab = ExportsTab(project)
+        self.exports_tab = ExportsTab(project, runner)
         self.add_tab("Exports", self.exports_tab)
         self.certification_tab = CertificationTab(project, runner)
         self.add_tab("Certification", self.certification_tab)

@@ -7,6 +7,7 @@ reopening" writes through the storage worker.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Slot
@@ -124,7 +125,7 @@ class ProgressTab(QWidget):
 
     @Slot()
     def _on_import_clicked(self) -> None:
-        self.import_dialog = ImportDialog(self.project, self)
+        self.import_dialog = ImportDialog(self.project, self.runner, self)
         self.import_dialog.import_finished.connect(self._on_imported)
         self.import_dialog.open()
 
@@ -170,13 +171,19 @@ class ProgressTab(QWidget):
             self.summary.setText("Select a finished coding first.")
             return
         coding: FinishedCoding = self.finished.payload(rows[0].row())
+        # The project method itself, not a lambda over self: a worker holds no widget.
         self.runner.write(
-            lambda: self.project.allow_reopen(coding.coding_id, True),
-            on_done=lambda _r: self._on_reopened(coding),
-            on_error=lambda exc: show_error(self, exc),
+            self.project.allow_reopen,
+            coding.coding_id,
+            True,
+            on_done=partial(self._on_reopened, coding),
+            on_error=self._on_reopen_failed,
         )
 
-    def _on_reopened(self, coding: FinishedCoding) -> None:
+    def _on_reopen_failed(self, error: BaseException) -> None:
+        show_error(self, error)
+
+    def _on_reopened(self, coding: FinishedCoding, _result: object = None) -> None:
         self.summary.setText(
             f"Rater {coding.rater} can now change their coding of {coding.session_key}."
         )

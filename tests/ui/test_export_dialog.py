@@ -27,9 +27,12 @@ def coded(tmp_path: Path) -> Iterator[Project]:
 
 
 @pytest.fixture
-def dialog(qtbot, coded: Project) -> ExportDialog:  # type: ignore[no-untyped-def]
-    dialog = ExportDialog(coded)
+def dialog(qtbot, coded: Project, runner) -> ExportDialog:  # type: ignore[no-untyped-def]
+    dialog = ExportDialog(coded, runner)
     qtbot.addWidget(dialog)
+    # The scale list is read in a worker, never on the GUI thread.
+    with qtbot.waitSignal(dialog.scales_loaded, timeout=10_000):
+        pass
     dialog.show()
     qtbot.waitExposed(dialog)
     return dialog

@@ -46,10 +46,10 @@ def _manifest(folder: Path, n: int) -> Path:
     return path
 
 
-def test_import_runs_in_the_background_and_lists_problems(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_runs_in_the_background_and_lists_problems(qtbot, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     manifest = _manifest(tmp_path / "lab", 3)
     with Project.create(tmp_path / "p.scproj") as project:
-        dialog = ImportDialog(project)
+        dialog = ImportDialog(project, runner)
         qtbot.addWidget(dialog)
         with qtbot.waitSignal(dialog.import_finished, timeout=20_000) as finished:
             dialog.start(str(manifest))
@@ -60,13 +60,13 @@ def test_import_runs_in_the_background_and_lists_problems(qtbot, tmp_path: Path)
         assert [s.key for s in project.sessions()] == ["S0", "S1", "S2"]
 
 
-def test_cancel_keeps_only_whole_rows(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_keeps_only_whole_rows(qtbot, runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QDialogButtonBox
 
     manifest = _manifest(tmp_path / "lab", 3)
     with Project.create(tmp_path / "p.scproj") as project:
-        dialog = ImportDialog(project)
+        dialog = ImportDialog(project, runner)
         qtbot.addWidget(dialog)
         dialog.show()
         cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
