@@ -162,6 +162,12 @@ class Project:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._scale_cache: dict[int, RatingScale] = {}
+        # Read once here (in whatever thread opens the project), so that asking for the
+        # name later, e.g. for a window title on the GUI thread, never runs a query.
+        # Nothing renames a project once it is created.
+        with store.read() as s:
+            row = s.get(ProjectRow, 1)
+            self._name = row.name if row else ""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -198,7 +204,12 @@ class Project:
     @classmethod
     def open(cls, project: str | Path) -> Project:
         """Open an existing project (file path, pointer file, or postgresql:// URL)."""
-        return cls(open_store(resolve_location(project)))
+        store = open_store(resolve_location(project))
+        try:
+            return cls(store)
+        except BaseException:
+            store.close()
+            raise
 
     def close(self) -> None:
         self.store.close()
@@ -211,9 +222,8 @@ class Project:
 
     @property
     def name(self) -> str:
-        with self.store.read() as s:
-            row = s.get(ProjectRow, 1)
-            return row.name if row else ""
+        """The project's name, as read when it was opened (no query)."""
+        return self._name
 
     # ------------------------------------------------------------------ settings
 

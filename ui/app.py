@@ -12,6 +12,7 @@ import logging
 import sys
 import traceback
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -88,6 +89,7 @@ class AppController(QObject):
         self.start_window.refresh_requested.connect(self.load_queue)
         self._raters: list[str] = []
         self._is_package = False
+        self._project_name = ""
 
     # ------------------------------------------------------------------ project
 
@@ -115,7 +117,7 @@ class AppController(QObject):
         self.runner.submit(
             _open_project,
             path,
-            on_done=lambda result: self._on_project_opened(path, result),
+            on_done=partial(self._on_project_opened, path),
             on_error=self._on_project_failed,
         )
 
@@ -123,6 +125,7 @@ class AppController(QObject):
         self._close_project()
         self.project, self.project_path, self._raters = opened.project, path, opened.raters
         self._is_package = opened.is_package
+        self._project_name = opened.name  # read in the worker; the GUI thread never queries
         self.settings.last_project = path.resolve()
         self._show_identities()
 
@@ -134,11 +137,8 @@ class AppController(QObject):
 
     def _show_identities(self) -> None:
         if self.project is not None and self.project_path is not None:
-            name = (
-                f"offline package for {self._raters[0]}" if self._is_package else self.project.name
-            )
             self.start_window.show_identities(
-                name,
+                self._project_name,
                 self.project_path,
                 self._raters,
                 self.settings.last_rater,

@@ -1,14 +1,24 @@
-"""Fixtures of the GUI tests: per-test QSettings, a real project, the workstation."""
+"""Fixtures of the GUI tests: per-test QSettings, a real project, the workstation.
+
+Every GUI test also checks that no database query runs on the GUI thread from the app's
+code (:func:`_no_queries_on_the_gui_thread`).
+"""
 
 from __future__ import annotations
 
+import threading
+import traceback
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+import ui
 from coder.project import Project
 from tests.ui.helpers import BuiltProject, build_project
 from ui.app import make_application
@@ -24,6 +34,59 @@ def _fresh_qsettings(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = tmp_path_factory.mktemp("qsettings")
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+
+
+_UI_DIR = str(Path(ui.__file__).resolve().parent)
+
+
+class GuiQueryLog:
+    """Queries that ran on the GUI (main) thread with app code (``ui/``) on the stack.
+
+    A test's own setup and assertions may query on the main thread (they are not the
+    app); the app must not: a query there freezes the window for as long as the database
+    takes (a locked SQLite file, a slow PostgreSQL link).
+    """
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+        self._allowed = 0
+
+    @contextmanager
+    def allowed(self) -> Iterator[None]:
+        """Test setup that calls app code on the main thread where the app uses a worker."""
+        self._allowed += 1
+        try:
+            yield
+        finally:
+            self._allowed -= 1
+
+    def before_cursor_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if self._allowed or threading.current_thread() is not threading.main_thread():
+            return
+        stack = traceback.extract_stack()
+        app_frames = [f for f in stack if f.filename.startswith(_UI_DIR)]
+        if app_frames:
+            where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in app_frames)
+            self.queries.append(f"{statement.split()[0]} ... from {where}")
+
+
+@pytest.fixture(autouse=True)
+def gui_queries() -> Iterator[GuiQueryLog]:
+    """Fails the test if the app ran a database query on the GUI thread."""
+    log = GuiQueryLog()
+    sqlalchemy.event.listen(sqlalchemy.Engine, "before_cursor_execute", log.before_cursor_execute)
+    try:
+        yield log
+    finally:
+        sqlalchemy.event.remove(
+            sqlalchemy.Engine, "before_cursor_execute", log.before_cursor_execute
+        )
+    if log.queries:
+        pytest.fail(
+            "database queries ran on the GUI thread (use the TaskRunner):\n"
+            + "\n".join(dict.fromkeys(log.queries)),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -50,17 +113,19 @@ def built(tmp_path: Path) -> BuiltProject:
 
 
 @pytest.fixture
-def make_window(qtbot, runner, settings):  # type: ignore[no-untyped-def]
+def make_window(qtbot, runner, settings, gui_queries):  # type: ignore[no-untyped-def]
     """Open the workstation on a rater's coding of a built project, shown on screen."""
     opened: list[tuple[CodingWindow, Project]] = []
 
     def make(built: BuiltProject, session: str = "S1", *, rater: str = "R1") -> CodingWindow:
         project = Project.open(built.path)
         view = project.rater_view(rater)
+        with gui_queries.allowed():  # the app loads the coding in a worker (AppController)
+            opened_coding = open_coding(project, view, built.codings[session])
         window = CodingWindow(
             project,
             view,
-            open_coding(project, view, built.codings[session]),
+            opened_coding,
             runner,
             settings,
             Keymap(settings),

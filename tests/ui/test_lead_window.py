@@ -38,3 +38,35 @@ def test_lead_window_has_every_tab_and_opens_a_listening_window(
     finally:
         runner.wait_for_writes()
         project.close()
+
+
+def test_the_lead_window_and_its_dialogs_query_the_database_only_in_workers(
+    qtbot,
+    runner: TaskRunner,
+    built: BuiltProject,
+    gui_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    """Issue 9: a query on the GUI thread freezes the window while the database is slow."""
+    project = Project.open(built.path)
+    try:
+        window = LeadWindow(project, runner)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        assert project.name in window.windowTitle()
+        qtbot.waitUntil(lambda: "sessions" in window.progress_tab.summary.text(), timeout=10_000)
+        qtbot.waitUntil(lambda: window.certification_tab.scale_combo.count() == 1, timeout=10_000)
+        window.exports_tab.export_button.click()
+        export = window.exports_tab.dialog
+        qtbot.waitUntil(lambda: export.scale_box.count() == 2, timeout=10_000)
+        assert export.scale_box.itemData(1) == "thabs"
+        export.reject()
+        window.progress_tab.import_button.click()
+        window.progress_tab.import_dialog.reject()
+        runner.wait_for_writes()
+        qtbot.waitUntil(lambda: runner.pending_writes == 0)
+        assert gui_queries.queries == []
+        window.close()
+    finally:
+        runner.wait_for_writes()
+        project.close()
