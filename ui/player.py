@@ -128,6 +128,11 @@ class Player(QObject):
             QMediaPlayer.MediaStatus.EndOfMedia,
         )
 
+    @property
+    def load_settled(self) -> bool:
+        """True once the recording has loaded, or the player has reported why it cannot."""
+        return self.is_loaded or self._media.error() != QMediaPlayer.Error.NoError
+
     # ------------------------------------------------------------------ state
 
     def position(self) -> int:
