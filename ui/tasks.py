@@ -29,6 +29,7 @@ import logging
 import threading
 import types
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -44,9 +45,11 @@ ErrorCallback = Callable[[BaseException], None]
 ProgressCallback = Callable[[Any], None]
 
 # How far qt_objects_in looks into arguments: deep enough for a partial of a lambda in a
-# tuple, shallow enough to stay cheap on every rater keystroke (each is one write).
+# tuple, bounded so that it stays cheap on every rater keystroke (each is one write) and
+# on large data handed to a worker (reliability tables).
 _MAX_DEPTH = 6
 _MAX_ITEMS = 200
+_MAX_NODES = 5_000
 
 
 def _cancelled() -> Future[Any]:
@@ -109,17 +112,21 @@ def qt_objects_in(*objects: Any) -> list[Any]:
     """
     found: list[Any] = []
     seen: set[int] = set()
-    stack: list[tuple[Any, int]] = [(o, 0) for o in reversed(objects)]
-    while stack:
-        obj, depth = stack.pop()
+    # Breadth first: the function and its direct arguments are looked at before the
+    # insides of large data, should the budget run out there.
+    queue: deque[tuple[Any, int]] = deque((o, 0) for o in objects)
+    budget = _MAX_NODES
+    while queue and budget > 0:
+        budget -= 1
+        obj, depth = queue.popleft()
         if id(obj) in seen or obj is None or isinstance(obj, (str, bytes, int, float)):
             continue
         seen.add(id(obj))
         if isinstance(obj, (QObject, SignalInstance)):
             found.append(obj)
             continue
-        if depth < _MAX_DEPTH:
-            stack.extend((child, depth + 1) for child in _children(obj))
+        if depth < _MAX_DEPTH and len(queue) < budget:
+            queue.extend((child, depth + 1) for child in _children(obj))
     return found
 
 

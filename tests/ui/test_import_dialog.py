@@ -79,3 +79,36 @@ def test_cancel_keeps_only_whole_rows(qtbot, runner, tmp_path: Path) -> None:  #
         assert len(sessions) < 3
         assert all(s.sha256 and s.duration_ms == 2000 for s in sessions)
         assert "cancelled" in dialog.status.text()
+
+
+def test_the_import_writes_only_through_the_runners_storage_worker(
+    qtbot, runner, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """One writer: the import's writes run in the runner's storage worker, in order."""
+    import threading
+
+    import sqlalchemy
+
+    manifest = _manifest(tmp_path / "lab", 3)
+    writers: set[str] = set()
+
+    def record(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writers.add(threading.current_thread().name)
+
+    with Project.create(tmp_path / "p.scproj") as project:
+        storage_thread = runner.read(lambda: threading.current_thread().name).result()
+        dialog = ImportDialog(project, runner)
+        qtbot.addWidget(dialog)
+        progress: list[int] = []
+        dialog.progress.valueChanged.connect(progress.append)
+        sqlalchemy.event.listen(sqlalchemy.Engine, "before_cursor_execute", record)
+        try:
+            with qtbot.waitSignal(dialog.import_finished, timeout=20_000):
+                dialog.start(str(manifest))
+                assert runner.pending_writes == 1  # queued as a write of the runner
+        finally:
+            sqlalchemy.event.remove(sqlalchemy.Engine, "before_cursor_execute", record)
+        assert writers == {storage_thread}
+        assert progress == sorted(progress) and len(progress) >= 2 and progress[-1] == 1000
+        assert runner.pending_writes == 0 and runner.writes_done == 1
