@@ -6,9 +6,9 @@ options) into a plain :class:`ExportRequest`, runs
 app's :class:`~ui.tasks.TaskRunner` (in its storage worker, so the export sees every
 write queued before it), and gets progress and the result back on the GUI thread from
 the runner. The worker never touches or holds a widget; the scale list is read there
-too, never on the GUI thread. Errors are shown
-as one calm line in the dialog, never a traceback; closing or pressing Cancel while
-an export runs stops it between steps, and the writers leave no half-written file.
+too, never on the GUI thread. Errors are shown as one calm line in the dialog, never
+a traceback; closing or pressing Cancel while an export runs stops it between steps,
+and the writers leave no half-written file.
 """
 
 from __future__ import annotations
