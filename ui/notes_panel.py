@@ -228,6 +228,8 @@ class NotesPanel(QWidget):
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(NOTE_SAVE_DELAY_MS)
         self._draft_timer.timeout.connect(self._save_draft)
+        # A reset closes every editor without closeEditor: forget the one being typed.
+        self.model.modelAboutToBeReset.connect(self._forget_editor)
         delete = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.table)
         delete.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         delete.activated.connect(self.delete_selected)
@@ -324,6 +326,11 @@ class NotesPanel(QWidget):
                 # Escape: back to the text the note had (none for a new note: it goes).
                 self.session.update_note(note_id, text=origin)
         self._focus_home()
+
+    @Slot()
+    def _forget_editor(self) -> None:
+        self._draft_timer.stop()
+        self._editing = None
 
     def flush(self) -> None:
         """Finish the edit of a note being typed: its text is committed now.
