@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Generic, ParamSpec
 
+from coder.coding_rules import check_uncodable, note_text_is_kept
 from coder.errors import InputError
 from coder.project import CodingState, Note, RaterView, Span
 from coder.scales import RatingScale, ScaleItem
@@ -107,6 +108,8 @@ class CodingSession:
         self._values: dict[str, float | None] = dict(state.values)
         self._texts: dict[str, str] = dict(state.texts)
         self._notes: dict[int, Note] = {n.id: n for n in state.notes}
+        # Notes not written yet because they have no text (GUI thread only).
+        self._unstored_notes: set[int] = set()
         self._spans: dict[int, Span] = {s.id: s for s in state.spans}
         for known in (*self._notes, *self._spans):
             self._db_ids[known] = known
@@ -160,6 +163,10 @@ class CodingSession:
 
     def items_scored(self) -> int:
         return sum(1 for item in self.scale.items if self.is_scored(item))
+
+    def first_unscored_index(self) -> int:
+        """Position (0-based) of the first item not yet scored; 0 when all are scored."""
+        return next((n for n, item in enumerate(self.scale.items) if not self.is_scored(item)), 0)
 
     def missing_required(self) -> list[str]:
         """Labels of required items not yet scored (as ``RaterView.missing_required``)."""
@@ -221,25 +228,70 @@ class CodingSession:
         self.text_changed.emit(item_id, text)
 
     def add_note(self, position_ms: int, text: str = "") -> int:
-        """Drop a note; returns its local id (usable at once for edits and deletes)."""
+        """Drop a note; returns its local id (usable at once for edits and deletes).
+
+        A note without text (the usual case: N drops it, then the rater types) lives
+        in memory only until it has text (:func:`note_text_is_kept`), so a crash or an
+        Escape never leaves an empty note in the store.
+        """
         self._check_editable()
-        self._touch()
         local = next(self._local_ids)
         position_ms = max(0, int(position_ms))
         self._notes[local] = Note(local, position_ms, text)
+        self._unstored_notes.add(local)
+        if note_text_is_kept(text):
+            self._store_note(local)
+        self.notes_changed.emit()
+        return local
+
+    def is_note_stored(self, note_id: int) -> bool:
+        """True once the note's insert has been handed to the writer."""
+        return note_id in self._notes and note_id not in self._unstored_notes
+
+    def _store_note(self, note_id: int) -> None:
+        """Queue the insert of a note that has text now (it was memory only)."""
+        self._touch()
+        self._unstored_notes.discard(note_id)
+        note = self._notes[note_id]
+        position_ms, text = note.position_ms, note.text
         view, coding_id, ids = self.view, self.coding_id, self._db_ids
 
         def write() -> None:
-            ids[local] = view.add_note(coding_id, position_ms, text)
+            ids[note_id] = view.add_note(coding_id, position_ms, text)
 
         self._write(write)
+
+    def draft_note_text(self, note_id: int, text: str) -> None:
+        """Save a note's text as the rater types it (the editor is still open).
+
+        Text that is kept is written at once (the note's insert, or an update), so a
+        crash loses nothing typed. A blank text in the middle of typing (the rater
+        cleared the field to retype it) is held in memory only: the note keeps its last
+        stored text until the edit ends with :meth:`update_note`. A note deleted in the
+        meantime is ignored (a late keystroke timer must not bring it back).
+        """
+        if note_id not in self._notes or not self.editable:
+            return
+        note = self._notes[note_id]
+        if note.text == text:
+            return
+        self._notes[note_id] = replace(note, text=text)
+        if note_text_is_kept(text):
+            self._write_note(note_id)
         self.notes_changed.emit()
-        return local
 
     def update_note(
         self, note_id: int, *, text: str | None = None, position_ms: int | None = None
     ) -> None:
+        """Change a note's text or time (the edit is finished).
+
+        A text that is not kept (blank) deletes the note: the rater emptied it, or an
+        Escape restored the empty text of a brand-new note.
+        """
         self._check_editable()
+        if text is not None and not note_text_is_kept(text):
+            self.delete_note(note_id)
+            return
         note = self._notes[note_id]
         new = replace(
             note,
@@ -249,19 +301,39 @@ class CodingSession:
         if new == note:
             return
         self._notes[note_id] = new
-        view, coding_id, ids = self.view, self.coding_id, self._db_ids
-        self._write(
-            lambda: view.update_note(
-                coding_id, ids[note_id], text=text, position_ms=new.position_ms
-            )
-        )
+        self._write_note(note_id)
         self.notes_changed.emit()
+
+    def _write_note(self, note_id: int) -> None:
+        """Queue what the store needs to hold the note as it is in memory now."""
+        note = self._notes[note_id]
+        if note_id in self._unstored_notes:
+            if note_text_is_kept(note.text):
+                self._store_note(note_id)
+            return
+        if not note_text_is_kept(note.text):
+            # Only the time changed while the text is blank mid-edit: keep the stored text.
+            text = None
+        else:
+            text = note.text
+        view, coding_id, ids, position_ms = (
+            self.view,
+            self.coding_id,
+            self._db_ids,
+            note.position_ms,
+        )
+        self._write(
+            lambda: view.update_note(coding_id, ids[note_id], text=text, position_ms=position_ms)
+        )
 
     def delete_note(self, note_id: int) -> None:
         self._check_editable()
         del self._notes[note_id]
-        view, coding_id, ids = self.view, self.coding_id, self._db_ids
-        self._write(lambda: view.delete_note(coding_id, ids[note_id]))
+        if note_id in self._unstored_notes:
+            self._unstored_notes.discard(note_id)  # never written: nothing to delete
+        else:
+            view, coding_id, ids = self.view, self.coding_id, self._db_ids
+            self._write(lambda: view.delete_note(coding_id, ids[note_id]))
         self.notes_changed.emit()
 
     def toggle_span(self, item_id: str, position_ms: int) -> int:
@@ -338,13 +410,7 @@ class CodingSession:
             InputError: an unknown reason, or "Other" without a text.
         """
         self._check_editable()
-        if reason not in self.scale.uncodable_reasons:
-            raise InputError(
-                f"{reason!r} is not a reason of this scale; choose one of: "
-                + ", ".join(self.scale.uncodable_reasons)
-            )
-        if reason == "Other" and not text.strip():
-            raise InputError("say in a few words why the session is uncodable")
+        check_uncodable(self.scale.uncodable_reasons, reason, text)
         self.state, self.reopen_allowed = "uncodable", False
         self.uncodable_reason, self.uncodable_text = reason, text
         view, coding_id = self.view, self.coding_id

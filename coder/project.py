@@ -18,6 +18,7 @@ from typing import Any, NewType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from coder.coding_rules import check_note_text, check_uncodable
 from coder.errors import InputError, ProjectError
 from coder.models import (
     CodingRow,
@@ -832,6 +833,7 @@ class RaterView:
         )
 
     def add_note(self, coding_id: int, position_ms: int, text: str = "") -> int:
+        check_note_text(text)  # an empty note is never stored
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
             note = NoteRow(coding_id=row.id, position_ms=int(position_ms), text=text, deleted=False)
@@ -856,6 +858,8 @@ class RaterView:
         text: str | None = None,
         position_ms: int | None = None,
     ) -> None:
+        if text is not None:
+            check_note_text(text)  # clearing a note is delete_note, not an empty text
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
             note = self._own_child(s, NoteRow, note_id, row.id)
@@ -994,13 +998,7 @@ class RaterView:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
             scale = self._project._scale_by_pk(s, row.scale_pk)
-            if reason not in scale.uncodable_reasons:
-                raise InputError(
-                    f"{reason!r} is not a reason of this scale; choose one of: "
-                    + ", ".join(scale.uncodable_reasons)
-                )
-            if reason == "Other" and not text.strip():
-                raise InputError("say in a few words why the session is uncodable")
+            check_uncodable(scale.uncodable_reasons, reason, text)
             old = {"state": row.state, "reason": row.uncodable_reason}
             row.state, row.uncodable_reason, row.uncodable_text = "uncodable", reason, text
             row.submitted_at, row.reopen_allowed = utcnow(), False

@@ -225,7 +225,7 @@ class AppController(QObject):
         )
         window.closed.connect(self._on_coding_closed)
         self.coding_window = window
-        window.resize(1366, 768)
+        window.fit_to_screen()
         window.show()
         self.start_window.hide()
 

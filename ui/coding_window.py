@@ -3,7 +3,9 @@
 Waveform and playback controls on top; the scoring panel and the notes below. Every
 action is a window-wide QAction (see ``ui/keymap.py``). The window holds a
 :class:`CodingSession` whose writes go to the TaskRunner's single storage worker, so
-nothing here waits for the disk; the status bar says when everything is saved.
+nothing here waits for the disk; a label beside Submit says when everything is saved.
+The window fits a 1366x768 laptop screen with its title bar and taskbar (the item list
+scrolls), and says so calmly when the computer has no sound output.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -45,6 +47,7 @@ from coder.audio import (
     load_or_compute_peaks,
 )
 from coder.certification import Feedback
+from coder.coding_rules import check_uncodable
 from coder.coding_session import CodingSession
 from coder.errors import CoderError, InputError
 from coder.importer import relink_session_audio
@@ -53,8 +56,8 @@ from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
 from ui.feedback_dialog import FeedbackDialog, load_feedback
 from ui.keymap import ACTIONS, HelpOverlay, Keymap, KeymapDialog, make_actions, parse_keys
 from ui.notes_panel import NotesPanel
-from ui.player import Player
-from ui.scoring_panel import STATE_LABELS, ScoringPanel
+from ui.player import Player, has_audio_output
+from ui.scoring_panel import SAVED_TEXT, STATE_LABELS, ScoringPanel
 from ui.settings import AppSettings
 from ui.tasks import TaskRunner
 from ui.timefmt import format_ms
@@ -65,6 +68,18 @@ from ui.waveform_view import SpanMark, WaveformView
 # once it has stayed put this long (so a burst of skips is one write, not ten).
 PLAYHEAD_SAVE_INTERVAL_MS = 5_000
 PLAYHEAD_SETTLE_MS = 1_000
+
+# The size the workstation is designed for, and what a desktop takes from a screen
+# that the screen's available geometry may not report: the window's title bar always,
+# a taskbar when the platform (Xvfb, some window managers) reports none.
+PREFERRED_SIZE = (1366, 768)
+TITLE_BAR_PX = 32
+TASKBAR_PX = 36
+
+NO_AUDIO_OUTPUT_TEXT = (
+    "No sound output found: the recording plays silently. Connect headphones or "
+    "speakers and reopen the session."
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +130,16 @@ def _load_peaks(path: str, sha256: str | None, cancelled: Callable[[], bool]) ->
 
 
 class UncodableDialog(QDialog):
-    """Collects a reason (and a text for "Other"); the window then calls the session."""
+    """Collects a reason (and a text for "Other"); the window then calls the session.
+
+    Marking a coding uncodable finishes it, so nothing is chosen in advance: the
+    confirm button stays disabled until the choice passes the core's rule
+    (:func:`coder.coding_rules.check_uncodable`), and Enter alone does nothing.
+    """
 
     def __init__(self, reasons: tuple[str, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._reasons = reasons
         self.setWindowTitle("Mark the session uncodable")
         layout = QVBoxLayout(self)
         intro = QLabel(
@@ -130,6 +151,8 @@ class UncodableDialog(QDialog):
         form = QFormLayout()
         self.reason = QComboBox()
         self.reason.addItems(list(reasons))
+        self.reason.setPlaceholderText("Choose a reason…")
+        self.reason.setCurrentIndex(-1)  # a deliberate choice, never a default
         self.text = QLineEdit()
         self.text.setPlaceholderText("In a few words (needed for “Other”)")
         form.addRow("Reason", self.reason)
@@ -137,18 +160,44 @@ class UncodableDialog(QDialog):
         layout.addLayout(form)
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #b91c1c;")
+        self.problem.setWordWrap(True)
         layout.addWidget(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        ok = buttons.addButton("Mark uncodable", QDialogButtonBox.ButtonRole.AcceptRole)
-        ok.setDefault(True)
+        self.ok_button = buttons.addButton("Mark uncodable", QDialogButtonBox.ButtonRole.AcceptRole)
+        # Enter confirms only once the choice is complete: a disabled default button
+        # does not click, so Ctrl+U, Enter cannot finish the coding by accident.
+        self.ok_button.setDefault(True)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.reason.currentIndexChanged.connect(self._update_ok)
+        self.text.textChanged.connect(self._update_ok)
+        self._update_ok()
+
+    def chosen_reason(self) -> str:
+        """The reason chosen, or "" while none is."""
+        return self.reason.currentText() if self.reason.currentIndex() >= 0 else ""
+
+    def _problem(self) -> str:
+        """What is still missing from the choice ("" when it can be confirmed)."""
+        try:
+            check_uncodable(self._reasons, self.chosen_reason(), self.text.text())
+        except InputError as exc:
+            return str(exc)
+        return ""
+
+    def _update_ok(self) -> None:
+        self.ok_button.setEnabled(not self._problem())
+        self.problem.setText("")
 
     def accept(self) -> None:
-        if self.reason.currentText() == "Other" and not self.text.text().strip():
-            self.problem.setText("Say in a few words why the session cannot be coded.")
-            self.text.setFocus()
+        problem = self._problem()
+        if problem:
+            self.problem.setText(problem[:1].upper() + problem[1:] + ".")
+            if self.chosen_reason():
+                self.text.setFocus()
+            else:
+                self.reason.setFocus()
             return
         super().accept()
 
@@ -268,6 +317,12 @@ class CodingWindow(QMainWindow):
         header.addWidget(help_button)
         header.addWidget(back)
         layout.addLayout(header)
+        # Qt Multimedia plays into nothing, without an error, when there is no device.
+        self.audio_notice = QLabel(NO_AUDIO_OUTPUT_TEXT)
+        self.audio_notice.setObjectName("notice")
+        self.audio_notice.setWordWrap(True)
+        self.audio_notice.setVisible(not has_audio_output())
+        layout.addWidget(self.audio_notice)
         self.waveform.setMinimumHeight(120)
         self.waveform.setMaximumHeight(190)
         layout.addWidget(self.waveform, 2)
@@ -281,9 +336,27 @@ class CodingWindow(QMainWindow):
         splitter.setChildrenCollapsible(False)
         layout.addWidget(splitter, 5)
         self.setCentralWidget(central)
-        self.save_label = QLabel("All changes saved")
-        self.save_label.setObjectName("saved")
-        self.statusBar().addPermanentWidget(self.save_label)
+        # The save state lives beside Submit; the status bar keeps the passing messages.
+        self.save_label = self.scoring.save_state
+        self.statusBar()
+
+    def fit_to_screen(self) -> None:
+        """Take the preferred size, or less so the whole window is on its screen.
+
+        On a 1366x768 laptop that leaves about 1366x700 for the window once the title
+        bar and the taskbar are counted; the panels scroll inside it.
+        """
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        width, height = PREFERRED_SIZE
+        if screen is None:
+            self.resize(width, height)
+            return
+        available = screen.availableGeometry()
+        room = available.height() - TITLE_BAR_PX
+        if available == screen.geometry():  # no taskbar reported: assume there is one
+            room -= TASKBAR_PX
+        self.resize(min(width, available.width()), min(height, room))
+        self.move(available.topLeft())
 
     def _handlers(self) -> dict[str, Callable[[], None]]:
         player = self.player
@@ -598,15 +671,15 @@ class CodingWindow(QMainWindow):
     # ------------------------------------------------------------------ writing
 
     def _write(self, fn: Callable[[], None]) -> None:
-        self.save_label.setText("Saving…")
+        self.scoring.show_save_state("Saving…")
         self.runner.write(fn, on_done=self._on_write_done, on_error=self._on_write_failed)
 
     def _on_write_done(self, _result: object) -> None:
         if self.runner.pending_writes == 0:
-            self.save_label.setText("All changes saved")
+            self.scoring.show_save_state(SAVED_TEXT)
 
     def _on_write_failed(self, error: BaseException) -> None:
-        self.save_label.setText("Not saved")
+        self.scoring.show_save_state("Not saved")
         if self._write_problem or self._closing:
             return
         self._write_problem = True
@@ -620,7 +693,7 @@ class CodingWindow(QMainWindow):
     def _on_reloaded(self, state: CodingState) -> None:
         if not self._closing:
             self.session.replace_state(state)
-            self.save_label.setText("All changes saved")
+            self.scoring.show_save_state(SAVED_TEXT)
 
     def _guarded(self, fn: Callable[[], object]) -> Callable[[], None]:
         """Run a rater action; a refusal (read only, bad value) becomes a calm message."""
@@ -710,10 +783,12 @@ class CodingWindow(QMainWindow):
         if not self.session.editable:
             self._guarded(lambda: None)()
             return
+        self.notes.flush()  # a note being typed is kept before the coding closes
+        self.scoring.flush()
         dialog = UncodableDialog(self.session.scale.uncodable_reasons, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(
-            lambda: self._mark_uncodable(dialog.reason.currentText(), dialog.text.text())
+            lambda: self._mark_uncodable(dialog.chosen_reason(), dialog.text.text())
         )
         dialog.open()
         dialog_hub().announce(dialog)
@@ -729,6 +804,7 @@ class CodingWindow(QMainWindow):
         if not self.session.editable:
             self._guarded(lambda: None)()
             return
+        self.notes.flush()
         self.scoring.flush()
         missing = self.session.missing_required()
         if missing:
@@ -867,7 +943,9 @@ class CodingWindow(QMainWindow):
         self._cancel_peaks.set()
         self._playhead_timer.stop()
         self._playhead_settle.stop()
-        # Moving the focus home commits a note being typed (its editor loses the focus).
+        # A note being typed is committed now (Qt sends no focus-out when the window is
+        # not active, so moving the focus home alone is not enough).
+        self.notes.flush()
         self.focus_home()
         self.scoring.flush()
         self.player.pause()

@@ -4,6 +4,13 @@
 column is editable in place. Clicking a note seeks there. N (a window action) calls
 :meth:`NotesPanel.add_note_at`, which opens the new note's text for typing; Return
 keeps it and gives the keyboard back to the player.
+
+Nothing typed waits for Return: the text is saved as it is typed (``NOTE_SAVE_DELAY_MS``
+after the last keystroke, and at once when the editor loses the focus or the window
+closes), through the session and so the single storage worker. Escape puts back the
+text the note had when the edit began; for a brand-new note that is no text, and the
+core's rule (:func:`coder.coding_rules.note_text_is_kept`) then removes the note, as it
+does for a note the rater empties.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -25,17 +34,25 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from coder.coding_session import CodingSession
 from coder.project import Note
 from ui.timefmt import format_ms
 
 _Index = QModelIndex | QPersistentModelIndex
+
+# Typing pauses this long before the note's text is written: one write per burst of
+# keys, not one per key, and never more than this much typing lost to a crash.
+NOTE_SAVE_DELAY_MS = 400
 
 
 class NotesTableModel(QAbstractTableModel):
@@ -57,11 +74,12 @@ class NotesTableModel(QAbstractTableModel):
     def _on_notes_changed(self) -> None:
         notes = self._session.notes()
         if [n.id for n in notes] == [n.id for n in self._notes]:
-            # Same notes in the same order (a text edit): repaint in place, so an open
-            # editor elsewhere in the table survives.
-            self._notes = notes
-            if notes:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(notes) - 1, 1))
+            # Same notes in the same order (a text edit): repaint the changed rows in
+            # place, so an open editor survives.
+            old, self._notes = self._notes, notes
+            for row, (before, after) in enumerate(zip(old, notes, strict=True)):
+                if before != after:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, 1))
             return
         self.beginResetModel()
         self._notes = notes
@@ -106,8 +124,49 @@ class NotesTableModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.EditRole or index.column() != 1:
             return False
         note = self._notes[index.row()]
+        if not self._session.editable or note.id not in {n.id for n in self._session.notes()}:
+            return False  # finished or reset while the editor was open
+        # The edit is finished: a blank text deletes the note (the core's rule).
         self._session.update_note(note.id, text=str(value))
         return True
+
+
+class NoteTextDelegate(QStyledItemDelegate):
+    """The note text editor: reports each keystroke so the panel can save as typed.
+
+    Signals:
+        editing_started(int, str, QWidget): an editor opened on this note (its id, the
+            text it had then, the editor).
+        text_typed(QWidget, str): the rater changed the text in this editor.
+    """
+
+    editing_started = Signal(int, str, QWidget)
+    text_typed = Signal(QWidget, str)
+
+    def __init__(self, model: NotesTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
+        editor = QLineEdit(parent)
+        editor.setFrame(False)
+        note = self._model.note_at(index.row())
+        editor.textEdited.connect(self._on_text_edited)
+        self.editing_started.emit(note.id, note.text, editor)
+        return editor
+
+    @Slot(str)
+    def _on_text_edited(self, text: str) -> None:
+        editor = self.sender()
+        if isinstance(editor, QWidget):
+            self.text_typed.emit(editor, text)
+
+    def setEditorData(self, editor: QWidget, index: _Index) -> None:
+        # The model repaints a note while it is typed (its text was just saved); setting
+        # the same text again would move the rater's cursor to the end.
+        if isinstance(editor, QLineEdit) and editor.text() == index.data(Qt.ItemDataRole.EditRole):
+            return
+        super().setEditorData(editor, index)
 
 
 class NotesPanel(QWidget):
@@ -156,8 +215,21 @@ class NotesPanel(QWidget):
         self.table.setWordWrap(True)
         self.table.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.table.clicked.connect(self._on_clicked)
+        self._delegate = NoteTextDelegate(self.model, self.table)
+        self.table.setItemDelegateForColumn(1, self._delegate)
+        self._delegate.editing_started.connect(self._on_editing_started)
+        self._delegate.text_typed.connect(self._on_text_typed)
         # Return in the editor keeps the note; then the keys go back to the player.
-        self.table.itemDelegate().closeEditor.connect(self._on_editor_closed)
+        self._delegate.closeEditor.connect(self._on_editor_closed)
+        # The note being edited: its id, its text when the edit began (what Escape
+        # restores), and its editor.
+        self._editing: tuple[int, str, QWidget] | None = None
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(NOTE_SAVE_DELAY_MS)
+        self._draft_timer.timeout.connect(self._save_draft)
+        # A reset closes every editor without closeEditor: forget the one being typed.
+        self.model.modelAboutToBeReset.connect(self._forget_editor)
         delete = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.table)
         delete.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         delete.activated.connect(self.delete_selected)
@@ -216,8 +288,65 @@ class NotesPanel(QWidget):
         if index.isValid():
             self.seek_requested.emit(self.model.note_at(index.row()).position_ms)
 
-    def _on_editor_closed(self, _editor: QWidget, _hint: QAbstractItemDelegate.EndEditHint) -> None:
+    def editing_note_id(self) -> int | None:
+        """The id of the note whose text is open for typing, if any."""
+        return None if self._editing is None else self._editing[0]
+
+    @Slot(int, str, QWidget)
+    def _on_editing_started(self, note_id: int, text: str, editor: QWidget) -> None:
+        self._draft_timer.stop()
+        self._editing = (note_id, text, editor)
+
+    @Slot(QWidget, str)
+    def _on_text_typed(self, editor: QWidget, _text: str) -> None:
+        if self._editing is not None and self._editing[2] is editor:
+            self._draft_timer.start()
+
+    @Slot()
+    def _save_draft(self) -> None:
+        """Write what the open editor holds now (the rater paused typing)."""
+        if self._editing is None:
+            return
+        note_id, _origin, editor = self._editing
+        if isinstance(editor, QLineEdit):
+            self.session.draft_note_text(note_id, editor.text())
+
+    def _on_editor_closed(self, editor: QWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
+        # On Return or focus-out Qt has just committed the text (setData); a draft still
+        # waiting would only repeat it.
+        self._draft_timer.stop()
+        editing, self._editing = self._editing, None
+        if (
+            hint == QAbstractItemDelegate.EndEditHint.RevertModelCache
+            and editing is not None
+            and editing[2] is editor
+        ):
+            note_id, origin, _editor = editing
+            if note_id in {n.id for n in self.session.notes()} and self.session.editable:
+                # Escape: back to the text the note had (none for a new note: it goes).
+                self.session.update_note(note_id, text=origin)
         self._focus_home()
+
+    @Slot()
+    def _forget_editor(self) -> None:
+        self._draft_timer.stop()
+        self._editing = None
+
+    def flush(self) -> None:
+        """Finish the edit of a note being typed: its text is committed now.
+
+        The window calls this when it closes. Moving the focus away usually commits the
+        editor, but not when the window is inactive (Qt then sends no focus-out), so the
+        editor is committed and closed here explicitly.
+        """
+        self._draft_timer.stop()
+        editing, self._editing = self._editing, None
+        if editing is None:
+            return
+        editor = editing[2]
+        if isValid(editor) and self.session.editable:
+            self.table.commitData(editor)
+            self.table.closeEditor(editor, QAbstractItemDelegate.EndEditHint.NoHint)
 
     def _on_state_changed(self, _state: str) -> None:
         editable = self.session.editable
@@ -228,6 +357,7 @@ class NotesPanel(QWidget):
         self._on_state_changed(self.session.state)
 
     def detach(self) -> None:
+        self._draft_timer.stop()
         self.model.detach()
         self.session.state_changed.disconnect(self._on_state_changed)
         self.session.reset.disconnect(self._on_reset)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
 SPEEDS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0)
 MIN_SPEED, MAX_SPEED = SPEEDS[0], SPEEDS[-1]
@@ -24,6 +24,15 @@ _STALL_MS = 250
 
 def _noop() -> None:
     pass
+
+
+def has_audio_output() -> bool:
+    """Whether the computer has a sound output device (speakers, headphones).
+
+    Without one Qt Multimedia "plays" in silence without any error, so the caller has
+    to ask and tell the rater.
+    """
+    return bool(QMediaDevices.audioOutputs()) and not QMediaDevices.defaultAudioOutput().isNull()
 
 
 def _warm_up_notify_overrides(*objects: QObject) -> None:

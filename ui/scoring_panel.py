@@ -2,14 +2,17 @@
 
 Every item is a :class:`ScoreItemWidget` in a scrolling list; one of them is the
 *current* item (highlighted), which the number keys score and the Up/Down keys move.
-Composites, progress, "uncodable" and "submit" stay visible below the list.
+On opening, the current item is the first one not yet scored (where the rater left
+off). Composites, progress, the save state ("All changes saved"), "uncodable" and
+"submit" stay visible below the list, which scrolls rather than making the window
+taller than a laptop screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -26,6 +29,21 @@ from coder.coding_session import CodingSession
 from coder.scales import ScaleItem
 from ui.score_item_widget import ScoreItemWidget
 from ui.timefmt import format_ms
+
+# The item list asks for this much height at most; it scrolls for the rest, so the
+# biggest built-in scale still fits a 1366x768 screen with its title bar and taskbar.
+ITEMS_HINT_HEIGHT = 260
+
+SAVED_TEXT = "All changes saved"
+
+
+class _ItemsScrollArea(QScrollArea):
+    """The scrolling item list, whose size hint does not grow with the number of items."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width(), min(hint.height(), ITEMS_HINT_HEIGHT))
+
 
 STATE_LABELS = {
     "not_started": "not started",
@@ -99,7 +117,7 @@ class ScoringPanel(QWidget):
             hint.setObjectName("description")
             layout.addWidget(hint)
 
-        self._scroll = QScrollArea()
+        self._scroll = _ItemsScrollArea()
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -130,6 +148,11 @@ class ScoringPanel(QWidget):
         row = QHBoxLayout()
         self._progress = QLabel("")
         row.addWidget(self._progress, 1)
+        # Beside Submit, where the rater looks, not in a status bar at the window's foot.
+        self.save_state = QLabel(SAVED_TEXT)
+        self.save_state.setObjectName("saved")
+        self.save_state.setToolTip("Every change is saved as you make it.")
+        row.addWidget(self.save_state)
         self.uncodable_button = QPushButton("Mark uncodable…")
         self.uncodable_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.uncodable_button.setToolTip("The session cannot be coded (Ctrl+U)")
@@ -150,7 +173,8 @@ class ScoringPanel(QWidget):
         session.reset.connect(self._on_reset)
         self._update_summary()
         self._on_state_changed(session.state)
-        self.set_current(0)
+        # Reopened work continues where it stopped: at the first item not yet scored.
+        self.set_current(session.first_unscored_index())
 
     # ------------------------------------------------------------------ current item
 
@@ -212,6 +236,13 @@ class ScoringPanel(QWidget):
     def flush(self) -> None:
         for widget in self.items:
             widget.flush_text()
+
+    def show_save_state(self, text: str) -> None:
+        """Show how far the writes are ("Saving…", "All changes saved", "Not saved")."""
+        self.save_state.setText(text)
+        self.save_state.setProperty("problem", text != SAVED_TEXT and text != "Saving…")
+        self.save_state.style().unpolish(self.save_state)
+        self.save_state.style().polish(self.save_state)
 
     def detach(self) -> None:
         for widget in self.items:

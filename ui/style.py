@@ -15,4 +15,7 @@ QLabel#state[state="uncodable"] { color: #9a3412; border-color: #fdba74; backgro
 QFrame#footer { border-top: 1px solid #e5e7eb; }
 QPushButton#submit { font-weight: bold; padding: 4px 14px; }
 QListWidget::item { padding: 5px 4px; }
+QLabel#saved { color: #166534; padding: 0 6px; }
+QLabel#saved[problem="true"] { color: #b91c1c; font-weight: bold; }
+QLabel#notice { color: #78350f; background: #fffbeb; border: 1px solid #fcd34d; border-radius: 4px; padding: 4px 8px; }
 """

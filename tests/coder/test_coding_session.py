@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from coder.coding_rules import check_uncodable, note_text_is_kept
 from coder.coding_session import CodingSession, duration_from_spans, run_now
 from coder.errors import InputError
 from coder.models import SessionRow
@@ -141,3 +142,86 @@ def test_the_playhead_is_written_only_when_it_moved(project: Project) -> None:
     writes[0]()
     stored = _stored(session)
     assert stored.playhead_ms == 83_500 and stored.state == "not_started"
+
+
+# ---------------------------------------------------------------- issue 9: notes and rules
+
+
+def test_a_note_without_text_is_never_stored(project: Project) -> None:
+    writes: list[Callable[[], None]] = []
+    session = _open(project, writer=writes.append)
+    note = session.add_note(12_000)  # N: the rater has not typed yet
+    assert [n.id for n in session.notes()] == [note] and writes == []
+    assert not session.is_note_stored(note)
+    session.draft_note_text(note, "   ")  # blanks only: still nothing to keep
+    assert writes == []
+    session.update_note(note, text="")  # Escape on a brand-new note: it goes
+    assert session.notes() == [] and writes == []
+    assert not _stored(session).notes and _stored(session).state == "not_started"
+
+
+def test_note_text_is_written_as_typed_and_an_emptied_note_is_deleted(project: Project) -> None:
+    session = _open(project)
+    note = session.add_note(12_000)
+    session.draft_note_text(note, "client")  # typing paused: the insert, with the text
+    assert [(n.position_ms, n.text) for n in _stored(session).notes] == [(12_000, "client")]
+    session.draft_note_text(note, "")  # cleared to retype: the stored text stays
+    assert [n.text for n in _stored(session).notes] == ["client"]
+    session.draft_note_text(note, "client laughs")
+    session.update_note(note, text="client laughs")  # Return: nothing new to write
+    assert [n.text for n in _stored(session).notes] == ["client laughs"]
+    session.update_note(note, text=" \t")  # the rater emptied it and pressed Return
+    assert session.notes() == [] and not _stored(session).notes
+    session.draft_note_text(note, "late timer")  # a draft after the delete is ignored
+    assert session.notes() == [] and not _stored(session).notes
+
+
+def test_escape_after_drafts_restores_an_existing_notes_text(project: Project) -> None:
+    session = _open(project)
+    note = session.add_note(3_000, "first words")
+    session.draft_note_text(note, "first words and more")
+    assert [n.text for n in _stored(session).notes] == ["first words and more"]
+    session.update_note(note, text="first words")  # Escape: the text before the edit
+    assert [n.text for n in _stored(session).notes] == ["first words"]
+
+
+def test_the_store_refuses_an_empty_note(project: Project) -> None:
+    session = _open(project)
+    view, coding_id = session.view, session.coding_id
+    with pytest.raises(InputError, match="needs some text"):
+        view.add_note(coding_id, 1_000, " ")
+    note_id = view.add_note(coding_id, 1_000, "kept")
+    with pytest.raises(InputError, match="needs some text"):
+        view.update_note(coding_id, note_id, text="")
+    view.update_note(coding_id, note_id, position_ms=2_000)  # time only: fine
+    assert [(n.position_ms, n.text) for n in view.coding(coding_id).notes] == [(2_000, "kept")]
+
+
+def test_the_uncodable_rule_is_one_function_for_session_store_and_dialog(project: Project) -> None:
+    reasons = load_builtin_scale("thabs").uncodable_reasons
+    with pytest.raises(InputError, match="choose why"):
+        check_uncodable(reasons, "")
+    with pytest.raises(InputError, match="choose why"):
+        check_uncodable(reasons, None)
+    with pytest.raises(InputError, match="few words"):
+        check_uncodable(reasons, "Other", " ")
+    check_uncodable(reasons, "Audio failure")
+    check_uncodable(reasons, "Other", "the tape is blank")
+    session = _open(project)
+    with pytest.raises(InputError, match="choose why"):
+        session.set_uncodable("")
+    with pytest.raises(InputError, match="few words"):
+        session.view.set_uncodable(session.coding_id, "Other", "")
+    assert _stored(session).state == "not_started"
+    assert note_text_is_kept("x") and not note_text_is_kept(" \n") and not note_text_is_kept(None)
+
+
+def test_the_first_unscored_item_is_where_work_continues(project: Project) -> None:
+    session = _open(project)
+    assert session.first_unscored_index() == 0
+    session.set_value("specification", 2)
+    session.set_value("rationale", 1)
+    assert session.first_unscored_index() == 2
+    for item in session.scale.items:
+        session.set_value(item.id, 0)
+    assert session.first_unscored_index() == 0  # all scored: back to the top

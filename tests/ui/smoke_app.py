@@ -3,7 +3,9 @@
 ``python -m tests.ui.smoke_app PROJECT CODING_ID code`` opens R1's coding, plays a
 fixed script of key presses (the same a rater or a foot pedal would send), and prints
 ``ACK n`` on stdout each time the storage worker has committed a write, then ``DONE``;
-it then idles until it is killed. ``... show`` opens the coding, waits until the
+it then idles until it is killed. ``... note`` presses N, types ``NOTE_TEXT`` without
+Return (the editor stays open, as when a rater is still typing), prints ``TYPED`` once
+every write has committed, and idles. ``... show`` opens the coding, waits until the
 recording is loaded, prints what the window restored as one JSON line and exits.
 """
 
@@ -31,14 +33,15 @@ K = Qt.Key
 # (keys, writes the step makes). A key is a Qt key, or a str typed into the focus widget.
 SCRIPT: list[tuple[list[object], int]] = [
     ([K.Key_J, "0:42", K.Key_Return], 1),  # 1: playhead 0:42 (saved once it settles)
-    ([K.Key_N], 1),  # 2: a note at 0:42
-    (["pedal note", K.Key_Return], 1),  # 3: its text
-    ([K.Key_3], 1),  # 4: specification = 3
-    ([K.Key_Down, K.Key_2], 1),  # 5: rationale = 2
-    ([K.Key_M], 1),  # 6: span start at 0:42
-    ([K.Key_Right, K.Key_Right, K.Key_M], 2),  # 7: span stop at 0:52, 8: playhead 0:52
-    ([K.Key_Down, K.Key_4], 1),  # 9: troubleshooting = 4
+    ([K.Key_N], 0),  # a note at 0:42: not stored while it has no text
+    (["pedal note", K.Key_Return], 1),  # 2: the note, with its text
+    ([K.Key_3], 1),  # 3: specification = 3
+    ([K.Key_Down, K.Key_2], 1),  # 4: rationale = 2
+    ([K.Key_M], 1),  # 5: span start at 0:42
+    ([K.Key_Right, K.Key_Right, K.Key_M], 2),  # 6: span stop at 0:52, 7: playhead 0:52
+    ([K.Key_Down, K.Key_4], 1),  # 8: troubleshooting = 4
 ]
+NOTE_TEXT = "client says the diary was lost"
 
 
 def _say(line: str) -> None:
@@ -98,6 +101,23 @@ def main(argv: list[str]) -> int:
         runner.shutdown()
         project.close()
         return code
+
+    if mode == "note":
+
+        def type_note() -> None:
+            QTest.keyClick(window, K.Key_N)
+            QApplication.processEvents()
+            editor = QApplication.focusWidget()
+            assert editor is not None and editor is not window.waveform
+            QTest.keyClicks(editor, NOTE_TEXT)  # no Return: the rater is still typing
+            # The text is saved once typing pauses; wait for that write to commit.
+            when(
+                lambda: runner.writes_done >= 1 and runner.pending_writes == 0,
+                lambda: _say("TYPED"),
+            )
+
+        when(ready, type_note)
+        return app.exec()
 
     steps = list(SCRIPT)
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from coder.project import Project
 from tests.ui.helpers import BuiltProject
+from tests.ui.smoke_app import NOTE_TEXT
 
 ROOT = Path(__file__).parent.parent.parent
-KILL_AFTER = 8  # ACK 8 is the playhead at 0:52; the last step may be in flight
+KILL_AFTER = 7  # ACK 7 is the playhead at 0:52; the last step may be in flight
 
 
 def _start(built: BuiltProject, mode: str) -> subprocess.Popen[str]:
@@ -85,3 +86,19 @@ def test_sigkill_after_acknowledged_writes_loses_none_of_them(built: BuiltProjec
     assert shown["notes"] == [[42_000, "pedal note"]]
     assert shown["spans"] == [["duration", 42_000, 52_000]]
     assert shown["player_ms"] == 52_000
+
+
+def test_sigkill_while_a_note_is_being_typed_keeps_its_text(built: BuiltProject) -> None:
+    """Issue 9 item 4: the text of a note still open for typing survives kill -9."""
+    proc = _start(built, "note")
+    try:
+        _read_until(proc, "TYPED")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    with Project.open(built.path) as project:
+        state = project.rater_view("R1").coding(built.codings["S1"])
+    assert [n.text for n in state.notes] == [NOTE_TEXT]

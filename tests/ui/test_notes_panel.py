@@ -1,0 +1,102 @@
+"""Notes in the workstation: saved as typed, never kept empty, Escape cancels."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLineEdit
+
+from coder.project import Project
+from tests.ui.helpers import BuiltProject
+
+
+def _stored_notes(built: BuiltProject) -> list[tuple[int, str]]:
+    with Project.open(built.path) as project:
+        state = project.rater_view("R1").coding(built.codings["S1"])
+    return [(n.position_ms, n.text) for n in state.notes]
+
+
+def _note_editor() -> QLineEdit:
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit), "N must put the cursor in the new note"
+    return editor
+
+
+def test_n_then_escape_leaves_no_note(qtbot, window, built, runner) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    editor = _note_editor()
+    assert window.notes.row_count() == 1
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.waveform.hasFocus())
+    assert window.notes.row_count() == 0
+    assert window.session.notes() == []
+    qtbot.waitUntil(lambda: runner.pending_writes == 0)
+    assert _stored_notes(built) == []
+
+
+def test_escape_after_typing_a_new_note_removes_it_from_the_store_too(
+    qtbot, window, built, runner
+) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    editor = _note_editor()
+    qtbot.keyClicks(editor, "half a thought")
+    # The text is saved once typing pauses, before any Return.
+    qtbot.waitUntil(lambda: bool(_stored_notes(built)), timeout=5_000)
+    assert [t for _, t in _stored_notes(built)] == ["half a thought"]
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert window.notes.row_count() == 0
+    qtbot.waitUntil(lambda: runner.pending_writes == 0)
+    assert _stored_notes(built) == []
+
+
+def test_note_text_is_saved_as_typed_without_return(qtbot, window, built, runner) -> None:  # type: ignore[no-untyped-def]
+    window.player.seek(7_000)
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    editor = _note_editor()
+    qtbot.keyClicks(editor, "client goes quiet")
+    qtbot.waitUntil(lambda: _stored_notes(built) == [(7_000, "client goes quiet")], timeout=5_000)
+    assert editor.isVisible(), "the rater is still typing; the editor stays open"
+    qtbot.keyClicks(editor, " again")
+    qtbot.waitUntil(
+        lambda: _stored_notes(built) == [(7_000, "client goes quiet again")], timeout=5_000
+    )
+
+
+def test_escape_on_an_existing_note_restores_its_text_and_emptying_deletes_it(
+    qtbot, window, built, runner
+) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    qtbot.keyClicks(_note_editor(), "kept note")
+    qtbot.keyClick(_note_editor(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.waveform.hasFocus())
+    table = window.notes.table
+    index = window.notes.model.index(0, 1)
+
+    table.setFocus()
+    table.edit(index)
+    editor = _note_editor()
+    editor.selectAll()
+    qtbot.keyClicks(editor, "rewritten")
+    qtbot.waitUntil(lambda: _stored_notes(built)[0][1] == "rewritten", timeout=5_000)
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert [n.text for n in window.session.notes()] == ["kept note"]
+    qtbot.waitUntil(lambda: runner.pending_writes == 0)
+    assert [t for _, t in _stored_notes(built)] == ["kept note"]
+
+    table.setFocus()
+    table.edit(index)
+    editor = _note_editor()
+    editor.selectAll()
+    qtbot.keyClick(editor, Qt.Key.Key_Delete)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    # Qt commits an item editor from the event loop.
+    qtbot.waitUntil(lambda: window.notes.row_count() == 0)
+    qtbot.waitUntil(lambda: runner.pending_writes == 0)
+    assert _stored_notes(built) == []
+
+
+def test_closing_the_window_while_typing_keeps_the_note(qtbot, make_window, built, runner) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(built)
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    qtbot.keyClicks(_note_editor(), "typed just before closing")
+    window.close()  # before the typing pause has passed
+    assert [t for _, t in _stored_notes(built)] == ["typed just before closing"]
