@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -85,25 +86,35 @@ def cmd_scales_check(args: argparse.Namespace) -> int:
 def cmd_scales_add(args: argparse.Namespace) -> int:
     from coder.scales import BUILTIN_SCALE_IDS, load_builtin_scale, load_scale
 
+    # Every file is checked first and every problem reported; then all scales are added
+    # in one transaction, so a bad file (or a clash) leaves the project as it was.
     scales = []
+    problems: list[str] = []
     for ref in args.scales:
         is_file = Path(ref).suffix.lower() in (".yaml", ".yml") or Path(ref).exists()
-        if ref in BUILTIN_SCALE_IDS and not is_file:
-            scales.append(load_builtin_scale(ref))
-        elif is_file:
-            scales.append(load_scale(ref))
-        else:
-            raise InputError(
-                f"{ref!r} is neither a scale file nor a built-in id "
-                f"({', '.join(BUILTIN_SCALE_IDS)})"
-            )
+        try:
+            if ref in BUILTIN_SCALE_IDS and not is_file:
+                scales.append(load_builtin_scale(ref))
+            elif is_file:
+                scales.append(load_scale(ref))
+            else:
+                raise InputError(
+                    f"{ref!r} is neither a scale file nor a built-in id "
+                    f"({', '.join(BUILTIN_SCALE_IDS)})"
+                )
+        except InputError as exc:
+            problems.append(str(exc).strip())
+    if len(problems) == 1 and "\n" not in problems[0]:
+        raise InputError(f"{problems[0]}; no scale was added")
+    if problems:  # several (a scale file lists each of its problems on a line)
+        raise InputError("\n".join(problems) + "\nno scale was added")
     with _open(args.project) as project:
-        for scale in scales:
-            added = project.add_scale(scale)
-            print(
-                f"{'added' if added else 'already in the project:'} {scale.id} "
-                f"(version {scale.version})"
-            )
+        added = project.add_scales(scales)
+    for scale, was_added in zip(scales, added, strict=True):
+        print(
+            f"{'added' if was_added else 'already in the project:'} {scale.id} "
+            f"(version {scale.version})"
+        )
     return 0
 
 
@@ -345,7 +356,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return cmd_gui(args)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        # Flushed here, not at exit, so a closed pipe is caught below like any other.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except CoderError as exc:
         message = str(exc).strip()
         if "\n" in message:  # several problems (a scale file): one per line
@@ -357,16 +373,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("session-coder: cancelled\n")
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
-        crash = _write_crash_report()
+        fault = _database_fault(exc, args)
+        if fault is not None:  # a driver error that escaped the store's translation
+            sys.stderr.write(f"session-coder: error: {fault}\n")
+            return fault.exit_code
+        try:
+            where = f"details in {_write_crash_report()}"
+        except Exception as log_error:  # noqa: BLE001 - the log is optional, the line is not
+            reason = getattr(log_error, "strerror", None) or type(log_error).__name__
+            where = f"no crash log could be written ({reason})"
         sys.stderr.write(
-            f"session-coder: internal error: {type(exc).__name__}; this is a bug, "
-            f"details in {crash}\n"
+            f"session-coder: internal error: {type(exc).__name__}; this is a bug, {where}\n"
         )
         return 1
 
 
+def _stdout_closed() -> int:
+    """Leave quietly when the reader of stdout went away (``session-coder ... | head``).
+
+    As the Python documentation recommends (signal module, "Note on SIGPIPE"): point
+    stdout at devnull so the interpreter's final flush cannot raise again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout has no file descriptor (captured)
+        pass
+    return 1
+
+
+def _database_fault(exc: BaseException, args: argparse.Namespace) -> CoderError | None:
+    from coder.db_faults import DRIVER_ERRORS, translate_db_error
+
+    if not isinstance(exc, DRIVER_ERRORS):
+        return None
+    project = getattr(args, "project", None)
+    path = Path(project) if project and not str(project).startswith("postgresql") else None
+    return translate_db_error(exc, str(project or "the project"), path)
+
+
 def _write_crash_report() -> Path:
-    """Save the traceback to a per-user log file (it names code, not clinical content)."""
+    """Save the traceback to a per-user log file (it names code, not clinical content).
+
+    Raises:
+        OSError: the log folder or file cannot be written.
+    """
     from platformdirs import user_log_dir
 
     folder = Path(user_log_dir("session-coder", appauthor=False))

@@ -30,3 +30,43 @@ class AudioError(CoderError):
     """An audio file cannot be read; the message says why and what to do."""
 
     exit_code = 2
+
+
+class TextLimitError(InputError):
+    """A text is too long, or holds a character a project cannot store (a NUL byte)."""
+
+
+class DatabaseFault(ProjectError):
+    """The project's database cannot do what was asked right now; nothing was changed.
+
+    Raised at the storage boundary (:mod:`coder.db_faults`) in place of the driver's
+    exception, so the CLI and the GUI show the same calm sentence.
+    """
+
+    exit_code = 1
+
+
+class ProjectBusyError(DatabaseFault):
+    """Another program held the project's write lock for longer than the wait allows."""
+
+
+class ProjectReadOnlyError(DatabaseFault):
+    """The project file (or its folder, or the server session) cannot be written."""
+
+
+class DiskFullError(DatabaseFault):
+    """The disk (or the database server's disk) holding the project is full."""
+
+
+class ProjectDamagedError(DatabaseFault):
+    """The project file is damaged (truncated, overwritten, not a database any more)."""
+
+    exit_code = 2
+
+
+class ProjectUnreachableError(DatabaseFault):
+    """The project's file cannot be read or the database server cannot be reached."""
+
+
+class ConcurrentChangeError(DatabaseFault):
+    """Someone else changed the same rows at the same moment (a unique-key race)."""

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,11 @@ from coder.audio import (
     probe_audio,
     sha256_file,
 )
-from coder.errors import InputError
+from coder.db_faults import retry_on_conflict
+from coder.errors import InputError, TextLimitError
 from coder.models import AudioFileRow, SessionRow
 from coder.project import LEAD, Project, _log
+from coder.text_limits import check_fields, check_metadata
 
 REQUIRED_COLUMNS = ("session_id", "audio")
 KNOWN_COLUMNS = ("session_id", "audio", "patient", "therapist", "session_number", "phase", "date")
@@ -240,6 +243,14 @@ def read_manifest(
             audio = Path(audio_text).expanduser()
             if not audio.is_absolute():
                 audio = base / audio
+        texts = {c: values.get(c, "") for c in ("patient", "therapist", "phase", "date")}
+        metadata = {c: values[c] for c in metadata_columns if values.get(c, "")}
+        try:  # the limits every backend applies (coder.text_limits), per manifest line
+            check_fields(SessionRow, {"session_key": sid, **texts})
+            check_metadata(json.dumps(metadata))
+        except TextLimitError as exc:
+            problems.append(RowProblem(line, sid[:64].replace("\x00", "\\x00"), str(exc), False))
+            continue
         rows.append(
             ManifestRow(
                 line=line,
@@ -250,7 +261,7 @@ def read_manifest(
                 session_number=number,
                 phase=phase,
                 date=values.get("date", ""),
-                metadata={c: values[c] for c in metadata_columns if values.get(c, "")},
+                metadata=metadata,
             )
         )
     return rows, problems, metadata_columns
@@ -295,7 +306,9 @@ def import_manifest(
         report.hashed += hashed
         if audio["status"] != "ok":
             report.problems.append(RowProblem(row.line, row.session_id, audio["reason"], True))
-        outcome = _write_session(project, row, audio, actor)
+        # Two leads importing at once race for the same new session ids: retried, the
+        # loser's row is then an update of the winner's (coder.db_faults).
+        outcome = retry_on_conflict(partial(_write_session, project, row, audio, actor))
         setattr(report, outcome, getattr(report, outcome) + 1)
         bytes_done += size
         tick(i + 1)

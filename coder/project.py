@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.coding_rules import check_note_text, check_uncodable
+from coder.db_faults import retry_on_conflict
 from coder.errors import InputError, ProjectError
 from coder.models import (
     CodingRow,
@@ -44,6 +45,7 @@ from coder.storage import (
     resolve_location,
     write_pointer_file,
 )
+from coder.text_limits import CODE_LIMIT, check_text
 
 CodingId = NewType("CodingId", int)
 SessionId = NewType("SessionId", int)
@@ -283,25 +285,58 @@ class Project:
             InputError: the same id and version is stored with a different definition
                 (stored scores would change meaning: bump ``version`` instead).
         """
-        with self.store.transaction() as s:
-            row = s.scalar(
-                select(ScaleRow).where(
-                    ScaleRow.scale_id == scale.id, ScaleRow.version == scale.version
-                )
+        return self.add_scales([scale], actor=actor)[0]
+
+    def add_scales(self, scales: Sequence[RatingScale], *, actor: str = LEAD) -> list[bool]:
+        """Store several scale definitions in one transaction: all of them or none.
+
+        A scale already stored with the same definition is skipped (False in the
+        result, in the order given). A race with another machine adding the same scale
+        is retried, and then finds it stored.
+
+        Raises:
+            InputError: a scale's id and version is stored (or given twice) with a
+                different definition; nothing is added.
+        """
+
+        def add_all() -> list[bool]:
+            added: list[bool] = []
+            with self.store.transaction() as s:
+                given: dict[tuple[str, int], RatingScale] = {}
+                for scale in scales:
+                    key = (scale.id, scale.version)
+                    if key in given:
+                        if parse_scale(given[key].source) != parse_scale(scale.source):
+                            raise InputError(
+                                f"scale {scale.id!r} version {scale.version} is given twice "
+                                "with different definitions; nothing was added"
+                            )
+                        added.append(False)
+                        continue
+                    given[key] = scale
+                    added.append(self._add_scale_row(s, scale, actor))
+            return added
+
+        return retry_on_conflict(add_all)
+
+    def _add_scale_row(self, s: DbSession, scale: RatingScale, actor: str) -> bool:
+        row = s.scalar(
+            select(ScaleRow).where(ScaleRow.scale_id == scale.id, ScaleRow.version == scale.version)
+        )
+        if row is not None:
+            if parse_scale(row.source) == parse_scale(scale.source):
+                return False
+            raise InputError(
+                f"scale {scale.id!r} version {scale.version} is already in the project with "
+                "a different definition; raise 'version' in the file to add the change "
+                "(nothing was added)"
             )
-            if row is not None:
-                if parse_scale(row.source) == parse_scale(scale.source):
-                    return False
-                raise InputError(
-                    f"scale {scale.id!r} version {scale.version} is already in the project with "
-                    "a different definition; raise 'version' in the file to add the change"
-                )
-            s.add(
-                ScaleRow(
-                    scale_id=scale.id, version=scale.version, name=scale.name, source=scale.source
-                )
-            )
-            _log(s, actor, "add", "scale", f"{scale.id}@{scale.version}")
+        s.add(
+            ScaleRow(scale_id=scale.id, version=scale.version, name=scale.name, source=scale.source)
+        )
+        # Flushed now, so a race with another machine shows inside the retried block.
+        s.flush()
+        _log(s, actor, "add", "scale", f"{scale.id}@{scale.version}")
         return True
 
     def scales(self) -> list[RatingScale]:
@@ -355,22 +390,35 @@ class Project:
     # ------------------------------------------------------------------ raters
 
     def add_raters(self, codes: Iterable[str], *, actor: str = LEAD) -> list[str]:
-        """Add rater codes; returns the codes that were new. Existing codes are kept."""
+        """Add rater codes; returns the codes that were new. Existing codes are kept.
+
+        Adding a code that exists is not an error (it is skipped), also when another
+        machine adds it at the same moment: that race is retried and then skips it.
+
+        Raises:
+            InputError: a code is empty, has spaces or commas, or is too long
+                (``coder.text_limits``); nothing is added.
+        """
         codes = [c.strip() for c in codes]
         for code in codes:
             if not code or any(ch.isspace() for ch in code) or "," in code:
                 raise InputError(f"rater code {code!r} is not valid: use letters, digits, - or _")
-        added = []
-        with self.store.transaction() as s:
-            existing = set(s.scalars(select(RaterRow.code)).all())
-            for code in codes:
-                if code in existing:
-                    continue
-                s.add(RaterRow(code=code, name="", active=True))
-                existing.add(code)
-                added.append(code)
-                _log(s, actor, "add", "rater", code)
-        return added
+            check_text("rater code", code, CODE_LIMIT)
+
+        def add_all() -> list[str]:
+            added = []
+            with self.store.transaction() as s:
+                existing = set(s.scalars(select(RaterRow.code)).all())
+                for code in codes:
+                    if code in existing:
+                        continue
+                    s.add(RaterRow(code=code, name="", active=True))
+                    existing.add(code)
+                    added.append(code)
+                    _log(s, actor, "add", "rater", code)
+            return added
+
+        return retry_on_conflict(add_all)
 
     def raters(self, *, include_inactive: bool = False) -> list[Rater]:
         with self.store.read() as s:

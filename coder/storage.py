@@ -23,10 +23,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from coder.errors import ProjectError
+from coder.db_faults import busy_timeout_ms, db_faults, translate_db_error
+from coder.errors import ProjectDamagedError, ProjectError
+from coder.text_limits import check_session_texts
 
 POINTER_KIND = "session-coder-project"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -122,7 +124,9 @@ def _make_engine(location: Location) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        # How long a writer queues behind another program's write lock before the
+        # user is told the project is busy (coder.db_faults); 10 s unless configured.
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -163,6 +167,8 @@ class Store:
         self.location = location
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Text limits are checked on every flush, so SQLite refuses what PostgreSQL would.
+        event.listen(self._sessions, "before_flush", check_session_texts)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -171,22 +177,31 @@ class Store:
         On SQLite it holds the database's write lock from its start (BEGIN IMMEDIATE),
         so its reads cannot go stale before its writes; on PostgreSQL, writers lock the
         rows they change (``SELECT ... FOR UPDATE`` where a read decides a write).
+
+        Raises:
+            DatabaseFault: a subclass naming the fault (busy, read-only, disk full,
+                damaged, a race with another writer); the transaction is rolled back.
+            TextLimitError: a text breaks a limit (coder.text_limits).
         """
-        with self._sessions.begin() as session:
+        with (
+            db_faults(self.location.display(), self.location.path),
+            self._sessions.begin() as session,
+        ):
             if not self.location.is_postgres:
                 session.connection(execution_options={_SQLITE_IMMEDIATE: True})
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        """A read-only session; driver faults are raised as DatabaseFault subclasses."""
+        with db_faults(self.location.display(), self.location.path), self._sessions() as session:
             yield session
 
     def close(self) -> None:
         self.engine.dispose()
 
     def schema_revision(self) -> str | None:
-        with self.engine.connect() as conn:
+        with db_faults(self.location.display(), self.location.path), self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -195,8 +210,11 @@ def _connect_checked(location: Location) -> Engine:
     try:
         with engine.connect():
             pass
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError, and a damaged file's DatabaseError
         engine.dispose()
+        fault = translate_db_error(exc, location.display(), location.path)
+        if fault is not None:
+            raise fault from None
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise ProjectError(f"cannot open the database at {location.display()}: {reason}") from None
     return engine
@@ -220,6 +238,9 @@ def create_store(location: Location) -> Store:
             command.upgrade(_alembic_config(conn), "head")
     except SQLAlchemyError as exc:
         engine.dispose()
+        fault = translate_db_error(exc, location.display(), location.path)
+        if fault is not None:
+            raise fault from None
         raise ProjectError(f"cannot create the project at {location.display()}: {exc}") from None
     return Store(location, engine)
 
@@ -231,9 +252,15 @@ def open_store(location: Location) -> Store:
         ProjectError: a newer or foreign database, or one that cannot be reached.
     """
     engine = _connect_checked(location)
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-        tables = set(inspect(conn).get_table_names())
+    try:
+        with db_faults(location.display(), location.path):
+            _check_integrity(engine, location)
+            with engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                tables = set(inspect(conn).get_table_names())
+    except BaseException:
+        engine.dispose()
+        raise
     if current is None:
         engine.dispose()
         kind = "an empty database" if not tables else "not a Session Coder project"
@@ -250,8 +277,31 @@ def open_store(location: Location) -> Store:
             engine.dispose()
             shutil.copy2(location.path, backup)
             engine = _make_engine(location)
-        _upgrade(engine, location)
+        with db_faults(location.display(), location.path):
+            _upgrade(engine, location)
     return Store(location, engine)
+
+
+def _check_integrity(engine: Engine, location: Location) -> None:
+    """Refuse a damaged SQLite project (or package) before anything writes to it.
+
+    ``PRAGMA quick_check(1)`` reads every page once but skips the index-content
+    checks of ``integrity_check``, so it costs about one sequential read of the file
+    and stops at the first problem. PostgreSQL checks its own pages.
+
+    Raises:
+        ProjectDamagedError: the file is truncated or overwritten.
+    """
+    if location.is_postgres:
+        return
+    with engine.connect() as conn:
+        rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check(1)")]
+    if rows != ["ok"]:
+        raise ProjectDamagedError(
+            f"the project file {location.display()} is damaged (its integrity check "
+            "failed); nothing was changed: restore it from a backup copy (a .bak file "
+            "beside it, or the lab's backup)"
+        )
 
 
 def _upgrade(engine: Engine, location: Location) -> None:

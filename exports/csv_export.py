@@ -28,13 +28,23 @@ header row; a missing value is an empty field; booleans are ``True``/``False``;
 ``read.csv`` / ``readr::read_csv`` and ``pandas.read_csv`` read them as they are.
 Every file is written beside its final name and moved into place only when all of
 them are complete, so a failed export leaves no half-written set.
+
+A text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+is written with a leading ``'`` (OWASP's advice against CSV formula injection), so a
+spreadsheet program shows a rater's note such as ``=HYPERLINK(...)`` as text instead
+of running it. Numbers, including negative ones, are never changed. A carriage return
+inside a text is written as a newline, so it cannot end the row early.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from coder.export_data import (
     TABLE_DOCS,
@@ -44,6 +54,65 @@ from coder.export_data import (
 )
 
 Progress = Callable[[float], None]
+
+# Characters that make a spreadsheet program read a cell as a formula (OWASP, "CSV
+# Injection"); tab and carriage return can hide one behind leading whitespace.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A text that is a plain number ("-3", "+1.5e3") is no formula, and stays as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def escape_formula(value: Any) -> Any:
+    """Make a text cell safe to open in a spreadsheet program; other values unchanged.
+
+    Args:
+        value: One cell.
+
+    Returns:
+        ``value`` with a ``'`` in front when it is a text starting with a formula
+        trigger (and is not a plain number); anything else as it was.
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_TRIGGERS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def _safe_cell(value: Any) -> Any:
+    escaped = escape_formula(value)
+    if isinstance(escaped, str) and "\r" in escaped:
+        # The writer quotes a field only for "\n" (our line end), so a bare carriage
+        # return would end the row early in a spreadsheet and start the next cell with
+        # whatever follows it (a formula, even): line breaks are written as "\n".
+        escaped = escaped.replace("\r\n", "\n").replace("\r", "\n")
+    return escaped
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and header are safe for spreadsheets.
+
+    Text that starts a formula gets a leading ``'`` (:func:`escape_formula`), and a
+    carriage return inside a text becomes a newline (which the writer quotes). Only
+    columns that can hold text (object or string dtype) are looked at, so numeric
+    columns keep their dtype and their values, negative numbers included.
+    """
+    out = frame.copy()
+    for position in range(out.shape[1]):  # by position: safe with repeated names
+        cells = out.iloc[:, position]
+        if not (pd.api.types.is_object_dtype(cells) or pd.api.types.is_string_dtype(cells)):
+            continue
+        # Only the cells that need it are replaced: the column keeps its dtype (dates
+        # and booleans held as objects are written as before).
+        unsafe = cells.map(lambda v: _safe_cell(v) is not v).astype(bool)
+        if unsafe.any():
+            escaped = cells.where(~unsafe, cells[unsafe].map(_safe_cell))
+            out.isetitem(position, escaped)
+    out.columns = [_safe_cell(c) for c in out.columns]
+    return out
+
 
 LONG_TABLE = "long"
 BESIDE: tuple[str, ...] = (
@@ -102,7 +171,7 @@ def write_csv(
             if table == "README":
                 tmp.write_text(_readme(bundle, targets), encoding="utf-8")
                 continue
-            frame = bundle.table(table)
+            frame = escape_formulas(bundle.table(table))
             frame.to_csv(
                 tmp,
                 index=False,
@@ -133,7 +202,10 @@ def _readme(bundle: ExportBundle, targets: dict[str, Path]) -> str:
         "",
         "Files are UTF-8, comma-separated, with a header row; a missing value is an empty",
         "field; booleans are True/False; submitted_at is YYYY-MM-DD HH:MM:SS (UTC); an",
-        "infinite F statistic (perfect agreement) is inf.",
+        "infinite F statistic (perfect agreement) is inf. A text that begins with =, +,",
+        "-, @, a tab or a carriage return starts with an added ' so that spreadsheet",
+        "programs do not run it as a formula; numbers are never changed. Line breaks in",
+        "texts are written as a newline (a carriage return is never written).",
         "",
     ]
     for table, target in targets.items():
