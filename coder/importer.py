@@ -729,16 +729,33 @@ def _write_session(
     recording_change: tuple[dict[str, Any], dict[str, Any]] | None = None
     if old_audio is not None and old_audio.sha256:
         old = _fingerprint(old_audio.path, old_audio.sha256)
+        if (
+            new_sha is None
+            and audio.get("path") != old_audio.path
+            and audio["status"] != "missing"
+            and not allow_audio_change
+            and (work := _coded_work(s, existing.id))
+        ):
+            raise _Refused(
+                f"its recording would change under coded work ({work} coding(s) begun or "
+                f"finished) to {Path(audio['path']).name}, whose content cannot be read "
+                f"and checked ({audio['reason']}); nothing was changed for this session. "
+                "If this is intended, import again with --allow-audio-change"
+            )
         if new_sha is None and audio.get("path") != old_audio.path:
-            # The manifest names a file that cannot be read: never trade the session's
-            # fingerprinted recording for it (that would also lose what relink needs).
-            here = Path(old_audio.path).is_file()
-            audio = {
-                **audio,
-                "keep_audio_id": old_audio.id,
-                "status": "ok" if here else audio["status"],
-                "note": f"{audio['reason']}; the session keeps its recording {old_audio.path}",
-            }
+            if audio["status"] != "missing":
+                recording_change = (old, _fingerprint(audio["path"], None))
+            else:
+                # The manifest names a file that is not there (a stale path after a
+                # relink): never trade the session's fingerprinted recording for it,
+                # which would also lose what relink needs to find it again.
+                here = Path(old_audio.path).is_file()
+                audio = {
+                    **audio,
+                    "keep_audio_id": old_audio.id,
+                    "status": "ok" if here else audio["status"],
+                    "note": f"{audio['reason']}; the session keeps its recording {old_audio.path}",
+                }
         elif new_sha is not None and new_sha != old_audio.sha256:
             work = _coded_work(s, existing.id)
             if work and not allow_audio_change:

@@ -518,3 +518,20 @@ def test_two_sessions_sharing_one_recording_are_flagged(lab: Path) -> None:
         text=True,
     )
     assert "shared recording (check the manifest): S1, S9" in out.stdout
+
+
+def test_an_unreadable_new_recording_under_coded_work_is_refused(lab: Path) -> None:
+    rows = mixed_rows()[:2]
+    manifest = write_manifest(lab / "manifest.csv", rows)
+    with Project.create(lab / "p.scproj") as project:
+        import_manifest(project, manifest)
+        _coded(project, "S1")
+        before = {s.key: (s.audio_path, s.sha256, s.audio_status) for s in project.sessions()}
+        rows[0]["audio"] = "audio/broken.wav"  # exists, but its content cannot be read
+        write_manifest(manifest, rows)
+        report = import_manifest(project, manifest)
+        assert [(p.line, p.imported) for p in report.problems] == [(2, False)]
+        assert "cannot be read and checked" in report.problems[0].reason
+        assert {s.key: (s.audio_path, s.sha256, s.audio_status) for s in project.sessions()} == (
+            before
+        )
