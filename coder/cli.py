@@ -165,7 +165,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     rule = parse_phase_rule(args.phase_rule) if args.phase_rule else None
     with _open(args.project) as project:
         report = import_manifest(
-            project, args.manifest, phase_rule=rule, progress=_progress_printer(not args.json)
+            project,
+            args.manifest,
+            phase_rule=rule,
+            progress=_progress_printer(not args.json),
+            allow_audio_change=args.allow_audio_change,
         )
     if args.json:
         _print_json(report.as_dict())
@@ -178,7 +182,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             print("kept as metadata (never shown to raters): " + ", ".join(report.metadata_columns))
         for problem in report.problems:
             print(f"{args.manifest}:{problem}")
-    return 0
+        for dup in report.duplicate_recordings:
+            print(f"shared recording (check the manifest): {', '.join(dup.session_ids)}")
+        if report.cancelled:
+            print("cancelled: nothing was imported")
+    # A refused row is invalid input (exit 2), like any other; the good rows are in.
+    return 2 if report.refused else 0
 
 
 def cmd_relink(args: argparse.Namespace) -> int:
@@ -210,6 +219,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for audio_status, count in sorted(status["sessions_by_audio_status"].items()):
         print(f"  audio {audio_status}: {count}")
+    for dup in status["duplicate_recordings"]:
+        print(f"  shared recording (check the manifest): {', '.join(dup['session_ids'])}")
     header = "not_started in_progress submitted uncodable"
     print(f"  {'':<20}{header}")
     for label, table in (("scale", status["by_scale"]), ("rater", status["by_rater"])):
@@ -315,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--phase-rule",
         metavar="RULE",
         help="derive phase from session number, e.g. '1-4=I,5-9=II,10-=III'",
+    )
+    p.add_argument(
+        "--allow-audio-change",
+        action="store_true",
+        help="let the manifest change the recording of sessions that have coded work "
+        "(kept in the history)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import)

@@ -275,6 +275,8 @@ def cmd_package_import(args: argparse.Namespace) -> int:
         return 0
     applied = ", ".join(f"{n} {kind}" for kind, n in report.applied.items() if n) or "nothing new"
     print(f"package {report.package_id} of {report.rater}: merged {applied}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
     if report.conflicts:
         print(f"{len(report.conflicts)} conflict(s) left for you (nothing was overwritten):")
         for conflict in report.conflicts:

@@ -1,26 +1,52 @@
 """Importing sessions from a manifest (CSV or XLSX), and re-linking moved audio.
 
-Every row is checked before anything is written. Rows with bad fields (duplicate id,
-bad number, empty id) are reported with their line and not imported; rows whose audio
-is missing or unreadable are imported with that status and reported. Each session is
-written in its own transaction, so a cancelled import leaves only whole rows, and a
-re-import of the same manifest changes nothing (unchanged files are not re-hashed).
+An import runs in three phases, so that bad input changes nothing half-way:
+
+1. **Read and check** (:func:`read_manifest`). The file is identified by its content,
+   not only its name (a CSV saved as ``.xlsx`` or a workbook named ``.csv`` is named
+   as such); text is UTF-8 (a BOM is fine), UTF-16 with a BOM (Excel's "Unicode
+   text"), or else Windows-1252 (Excel's "CSV" on Western Windows); the separator is
+   ``,``, ``;`` or tab, whichever makes the header hold ``session_id``. Every row is
+   checked, and every bad one reported with its line: an empty, too long or repeated
+   ``session_id``; a row with more fields than the header; a control character (NUL)
+   in any field; a ``session_number`` that is not plain ASCII digits (an Excel-style
+   trailing ``.0`` or ``.00`` is allowed, so ``3.0`` is 3) or is above
+   :data:`MAX_SESSION_NUMBER` (``+5``, ``1e3``, ``3.5``, ``-1``, ``0x10``, ``inf``,
+   ``٣`` are all refused); a ``date`` that is not ``YYYY-MM-DD`` (or ``D.M.YYYY``; a
+   time of midnight from Excel is dropped, slashed dates are ambiguous and refused). A
+   phase rule that does not cover a row's session number is reported on that row.
+2. **Probe** every row's audio (duration, format, SHA-256; unchanged files, same size
+   and modification time, are not hashed again), with progress. Cancelling here
+   writes nothing at all.
+3. **Write** every good row in one transaction. A row whose recording's fingerprint
+   (SHA-256) would change under *coded work* (a coding of the session that is not
+   ``not_started``: its rater has begun, submitted or marked it uncodable) is refused
+   and changes nothing, unless ``allow_audio_change`` is given; every change of a
+   session's recording (path or content) is then kept in the history, old and new.
+   The same content at a new place (a moved file) is not a change of fingerprint.
+
+Rows whose audio is missing or unreadable are imported with that status and reported.
+Two sessions that share one recording (same SHA-256, or the same missing file) are
+almost always a manifest error: they are imported, and reported with both ids in the
+problems and in ``ImportReport.duplicate_recordings`` (and in ``status``).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coder.audio import (
     AUDIO_EXTENSIONS,
@@ -32,12 +58,18 @@ from coder.audio import (
 )
 from coder.db_faults import retry_on_conflict
 from coder.errors import InputError, TextLimitError
-from coder.models import AudioFileRow, SessionRow
-from coder.project import LEAD, Project, _log
+from coder.models import AudioFileRow, CodingRow, SessionRow
+from coder.project import LEAD, DuplicateRecording, Project, _log
 from coder.text_limits import check_fields, check_metadata
 
 REQUIRED_COLUMNS = ("session_id", "audio")
 KNOWN_COLUMNS = ("session_id", "audio", "patient", "therapist", "session_number", "phase", "date")
+MAX_SESSION_NUMBER = 9999  # a course of therapy, however long, stays far below this
+MAX_ID_LENGTH = 200  # the width of the sessions.session_key column
+_SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # an old binary .xls workbook
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -79,6 +111,8 @@ class ImportProgress:
 
 @dataclass
 class ImportReport:
+    """What an import did. ``refused`` counts rows that were not imported."""
+
     manifest: str
     added: int = 0
     updated: int = 0
@@ -87,6 +121,11 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     metadata_columns: list[str] = field(default_factory=list)
     cancelled: bool = False
+    duplicate_recordings: list[DuplicateRecording] = field(default_factory=list)
+
+    @property
+    def refused(self) -> int:
+        return sum(1 for p in self.problems if not p.imported)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +134,7 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "hashed": self.hashed,
+            "refused": self.refused,
             "cancelled": self.cancelled,
             "metadata_columns": self.metadata_columns,
             "problems": [
@@ -106,6 +146,7 @@ class ImportReport:
                 }
                 for p in self.problems
             ],
+            "duplicate_recordings": [d.as_dict() for d in self.duplicate_recordings],
         }
 
 
@@ -116,16 +157,21 @@ def parse_phase_rule(text: str) -> PhaseRule:
     """Parse "1-4=I,5-9=II,10-=III" into ranges (an open end goes on forever).
 
     Raises:
-        InputError: for a malformed rule.
+        InputError: for a malformed rule, or ranges that overlap.
     """
     rule: PhaseRule = []
     for part in text.split(","):
-        match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d*)\s*=\s*(\S.*?)\s*", part)
+        match = re.fullmatch(r"\s*([0-9]+)\s*-\s*([0-9]*)\s*=\s*(\S.*?)\s*", part, re.ASCII)
         if not match:
             raise InputError(f"phase rule part {part.strip()!r} is not like 1-4=I (or 10-=III)")
         lo, hi = int(match.group(1)), int(match.group(2)) if match.group(2) else 10**9
         if hi < lo:
             raise InputError(f"phase rule part {part.strip()!r}: {hi} is below {lo}")
+        for other_lo, other_hi, other in rule:
+            if lo <= other_hi and other_lo <= hi:
+                raise InputError(
+                    f"phase rule part {part.strip()!r} overlaps the range of phase {other!r}"
+                )
         rule.append((lo, hi, match.group(3)))
     return rule
 
@@ -139,104 +185,296 @@ def _phase_from_rule(rule: PhaseRule, number: int | None) -> str:
     return ""
 
 
+def _describe_rule(rule: PhaseRule) -> str:
+    return ",".join(f"{lo}-{'' if hi >= 10**9 else hi}={phase}" for lo, hi, phase in rule)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _shown(raw: str, limit: int = 40) -> str:
+    """A field's text for a message: quoted, and cut short when it is very long."""
+    return repr(raw if len(raw) <= limit else raw[:limit] + "...")
+
+
+def parse_session_number(raw: str) -> int | None:
+    """A manifest's session number: plain ASCII digits, or None when blank.
+
+    Excel saves whole numbers as ``3.0`` in some exports, so a trailing ``.0`` (any
+    number of zeros) is accepted; nothing else is (no sign, exponent, fraction, hex,
+    non-ASCII digits, infinity or NaN), because each of those is more likely a slip
+    than a session number.
+
+    Raises:
+        ValueError: with the reason, for anything else or a number above
+            :data:`MAX_SESSION_NUMBER`.
+    """
+    text = raw.strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"([0-9]+)(?:\.0+)?", text, re.ASCII)
+    if match is None:
+        if re.fullmatch(r"-[0-9]+(?:\.0+)?", text, re.ASCII):
+            raise ValueError(f"session_number {_shown(raw)} is negative")
+        if re.fullmatch(r"[+-]?[0-9]*\.[0-9]+", text, re.ASCII):
+            raise ValueError(f"session_number {_shown(raw)} is not a whole number")
+        if re.fullmatch(r"[+-]?[0-9.]+[eE][+-]?[0-9]+|[+][0-9]+|0[xXoObB][0-9a-fA-F]+", text):
+            raise ValueError(
+                f"session_number {_shown(raw)} is not written as plain digits (like 12)"
+            )
+        if any(ch.isdigit() for ch in text):
+            raise ValueError(
+                f"session_number {_shown(raw)} is not written as plain digits 0-9 (like 12)"
+            )
+        raise ValueError(f"session_number {_shown(raw)} is not a whole number")
+    digits = match.group(1)
+    if len(digits.lstrip("0")) > len(str(MAX_SESSION_NUMBER)) or int(digits) > MAX_SESSION_NUMBER:
+        raise ValueError(
+            f"session_number {_shown(raw)} is too large (at most {MAX_SESSION_NUMBER})"
+        )
+    return int(digits)
+
+
+def parse_session_date(raw: str) -> str:
+    """A manifest's date as ``YYYY-MM-DD`` ("" when blank).
+
+    Accepted: ``YYYY-MM-DD`` (with an Excel midnight time ``00:00:00`` after it) and
+    the day-first ``D.M.YYYY``. Slashed dates are refused: ``03/04/2024`` is March in
+    one lab and April in the next.
+
+    Raises:
+        ValueError: with the reason.
+    """
+    text = raw.strip()
+    if not text:
+        return ""
+    hint = "write dates as YYYY-MM-DD, e.g. 2024-03-31"
+    iso = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]00:00(?::00)?)?", text, re.A)
+    dotted = re.fullmatch(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})", text, re.ASCII)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    elif dotted:
+        day, month, year = (int(g) for g in dotted.groups())
+    elif "/" in text:
+        raise ValueError(f"date {_shown(raw)} is ambiguous (day or month first?); {hint}")
+    else:
+        raise ValueError(f"date {_shown(raw)} is not a date; {hint}")
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        raise ValueError(f"date {_shown(raw)} does not exist; {hint}") from None
+    if not 1900 <= value.year <= 2100:
+        raise ValueError(f"date {_shown(raw)} is not a plausible session date; {hint}")
+    return value.isoformat()
+
+
+def _cell_text(value: Any) -> str:
+    """An Excel cell as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value)}.0"  # read back by parse_session_number as a whole number
+        return repr(value)
+    return str(value)
+
+
+def _read_xlsx(path: Path) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputError(
+            f"{path}: cannot be read as an Excel workbook ({str(exc).splitlines()[0]}); "
+            "save it again from Excel as .xlsx, or as CSV UTF-8"
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        return [
+            (line, [_cell_text(v) for v in values])
+            for line, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
+    finally:
+        book.close()
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")  # Excel's "Unicode text": UTF-16 with a BOM
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Not UTF-8: Excel on Western Windows saves "CSV" as Windows-1252. Five byte
+        # values are undefined there; Latin-1 reads those too.
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    if "\x00" in text:
+        raise InputError(
+            f"{path}: the file holds NUL bytes (UTF-16 without a byte-order mark?); "
+            "save it from Excel as CSV UTF-8"
+        )
+    return text
+
+
+def _read_text(path: Path, data: bytes) -> tuple[list[tuple[int, list[str]]], str]:
+    text = _decode(path, data)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    separator = ","
+    for candidate in _SEPARATORS:
+        header = next(csv.reader([first], delimiter=candidate), [])
+        if "session_id" in [c.strip().lstrip("\ufeff") for c in header]:
+            separator = candidate
+            break
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    records: list[tuple[int, list[str]]] = []
+    try:
+        while True:
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            records.append((start, cells))
+    except csv.Error as exc:
+        raise InputError(f"{path}:{reader.line_num}: cannot read the row ({exc})") from None
+    return records, separator
+
+
+def _read_records(path: Path) -> tuple[list[tuple[int, list[str]]], str]:
+    """The file's rows with their line numbers, and the separator (for messages)."""
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt", ".tsv"):
+        raise InputError(f"{path}: a manifest must be .csv or .xlsx, not {suffix or 'no suffix'}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the manifest ({exc.strerror})") from None
+    is_zip = data.startswith(_ZIP_MAGIC)
+    if data.startswith(_OLE_MAGIC):
+        raise InputError(
+            f"{path} is an old Excel .xls workbook; save it from Excel as .xlsx or CSV UTF-8"
+        )
+    if suffix in (".xlsx", ".xlsm"):
+        if not is_zip:
+            raise InputError(
+                f"{path} is not an Excel workbook but a text file with an {suffix} name; "
+                "rename it to .csv"
+            )
+        return _read_xlsx(path), ","
+    if is_zip:
+        raise InputError(
+            f"{path} is an Excel workbook with a {suffix} name; rename it to .xlsx, or "
+            "save it from Excel as CSV UTF-8"
+        )
+    return _read_text(path, data)
+
+
 def read_manifest(
     path: str | Path, *, phase_rule: PhaseRule | None = None
 ) -> tuple[list[ManifestRow], list[RowProblem], list[str]]:
-    """Read and check a manifest; returns good rows, bad rows and metadata columns.
+    """Read and check a manifest; returns good rows, row problems and metadata columns.
+
+    Problems with ``imported=False`` are rows that are not imported; those with
+    ``imported=True`` belong to rows that are (a phase rule that misses their number).
 
     Raises:
-        InputError: the file cannot be read, or lacks a required column.
+        InputError: the file cannot be read, is empty, or lacks a required column.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"manifest {path} not found")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(
-                path, dtype=str, keep_default_na=False, engine="openpyxl", header=None
-            )
-        elif suffix in (".csv", ".txt"):
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                skipinitialspace=True,
-                encoding="utf-8-sig",
-                header=None,
-            )
-        else:
-            raise InputError(
-                f"{path}: a manifest must be .csv or .xlsx, not {suffix or 'no suffix'}"
-            )
-    except InputError:
-        raise
-    except pd.errors.ParserError as exc:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if found:
-            want, line, got = found.groups()
-            raise InputError(
-                f"{path}:{line}: the row has {got} fields but the header has {want}; "
-                "check for an unquoted comma"
-            ) from None
-        raise InputError(f"{path}: cannot read the manifest ({str(exc).splitlines()[0]})") from None
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the manifest ({str(exc).splitlines()[0]})") from None
-    if frame.empty:
-        raise InputError(f"{path}: the manifest is empty")
-    # The header row is read as data so that pandas cannot rename duplicate columns.
-    columns = [str(c).strip() for c in frame.iloc[0]]
-    frame = frame.iloc[1:]
-    frame.columns = columns
+    records, separator = _read_records(path)
+    records = [(line, cells) for line, cells in records if any(c.strip() for c in cells)]
+    if not records:
+        raise InputError(f"{path}: the manifest is empty; it needs a header and a row per session")
+    header_line, header = records[0]
+    columns = [c.strip().lstrip("\ufeff").strip() for c in header]
+    while columns and not columns[-1]:  # trailing empty cells (Excel, spreadsheets)
+        columns.pop()
+    where = f"{path}:{header_line}"
     blank = [i + 1 for i, c in enumerate(columns) if not c]
     if blank:
-        raise InputError(f"{path}:1: column {blank[0]} has no name; name it or delete it")
+        raise InputError(f"{where}: column {blank[0]} has no name; name it or delete it")
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
-        raise InputError(f"{path}:1: column {dupes[0]!r} appears twice")
+        raise InputError(f"{where}: column {dupes[0]!r} appears twice")
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
+        hint = ""
+        if len(columns) == 1:
+            hint = (
+                "; the header has a single column: separate the columns with commas, "
+                "semicolons or tabs (or save the file from Excel as CSV UTF-8)"
+            )
         raise InputError(
-            f"{path}:1: missing column {missing[0]!r}; the manifest needs "
-            f"{', '.join(KNOWN_COLUMNS)} (the first two required)"
+            f"{where}: missing column {missing[0]!r}; the manifest needs "
+            f"{', '.join(KNOWN_COLUMNS)} (the first two required){hint}"
         )
+    data_records = records[1:]
+    if not data_records:
+        raise InputError(f"{path}: the manifest has a header but no session rows")
     metadata_columns = [c for c in columns if c not in KNOWN_COLUMNS]
     rows: list[ManifestRow] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
     base = path.parent
-    for index, record in enumerate(frame.to_dict("records")):
-        line = index + 2  # line 1 is the header
-        values = {k: str(v).strip() for k, v in record.items()}
+    for line, cells in data_records:
+        values = {c: (cells[i].strip() if i < len(cells) else "") for i, c in enumerate(columns)}
         sid = values["session_id"]
-        if not sid:
-            if any(values.values()):
-                problems.append(RowProblem(line, "", "session_id is empty", False))
-            continue
-        if sid in seen:
-            problems.append(
-                RowProblem(line, sid, f"duplicate session_id (first on line {seen[sid]})", False)
+        reasons: list[str] = []
+        extra = [c for c in cells[len(columns) :] if c.strip()]
+        if extra:
+            reasons.append(
+                f"the row has {len(columns) + len(extra)} fields but the header has "
+                f"{len(columns)}; check for an unquoted {_SEPARATORS[separator]}"
             )
-            continue
-        seen[sid] = line
+        bad_text = [c for c, v in values.items() if _CONTROL.search(v)]
+        if bad_text:
+            reasons.append(f"{bad_text[0]} holds a control character (such as NUL); remove it")
+        if not sid:
+            reasons.append("session_id is empty")
+        elif len(sid) > MAX_ID_LENGTH:
+            reasons.append(f"session_id is longer than {MAX_ID_LENGTH} characters")
+        elif sid in seen:
+            reasons.append(f"duplicate session_id (first on line {seen[sid]})")
+        else:
+            seen[sid] = line
         number: int | None = None
-        raw_number = values.get("session_number", "")
-        if raw_number:
-            try:
-                as_float = float(raw_number)
-                if not as_float.is_integer() or as_float < 0:
-                    raise ValueError
-                number = int(as_float)
-            except ValueError:
-                problems.append(
-                    RowProblem(
-                        line, sid, f"session_number {raw_number!r} is not a whole number", False
-                    )
-                )
-                continue
+        try:
+            number = parse_session_number(values.get("session_number", ""))
+        except ValueError as exc:
+            reasons.append(str(exc))
+        try:
+            session_date = parse_session_date(values.get("date", ""))
+        except ValueError as exc:
+            reasons.append(str(exc))
+        shown_sid = "" if not sid or len(sid) > MAX_ID_LENGTH or bad_text else sid
+        if reasons:
+            problems.append(RowProblem(line, shown_sid, "; ".join(reasons), False))
+            continue
         phase = values.get("phase", "")
         if not phase and phase_rule:
             phase = _phase_from_rule(phase_rule, number)
+            if not phase:
+                why = (
+                    "it has no session_number"
+                    if number is None
+                    else f"session_number {number} is not covered by the phase rule "
+                    f"{_describe_rule(phase_rule)}"
+                )
+                problems.append(RowProblem(line, sid, f"phase left blank: {why}", True))
         audio_text = values["audio"]
         audio = None
         if audio_text:
@@ -260,11 +498,18 @@ def read_manifest(
                 therapist=values.get("therapist", ""),
                 session_number=number,
                 phase=phase,
-                date=values.get("date", ""),
+                date=session_date,
                 metadata=metadata,
             )
         )
     return rows, problems, metadata_columns
+
+
+# --------------------------------------------------------------------------- importing
+
+
+class _Refused(Exception):
+    """A row that must not be written; the message is the reason for the report."""
 
 
 def import_manifest(
@@ -275,10 +520,69 @@ def import_manifest(
     progress: Callable[[ImportProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     actor: str = LEAD,
+    allow_audio_change: bool = False,
 ) -> ImportReport:
-    """Import (or re-import) a manifest into a project. See the module docstring."""
+    """Import (or re-import) a manifest into a project. See the module docstring.
+
+    Args:
+        project: The open project.
+        manifest: A CSV or XLSX file.
+        phase_rule: Derives a blank phase from the session number.
+        progress: Called with the probing progress (files, bytes, time left).
+        cancelled: Polled while probing; when it returns True nothing is written.
+        actor: Who the history names.
+        allow_audio_change: Let a row change the recording (SHA-256) of a session
+            that has coded work; the change is kept in the history.
+
+    Returns:
+        The report: counts, every problem row with its line, shared recordings.
+
+    Raises:
+        InputError: the manifest as a whole cannot be used (nothing is written).
+    """
     rows, problems, metadata_columns = read_manifest(manifest, phase_rule=phase_rule)
     report = ImportReport(str(manifest), problems=list(problems), metadata_columns=metadata_columns)
+    probed = _probe_all(project, rows, report, progress, cancelled)
+    if probed is None:
+        report.cancelled = True
+        report.problems.sort(key=lambda p: p.line)
+        return report
+    before = list(report.problems)
+
+    def write_all() -> list[str]:
+        # One transaction for every good row. Two leads importing at once race for the
+        # same new session ids: the loser's transaction runs again (coder.db_faults) and
+        # its rows are then updates of the winner's, so the report is rebuilt each try.
+        report.problems[:] = before
+        report.added = report.updated = report.unchanged = 0
+        written: list[str] = []
+        with project.store.transaction() as s:
+            for row, audio in zip(rows, probed, strict=True):
+                try:
+                    outcome, note = _write_session(s, row, audio, actor, allow_audio_change)
+                except _Refused as exc:
+                    report.problems.append(RowProblem(row.line, row.session_id, str(exc), False))
+                    continue
+                if note:
+                    report.problems.append(RowProblem(row.line, row.session_id, note, True))
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                written.append(row.session_id)
+        return written
+
+    written = retry_on_conflict(write_all)
+    _report_duplicates(project, rows, written, report)
+    report.problems.sort(key=lambda p: p.line)
+    return report
+
+
+def _probe_all(
+    project: Project,
+    rows: Sequence[ManifestRow],
+    report: ImportReport,
+    progress: Callable[[ImportProgress], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> list[dict[str, Any]] | None:
+    """Probe every row's audio before anything is written; None when cancelled."""
     known_audio = _known_audio(project)
     sizes = [_size(row.audio) for row in rows]
     bytes_total = sum(sizes)
@@ -294,26 +598,44 @@ def import_manifest(
         progress(ImportProgress(files_done, len(rows), done, bytes_total, left))
 
     tick(0)
+    probed: list[dict[str, Any]] = []
     for i, (row, size) in enumerate(zip(rows, sizes, strict=True)):
         if cancelled is not None and cancelled():
-            report.cancelled = True
-            break
+            return None
         try:
             audio, hashed = _probe(row, known_audio, cancelled, lambda n, i=i: tick(i, n))  # type: ignore[misc]
         except Cancelled:
-            report.cancelled = True
-            break
+            return None
         report.hashed += hashed
-        if audio["status"] != "ok":
-            report.problems.append(RowProblem(row.line, row.session_id, audio["reason"], True))
-        # Two leads importing at once race for the same new session ids: retried, the
-        # loser's row is then an update of the winner's (coder.db_faults).
-        outcome = retry_on_conflict(partial(_write_session, project, row, audio, actor))
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        probed.append(audio)
         bytes_done += size
         tick(i + 1)
-    report.problems.sort(key=lambda p: p.line)
-    return report
+    return probed
+
+
+def _report_duplicates(
+    project: Project, rows: Sequence[ManifestRow], written: Sequence[str], report: ImportReport
+) -> None:
+    """Flag sessions of this manifest that share one recording with another session."""
+    lines = {row.session_id: row.line for row in rows}
+    mine = set(written)
+    for duplicate in project.duplicate_recordings():
+        if not mine & set(duplicate.session_ids):
+            continue
+        report.duplicate_recordings.append(duplicate)
+        for sid in duplicate.session_ids:
+            if sid not in mine:
+                continue
+            others = ", ".join(o for o in duplicate.session_ids if o != sid)
+            report.problems.append(
+                RowProblem(
+                    lines[sid],
+                    sid,
+                    f"its recording {Path(duplicate.path).name} is also the recording of "
+                    f"{others} (same {duplicate.basis}); check the audio column",
+                    True,
+                )
+            )
 
 
 def _size(path: Path | None) -> int:
@@ -337,14 +659,14 @@ def _probe(
     """Probe a row's audio; reuse the stored hash when size and mtime are unchanged."""
     if row.audio is None:
         return {"status": "missing", "reason": "no audio file given", "path": None}, 0
-    path = str(row.audio.resolve()) if row.audio.exists() else str(row.audio)
     try:
+        path = str(row.audio.resolve()) if row.audio.exists() else str(row.audio)
         stat = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return {
             "status": "missing",
             "reason": f"audio file not found: {row.audio}",
-            "path": path,
+            "path": str(row.audio),
         }, 0
     previous = known.get(path)
     if (
@@ -359,6 +681,7 @@ def _probe(
             "reason": "",
             "path": path,
             "info": None,
+            "sha256": previous.sha256,
             "audio_id": previous.id,
         }, 0
     try:
@@ -372,84 +695,180 @@ def _probe(
         "reason": "",
         "path": path,
         "info": info,
+        "sha256": info.sha256,
         "mtime_ns": stat.st_mtime_ns,
     }, 1
 
 
-def _write_session(project: Project, row: ManifestRow, audio: Mapping[str, Any], actor: str) -> str:
-    """Insert or update one session (and its audio row) in one transaction."""
-    with project.store.transaction() as s:
-        audio_id = audio.get("audio_id")
-        info = audio.get("info")
-        content_change: tuple[str | None, str] | None = None
-        if info is not None:
-            audio_row = s.scalar(select(AudioFileRow).where(AudioFileRow.path == audio["path"]))
-            if audio_row is None:
-                audio_row = AudioFileRow(path=audio["path"])
-                s.add(audio_row)
-            elif audio_row.sha256 != info.sha256:
-                content_change = (audio_row.sha256, info.sha256)
-            audio_row.size_bytes = info.size_bytes
-            audio_row.mtime_ns = audio["mtime_ns"]
-            audio_row.duration_ms = info.duration_ms
-            audio_row.sample_rate = info.sample_rate
-            audio_row.channels = info.channels
-            audio_row.sha256 = info.sha256
-            audio_row.format = info.format
-            s.flush()
-            audio_id = audio_row.id
-        elif audio_id is None and audio.get("path"):
-            # Keep the path of a missing or unreadable file so it can be re-linked later.
-            audio_row = s.scalar(select(AudioFileRow).where(AudioFileRow.path == audio["path"]))
-            if audio_row is None:
-                audio_row = AudioFileRow(path=audio["path"])
-                s.add(audio_row)
-                s.flush()
-            audio_id = audio_row.id
-        fields = {
-            "patient": row.patient,
-            "therapist": row.therapist,
-            "session_number": row.session_number,
-            "phase": row.phase,
-            "date": row.date,
-            "metadata_json": json.dumps(dict(row.metadata), sort_keys=True),
-            "audio_id": audio_id,
-            "audio_status": audio["status"],
-            "audio_reason": audio["reason"],
-        }
-        existing = s.scalar(select(SessionRow).where(SessionRow.session_key == row.session_id))
-        if existing is None:
-            s.add(SessionRow(session_key=row.session_id, **fields))
-            _log(s, actor, "import", "session", row.session_id)
-            return "added"
-        changed = {
-            k: (getattr(existing, k), v) for k, v in fields.items() if getattr(existing, k) != v
-        }
-        if content_change is not None:
-            _log(
-                s,
-                actor,
-                "reimport",
-                "audio",
-                row.session_id,
-                field="sha256",
-                old=content_change[0],
-                new=content_change[1],
+def _coded_work(s: Any, session_pk: int) -> int:
+    """How many codings of a session hold work: begun, submitted or uncodable."""
+    return int(
+        s.scalar(
+            select(func.count())
+            .select_from(CodingRow)
+            .where(CodingRow.session_id == session_pk, CodingRow.state != "not_started")
+        )
+        or 0
+    )
+
+
+def _sessions_with_work_on(s: Any, audio_pk: int) -> list[str]:
+    """The sessions using one audio row whose codings hold work."""
+    return list(
+        s.scalars(
+            select(SessionRow.session_key)
+            .join(CodingRow, CodingRow.session_id == SessionRow.id)
+            .where(SessionRow.audio_id == audio_pk, CodingRow.state != "not_started")
+            .distinct()
+            .order_by(SessionRow.session_key)
+        )
+    )
+
+
+def _fingerprint(path: str | None, sha: str | None) -> dict[str, str | None]:
+    return {"path": path, "sha256": sha}
+
+
+def _write_session(
+    s: Any, row: ManifestRow, audio: dict[str, Any], actor: str, allow_audio_change: bool
+) -> tuple[str, str]:
+    """Insert or update one session (and its audio row) inside the import's transaction.
+
+    Every check comes before the first write, so a refused row writes nothing.
+
+    Returns:
+        added, updated or unchanged; and the row's audio problem for the report ("").
+
+    Raises:
+        _Refused: the row would change the recording under coded work.
+    """
+    existing = s.scalar(select(SessionRow).where(SessionRow.session_key == row.session_id))
+    old_audio = None
+    if existing is not None and existing.audio_id is not None:
+        old_audio = s.get(AudioFileRow, existing.audio_id)
+    new_sha = audio.get("sha256")
+    recording_change: tuple[dict[str, Any], dict[str, Any]] | None = None
+    if old_audio is not None and old_audio.sha256:
+        old = _fingerprint(old_audio.path, old_audio.sha256)
+        if (
+            new_sha is None
+            and audio.get("path") != old_audio.path
+            and audio["status"] != "missing"
+            and not allow_audio_change
+            and (work := _coded_work(s, existing.id))
+        ):
+            raise _Refused(
+                f"its recording would change under coded work ({work} coding(s) begun or "
+                f"finished) to {Path(audio['path']).name}, whose content cannot be read "
+                f"and checked ({audio['reason']}); nothing was changed for this session. "
+                "If this is intended, import again with --allow-audio-change"
             )
-        if not changed:
-            return "unchanged" if content_change is None else "updated"
-        for key, (_old, new) in changed.items():
-            setattr(existing, key, new)
+        if new_sha is None and audio.get("path") != old_audio.path:
+            if audio["status"] != "missing":
+                recording_change = (old, _fingerprint(audio["path"], None))
+            else:
+                # The manifest names a file that is not there (a stale path after a
+                # relink): never trade the session's fingerprinted recording for it,
+                # which would also lose what relink needs to find it again.
+                here = Path(old_audio.path).is_file()
+                audio = {
+                    **audio,
+                    "keep_audio_id": old_audio.id,
+                    "status": "ok" if here else audio["status"],
+                    "note": f"{audio['reason']}; the session keeps its recording {old_audio.path}",
+                }
+        elif new_sha is not None and new_sha != old_audio.sha256:
+            work = _coded_work(s, existing.id)
+            if work and not allow_audio_change:
+                raise _Refused(
+                    f"its recording would change under coded work ({work} coding(s) begun "
+                    f"or finished): was {Path(old_audio.path).name} (sha256 "
+                    f"{old_audio.sha256[:12]}), now {Path(audio['path']).name} (sha256 "
+                    f"{new_sha[:12]}); nothing was changed for this session. If this is "
+                    "intended, import again with --allow-audio-change"
+                )
+            recording_change = (old, _fingerprint(audio["path"], new_sha))
+        elif new_sha is not None and audio["path"] != old_audio.path:
+            recording_change = (old, _fingerprint(audio["path"], new_sha))  # moved
+    audio_id = audio.get("keep_audio_id", audio.get("audio_id"))
+    info = audio.get("info")
+    if "keep_audio_id" in audio:
+        pass
+    elif info is not None:
+        audio_row = s.scalar(select(AudioFileRow).where(AudioFileRow.path == audio["path"]))
+        if audio_row is None:
+            audio_row = AudioFileRow(path=audio["path"])
+            s.add(audio_row)
+        elif audio_row.sha256 and audio_row.sha256 != info.sha256 and not allow_audio_change:
+            # The file's row may be another session's recording too: new bytes would
+            # swap that session's recording as well.
+            others = _sessions_with_work_on(s, audio_row.id)
+            if others:
+                raise _Refused(
+                    f"the content of {Path(audio['path']).name} changed (sha256 "
+                    f"{audio_row.sha256[:12]} -> {info.sha256[:12]}) and it is the recording "
+                    f"of {', '.join(others)}, which has coded work; nothing was changed for "
+                    "this session. If this is intended, import again with --allow-audio-change"
+                )
+        audio_row.size_bytes = info.size_bytes
+        audio_row.mtime_ns = audio["mtime_ns"]
+        audio_row.duration_ms = info.duration_ms
+        audio_row.sample_rate = info.sample_rate
+        audio_row.channels = info.channels
+        audio_row.sha256 = info.sha256
+        audio_row.format = info.format
+        s.flush()
+        audio_id = audio_row.id
+    elif audio_id is None and audio.get("path"):
+        # Keep the path of a missing or unreadable file so it can be re-linked later.
+        audio_row = s.scalar(select(AudioFileRow).where(AudioFileRow.path == audio["path"]))
+        if audio_row is None:
+            audio_row = AudioFileRow(path=audio["path"])
+            s.add(audio_row)
+            s.flush()
+        audio_id = audio_row.id
+    note = str(audio.get("note") or ("" if audio["status"] == "ok" else audio["reason"]))
+    fields = {
+        "patient": row.patient,
+        "therapist": row.therapist,
+        "session_number": row.session_number,
+        "phase": row.phase,
+        "date": row.date,
+        "metadata_json": json.dumps(dict(row.metadata), sort_keys=True),
+        "audio_id": audio_id,
+        "audio_status": audio["status"],
+        "audio_reason": "" if audio["status"] == "ok" else audio["reason"],
+    }
+    if existing is None:
+        s.add(SessionRow(session_key=row.session_id, **fields))
+        _log(s, actor, "import", "session", row.session_id)
+        return "added", note
+    changed = {k: (getattr(existing, k), v) for k, v in fields.items() if getattr(existing, k) != v}
+    if recording_change is not None:
         _log(
             s,
             actor,
             "reimport",
-            "session",
+            "audio",
             row.session_id,
-            old={k: o for k, (o, _n) in changed.items() if k != "metadata_json"},
-            new={k: n for k, (_o, n) in changed.items() if k != "metadata_json"},
+            field="recording",
+            old=recording_change[0],
+            new=recording_change[1],
         )
-        return "updated"
+    if not changed:
+        return ("unchanged" if recording_change is None else "updated"), note
+    for key, (_old, new) in changed.items():
+        setattr(existing, key, new)
+    _log(
+        s,
+        actor,
+        "reimport",
+        "session",
+        row.session_id,
+        old={k: o for k, (o, _n) in changed.items() if k != "metadata_json"},
+        new={k: n for k, (_o, n) in changed.items() if k != "metadata_json"},
+    )
+    return "updated", note
 
 
 @dataclass

@@ -30,10 +30,27 @@ the same package (the rater went on coding) merges the same way.
 A package from another project, for a rater the project does not have, or whose
 content no longer matches its hash or the project's record, is refused with a message
 saying which, and nothing is merged.
+
+A package is complete on its own. It is opened (and written by :func:`export_package`)
+in SQLite's DELETE journal mode, not the WAL mode of projects: every change the app
+acknowledges is already inside the ``.scpkg`` file, which is the only file a rater
+mails back. What :func:`import_package` can and cannot detect about an incomplete file:
+
+* a ``-wal`` sidecar with frames, or a hot ``-journal``, beside the package: the file
+  is still open in the app, or was not closed properly, and some changes are not in
+  it. The import is refused (a sidecar is never copied along: a stale one from an
+  earlier version of the file would be replayed into the new one);
+* a torn or damaged file (copied while being written): refused by SQLite's
+  ``quick_check``;
+* a package last written by an older version in WAL mode (its header says WAL) and
+  mailed without its ``-wal``: SQLite does not count transactions in the main file in
+  WAL mode, so missing changes are *not* detectable from the file alone. When such a
+  package merges nothing new, the report carries a warning that says so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -49,6 +66,7 @@ from typing import Any, Literal
 
 from platformdirs import user_cache_dir
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from coder.errors import CoderError, InputError
 from coder.models import (
@@ -66,6 +84,7 @@ from coder.models import (
 )
 from coder.project import CODING_STATES, LEAD, Project, RaterView, _log
 from coder.scales import RatingScale, parse_scale
+from coder.storage import open_store, resolve_location
 
 PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
@@ -176,13 +195,18 @@ class Conflict:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What :func:`import_package` did. ``changed`` is False when nothing was written."""
+    """What :func:`import_package` did. ``changed`` is False when nothing was written.
+
+    ``warnings`` are things the lead should know although nothing was refused (a
+    package from an older version that may lack the rater's latest changes).
+    """
 
     package_id: str
     rater: str
     applied: dict[str, int]
     conflicts: tuple[Conflict, ...]
     changed: bool
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -191,6 +215,7 @@ class ImportReport:
             "applied": self.applied,
             "conflicts": [c.as_dict() for c in self.conflicts],
             "changed": self.changed,
+            "warnings": list(self.warnings),
         }
 
 
@@ -213,7 +238,8 @@ class RaterPackage:
     """A package opened on the rater's machine: a mini project and the rater's view.
 
     Use ``package.view`` exactly like ``project.rater_view(code)`` online; every change
-    is written into the package file at once. Close it before sending the file back.
+    is written into the package file itself at once (DELETE journal mode, no ``-wal``
+    sidecar), so the file can be sent back at any moment between changes.
     """
 
     def __init__(self, project: Project, manifest: PackageManifest) -> None:
@@ -398,7 +424,10 @@ def export_package(
     tmp = out.with_name(f".{out.name}.{manifest.package_id[:8]}.tmp")
     state: dict[str, Any] = {"codings": {}, "conflicts": []}
     try:
-        package = Project.create(tmp, name=f"{project.name} ({rater}, offline)")
+        Project.create(tmp, name=f"{project.name} ({rater}, offline)").close()
+        # Reopened in the package's journal mode, so the file is written (and its
+        # header says) DELETE mode from the start: see _open_package_file.
+        package = _open_package_file(tmp)
         try:
             with package.store.transaction() as p:
                 p.add(RaterRow(id=1, code=rater, name="", active=True))
@@ -553,7 +582,7 @@ def export_package(
             )
         os.replace(tmp, out)
     except BaseException:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        for leftover in (tmp, *(Path(f"{tmp}{side}") for side in _SIDECARS)):
             leftover.unlink(missing_ok=True)
         raise
     return manifest
@@ -626,10 +655,7 @@ def open_package(path: str | Path, *, audio_dir: str | Path | None = None) -> Ra
     Raises:
         InputError: the file is not a rater package, or its audio is damaged.
     """
-    try:
-        project = Project.open(path)
-    except CoderError as exc:
-        raise InputError(f"{path} is not a Session Coder rater package ({exc})") from None
+    project = _open_package_file(path)
     try:
         manifest = _manifest_of(project, path)
         if manifest.with_audio:
@@ -693,10 +719,85 @@ def _manifest_of(project: Project, path: str | Path) -> PackageManifest:
     return manifest
 
 
+_SIDECARS = ("-wal", "-shm", "-journal")
+_WAL_HEADER_BYTES = 32  # a -wal file longer than its header holds frames (changes)
+_JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")  # the header of a hot rollback journal
+_PACKAGE_JOURNAL_MODE = "DELETE"
+
+
+def _open_package_file(path: str | Path, *, shown: str | Path | None = None) -> Project:
+    """Open a package file in DELETE journal mode (see the module docstring).
+
+    Opening an older package written in WAL mode checkpoints its ``-wal`` into the file
+    and switches the file to DELETE mode for good.
+
+    Raises:
+        InputError: not a SQLite project file, a damaged one, or one still held in WAL
+            mode by another program (SQLite leaves WAL mode only with no other
+            connection open). ``shown`` is the path messages name (default ``path``).
+    """
+    shown = path if shown is None else shown
+    try:
+        location = resolve_location(path)
+        if location.is_postgres:
+            raise InputError(f"{shown} is a lab-mode project, not a rater package")
+        project = Project(
+            open_store(dataclasses.replace(location, journal_mode=_PACKAGE_JOURNAL_MODE))
+        )
+    except InputError:
+        raise
+    except CoderError as exc:
+        reason = str(exc).replace(str(path), str(shown))  # never name a temporary copy
+        raise InputError(f"{shown} is not a Session Coder rater package ({reason})") from None
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+        raise InputError(f"{shown} is damaged ({reason}); ask for the file again") from None
+    try:
+        with project.store.read() as s:
+            mode = str(s.execute(text("PRAGMA journal_mode")).scalar()).upper()
+    except BaseException:
+        project.close()
+        raise
+    if mode != _PACKAGE_JOURNAL_MODE:
+        project.close()
+        raise InputError(
+            f"{shown} is open in another program (in {mode} mode); close it there and try again"
+        )
+    return project
+
+
+def _incomplete_because(source: Path) -> str | None:
+    """Why a package file on disk may lack changes, judged by the sidecars beside it."""
+    wal = Path(f"{source}-wal")
+    if wal.is_file() and wal.stat().st_size > _WAL_HEADER_BYTES:
+        return f"some of the rater's changes are in {wal.name} beside it, not in the file"
+    journal = Path(f"{source}-journal")
+    if journal.is_file():
+        with journal.open("rb") as fh:
+            if fh.read(len(_JOURNAL_MAGIC)) == _JOURNAL_MAGIC:
+                return (
+                    f"a change was being written when it was copied ({journal.name} is beside it)"
+                )
+    return None
+
+
+def _is_wal_file(source: Path) -> bool:
+    """True when the SQLite header says WAL mode (bytes 18 and 19 are 2)."""
+    with source.open("rb") as fh:
+        header = fh.read(20)
+    return len(header) == 20 and header[18] == 2 and header[19] == 2
+
+
 @contextmanager
 def _package_copy(path: str | Path) -> Iterator[Project]:
     """Open a throw-away copy of a package: reading never writes to the rater's file
-    (opening may migrate an older package's schema, and must not do it there)."""
+    (opening may migrate an older package's schema, and must not do it there).
+
+    Only the ``.scpkg`` file is copied, never a sidecar (see the module docstring).
+
+    Raises:
+        InputError: no such file, not a package, an incomplete or damaged file.
+    """
     source = Path(path).expanduser()
     if not source.is_file():
         raise InputError(f"no package at {source}")
@@ -704,20 +805,40 @@ def _package_copy(path: str | Path) -> Iterator[Project]:
     try:
         copy = folder / "package.scproj"
         shutil.copyfile(source, copy)
-        for suffix in ("-wal", "-shm"):  # a package closed uncleanly keeps its journal
-            side = Path(f"{source}{suffix}")
-            if side.is_file():
-                shutil.copyfile(side, Path(f"{copy}{suffix}"))
+        why = _incomplete_because(source)
+        if why is not None:
+            # Copied only so that the file can be identified (a project open in the
+            # app has a -wal too); a package with one is refused below, never merged.
+            for suffix in _SIDECARS:
+                if Path(f"{source}{suffix}").is_file():
+                    shutil.copyfile(Path(f"{source}{suffix}"), Path(f"{copy}{suffix}"))
+        package = _open_package_file(copy, shown=source)
         try:
-            package = Project.open(copy)
-        except CoderError as exc:
-            raise InputError(f"{source} is not a Session Coder rater package ({exc})") from None
-        try:
+            _check_intact(package, source)
+            _manifest_of(package, source)  # "a project, not a package" comes first
+            if why is not None:
+                raise InputError(
+                    f"{source} is incomplete: {why} (the package is still open in Session "
+                    "Coder, or it was not closed properly). Ask the rater to open the "
+                    "package in the current Session Coder and close it again, then send "
+                    "the .scpkg file alone"
+                )
             yield package
         finally:
             package.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_intact(package: Project, source: Path) -> None:
+    """Refuse a torn or damaged package file (SQLite's quick_check on the copy)."""
+    try:
+        with package.store.read() as s:
+            result = [str(row[0]) for row in s.execute(text("PRAGMA quick_check")).all()]
+    except SQLAlchemyError as exc:
+        result = [str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]]
+    if result != ["ok"]:
+        raise InputError(f"{source} is damaged ({result[0]}); ask the rater to send it again")
 
 
 # --------------------------------------------------------------------------- import
@@ -958,6 +1079,8 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
             or the project's record of it); data the scale does not allow. Nothing is
             merged then.
     """
+    # Read before the copy is opened: opening switches the copy to DELETE mode.
+    legacy_wal = Path(path).expanduser().is_file() and _is_wal_file(Path(path).expanduser())
     with _package_copy(path) as package:
         manifest = _manifest_of(package, path)
         digest = _content_hash(package)
@@ -1023,12 +1146,22 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
                 },
             )
         # else: nothing was touched (the same package again), so nothing is written.
+    warnings: tuple[str, ...] = ()
+    if legacy_wal and not sum(merger.applied.values()):
+        # Undetectable for sure (see the module docstring), so a warning, not a refusal.
+        warnings = (
+            f"{path} was saved by an older Session Coder that kept recent changes in a "
+            f"separate {Path(path).name}-wal file; if the rater coded more than this "
+            "shows, ask them to open the package in the current version, close it, and "
+            "send the .scpkg again",
+        )
     return ImportReport(
         manifest.package_id,
         manifest.rater,
         dict(merger.applied),
         tuple(_conflict(manifest.package_id, manifest.rater, c) for c in conflicts),
         changed,
+        warnings,
     )
 
 

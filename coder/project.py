@@ -139,6 +139,27 @@ class CodingState:
 
 
 @dataclass(frozen=True)
+class DuplicateRecording:
+    """Sessions that share one recording: the same SHA-256 (or the same missing file).
+
+    Almost always a manifest error (a copied row, a wrong file name).
+    """
+
+    basis: str  # "SHA-256" or "file" (the file could not be read, so its path)
+    key: str  # the SHA-256, or the path
+    path: str  # the recording's file (one of them, for messages)
+    session_ids: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "basis": self.basis,
+            "key": self.key,
+            "path": self.path,
+            "session_ids": list(self.session_ids),
+        }
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
     actor: str
@@ -498,6 +519,26 @@ class Project:
                 old, row.training = row.training, training
                 _log(s, actor, "set", "session", key, field="training", old=old, new=training)
 
+    def duplicate_recordings(self) -> list[DuplicateRecording]:
+        """Groups of sessions that share one recording, by SHA-256 or by missing path."""
+        from coder.models import AudioFileRow
+
+        with self.store.read() as s:
+            rows = s.execute(
+                select(SessionRow.session_key, AudioFileRow.sha256, AudioFileRow.path)
+                .join(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
+                .order_by(SessionRow.session_key)
+            ).all()
+        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for key, sha, path in rows:
+            basis = ("SHA-256", sha) if sha else ("file", path)
+            groups.setdefault(basis, []).append((key, path))
+        return [
+            DuplicateRecording(basis, value, members[0][1], tuple(k for k, _p in members))
+            for (basis, value), members in sorted(groups.items())
+            if len(members) > 1
+        ]
+
     # ------------------------------------------------------------------ status
 
     def status(self) -> dict[str, Any]:
@@ -533,6 +574,7 @@ class Project:
             "by_state": by_state,
             "by_scale": by_scale,
             "by_rater": by_rater,
+            "duplicate_recordings": [d.as_dict() for d in self.duplicate_recordings()],
         }
 
     # ------------------------------------------------------------------ history

@@ -42,6 +42,11 @@ class Location:
 
     url: str
     path: Path | None
+    # SQLite only. Projects use WAL (readers work while a writer commits); an offline
+    # rater package uses DELETE, so every acknowledged change is inside the one file
+    # the rater sends back (in WAL it would wait in the "-wal" sidecar until a
+    # checkpoint, and a package copied without it loses those edits).
+    journal_mode: str = "WAL"
 
     @property
     def is_postgres(self) -> bool:
@@ -122,7 +127,7 @@ def _make_engine(location: Location) -> Engine:
         # each commit durable at once, so a crash loses at most the keystroke in flight.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA journal_mode={location.journal_mode}")
         cursor.execute("PRAGMA synchronous=FULL")
         # How long a writer queues behind another program's write lock before the
         # user is told the project is busy (coder.db_faults); 10 s unless configured.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -345,3 +346,61 @@ def test_cli_exports_and_imports_a_package(tmp_path: Path) -> None:
     _set_manifest(tmp_path / "A.scpkg", rater="B")
     out = run("package", "import", str(path), str(tmp_path / "A.scpkg"))
     assert out.returncode == 2 and "tampered" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_edits_reach_the_lead_when_only_the_package_file_is_sent(tmp_path: Path) -> None:
+    """The rater codes in the app and mails the .scpkg while the app is still open."""
+    with build(tmp_path / "p.scproj", tmp_path / "audio") as project:
+        package_file = tmp_path / "rater" / "A.scpkg"
+        package_file.parent.mkdir()
+        export_package(project, "A", package_file)
+        mailed = tmp_path / "inbox" / "A.scpkg"
+        mailed.parent.mkdir()
+        with open_package(package_file) as package:  # the app's door (ui.app._open_project)
+            work(package.view)
+            shutil.copyfile(package_file, mailed)  # an attachment: the one file, no sidecar
+        report = import_package(project, mailed)
+        assert report.applied == {"ratings": 9, "states": 2, "notes": 2, "spans": 1}
+        assert report.warnings == ()
+        assert dump(project)[("A", "S1")][0] == "submitted"
+
+
+def test_a_package_with_changes_still_in_a_sidecar_is_refused(tmp_path: Path) -> None:
+    """An older app kept changes in a -wal beside the file: refused, nothing merged."""
+    with build(tmp_path / "p.scproj", tmp_path / "audio") as project:
+        package_file = tmp_path / "A.scpkg"
+        export_package(project, "A", package_file)
+        # What an older Session Coder left: the file in WAL mode, an edit in its -wal.
+        db = sqlite3.connect(package_file)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        with db:
+            db.execute("UPDATE codings SET playhead_ms = 1234 WHERE id = 1")
+        assert Path(f"{package_file}-wal").stat().st_size > 32
+        before = (dump(project), len(project.history()))
+        with pytest.raises(InputError, match=r"A.scpkg is incomplete: .*A.scpkg-wal beside it"):
+            import_package(project, package_file)
+        assert (dump(project), len(project.history())) == before
+        db.close()  # the older app closes the package: its changes move into the file
+        assert import_package(project, package_file).warnings != ()  # WAL header, nothing new
+
+
+def test_a_damaged_package_file_is_refused(tmp_path: Path) -> None:
+    with build(tmp_path / "p.scproj", tmp_path / "audio") as project:
+        package_file = tmp_path / "A.scpkg"
+        export_package(project, "A", package_file)
+        data = package_file.read_bytes()
+        package_file.write_bytes(data[: len(data) // 2])  # a torn copy
+        before = (dump(project), len(project.history()))
+        with pytest.raises(InputError, match=r"A.scpkg (is damaged|is not a Session Coder)"):
+            import_package(project, package_file)
+        assert (dump(project), len(project.history())) == before
+
+
+def test_a_new_package_file_is_not_in_wal_mode(tmp_path: Path) -> None:
+    with build(tmp_path / "p.scproj", tmp_path / "audio") as project:
+        package_file = tmp_path / "A.scpkg"
+        export_package(project, "A", package_file)
+    assert package_file.read_bytes()[18:20] == b"\x01\x01"  # header: rollback journal
+    with open_package(package_file):
+        assert not Path(f"{package_file}-wal").exists()
