@@ -16,8 +16,14 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
-__all__ = ["PARENT_POLL_SECONDS", "die_with_parent", "set_parent_death_signal"]
+__all__ = [
+    "PARENT_POLL_SECONDS",
+    "die_with_parent",
+    "parent_death_preexec",
+    "set_parent_death_signal",
+]
 
 PARENT_POLL_SECONDS = 0.5
 """How often the watcher thread checks that the parent is still there."""
@@ -46,6 +52,33 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
         return int(libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
     except (OSError, AttributeError):
         return False
+
+
+def parent_death_preexec(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
+    """A ``preexec_fn`` for ``subprocess.Popen`` that makes the child die with us.
+
+    libc is looked up here, in the parent: between fork and exec the child of a
+    threaded process must not load libraries (the loader's lock may be held by a thread
+    that no longer exists there), only call them.
+
+    Args:
+        sig: The signal the child gets when the thread that started it ends.
+
+    Returns:
+        The function, or None where there is no ``prctl`` (not Linux).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    signum = int(sig)
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+
+    return preexec
 
 
 def _alive(pid: int) -> bool:
