@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ if server is None:
     sys.exit(0)
 # The postmaster's pid, from its own lock file (however the helper started it).
 pid_file = server._cleanup[0] / "db" / "postmaster.pid"
-print("PID", pid_file.read_text().split()[0], flush=True)
+print("PID", pid_file.read_text().split()[0], server._cleanup[0], flush=True)
 sys.stdin.read()  # wait to be killed
 """
 
@@ -42,13 +43,14 @@ def test_killing_the_test_run_ends_its_postgres_server() -> None:
         text=True,
     )
     server_pid = None
+    data: Path | None = None
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().split()
         if line[:1] == ["SKIP"]:
             pytest.skip(" ".join(line[1:]))
         assert line[:1] == ["PID"], f"the helper did not start a server: {line}"
-        server_pid = int(line[1])
+        server_pid, data = int(line[1]), Path(line[2])
         assert alive({server_pid})
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -58,3 +60,5 @@ def test_killing_the_test_run_ends_its_postgres_server() -> None:
         proc.wait()
         if server_pid is not None and alive({server_pid}):
             os.kill(server_pid, signal.SIGKILL)  # the server this test started
+        if data is not None:  # its data folder: the killed helper could not remove it
+            shutil.rmtree(data, ignore_errors=True)
