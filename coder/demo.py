@@ -19,6 +19,7 @@ from platformdirs import user_data_dir
 
 from coder.demo_work import add_demo_work
 from coder.importer import import_manifest
+from coder.lifetime import die_with_parent
 from coder.project import Project
 from coder.scales import BUILTIN_SCALE_IDS, load_builtin_scale
 from coder.synth import synthesize_session
@@ -38,7 +39,12 @@ def default_demo_dir() -> Path:
 
 def _make_audio(job: tuple[str, float, int]) -> str:
     path, minutes, seed = job
-    synthesize_session(Path(path), minutes * 60, seed=seed)
+    final = Path(path)
+    # Written under a temporary name and moved into place when complete: a killed
+    # build must not leave a truncated recording that the next build would reuse.
+    partial = final.with_name(f".{final.stem}.partial{final.suffix}")
+    synthesize_session(partial, minutes * 60, seed=seed)
+    os.replace(partial, final)
     return path
 
 
@@ -59,6 +65,8 @@ def build_demo(
     folder.mkdir(parents=True, exist_ok=True)
     audio_dir = folder / "audio"
     audio_dir.mkdir(exist_ok=True)
+    for leftover in audio_dir.glob(".*.partial.*"):
+        leftover.unlink()
 
     rows, jobs = [], []
     for index, patient in enumerate(PATIENTS):
@@ -82,7 +90,11 @@ def build_demo(
     if jobs:
         say(f"making {len(jobs)} synthetic recordings ...")
         workers = max(1, min(len(jobs), os.cpu_count() or 1))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # The workers die with this process: killing a build must not leave them
+        # running for ever (they block on a pipe their siblings keep open).
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             for done, _path in enumerate(pool.map(_make_audio, jobs), start=1):
                 if done % 6 == 0 or done == len(jobs):
                     say(f"  {done}/{len(jobs)} recordings")

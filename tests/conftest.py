@@ -1,10 +1,31 @@
-"""Shared fixtures. The Qt platform is set before anything can create a QApplication."""
+"""Shared fixtures. The Qt platform and the user's folders are set before anything can
+create a QApplication or import the app."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The whole run gets a private home, set here, before any test module imports the app:
+# caches (waveform peaks), settings (QSettings reads XDG_CONFIG_HOME once per process),
+# logs and Path.home() all land in it. The per-test folders below refine this, but code
+# that runs outside a test (at import, in a worker thread that outlives its test, at
+# exit) would otherwise write into the real ~/.cache/session-coder.
+REAL_HOME = os.path.expanduser("~")
+SESSION_HOME = tempfile.mkdtemp(prefix="session-coder-tests-home-")
+atexit.register(shutil.rmtree, SESSION_HOME, ignore_errors=True)
+os.environ["HOME"] = SESSION_HOME
+for _name, _sub in (
+    ("XDG_CONFIG_HOME", ".config"),
+    ("XDG_DATA_HOME", ".local/share"),
+    ("XDG_CACHE_HOME", ".cache"),
+    ("XDG_STATE_HOME", ".local/state"),
+):
+    os.environ[_name] = os.path.join(SESSION_HOME, _sub)
 
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -21,6 +42,7 @@ def _isolated_user_dirs(
 ) -> None:
     """Settings, caches and logs of the app go to a per-test folder, never $HOME."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))

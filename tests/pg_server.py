@@ -2,28 +2,38 @@
 
 Used when $SESSION_CODER_TEST_PG_URL is not set (``.ci/run`` sets it after starting a
 server itself). The server runs from a temporary data folder on a free port and is
-stopped at the end of the session.
+stopped at the end of the session. ``postgres`` runs as a direct child of the test
+process (not daemonized by ``pg_ctl``) with a parent-death signal, so a killed test
+run (Ctrl+C twice, ``kill -9``, a CI timeout) never leaves a server behind.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
 
+from coder.lifetime import parent_death_preexec
+
+# How long the server may take to accept connections after it starts.
+START_TIMEOUT_S = 60.0
+
 
 @dataclass
 class PostgresServer:
     admin_url: str  # a libpq URL to the maintenance database (postgres)
-    _stop: list[list[str]] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None  # the postmaster, when started here
     _cleanup: list[Path] = field(default_factory=list)
 
     def url(self, database: str) -> str:
@@ -41,8 +51,15 @@ class PostgresServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
-        for cmd in self._stop:
-            subprocess.run(cmd, capture_output=True, check=False)
+        if self.process is not None and self.process.poll() is None:
+            # SIGQUIT: PostgreSQL's immediate shutdown (a throw-away server has nothing
+            # to flush).
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         for path in self._cleanup:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -68,11 +85,11 @@ def start_postgres() -> tuple[PostgresServer | None, str]:
         except psycopg.Error as exc:
             return None, f"SESSION_CODER_TEST_PG_URL is set but unreachable: {exc}"
         return PostgresServer(url), ""
-    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
-    if initdb is None or pg_ctl is None:
+    initdb = _bin("initdb")
+    if initdb is None:
         return (
             None,
-            "initdb/pg_ctl not found (install postgresql, or set SESSION_CODER_TEST_PG_URL)",
+            "initdb not found (install postgresql, or set SESSION_CODER_TEST_PG_URL)",
         )
     prefix: list[str] = []
     data = Path(tempfile.mkdtemp(prefix="sc-pg-"))
@@ -104,16 +121,44 @@ def start_postgres() -> tuple[PostgresServer | None, str]:
     )
     if run.returncode != 0:
         return None, f"initdb failed: {run.stderr.strip()[-300:]}"
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c fsync=off"
-    run = subprocess.run(
-        prefix
-        + [pg_ctl, "-D", str(data / "db"), "-o", options, "-w", "-l", str(data / "log"), "start"],
-        capture_output=True,
-        text=True,
-    )
-    if run.returncode != 0:
-        return None, f"pg_ctl start failed: {run.stderr.strip()[-300:]}"
-    server = PostgresServer(f"postgresql://postgres@127.0.0.1:{port}/postgres")
-    server._stop.append(prefix + [pg_ctl, "-D", str(data / "db"), "-m", "immediate", "stop"])
+    postgres = _bin("postgres")
+    if postgres is None:
+        return None, "the postgres server binary was not found next to initdb"
+    log = (data / "log").open("wb")
+    try:
+        process = subprocess.Popen(
+            [postgres, "-D", str(data / "db"), "-c", "listen_addresses=127.0.0.1"]
+            + ["-p", str(port), "-k", str(data), "-c", "fsync=off"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # PostgreSQL refuses to run as root: switch to its user in the child. The
+            # switch happens before preexec_fn, which matters: changing the user id
+            # clears the parent-death signal.
+            **_as_postgres_user(),
+            preexec_fn=parent_death_preexec(),
+        )
+    finally:
+        log.close()
+    server = PostgresServer(f"postgresql://postgres@127.0.0.1:{port}/postgres", process)
     server._cleanup.append(data)
-    return server, ""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            with psycopg.connect(server.admin_url, connect_timeout=2):
+                return server, ""
+        except psycopg.OperationalError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            tail = (data / "log").read_text(errors="replace").strip()[-300:]
+            return None, f"postgres did not start: {tail}"
+        time.sleep(0.1)
+
+
+def _as_postgres_user() -> dict[str, object]:
+    """Popen arguments that run the child as the 'postgres' user when we are root."""
+    if os.geteuid() != 0:
+        return {}
+    user = pwd.getpwnam("postgres")
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
