@@ -30,3 +30,14 @@ class AudioError(CoderError):
     """An audio file cannot be read; the message says why and what to do."""
 
     exit_code = 2
+
+
+class StorageLostError(ProjectError):
+    """The project file lost this process's locks and was changed on disk meanwhile.
+
+    Another program then treated the project as closed and removed its write-ahead log,
+    so the last change may have gone into a deleted file. The store has reopened the
+    project; the message says what to check.
+    """
+
+    exit_code = 1
