@@ -66,6 +66,7 @@ from coder.models import (
 )
 from coder.project import CODING_STATES, LEAD, Project, RaterView, _log
 from coder.scales import RatingScale, parse_scale
+from coder.storage import copy_database, open_database_path
 
 PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
@@ -703,11 +704,18 @@ def _package_copy(path: str | Path) -> Iterator[Project]:
     folder = Path(tempfile.mkdtemp(prefix="sc-package-"))
     try:
         copy = folder / "package.scproj"
-        shutil.copyfile(source, copy)
-        for suffix in ("-wal", "-shm"):  # a package closed uncleanly keeps its journal
-            side = Path(f"{source}{suffix}")
-            if side.is_file():
-                shutil.copyfile(side, Path(f"{copy}{suffix}"))
+        if open_database_path(source) is not None:
+            # Open in this process: a file copy would drop its SQLite locks; copy via SQLite.
+            try:
+                copy_database(source, copy)
+            except CoderError as exc:
+                raise InputError(f"{source} cannot be read ({exc})") from None
+        else:
+            shutil.copyfile(source, copy)
+            for suffix in ("-wal", "-shm"):  # a package closed uncleanly keeps its journal
+                side = Path(f"{source}{suffix}")
+                if side.is_file():
+                    shutil.copyfile(side, Path(f"{copy}{suffix}"))
         try:
             package = Project.open(copy)
         except CoderError as exc:

@@ -179,3 +179,18 @@ def test_closed_project_is_no_longer_registered(tmp_path: Path) -> None:
     path = tmp_path / "study.scproj"
     Project.create(path).close()
     assert open_database_path(path) is None
+
+
+def test_an_open_project_file_chosen_as_audio_is_refused_without_reading_it(
+    project: Project,
+) -> None:
+    from coder.audio import AudioError, probe_audio, sha256_file
+
+    db = project.store.location.path
+    assert db is not None
+    for name in (str(db), f"{db}-wal", f"{db}-shm"):
+        with pytest.raises(AudioError, match="file of the open project"):
+            sha256_file(name)
+        with pytest.raises(AudioError):
+            probe_audio(name)
+        assert _locks_held(db)
