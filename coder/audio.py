@@ -50,6 +50,7 @@ import soundfile as sf
 from numpy.typing import NDArray
 
 from coder.errors import AudioError, CoderError
+from coder.storage import open_database_path
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -312,6 +313,11 @@ def _check_file(path: Path) -> tuple[int, str]:
         ) from None
     if path.is_dir():
         raise AudioMissingError(f"{path} is a folder, not an audio file.")
+    if open_database_path(path) is not None:
+        # Reading it would open and close the project's file here, dropping its locks.
+        raise UnsupportedAudioError(
+            f"{path.name} is a file of the open project, not a recording; choose the audio file."
+        )
     suffix = path.suffix.lower()
     if suffix not in AUDIO_EXTENSIONS:
         names = sorted(set(_SNDFILE_SUFFIXES.values()) | set(_FFMPEG_SUFFIXES.values()))
@@ -401,6 +407,9 @@ def sha256_file(
         Cancelled: ``cancelled()`` returned True.
     """
     path = Path(path)
+    if open_database_path(path) is not None:
+        # Hashing would open and close the open project's file here, dropping its locks.
+        raise AudioMissingError(f"{path.name} is a file of the open project, not a recording.")
     digest = hashlib.sha256()
     buf = bytearray(_CHUNK_BYTES)
     view = memoryview(buf)

@@ -70,3 +70,14 @@ class ProjectUnreachableError(DatabaseFault):
 
 class ConcurrentChangeError(DatabaseFault):
     """Someone else changed the same rows at the same moment (a unique-key race)."""
+
+
+class StorageLostError(ProjectError):
+    """The project file lost this process's locks and was changed on disk meanwhile.
+
+    Another program then treated the project as closed and removed its write-ahead log,
+    so the last change may have gone into a deleted file. The store has reopened the
+    project; the message says what to check.
+    """
+
+    exit_code = 1

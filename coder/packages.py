@@ -84,7 +84,7 @@ from coder.models import (
 )
 from coder.project import CODING_STATES, LEAD, Project, RaterView, _log
 from coder.scales import RatingScale, parse_scale
-from coder.storage import open_store, resolve_location
+from coder.storage import copy_database, open_database_path, open_store, resolve_location
 
 PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
@@ -741,6 +741,14 @@ def _open_package_file(path: str | Path, *, shown: str | Path | None = None) -> 
         location = resolve_location(path)
         if location.is_postgres:
             raise InputError(f"{shown} is a lab-mode project, not a rater package")
+        # Look first, in the file's own journal mode: switching a project (not a
+        # package) to DELETE mode would write to it, and the app tries every file it is
+        # asked to open as a package first (ui.app).
+        probe = Project(open_store(dataclasses.replace(location, journal_mode=None)))
+        try:
+            _manifest_of(probe, shown)
+        finally:
+            probe.close()
         project = Project(
             open_store(dataclasses.replace(location, journal_mode=_PACKAGE_JOURNAL_MODE))
         )
@@ -804,14 +812,21 @@ def _package_copy(path: str | Path) -> Iterator[Project]:
     folder = Path(tempfile.mkdtemp(prefix="sc-package-"))
     try:
         copy = folder / "package.scproj"
-        shutil.copyfile(source, copy)
         why = _incomplete_because(source)
-        if why is not None:
-            # Copied only so that the file can be identified (a project open in the
-            # app has a -wal too); a package with one is refused below, never merged.
-            for suffix in _SIDECARS:
-                if Path(f"{source}{suffix}").is_file():
-                    shutil.copyfile(Path(f"{source}{suffix}"), Path(f"{copy}{suffix}"))
+        if open_database_path(source) is not None:
+            # Open in this process: a file copy would drop its SQLite locks; copy via SQLite.
+            try:
+                copy_database(source, copy)
+            except CoderError as exc:
+                raise InputError(f"{source} cannot be read ({exc})") from None
+        else:
+            shutil.copyfile(source, copy)
+            if why is not None:
+                # Copied only so that the file can be identified (a project open in the
+                # app has a -wal too); a package with one is refused below, never merged.
+                for suffix in _SIDECARS:
+                    if Path(f"{source}{suffix}").is_file():
+                        shutil.copyfile(Path(f"{source}{suffix}"), Path(f"{copy}{suffix}"))
         package = _open_package_file(copy, shown=source)
         try:
             _check_intact(package, source)

@@ -5,12 +5,25 @@ one file, nothing to install) or a small *pointer file* that holds the URL of a
 PostgreSQL database (lab mode: every copy of the app opens the same pointer file or
 the URL itself). The schema carries an Alembic revision; an older project is
 migrated forward on open (a SQLite file is backed up first), a newer one is refused.
+
+SQLite's locks are POSIX (fcntl) locks: they belong to the process, and closing *any*
+descriptor of the file drops all of them, SQLite's included. Two guards follow from it.
+This process never opens an open project's files itself (:func:`open_database_path`
+tells; :func:`resolve_location` and backups use it), and after every write a project
+store checks that its locks are still held and its write-ahead log is still the one on
+disk (:class:`_LockGuard`), so lost locks are repaired or reported, never silent.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
-import shutil
+import logging
+import os
+import sqlite3
+import sys
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,8 +40,10 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coder.db_faults import busy_timeout_ms, db_faults, translate_db_error
-from coder.errors import ProjectDamagedError, ProjectError
+from coder.errors import ProjectDamagedError, ProjectError, StorageLostError
 from coder.text_limits import check_session_texts
+
+log = logging.getLogger(__name__)
 
 POINTER_KIND = "session-coder-project"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -46,7 +61,9 @@ class Location:
     # rater package uses DELETE, so every acknowledged change is inside the one file
     # the rater sends back (in WAL it would wait in the "-wal" sidecar until a
     # checkpoint, and a package copied without it loses those edits).
-    journal_mode: str = "WAL"
+    # None keeps the file's own mode: used to look into a file before deciding what it
+    # is (coder.packages), since switching modes writes to the file.
+    journal_mode: str | None = "WAL"
 
     @property
     def is_postgres(self) -> bool:
@@ -95,8 +112,18 @@ def resolve_location(project: str | Path) -> Location:
         raise ProjectError(f"no project at {path}; create one with: session-coder init {path}")
     if path.is_dir():
         raise ProjectError(f"{path} is a folder; a project is a file (e.g. {path / 'lab.scproj'})")
-    with path.open("rb") as fh:
-        head = fh.read(len(_SQLITE_MAGIC))
+    open_here = open_database_path(path)
+    if open_here is not None and not _same_file(open_here, path):
+        raise ProjectError(
+            f"{path} is a working file of the open project {open_here}; open {open_here} itself"
+        )
+    if open_here is not None:
+        # Already open in this process: it is a project database, and reading its
+        # header would open and close it, which drops the locks of the open store.
+        head = _SQLITE_MAGIC
+    else:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
     if head == _SQLITE_MAGIC:
         return Location(f"sqlite:///{path.resolve()}", path)
     try:
@@ -111,10 +138,357 @@ def resolve_location(project: str | Path) -> Location:
         ) from None
 
 
+# --------------------------------------------------------------------------- open files
+
+# The SQLite project files this process has open, by (st_dev, st_ino), with a count of
+# stores per file. Identity, not path: another spelling, a symlink or a hard link of an
+# open project is the same file, and opening it by that name drops the locks just the same.
+_OPEN_LOCK = threading.Lock()
+_OPEN_FILES: dict[tuple[int, int], tuple[Path, int]] = {}
+# SQLite's working files beside a database; their locks (the -shm) matter just as much.
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _file_key(path: str | Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _same_file(a: Path, b: str | Path) -> bool:
+    key = _file_key(b)
+    return key is not None and key == _file_key(a)
+
+
+def open_database_path(path: str | Path) -> Path | None:
+    """The open project database that ``path`` is, or is a working file of, if any.
+
+    Code in this process must not open such a file with ``open()`` (nor copy, hash or
+    sniff it): closing that descriptor would drop the SQLite locks of the open store.
+
+    Args:
+        path: Any file path.
+
+    Returns:
+        The path the open store was opened with, or None when ``path`` is neither an
+        open project database of this process nor its ``-wal``, ``-shm`` or ``-journal``.
+    """
+    text = str(path)
+    candidates = [text] + [text[: -len(sfx)] for sfx in _COMPANIONS if text.endswith(sfx)]
+    with _OPEN_LOCK:
+        if not _OPEN_FILES:
+            return None
+        for candidate in candidates:
+            key = _file_key(candidate)
+            if key is not None and key in _OPEN_FILES:
+                return _OPEN_FILES[key][0]
+    return None
+
+
+def _register_open(path: Path) -> tuple[int, int] | None:
+    key = _file_key(path)
+    if key is not None:
+        with _OPEN_LOCK:
+            known, count = _OPEN_FILES.get(key, (path, 0))
+            _OPEN_FILES[key] = (known, count + 1)
+    return key
+
+
+def _unregister_open(key: tuple[int, int] | None) -> None:
+    if key is None:
+        return
+    with _OPEN_LOCK:
+        known, count = _OPEN_FILES.get(key, (Path(), 0))
+        if count <= 1:
+            _OPEN_FILES.pop(key, None)
+        else:
+            _OPEN_FILES[key] = (known, count - 1)
+
+
+def copy_database(source: str | Path, target: str | Path) -> None:
+    """Copy a SQLite database through SQLite itself (its online backup).
+
+    A plain file copy would open and close the source, dropping this process's locks on
+    it if a store has it open, and would miss what is still in its write-ahead log.
+    SQLite's own connection shares the open store's lock bookkeeping and keeps its
+    descriptors until no lock needs them, and the backup includes the log's content.
+
+    Raises:
+        ProjectError: the source is not a SQLite database or cannot be read.
+    """
+    source, target = Path(source), Path(target)
+    try:
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        raise ProjectError(f"cannot copy {source}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- lock guard
+
+# sqlite3_db_config option (sqlite3.h): do not checkpoint (nor delete the WAL) on close.
+_SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE = 1006
+
+
+class _Connections:
+    """The DBAPI connections an engine has open (kept by its pool events)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open: dict[int, Any] = {}
+        # Connections whose files were replaced on disk: closed when they come back.
+        self.doomed: set[int] = set()
+
+    def attach(self, engine: Engine) -> None:
+        event.listen(engine, "connect", self._on_connect)
+        event.listen(engine, "close", self._on_close)
+        event.listen(engine, "close_detached", self._on_close_detached)
+        event.listen(engine, "checkin", self._on_checkin)
+
+    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        with self.lock:
+            self.open[id(dbapi_connection)] = dbapi_connection
+
+    def _on_close(self, dbapi_connection: Any, _record: Any) -> None:
+        self._on_close_detached(dbapi_connection)
+
+    def _on_close_detached(self, dbapi_connection: Any) -> None:
+        with self.lock:
+            self.open.pop(id(dbapi_connection), None)
+            self.doomed.discard(id(dbapi_connection))
+
+    def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        # A connection that was in use in another thread when the files were replaced:
+        # close it now (it cannot checkpoint, see _LockGuard._abandon), so that no stale
+        # connection keeps SQLite's per-file state alive for the fresh ones.
+        if dbapi_connection is not None and id(dbapi_connection) in self.doomed:
+            record.invalidate()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.open)
+
+    def snapshot(self) -> list[Any]:
+        with self.lock:
+            return list(self.open.values())
+
+
+def _skip_checkpoint_on_close(dbapi_connection: Any, db_path: Path) -> bool:
+    """Make closing this SQLite connection leave the files alone; True when it worked.
+
+    Closing the last connection of a process normally checkpoints the WAL into the
+    database and deletes the WAL and -shm files. For a connection whose WAL was deleted
+    by another process that is harmful twice over: it would copy its orphaned log over
+    newer pages, and delete the path that may now be the other process's live WAL.
+    """
+    setconfig = getattr(dbapi_connection, "setconfig", None)  # Python 3.12+
+    if setconfig is not None:
+        try:
+            setconfig(_SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, True)
+            return True
+        except sqlite3.Error:
+            return False
+    try:
+        # Python 3.11 has no setconfig: call sqlite3_db_config on the connection's
+        # handle, the first field after the object header of CPython's Connection.
+        # The handle is checked by asking SQLite for the file name it has open.
+        lib = ctypes.CDLL(sys.modules["_sqlite3"].__file__)
+        handle = ctypes.c_void_p.from_address(id(dbapi_connection) + object.__basicsize__)
+        if not handle.value:
+            return True  # already closed: nothing left to checkpoint
+        lib.sqlite3_db_filename.restype = ctypes.c_char_p
+        lib.sqlite3_db_filename.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        name = lib.sqlite3_db_filename(handle, b"main")
+        if not name or not _same_file(Path(os.fsdecode(name)), db_path):
+            return False
+        done = ctypes.c_int(0)
+        rc = lib.sqlite3_db_config(
+            handle,
+            ctypes.c_int(_SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE),
+            ctypes.c_int(1),
+            ctypes.byref(done),
+        )
+        return rc == 0 and done.value == 1
+    except (OSError, AttributeError, KeyError, TypeError, ValueError):
+        return False
+
+
+def _held_lock_inodes() -> set[int] | None:
+    """Inode numbers of the files this process holds POSIX locks on (Linux), or None.
+
+    Read from /proc/locks: ``N: POSIX ADVISORY READ PID MAJ:MIN:INODE START END``;
+    lines with ``->`` are requests still waiting, not held locks. Only the inode is
+    compared: the device number there can differ from ``st_dev`` (overlay file
+    systems), and our own pid already narrows it to files this process has locked.
+    """
+    pid = str(os.getpid())
+    held: set[int] = set()
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if len(fields) < 8 or fields[1] == "->" or fields[4] != pid:
+                    continue
+                held.add(int(fields[5].rsplit(":", 1)[-1]))
+    except (OSError, ValueError):
+        return None
+    return held
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+class _LockGuard:
+    """Checks, around each write, that a WAL project still has its locks and its log.
+
+    In WAL mode every open connection keeps a shared lock on the database file and on
+    the "DMS" byte of the -shm file; that is how another process knows it is not the
+    last user. If something in this process opens and closes one of those files (a
+    file dialog sniffing types, a header read), the kernel drops the locks. The next
+    process to close the project then checkpoints, deletes the -wal and -shm, and our
+    connections go on committing into the deleted log: saved for us, gone for everyone.
+
+    Before and after each write transaction: if the locks are held, remember the WAL's
+    inode (nobody else may delete it while we hold them). If they are lost and the WAL
+    on disk is still the remembered file, every commit is in it: reconnect, which takes
+    the locks again. If the WAL was deleted or replaced, a commit since the last check
+    may be in the orphaned file: close the connections without a checkpoint, reconnect
+    to the files on disk, and raise :class:`StorageLostError` after a write.
+
+    The check costs one read of /proc/locks and two ``stat`` calls. It is skipped off
+    Linux and when this process's locks cannot be seen there right after opening.
+    """
+
+    def __init__(self, db_path: Path, engine: Engine, connections: _Connections) -> None:
+        self.db = db_path
+        self.wal = Path(f"{db_path}-wal")
+        self.shm = Path(f"{db_path}-shm")
+        self.engine = engine
+        self.connections = connections
+        self.lock = threading.Lock()
+        self.wal_inode: int | None = None
+        self.enabled = sys.platform.startswith("linux") and self._calibrate()
+
+    def _calibrate(self) -> bool:
+        """Whether this process's SQLite locks show in /proc/locks (with a connection open)."""
+        with self.engine.connect():
+            ok = self._locks_held()
+            if ok:
+                self.wal_inode = _inode(self.wal)
+        if not ok:
+            log.info("SQLite locks of %s are not visible in /proc/locks: not guarded", self.db)
+        return ok
+
+    def _locks_held(self) -> bool:
+        held = _held_lock_inodes()
+        if held is None:
+            return False
+        db, shm = _inode(self.db), _inode(self.shm)
+        return db is not None and shm is not None and db in held and shm in held
+
+    def before_write(self) -> None:
+        """Repair lost locks before a write (nothing uncommitted can be lost yet)."""
+        self._check(after_write=False)
+
+    def after_write(self) -> None:
+        """Check a committed write reached the files on disk.
+
+        Raises:
+            StorageLostError: the WAL was deleted or replaced while the locks were lost.
+        """
+        self._check(after_write=True)
+
+    def _check(self, *, after_write: bool) -> None:
+        if not self.enabled:
+            return
+        with self.lock:
+            if self.connections.doomed and self.connections.count():
+                # Stale connections are still in use elsewhere; a new one would share
+                # SQLite's per-file state with them. Refuse until they are back.
+                raise StorageLostError(self._lost_message(retry=True))
+            if self.connections.count() == 0:
+                # No connection open: the next one takes fresh locks on fresh files.
+                self.wal_inode = None
+                return
+            if self._locks_held():
+                self.wal_inode = _inode(self.wal)
+                return
+            wal = _inode(self.wal)
+            if wal is not None and wal == self.wal_inode:
+                log.warning("SQLite locks of %s were lost; reconnecting", self.db)
+                self._reconnect()
+                return
+            log.warning("the WAL of %s was replaced while its locks were lost", self.db)
+            self._abandon()
+            if after_write:
+                raise StorageLostError(self._lost_message(retry=False))
+
+    def _reconnect(self) -> None:
+        """Close every pooled connection and open one: fresh descriptors, fresh locks."""
+        self.engine.dispose()
+        with self.engine.connect():
+            self.wal_inode = _inode(self.wal) if self._locks_held() else self.wal_inode
+
+    def _abandon(self) -> None:
+        """Drop connections whose WAL is gone, without letting them checkpoint."""
+        stale = self.connections.snapshot()
+        if not all(_skip_checkpoint_on_close(c, self.db) for c in stale):
+            # They cannot be closed safely: keep them open for the life of the process
+            # (closing one could delete another process's live WAL) and refuse writes.
+            _KEPT_CONNECTIONS.extend(stale)
+            self.enabled = False
+            self.engine.dispose(close=False)
+            raise StorageLostError(self._lost_message(retry=False, restart=True))
+        with self.connections.lock:
+            self.connections.doomed.update(id(c) for c in stale)
+        self.engine.dispose()  # closes those not in use; the others close on check-in
+        self.wal_inode = None
+        if not self.connections.doomed:
+            with self.engine.connect():
+                if self._locks_held():
+                    self.wal_inode = _inode(self.wal)
+
+    def _lost_message(self, *, retry: bool, restart: bool = False) -> str:
+        what = (
+            f"another program opened the project {self.db} while this app had lost its "
+            "lock on the file"
+        )
+        if restart:
+            todo = "close the app, open the project again and check it"
+        elif retry:
+            return f"{what}; the app is reconnecting, so try that change again in a moment"
+        else:
+            todo = "check it on screen and enter it again"
+        return f"{what}, so your last change may not have been saved: {todo}"
+
+
+# Connections that could not be closed safely (see _LockGuard._abandon); never closed.
+_KEPT_CONNECTIONS: list[Any] = []
+
+# The open-connection tracker of each SQLite engine made by _make_engine.
+_ENGINE_CONNECTIONS: weakref.WeakKeyDictionary[Engine, _Connections] = weakref.WeakKeyDictionary()
+
+
 def _make_engine(location: Location) -> Engine:
     if location.is_postgres:
         return create_engine(location.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     engine = create_engine(location.url)
+    connections = _Connections()
+    connections.attach(engine)
+    _ENGINE_CONNECTIONS[engine] = connections
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -127,7 +501,8 @@ def _make_engine(location: Location) -> Engine:
         # each commit durable at once, so a crash loses at most the keystroke in flight.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA journal_mode={location.journal_mode}")
+        if location.journal_mode is not None:
+            cursor.execute(f"PRAGMA journal_mode={location.journal_mode}")
         cursor.execute("PRAGMA synchronous=FULL")
         # How long a writer queues behind another program's write lock before the
         # user is told the project is busy (coder.db_faults); 10 s unless configured.
@@ -174,6 +549,15 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         # Text limits are checked on every flush, so SQLite refuses what PostgreSQL would.
         event.listen(self._sessions, "before_flush", check_session_texts)
+        self._guard: _LockGuard | None = None
+        self._open_key: tuple[int, int] | None = None
+        self._closed = False
+        connections = _ENGINE_CONNECTIONS.get(engine)
+        db_path = _sqlite_path(location)
+        if db_path is not None:
+            self._open_key = _register_open(db_path)
+            if connections is not None:
+                self._guard = _LockGuard(db_path, engine, connections)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -188,6 +572,8 @@ class Store:
                 damaged, a race with another writer); the transaction is rolled back.
             TextLimitError: a text breaks a limit (coder.text_limits).
         """
+        if self._guard is not None:
+            self._guard.before_write()
         with (
             db_faults(self.location.display(), self.location.path),
             self._sessions.begin() as session,
@@ -195,6 +581,9 @@ class Store:
             if not self.location.is_postgres:
                 session.connection(execution_options={_SQLITE_IMMEDIATE: True})
             yield session
+        # Committed, and the connection is back in the pool: did it reach the disk's files?
+        if self._guard is not None:
+            self._guard.after_write()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -204,10 +593,21 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if not self._closed:
+            self._closed = True
+            _unregister_open(self._open_key)
 
     def schema_revision(self) -> str | None:
         with db_faults(self.location.display(), self.location.path), self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
+
+
+def _sqlite_path(location: Location) -> Path | None:
+    """The database file of a SQLite location (None for PostgreSQL or in-memory)."""
+    if location.is_postgres:
+        return None
+    database = make_url(location.url).database
+    return Path(database) if database and database != ":memory:" else None
 
 
 def _connect_checked(location: Location) -> Engine:
@@ -279,9 +679,9 @@ def open_store(location: Location) -> Store:
     if current != head_revision():
         if location.path is not None and not location.is_postgres:
             backup = location.path.with_name(location.path.name + f".before-{head_revision()}.bak")
-            engine.dispose()
-            shutil.copy2(location.path, backup)
-            engine = _make_engine(location)
+            # Through SQLite, not a file copy: the copy then holds what is still in the
+            # WAL, and opening the file ourselves cannot drop any open store's locks.
+            copy_database(location.path, backup)
         with db_faults(location.display(), location.path):
             _upgrade(engine, location)
     return Store(location, engine)

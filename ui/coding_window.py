@@ -693,7 +693,8 @@ class CodingWindow(QMainWindow):
     def _on_reloaded(self, state: CodingState) -> None:
         if not self._closing:
             self.session.replace_state(state)
-            self.scoring.show_save_state(SAVED_TEXT)
+            # The label keeps saying "Not saved" until a later write commits: the change
+            # that failed (e.g. StorageLostError) is not on disk, whatever the reload shows.
 
     def _guarded(self, fn: Callable[[], object]) -> Callable[[], None]:
         """Run a rater action; a refusal (read only, bad value) becomes a calm message."""

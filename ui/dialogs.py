@@ -1,5 +1,9 @@
 """Every message box and file dialog of the app goes through here.
 
+File dialogs are made only by :func:`choose_file` (a test enforces it): Qt's own file
+dialog would otherwise open every file it lists to guess its type and icon, and in this
+process that drops the SQLite locks of an open project (see :class:`NameOnlyIconProvider`).
+
 Dialogs are opened with ``open()`` (window-modal, returns at once) and report the
 choice through a callback, so the event loop keeps running: playback, the storage
 worker and tests are never blocked by a dialog. Each dialog is announced on
@@ -11,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import QFileInfo, QMimeDatabase, QObject, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QDialog, QFileDialog, QFileIconProvider, QMessageBox, QWidget
 
 from coder.errors import CoderError
 
@@ -135,6 +140,46 @@ def show_error(
     )
 
 
+class NameOnlyIconProvider(QFileIconProvider):
+    """Icons and type names from a file's name alone: the dialog never opens a file.
+
+    Qt's default provider asks ``QMimeDatabase`` for each listed file's type, and the
+    database matches on content: it opens the file, reads its first bytes and closes
+    it. In the app's own process that close is harmful: POSIX (fcntl) locks belong to
+    the process and the file, and closing *any* descriptor of a file drops every lock
+    the process holds on it, SQLite's included. A dialog opened on the project's folder
+    thus silently unlocked the open project (and its ``-wal``/``-shm``); the next
+    process to open it believed it was the last user, checkpointed and deleted the WAL,
+    and every later score went into a deleted file. Deciding by name and ``isDir()``
+    (a ``stat``, which takes no descriptor) removes the cause for every dialog.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mimes = QMimeDatabase()
+        # Custom folder icons are read from files inside the folder: not wanted either.
+        self.setOptions(QFileIconProvider.Option.DontUseCustomDirectoryIcons)
+
+    def icon(self, what: object) -> QIcon:  # type: ignore[override]
+        """The generic folder or file icon for a ``QFileInfo``; Qt's icon for an IconType."""
+        if isinstance(what, QFileInfo):
+            kind = (
+                QFileIconProvider.IconType.Folder
+                if what.isDir()
+                else QFileIconProvider.IconType.File
+            )
+            return super().icon(kind)
+        return super().icon(what)  # type: ignore[arg-type]
+
+    def type(self, info: QFileInfo) -> str:
+        """The type column's text, from the file name's extension only."""
+        if info.isDir():
+            return "Folder"
+        mime = self._mimes.mimeTypeForFile(info.fileName(), QMimeDatabase.MatchMode.MatchExtension)
+        # The default type (no known extension) reads "unknown" in Qt: say "File".
+        return "File" if mime.isDefault() else (mime.comment() or mime.name())
+
+
 def choose_file(
     parent: QWidget | None,
     title: str,
@@ -144,10 +189,20 @@ def choose_file(
     on_chosen: Callable[[str], None],
     save: bool = False,
 ) -> QFileDialog:
-    """Ask for a file without blocking; ``on_chosen`` gets its path (not called on cancel)."""
+    """Ask for a file without blocking; ``on_chosen`` gets its path (not called on cancel).
+
+    The one place where the app makes a file dialog: it never opens the files it lists
+    (see :class:`NameOnlyIconProvider`), so it cannot drop an open project's locks.
+    """
     dialog = QFileDialog(parent, title, directory, name_filter)
     # Qt's own dialog: the same everywhere, and it can be driven in tests.
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    dialog.setOption(QFileDialog.Option.DontUseCustomDirectoryIcons, True)
+    # Set before the dialog lists anything, so no file is ever sniffed by content.
+    provider = NameOnlyIconProvider()
+    dialog.setIconProvider(provider)
+    # QFileDialog does not own its icon provider: keep it alive as long as the dialog.
+    dialog._name_only_icons = provider  # type: ignore[attr-defined]
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if save:
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)

@@ -404,3 +404,17 @@ def test_a_new_package_file_is_not_in_wal_mode(tmp_path: Path) -> None:
     assert package_file.read_bytes()[18:20] == b"\x01\x01"  # header: rollback journal
     with open_package(package_file):
         assert not Path(f"{package_file}-wal").exists()
+
+
+def test_trying_a_project_as_a_package_never_writes_to_it(tmp_path: Path) -> None:
+    """The app tries every file it opens as a package first (ui.app): a project must come
+    out of that byte for byte as it was, still in WAL mode."""
+    path = tmp_path / "lab.scproj"
+    with Project.create(path) as project:
+        project.add_raters(["R1", "R2"])
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="a project, not a rater package"):
+        open_package(path)
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
