@@ -427,7 +427,7 @@ def export_package(
         Project.create(tmp, name=f"{project.name} ({rater}, offline)").close()
         # Reopened in the package's journal mode, so the file is written (and its
         # header says) DELETE mode from the start: see _open_package_file.
-        package = _open_package_file(tmp)
+        package = _open_package_file(tmp, new=True)
         try:
             with package.store.transaction() as p:
                 p.add(RaterRow(id=1, code=rater, name="", active=True))
@@ -725,7 +725,9 @@ _JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")  # the header of a hot rollba
 _PACKAGE_JOURNAL_MODE = "DELETE"
 
 
-def _open_package_file(path: str | Path, *, shown: str | Path | None = None) -> Project:
+def _open_package_file(
+    path: str | Path, *, shown: str | Path | None = None, new: bool = False
+) -> Project:
     """Open a package file in DELETE journal mode (see the module docstring).
 
     Opening an older package written in WAL mode checkpoints its ``-wal`` into the file
@@ -735,6 +737,7 @@ def _open_package_file(path: str | Path, *, shown: str | Path | None = None) -> 
         InputError: not a SQLite project file, a damaged one, or one still held in WAL
             mode by another program (SQLite leaves WAL mode only with no other
             connection open). ``shown`` is the path messages name (default ``path``).
+            ``new`` is a package being written, which has no manifest yet.
     """
     shown = path if shown is None else shown
     try:
@@ -744,11 +747,12 @@ def _open_package_file(path: str | Path, *, shown: str | Path | None = None) -> 
         # Look first, in the file's own journal mode: switching a project (not a
         # package) to DELETE mode would write to it, and the app tries every file it is
         # asked to open as a package first (ui.app).
-        probe = Project(open_store(dataclasses.replace(location, journal_mode=None)))
-        try:
-            _manifest_of(probe, shown)
-        finally:
-            probe.close()
+        if not new:
+            probe = Project(open_store(dataclasses.replace(location, journal_mode=None)))
+            try:
+                _manifest_of(probe, shown)
+            finally:
+                probe.close()
         project = Project(
             open_store(dataclasses.replace(location, journal_mode=_PACKAGE_JOURNAL_MODE))
         )

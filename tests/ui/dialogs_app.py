@@ -103,7 +103,7 @@ def main(argv: list[str]) -> int:
     # 2. Export ▸ Choose…
     def export() -> None:
         assert controller.project is not None
-        dialog = ExportDialog(controller.project)
+        dialog = ExportDialog(controller.project, controller.runner)
         keep.append(dialog)
         dialog.show()
         open_and_cancel(
@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
     # 3. Import ▸ Choose manifest…
     def manifest() -> None:
         assert controller.project is not None
-        dialog = ImportDialog(controller.project)
+        dialog = ImportDialog(controller.project, controller.runner)
         keep.append(dialog)
         dialog.show()
         open_and_cancel(

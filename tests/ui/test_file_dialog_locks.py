@@ -35,7 +35,7 @@ _FILE_LISTING = {
     "QAbstractFileIconProvider",
 }
 _DIALOG_FACTORY = ROOT / "ui" / "dialogs.py"
-KILL_AFTER = 8
+KILL_AFTER = 7  # ACK 7 is the playhead at 0:52 (N alone writes nothing since notes need text)
 
 
 def test_only_the_dialog_factory_lists_files() -> None:
@@ -147,7 +147,7 @@ def test_every_file_dialog_then_another_process_loses_no_score(built: BuiltProje
         assert proc.stdin is not None
         proc.stdin.write("go\n")
         proc.stdin.flush()
-        # ACK 8 is the playhead at 0:52 (as in test_crash_safety); the last step may be
+        # ACK 7 is the playhead at 0:52 (as in test_crash_safety); the last step may be
         # in flight when the app is killed.
         _read_until(proc, f"ACK {KILL_AFTER}", lines)
         os.kill(proc.pid, signal.SIGKILL)
