@@ -11,7 +11,11 @@ the key path (``items[3].anchors``), and all problems are reported at once.
 from __future__ import annotations
 
 import json
+import math
+import numbers
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,6 +42,22 @@ DEFAULT_UNCODABLE_REASONS: tuple[str, ...] = (
 # A window that starts or ends later than this is almost certainly a typo (minutes
 # written as seconds, an extra digit); therapy sessions run one to two hours.
 MAX_PLAUSIBLE_SESSION_MS = 4 * 60 * 60 * 1000
+# Limits that keep every file cheap to check. A real scale is a few kB (the largest
+# built-in one is under 10 kB) with a few thousand YAML values; the limits are two
+# orders of magnitude above that and far below what hurts. Without them a 342-byte
+# "billion laughs" alias bomb expands to 10**9 values and a 50 MB file takes minutes.
+MAX_SCALE_FILE_BYTES = 1_000_000
+MAX_YAML_VALUES = 100_000
+MAX_YAML_DEPTH = 10
+# An ordinal item shows one button per value and exports label every value: 0..100
+# is the widest range a rating scale plausibly needs, and min and max stay within
+# +-ORDINAL_LIMIT so no value is too big for a statistics package.
+MAX_ORDINAL_VALUES = 101
+ORDINAL_LIMIT = 1000
+# The largest count and duration (seconds) a rater can enter: far above any session,
+# far below where sums and exports lose precision.
+MAX_COUNT = 1_000_000
+MAX_DURATION_SECONDS = 24 * 60 * 60
 
 _PathKey = tuple[str | int, ...]
 
@@ -103,18 +123,34 @@ class ScaleItem:
         return self.anchors.get(value)
 
     def check_value(self, value: float | None) -> None:
-        """Raise InputError if ``value`` is not admissible for this item."""
+        """Raise InputError if ``value`` is not admissible for this item.
+
+        The one rule for every writer (the rating screen, the store, packages,
+        consensus): a finite number of the right kind inside the item's range.
+        """
         if value is None:
             return
         if self.kind == "text":
             raise InputError(f"item {self.id!r} takes text, not a number")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InputError(f"item {self.id!r} takes a number, not {_short(value)}")
+        if not math.isfinite(value):
+            raise InputError(f"item {self.id!r} takes a finite number, not {value}")
         if self.kind in ("ordinal", "nominal", "count") and value != int(value):
             raise InputError(f"item {self.id!r} takes whole numbers, not {value}")
-        if self.kind in ("ordinal", "nominal") and int(value) not in self.values:
+        if self.kind in ("ordinal", "nominal"):
+            if not self.values:
+                raise InputError(f"item {self.id!r} has no values to choose from")
             lo, hi = self.values[0], self.values[-1]
-            raise InputError(f"item {self.id!r}: {value:g} is outside {lo}..{hi}")
-        if self.kind in ("count", "duration") and value < 0:
-            raise InputError(f"item {self.id!r}: {value:g} is negative")
+            if not lo <= value <= hi:
+                raise InputError(f"item {self.id!r}: {value:g} is outside {lo}..{hi}")
+        if self.kind in ("count", "duration"):
+            if value < 0:
+                raise InputError(f"item {self.id!r}: {value:g} is negative")
+            top = MAX_COUNT if self.kind == "count" else MAX_DURATION_SECONDS
+            if value > top:
+                unit = "" if self.kind == "count" else " seconds"
+                raise InputError(f"item {self.id!r}: {value:g} is above the limit of {top:,}{unit}")
 
 
 @dataclass(frozen=True)
@@ -273,13 +309,37 @@ def load_scale(path: str | Path) -> RatingScale:
         ScaleValidationError: listing every problem with file, line and key path.
     """
     path = Path(path)
+    name = str(path)
+
+    def refuse(line: int | None, message: str) -> ScaleValidationError:
+        return ScaleValidationError([ScaleProblem(name, line, "", message)])
+
     try:
-        text = path.read_text(encoding="utf-8")
+        # stat() first: opening a FIFO would wait for a writer, and a device such as
+        # /dev/zero has no size but never ends.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise refuse(None, "not a file; give the path of a .yaml scale file")
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_SCALE_FILE_BYTES:
+                raise refuse(1, _too_big(size))
+            # Read one byte more than allowed, so a file that grows meanwhile is
+            # still caught without reading all of it.
+            data = fh.read(MAX_SCALE_FILE_BYTES + 1)
+        if len(data) > MAX_SCALE_FILE_BYTES:
+            raise refuse(1, _too_big(max(size, len(data))))
+        # The same newline handling as read_text(): the stored source is the same
+        # whether the file was saved with Windows or Unix line ends.
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
-        raise ScaleValidationError([ScaleProblem(str(path), None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = ScaleProblem(str(path), None, "", f"cannot read the file ({exc})")
-        raise ScaleValidationError([problem]) from None
+        raise refuse(None, "file not found") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refuse(
+            line, "the file is not UTF-8 text; save it as UTF-8 (plain text) and try again"
+        ) from None
+    except OSError as exc:
+        raise refuse(None, f"cannot read the file ({exc.strerror or exc})") from None
     return parse_scale(text, source_name=str(path))
 
 
@@ -290,8 +350,25 @@ def parse_scale(text: str, *, source_name: str = "<scale>") -> RatingScale:
     def report(line: int | None, path: str, message: str) -> None:
         problems.append(ScaleProblem(source_name, line, path, message))
 
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SCALE_FILE_BYTES:
+        report(1, "", _too_big(size))
+        raise ScaleValidationError(problems)
+    # YAML refuses these anyway, but its message would not name the line.
+    unprintable = _NOT_PRINTABLE.search(text)
+    if unprintable is not None:
+        report(
+            text.count("\n", 0, unprintable.start()) + 1,
+            "",
+            f"the file contains the character U+{ord(unprintable.group()):04X}, which YAML "
+            "does not allow; remove it (is this a text file?)",
+        )
+        raise ScaleValidationError(problems)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data, lines = _compose(text, report)
+    except _FatalYamlProblem as exc:
+        report(exc.line, _format_path(exc.path), exc.message)
+        raise ScaleValidationError(_dedupe(sorted(problems, key=_order))) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -300,6 +377,7 @@ def parse_scale(text: str, *, source_name: str = "<scale>") -> RatingScale:
         where = ""
         if exc.context and exc.context_mark is not None and exc.context_mark.line + 1 != line:
             where = f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        problems.clear()  # what was read before a syntax error may be misread
         report(
             line,
             "",
@@ -307,18 +385,14 @@ def parse_scale(text: str, *, source_name: str = "<scale>") -> RatingScale:
         )
         raise ScaleValidationError(problems) from None
     except yaml.YAMLError as exc:
-        report(None, "", f"YAML syntax error: {exc}")
+        problems.clear()
+        report(None, "", f"YAML syntax error: {_one_line(str(exc))}")
         raise ScaleValidationError(problems) from None
-    if root is None:
+    if data is None and not problems:
         report(1, "", "the file is empty; a scale needs id, name, version, ... and items")
         raise ScaleValidationError(problems)
-
-    lines: dict[_PathKey, int] = {}
-    data = _node_to_python(root, (), lines, report)
     if not isinstance(data, dict):
-        report(
-            root.start_mark.line + 1, "", "the file must be a mapping of keys (id: ..., items: ...)"
-        )
+        report(lines.get((), 1), "", "the file must be a mapping of keys (id: ..., items: ...)")
         raise ScaleValidationError(problems)
 
     def line_of(path: _PathKey) -> int | None:
@@ -326,7 +400,7 @@ def parse_scale(text: str, *, source_name: str = "<scale>") -> RatingScale:
             path = path[:-1]
         return lines.get(path)
 
-    validator = jsonschema.Draft202012Validator(_schema())
+    validator = _Validator(_schema())
     for error in sorted(validator.iter_errors(data), key=lambda e: _sort_key(e, line_of)):
         for path, message in _explain(error):
             report(line_of(path), _format_path(path), message)
@@ -334,8 +408,7 @@ def parse_scale(text: str, *, source_name: str = "<scale>") -> RatingScale:
     # a file sees every problem in one pass; they skip the parts the schema rejected.
     _check_semantics(data, lambda p, m: report(line_of(p), _format_path(p), m))
     if problems:
-        problems.sort(key=lambda p: (p.line or 0, p.path))
-        raise ScaleValidationError(_dedupe(problems))
+        raise ScaleValidationError(_dedupe(sorted(problems, key=_order)))
     return _build(data, text)
 
 
@@ -361,39 +434,304 @@ def scale_from_json(text: str) -> RatingScale:
     return parse_scale(stored["source"], source_name=f"stored scale {stored['id']}")
 
 
+# --------------------------------------------------------------------------- reading YAML
+
+_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+# Tags a scale file may name explicitly: "!" and "!!str" only say "this is text".
+_ALLOWED_TAGS = (None, "!", _YAML_TAG_PREFIX + "str")
+# Characters YAML itself does not allow in a file (YAML 1.1, 5.1): found before parsing
+# so that the message names the line.
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+# Characters a text value may not contain, even written as an escape ("\0", "\x07",
+# "\ud800"): exports and the database cannot store them, screens cannot show them.
+_BAD_TEXT_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_EventParser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FatalYamlProblem(Exception):
+    """A problem after which the rest of the file is not read (a bomb, a cycle)."""
+
+    def __init__(self, line: int, message: str, path: _PathKey = ()) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+        self.path = path
+
+
+@dataclass
+class _Frame:
+    """A list or mapping being read: where it is, and what it holds so far."""
+
+    container: Any
+    path: _PathKey
+    anchor: str | None
+    count_at_start: int
+    key: str | None = None
+    key_line: int = 0
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len(_YAML_TAG_PREFIX) :] if tag.startswith(_YAML_TAG_PREFIX) else tag
+
+
+def _compose(text: str, report: Any) -> tuple[Any, dict[_PathKey, int]]:
+    """Read YAML text into plain data and the line of every key path, within limits.
+
+    This replaces PyYAML's composer and constructor, which expand aliases without
+    limit, recurse once per nesting level and build tagged objects. It reads the
+    parser's event stream (libyaml's C parser when installed: 20 times faster) and
+    stops at the first alias that would make the expanded document larger than
+    ``MAX_YAML_VALUES`` values, so a bomb costs no more than a normal file. Lists and
+    mappings are built by a loop with an explicit stack, never by recursion.
+
+    Mapping keys stay the text written in the file (``0: no effort`` gives key "0"),
+    so anchors and other keyed maps validate uniformly; duplicate keys are reported
+    (PyYAML would silently keep the last one). Values that nothing in the app can use
+    (``.inf``, ``.nan``, dates, ``=``) are kept as the text written, so the schema
+    reports them in context ("'.inf' is not a time").
+
+    Args:
+        text: the YAML text of one scale file.
+        report: ``report(line, path, message)`` for problems the rest of the check
+            can live with (a duplicate key, a control character in a text).
+
+    Returns:
+        The document as dicts, lists, str, int, float, bool and None (``None`` for an
+        empty file), and the line of each key path.
+
+    Raises:
+        _FatalYamlProblem: a limit was reached, an alias is recursive or undefined, a
+            tag names a type, a key is not a plain word: the first such problem.
+        yaml.YAMLError: a syntax error.
+    """
+    lines: dict[_PathKey, int] = {}
+    anchors: dict[str, tuple[Any, int]] = {}  # name -> (value, number of values)
+    anchor_lines: dict[str, int] = {}
+    open_anchors: set[str] = set()
+    stack: list[_Frame] = []
+    resolver = yaml.resolver.Resolver()
+    constructor = yaml.constructor.SafeConstructor()
+    root: Any = None
+    count = 0
+    documents = 0
+
+    def here() -> _PathKey:
+        """The key path of the value the parser is at (for a message)."""
+        if not stack:
+            return ()
+        frame = stack[-1]
+        if isinstance(frame.container, list):
+            return (*frame.path, len(frame.container))
+        return frame.path if frame.key is None else (*frame.path, frame.key)
+
+    def fatal(line: int, message: str) -> _FatalYamlProblem:
+        return _FatalYamlProblem(line, message, here())
+
+    def too_many(line: int, alias: str | None) -> _FatalYamlProblem:
+        if alias is None:
+            return fatal(
+                line,
+                f"the file holds more than {MAX_YAML_VALUES:,} values; "
+                "a scale needs far fewer: is this the right file?",
+            )
+        return fatal(
+            line,
+            f"alias *{alias} makes the file expand to more than {MAX_YAML_VALUES:,} values; "
+            "repeat a block with an alias only where the scale needs it "
+            "(a file that does this on purpose is a 'billion laughs' YAML bomb)",
+        )
+
+    def place(value: Any, line: int, *, scalar_key: str | None = None) -> _PathKey | None:
+        """Put a value into the open container; returns its path (None for a key)."""
+        nonlocal root
+        if not stack:
+            root = value
+            lines[()] = line
+            return ()
+        frame = stack[-1]
+        if isinstance(frame.container, list):
+            path: _PathKey = (*frame.path, len(frame.container))
+            frame.container.append(value)
+            lines[path] = line
+            return path
+        if frame.key is None:
+            if scalar_key is None:
+                raise fatal(
+                    line,
+                    "a key must be a word or number written out, not a list, a mapping or an alias",
+                )
+            path = (*frame.path, scalar_key)
+            if scalar_key in frame.container:
+                report(line, _format_path(path), "duplicate key")
+            frame.key, frame.key_line = scalar_key, line
+            return None
+        path = (*frame.path, frame.key)
+        frame.container[frame.key] = value
+        lines[path] = frame.key_line
+        frame.key = None
+        return path
+
+    def check_tag(event: Any) -> None:
+        tag = event.tag
+        if tag in _ALLOWED_TAGS and (tag is None or isinstance(event, yaml.ScalarEvent)):
+            return
+        raise fatal(
+            event.start_mark.line + 1,
+            f"the YAML tag {_show_tag(tag)} is not allowed in a scale file; remove it "
+            "(write values plainly, quoting text that looks like a number)",
+        )
+
+    def new_anchor(name: str | None, line: int) -> None:
+        if name is not None and name in anchor_lines:
+            raise fatal(
+                line,
+                f"anchor &{name} is defined twice (first on line {anchor_lines[name]}); "
+                "give each anchor its own name",
+            )
+        if name is not None:
+            anchor_lines[name] = line
+
+    for event in yaml.parse(text, Loader=_EventParser):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise fatal(
+                    line, "the file holds more than one YAML document (---); keep one scale"
+                )
+        elif isinstance(event, yaml.AliasEvent):
+            name = event.anchor
+            if name in open_anchors:
+                raise fatal(
+                    line,
+                    f"alias *{name} is inside the block it repeats (&{name}), which would "
+                    "repeat itself forever; repeat a finished block only",
+                )
+            if name not in anchors:
+                raise fatal(line, f"alias *{name} has no anchor &{name} above it; define it first")
+            value, size = anchors[name]
+            count += size
+            if count > MAX_YAML_VALUES:
+                raise too_many(line, name)
+            place(value, line)
+        elif isinstance(event, yaml.ScalarEvent):
+            count += 1
+            if count > MAX_YAML_VALUES:
+                raise too_many(line, None)
+            check_tag(event)
+            new_anchor(event.anchor, line)
+            if stack and isinstance(stack[-1].container, dict) and stack[-1].key is None:
+                value = event.value  # a key: the text as written
+                _check_text(value, line, _format_path(stack[-1].path), report)
+                place(None, line, scalar_key=value)
+            else:
+                value = _scalar(event, resolver, constructor)
+                path = place(value, line)
+                if isinstance(value, str):
+                    _check_text(value, line, _format_path(path or ()), report)
+            if event.anchor is not None:
+                anchors[event.anchor] = (value, 1)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            count += 1
+            if count > MAX_YAML_VALUES:
+                raise too_many(line, None)
+            check_tag(event)
+            new_anchor(event.anchor, line)
+            if len(stack) >= MAX_YAML_DEPTH:
+                raise fatal(
+                    line,
+                    f"lists and mappings are nested more than {MAX_YAML_DEPTH} deep; "
+                    "a scale needs 4 (items, an item, its anchors)",
+                )
+            container: Any = [] if isinstance(event, yaml.SequenceStartEvent) else {}
+            path = place(container, line)
+            assert path is not None  # place() refuses a container as a key
+            stack.append(_Frame(container, path, event.anchor, count))
+            if event.anchor is not None:
+                open_anchors.add(event.anchor)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            frame = stack.pop()
+            if frame.anchor is not None:
+                open_anchors.discard(frame.anchor)
+                anchors[frame.anchor] = (frame.container, count - frame.count_at_start + 1)
+    return root, lines
+
+
+def _scalar(event: Any, resolver: Any, constructor: Any) -> Any:
+    """The value of a scalar that is not a key, as the app can use it.
+
+    Numbers that are not finite, dates, and the YAML 1.1 oddities ``=`` and ``<<``
+    stay the text written in the file: a scale has no use for them, and as text the
+    schema reports them where they are ("must be a whole number, not '.inf'").
+    """
+    raw: str = event.value
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = resolver.resolve(yaml.ScalarNode, raw, event.implicit)
+    kind = tag[len(_YAML_TAG_PREFIX) :] if tag.startswith(_YAML_TAG_PREFIX) else ""
+    node = yaml.ScalarNode(tag, raw, event.start_mark, event.end_mark, event.style)
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return constructor.construct_yaml_bool(node)
+    if kind == "int":
+        try:
+            return constructor.construct_yaml_int(node)
+        except ValueError:  # more digits than Python converts (4300)
+            return raw
+    if kind == "float":
+        number = constructor.construct_yaml_float(node)
+        return number if math.isfinite(number) else raw
+    return raw
+
+
+def _check_text(text: str, line: int, path: str, report: Any) -> None:
+    bad = _BAD_TEXT_CHAR.search(text)
+    if bad is not None:
+        report(
+            line,
+            path,
+            f"contains the control character U+{ord(bad.group()):04X}; remove it "
+            "(it cannot be shown, stored or exported)",
+        )
+
+
 # --------------------------------------------------------------------------- internals
 
 
-def _node_to_python(
-    node: yaml.Node,
-    path: _PathKey,
-    lines: dict[_PathKey, int],
-    report: Any,
-) -> Any:
-    """Turn a composed YAML node into plain data, remembering each path's line.
+def _too_big(size: int) -> str:
+    return (
+        f"the file is {size:,} bytes; a scale file may be at most "
+        f"{MAX_SCALE_FILE_BYTES:,} bytes: is this the right file?"
+    )
 
-    Mapping keys become strings (YAML ``0: no effort`` gives key "0"), so anchors and
-    other keyed maps validate uniformly. Duplicate keys are reported: PyYAML would
-    silently keep the last one.
-    """
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            child = (*path, key)
-            if key in result:
-                report(key_node.start_mark.line + 1, _format_path(child), "duplicate key")
-            result[key] = _node_to_python(value_node, child, lines, report)
-            lines[child] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_node_to_python(v, (*path, i), lines, report) for i, v in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+
+def _order(problem: ScaleProblem) -> tuple[int, str]:
+    return (problem.line or 0, problem.path)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters so that a message stays one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_whole_number(checker: Any, instance: Any) -> bool:
+    # JSON Schema counts 1.0 as an integer; the app does not (range(1.0, 5.0) fails),
+    # so a scale must write whole numbers as whole numbers.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator: Any = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
+)
 
 
 def _format_path(path: _PathKey) -> str:
@@ -429,7 +767,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
         return
     if validator == "enum":
         choices = ", ".join(str(v) for v in error.validator_value)
-        yield path, f"{error.instance!r} is not one of: {choices}"
+        yield path, f"{_short(error.instance)} is not one of: {choices}"
         return
     if validator == "pattern" and "propertyNames" in error.absolute_schema_path:
         # An anchor key: jsonschema reports the key itself as the instance, at the path
@@ -441,7 +779,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
             hint = "use lower-case letters, digits and _ (starting with a letter)"
         else:
             hint = "write times as seconds or m:ss (e.g. 5:00)"
-        yield path, f"{error.instance!r} is not valid: {hint}"
+        yield path, f"{_short(error.instance)} is not valid: {hint}"
         return
     if validator == "oneOf":
         # A mapping can only have meant the mapping branch (window: {start, duration},
@@ -472,19 +810,37 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
     if validator == "minLength":
         yield path, "must not be empty"
         return
+    if validator == "maxLength" and error.validator_value == 1:
+        yield path, f"{_short(error.instance)} is too long (one key)"
+        return
     if validator == "maxLength":
-        yield path, f"{error.instance!r} is too long (one key)"
+        yield (
+            path,
+            (
+                f"is {len(error.instance):,} characters long; "
+                f"at most {error.validator_value:,} are allowed"
+            ),
+        )
+        return
+    if validator == "maxItems":
+        yield (
+            path,
+            (f"has {len(error.instance):,} entries; at most {error.validator_value:,} are allowed"),
+        )
         return
     if validator in ("minimum", "maximum"):
-        yield path, f"{error.instance!r} is out of range ({validator} {error.validator_value})"
+        yield (
+            path,
+            f"{_short(error.instance)} is out of range ({validator} {error.validator_value})",
+        )
         return
     if validator == "propertyNames":
-        yield path, f"{error.instance!r}: anchor keys must be whole numbers"
+        yield path, f"{_short(error.instance)}: anchor keys must be whole numbers"
         return
     if validator == "const":
         yield path, f"must be {error.validator_value!r}"
         return
-    yield path, error.message
+    yield path, _one_line(error.message)[:200]
 
 
 def _one_of_hint(path: _PathKey, instance: Any) -> str:
@@ -494,8 +850,8 @@ def _one_of_hint(path: _PathKey, instance: Any) -> str:
     if key == "applies_to":
         return "must be 'all' or a mapping with session_numbers, min_session_number or max_session_number"
     if key in ("start", "duration"):
-        return f"{instance!r} is not a time: write seconds (300) or m:ss (5:00)"
-    return f"{instance!r} is not valid here"
+        return f"{_short(instance)} is not a time: write seconds (300) or m:ss (5:00)"
+    return f"{_short(instance)} is not valid here"
 
 
 def _a(type_name: Any) -> str:
@@ -514,14 +870,18 @@ def _a(type_name: Any) -> str:
 
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
+        # yes/no/on/off are booleans in YAML 1.1: "0: no" is not the text "no".
+        return (
+            f"{str(value).lower()} (a boolean: unquoted yes, no, on, off, true and false "
+            "are booleans in YAML; quote the word to mean text)"
+        )
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     if value is None:
         return "empty"
-    return f"{value!r}"
+    return _short(value)
 
 
 def _dedupe(problems: list[ScaleProblem]) -> list[ScaleProblem]:
@@ -551,7 +911,7 @@ def _tolerant(check: Any) -> Any:
     def run(*args: Any) -> None:
         try:
             check(*args)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
             pass
 
     return run
@@ -583,28 +943,7 @@ def _check_items(items: list[dict[str, Any]], report: Any) -> None:
         elif isinstance(item_id, str):
             item_ids[item_id] = i
         if item.get("kind") == "ordinal":
-            lo, hi = item.get("min"), item.get("max")
-            if not isinstance(lo, int) or not isinstance(hi, int):
-                continue
-            if lo >= hi:
-                report((*path, "max"), f"max {hi} must be greater than min {lo}")
-                continue
-            anchors = item.get("anchors")
-            if not isinstance(anchors, dict):
-                continue
-            for key in anchors:
-                if not re.fullmatch(r"-?[0-9]+", key):
-                    continue
-                value = int(key)
-                if value > hi:
-                    report((*path, "anchors", key), f"value {value} is above max {hi}")
-                elif value < lo:
-                    report((*path, "anchors", key), f"value {value} is below min {lo}")
-            present = {int(k) for k in anchors if re.fullmatch(r"-?[0-9]+", k)}
-            if lo not in present or hi not in present:
-                report(
-                    (*path, "anchors"), f"give at least the end points {lo} and {hi} an anchor text"
-                )
+            _check_ordinal(item, path, report)
         cats = item.get("categories")
         if (
             item.get("kind") == "nominal"
@@ -627,6 +966,62 @@ def _check_items(items: list[dict[str, Any]], report: Any) -> None:
             )
         else:
             shortcuts[key.lower()] = i
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _anchor_value(key: str) -> int | None:
+    """The score an anchor key names ("01" and "1" both name 1); None if absurd."""
+    digits = key.lstrip("-").lstrip("0") or "0"
+    if len(digits) > 6:  # beyond any range, and int() of 4300+ digits fails
+        return None
+    return -int(digits) if key.startswith("-") else int(digits)
+
+
+def _check_ordinal(item: dict[str, Any], path: _PathKey, report: Any) -> None:
+    lo, hi = item.get("min"), item.get("max")
+    if not _is_whole(lo) or not _is_whole(hi):
+        return
+    if max(abs(lo), abs(hi)) > ORDINAL_LIMIT:
+        return  # the schema reported it
+    if lo >= hi:
+        report((*path, "max"), f"max {hi} must be greater than min {lo}")
+        return
+    if hi - lo + 1 > MAX_ORDINAL_VALUES:
+        report(
+            (*path, "max"),
+            f"min {lo} to max {hi} is {hi - lo + 1} values; an ordinal item may have at "
+            f"most {MAX_ORDINAL_VALUES} (e.g. 0 to {MAX_ORDINAL_VALUES - 1})",
+        )
+        return
+    anchors = item.get("anchors")
+    if not isinstance(anchors, dict):
+        return
+    present: dict[int, str] = {}
+    for key in anchors:
+        if not re.fullmatch(r"-?[0-9]+", key):
+            continue  # the schema reported it
+        value = _anchor_value(key)
+        shown = key if len(key) <= 20 else key[:17] + "..."
+        below = value < lo if value is not None else key.startswith("-")
+        if below:
+            report((*path, "anchors", key), f"value {shown} is below min {lo}")
+        elif value is None or value > hi:
+            report((*path, "anchors", key), f"value {shown} is above max {hi}")
+        elif value in present:
+            # YAML keys 1 and 01 differ as text but name the same score; keeping one
+            # would silently drop the other's text.
+            report(
+                (*path, "anchors", key),
+                f"{key} is the same score as the anchor {present[value]}; "
+                "give each score one anchor",
+            )
+        else:
+            present[value] = key
+    if lo not in present or hi not in present:
+        report((*path, "anchors"), f"give at least the end points {lo} and {hi} an anchor text")
 
 
 def _check_composites(items: list[dict[str, Any]], composites: Any, report: Any) -> None:

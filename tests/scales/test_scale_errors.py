@@ -50,6 +50,72 @@ EXPECTED: dict[str, tuple[int, str, str]] = {
     ),
 }
 
+BOOLEAN = (
+    "true (a boolean: unquoted yes, no, on, off, true and false are booleans in YAML; "
+    "quote the word to mean text)"
+)
+TAG_HINT = "is not allowed in a scale file; remove it (write values plainly, quoting text that looks like a number)"
+# Files that used to hang, exhaust memory or crash the checker or the scoring (issue 9).
+EXPECTED.update(
+    {
+        "alias_bomb.yaml": (
+            7,
+            "f[0]",
+            "alias *e makes the file expand to more than 100,000 values; repeat a block "
+            "with an alias only where the scale needs it (a file that does this on purpose "
+            "is a 'billion laughs' YAML bomb)",
+        ),
+        "huge_max.yaml": (15, "items[0].max", "1000000000000 is out of range (maximum 1000)"),
+        "too_many_values.yaml": (
+            15,
+            "items[0].max",
+            "min 0 to max 1000 is 1001 values; an ordinal item may have at most 101 "
+            "(e.g. 0 to 100)",
+        ),
+        "duplicate_anchor_value.yaml": (
+            19,
+            "items[0].anchors.01",
+            "01 is the same score as the anchor 1; give each score one anchor",
+        ),
+        "boolean_number.yaml": (15, "items[0].max", f"must be a whole number, not {BOOLEAN}"),
+        "boolean_anchor_key.yaml": (
+            19,
+            "items[0].anchors.true",
+            "anchor keys must be whole numbers (the scored values)",
+        ),
+        "python_tag.yaml": (
+            12,
+            "items[0].label",
+            f"the YAML tag !!python/object:os.system {TAG_HINT}",
+        ),
+        "binary_tag.yaml": (12, "items[0].label", f"the YAML tag !!binary {TAG_HINT}"),
+        "custom_tag.yaml": (11, "items[0]", f"the YAML tag !item {TAG_HINT}"),
+        "recursive_alias.yaml": (
+            15,
+            "items[0].again",
+            "alias *effort is inside the block it repeats (&effort), which would repeat "
+            "itself forever; repeat a finished block only",
+        ),
+        "deep_nesting.yaml": (
+            14,
+            "items[0].nested[0][0][0][0][0][0][0]",
+            "lists and mappings are nested more than 10 deep; a scale needs 4 (items, an "
+            "item, its anchors)",
+        ),
+    }
+)
+# Files with more than one problem of the same kind: every problem, in line order.
+EXPECTED_SEVERAL: dict[str, list[tuple[int, str, str]]] = {
+    "float_min_max.yaml": [
+        (14, "items[0].min", "must be a whole number, not 1.0"),
+        (15, "items[0].max", "must be a whole number, not 5.0"),
+    ],
+    "infinite_time.yaml": [
+        (9, "window.start", "'.inf' is not a time: write seconds (300) or m:ss (5:00)"),
+        (10, "window.duration", "'.nan' is not a time: write seconds (300) or m:ss (5:00)"),
+    ],
+}
+
 # YAML syntax errors: the wording of the parser's own message may change between PyYAML
 # versions, so only the line and the key words are fixed.
 SYNTAX_ERRORS: dict[str, tuple[int, list[str]]] = {
@@ -88,7 +154,7 @@ def _problems(path: Path) -> tuple[ScaleProblem, ...]:
 
 def test_every_broken_fixture_has_an_expectation() -> None:
     fixtures = {p.name for p in BROKEN.glob("*.yaml")}
-    assert fixtures == set(EXPECTED) | set(SYNTAX_ERRORS) | {SEVERAL}
+    assert fixtures == set(EXPECTED) | set(SYNTAX_ERRORS) | set(EXPECTED_SEVERAL) | {SEVERAL}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -125,6 +191,14 @@ def test_a_file_with_several_problems_reports_all_of_them_in_line_order() -> Non
     problems = _problems(path)
     assert [(p.line, p.path, p.message) for p in problems] == SEVERAL_EXPECTED
     assert all(p.file == str(path) for p in problems)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SEVERAL))
+def test_broken_file_reports_each_of_its_problems(name: str) -> None:
+    path = BROKEN / name
+    problems = _problems(path)
+    assert [(p.line, p.path, p.message) for p in problems] == EXPECTED_SEVERAL[name]
+    assert all(str(p).startswith(f"{path}:{p.line}: {p.path}: ") for p in problems)
 
 
 def test_the_error_text_lists_every_problem_one_per_line() -> None:
