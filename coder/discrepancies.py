@@ -165,7 +165,7 @@ def _double_coded(project: Project, scale_id: str) -> tuple[dict[int, RatingScal
             )
             .join(RaterRow, RaterRow.id == CodingRow.rater_id)
             .join(SessionRow, SessionRow.id == CodingRow.session_id)
-            .where(CodingRow.scale_pk.in_(pks), CodingRow.state == CodingStatus.SUBMITTED)
+            .where(CodingRow.scale_pk.in_(pks), CodingRow.state == CodingStatus.SUBMITTED.value)
         ).all()
         keep = [row for row in rows if row[0] in wanted]
         ratings = s.execute(
@@ -173,7 +173,7 @@ def _double_coded(project: Project, scale_id: str) -> tuple[dict[int, RatingScal
             .join(CodingRow, CodingRow.id == RatingRow.coding_id)
             .where(
                 CodingRow.scale_pk.in_(pks),
-                CodingRow.state == CodingStatus.SUBMITTED,
+                CodingRow.state == CodingStatus.SUBMITTED.value,
                 RatingRow.text.is_(None),
             )
         ).all()

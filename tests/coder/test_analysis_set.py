@@ -13,6 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -160,14 +161,14 @@ def test_states_and_roles_are_named() -> None:
 # --------------------------------------------------------------------------- projects
 
 
-def new_project(folder: Path, keys: list[str]) -> Project:
+def new_project(folder: Path, keys: list[str], db_url: str | None = None) -> Project:
     """A real project with sessions imported from a manifest (audio absent: status only)."""
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / "manifest.csv"
     lines = ["session_id,audio,patient,therapist,session_number,phase,date"]
     lines += [f"{k},{k}.wav,P{i % 2},T1,{i + 2},I,2024-01-01" for i, k in enumerate(keys)]
     manifest.write_text("\n".join(lines) + "\n")
-    project = Project.create(folder / "p.scproj")
+    project = Project.create(folder / "p.scproj", db_url=db_url)
     project.add_scale(load_builtin_scale(SCALE))
     import_manifest(project, manifest)
     return project
@@ -200,12 +201,16 @@ def cli_reliability(path: Path) -> dict[str, object]:
     return json.loads(out.stdout)["items"][ITEM]  # type: ignore[no-any-return]
 
 
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("trainee_role", ["certification", "primary"])
 def test_an_unmarked_training_session_never_pairs_the_master_with_a_rater(
-    tmp_path: Path, trainee_role: str
+    tmp_path: Path, trainee_role: str, new_project_args: dict[str, Any]
 ) -> None:
     """Issue 10: after un-marking, export and reliability both see no double coding."""
-    project = new_project(tmp_path, ["T1", "S1"])
+    project = new_project(tmp_path, ["T1", "S1"], new_project_args["db_url"])
     project.add_raters(["MASTER", "R1"])
     project.set_training(["T1"])
     master = add_master_coding(project, "T1", SCALE, "MASTER")
@@ -232,10 +237,13 @@ def test_an_unmarked_training_session_never_pairs_the_master_with_a_rater(
     assert cli_reliability(tmp_path / "p.scproj")["n_sessions"] == 0
 
 
-def test_three_coders_pairs_and_reliability_sheet_use_the_same_sessions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_three_coders_pairs_and_reliability_sheet_use_the_same_sessions(
+    tmp_path: Path, new_project_args: dict[str, Any]
+) -> None:
     """Issue 10 (exports): the reliability sheet can be recomputed from ``pairs``."""
     keys = [f"S{i}" for i in range(1, 7)]
-    project = new_project(tmp_path, keys)
+    project = new_project(tmp_path, keys, new_project_args["db_url"])
     project.add_raters(["R1", "R2", "R3"])
     # (primary, second, extra third coder or None) and their scores.
     design = {
