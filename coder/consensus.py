@@ -7,9 +7,10 @@ the consensus only feeds the final scores of an export with ``final="consensus"`
 (:func:`coder.export_data.build_export_bundle`). Every change is in the history
 (entity ``consensus``).
 
-A session is *double-coded* on a scale when it has two or more submitted analysis
-codings: role other than ``training``, on a session not marked as a training session
-(the rule of the exports).
+A session is *double-coded* on a scale, and gets a consensus, when
+:func:`coder.analysis_set.analysis_codings` (the rule of the exports, the reliability
+report and the discrepancy list) gives it a reliability pair; the review shows that
+pair's scores and notes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from coder.analysis_set import CodingRole, analysis_codings, read_coding_facts
 from coder.errors import InputError
 from coder.models import (
     CodingRow,
@@ -80,31 +82,34 @@ class ConsensusReview:
 
 
 def _analysis_codings(s: Any, scale_id: str, session_key: str) -> tuple[SessionRow, list[Any]]:
+    """The session and its two reliability codings (empty unless it is double-coded).
+
+    Which codings these are is :func:`coder.analysis_set.analysis_codings`'s decision,
+    the same as for the reliability report and the discrepancy list.
+    """
     session = s.scalar(select(SessionRow).where(SessionRow.session_key == session_key))
     if session is None:
         raise InputError(f"no session {session_key!r} in this project")
+    chosen = analysis_codings(read_coding_facts(s, scale_ids=[scale_id], session_key=session_key))
+    coders = chosen.session(scale_id, session_key)
+    if coders is None or coders.pair is None:
+        return session, []
+    ids = [c.coding_id for c in coders.pair]
     rows = s.execute(
         select(CodingRow, RaterRow.code)
         .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-        .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
-        .where(
-            ScaleRow.scale_id == scale_id,
-            CodingRow.session_id == session.id,
-            CodingRow.state == "submitted",
-            CodingRow.role != "training",
-        )
+        .where(CodingRow.id.in_(ids))
         .order_by(CodingRow.id)
     ).all()
-    if session.training:
-        rows = []
-    return session, rows
+    return session, list(rows)
 
 
 def _check_double_coded(scale_id: str, session_key: str, rows: list[Any]) -> None:
     if len(rows) < 2:
         raise InputError(
             f"session {session_key!r} is not double-coded on {scale_id} (it needs two "
-            "submitted codings outside training); a consensus is recorded only there"
+            "raters' submitted codings, outside training, master and certification "
+            "codings); a consensus is recorded only there"
         )
 
 
@@ -138,7 +143,7 @@ def record_consensus(
         )
         session, rows = _analysis_codings(s, scale_id, session_key)
         _check_double_coded(scale_id, session_key, rows)
-        primary = next((c for c, _code in rows if c.role == "primary"), rows[0][0])
+        primary = next((c for c, _code in rows if c.role == CodingRole.PRIMARY), rows[0][0])
         scale = project._scale_by_pk(s, primary.scale_pk)
         try:
             item = scale.item(item_id)
@@ -230,7 +235,7 @@ def consensus_review(project: Project, scale_id: str, session_key: str) -> Conse
     with project.store.read() as s:
         session, rows = _analysis_codings(s, scale_id, session_key)
         _check_double_coded(scale_id, session_key, rows)
-        primary = next((c for c, _code in rows if c.role == "primary"), rows[0][0])
+        primary = next((c for c, _code in rows if c.role == CodingRole.PRIMARY), rows[0][0])
         scale = project._scale_by_pk(s, primary.scale_pk)
         ids = [c.id for c, _code in rows]
         code_of = {c.id: code for c, code in rows}

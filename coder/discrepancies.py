@@ -3,14 +3,12 @@
 Plain functions over an open :class:`~coder.project.Project`, no Qt. Each reads with a
 few bulk SELECTs (codings, ratings, notes) rather than one query per coding.
 
-What counts (the same rules as the analysis exports in :mod:`coder.export_data`):
+What counts is decided by :func:`coder.analysis_set.analysis_codings`, the rule the
+analysis exports, consensus and the CLI share (read its docstring for the rules):
 
-* *analysis codings* are codings whose role is not ``training`` (nor one of the
-  certification roles, :data:`NON_ANALYSIS_ROLES`) on sessions not marked as training
-  sessions;
-* a session is *double-coded* on a scale when it has two or more **submitted**
-  analysis codings of that scale; codings in progress, not started or uncodable do
-  not count;
+* a session is *double-coded* on a scale when two or more raters submitted codings of
+  it that count for analysis; its two *reliability coders* (the plan's primary and
+  second coder) are the codings every function here reads, a third coder is left out;
 * every numeric item (ordinal, duration, count, nominal) and every composite of the
   scale is an item of the long frame; composite ids are further item ids, computed
   with the definition of the scale version each coding was made with.
@@ -33,18 +31,17 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from coder.analysis_set import (
+    CodingStatus,
+    analysis_codings,
+    read_coding_facts,
+)
 from coder.models import CodingRow, NoteRow, PlanRow, RaterRow, RatingRow, ScaleRow, SessionRow
 from coder.project import CODING_STATES, Note, Project
 from coder.scales import RatingScale, parse_scale
 
 #: Columns of :func:`reliability_frame` (the long format of ``coder.reliability``).
 FRAME_COLUMNS = ("session_id", "rater_id", "item_id", "score")
-
-#: Coding roles that never enter reliability: training codings, and the master,
-#: certification and drift-check codings of rater certification (``coder.certification``
-#: puts those on training sessions anyway; a master coding must never pass for a
-#: second coder).
-NON_ANALYSIS_ROLES = ("training", "master", "certification", "recalibration")
 
 #: Item kinds whose scores are points on a scale, compared by :func:`find_discrepancies`.
 #: Durations (seconds) and nominal categories have no "points" to differ by.
@@ -147,7 +144,7 @@ def _as_utc(value: Any) -> datetime | None:
 
 
 def _double_coded(project: Project, scale_id: str) -> tuple[dict[int, RatingScale], list[_Coding]]:
-    """The submitted analysis codings of the scale's double-coded sessions.
+    """The reliability pairs of the scale's double-coded sessions (:func:`analysis_codings`).
 
     Returns the scale's definitions by row id and the codings, ordered by session
     (import order) and rater code, each with its numeric item values.
@@ -155,6 +152,8 @@ def _double_coded(project: Project, scale_id: str) -> tuple[dict[int, RatingScal
     definitions = _definitions(project, scale_id)
     pks = list(definitions)
     with project.store.read() as s:
+        chosen = analysis_codings(read_coding_facts(s, scale_ids=[scale_id]))
+        wanted = chosen.reliability_ids
         rows = s.execute(
             select(
                 CodingRow.id,
@@ -166,36 +165,19 @@ def _double_coded(project: Project, scale_id: str) -> tuple[dict[int, RatingScal
             )
             .join(RaterRow, RaterRow.id == CodingRow.rater_id)
             .join(SessionRow, SessionRow.id == CodingRow.session_id)
-            .where(
-                CodingRow.scale_pk.in_(pks),
-                CodingRow.state == "submitted",
-                CodingRow.role.not_in(NON_ANALYSIS_ROLES),
-                SessionRow.training.is_(False),
-            )
+            .where(CodingRow.scale_pk.in_(pks), CodingRow.state == CodingStatus.SUBMITTED.value)
         ).all()
-        # Two versions of a scale could each hold a coding by the same rater of a
-        # session; the newest coding speaks for that rater.
-        newest: dict[tuple[int, str], Any] = {}
-        for row in rows:
-            key = (row[5], row[3])
-            if key not in newest or row[0] > newest[key][0]:
-                newest[key] = row
-        latest = list(newest.values())
-        per_session: dict[int, int] = defaultdict(int)
-        for row in latest:
-            per_session[row[5]] += 1
-        keep = [row for row in latest if per_session[row[5]] >= 2]
+        keep = [row for row in rows if row[0] in wanted]
         ratings = s.execute(
             select(RatingRow.coding_id, RatingRow.item_id, RatingRow.value)
             .join(CodingRow, CodingRow.id == RatingRow.coding_id)
             .where(
                 CodingRow.scale_pk.in_(pks),
-                CodingRow.state == "submitted",
+                CodingRow.state == CodingStatus.SUBMITTED.value,
                 RatingRow.text.is_(None),
             )
         ).all()
     values: dict[int, dict[str, float | None]] = defaultdict(dict)
-    wanted = {row[0] for row in keep}
     for coding_id, item_id, value in ratings:
         if coding_id in wanted:
             values[coding_id][item_id] = None if value is None else float(value)
@@ -216,7 +198,8 @@ def reliability_frame(
 ) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
     """The long rating data of a scale's double-coded sessions, and its category ranges.
 
-    One row per submitted analysis coding of a double-coded session and per numeric
+    One row per reliability coder of a double-coded session (two per session, see
+    :func:`coder.analysis_set.analysis_codings`) and per numeric
     item and composite of the scale (a blank item gives a row with a missing score,
     so the session still counts as coded for that item). Rows come session by
     session (in import order), rater by rater, in the scale's item order, items
@@ -279,7 +262,7 @@ def submission_order(project: Project, scale_id: str) -> dict[str, datetime]:
 
     Returns:
         ``{session key: time}``: the latest ``submitted_at`` (aware, UTC) among the
-        session's submitted analysis codings, i.e. when its last coder submitted. A
+        session's two reliability codings, i.e. when its second coder submitted. A
         coding without a recorded time (older data) counts as the epoch, so it sorts
         first.
 
@@ -306,7 +289,8 @@ def find_discrepancies(
 ) -> list[Discrepancy]:
     """Double-coded sessions where two coders differ by more than ``threshold`` on an item.
 
-    Every pair of submitted analysis codings of a double-coded session is compared on
+    The two reliability codings of each double-coded session (the coders the
+    reliability report uses, :func:`coder.analysis_set.analysis_codings`) are compared on
     every item of the listed kinds (ordinal and count items by default) that both
     scored; a pair is reported when ``|a - b| > threshold``. Coder A is the lower
     rater code in string order, as in the reliability report.

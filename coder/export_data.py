@@ -13,10 +13,13 @@ Conventions every table follows:
 * Only *finished* codings are exported: ``submitted`` ones carry scores, ``uncodable``
   ones carry a reason. Codings not started or still in progress are left out and
   counted (:attr:`ExportBundle.excluded`).
-* *Analysis* codings are the finished codings whose role is not ``training`` on
-  sessions not marked as training sessions. Only they enter ``pairs``, ``final``,
-  ``reliability`` and ``descriptives``; ``scores`` keeps every finished coding with
-  its role.
+* Which codings count for analysis is decided by one function,
+  :func:`coder.analysis_set.analysis_codings` (its docstring states the rules): no
+  training, master, certification or recalibration coding, nothing on a session
+  currently marked as training. Only counted codings enter ``final`` and
+  ``descriptives``; ``pairs`` and ``reliability`` take each double-coded session's
+  two reliability coders (one row per session in ``pairs``, the very data of the
+  reliability sheet); ``scores`` keeps every finished coding with its role.
 * Pseudonymous by default: session, patient, therapist and rater codes only. Audio
   paths (``audio_path``) and the session date and free-text manifest metadata
   (``date``, ``meta_<key>``) are added only when asked for. Rater notes and text-item
@@ -43,6 +46,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from coder.analysis_set import CodingFact, CodingStatus, analysis_codings
 from coder.errors import CoderError, InputError
 from coder.models import (
     AudioFileRow,
@@ -62,7 +66,7 @@ FinalRule = Literal["primary", "mean", "consensus"]
 Progress = Callable[[float], None]
 Cancelled = Callable[[], bool]
 
-FINISHED_STATES = ("submitted", "uncodable")
+FINISHED_STATES = (CodingStatus.SUBMITTED.value, CodingStatus.UNCODABLE.value)
 TABLES: tuple[str, ...] = (
     "scores",
     "long",
@@ -238,7 +242,8 @@ class ExportBundle:
         variables: The codebook: one row per item and composite column of each scale.
         scores: One row per finished coding (session x rater x scale).
         long: Tidy scores: one row per submitted coding and variable.
-        pairs: Double-coded sessions, one row per pair of raters, A = lower code.
+        pairs: Double-coded sessions, one row per session (its two reliability
+            coders), A = lower code.
         final: One row per session and scale, by the ``final`` rule; winsorized
             when asked.
         reliability: One row per numeric item and composite.
@@ -652,7 +657,7 @@ def build_export_bundle(
         app_version=app_version(),
         scales=tuple(scales),
         variables=_variables_frame(all_variables, [*definitions.values(), *scales]),
-        scores=scores.drop(columns=["_analysis", "_coding_id"]),
+        scores=scores.drop(columns=["_analysis", "_reliability", "_coding_id"]),
         long=long,
         pairs=pairs,
         final=final_table,
@@ -705,10 +710,30 @@ def _prepare_codings(codings: pd.DataFrame, chosen: Sequence[str]) -> pd.DataFra
     codings = codings.sort_values(
         ["_scale_order", "session_pk", "rater", "coding_id"], kind="stable"
     ).reset_index(drop=True)
-    codings["_analysis"] = (codings["role"] != "training") & ~codings["training_session"]
-    submitted = codings["_analysis"] & (codings["state"] == "submitted")
-    n_submitted = submitted.groupby([codings["scale_id"], codings["session_pk"]]).transform("sum")
-    codings["double_coded"] = (n_submitted >= 2).astype(bool)
+    # Which codings count is one rule for every consumer (coder.analysis_set); the
+    # columns below only carry its answer into the tables.
+    facts = [
+        CodingFact(int(cid), str(scale), str(session), str(rater), str(role), str(state), bool(tr))
+        for cid, scale, session, rater, role, state, tr in zip(
+            codings["coding_id"],
+            codings["scale_id"],
+            codings["session_id"],
+            codings["rater"],
+            codings["role"],
+            codings["state"],
+            codings["training_session"],
+            strict=True,
+        )
+    ]
+    chosen = analysis_codings(facts)
+    double = {(c.scale_id, c.session) for c in chosen.double_coded()}
+    codings["_analysis"] = codings["coding_id"].isin(list(chosen.counted_ids)).astype(bool)
+    codings["_reliability"] = codings["coding_id"].isin(list(chosen.reliability_ids)).astype(bool)
+    codings["double_coded"] = pd.Series(
+        [(s, k) in double for s, k in zip(codings["scale_id"], codings["session_id"], strict=True)],
+        index=codings.index,
+        dtype=bool,
+    )
     return codings
 
 
@@ -832,6 +857,7 @@ def _scores(
     combined = combined.loc[:, [c for c in ordered if c in combined.columns]]
     scores = pd.concat([base, combined], axis=1)
     scores["_analysis"] = finished["_analysis"].to_numpy()
+    scores["_reliability"] = finished["_reliability"].to_numpy()
     scores["_coding_id"] = ids
     return scores
 
@@ -882,8 +908,9 @@ def _long(
     return out
 
 
-def _analysis_submitted(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores[scores["_analysis"] & (scores["state"] == "submitted")]
+def _reliability_codings(scores: pd.DataFrame) -> pd.DataFrame:
+    """The two reliability coders of every double-coded session (``analysis_codings``)."""
+    return scores[scores["_reliability"]]
 
 
 def _pairs(
@@ -897,8 +924,7 @@ def _pairs(
             for suffix in ("_A", "_B"):
                 if col + suffix not in all_columns:
                     all_columns.append(col + suffix)
-        sub = _analysis_submitted(_scale_rows(scores, scale_id))
-        sub = sub[sub["double_coded"]]
+        sub = _reliability_codings(_scale_rows(scores, scale_id))
         if sub.empty:
             continue
         keep = sub.loc[:, ["session_id", "rater", "_coding_id", *numeric]]
@@ -1105,12 +1131,12 @@ def _reliability(
 ) -> pd.DataFrame:
     """Flatten :func:`coder.reliability.reliability_report` per numeric variable.
 
-    The input is every submitted analysis coding of the double-coded sessions; the
+    The input is the two reliability coders of every double-coded session (the rows
+    of ``pairs``); the
     category range of ordinal and nominal items is their full scale range.
     """
     rows: list[dict[str, Any]] = []
-    analysis = _analysis_submitted(scores)
-    analysis = analysis[analysis["double_coded"]]
+    analysis = _reliability_codings(scores)
     for scale in scales:
         variables = [v for v in variables_by_scale[scale.id] if v.is_numeric]
         sub = _scale_rows(analysis, scale.id)
@@ -1276,9 +1302,11 @@ TABLE_DOCS: dict[str, str] = {
         "composite (kind), the number in value, the answer of a text item in text."
     ),
     "pairs": (
-        "Double-coded sessions side by side: one row per session and pair of raters "
-        "(A = the lower rater code in string order), <variable>_A next to <variable>_B. "
-        "Training codings are left out."
+        "Double-coded sessions side by side: one row per session, its two reliability "
+        "coders (the plan's primary and second coder; a third coder is left out), "
+        "A = the lower rater code in string order, <variable>_A next to <variable>_B. "
+        "The reliability sheet is computed from exactly these rows. Training, master, "
+        "certification and recalibration codings are left out."
     ),
     "final": (
         "One row per session and scale: the scores analyses use, chosen by the final "
@@ -1317,8 +1345,9 @@ _COMMON_DOCS: dict[str, str] = {
         "certification (a rater in training) and recalibration (a drift check)."
     ),
     "double_coded": (
-        "TRUE when two or more raters submitted analysis (non-training) codings of this "
-        "session on this scale."
+        "TRUE when two or more raters submitted analysis codings (not training, master, "
+        "certification or recalibration; not on a training session) of this session on "
+        "this scale."
     ),
     "state": "submitted (scored) or uncodable (no scores; see uncodable).",
     "submitted_at": "When the coding was submitted or marked uncodable (UTC).",
@@ -1520,7 +1549,8 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Codings left out", left_out or "none"),
         (
             "Training",
-            "Codings with role training and sessions marked as training are in scores, "
-            "notes, spans and plan, but not in pairs, final, reliability or descriptives.",
+            "Codings with role training, master, certification or recalibration, and "
+            "sessions marked as training, are in scores, notes, spans and plan, but not "
+            "in pairs, final, reliability or descriptives.",
         ),
     ]
