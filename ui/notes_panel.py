@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -27,7 +28,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QAbstractItemView,
@@ -131,6 +132,41 @@ class NotesTableModel(QAbstractTableModel):
         return True
 
 
+class NoteLineEdit(QLineEdit):
+    """The one-line note editor; the window's Ctrl shortcuts win over its own.
+
+    On X11 a QLineEdit claims Ctrl+U (erase to the start of the line), Ctrl+K and other
+    Emacs keys before the window's shortcuts see them. A rater who presses Ctrl+U
+    ("uncodable") while typing a note would erase the note instead, and the emptied
+    note is then deleted. So only the standard editing keys stay the editor's.
+    """
+
+    _EDITING_KEYS = (
+        QKeySequence.StandardKey.Copy,
+        QKeySequence.StandardKey.Cut,
+        QKeySequence.StandardKey.Paste,
+        QKeySequence.StandardKey.Undo,
+        QKeySequence.StandardKey.Redo,
+        QKeySequence.StandardKey.SelectAll,
+        QKeySequence.StandardKey.MoveToNextWord,
+        QKeySequence.StandardKey.MoveToPreviousWord,
+        QKeySequence.StandardKey.SelectNextWord,
+        QKeySequence.StandardKey.SelectPreviousWord,
+        QKeySequence.StandardKey.DeleteStartOfWord,
+        QKeySequence.StandardKey.DeleteEndOfWord,
+    )
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            ctrl = event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+            )
+            if ctrl and not any(event.matches(key) for key in self._EDITING_KEYS):
+                event.ignore()  # not overridden: the window's shortcut runs
+                return True
+        return super().event(event)
+
+
 class NoteTextDelegate(QStyledItemDelegate):
     """The note text editor: reports each keystroke so the panel can save as typed.
 
@@ -148,7 +184,7 @@ class NoteTextDelegate(QStyledItemDelegate):
         self._model = model
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
-        editor = QLineEdit(parent)
+        editor = NoteLineEdit(parent)
         editor.setFrame(False)
         note = self._model.note_at(index.row())
         editor.textEdited.connect(self._on_text_edited)

@@ -100,3 +100,24 @@ def test_closing_the_window_while_typing_keeps_the_note(qtbot, make_window, buil
     qtbot.keyClicks(_note_editor(), "typed just before closing")
     window.close()  # before the typing pause has passed
     assert [t for _, t in _stored_notes(built)] == ["typed just before closing"]
+
+
+def test_ctrl_u_while_typing_a_note_opens_uncodable_and_keeps_the_note(
+    qtbot, window, built, runner, dialogs
+) -> None:  # type: ignore[no-untyped-def]
+    # On X11 a line edit takes Ctrl+U as "erase the line": the typed note was wiped and,
+    # emptied, deleted when Enter followed. The window's shortcut must win instead.
+    from ui.coding_window import UncodableDialog
+
+    qtbot.keyClick(window, Qt.Key.Key_N)
+    editor = _note_editor()
+    qtbot.keyClicks(editor, "client forgot the diary")
+    qtbot.keyClick(editor, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: any(isinstance(d, UncodableDialog) for d in dialogs))
+    dialog = next(d for d in dialogs if isinstance(d, UncodableDialog))
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)  # no reason chosen: nothing happens
+    assert window.session.state != "uncodable"
+    dialog.reject()
+    qtbot.waitUntil(lambda: runner.pending_writes == 0)
+    assert [t for _, t in _stored_notes(built)] == ["client forgot the diary"]
+    assert [n.text for n in window.session.notes()] == ["client forgot the diary"]
