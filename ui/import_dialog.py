@@ -3,8 +3,9 @@
 The import (``coder.importer.import_manifest``) writes to the project, so it runs as a
 write of the app's :class:`~ui.tasks.TaskRunner`, in its single storage worker: the
 project keeps one writer. Its progress reaches the dialog through the runner's queued
-signal; the worker never touches a widget. Cancel stops between rows or inside the
-hashing of a file, and the core never leaves a half-imported row.
+signal; the worker never touches a widget. Cancel stops while the recordings are
+checked and hashed, before anything is written: the core writes every good row in one
+transaction at the end, so a cancelled import leaves the project as it was.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class ImportDialog(QDialog):
         self.choose_button.setEnabled(True)
         self.progress.setValue(1000 if not report.cancelled else self.progress.value())
         self.status.setText(
-            "Import cancelled: the rows imported so far are complete."
+            "Import cancelled: nothing was imported; the project is as it was."
             if report.cancelled
             else "Import finished."
         )
