@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import threading
 from pathlib import Path
 
 from coder.project import Project
@@ -70,9 +71,14 @@ def test_cancel_writes_nothing_and_says_so(qtbot, runner, tmp_path: Path) -> Non
         qtbot.addWidget(dialog)
         dialog.show()
         cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        # The storage worker is held until Cancel is clicked, so the import cannot
+        # finish first on a fast machine: the click always lands while it is queued.
+        release = threading.Event()
+        runner.write(release.wait)
         with qtbot.waitSignal(dialog.import_finished, timeout=20_000) as finished:
             dialog.start(str(manifest))
             qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+            release.set()
         assert finished.args[0].cancelled
         assert dialog.isVisible()  # Cancel while running stops the import, not the dialog
         # Every good row is written in one transaction at the end: a cancel writes none.
