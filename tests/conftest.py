@@ -32,8 +32,15 @@ from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from tests.pg_server import PostgresServer, start_postgres  # noqa: E402
+
+# CI explores the same examples on every run (a run that passed on main passes again);
+# developers' runs keep drawing new ones, which is how new edge cases are found.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
