@@ -380,6 +380,8 @@ class _LockGuard:
         self.connections = connections
         self.lock = threading.Lock()
         self.wal_inode: int | None = None
+        # Set when stale connections could not be closed safely: every write is refused.
+        self.lost = False
         self.enabled = sys.platform.startswith("linux") and self._calibrate()
 
     def _calibrate(self) -> bool:
@@ -412,6 +414,8 @@ class _LockGuard:
         self._check(after_write=True)
 
     def _check(self, *, after_write: bool) -> None:
+        if self.lost:
+            raise StorageLostError(self._lost_message(retry=False, restart=True))
         if not self.enabled:
             return
         with self.lock:
@@ -449,7 +453,7 @@ class _LockGuard:
             # They cannot be closed safely: keep them open for the life of the process
             # (closing one could delete another process's live WAL) and refuse writes.
             _KEPT_CONNECTIONS.extend(stale)
-            self.enabled = False
+            self.lost = True
             self.engine.dispose(close=False)
             raise StorageLostError(self._lost_message(retry=False, restart=True))
         with self.connections.lock:

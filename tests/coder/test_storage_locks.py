@@ -194,3 +194,21 @@ def test_an_open_project_file_chosen_as_audio_is_refused_without_reading_it(
         with pytest.raises(AudioError):
             probe_audio(name)
         assert _locks_held(db)
+
+
+def test_stale_connections_that_cannot_close_safely_refuse_every_later_write(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where SQLite cannot be told to skip the close-time checkpoint, the stale
+    connections stay open and the project takes no more writes, with the same sentence."""
+    import coder.storage as storage
+
+    monkeypatch.setattr(storage, "_skip_checkpoint_on_close", lambda *_args: False)
+    db = project.store.location.path
+    assert db is not None
+    _drop_locks_in_this_process(db)
+    assert _other_process_reads(db) == ["R1"]  # checkpoints and deletes the WAL
+    for codes in (["R2"], ["R3"]):
+        with pytest.raises(StorageLostError, match="close the app, open the project again"):
+            project.add_raters(codes)
+    assert _other_process_reads(db) == ["R1"]
