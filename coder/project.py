@@ -18,6 +18,7 @@ from typing import Any, NewType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from coder.analysis_set import CodingStatus
 from coder.coding_rules import check_note_text, check_uncodable
 from coder.db_faults import retry_on_conflict
 from coder.errors import InputError, ProjectError
@@ -50,7 +51,8 @@ from coder.text_limits import CODE_LIMIT, check_text
 CodingId = NewType("CodingId", int)
 SessionId = NewType("SessionId", int)
 
-CODING_STATES = ("not_started", "in_progress", "submitted", "uncodable")
+# The states in their lifecycle order, for tables and counts (coder.analysis_set names them).
+CODING_STATES: tuple[str, ...] = tuple(state.value for state in CodingStatus)
 LEAD = "lead"
 
 
