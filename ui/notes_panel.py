@@ -324,10 +324,6 @@ class NotesPanel(QWidget):
         if index.isValid():
             self.seek_requested.emit(self.model.note_at(index.row()).position_ms)
 
-    def editing_note_id(self) -> int | None:
-        """The id of the note whose text is open for typing, if any."""
-        return None if self._editing is None else self._editing[0]
-
     @Slot(int, str, QWidget)
     def _on_editing_started(self, note_id: int, text: str, editor: QWidget) -> None:
         self._draft_timer.stop()
