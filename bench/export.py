@@ -45,7 +45,8 @@ except ImportError:  # run from a checkout without `pip install -e .`
 from sqlalchemy import insert, select  # noqa: E402
 
 from coder.export_data import build_export_bundle  # noqa: E402
-from coder.models import (  # noqa: E402
+from coder.scales import parse_scale  # noqa: E402
+from coder.store.models import (  # noqa: E402
     CodingRow,
     NoteRow,
     RaterRow,
@@ -54,8 +55,7 @@ from coder.models import (  # noqa: E402
     SessionRow,
     SpanRow,
 )
-from coder.project import Project  # noqa: E402
-from coder.scales import parse_scale  # noqa: E402
+from coder.store.project import Project  # noqa: E402
 from exports.csv_export import write_csv  # noqa: E402
 from exports.spss_export import write_sav  # noqa: E402
 from exports.xlsx_export import write_xlsx  # noqa: E402

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from coder.models import CodingRow, RaterRow, ScaleRow, SessionRow
+from coder.store.models import CodingRow, RaterRow, ScaleRow, SessionRow
 
 
 class CodingStatus(StrEnum):

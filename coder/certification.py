@@ -4,7 +4,7 @@ How it fits the project model (no table of its own):
 
 * A **training session** is a session marked with :meth:`Project.set_training`.
 * Its **master coding** is an ordinary coding with role ``"master"``, entered by a
-  master rater code through a :class:`~coder.project.RaterView` like any coding (a
+  master rater code through a :class:`~coder.store.project.RaterView` like any coding (a
   consensus of experts is entered under one code, e.g. ``MASTER``). One per session
   and scale: :func:`add_master_coding`.
 * Raters in training code those sessions in codings with role ``"certification"``
@@ -43,10 +43,10 @@ import numpy as np
 from sqlalchemy import select
 
 from coder.errors import InputError
-from coder.models import CodingRow, NoteRow, RaterRow, RatingRow, ScaleRow, SessionRow
-from coder.project import LEAD, CodingId, Note, Project, insert_coding
 from coder.reliability import ICC_FORMS, agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
+from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, ScaleRow, SessionRow
+from coder.store.project import LEAD, CodingId, Note, Project, insert_coding
 
 MASTER_ROLE = "master"
 CERTIFICATION_ROLE = "certification"

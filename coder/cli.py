@@ -35,7 +35,7 @@ def _print_json(data: Any) -> None:
 
 
 def _open(project: str) -> Any:
-    from coder.project import Project
+    from coder.store.project import Project
 
     return Project.open(project)
 
@@ -60,7 +60,7 @@ def _progress_printer(enabled: bool) -> Callable[[Any], None] | None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from coder.project import Project
+    from coder.store.project import Project
 
     project = Project.create(args.project, db_url=args.db)
     where = project.store.location.display()
@@ -420,7 +420,7 @@ def _stdout_closed() -> int:
 
 
 def _database_fault(exc: BaseException, args: argparse.Namespace) -> CoderError | None:
-    from coder.db_faults import DRIVER_ERRORS, translate_db_error
+    from coder.store.faults import DRIVER_ERRORS, translate_db_error
 
     if not isinstance(exc, DRIVER_ERRORS):
         return None

@@ -23,7 +23,7 @@ def _csv_list(text: str) -> tuple[str, ...]:
 
 def cmd_assign(args: argparse.Namespace) -> int:
     from coder.planning import PlanRequest, make_plan, parse_double, save_plan
-    from coder.project import Project
+    from coder.store.project import Project
 
     numbers: tuple[int, ...] = ()
     if args.session_numbers:
@@ -94,7 +94,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         if not args.project or not args.scale:
             raise InputError("give PROJECT --scale ID, or --long FILE.csv")
         from coder.discrepancies import reliability_frame
-        from coder.project import Project
+        from coder.store.project import Project
 
         with Project.open(args.project) as project:
             frame, scale_ranges = reliability_frame(project, args.scale)
@@ -109,7 +109,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from coder.export_data import build_export_bundle
-    from coder.project import Project
+    from coder.store.project import Project
     from exports import write_export
 
     out = Path(args.out)

@@ -19,7 +19,7 @@ def _print_json(data: Any) -> None:
 
 
 def _open(project: str) -> Any:
-    from coder.project import Project
+    from coder.store.project import Project
 
     return Project.open(project)
 
@@ -205,7 +205,7 @@ def cmd_certify_drift(args: argparse.Namespace) -> int:
 
 def cmd_consensus_set(args: argparse.Namespace) -> int:
     from coder.consensus import record_consensus
-    from coder.project import LEAD
+    from coder.store.project import LEAD
 
     if args.clear == (args.value is not None):
         raise InputError("give either --value V or --clear")

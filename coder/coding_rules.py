@@ -1,6 +1,6 @@
 """Rules of a rater's coding that the store, the in-memory session and the screen share.
 
-Each rule is one pure function, written once: the store (``coder/project.py``) refuses
+Each rule is one pure function, written once: the store (``coder/store/project.py``) refuses
 what breaks it, :class:`coder.coding_session.CodingSession` applies it before writing,
 and widgets call it to decide what to enable, never re-deriving it.
 """

@@ -22,8 +22,8 @@ from typing import Any, Generic, ParamSpec
 
 from coder.coding_rules import check_uncodable, note_text_is_kept
 from coder.errors import InputError
-from coder.project import CodingState, Note, RaterView, Span
 from coder.scales import RatingScale, ScaleItem
+from coder.store.project import CodingState, Note, RaterView, Span
 
 Writer = Callable[[Callable[[], None]], None]
 P = ParamSpec("P")

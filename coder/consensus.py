@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from coder.analysis_set import CodingRole, analysis_codings, read_coding_facts
 from coder.errors import InputError
-from coder.models import (
+from coder.store.models import (
     CodingRow,
     ConsensusScoreRow,
     NoteRow,
@@ -34,7 +34,7 @@ from coder.models import (
     SessionRow,
     utcnow,
 )
-from coder.project import LEAD, Note, Project, _log
+from coder.store.project import LEAD, Note, Project, _log
 
 #: Columns of :func:`consensus_scores`.
 CONSENSUS_COLUMNS = (

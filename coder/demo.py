@@ -20,8 +20,8 @@ from platformdirs import user_data_dir
 from coder.demo_work import add_demo_work
 from coder.importer import import_manifest
 from coder.lifetime import die_with_parent
-from coder.project import Project
 from coder.scales import BUILTIN_SCALE_IDS, load_builtin_scale
+from coder.store.project import Project
 from coder.synth import synthesize_session
 
 DEMO_FILE = "demo.scproj"

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 
 from coder.planning import PlanRequest, plan_and_save
-from coder.project import Project
 from coder.scales import ScaleItem
+from coder.store.project import Project
 
 # (scale, share double-coded, stratification keys); both at about 30 %.
 DEMO_PLANS = (

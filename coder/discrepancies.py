@@ -1,6 +1,6 @@
 """A project's double-coded data for the reliability view: long frame, order, discrepancies.
 
-Plain functions over an open :class:`~coder.project.Project`, no Qt. Each reads with a
+Plain functions over an open :class:`~coder.store.project.Project`, no Qt. Each reads with a
 few bulk SELECTs (codings, ratings, notes) rather than one query per coding.
 
 What counts is decided by :func:`coder.analysis_set.analysis_codings`, the rule the
@@ -36,9 +36,17 @@ from coder.analysis_set import (
     analysis_codings,
     read_coding_facts,
 )
-from coder.models import CodingRow, NoteRow, PlanRow, RaterRow, RatingRow, ScaleRow, SessionRow
-from coder.project import CODING_STATES, Note, Project
 from coder.scales import RatingScale, parse_scale
+from coder.store.models import (
+    CodingRow,
+    NoteRow,
+    PlanRow,
+    RaterRow,
+    RatingRow,
+    ScaleRow,
+    SessionRow,
+)
+from coder.store.project import CODING_STATES, Note, Project
 
 #: Columns of :func:`reliability_frame` (the long format of ``coder.reliability``).
 FRAME_COLUMNS = ("session_id", "rater_id", "item_id", "score")

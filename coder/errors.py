@@ -39,7 +39,7 @@ class TextLimitError(InputError):
 class DatabaseFault(ProjectError):
     """The project's database cannot do what was asked right now; nothing was changed.
 
-    Raised at the storage boundary (:mod:`coder.db_faults`) in place of the driver's
+    Raised at the storage boundary (:mod:`coder.store.faults`) in place of the driver's
     exception, so the CLI and the GUI show the same calm sentence.
     """
 

@@ -48,7 +48,9 @@ from sqlalchemy import select
 
 from coder.analysis_set import CodingFact, CodingStatus, analysis_codings
 from coder.errors import CoderError, InputError
-from coder.models import (
+from coder.reliability import ICC_FORMS, reliability_report
+from coder.scales import RatingScale, parse_scale
+from coder.store.models import (
     AudioFileRow,
     CodingRow,
     NoteRow,
@@ -58,9 +60,7 @@ from coder.models import (
     SessionRow,
     SpanRow,
 )
-from coder.project import Project
-from coder.reliability import ICC_FORMS, reliability_report
-from coder.scales import RatingScale, parse_scale
+from coder.store.project import Project
 
 FinalRule = Literal["primary", "mean", "consensus"]
 Progress = Callable[[float], None]

@@ -56,10 +56,10 @@ from coder.audio import (
     probe_audio,
     sha256_file,
 )
-from coder.db_faults import retry_on_conflict
 from coder.errors import InputError, TextLimitError
-from coder.models import AudioFileRow, CodingRow, SessionRow
-from coder.project import LEAD, DuplicateRecording, Project, _log
+from coder.store.faults import retry_on_conflict
+from coder.store.models import AudioFileRow, CodingRow, SessionRow
+from coder.store.project import LEAD, DuplicateRecording, Project, _log
 from coder.text_limits import check_fields, check_metadata
 
 REQUIRED_COLUMNS = ("session_id", "audio")
@@ -551,7 +551,7 @@ def import_manifest(
 
     def write_all() -> list[str]:
         # One transaction for every good row. Two leads importing at once race for the
-        # same new session ids: the loser's transaction runs again (coder.db_faults) and
+        # same new session ids: the loser's transaction runs again (coder.store.faults) and
         # its rows are then updates of the winner's, so the report is rebuilt each try.
         report.problems[:] = before
         report.added = report.updated = report.unchanged = 0

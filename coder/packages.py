@@ -2,7 +2,7 @@
 
 A package is a single SQLite file with the schema of a project (a *mini project*), so
 the app opens it like any project and the rater works through the same
-:class:`~coder.project.RaterView`. It holds only:
+:class:`~coder.store.project.RaterView`. It holds only:
 
 * the manifest (project settings key ``package``): kind, format, package id, the
   project's UUID and name, the rater code, when it was made, whether audio is inside,
@@ -69,7 +69,9 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from coder.errors import CoderError, InputError
-from coder.models import (
+from coder.scales import RatingScale, parse_scale
+from coder.store.engine import copy_database, open_database_path, open_store, resolve_location
+from coder.store.models import (
     AudioFileRow,
     CodingRow,
     NoteRow,
@@ -82,9 +84,7 @@ from coder.models import (
     SpanRow,
     utcnow,
 )
-from coder.project import CODING_STATES, LEAD, Project, RaterView, _log
-from coder.scales import RatingScale, parse_scale
-from coder.storage import copy_database, open_database_path, open_store, resolve_location
+from coder.store.project import CODING_STATES, LEAD, Project, RaterView, _log
 
 PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1

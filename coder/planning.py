@@ -19,8 +19,8 @@ from sqlalchemy import select
 from coder.assignment import Plan, PlannedCoding, PlanSession, plan_assignments, replan
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.errors import InputError
-from coder.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
-from coder.project import LEAD, Project, _log
+from coder.store.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
+from coder.store.project import LEAD, Project, _log
 
 STRATA_KEYS = ("therapist", "patient", "phase", "session_number")
 

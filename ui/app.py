@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from coder.errors import CoderError
 from coder.packages import open_package
-from coder.project import LEAD, Project, QueueEntry, RaterView
+from coder.store.project import LEAD, Project, QueueEntry, RaterView
 from ui.coding_window import CodingWindow, OpenedCoding, open_coding
 from ui.dialogs import choose_file, show_error, show_message
 from ui.keymap import Keymap

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from coder.certification import CertificationStatus, certification_status
-from coder.project import Project
 from coder.scales import RatingScale
+from coder.store.project import Project
 from ui.rows_table_model import RowsTableModel
 from ui.tasks import TaskRunner
 

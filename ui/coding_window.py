@@ -51,7 +51,7 @@ from coder.coding_rules import check_uncodable
 from coder.coding_session import CodingSession
 from coder.errors import CoderError, InputError
 from coder.importer import relink_session_audio
-from coder.project import CodingState, Project, RaterView
+from coder.store.project import CodingState, Project, RaterView
 from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
 from ui.feedback_dialog import FeedbackDialog, load_feedback
 from ui.keymap import ACTIONS, HelpOverlay, Keymap, KeymapDialog, make_actions, parse_keys

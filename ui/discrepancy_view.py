@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
 
 from coder.consensus import consensus_scores, record_consensus
 from coder.discrepancies import Discrepancy
-from coder.project import Note, Project
 from coder.scales import RatingScale, ScaleItem
+from coder.store.project import Note, Project
 from ui.dialogs import dialog_hub, show_error
 from ui.rows_table_model import RowsTableModel
 from ui.tasks import TaskRunner

@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 
 from coder.errors import CoderError
 from coder.export_data import ExportCancelled, build_export_bundle
-from coder.project import Project
 from coder.scales import RatingScale
+from coder.store.project import Project
 from exports import SUFFIXES, write_export
 from ui.dialogs import choose_file
 from ui.tasks import TaskRunner

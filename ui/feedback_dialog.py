@@ -26,7 +26,7 @@ from coder.certification import (
     certification_feedback,
     feedback_available,
 )
-from coder.project import Project
+from coder.store.project import Project
 from ui.rows_table_model import RowsTableModel
 from ui.timefmt import format_ms
 

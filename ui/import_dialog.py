@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from coder.errors import CoderError
 from coder.importer import ImportProgress, ImportReport, import_manifest
-from coder.project import Project
+from coder.store.project import Project
 from ui.dialogs import choose_file
 from ui.tasks import TaskRunner
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.project import Project
+from coder.store.project import Project
 from ui.certification_tab import CertificationTab
 from ui.export_dialog import ExportDialog
 from ui.listen_window import ListenWindow

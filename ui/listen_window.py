@@ -15,7 +15,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from coder.audio import Peaks
-from coder.project import Project, SessionInfo
+from coder.store.project import Project, SessionInfo
 from ui.coding_window import _load_peaks
 from ui.player import Player
 from ui.tasks import TaskRunner

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from coder.coding_session import CodingSession
-from coder.project import Note
+from coder.store.project import Note
 from ui.timefmt import format_ms
 
 _Index = QModelIndex | QPersistentModelIndex

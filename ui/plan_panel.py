@@ -45,8 +45,8 @@ from coder.assignment import Plan
 from coder.discrepancies import StoredPlan, progress_by_rater, stored_plan_params
 from coder.errors import InputError
 from coder.planning import STRATA_KEYS, PlanRequest, make_plan, plan_and_save
-from coder.project import CODING_STATES, Project, Rater, SessionInfo
 from coder.scales import RatingScale
+from coder.store.project import CODING_STATES, Project, Rater, SessionInfo
 from ui.dialogs import Choice, show_error, show_message
 from ui.pair_matrix_view import PairMatrixView
 from ui.rows_table_model import RowsTableModel

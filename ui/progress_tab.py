@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.project import CODING_STATES, Project
+from coder.store.project import CODING_STATES, Project
 from ui.dialogs import show_error
 from ui.import_dialog import ImportDialog
 from ui.rows_table_model import RowsTableModel

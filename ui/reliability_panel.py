@@ -55,10 +55,10 @@ from coder.discrepancies import (
     reliability_frame,
     submission_order,
 )
-from coder.project import Project
 from coder.reliability import ICC_FORMS, ICC_LABELS, reliability_by_pair, reliability_drift
 from coder.reliability import reliability_report as _reliability_report
 from coder.scales import RatingScale
+from coder.store.project import Project
 from ui.dialogs import show_error
 from ui.discrepancy_view import DiscrepancyView
 from ui.drift_chart import KOO_LI_BANDS, DriftChart, DriftPoint, koo_li_band

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 
 from coder.coding_session import CodingSession
 from coder.errors import InputError
-from coder.project import Span
 from coder.scales import ScaleItem
+from coder.store.project import Span
 from ui.focus import EscapeReturnsFocus
 from ui.timefmt import format_ms
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.project import LEAD, QueueEntry
+from coder.store.project import LEAD, QueueEntry
 from ui.rows_table_model import RowsTableModel
 from ui.scoring_panel import STATE_LABELS
 
@@ -36,7 +36,7 @@ class StartWindow(QMainWindow):
 
     Signals:
         open_project_requested(): the rater asked to choose a project file.
-        identity_chosen(str): a rater code, or ``coder.project.LEAD``.
+        identity_chosen(str): a rater code, or ``coder.store.project.LEAD``.
         coding_chosen(int): the coding id to open.
         back_requested(): back from the queue to "who are you".
         refresh_requested(): reload the queue.

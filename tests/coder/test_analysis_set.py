@@ -33,9 +33,9 @@ from coder.discrepancies import find_discrepancies, reliability_frame
 from coder.errors import InputError
 from coder.export_data import build_export_bundle
 from coder.importer import import_manifest
-from coder.project import Project
 from coder.reliability import icc, reliability_report
 from coder.scales import load_builtin_scale
+from coder.store.project import Project
 
 SCALE = "hw_adherence"
 ITEM = "adherence"

@@ -20,15 +20,15 @@ from coder.certification import (
     set_require_certification,
 )
 from coder.errors import InputError
-from coder.models import SessionRow
 from coder.planning import PlanRequest, make_plan, plan_and_save
-from coder.project import Project
 from coder.scales import (
     CertificationCriterion,
     ScaleValidationError,
     load_builtin_scale,
     parse_scale,
 )
+from coder.store.models import SessionRow
+from coder.store.project import Project
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 # The master's scores of the training sessions T1..T8: varied, so the ICC is defined.

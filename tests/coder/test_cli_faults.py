@@ -12,8 +12,8 @@ import pytest
 
 from coder import cli
 from coder.cli import main
-from coder.project import Project
 from coder.scales import builtin_scale_path
+from coder.store.project import Project
 
 
 def _project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:

@@ -10,9 +10,9 @@ import pytest
 from coder.coding_rules import check_uncodable, note_text_is_kept
 from coder.coding_session import CodingSession, duration_from_spans, run_now
 from coder.errors import InputError
-from coder.models import SessionRow
-from coder.project import Project, Span
 from coder.scales import load_builtin_scale
+from coder.store.models import SessionRow
+from coder.store.project import Project, Span
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from coder.consensus import (
 )
 from coder.errors import InputError
 from coder.export_data import build_export_bundle
-from coder.project import Project
+from coder.store.project import Project
 from tests.exports._project import build_coded_project
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from coder.cli import main
 from coder.errors import ProjectDamagedError
-from coder.project import Project
+from coder.store.project import Project
 
 LOCK_HOLDER = """
 import sqlite3, sys

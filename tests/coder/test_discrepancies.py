@@ -18,11 +18,11 @@ from coder.discrepancies import (
     submission_order,
 )
 from coder.errors import InputError
-from coder.models import CodingRow, RaterRow, SessionRow
 from coder.planning import PlanRequest, plan_and_save
-from coder.project import Project
 from coder.reliability import reliability_report
 from coder.scales import load_builtin_scale
+from coder.store.models import CodingRow, RaterRow, SessionRow
+from coder.store.project import Project
 
 ORDINAL = ("specification", "rationale", "troubleshooting", "review", "praise")
 

@@ -19,10 +19,10 @@ from coder.export_data import (
     describe_columns,
     format_time_ms,
 )
-from coder.models import SessionRow
-from coder.project import Project
 from coder.reliability import reliability_report
 from coder.scales import load_builtin_scale, parse_scale
+from coder.store.models import SessionRow
+from coder.store.project import Project
 from tests.exports._project import (
     AUDIO_DIR,
     GHES_ITEMS,

@@ -15,7 +15,7 @@ import pytest
 
 from coder.errors import InputError
 from coder.importer import ImportProgress, import_manifest, parse_phase_rule, relink_audio
-from coder.project import Project
+from coder.store.project import Project
 from coder.synth import synthesize_session
 
 COLUMNS = [

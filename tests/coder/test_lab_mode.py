@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from coder.models import HistoryRow, RatingRow, SessionRow
-from coder.project import Project
 from coder.scales import load_builtin_scale
+from coder.store.models import HistoryRow, RatingRow, SessionRow
+from coder.store.project import Project
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 RATERS = ("R1", "R2", "R3", "R4")

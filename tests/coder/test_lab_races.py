@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from coder.importer import import_manifest
-from coder.project import Project
 from coder.scales import load_builtin_scale
+from coder.store.project import Project
 
 
 def _libpq(url: str) -> str:

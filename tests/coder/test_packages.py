@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from coder.errors import InputError
-from coder.models import AudioFileRow, SessionRow
 from coder.packages import (
     export_package,
     import_package,
@@ -25,8 +24,9 @@ from coder.packages import (
     read_manifest,
     resolve_conflict,
 )
-from coder.project import Project, RaterView
 from coder.scales import load_builtin_scale
+from coder.store.models import AudioFileRow, SessionRow
+from coder.store.project import Project, RaterView
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 SECRET = "only-B-wrote-this"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from coder.errors import InputError
-from coder.models import SessionRow
 from coder.planning import PlanRequest, make_plan, plan_and_save, save_plan
-from coder.project import Project, QueueEntry
 from coder.scales import load_builtin_scale
+from coder.store.models import SessionRow
+from coder.store.project import Project, QueueEntry
 
 
 def seed_project(

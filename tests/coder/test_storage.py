@@ -11,10 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
 from coder.errors import InputError, ProjectError
-from coder.models import Base, HistoryRow, RatingRow
-from coder.project import Project
 from coder.scales import load_builtin_scale, parse_scale
-from coder.storage import head_revision
+from coder.store.engine import head_revision
+from coder.store.models import Base, HistoryRow, RatingRow
+from coder.store.project import Project
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -29,7 +29,7 @@ def project(new_project_args: dict[str, object]) -> Project:
 def _coded_project(project: Project) -> int:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_raters(["R1", "R2"])
-    from coder.models import SessionRow
+    from coder.store.models import SessionRow
 
     with project.store.transaction() as s:
         s.add(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from coder.errors import ProjectError, StorageLostError
-from coder.project import Project
+from coder.store.project import Project
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the guard reads Linux's /proc/locks"
@@ -112,7 +112,7 @@ def test_lost_locks_with_the_wal_still_in_place_are_taken_again(project: Project
 def test_commit_into_a_deleted_wal_is_reported_never_silent(project: Project) -> None:
     db = project.store.location.path
     assert db is not None
-    from coder.models import RaterRow
+    from coder.store.models import RaterRow
 
     lost: StorageLostError | None = None
     try:
@@ -143,7 +143,7 @@ def test_opening_an_open_project_again_keeps_its_locks(project: Project) -> None
         with Project.open(spelling) as again:
             assert [r.code for r in again.raters()] == ["R1"]
         assert _locks_held(db), f"opening {spelling} dropped the open project's locks"
-    from coder.storage import open_database_path
+    from coder.store.engine import open_database_path
 
     assert open_database_path(db) == db
     assert open_database_path(f"{db}-wal") == db
@@ -163,7 +163,7 @@ def test_a_working_file_of_an_open_project_is_refused_without_opening_it(
 def test_copying_an_open_project_keeps_its_locks_and_its_latest_writes(
     project: Project, tmp_path: Path
 ) -> None:
-    from coder.storage import copy_database
+    from coder.store.engine import copy_database
 
     db = project.store.location.path
     assert db is not None
@@ -174,7 +174,7 @@ def test_copying_an_open_project_keeps_its_locks_and_its_latest_writes(
 
 
 def test_closed_project_is_no_longer_registered(tmp_path: Path) -> None:
-    from coder.storage import open_database_path
+    from coder.store.engine import open_database_path
 
     path = tmp_path / "study.scproj"
     Project.create(path).close()
@@ -201,7 +201,7 @@ def test_stale_connections_that_cannot_close_safely_refuse_every_later_write(
 ) -> None:
     """Where SQLite cannot be told to skip the close-time checkpoint, the stale
     connections stay open and the project takes no more writes, with the same sentence."""
-    import coder.storage as storage
+    import coder.store.engine as storage
 
     monkeypatch.setattr(storage, "_skip_checkpoint_on_close", lambda *_args: False)
     db = project.store.location.path

@@ -14,8 +14,8 @@ import pytest
 from coder.cli import main
 from coder.errors import TextLimitError
 from coder.importer import import_manifest
-from coder.project import Project
 from coder.scales import load_builtin_scale
+from coder.store.project import Project
 from coder.text_limits import CODE_LIMIT, LONG_TEXT_LIMIT, METADATA_VALUE_LIMIT
 
 
@@ -25,7 +25,7 @@ def project(new_project_args: dict[str, object]) -> Project:
     proj.add_scale(load_builtin_scale("ghes"))
     proj.add_raters(["R1"])
     with proj.store.transaction() as s:
-        from coder.models import SessionRow
+        from coder.store.models import SessionRow
 
         s.add(SessionRow(session_key="S1", metadata_json="{}", audio_status="ok"))
     proj.add_coding("S1", "R1", "ghes")

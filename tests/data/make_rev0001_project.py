@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from coder.scales import load_builtin_scale
-from coder.storage import _alembic_config
+from coder.store.engine import _alembic_config
 
 HERE = Path(__file__).parent
 TARGET = HERE / "project_rev0001.scproj"

@@ -23,9 +23,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from coder.models import AudioFileRow, SessionRow
-from coder.project import Project
 from coder.scales import load_builtin_scale
+from coder.store.models import AudioFileRow, SessionRow
+from coder.store.project import Project
 
 AUDIO_DIR = "/lab/confidential-recordings"
 SECRET_METADATA = "referred by Dr Confidential"

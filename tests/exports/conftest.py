@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from coder.export_data import ExportBundle, build_export_bundle
-from coder.project import Project
+from coder.store.project import Project
 from tests.exports._project import build_coded_project
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from coder.export_data import ExportBundle, build_export_bundle
-from coder.project import Project
+from coder.store.project import Project
 from exports import write_export
 from exports.csv_export import BESIDE, write_csv
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA

@@ -8,7 +8,7 @@ import pyreadstat
 import pytest
 
 from coder.export_data import ExportBundle, build_export_bundle
-from coder.project import Project
+from coder.store.project import Project
 from exports import write_export
 from exports.spss_export import spss_names, write_sav
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA
@@ -85,8 +85,8 @@ def test_no_audio_path_or_metadata_unless_asked(
 
 
 def test_nominal_items_get_their_categories_as_value_labels(tmp_path: Path) -> None:
-    from coder.models import SessionRow
     from coder.scales import parse_scale
+    from coder.store.models import SessionRow
 
     source = """\
 id: mood

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from coder.export_data import ExportBundle, build_export_bundle
-from coder.project import Project
+from coder.store.project import Project
 from exports import write_export
 from exports.xlsx_export import SHEETS, sheet_tables, write_xlsx
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA, THABS_ITEMS

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from coder.cli import main
 from coder.coding_session import CodingSession
 from coder.errors import InputError
-from coder.models import SessionRow
-from coder.project import Project
 from coder.scales import MAX_COUNT, MAX_DURATION_SECONDS, RatingScale, load_scale
+from coder.store.models import SessionRow
+from coder.store.project import Project
 
 # A generous bound: the largest generated file checks in well under a million calls;
 # the alias bomb, unbounded, would make billions.

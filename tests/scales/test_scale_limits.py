@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from coder.errors import InputError
-from coder.project import Project
 from coder.scales import (
     MAX_COUNT,
     MAX_DURATION_SECONDS,
@@ -32,6 +31,7 @@ from coder.scales import (
     load_scale,
     parse_scale,
 )
+from coder.store.project import Project
 
 BROKEN = Path(__file__).parent / "broken"
 HEAD = """\

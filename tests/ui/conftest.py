@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 import ui
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import BuiltProject, build_project
 from ui.app import make_application
 from ui.coding_window import CodingWindow, open_coding

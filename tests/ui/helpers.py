@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coder.importer import import_manifest
-from coder.project import Project
 from coder.scales import load_builtin_scale
+from coder.store.project import Project
 from coder.synth import synthesize_session
 
 

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from coder.certification import add_master_coding, certification_status
-from coder.project import Project
 from coder.scales import load_builtin_scale
+from coder.store.project import Project
 from tests.coder.test_certification import MASTER, _score, _sessions, _train
 from ui.certification_tab import HEADERS, CertificationTab
 

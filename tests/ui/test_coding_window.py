@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QWidget
 
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import build_project
 from ui.coding_window import UncodableDialog
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from coder.consensus import consensus_review, record_consensus
 from coder.discrepancies import find_discrepancies
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.test_reliability_panel import Study, build_study
 from ui.discrepancy_view import HEADERS, ConsensusDialog, DiscrepancyView
 

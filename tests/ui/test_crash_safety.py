@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import BuiltProject
 from tests.ui.smoke_app import NOTE_TEXT
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtWidgets import QMessageBox
 
-from coder.project import Project
+from coder.store.project import Project
 from ui.app import AppController
 from ui.settings import AppSettings
 

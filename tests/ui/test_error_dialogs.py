@@ -11,8 +11,8 @@ import shiboken6
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from coder.errors import InputError
-from coder.project import Project
 from coder.scales import load_builtin_scale, parse_scale
+from coder.store.project import Project
 from coder.synth import synthesize_session
 from tests.ui.helpers import relink_by_reimport
 from ui.app import install_excepthook, log_path

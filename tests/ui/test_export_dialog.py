@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 
 import ui.export_dialog as export_dialog_module
 from coder.consensus import record_consensus
-from coder.project import Project
+from coder.store.project import Project
 from tests.exports._project import AUDIO_DIR, build_coded_project
 from ui.export_dialog import ExportDialog
 

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QMessageBox
 from shiboken6 import isValid
 
 from coder.certification import add_master_coding
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import BuiltProject
 from ui.feedback_dialog import FeedbackDialog
 

@@ -23,7 +23,7 @@ from queue import Empty, Queue
 
 import pytest
 
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import BuiltProject
 
 ROOT = Path(__file__).parent.parent.parent

@@ -6,7 +6,7 @@ import csv
 import threading
 from pathlib import Path
 
-from coder.project import Project
+from coder.store.project import Project
 from coder.synth import synthesize_session
 from ui.import_dialog import ImportDialog
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from coder.project import Project
+from coder.store.project import Project
 from ui.dialogs import dialog_hub
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPlainTextEdit
 
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import build_project
 from ui.keymap import ACTIONS, KeymapDialog
 from ui.settings import AppSettings

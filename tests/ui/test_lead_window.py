@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import BuiltProject
 from ui.lead_window import LeadWindow
 from ui.tasks import TaskRunner

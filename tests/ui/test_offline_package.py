@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from coder.packages import export_package, import_package
-from coder.project import Project
+from coder.store.project import Project
 from tests.ui.helpers import build_project
 from ui.app import AppController
 from ui.settings import AppSettings

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
 from coder.discrepancies import pair_matrix
-from coder.models import PlanRow, SessionRow
 from coder.planning import PlanRequest, make_plan, plan_and_save
-from coder.project import Project
 from coder.scales import load_builtin_scale
+from coder.store.models import PlanRow, SessionRow
+from coder.store.project import Project
 from ui.pair_matrix_view import PairMatrixView
 from ui.plan_panel import PlanPanel, parse_session_numbers, relaxed_sentence
 from ui.tasks import TaskRunner

@@ -12,11 +12,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from coder.discrepancies import reliability_frame
-from coder.models import SessionRow
 from coder.planning import PlanRequest, plan_and_save
-from coder.project import Project
 from coder.reliability import ICC_FORMS, reliability_by_pair, reliability_report
 from coder.scales import load_builtin_scale
+from coder.store.models import SessionRow
+from coder.store.project import Project
 from ui.discrepancy_view import format_mmss
 from ui.drift_chart import koo_li_band
 from ui.reliability_panel import NOT_DEFINED, ReliabilityPanel

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QMessageBox, QPushButton
 
-from coder.project import Project
+from coder.store.project import Project
 from ui.coding_window import UncodableDialog
 
 

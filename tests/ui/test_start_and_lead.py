@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from coder.project import LEAD, Project
+from coder.store.project import LEAD, Project
 from tests.ui.helpers import BuiltProject, build_project
 from ui.app import AppController
 from ui.settings import AppSettings

@@ -5,7 +5,7 @@ locked by another program, read-only, on a full disk, damaged; two writers raced
 the same key) as different exceptions and codes. :func:`translate_db_error` maps each
 to a :class:`~coder.errors.DatabaseFault` subclass with a message that says what
 happened and what to do; :func:`db_faults` applies it around a block, and the store
-(:class:`coder.storage.Store`) wraps every transaction and read in it, so the CLI, the
+(:class:`coder.store.engine.Store`) wraps every transaction and read in it, so the CLI, the
 GUI and the exporters all get the same sentence and never a driver's raw text.
 
 Every fault is raised while the transaction is rolled back, so "nothing was changed"

@@ -1,7 +1,7 @@
 """The project database schema (SQLAlchemy 2 ORM), the same on SQLite and PostgreSQL.
 
 The tables here describe the newest schema revision. Alembic migrations in
-``coder/migrations/versions`` create and upgrade real files; a test checks that the
+``coder/store/migrations/versions`` create and upgrade real files; a test checks that the
 migrations produce exactly these tables.
 """
 

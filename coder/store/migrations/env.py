@@ -1,10 +1,10 @@
-"""Alembic environment: always run programmatically by coder.storage with a connection."""
+"""Alembic environment: always run programmatically by coder.store.engine with a connection."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from coder.models import Base
+from coder.store.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

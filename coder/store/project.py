@@ -20,9 +20,19 @@ from sqlalchemy.orm import Session as DbSession
 
 from coder.analysis_set import CodingStatus
 from coder.coding_rules import check_note_text, check_uncodable
-from coder.db_faults import retry_on_conflict
 from coder.errors import InputError, ProjectError
-from coder.models import (
+from coder.scales import RatingScale, parse_scale
+from coder.store.engine import (
+    Location,
+    Store,
+    create_store,
+    normalize_db_url,
+    open_store,
+    resolve_location,
+    write_pointer_file,
+)
+from coder.store.faults import retry_on_conflict
+from coder.store.models import (
     CodingRow,
     HistoryRow,
     NoteRow,
@@ -35,16 +45,6 @@ from coder.models import (
     SessionRow,
     SpanRow,
     utcnow,
-)
-from coder.scales import RatingScale, parse_scale
-from coder.storage import (
-    Location,
-    Store,
-    create_store,
-    normalize_db_url,
-    open_store,
-    resolve_location,
-    write_pointer_file,
 )
 from coder.text_limits import CODE_LIMIT, check_text
 
@@ -500,7 +500,7 @@ class Project:
     # ------------------------------------------------------------------ sessions
 
     def sessions(self) -> list[SessionInfo]:
-        from coder.models import AudioFileRow
+        from coder.store.models import AudioFileRow
 
         with self.store.read() as s:
             rows = s.execute(
@@ -523,7 +523,7 @@ class Project:
 
     def duplicate_recordings(self) -> list[DuplicateRecording]:
         """Groups of sessions that share one recording, by SHA-256 or by missing path."""
-        from coder.models import AudioFileRow
+        from coder.store.models import AudioFileRow
 
         with self.store.read() as s:
             rows = s.execute(
@@ -814,7 +814,7 @@ class RaterView:
 
     def coding(self, coding_id: int) -> CodingState:
         """Load one of this rater's codings with its scores, notes, spans and playhead."""
-        from coder.models import AudioFileRow
+        from coder.store.models import AudioFileRow
 
         project = self._project
         with project.store.read() as s:

@@ -39,8 +39,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from coder.db_faults import busy_timeout_ms, db_faults, translate_db_error
 from coder.errors import ProjectDamagedError, ProjectError, StorageLostError
+from coder.store.faults import busy_timeout_ms, db_faults, translate_db_error
 from coder.text_limits import check_session_texts
 
 log = logging.getLogger(__name__)
@@ -509,7 +509,7 @@ def _make_engine(location: Location) -> Engine:
             cursor.execute(f"PRAGMA journal_mode={location.journal_mode}")
         cursor.execute("PRAGMA synchronous=FULL")
         # How long a writer queues behind another program's write lock before the
-        # user is told the project is busy (coder.db_faults); 10 s unless configured.
+        # user is told the project is busy (coder.store.faults); 10 s unless configured.
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
         cursor.close()
 

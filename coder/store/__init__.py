@@ -1,0 +1,15 @@
+"""The store: the one door to the database.
+
+Only this package imports SQLAlchemy or Alembic (an import-linter contract in
+``pyproject.toml`` holds it). Its modules:
+
+- ``models``: the tables of the newest schema revision.
+- ``migrations``: Alembic revisions that create and upgrade real files.
+- ``engine``: opening a project file or server, locks, backups, copies.
+- ``faults``: turning database errors into one-sentence messages; retries.
+- ``project``: ``Project``, the lifecycle of an open project and its writes.
+
+This ``__init__`` imports nothing, so ``coder.store.models`` can be loaded without
+the rest (the modules import each other in one direction: models, faults, engine,
+project).
+"""
