@@ -47,6 +47,7 @@ from coder.reliability import ICC_FORMS, agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, ScaleRow, SessionRow
 from coder.store.project import LEAD, CodingId, Note, Project, insert_coding
+from coder.store.rows import latest_scale_pk, rater_row
 
 MASTER_ROLE = "master"
 CERTIFICATION_ROLE = "certification"
@@ -398,8 +399,8 @@ def add_master_coding(
                 f"session {session_key!r} is not a training session; mark it first "
                 "(session-coder certify sessions PROJECT KEY...)"
             )
-        scale_pk = project._scale_pk(s, scale_id)
-        rater = project._rater_row(s, master_rater)
+        scale_pk = latest_scale_pk(s, scale_id)
+        rater = rater_row(s, master_rater)
         scale_pks = _scale_pks(s, scale_id)
         existing = s.execute(
             select(CodingRow.role, RaterRow.code)
@@ -445,7 +446,7 @@ def assign_training(
     """
     added: dict[str, list[str]] = {}
     with project.store.transaction() as s:
-        scale_pk = project._scale_pk(s, scale_id)
+        scale_pk = latest_scale_pk(s, scale_id)
         scale_pks = _scale_pks(s, scale_id)
         mastered = dict(
             s.execute(
@@ -474,7 +475,7 @@ def assign_training(
                 "(session-coder certify master)"
             )
         for code in raters:
-            rater = project._rater_row(s, code)
+            rater = rater_row(s, code)
             coded = set(
                 s.scalars(
                     select(CodingRow.session_id).where(
@@ -524,9 +525,9 @@ def certification_feedback(project: Project, rater: str, coding_id: int) -> Feed
             submitted master coding.
     """
     with project.store.read() as s:
-        rater_row = project._rater_row(s, rater)
+        rater_rec = rater_row(s, rater)
         row = s.scalar(
-            select(CodingRow).where(CodingRow.id == coding_id, CodingRow.rater_id == rater_row.id)
+            select(CodingRow).where(CodingRow.id == coding_id, CodingRow.rater_id == rater_rec.id)
         )
         if row is None:
             raise InputError(f"coding #{coding_id} is not in {rater}'s queue")
@@ -538,7 +539,7 @@ def certification_feedback(project: Project, rater: str, coding_id: int) -> Feed
             raise InputError("feedback against the master is given on training sessions only")
         if row.state != "submitted":
             raise InputError("submit the coding first; the feedback comes after submitting")
-        scale = project._scale_by_pk(s, row.scale_pk)
+        scale = project.scale_by_pk(s, row.scale_pk)
         master = s.scalar(
             select(CodingRow).where(
                 CodingRow.session_id == row.session_id,
@@ -664,7 +665,7 @@ def _comparisons(
             values.setdefault(r.coding_id, {})[r.item_id] = float(r.value)  # type: ignore[arg-type]
         for row, code, key in rows:
             master = masters[row.session_id]
-            scale = project._scale_by_pk(s, master.scale_pk)
+            scale = project.scale_by_pk(s, master.scale_pk)
             mine, theirs = values.get(row.id, {}), values.get(master.id, {})
             pairs = tuple(
                 (mine[i.id], theirs[i.id])
@@ -890,7 +891,7 @@ def schedule_recalibration(
     certified = [code for code, st in status.items() if st.state != "in_training"]
     with project.store.transaction() as s:
         pks = _scale_pks(s, scale_id)
-        scale_pk = project._scale_pk(s, scale_id)
+        scale_pk = latest_scale_pk(s, scale_id)
         mastered = dict(
             s.execute(
                 select(SessionRow.id, SessionRow.session_key)
@@ -904,7 +905,7 @@ def schedule_recalibration(
             ).all()
         )
         for code in certified:
-            rater = project._rater_row(s, code)
+            rater = rater_row(s, code)
             # Locked: two leads scheduling at once must not both add the same check.
             rows = s.scalars(
                 select(CodingRow)

@@ -34,7 +34,8 @@ from coder.store.models import (
     SessionRow,
     utcnow,
 )
-from coder.store.project import LEAD, Note, Project, _log
+from coder.store.project import LEAD, Note, Project
+from coder.store.rows import log_change
 
 #: Columns of :func:`consensus_scores`.
 CONSENSUS_COLUMNS = (
@@ -144,7 +145,7 @@ def record_consensus(
         session, rows = _analysis_codings(s, scale_id, session_key)
         _check_double_coded(scale_id, session_key, rows)
         primary = next((c for c, _code in rows if c.role == CodingRole.PRIMARY), rows[0][0])
-        scale = project._scale_by_pk(s, primary.scale_pk)
+        scale = project.scale_by_pk(s, primary.scale_pk)
         try:
             item = scale.item(item_id)
         except KeyError:
@@ -180,7 +181,7 @@ def record_consensus(
                 actor,
                 utcnow(),
             )
-        _log(
+        log_change(
             s,
             actor,
             "set" if value is not None else "delete",
@@ -236,7 +237,7 @@ def consensus_review(project: Project, scale_id: str, session_key: str) -> Conse
         session, rows = _analysis_codings(s, scale_id, session_key)
         _check_double_coded(scale_id, session_key, rows)
         primary = next((c for c, _code in rows if c.role == CodingRole.PRIMARY), rows[0][0])
-        scale = project._scale_by_pk(s, primary.scale_pk)
+        scale = project.scale_by_pk(s, primary.scale_pk)
         ids = [c.id for c, _code in rows]
         code_of = {c.id: code for c, code in rows}
         values: dict[str, dict[str, float | None]] = {}

@@ -59,7 +59,8 @@ from coder.audio import (
 from coder.errors import InputError, TextLimitError
 from coder.store.faults import retry_on_conflict
 from coder.store.models import AudioFileRow, CodingRow, SessionRow
-from coder.store.project import LEAD, DuplicateRecording, Project, _log
+from coder.store.project import LEAD, DuplicateRecording, Project
+from coder.store.rows import log_change
 from coder.text_limits import check_fields, check_metadata
 
 REQUIRED_COLUMNS = ("session_id", "audio")
@@ -841,11 +842,11 @@ def _write_session(
     }
     if existing is None:
         s.add(SessionRow(session_key=row.session_id, **fields))
-        _log(s, actor, "import", "session", row.session_id)
+        log_change(s, actor, "import", "session", row.session_id)
         return "added", note
     changed = {k: (getattr(existing, k), v) for k, v in fields.items() if getattr(existing, k) != v}
     if recording_change is not None:
-        _log(
+        log_change(
             s,
             actor,
             "reimport",
@@ -859,7 +860,7 @@ def _write_session(
         return ("unchanged" if recording_change is None else "updated"), note
     for key, (_old, new) in changed.items():
         setattr(existing, key, new)
-    _log(
+    log_change(
         s,
         actor,
         "reimport",
@@ -937,7 +938,7 @@ def _relink(project: Project, session_pk: int, audio_pk: int, path: str, actor: 
         audio_row.mtime_ns = os.stat(path).st_mtime_ns
         if audio_row.duration_ms is not None:
             session_row.audio_status, session_row.audio_reason = "ok", ""
-        _log(s, actor, "relink", "audio", session_row.session_key, field="path", old=old, new=path)
+        log_change(s, actor, "relink", "audio", session_row.session_key, field="path", old=old, new=path)
 
 
 def relink_session_audio(

@@ -84,7 +84,8 @@ from coder.store.models import (
     SpanRow,
     utcnow,
 )
-from coder.store.project import CODING_STATES, LEAD, Project, RaterView, _log
+from coder.store.project import CODING_STATES, LEAD, Project, RaterView
+from coder.store.rows import log_change, rater_row
 
 PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
@@ -381,12 +382,12 @@ def export_package(
     if not out.parent.is_dir():
         raise InputError(f"the folder {out.parent} does not exist")
     with project.store.read() as s:
-        rater_row = project._rater_row(s, rater)
+        rater_rec = rater_row(s, rater)
         rows = s.execute(
             select(CodingRow, SessionRow, AudioFileRow)
             .join(SessionRow, SessionRow.id == CodingRow.session_id)
             .outerjoin(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
-            .where(CodingRow.rater_id == rater_row.id)
+            .where(CodingRow.rater_id == rater_rec.id)
             .order_by(CodingRow.queue_position, CodingRow.id)
         ).all()
         if not rows:
@@ -562,7 +563,7 @@ def export_package(
             s.add(
                 RaterPackageRow(
                     id=manifest.package_id,
-                    rater_id=rater_row.id,
+                    rater_id=rater_rec.id,
                     created_at=utcnow(),
                     created_by=actor,
                     content_sha256=manifest.content_sha256,
@@ -572,7 +573,7 @@ def export_package(
                     import_count=0,
                 )
             )
-            _log(
+            log_change(
                 s,
                 actor,
                 "export",
@@ -960,7 +961,7 @@ class _Merger:
         else:
             old = row.text if row.text is not None else row.value
         row.value, row.text, row.updated_at = value, txt, utcnow()
-        _log(
+        log_change(
             self.s,
             self.rater,
             "set",
@@ -992,7 +993,7 @@ class _Merger:
             }
         else:
             before, after = old["state"], unit["state"]
-        _log(
+        log_change(
             self.s,
             self.rater,
             action,
@@ -1015,7 +1016,7 @@ class _Merger:
             )
             self.s.add(note)
             self.s.flush()
-            _log(
+            log_change(
                 self.s,
                 self.rater,
                 "add",
@@ -1029,13 +1030,13 @@ class _Merger:
             old = {"position_ms": note.position_ms, "text": note.text}
             if unit["deleted"] and not note.deleted:
                 note.deleted = True
-                _log(
+                log_change(
                     self.s, self.rater, "delete", "note", str(note.id), coding_id=coding.id, old=old
                 )
             else:
                 note.deleted = unit["deleted"]
                 note.position_ms, note.text = unit["position_ms"], unit["text"]
-                _log(
+                log_change(
                     self.s,
                     self.rater,
                     "edit",
@@ -1060,19 +1061,19 @@ class _Merger:
             )
             self.s.add(span)
             self.s.flush()
-            _log(self.s, self.rater, "add", "span", str(span.id), coding_id=coding.id, new=values)
+            log_change(self.s, self.rater, "add", "span", str(span.id), coding_id=coding.id, new=values)
         else:
             span = self.s.get(SpanRow, span_id)
             old = {"item": span.item_id, "start_ms": span.start_ms, "end_ms": span.end_ms}
             if unit["deleted"] and not span.deleted:
                 span.deleted = True
-                _log(
+                log_change(
                     self.s, self.rater, "delete", "span", str(span.id), coding_id=coding.id, old=old
                 )
             else:
                 span.deleted = unit["deleted"]
                 span.start_ms, span.end_ms = unit["start_ms"], unit["end_ms"]
-                _log(
+                log_change(
                     self.s,
                     self.rater,
                     "edit",
@@ -1130,8 +1131,8 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
                 f"{path}: this project has no record of exporting package "
                 f"{manifest.package_id}; import it into the project it came from"
             )
-        rater_row = project._rater_row(s, manifest.rater)
-        if record.rater_id != rater_row.id or record.content_sha256 != digest:
+        rater_rec = rater_row(s, manifest.rater)
+        if record.rater_id != rater_rec.id or record.content_sha256 != digest:
             raise InputError(
                 f"{path} has been tampered with: it does not match package "
                 f"{manifest.package_id} as this project exported it"
@@ -1144,7 +1145,7 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
         conflicts: list[dict[str, Any]] = []
         for pkg_id in sorted(state["codings"], key=int):
             _merge_coding(
-                s, merger, state["codings"][pkg_id], data.codings[pkg_id], rater_row.id, conflicts
+                s, merger, state["codings"][pkg_id], data.codings[pkg_id], rater_rec.id, conflicts
             )
         state["conflicts"] = conflicts
         changed = sum(merger.applied.values()) > 0 or json.dumps(state, sort_keys=True) != before
@@ -1152,7 +1153,7 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
             record.state_json = json.dumps(state, sort_keys=True)
             record.imported_at = utcnow()
             record.import_count += 1
-            _log(
+            log_change(
                 s,
                 actor,
                 "import",
@@ -1450,7 +1451,7 @@ def resolve_conflict(
             entry["discarded"] = found["fingerprint"]
         state["conflicts"] = [c for c in state["conflicts"] if c["id"] != conflict_id]
         record.state_json = json.dumps(state, sort_keys=True)
-        _log(
+        log_change(
             s,
             actor,
             "resolve",

@@ -20,7 +20,8 @@ from coder.assignment import Plan, PlannedCoding, PlanSession, plan_assignments,
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.errors import InputError
 from coder.store.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
-from coder.store.project import LEAD, Project, _log
+from coder.store.project import LEAD, Project
+from coder.store.rows import latest_scale_pk, log_change
 
 STRATA_KEYS = ("therapist", "patient", "phase", "session_number")
 
@@ -262,7 +263,7 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
     """
     summary = plan.summary()
     with project.store.transaction() as s:
-        scale_pk = project._scale_pk(s, request.scale_id)
+        scale_pk = latest_scale_pk(s, request.scale_id)
         for old in s.scalars(
             select(PlanRow).where(PlanRow.scale_pk == scale_pk, PlanRow.active.is_(True))
         ):
@@ -321,7 +322,7 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
             if key not in wanted and row.state == "not_started" and row.role not in UNPLANNED_ROLES:
                 s.delete(row)
                 removed += 1
-        _log(
+        log_change(
             s,
             actor,
             "plan",

@@ -46,6 +46,7 @@ from coder.store.models import (
     SpanRow,
     utcnow,
 )
+from coder.store.rows import latest_scale_pk, log_change, rater_row
 from coder.text_limits import CODE_LIMIT, check_text
 
 CodingId = NewType("CodingId", int)
@@ -174,9 +175,6 @@ class HistoryEntry:
     new: Any
 
 
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
-
 
 def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
@@ -222,7 +220,7 @@ class Project:
             raise
         with store.transaction() as s:
             s.add(ProjectRow(id=1, name=name or path.stem, settings_json="{}"))
-            _log(s, LEAD, "create", "project", path.stem)
+            log_change(s, LEAD, "create", "project", path.stem)
         if db_url is not None:
             write_pointer_file(path, location.url)
         return cls(store)
@@ -269,7 +267,7 @@ class Project:
             old = settings.get(key)
             settings[key] = value
             row.settings_json = json.dumps(settings, sort_keys=True)
-            _log(s, actor, "set", "setting", key, old=old, new=value)
+            log_change(s, actor, "set", "setting", key, old=old, new=value)
 
     def update_setting(self, key: str, change: Callable[[Any], Any], *, actor: str = LEAD) -> Any:
         """Read, change and write one setting in one locked transaction.
@@ -296,7 +294,7 @@ class Project:
             else:
                 settings[key] = new
             row.settings_json = json.dumps(settings, sort_keys=True)
-            _log(s, actor, "set", "setting", key, old=old, new=new)
+            log_change(s, actor, "set", "setting", key, old=old, new=new)
             return new
 
     # ------------------------------------------------------------------ scales
@@ -359,7 +357,7 @@ class Project:
         )
         # Flushed now, so a race with another machine shows inside the retried block.
         s.flush()
-        _log(s, actor, "add", "scale", f"{scale.id}@{scale.version}")
+        log_change(s, actor, "add", "scale", f"{scale.id}@{scale.version}")
         return True
 
     def scales(self) -> list[RatingScale]:
@@ -382,18 +380,6 @@ class Project:
             f"session-coder scales add"
         )
 
-    def _scale_pk(self, s: DbSession, scale_id: str) -> int:
-        pk = s.scalar(
-            select(ScaleRow.id)
-            .where(ScaleRow.scale_id == scale_id)
-            .order_by(ScaleRow.version.desc())
-            .limit(1)
-        )
-        if pk is None:
-            raise InputError(
-                f"the project has no scale {scale_id!r}; add it with session-coder scales add"
-            )
-        return pk
 
     def _scale_from_row(self, row: ScaleRow) -> RatingScale:
         cached = self._scale_cache.get(row.id)
@@ -402,7 +388,7 @@ class Project:
             self._scale_cache[row.id] = cached
         return cached
 
-    def _scale_by_pk(self, s: DbSession, pk: int) -> RatingScale:
+    def scale_by_pk(self, s: DbSession, pk: int) -> RatingScale:
         if pk not in self._scale_cache:
             row = s.get(ScaleRow, pk)
             if row is None:
@@ -438,7 +424,7 @@ class Project:
                     s.add(RaterRow(code=code, name="", active=True))
                     existing.add(code)
                     added.append(code)
-                    _log(s, actor, "add", "rater", code)
+                    log_change(s, actor, "add", "rater", code)
             return added
 
         return retry_on_conflict(add_all)
@@ -450,22 +436,15 @@ class Project:
 
     def set_rater_active(self, code: str, active: bool, *, actor: str = LEAD) -> None:
         with self.store.transaction() as s:
-            row = self._rater_row(s, code)
+            row = rater_row(s, code)
             old, row.active = row.active, active
-            _log(s, actor, "set", "rater", code, field="active", old=old, new=active)
+            log_change(s, actor, "set", "rater", code, field="active", old=old, new=active)
 
-    def _rater_row(self, s: DbSession, code: str) -> RaterRow:
-        row = s.scalar(select(RaterRow).where(RaterRow.code == code))
-        if row is None:
-            raise InputError(
-                f"no rater {code!r} in this project; add it with session-coder raters add"
-            )
-        return row
 
     def set_pool(self, name: str, codes: Sequence[str], *, actor: str = LEAD) -> None:
         """Define (or redefine) a named rater pool."""
         with self.store.transaction() as s:
-            raters = [self._rater_row(s, c) for c in codes]
+            raters = [rater_row(s, c) for c in codes]
             pool = s.scalar(select(RaterPoolRow).where(RaterPoolRow.name == name))
             old = None
             if pool is None:
@@ -481,7 +460,7 @@ class Project:
                 s.flush()
             for rater in raters:
                 s.add(RaterPoolMemberRow(pool_id=pool.id, rater_id=rater.id))
-            _log(s, actor, "set", "pool", name, old=old, new=sorted(codes))
+            log_change(s, actor, "set", "pool", name, old=old, new=sorted(codes))
 
     def pools(self) -> dict[str, list[str]]:
         with self.store.read() as s:
@@ -519,7 +498,7 @@ class Project:
                 if row is None:
                     raise InputError(f"no session {key!r} in this project")
                 old, row.training = row.training, training
-                _log(s, actor, "set", "session", key, field="training", old=old, new=training)
+                log_change(s, actor, "set", "session", key, field="training", old=old, new=training)
 
     def duplicate_recordings(self) -> list[DuplicateRecording]:
         """Groups of sessions that share one recording, by SHA-256 or by missing path."""
@@ -611,7 +590,7 @@ class Project:
     def rater_view(self, code: str) -> RaterView:
         """The data layer a rater works through: only their own codings."""
         with self.store.read() as s:
-            rater = self._rater_row(s, code)
+            rater = rater_row(s, code)
         return RaterView(self, rater.id, rater.code)
 
     def add_coding(
@@ -633,8 +612,8 @@ class Project:
             row = insert_coding(
                 s,
                 session_id=session.id,
-                rater_id=self._rater_row(s, rater).id,
-                scale_pk=self._scale_pk(s, scale_id),
+                rater_id=rater_row(s, rater).id,
+                scale_pk=latest_scale_pk(s, scale_id),
                 role=role,
                 queue_position=queue_position,
                 plan_id=plan_id,
@@ -649,7 +628,7 @@ class Project:
             if row is None:
                 raise InputError(f"no coding #{coding_id}")
             old, row.reopen_allowed = row.reopen_allowed, allowed
-            _log(
+            log_change(
                 s,
                 actor,
                 "set",
@@ -713,37 +692,12 @@ def insert_coding(
     )
     s.add(row)
     s.flush()
-    _log(
+    log_change(
         s, actor, "assign", "coding", str(row.id), coding_id=row.id, new={**described, "role": role}
     )
     return row
 
 
-def _log(
-    s: DbSession,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    *,
-    coding_id: int | None = None,
-    field: str = "",
-    old: Any = None,
-    new: Any = None,
-) -> None:
-    s.add(
-        HistoryRow(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            coding_id=coding_id,
-            field=field,
-            old=_dump(old),
-            new=_dump(new),
-        )
-    )
 
 
 class RaterView:
@@ -779,7 +733,7 @@ class RaterView:
             )
             entries = []
             for coding, key in rows:
-                scale = project._scale_by_pk(s, coding.scale_pk)
+                scale = project.scale_by_pk(s, coding.scale_pk)
                 entries.append(
                     QueueEntry(
                         CodingId(coding.id),
@@ -822,7 +776,7 @@ class RaterView:
             session = s.get(SessionRow, row.session_id)
             assert session is not None
             audio = s.get(AudioFileRow, session.audio_id) if session.audio_id else None
-            scale = project._scale_by_pk(s, row.scale_pk)
+            scale = project.scale_by_pk(s, row.scale_pk)
             ratings = s.scalars(select(RatingRow).where(RatingRow.coding_id == row.id)).all()
             notes = s.scalars(
                 select(NoteRow)
@@ -864,7 +818,7 @@ class RaterView:
         if row.state == "not_started":
             row.state = "in_progress"
             row.started_at = utcnow()
-            _log(
+            log_change(
                 s,
                 self.code,
                 "set",
@@ -881,7 +835,7 @@ class RaterView:
         """Score a numeric item (None clears it)."""
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            scale = self._project._scale_by_pk(s, row.scale_pk)
+            scale = self._project.scale_by_pk(s, row.scale_pk)
             try:
                 item = scale.item(item_id)
             except KeyError:
@@ -892,7 +846,7 @@ class RaterView:
     def set_text(self, coding_id: int, item_id: str, text: str) -> None:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            scale = self._project._scale_by_pk(s, row.scale_pk)
+            scale = self._project.scale_by_pk(s, row.scale_pk)
             if item_id not in {i.id for i in scale.items if i.kind == "text"}:
                 raise InputError(f"scale {scale.id!r} has no text item {item_id!r}")
             self._upsert(s, row.id, item_id, value=None, text=text)
@@ -912,7 +866,7 @@ class RaterView:
             if old == (text if text is not None else value):
                 return
         rating.value, rating.text, rating.updated_at = value, text, utcnow()
-        _log(
+        log_change(
             s,
             self.code,
             "set",
@@ -931,7 +885,7 @@ class RaterView:
             note = NoteRow(coding_id=row.id, position_ms=int(position_ms), text=text, deleted=False)
             s.add(note)
             s.flush()
-            _log(
+            log_change(
                 s,
                 self.code,
                 "add",
@@ -962,14 +916,14 @@ class RaterView:
                 note.position_ms = int(position_ms)
             new = {"position_ms": note.position_ms, "text": note.text}
             if new != old:
-                _log(s, self.code, "edit", "note", str(note.id), coding_id=row.id, old=old, new=new)
+                log_change(s, self.code, "edit", "note", str(note.id), coding_id=row.id, old=old, new=new)
 
     def delete_note(self, coding_id: int, note_id: int) -> None:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
             note = self._own_child(s, NoteRow, note_id, row.id)
             note.deleted = True
-            _log(
+            log_change(
                 s,
                 self.code,
                 "delete",
@@ -984,7 +938,7 @@ class RaterView:
     ) -> int:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            scale = self._project._scale_by_pk(s, row.scale_pk)
+            scale = self._project.scale_by_pk(s, row.scale_pk)
             if item_id not in {i.id for i in scale.items if i.kind == "duration"}:
                 raise InputError(f"scale {scale.id!r} has no duration item {item_id!r}")
             span = SpanRow(
@@ -996,7 +950,7 @@ class RaterView:
             )
             s.add(span)
             s.flush()
-            _log(
+            log_change(
                 s,
                 self.code,
                 "add",
@@ -1026,7 +980,7 @@ class RaterView:
                 span.end_ms = int(end_ms)
             if span.end_ms is not None and span.end_ms < span.start_ms:
                 span.start_ms, span.end_ms = span.end_ms, span.start_ms
-            _log(
+            log_change(
                 s,
                 self.code,
                 "edit",
@@ -1043,7 +997,7 @@ class RaterView:
             row = self._editable(s, coding_id)
             span = self._own_child(s, SpanRow, span_id, row.id)
             span.deleted = True
-            _log(
+            log_change(
                 s,
                 self.code,
                 "delete",
@@ -1089,12 +1043,12 @@ class RaterView:
         """Mark the session uncodable with one of the scale's reasons."""
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            scale = self._project._scale_by_pk(s, row.scale_pk)
+            scale = self._project.scale_by_pk(s, row.scale_pk)
             check_uncodable(scale.uncodable_reasons, reason, text)
             old = {"state": row.state, "reason": row.uncodable_reason}
             row.state, row.uncodable_reason, row.uncodable_text = "uncodable", reason, text
             row.submitted_at, row.reopen_allowed = utcnow(), False
-            _log(
+            log_change(
                 s,
                 self.code,
                 "uncodable",
@@ -1133,7 +1087,7 @@ class RaterView:
             row = self._editable(s, coding_id)
             old = row.state
             row.state, row.submitted_at, row.reopen_allowed = "submitted", utcnow(), False
-            _log(
+            log_change(
                 s,
                 self.code,
                 "submit",

@@ -1,0 +1,80 @@
+"""Small helpers every store module uses inside its own transaction.
+
+They take the caller's database session (``s``) and never commit: the history row
+of a change (:func:`log_change`), and the rows a change refers to by the codes users
+see (:func:`latest_scale_pk`, :func:`rater_row`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from coder.errors import InputError
+from coder.store.models import HistoryRow, RaterRow, ScaleRow, utcnow
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def log_change(
+    s: DbSession,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    *,
+    coding_id: int | None = None,
+    field: str = "",
+    old: Any = None,
+    new: Any = None,
+) -> None:
+    """Add the append-only history row of one change (old and new values as JSON)."""
+    s.add(
+        HistoryRow(
+            at=utcnow(),
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            coding_id=coding_id,
+            field=field,
+            old=_dump(old),
+            new=_dump(new),
+        )
+    )
+
+
+def latest_scale_pk(s: DbSession, scale_id: str) -> int:
+    """The row id of the newest stored version of a scale.
+
+    Raises:
+        InputError: the project has no such scale.
+    """
+    pk = s.scalar(
+        select(ScaleRow.id)
+        .where(ScaleRow.scale_id == scale_id)
+        .order_by(ScaleRow.version.desc())
+        .limit(1)
+    )
+    if pk is None:
+        raise InputError(
+            f"the project has no scale {scale_id!r}; add it with session-coder scales add"
+        )
+    return pk
+
+
+def rater_row(s: DbSession, code: str) -> RaterRow:
+    """The rater with this code.
+
+    Raises:
+        InputError: the project has no such rater.
+    """
+    row = s.scalar(select(RaterRow).where(RaterRow.code == code))
+    if row is None:
+        raise InputError(f"no rater {code!r} in this project; add it with session-coder raters add")
+    return row
