@@ -1,7 +1,8 @@
 """The reliability and export commands of SPEC section 9.
 
-They run in process (tests/cli.py); the contract test and the demo build run as real
-processes, so the entry point, its exit code and its stdout are proven too.
+They run in process (tests/cli.py); the contract test and the demo build (the
+`demo_project` fixture of tests/conftest.py) run as real processes, so the entry point,
+its exit code and its stdout are proven too.
 """
 
 from __future__ import annotations
@@ -100,16 +101,6 @@ def test_bad_long_input_is_one_line_exit_2(
     out = run("reliability", "--long", str(path), *args)
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
-
-
-@pytest.fixture(scope="module")
-def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    # A real process: the demo command's smoke test (and its audio pool stays out of
-    # the test process).
-    out = run_cli_process("demo", str(folder), "--no-gui")
-    assert out.returncode == 0, out.stderr
-    return folder / "demo.scproj"
 
 
 @pytest.mark.slow
