@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.consensus import consensus_scores, record_consensus
+from coder.consensus import ConsensusMap, load_consensus, record_consensus
 from coder.discrepancies import Discrepancy
 from coder.scales import RatingScale, ScaleItem
 from coder.store.project import Note, Project
@@ -57,9 +57,6 @@ HEADERS = (
     "Consensus",
 )
 
-#: (scale id, session key, item id) -> (consensus score, reason).
-ConsensusMap = dict[tuple[str, str, str], tuple[float, str]]
-
 
 def format_mmss(position_ms: int) -> str:
     """``83_500`` -> ``"01:23"``; ``h:mm:ss`` from an hour on (whole seconds)."""
@@ -73,15 +70,6 @@ def format_mmss(position_ms: int) -> str:
 
 def _score(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 3)
-
-
-def load_consensus(project: Project) -> ConsensusMap:
-    """Every recorded consensus score of the project (blocking; run it in a worker)."""
-    frame = consensus_scores(project)
-    return {
-        (str(r.scale_id), str(r.session_id), str(r.item_id)): (float(r.value), str(r.reason))
-        for r in frame.itertuples(index=False)
-    }
 
 
 class ConsensusDialog(QDialog):
