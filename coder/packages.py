@@ -802,14 +802,14 @@ def _merge_coding(
             b = mapped[pkg_key]["base"]
             if p is None:  # a row gone from the file counts as deleted
                 p = {**b, "deleted": True}
-            c = current(mapped[pkg_key]["id"])
-            verdict = _three_way(b, p, c)
-            if verdict == "apply" and c is not None:
+            now = current(mapped[pkg_key]["id"])
+            verdict = _three_way(b, p, now)
+            if verdict == "apply" and now is not None:
                 apply(coding_id, mapped[pkg_key]["id"], p)
             if verdict in ("apply", "same"):
                 mapped[pkg_key]["base"] = p
             elif verdict == "conflict":
-                conflict(kind, str(mapped[pkg_key]["id"]), b, c, p, package_key=pkg_key)
+                conflict(kind, str(mapped[pkg_key]["id"]), b, now, p, package_key=pkg_key)
     verdict = _three_way(base["state"], pkg["state"], coding["state"])
     if verdict == "apply":
         tx.set_state(coding_id, pkg["state"], pkg)

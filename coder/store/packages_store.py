@@ -278,11 +278,13 @@ def embed_audio(package: Project, audio: Sequence[tuple[str, str]]) -> None:
         done.add(sha)
         try:
             with Path(path).open("rb") as fh, package.store.transaction() as p:
-                for seq, chunk in enumerate(iter(lambda f=fh: f.read(_CHUNK), b"")):
+                seq = 0
+                while chunk := fh.read(_CHUNK):
                     p.execute(
                         text("INSERT INTO package_audio VALUES (:sha, :seq, :data)"),
                         {"sha": sha, "seq": seq, "data": chunk},
                     )
+                    seq += 1
         except OSError as exc:
             raise InputError(f"cannot read the audio file {path}: {exc.strerror}") from None
 
