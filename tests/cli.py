@@ -9,7 +9,7 @@ streams as text.
 
 What only a real process shows (the console script, exit codes on a crash, signals,
 a closed pipe, locks held across processes) stays in subprocess tests:
-`run_cli_process` runs the very same command as ``python -m coder``, and every command
+`run_cli_process` runs the very same command as ``python -m launcher``, and every command
 group keeps at least one test that goes through it.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from coder.cli import main
+from launcher import main
 
 # The format main() gives logging.basicConfig in a fresh process.
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -109,9 +109,9 @@ def run_cli_process(
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m coder ARGS`` as a real process (the smoke tests of each group)."""
+    """Run ``python -m launcher ARGS`` (``session-coder``) as a real process (the smoke tests of each group)."""
     return subprocess.run(
-        [sys.executable, "-m", "coder", *(os.fspath(a) for a in args)],
+        [sys.executable, "-m", "launcher", *(os.fspath(a) for a in args)],
         capture_output=True,
         text=True,
         cwd=cwd,

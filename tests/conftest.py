@@ -125,7 +125,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         folder=folder,
         log=log,
         process=subprocess.Popen(
-            [sys.executable, "-m", "coder", "demo", str(folder / "demo"), "--no-gui"],
+            [sys.executable, "-m", "launcher", "demo", str(folder / "demo"), "--no-gui"],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
