@@ -28,6 +28,7 @@ from pathlib import Path
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
 from coder.store.sessions import NewSession, Recording, add_sessions
+from tests.factories import score_coding
 
 AUDIO_DIR = "/lab/confidential-recordings"
 SECRET_METADATA = "referred by Dr Confidential"
@@ -137,10 +138,12 @@ def _build(path: Path, *, db_url: str | None) -> Project:
     project.rater_view("R3").set_value(coding, "specification", 1)
     for (session, rater, role), (values, done, assigned) in GHES_SCORES.items():
         coding = project.add_coding(session, rater, "ghes", role=role)
-        view = project.rater_view(rater)
-        for item, value in zip(GHES_ITEMS, values, strict=True):
-            view.set_value(coding, item, value)
-        view.set_text(coding, "completed_log", done)
-        view.set_text(coding, "assigned_log", assigned)
-        view.submit(coding)
+        score_coding(
+            project,
+            rater,
+            coding,
+            dict(zip(GHES_ITEMS, values, strict=True)),
+            texts={"completed_log": done, "assigned_log": assigned},
+            submit=True,
+        )
     return project
