@@ -6,10 +6,6 @@ functions; their own tests check that they call them, not the rules again.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from coder import coding_rules as rules
@@ -262,17 +258,3 @@ def test_a_note_is_kept_only_with_some_text() -> None:
         rules.check_note_text("\t")
     rules.check_note_text("client laughs")
 
-
-def test_the_rules_and_the_session_load_no_database_code() -> None:
-    """CodingSession writes through a CodingWriter; it never imports the store."""
-    code = (
-        "import sys\n"
-        "import coder.coding_rules, coder.coding_session\n"
-        "print(','.join(sorted(n for n in sys.modules\n"
-        "    if n.startswith(('sqlalchemy', 'alembic', 'coder.store', 'PySide6')))))\n"
-    )
-    root = Path(__file__).parents[2]
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
-    )
-    assert out.stdout.strip() == ""
