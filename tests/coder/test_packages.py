@@ -6,8 +6,6 @@ import hashlib
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from coder.packages import (
 from coder.scales import load_builtin_scale
 from coder.store.project import Project, RaterView
 from coder.store.sessions import NewSession, Recording, add_sessions
+from tests.cli import run_cli, run_cli_process
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 SECRET = "only-B-wrote-this"
@@ -328,12 +327,11 @@ def test_cli_exports_and_imports_a_package(tmp_path: Path) -> None:
     path = tmp_path / "p.scproj"
     build(path, tmp_path / "audio").close()
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "coder", *args], capture_output=True, text=True, timeout=120
-        )
-
-    out = run("package", "export", str(path), "--rater", "A", "--out", str(tmp_path / "A.scpkg"))
+    run = run_cli
+    # The first command as a real process (the entry point's smoke test), the rest in process.
+    out = run_cli_process(
+        "package", "export", str(path), "--rater", "A", "--out", str(tmp_path / "A.scpkg")
+    )
     assert out.returncode == 0, out.stderr
     assert "3 coding(s) of A" in out.stdout
     _offline(tmp_path / "A.scpkg", work)
