@@ -8,6 +8,9 @@ Only this package imports SQLAlchemy or Alembic (an import-linter contract in
 - ``engine``: opening a project file or server, locks, backups, copies.
 - ``faults``: turning database errors into one-sentence messages; retries.
 - ``project``: ``Project``, the lifecycle of an open project and its writes.
+- ``queries``: the analysis reads (coding facts for :mod:`coder.analysis_set`,
+  reliability pairs with their scores, notes, consensus, export rows).
+- ``consensus_store``: writing consensus scores.
 
 This ``__init__`` imports nothing, so ``coder.store.models`` can be loaded without
 the rest (the modules import each other in one direction: models, faults, engine,

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session as DbSession
 
 from coder.analysis_set import (
     FINISHED_STATUSES,
-    AnalysisSet,
     CodingFact,
     CodingRole,
     CodingStatus,
@@ -115,16 +114,6 @@ def coding_facts(
     """The :class:`CodingFact` of a project's codings (see :func:`read_coding_facts`)."""
     with project.store.read() as s:
         return read_coding_facts(s, scale_ids=scale_ids, session_key=session_key)
-
-
-def project_analysis_set(
-    project: Project,
-    *,
-    scale_ids: Collection[str] | None = None,
-    session_key: str | None = None,
-) -> AnalysisSet:
-    """Which codings of a project count for analysis (:func:`analysis_codings`)."""
-    return analysis_codings(coding_facts(project, scale_ids=scale_ids, session_key=session_key))
 
 
 # --------------------------------------------------------------------------- scales
@@ -621,7 +610,6 @@ __all__ = [
     "not_double_coded",
     "pair_review",
     "pair_scale_pk",
-    "project_analysis_set",
     "read_coding_facts",
     "read_consensus_pair",
     "reliability_codings",
