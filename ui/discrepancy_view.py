@@ -166,7 +166,6 @@ class DiscrepancyView(QWidget):
         self._all: list[Discrepancy] = []
         self._shown: list[Discrepancy] = []
         self._consensus: ConsensusMap = {}
-        self._consensus_token = 0
         self._consensus_dialog: tuple[Discrepancy, ConsensusDialog] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -301,17 +300,15 @@ class DiscrepancyView(QWidget):
     def _load_consensus(self) -> None:
         if self._project is None or self._runner is None:
             return
-        self._consensus_token += 1
         self._runner.read(
             load_consensus,
             self._project,
-            on_done=partial(self._on_consensus_loaded, self._consensus_token),
+            on_done=self._on_consensus_loaded,
             on_error=self._on_consensus_failed,
+            latest=(self, "consensus"),  # a newer load supersedes this one
         )
 
-    def _on_consensus_loaded(self, token: int, consensus: ConsensusMap) -> None:
-        if token != self._consensus_token:
-            return  # a newer load is on its way
+    def _on_consensus_loaded(self, consensus: ConsensusMap) -> None:
         self._consensus = consensus
         # Redraw the rows without losing the lead's selection (the model is reset).
         current = self.current()

@@ -338,8 +338,6 @@ class ReliabilityPanel(QWidget):
         self.project = project
         self.runner = runner
         self.data: ReliabilityData | None = None
-        self._token = 0
-        self._drift_token = 0
         self._loading = False
         self._build()
         self.runner.submit(project.scales, on_done=self._on_scales, on_error=self._on_failed)
@@ -488,7 +486,6 @@ class ReliabilityPanel(QWidget):
         scale_id = self.current_scale_id()
         if scale_id is None:
             return
-        self._token += 1
         self.status_label.setText("Computing…")
         self.refresh_button.setEnabled(False)
         self.runner.submit(
@@ -496,13 +493,12 @@ class ReliabilityPanel(QWidget):
             self.project,
             scale_id,
             int(self.window_spin.value()),
-            on_done=partial(self._on_computed, self._token),
+            on_done=self._on_computed,
             on_error=self._on_failed,
+            latest=(self, "reliability"),  # the lead may choose another scale meanwhile
         )
 
-    def _on_computed(self, token: int, data: ReliabilityData) -> None:
-        if token != self._token:
-            return  # the lead chose another scale meanwhile
+    def _on_computed(self, data: ReliabilityData) -> None:
         self.refresh_button.setEnabled(True)
         self.data = data
         self._show_items(data)
@@ -663,20 +659,18 @@ class ReliabilityPanel(QWidget):
         data = self.data
         if data is None:
             return
-        self._drift_token += 1
         self.runner.submit(
             compute_drift,
             data,
             int(value),
-            on_done=partial(self._on_drift_computed, self._drift_token, data, int(value)),
+            on_done=partial(self._on_drift_computed, data, int(value)),
             on_error=self._on_failed,
+            latest=(self, "drift"),
         )
 
-    def _on_drift_computed(
-        self, token: int, data: ReliabilityData, window: int, drift: dict[str, Any]
-    ) -> None:
-        if token != self._drift_token or data is not self.data:
-            return
+    def _on_drift_computed(self, data: ReliabilityData, window: int, drift: dict[str, Any]) -> None:
+        if data is not self.data:
+            return  # computed on data a recomputation has replaced since
         self.data = ReliabilityData(
             data.scale,
             data.frame,
