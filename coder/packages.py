@@ -76,7 +76,6 @@ PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
 PACKAGE_SETTING = "package"
 UUID_SETTING = "project_uuid"
-PACKAGE_SUFFIX = ".scpkg"
 
 Take = Literal["package", "project"]
 
