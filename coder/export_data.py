@@ -45,8 +45,9 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from coder.analysis_set import FINISHED_STATUSES, CodingFact, CodingStatus, analysis_codings
+from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
+from coder.kinds import FINISHED_STATUSES, CodingStatus
 from coder.reliability import ICC_FORMS, reliability_report
 from coder.scales import RatingScale
 from coder.store.project import Project

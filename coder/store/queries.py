@@ -25,14 +25,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from coder.analysis_set import (
-    FINISHED_STATUSES,
-    CodingFact,
-    CodingRole,
-    CodingStatus,
-    analysis_codings,
-)
+from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import InputError
+from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.scales import RatingScale
 from coder.store.models import (
     AudioFileRow,
