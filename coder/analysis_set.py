@@ -4,7 +4,7 @@ The analysis exports (:mod:`coder.export_data`: ``pairs``, ``final``, ``reliabil
 ``descriptives`` and the ``double_coded`` flag), the project reliability report
 (``session-coder reliability PROJECT --scale``, via
 :func:`coder.discrepancies.reliability_frame`), the GUI's reliability tab
-(``ui.reliability_panel.compute_reliability``), the discrepancy list
+(:func:`coder.reliability_view.compute_reliability`), the discrepancy list
 (:func:`coder.discrepancies.find_discrepancies`) and consensus eligibility
 (:mod:`coder.consensus`) all take their codings from :func:`analysis_codings`. A
 consumer must not filter codings by role, state or training flag on its own: the

@@ -50,7 +50,7 @@ import soundfile as sf
 from numpy.typing import NDArray
 
 from coder.errors import AudioError, CoderError
-from coder.store.engine import open_database_path
+from coder.store.open_files import open_database_path
 
 __all__ = [
     "AUDIO_EXTENSIONS",

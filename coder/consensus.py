@@ -37,6 +37,9 @@ from coder.store.models import (
 from coder.store.project import LEAD, Note, Project
 from coder.store.rows import log_change
 
+#: (scale id, session key, item id) -> (consensus score, reason): :func:`load_consensus`.
+ConsensusMap = dict[tuple[str, str, str], tuple[float, str]]
+
 #: Columns of :func:`consensus_scores`.
 CONSENSUS_COLUMNS = (
     "scale_id",
@@ -225,6 +228,22 @@ def consensus_scores(project: Project, scale_id: str | None = None) -> pd.DataFr
     )
 
 
+def load_consensus(project: Project) -> ConsensusMap:
+    """Every recorded consensus score of the project, by item (blocking; run it in a worker).
+
+    Args:
+        project: The open project.
+
+    Returns:
+        ``{(scale id, session key, item id): (consensus score, reason)}``.
+    """
+    frame = consensus_scores(project)
+    return {
+        (str(r.scale_id), str(r.session_id), str(r.item_id)): (float(r.value), str(r.reason))
+        for r in frame.itertuples(index=False)
+    }
+
+
 def consensus_review(project: Project, scale_id: str, session_key: str) -> ConsensusReview:
     """Both (all) raters' independent scores, notes and the consensus so far.
 
@@ -282,10 +301,12 @@ def consensus_history(project: Project, scale_id: str, session_key: str) -> list
 
 __all__ = [
     "CONSENSUS_COLUMNS",
+    "ConsensusMap",
     "ConsensusReview",
     "ReviewItem",
     "consensus_history",
     "consensus_review",
     "consensus_scores",
+    "load_consensus",
     "record_consensus",
 ]

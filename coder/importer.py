@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 import time
@@ -46,8 +45,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from coder.audio import (
     AUDIO_EXTENSIONS,
     AudioError,
@@ -57,20 +54,49 @@ from coder.audio import (
     sha256_file,
 )
 from coder.errors import InputError, TextLimitError
-from coder.store.faults import retry_on_conflict
-from coder.store.models import AudioFileRow, CodingRow, SessionRow
+from coder.session_fields import (
+    CONTROL,
+    MAX_ID_LENGTH,
+    MAX_SESSION_NUMBER,
+    parse_session_date,
+    parse_session_number,
+    session_id_problem,
+)
+from coder.store.imports import (
+    LinkedRecording,
+    StoredAudio,
+    known_audio,
+    relink,
+    session_recordings,
+    write_import,
+)
 from coder.store.project import LEAD, DuplicateRecording, Project
-from coder.store.rows import log_change
-from coder.text_limits import check_fields, check_metadata
+from coder.store.sessions import NewSession, check_session_limits
+
+__all__ = [
+    "KNOWN_COLUMNS",
+    "MAX_ID_LENGTH",
+    "MAX_SESSION_NUMBER",
+    "REQUIRED_COLUMNS",
+    "ImportProgress",
+    "ImportReport",
+    "ManifestRow",
+    "RelinkReport",
+    "RowProblem",
+    "import_manifest",
+    "parse_phase_rule",
+    "parse_session_date",
+    "parse_session_number",
+    "read_manifest",
+    "relink_audio",
+    "relink_session_audio",
+]
 
 REQUIRED_COLUMNS = ("session_id", "audio")
 KNOWN_COLUMNS = ("session_id", "audio", "patient", "therapist", "session_number", "phase", "date")
-MAX_SESSION_NUMBER = 9999  # a course of therapy, however long, stays far below this
-MAX_ID_LENGTH = 200  # the width of the sessions.session_key column
 _SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # an old binary .xls workbook
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -191,82 +217,6 @@ def _describe_rule(rule: PhaseRule) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def _shown(raw: str, limit: int = 40) -> str:
-    """A field's text for a message: quoted, and cut short when it is very long."""
-    return repr(raw if len(raw) <= limit else raw[:limit] + "...")
-
-
-def parse_session_number(raw: str) -> int | None:
-    """A manifest's session number: plain ASCII digits, or None when blank.
-
-    Excel saves whole numbers as ``3.0`` in some exports, so a trailing ``.0`` (any
-    number of zeros) is accepted; nothing else is (no sign, exponent, fraction, hex,
-    non-ASCII digits, infinity or NaN), because each of those is more likely a slip
-    than a session number.
-
-    Raises:
-        ValueError: with the reason, for anything else or a number above
-            :data:`MAX_SESSION_NUMBER`.
-    """
-    text = raw.strip()
-    if not text:
-        return None
-    match = re.fullmatch(r"([0-9]+)(?:\.0+)?", text, re.ASCII)
-    if match is None:
-        if re.fullmatch(r"-[0-9]+(?:\.0+)?", text, re.ASCII):
-            raise ValueError(f"session_number {_shown(raw)} is negative")
-        if re.fullmatch(r"[+-]?[0-9]*\.[0-9]+", text, re.ASCII):
-            raise ValueError(f"session_number {_shown(raw)} is not a whole number")
-        if re.fullmatch(r"[+-]?[0-9.]+[eE][+-]?[0-9]+|[+][0-9]+|0[xXoObB][0-9a-fA-F]+", text):
-            raise ValueError(
-                f"session_number {_shown(raw)} is not written as plain digits (like 12)"
-            )
-        if any(ch.isdigit() for ch in text):
-            raise ValueError(
-                f"session_number {_shown(raw)} is not written as plain digits 0-9 (like 12)"
-            )
-        raise ValueError(f"session_number {_shown(raw)} is not a whole number")
-    digits = match.group(1)
-    if len(digits.lstrip("0")) > len(str(MAX_SESSION_NUMBER)) or int(digits) > MAX_SESSION_NUMBER:
-        raise ValueError(
-            f"session_number {_shown(raw)} is too large (at most {MAX_SESSION_NUMBER})"
-        )
-    return int(digits)
-
-
-def parse_session_date(raw: str) -> str:
-    """A manifest's date as ``YYYY-MM-DD`` ("" when blank).
-
-    Accepted: ``YYYY-MM-DD`` (with an Excel midnight time ``00:00:00`` after it) and
-    the day-first ``D.M.YYYY``. Slashed dates are refused: ``03/04/2024`` is March in
-    one lab and April in the next.
-
-    Raises:
-        ValueError: with the reason.
-    """
-    text = raw.strip()
-    if not text:
-        return ""
-    hint = "write dates as YYYY-MM-DD, e.g. 2024-03-31"
-    iso = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]00:00(?::00)?)?", text, re.A)
-    dotted = re.fullmatch(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})", text, re.ASCII)
-    if iso:
-        year, month, day = (int(g) for g in iso.groups())
-    elif dotted:
-        day, month, year = (int(g) for g in dotted.groups())
-    elif "/" in text:
-        raise ValueError(f"date {_shown(raw)} is ambiguous (day or month first?); {hint}")
-    else:
-        raise ValueError(f"date {_shown(raw)} is not a date; {hint}")
-    try:
-        value = date(year, month, day)
-    except ValueError:
-        raise ValueError(f"date {_shown(raw)} does not exist; {hint}") from None
-    if not 1900 <= value.year <= 2100:
-        raise ValueError(f"date {_shown(raw)} is not a plausible session date; {hint}")
-    return value.isoformat()
 
 
 def _cell_text(value: Any) -> str:
@@ -441,13 +391,12 @@ def read_manifest(
                 f"the row has {len(columns) + len(extra)} fields but the header has "
                 f"{len(columns)}; check for an unquoted {_SEPARATORS[separator]}"
             )
-        bad_text = [c for c, v in values.items() if _CONTROL.search(v)]
+        bad_text = [c for c, v in values.items() if CONTROL.search(v)]
         if bad_text:
             reasons.append(f"{bad_text[0]} holds a control character (such as NUL); remove it")
-        if not sid:
-            reasons.append("session_id is empty")
-        elif len(sid) > MAX_ID_LENGTH:
-            reasons.append(f"session_id is longer than {MAX_ID_LENGTH} characters")
+        id_problem = session_id_problem(sid, control=False)  # control: checked above
+        if id_problem is not None:
+            reasons.append(id_problem)
         elif sid in seen:
             reasons.append(f"duplicate session_id (first on line {seen[sid]})")
         else:
@@ -485,8 +434,16 @@ def read_manifest(
         texts = {c: values.get(c, "") for c in ("patient", "therapist", "phase", "date")}
         metadata = {c: values[c] for c in metadata_columns if values.get(c, "")}
         try:  # the limits every backend applies (coder.text_limits), per manifest line
-            check_fields(SessionRow, {"session_key": sid, **texts})
-            check_metadata(json.dumps(metadata))
+            check_session_limits(
+                NewSession(
+                    key=sid,
+                    patient=texts["patient"],
+                    therapist=texts["therapist"],
+                    phase=texts["phase"],
+                    date=texts["date"],
+                    metadata=metadata,
+                )
+            )
         except TextLimitError as exc:
             problems.append(RowProblem(line, sid[:64].replace("\x00", "\\x00"), str(exc), False))
             continue
@@ -507,10 +464,6 @@ def read_manifest(
 
 
 # --------------------------------------------------------------------------- importing
-
-
-class _Refused(Exception):
-    """A row that must not be written; the message is the reason for the report."""
 
 
 def import_manifest(
@@ -548,29 +501,33 @@ def import_manifest(
         report.cancelled = True
         report.problems.sort(key=lambda p: p.line)
         return report
-    before = list(report.problems)
-
-    def write_all() -> list[str]:
-        # One transaction for every good row. Two leads importing at once race for the
-        # same new session ids: the loser's transaction runs again (coder.store.faults) and
-        # its rows are then updates of the winner's, so the report is rebuilt each try.
-        report.problems[:] = before
-        report.added = report.updated = report.unchanged = 0
-        written: list[str] = []
-        with project.store.transaction() as s:
-            for row, audio in zip(rows, probed, strict=True):
-                try:
-                    outcome, note = _write_session(s, row, audio, actor, allow_audio_change)
-                except _Refused as exc:
-                    report.problems.append(RowProblem(row.line, row.session_id, str(exc), False))
-                    continue
-                if note:
-                    report.problems.append(RowProblem(row.line, row.session_id, note, True))
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                written.append(row.session_id)
-        return written
-
-    written = retry_on_conflict(write_all)
+    sessions = [
+        NewSession(
+            key=row.session_id,
+            patient=row.patient,
+            therapist=row.therapist,
+            session_number=row.session_number,
+            phase=row.phase,
+            date=row.date,
+            metadata=row.metadata,
+        )
+        for row in rows
+    ]
+    outcomes = write_import(
+        project,
+        list(zip(sessions, probed, strict=True)),
+        actor=actor,
+        allow_audio_change=allow_audio_change,
+    )
+    written: list[str] = []
+    for row, done in zip(rows, outcomes, strict=True):
+        if done.outcome == "refused":
+            report.problems.append(RowProblem(row.line, row.session_id, done.note, False))
+            continue
+        if done.note:
+            report.problems.append(RowProblem(row.line, row.session_id, done.note, True))
+        setattr(report, done.outcome, getattr(report, done.outcome) + 1)
+        written.append(row.session_id)
     _report_duplicates(project, rows, written, report)
     report.problems.sort(key=lambda p: p.line)
     return report
@@ -584,7 +541,7 @@ def _probe_all(
     cancelled: Callable[[], bool] | None,
 ) -> list[dict[str, Any]] | None:
     """Probe every row's audio before anything is written; None when cancelled."""
-    known_audio = _known_audio(project)
+    known_audio_rows = known_audio(project)
     sizes = [_size(row.audio) for row in rows]
     bytes_total = sum(sizes)
     bytes_done = 0
@@ -604,7 +561,7 @@ def _probe_all(
         if cancelled is not None and cancelled():
             return None
         try:
-            audio, hashed = _probe(row, known_audio, cancelled, lambda n, i=i: tick(i, n))  # type: ignore[misc]
+            audio, hashed = _probe(row, known_audio_rows, cancelled, lambda n, i=i: tick(i, n))  # type: ignore[misc]
         except Cancelled:
             return None
         report.hashed += hashed
@@ -646,14 +603,9 @@ def _size(path: Path | None) -> int:
         return 0
 
 
-def _known_audio(project: Project) -> dict[str, AudioFileRow]:
-    with project.store.read() as s:
-        return {row.path: row for row in s.scalars(select(AudioFileRow))}
-
-
 def _probe(
     row: ManifestRow,
-    known: Mapping[str, AudioFileRow],
+    known: Mapping[str, StoredAudio],
     cancelled: Callable[[], bool] | None,
     progress: Callable[[int], None],
 ) -> tuple[dict[str, Any], int]:
@@ -701,177 +653,6 @@ def _probe(
     }, 1
 
 
-def _coded_work(s: Any, session_pk: int) -> int:
-    """How many codings of a session hold work: begun, submitted or uncodable."""
-    return int(
-        s.scalar(
-            select(func.count())
-            .select_from(CodingRow)
-            .where(CodingRow.session_id == session_pk, CodingRow.state != "not_started")
-        )
-        or 0
-    )
-
-
-def _sessions_with_work_on(s: Any, audio_pk: int) -> list[str]:
-    """The sessions using one audio row whose codings hold work."""
-    return list(
-        s.scalars(
-            select(SessionRow.session_key)
-            .join(CodingRow, CodingRow.session_id == SessionRow.id)
-            .where(SessionRow.audio_id == audio_pk, CodingRow.state != "not_started")
-            .distinct()
-            .order_by(SessionRow.session_key)
-        )
-    )
-
-
-def _fingerprint(path: str | None, sha: str | None) -> dict[str, str | None]:
-    return {"path": path, "sha256": sha}
-
-
-def _write_session(
-    s: Any, row: ManifestRow, audio: dict[str, Any], actor: str, allow_audio_change: bool
-) -> tuple[str, str]:
-    """Insert or update one session (and its audio row) inside the import's transaction.
-
-    Every check comes before the first write, so a refused row writes nothing.
-
-    Returns:
-        added, updated or unchanged; and the row's audio problem for the report ("").
-
-    Raises:
-        _Refused: the row would change the recording under coded work.
-    """
-    existing = s.scalar(select(SessionRow).where(SessionRow.session_key == row.session_id))
-    old_audio = None
-    if existing is not None and existing.audio_id is not None:
-        old_audio = s.get(AudioFileRow, existing.audio_id)
-    new_sha = audio.get("sha256")
-    recording_change: tuple[dict[str, Any], dict[str, Any]] | None = None
-    if old_audio is not None and old_audio.sha256:
-        old = _fingerprint(old_audio.path, old_audio.sha256)
-        if (
-            new_sha is None
-            and audio.get("path") != old_audio.path
-            and audio["status"] != "missing"
-            and not allow_audio_change
-            and (work := _coded_work(s, existing.id))
-        ):
-            raise _Refused(
-                f"its recording would change under coded work ({work} coding(s) begun or "
-                f"finished) to {Path(audio['path']).name}, whose content cannot be read "
-                f"and checked ({audio['reason']}); nothing was changed for this session. "
-                "If this is intended, import again with --allow-audio-change"
-            )
-        if new_sha is None and audio.get("path") != old_audio.path:
-            if audio["status"] != "missing":
-                recording_change = (old, _fingerprint(audio["path"], None))
-            else:
-                # The manifest names a file that is not there (a stale path after a
-                # relink): never trade the session's fingerprinted recording for it,
-                # which would also lose what relink needs to find it again.
-                here = Path(old_audio.path).is_file()
-                audio = {
-                    **audio,
-                    "keep_audio_id": old_audio.id,
-                    "status": "ok" if here else audio["status"],
-                    "note": f"{audio['reason']}; the session keeps its recording {old_audio.path}",
-                }
-        elif new_sha is not None and new_sha != old_audio.sha256:
-            work = _coded_work(s, existing.id)
-            if work and not allow_audio_change:
-                raise _Refused(
-                    f"its recording would change under coded work ({work} coding(s) begun "
-                    f"or finished): was {Path(old_audio.path).name} (sha256 "
-                    f"{old_audio.sha256[:12]}), now {Path(audio['path']).name} (sha256 "
-                    f"{new_sha[:12]}); nothing was changed for this session. If this is "
-                    "intended, import again with --allow-audio-change"
-                )
-            recording_change = (old, _fingerprint(audio["path"], new_sha))
-        elif new_sha is not None and audio["path"] != old_audio.path:
-            recording_change = (old, _fingerprint(audio["path"], new_sha))  # moved
-    audio_id = audio.get("keep_audio_id", audio.get("audio_id"))
-    info = audio.get("info")
-    if "keep_audio_id" in audio:
-        pass
-    elif info is not None:
-        audio_row = s.scalar(select(AudioFileRow).where(AudioFileRow.path == audio["path"]))
-        if audio_row is None:
-            audio_row = AudioFileRow(path=audio["path"])
-            s.add(audio_row)
-        elif audio_row.sha256 and audio_row.sha256 != info.sha256 and not allow_audio_change:
-            # The file's row may be another session's recording too: new bytes would
-            # swap that session's recording as well.
-            others = _sessions_with_work_on(s, audio_row.id)
-            if others:
-                raise _Refused(
-                    f"the content of {Path(audio['path']).name} changed (sha256 "
-                    f"{audio_row.sha256[:12]} -> {info.sha256[:12]}) and it is the recording "
-                    f"of {', '.join(others)}, which has coded work; nothing was changed for "
-                    "this session. If this is intended, import again with --allow-audio-change"
-                )
-        audio_row.size_bytes = info.size_bytes
-        audio_row.mtime_ns = audio["mtime_ns"]
-        audio_row.duration_ms = info.duration_ms
-        audio_row.sample_rate = info.sample_rate
-        audio_row.channels = info.channels
-        audio_row.sha256 = info.sha256
-        audio_row.format = info.format
-        s.flush()
-        audio_id = audio_row.id
-    elif audio_id is None and audio.get("path"):
-        # Keep the path of a missing or unreadable file so it can be re-linked later.
-        audio_row = s.scalar(select(AudioFileRow).where(AudioFileRow.path == audio["path"]))
-        if audio_row is None:
-            audio_row = AudioFileRow(path=audio["path"])
-            s.add(audio_row)
-            s.flush()
-        audio_id = audio_row.id
-    note = str(audio.get("note") or ("" if audio["status"] == "ok" else audio["reason"]))
-    fields = {
-        "patient": row.patient,
-        "therapist": row.therapist,
-        "session_number": row.session_number,
-        "phase": row.phase,
-        "date": row.date,
-        "metadata_json": json.dumps(dict(row.metadata), sort_keys=True),
-        "audio_id": audio_id,
-        "audio_status": audio["status"],
-        "audio_reason": "" if audio["status"] == "ok" else audio["reason"],
-    }
-    if existing is None:
-        s.add(SessionRow(session_key=row.session_id, **fields))
-        log_change(s, actor, "import", "session", row.session_id)
-        return "added", note
-    changed = {k: (getattr(existing, k), v) for k, v in fields.items() if getattr(existing, k) != v}
-    if recording_change is not None:
-        log_change(
-            s,
-            actor,
-            "reimport",
-            "audio",
-            row.session_id,
-            field="recording",
-            old=recording_change[0],
-            new=recording_change[1],
-        )
-    if not changed:
-        return ("unchanged" if recording_change is None else "updated"), note
-    for key, (_old, new) in changed.items():
-        setattr(existing, key, new)
-    log_change(
-        s,
-        actor,
-        "reimport",
-        "session",
-        row.session_id,
-        old={k: o for k, (o, _n) in changed.items() if k != "metadata_json"},
-        new={k: n for k, (_o, n) in changed.items() if k != "metadata_json"},
-    )
-    return "updated", note
-
-
 @dataclass
 class RelinkReport:
     relinked: list[tuple[str, str]] = field(default_factory=list)
@@ -899,16 +680,10 @@ def relink_audio(
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder")
     report = RelinkReport()
-    with project.store.read() as s:
-        rows = s.execute(
-            select(SessionRow, AudioFileRow).join(
-                AudioFileRow, AudioFileRow.id == SessionRow.audio_id
-            )
-        ).all()
-    lost = [(sess, audio) for sess, audio in rows if not Path(audio.path).exists()]
+    lost = [rec for rec in session_recordings(project) if not Path(rec.path).exists()]
     if not lost:
         return report
-    wanted_sizes = {audio.size_bytes for _s, audio in lost if audio.sha256}
+    wanted_sizes = {rec.size_bytes for rec in lost if rec.sha256}
     by_hash: dict[str, str] = {}
     for candidate in _audio_files(folder):
         if cancelled is not None and cancelled():
@@ -917,28 +692,14 @@ def relink_audio(
             by_hash.setdefault(
                 sha256_file(candidate, cancelled=cancelled), str(candidate.resolve())
             )
-    for sess, audio in lost:
-        found = by_hash.get(audio.sha256 or "")
+    for rec in lost:
+        found = by_hash.get(rec.sha256 or "")
         if found is None:
-            report.still_missing.append(sess.session_key)
+            report.still_missing.append(rec.session_key)
             continue
-        _relink(project, sess.id, audio.id, found, actor)
-        report.relinked.append((sess.session_key, found))
+        relink(project, rec, found, actor)
+        report.relinked.append((rec.session_key, found))
     return report
-
-
-def _relink(project: Project, session_pk: int, audio_pk: int, path: str, actor: str) -> None:
-    """Point an audio row at a file already known to hold its content."""
-    with project.store.transaction() as s:
-        audio_row = s.get(AudioFileRow, audio_pk)
-        session_row = s.get(SessionRow, session_pk)
-        assert audio_row is not None and session_row is not None
-        old = audio_row.path
-        audio_row.path = path
-        audio_row.mtime_ns = os.stat(path).st_mtime_ns
-        if audio_row.duration_ms is not None:
-            session_row.audio_status, session_row.audio_reason = "ok", ""
-        log_change(s, actor, "relink", "audio", session_row.session_key, field="path", old=old, new=path)
 
 
 def relink_session_audio(
@@ -951,26 +712,21 @@ def relink_session_audio(
             content is not the recording that was imported.
     """
     path = Path(path)
-    with project.store.read() as s:
-        row = s.execute(
-            select(SessionRow.id, AudioFileRow.id, AudioFileRow.sha256)
-            .join(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
-            .where(SessionRow.session_key == session_key)
-        ).first()
-    if row is None:
+    found: list[LinkedRecording] = session_recordings(project, session_key)
+    if not found:
         raise InputError(f"session {session_key!r} has no recording on record to re-link")
-    session_pk, audio_pk, expected = row
-    if not expected:
+    rec = found[0]
+    if not rec.sha256:
         raise InputError(
             "no fingerprint of this recording was kept at import, so the file you chose "
             "cannot be checked; ask the lab lead to re-import the session's audio"
         )
-    if sha256_file(path) != expected:
+    if sha256_file(path) != rec.sha256:
         raise InputError(
             f"{path.name} is not the recording of this session: its content differs "
             "from the file that was imported. Choose another file, or ask the lab lead"
         )
-    _relink(project, session_pk, audio_pk, str(path.resolve()), actor)
+    relink(project, rec, str(path.resolve()), actor)
 
 
 def _audio_files(folder: Path) -> Iterable[Path]:

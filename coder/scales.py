@@ -10,7 +10,6 @@ the key path (``items[3].anchors``), and all problems are reported at once.
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -421,17 +420,6 @@ def check_scale_files(paths: Iterable[str | Path]) -> list[ScaleProblem]:
         except ScaleValidationError as exc:
             problems.extend(exc.problems)
     return problems
-
-
-def scale_to_json(scale: RatingScale) -> str:
-    """Serialise a scale's definition for storage (its YAML source is kept verbatim)."""
-    return json.dumps({"id": scale.id, "version": scale.version, "source": scale.source})
-
-
-def scale_from_json(text: str) -> RatingScale:
-    """Rebuild a scale stored by :func:`scale_to_json`."""
-    stored = json.loads(text)
-    return parse_scale(stored["source"], source_name=f"stored scale {stored['id']}")
 
 
 # --------------------------------------------------------------------------- reading YAML

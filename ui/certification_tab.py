@@ -8,8 +8,6 @@ in a worker; the tab only shows them.
 
 from __future__ import annotations
 
-from functools import partial
-
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -62,7 +60,6 @@ class CertificationTab(QWidget):
         super().__init__(parent)
         self.project = project
         self.runner = runner
-        self._token = 0
         self._loading = False
 
         self.scale_combo = QComboBox()
@@ -121,20 +118,18 @@ class CertificationTab(QWidget):
         scale_id = self.current_scale_id()
         if scale_id is None:
             return
-        self._token += 1
         self.refresh_button.setEnabled(False)
         self.status_label.setText("Computing…")
         self.runner.submit(
             certification_status,
             self.project,
             scale_id,
-            on_done=partial(self._on_status, self._token),
+            on_done=self._on_status,
             on_error=self._on_failed,
+            latest=(self, "status"),  # the lead may choose another scale meanwhile
         )
 
-    def _on_status(self, token: int, status: dict[str, CertificationStatus]) -> None:
-        if token != self._token:
-            return  # the lead chose another scale meanwhile
+    def _on_status(self, status: dict[str, CertificationStatus]) -> None:
         self.refresh_button.setEnabled(True)
         rows = sorted(status.values(), key=lambda s: s.rater)
         self.model.set_rows([status_row(s) for s in rows], rows)

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.consensus import consensus_scores, record_consensus
+from coder.consensus import ConsensusMap, load_consensus, record_consensus
 from coder.discrepancies import Discrepancy
 from coder.scales import RatingScale, ScaleItem
 from coder.store.project import Note, Project
@@ -57,9 +57,6 @@ HEADERS = (
     "Consensus",
 )
 
-#: (scale id, session key, item id) -> (consensus score, reason).
-ConsensusMap = dict[tuple[str, str, str], tuple[float, str]]
-
 
 def format_mmss(position_ms: int) -> str:
     """``83_500`` -> ``"01:23"``; ``h:mm:ss`` from an hour on (whole seconds)."""
@@ -73,15 +70,6 @@ def format_mmss(position_ms: int) -> str:
 
 def _score(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 3)
-
-
-def load_consensus(project: Project) -> ConsensusMap:
-    """Every recorded consensus score of the project (blocking; run it in a worker)."""
-    frame = consensus_scores(project)
-    return {
-        (str(r.scale_id), str(r.session_id), str(r.item_id)): (float(r.value), str(r.reason))
-        for r in frame.itertuples(index=False)
-    }
 
 
 class ConsensusDialog(QDialog):
@@ -178,7 +166,6 @@ class DiscrepancyView(QWidget):
         self._all: list[Discrepancy] = []
         self._shown: list[Discrepancy] = []
         self._consensus: ConsensusMap = {}
-        self._consensus_token = 0
         self._consensus_dialog: tuple[Discrepancy, ConsensusDialog] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -313,17 +300,15 @@ class DiscrepancyView(QWidget):
     def _load_consensus(self) -> None:
         if self._project is None or self._runner is None:
             return
-        self._consensus_token += 1
         self._runner.read(
             load_consensus,
             self._project,
-            on_done=partial(self._on_consensus_loaded, self._consensus_token),
+            on_done=self._on_consensus_loaded,
             on_error=self._on_consensus_failed,
+            latest=(self, "consensus"),  # a newer load supersedes this one
         )
 
-    def _on_consensus_loaded(self, token: int, consensus: ConsensusMap) -> None:
-        if token != self._consensus_token:
-            return  # a newer load is on its way
+    def _on_consensus_loaded(self, consensus: ConsensusMap) -> None:
         self._consensus = consensus
         # Redraw the rows without losing the lead's selection (the model is reset).
         current = self.current()

@@ -17,7 +17,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -143,9 +142,7 @@ class ExportDialog(QDialog):
         self._project = project
         self._runner = runner
         self._cancel = threading.Event()
-        # The number of the export running now (0: none); a result of any other is stale.
-        self._job = 0
-        self._jobs = 0
+        self._running = False
 
         self.scale_box = QComboBox()
         self.scale_box.addItem("All scales", None)
@@ -220,7 +217,7 @@ class ExportDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._job != 0
+        return self._running
 
     def _on_scales(self, scales: list[RatingScale]) -> None:
         for scale in scales:
@@ -317,17 +314,18 @@ class ExportDialog(QDialog):
         self.progress_bar.setValue(0)
         self._show_status("Exporting…")
         self._set_running(True)
-        self._jobs += 1
-        self._job = self._jobs
+        self._running = True
         # In the storage worker: the export then includes every write made before it.
+        # The runner delivers only the newest export's progress and result.
         self._runner.read(
             run_export,
             self._project,
             request,
             cancelled=self._cancel.is_set,
-            on_progress=partial(self._on_progress_reported, self._job),
-            on_done=partial(self._on_job_done, self._job),
-            on_error=partial(self._on_job_failed, self._job),
+            on_progress=self._on_progress_reported,
+            on_done=self._on_job_done,
+            on_error=self._on_job_failed,
+            latest=(self, "export"),
         )
 
     @Slot()
@@ -354,24 +352,19 @@ class ExportDialog(QDialog):
 
     # ------------------------------------------------------------------ results (GUI thread)
 
-    def _on_progress_reported(self, job: int, fraction: float) -> None:
-        if job == self._job:
-            self.progress_bar.setValue(round(max(0.0, min(1.0, fraction)) * _PROGRESS_STEPS))
+    def _on_progress_reported(self, fraction: float) -> None:
+        self.progress_bar.setValue(round(max(0.0, min(1.0, fraction)) * _PROGRESS_STEPS))
 
-    def _on_job_done(self, job: int, files: list[Path]) -> None:
-        if job != self._job:
-            return
-        self._job = 0
+    def _on_job_done(self, files: list[Path]) -> None:
+        self._running = False
         self._set_running(False)
         self.progress_bar.setValue(_PROGRESS_STEPS)
         more = f" and {len(files) - 1} more files beside it" if len(files) > 1 else ""
         self._show_status(f"Exported to {files[0]}{more}.")
         self.export_finished.emit(files)
 
-    def _on_job_failed(self, job: int, error: BaseException) -> None:
-        if job != self._job:
-            return
-        self._job = 0
+    def _on_job_failed(self, error: BaseException) -> None:
+        self._running = False
         self._set_running(False)
         self.progress_bar.setValue(0)
         if isinstance(error, ExportCancelled):

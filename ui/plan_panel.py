@@ -200,9 +200,7 @@ class PlanPanel(QWidget):
         self._state: PlanState | None = None
         self._sessions_total = 0
         self._loading = False
-        self._token = 0
         self.summary: dict[str, Any] | None = None  # the summary on screen
-        self.summary_request: PlanRequest | None = None
         self._build()
         self.refresh()
 
@@ -326,13 +324,13 @@ class PlanPanel(QWidget):
 
     def refresh(self) -> None:
         """Re-read the scales, raters and the current scale's stored plan and progress."""
-        self._token += 1
         self.runner.submit(
             load_plan_state,
             self.project,
             self.current_scale_id(),
-            on_done=partial(self._on_state_loaded, self._token),
+            on_done=self._on_state_loaded,
             on_error=self._on_failed,
+            latest=(self, "state"),  # a newer request supersedes this one
         )
 
     def current_scale_id(self) -> str | None:
@@ -343,9 +341,7 @@ class PlanPanel(QWidget):
         if not self._loading:
             self.refresh()
 
-    def _on_state_loaded(self, token: int, state: PlanState) -> None:
-        if token != self._token:
-            return  # a newer request is on its way
+    def _on_state_loaded(self, state: PlanState) -> None:
         self._state = state
         self._loading = True
         try:
@@ -522,7 +518,6 @@ class PlanPanel(QWidget):
             f"{summary['double_coded']} double-coded, seed {request.seed}. "
             "Press <i>Save plan</i> to store it.",
         )
-        self.summary_request = request
         self.preview_shown.emit()
 
     def _on_plan_failed(self, error: BaseException) -> None:
@@ -583,21 +578,18 @@ class PlanPanel(QWidget):
             f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
             f"{summary['double_coded']} double-coded. The raters see it in their queues.",
         )
-        self.summary_request = request
         self.plan_saved.emit(plan_id)
         # Progress and the stored plan, read after the write (same storage worker).
-        self._token += 1
         self.runner.read(
             load_plan_state,
             self.project,
             request.scale_id,
-            on_done=partial(self._on_saved_state, self._token),
+            on_done=self._on_saved_state,
             on_error=self._on_failed,
+            latest=(self, "state"),
         )
 
-    def _on_saved_state(self, token: int, state: PlanState) -> None:
-        if token != self._token:
-            return
+    def _on_saved_state(self, state: PlanState) -> None:
         self._state = state
         self._show_progress(state.progress)
         self.state_loaded.emit()
@@ -606,7 +598,6 @@ class PlanPanel(QWidget):
 
     def _clear_summary(self) -> None:
         self.summary = None
-        self.summary_request = None
         self.loads_model.set_rows([])
         self.strata_model.set_rows([])
         self.strata_keys_label.setText("")

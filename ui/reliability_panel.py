@@ -1,7 +1,7 @@
 """The lead's "Reliability" tab: inter-rater reliability of one scale's double-coded sessions.
 
-Four views of the same worker result (:func:`compute_reliability`; nothing is computed
-on the GUI thread):
+Four views of the same worker result (:func:`coder.reliability_view.compute_reliability`;
+nothing is computed on the GUI thread):
 
 - **Items**: one row per item and composite; the scale's reported ICC form first with
   its 95 % interval, then the other ICC forms, kappa (the scale's weights),
@@ -24,7 +24,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import pandas as pd
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -50,24 +49,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.discrepancies import (
-    Discrepancy,
-    find_discrepancies,
-    reliability_frame,
-    submission_order,
-)
 from coder.reliability import (
     ICC_FORMS,
     ICC_LABELS,
     IccForm,
     ItemReliability,
-    PairReport,
     ReliabilityDrift,
     Statistic,
-    reliability_by_pair,
-    reliability_drift,
 )
-from coder.reliability import reliability_report as _reliability_report
+from coder.reliability_view import ReliabilityData, compute_drift, compute_reliability
 from coder.scales import RatingScale
 from coder.store.project import Project
 from ui.dialogs import show_error
@@ -86,49 +76,6 @@ DESIGN_TEXT = {
     "not_double_coded": "not double-coded",
 }
 NO_DATA_WHY = "no double-coded session with submitted scores"
-
-
-# --------------------------------------------------------------------------- worker
-
-
-@dataclass(frozen=True)
-class ReliabilityData:
-    """Everything the tab shows for one scale (computed in a worker)."""
-
-    scale: RatingScale
-    frame: pd.DataFrame
-    ranges: dict[str, tuple[int, int]]
-    order: dict[str, datetime]
-    items: Mapping[str, ItemReliability]
-    pairs: Sequence[PairReport]
-    drift: ReliabilityDrift
-    discrepancies: list[Discrepancy]
-    window: int
-
-    @property
-    def n_double_coded(self) -> int:
-        return int(self.frame["session_id"].nunique()) if not self.frame.empty else 0
-
-
-def compute_reliability(project: Project, scale_id: str, window: int) -> ReliabilityData:
-    """Read the scale's double-coded data and compute every view's statistics.
-
-    Blocking: run it in a worker. Discrepancies are found with threshold 0 (every
-    differing pair); the view filters them by the threshold the lead chooses.
-    """
-    scale = project.scale(scale_id)
-    frame, ranges = reliability_frame(project, scale_id)
-    order = submission_order(project, scale_id)
-    items = _reliability_report(frame, ranges).items
-    pairs = reliability_by_pair(frame, ranges).pairs
-    drift = reliability_drift(frame, order, window, ranges)
-    discrepancies = find_discrepancies(project, scale_id, threshold=0)
-    return ReliabilityData(scale, frame, ranges, order, items, pairs, drift, discrepancies, window)
-
-
-def compute_drift(data: ReliabilityData, window: int) -> ReliabilityDrift:
-    """Drift of already-read data with another window (blocking: run it in a worker)."""
-    return reliability_drift(data.frame, data.order, window, data.ranges)
 
 
 # --------------------------------------------------------------------------- cells
@@ -387,8 +334,6 @@ class ReliabilityPanel(QWidget):
         self.project = project
         self.runner = runner
         self.data: ReliabilityData | None = None
-        self._token = 0
-        self._drift_token = 0
         self._loading = False
         self._build()
         self.runner.submit(project.scales, on_done=self._on_scales, on_error=self._on_failed)
@@ -522,12 +467,6 @@ class ReliabilityPanel(QWidget):
         data = self.scale_combo.currentData()
         return str(data) if data is not None else None
 
-    def set_scale(self, scale_id: str) -> None:
-        """Show (and compute) another scale."""
-        index = self.scale_combo.findData(scale_id)
-        if index >= 0:
-            self.scale_combo.setCurrentIndex(index)
-
     def _on_scale_changed(self, _index: int) -> None:
         if not self._loading:
             self.refresh()
@@ -537,7 +476,6 @@ class ReliabilityPanel(QWidget):
         scale_id = self.current_scale_id()
         if scale_id is None:
             return
-        self._token += 1
         self.status_label.setText("Computing…")
         self.refresh_button.setEnabled(False)
         self.runner.submit(
@@ -545,13 +483,12 @@ class ReliabilityPanel(QWidget):
             self.project,
             scale_id,
             int(self.window_spin.value()),
-            on_done=partial(self._on_computed, self._token),
+            on_done=self._on_computed,
             on_error=self._on_failed,
+            latest=(self, "reliability"),  # the lead may choose another scale meanwhile
         )
 
-    def _on_computed(self, token: int, data: ReliabilityData) -> None:
-        if token != self._token:
-            return  # the lead chose another scale meanwhile
+    def _on_computed(self, data: ReliabilityData) -> None:
         self.refresh_button.setEnabled(True)
         self.data = data
         self._show_items(data)
@@ -712,20 +649,20 @@ class ReliabilityPanel(QWidget):
         data = self.data
         if data is None:
             return
-        self._drift_token += 1
         self.runner.submit(
             compute_drift,
             data,
             int(value),
-            on_done=partial(self._on_drift_computed, self._drift_token, data, int(value)),
+            on_done=partial(self._on_drift_computed, data, int(value)),
             on_error=self._on_failed,
+            latest=(self, "drift"),
         )
 
     def _on_drift_computed(
-        self, token: int, data: ReliabilityData, window: int, drift: ReliabilityDrift
+        self, data: ReliabilityData, window: int, drift: ReliabilityDrift
     ) -> None:
-        if token != self._drift_token or data is not self.data:
-            return
+        if data is not self.data:
+            return  # computed on data a recomputation has replaced since
         self.data = ReliabilityData(
             data.scale,
             data.frame,

@@ -19,6 +19,18 @@ which crashes Qt at random (seen as a segfault at ``del work_item`` in
   holding only two integers;
 - the worker reports through :class:`_Relay`, one process-wide QObject that is never
   deleted, so not even the runner is referenced from a worker.
+
+Two more things happen here once for every caller:
+
+- **Stale results are dropped.** A result whose widget has been deleted is not
+  delivered, and neither is the result of a task submitted with a ``latest`` key once a
+  newer task with the same key has been submitted: a view that recomputes when the
+  lead picks another scale passes ``latest=(self, "status")`` and only ever sees the
+  newest computation, whichever finishes last.
+- **Lead-side mutations are broadcast.** :meth:`TaskRunner.run_op` runs a mutation that
+  returns :class:`coder.changes.OpChanges` as a storage write; when it has committed,
+  the runner emits :attr:`TaskRunner.changed` once, on the GUI thread, and every view
+  that shows one of the changed kinds of data refreshes itself.
 """
 
 from __future__ import annotations
@@ -30,13 +42,16 @@ import threading
 import types
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, SignalInstance, Slot
+
+from coder.changes import changes_of
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +223,18 @@ def _report_progress(key: int, token: int, value: Any) -> None:
 _keys = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """What the GUI thread keeps of one submitted task until its result arrives."""
+
+    on_done: DoneCallback | None
+    on_error: ErrorCallback | None
+    on_progress: ProgressCallback | None
+    is_write: bool
+    latest: Hashable | None = None
+    is_op: bool = False
+
+
 class TaskRunner(QObject):
     """Runs blocking core functions in workers; see the module docstring.
 
@@ -217,12 +244,15 @@ class TaskRunner(QObject):
             was kept: each write is one transaction).
         writes_idle(): no storage write is queued or running.
         task_failed(object): a background task without an error callback raised.
+        changed(object): a mutation run by :meth:`run_op` committed; what it changed
+            (:class:`~coder.changes.OpChanges`). Emitted once per mutation.
     """
 
     write_committed = Signal(int)
     write_failed = Signal(object)
     writes_idle = Signal()
     task_failed = Signal(object)
+    changed = Signal(object)
 
     def __init__(self, parent: QObject | None = None, *, workers: int = 2) -> None:
         super().__init__(parent)
@@ -233,12 +263,11 @@ class TaskRunner(QObject):
         self._closed = False
         self._key = next(_keys)
         self._tokens = itertools.count(1)
-        # token -> (on_done, on_error, on_progress, is_write). Owned by the GUI thread:
-        # only submit/read/write (called there) and the relay's queued slots touch it.
-        self._callbacks: dict[
-            int,
-            tuple[DoneCallback | None, ErrorCallback | None, ProgressCallback | None, bool],
-        ] = {}
+        # token -> what to call back. Owned by the GUI thread: only submit/read/write
+        # (called there) and the relay's queued slots touch it.
+        self._callbacks: dict[int, _Pending] = {}
+        # latest key -> the token of the newest task submitted with it.
+        self._latest: dict[Hashable, int] = {}
         _the_relay().runners[self._key] = self
 
     # ------------------------------------------------------------------ submitting
@@ -250,6 +279,7 @@ class TaskRunner(QObject):
         on_done: DoneCallback | None = None,
         on_error: ErrorCallback | None = None,
         on_progress: ProgressCallback | None = None,
+        latest: Hashable | None = None,
         **kwargs: Any,
     ) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` in the pool; call back on the GUI thread.
@@ -260,6 +290,10 @@ class TaskRunner(QObject):
             on_error: Called with the exception, on the GUI thread.
             on_progress: When given, ``fn`` gets a ``progress`` keyword argument, a
                 callable whose every call reaches ``on_progress`` on the GUI thread.
+            latest: A key of the caller's, such as ``(self, "status")``. A later task
+                submitted with the same key supersedes this one: from then on none of
+                this task's callbacks is called, even if it finishes last. The key
+                stays on the GUI thread.
 
         Returns:
             The future of the work. After :meth:`shutdown` (the app is quitting)
@@ -268,7 +302,8 @@ class TaskRunner(QObject):
         Raises:
             TypeError: ``fn`` or its arguments carry a Qt object.
         """
-        return self._start(self._pool, fn, args, kwargs, on_done, on_error, on_progress, False)
+        pending = _Pending(on_done, on_error, on_progress, False, latest)
+        return self._start(self._pool, fn, args, kwargs, pending)
 
     def read(
         self,
@@ -277,10 +312,12 @@ class TaskRunner(QObject):
         on_done: DoneCallback | None = None,
         on_error: ErrorCallback | None = None,
         on_progress: ProgressCallback | None = None,
+        latest: Hashable | None = None,
         **kwargs: Any,
     ) -> Future[Any]:
         """Like :meth:`submit`, in the storage worker: it sees every write queued before."""
-        return self._start(self._storage, fn, args, kwargs, on_done, on_error, on_progress, False)
+        pending = _Pending(on_done, on_error, on_progress, False, latest)
+        return self._start(self._storage, fn, args, kwargs, pending)
 
     def write(
         self,
@@ -293,19 +330,50 @@ class TaskRunner(QObject):
     ) -> Future[Any]:
         """Queue a storage write in the single storage worker (the only writer).
 
-        Arguments as for :meth:`submit`. After :meth:`shutdown` the worker is gone, so
-        a late write (the last playhead of a window closing as the app quits) runs in
-        a one-off thread while the caller waits: it must not be lost, and there is no
-        other writer left.
+        Arguments as for :meth:`submit` (a write is never superseded). After
+        :meth:`shutdown` the worker is gone, so a late write (the last playhead of a
+        window closing as the app quits) runs in a one-off thread while the caller
+        waits: it must not be lost, and there is no other writer left.
         """
+        return self._write(fn, args, kwargs, _Pending(on_done, on_error, on_progress, True))
+
+    def run_op(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: DoneCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        **kwargs: Any,
+    ) -> Future[Any]:
+        """Run a lead-side mutation as a storage write and broadcast what it changed.
+
+        ``fn`` returns :class:`~coder.changes.OpChanges`, or a result with a
+        ``changes`` attribute (:func:`coder.changes.changes_of`). When it has
+        committed, :attr:`changed` is emitted once with those changes, then
+        ``on_done`` gets the whole result. The broadcast happens even when the widget
+        that asked has closed meanwhile (the data changed all the same).
+
+        Arguments as for :meth:`write`. A result that reports no changes is a bug:
+        it goes to ``on_error`` (or :attr:`task_failed`) as a TypeError.
+        """
+        return self._write(
+            fn, args, kwargs, _Pending(on_done, on_error, on_progress, True, is_op=True)
+        )
+
+    def _write(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        pending: _Pending,
+    ) -> Future[Any]:
         self._pending_writes += 1
         if not self._closed:
-            return self._start(
-                self._storage, fn, args, kwargs, on_done, on_error, on_progress, True
-            )
+            return self._start(self._storage, fn, args, kwargs, pending)
         _check_plain(fn, args, kwargs)
-        token = self._remember(on_done, on_error, on_progress, True)
-        if on_progress is not None:
+        token = self._remember(pending)
+        if pending.on_progress is not None:
             kwargs = {**kwargs, "progress": partial(_report_progress, self._key, token)}
         late = ThreadPoolExecutor(1, thread_name_prefix="coder-late-write")
         try:
@@ -316,15 +384,11 @@ class TaskRunner(QObject):
         self._on_finished(token, future)
         return future
 
-    def _remember(
-        self,
-        on_done: DoneCallback | None,
-        on_error: ErrorCallback | None,
-        on_progress: ProgressCallback | None,
-        is_write: bool,
-    ) -> int:
+    def _remember(self, pending: _Pending) -> int:
         token = next(self._tokens)
-        self._callbacks[token] = (on_done, on_error, on_progress, is_write)
+        self._callbacks[token] = pending
+        if pending.latest is not None:
+            self._latest[pending.latest] = token
         return token
 
     def _start(
@@ -333,21 +397,18 @@ class TaskRunner(QObject):
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        on_done: DoneCallback | None,
-        on_error: ErrorCallback | None,
-        on_progress: ProgressCallback | None,
-        is_write: bool,
+        pending: _Pending,
     ) -> Future[Any]:
-        if self._closed and not is_write:
+        if self._closed and not pending.is_write:
             return _cancelled()
         try:
             _check_plain(fn, args, kwargs)
         except TypeError:
-            if is_write:
+            if pending.is_write:
                 self._pending_writes -= 1
             raise
-        token = self._remember(on_done, on_error, on_progress, is_write)
-        if on_progress is not None:
+        token = self._remember(pending)
+        if pending.on_progress is not None:
             kwargs = {**kwargs, "progress": partial(_report_progress, self._key, token)}
         future = executor.submit(fn, *args, **kwargs)
         # Only integers go with the future: the callbacks stay in self._callbacks.
@@ -360,42 +421,61 @@ class TaskRunner(QObject):
 
     # ------------------------------------------------------------------ results (GUI thread)
 
+    def _superseded(self, token: int, pending: _Pending) -> bool:
+        return pending.latest is not None and self._latest.get(pending.latest) != token
+
     def _on_progressed(self, token: int, value: Any) -> None:
-        entry = self._callbacks.get(token)
-        if entry is not None and entry[2] is not None and _receiver_alive(entry[2]):
-            entry[2](value)
+        pending = self._callbacks.get(token)
+        if (
+            pending is not None
+            and pending.on_progress is not None
+            and not self._superseded(token, pending)
+            and _receiver_alive(pending.on_progress)
+        ):
+            pending.on_progress(value)
 
     def _on_finished(self, token: int, future: Future[Any]) -> None:
-        entry = self._callbacks.pop(token, None)
-        if entry is None:
+        pending = self._callbacks.pop(token, None)
+        if pending is None:
             return
-        on_done, on_error, _on_progress, is_write = entry
+        superseded = self._superseded(token, pending)
+        if pending.latest is not None and not superseded:
+            del self._latest[pending.latest]
         if future.cancelled():
             error: BaseException | None = None
             result = None
         else:
             error = future.exception()
             result = None if error is not None else future.result()
-        if is_write:
+        if pending.is_write:
             self._pending_writes -= 1
             if error is None:
                 self.writes_done += 1
                 self.write_committed.emit(self.writes_done)
             else:
                 self.write_failed.emit(error)
-        # The one place where stale results are dropped: a cancelled task, or a
-        # callback whose widget has been deleted since the work was submitted.
-        if future.cancelled():
+        bad_op = False
+        if pending.is_op and error is None and not future.cancelled():
+            try:
+                changes = changes_of(result)
+            except TypeError as wrong:
+                error, bad_op = wrong, True
+            else:
+                self.changed.emit(changes)
+        # The one place where stale results are dropped: a cancelled task, a task
+        # superseded by a newer one with the same ``latest`` key, or a callback whose
+        # widget has been deleted since the work was submitted.
+        if future.cancelled() or superseded:
             pass
         elif error is not None:
-            if on_error is not None and _receiver_alive(on_error):
-                on_error(error)
-            elif on_error is None and not is_write:
+            if pending.on_error is not None and _receiver_alive(pending.on_error):
+                pending.on_error(error)
+            elif pending.on_error is None and (bad_op or not pending.is_write):
                 log.error("background task failed", exc_info=error)
                 self.task_failed.emit(error)
-        elif on_done is not None and _receiver_alive(on_done):
-            on_done(result)
-        if is_write and self._pending_writes == 0:
+        elif pending.on_done is not None and _receiver_alive(pending.on_done):
+            pending.on_done(result)
+        if pending.is_write and self._pending_writes == 0:
             self.writes_idle.emit()
 
     # ------------------------------------------------------------------ closing

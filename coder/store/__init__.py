@@ -8,6 +8,11 @@ Only this package imports SQLAlchemy or Alembic (an import-linter contract in
 - ``engine``: opening a project file or server, locks, backups, copies.
 - ``faults``: turning database errors into one-sentence messages; retries.
 - ``project``: ``Project``, the lifecycle of an open project and its writes.
+- ``rows``: helpers every store module uses in its transaction (history rows).
+- ``sessions``: adding sessions (``add_session``), with the importer's checks.
+- ``imports``: the reads and writes of a manifest import and of re-linking audio.
+- ``open_files``: which project files this process has open (no database library).
+- ``text_checks``: the text limits applied to every row on flush.
 
 This ``__init__`` imports nothing, so ``coder.store.models`` can be loaded without
 the rest (the modules import each other in one direction: models, faults, engine,

@@ -41,7 +41,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coder.errors import ProjectDamagedError, ProjectError, StorageLostError
 from coder.store.faults import busy_timeout_ms, db_faults, translate_db_error
-from coder.text_limits import check_session_texts
+from coder.store.open_files import open_database_path, register_open, same_file, unregister_open
+from coder.store.text_checks import check_session_texts
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def resolve_location(project: str | Path) -> Location:
     if path.is_dir():
         raise ProjectError(f"{path} is a folder; a project is a file (e.g. {path / 'lab.scproj'})")
     open_here = open_database_path(path)
-    if open_here is not None and not _same_file(open_here, path):
+    if open_here is not None and not same_file(open_here, path):
         raise ProjectError(
             f"{path} is a working file of the open project {open_here}; open {open_here} itself"
         )
@@ -136,75 +137,6 @@ def resolve_location(project: str | Path) -> Location:
             f"{path} is not a Session Coder project (neither a project database nor a "
             "lab-mode pointer file)"
         ) from None
-
-
-# --------------------------------------------------------------------------- open files
-
-# The SQLite project files this process has open, by (st_dev, st_ino), with a count of
-# stores per file. Identity, not path: another spelling, a symlink or a hard link of an
-# open project is the same file, and opening it by that name drops the locks just the same.
-_OPEN_LOCK = threading.Lock()
-_OPEN_FILES: dict[tuple[int, int], tuple[Path, int]] = {}
-# SQLite's working files beside a database; their locks (the -shm) matter just as much.
-_COMPANIONS = ("-wal", "-shm", "-journal")
-
-
-def _file_key(path: str | Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return (st.st_dev, st.st_ino)
-
-
-def _same_file(a: Path, b: str | Path) -> bool:
-    key = _file_key(b)
-    return key is not None and key == _file_key(a)
-
-
-def open_database_path(path: str | Path) -> Path | None:
-    """The open project database that ``path`` is, or is a working file of, if any.
-
-    Code in this process must not open such a file with ``open()`` (nor copy, hash or
-    sniff it): closing that descriptor would drop the SQLite locks of the open store.
-
-    Args:
-        path: Any file path.
-
-    Returns:
-        The path the open store was opened with, or None when ``path`` is neither an
-        open project database of this process nor its ``-wal``, ``-shm`` or ``-journal``.
-    """
-    text = str(path)
-    candidates = [text] + [text[: -len(sfx)] for sfx in _COMPANIONS if text.endswith(sfx)]
-    with _OPEN_LOCK:
-        if not _OPEN_FILES:
-            return None
-        for candidate in candidates:
-            key = _file_key(candidate)
-            if key is not None and key in _OPEN_FILES:
-                return _OPEN_FILES[key][0]
-    return None
-
-
-def _register_open(path: Path) -> tuple[int, int] | None:
-    key = _file_key(path)
-    if key is not None:
-        with _OPEN_LOCK:
-            known, count = _OPEN_FILES.get(key, (path, 0))
-            _OPEN_FILES[key] = (known, count + 1)
-    return key
-
-
-def _unregister_open(key: tuple[int, int] | None) -> None:
-    if key is None:
-        return
-    with _OPEN_LOCK:
-        known, count = _OPEN_FILES.get(key, (Path(), 0))
-        if count <= 1:
-            _OPEN_FILES.pop(key, None)
-        else:
-            _OPEN_FILES[key] = (known, count - 1)
 
 
 def copy_database(source: str | Path, target: str | Path) -> None:
@@ -308,7 +240,7 @@ def _skip_checkpoint_on_close(dbapi_connection: Any, db_path: Path) -> bool:
         lib.sqlite3_db_filename.restype = ctypes.c_char_p
         lib.sqlite3_db_filename.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         name = lib.sqlite3_db_filename(handle, b"main")
-        if not name or not _same_file(Path(os.fsdecode(name)), db_path):
+        if not name or not same_file(Path(os.fsdecode(name)), db_path):
             return False
         done = ctypes.c_int(0)
         rc = lib.sqlite3_db_config(
@@ -559,7 +491,7 @@ class Store:
         connections = _ENGINE_CONNECTIONS.get(engine)
         db_path = _sqlite_path(location)
         if db_path is not None:
-            self._open_key = _register_open(db_path)
+            self._open_key = register_open(db_path)
             if connections is not None:
                 self._guard = _LockGuard(db_path, engine, connections)
 
@@ -599,7 +531,7 @@ class Store:
         self.engine.dispose()
         if not self._closed:
             self._closed = True
-            _unregister_open(self._open_key)
+            unregister_open(self._open_key)
 
     def schema_revision(self) -> str | None:
         with db_faults(self.location.display(), self.location.path), self.engine.connect() as conn:

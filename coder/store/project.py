@@ -434,13 +434,6 @@ class Project:
             rows = s.scalars(select(RaterRow).order_by(RaterRow.code)).all()
         return [Rater(r.code, r.name, r.active) for r in rows if r.active or include_inactive]
 
-    def set_rater_active(self, code: str, active: bool, *, actor: str = LEAD) -> None:
-        with self.store.transaction() as s:
-            row = rater_row(s, code)
-            old, row.active = row.active, active
-            log_change(s, actor, "set", "rater", code, field="active", old=old, new=active)
-
-
     def set_pool(self, name: str, codes: Sequence[str], *, actor: str = LEAD) -> None:
         """Define (or redefine) a named rater pool."""
         with self.store.transaction() as s:

@@ -34,6 +34,7 @@ from coder.errors import InputError
 from coder.export_data import build_export_bundle
 from coder.importer import import_manifest
 from coder.reliability import icc, reliability_report
+from coder.reliability_view import compute_reliability
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
 
@@ -279,8 +280,6 @@ def test_three_coders_pairs_and_reliability_sheet_use_the_same_sessions(
     assert found == expected
     for key, (primary, second, _) in design.items():
         assert set(consensus_review(project, SCALE, key).raters) == {primary[0], second[0]}
-    from ui.reliability_panel import compute_reliability
-
     gui = compute_reliability(project, SCALE, window=3)
     assert gui.n_double_coded == len(design)
     assert gui.items[ITEM].n_sessions == len(design)

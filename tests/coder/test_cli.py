@@ -15,7 +15,11 @@ BROKEN = Path(__file__).parent.parent / "scales" / "broken"
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "coder", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "launcher", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 

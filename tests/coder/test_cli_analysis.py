@@ -23,7 +23,7 @@ SHROUT_FLEISS = [
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "coder", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "launcher", *args], capture_output=True, text=True, timeout=300
     )
 
 

@@ -11,8 +11,8 @@ from coder.coding_rules import check_uncodable, note_text_is_kept
 from coder.coding_session import CodingSession, duration_from_spans, run_now
 from coder.errors import InputError
 from coder.scales import load_builtin_scale
-from coder.store.models import SessionRow
 from coder.store.project import Project, Span
+from tests.factories import add_plain_sessions, session
 
 
 @pytest.fixture
@@ -21,8 +21,7 @@ def project(tmp_path: Path) -> Iterator[Project]:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_scale(load_builtin_scale("ghes"))
     project.add_raters(["R1", "R2"])
-    with project.store.transaction() as s:
-        s.add(SessionRow(session_key="S1", audio_status="missing", audio_reason="test"))
+    add_plain_sessions(project, [session("S1", audio_status="missing", audio_reason="test")])
     yield project
     project.close()
 

@@ -17,6 +17,7 @@ from coder.consensus import (
     consensus_history,
     consensus_review,
     consensus_scores,
+    load_consensus,
     record_consensus,
 )
 from coder.errors import InputError
@@ -91,6 +92,16 @@ def test_consensus_is_kept_with_its_history_and_can_be_withdrawn(project: Projec
         ),
     ]
     assert all(h.field == "specification" for h in history)
+
+
+def test_the_consensus_map_of_the_views_holds_every_recorded_score(project: Project) -> None:
+    assert load_consensus(project) == {}
+    record_consensus(project, "thabs", "S01", "review", 2, "agreed")
+    record_consensus(project, "thabs", "S02", "specification", 1, "on re-listening")
+    assert load_consensus(project) == {
+        ("thabs", "S01", "review"): (2.0, "agreed"),
+        ("thabs", "S02", "specification"): (1.0, "on re-listening"),
+    }
 
 
 def test_consensus_is_refused_where_it_does_not_fit(project: Project) -> None:

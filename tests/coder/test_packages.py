@@ -25,8 +25,8 @@ from coder.packages import (
     resolve_conflict,
 )
 from coder.scales import load_builtin_scale
-from coder.store.models import AudioFileRow, SessionRow
 from coder.store.project import Project, RaterView
+from coder.store.sessions import NewSession, Recording, add_sessions
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 SECRET = "only-B-wrote-this"
@@ -38,35 +38,32 @@ def build(path: Path, audio: Path, *, db_url: str | None = None) -> Project:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_raters(["A", "B"])
     audio.mkdir(exist_ok=True)
-    with project.store.transaction() as s:
-        for i in range(1, 5):
-            wav = audio / f"S{i}.wav"
-            if not wav.exists():
-                wav.write_bytes(f"RIFF fake audio of session {i}".encode() * 50)
-            data = wav.read_bytes()
-            row = AudioFileRow(
-                path=str(wav),
-                size_bytes=len(data),
-                duration_ms=60_000 * i,
-                sha256=hashlib.sha256(data).hexdigest(),
-                format="wav",
+    sessions = []
+    for i in range(1, 5):
+        wav = audio / f"S{i}.wav"
+        if not wav.exists():
+            wav.write_bytes(f"RIFF fake audio of session {i}".encode() * 50)
+        data = wav.read_bytes()
+        recording = Recording(
+            path=str(wav),
+            size_bytes=len(data),
+            duration_ms=60_000 * i,
+            sha256=hashlib.sha256(data).hexdigest(),
+            format="wav",
+        )
+        sessions.append(
+            NewSession(
+                key=f"S{i}",
+                patient=f"P{i}",
+                therapist="Dr Who",
+                session_number=i,
+                phase="I",
+                date="2024-01-01",
+                metadata={"referral": "confidential"},
+                recording=recording,
             )
-            s.add(row)
-            s.flush()
-            s.add(
-                SessionRow(
-                    session_key=f"S{i}",
-                    patient=f"P{i}",
-                    therapist="Dr Who",
-                    session_number=i,
-                    phase="I",
-                    date="2024-01-01",
-                    metadata_json=json.dumps({"referral": "confidential"}),
-                    audio_id=row.id,
-                    audio_status="ok",
-                    audio_reason="",
-                )
-            )
+        )
+    add_sessions(project, sessions)
     for i, key in enumerate(("S1", "S2", "S3")):
         project.add_coding(key, "A", "thabs", role="primary", queue_position=i)
     b = project.add_coding("S1", "B", "thabs", role="second")

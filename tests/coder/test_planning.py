@@ -13,8 +13,8 @@ import pytest
 from coder.errors import InputError
 from coder.planning import PlanRequest, make_plan, plan_and_save, save_plan
 from coder.scales import load_builtin_scale
-from coder.store.models import SessionRow
 from coder.store.project import Project, QueueEntry
+from tests.factories import add_plain_sessions, session
 
 
 def seed_project(
@@ -23,21 +23,21 @@ def seed_project(
     project.add_scale(load_builtin_scale("thabs"))
     project.add_scale(load_builtin_scale("resistance"))
     project.add_raters(raters)
-    with project.store.transaction() as s:
-        for i in range(n):
-            s.add(
-                SessionRow(
-                    session_key=f"S{i:02d}",
-                    patient=f"P{i // 3}",
-                    therapist=f"T{i % 4}",
-                    session_number=i % 3 + 1,
-                    phase="I" if i % 3 == 0 else "II",
-                    date="",
-                    metadata_json="{}",
-                    audio_status="ok" if i != n - 1 else "missing",
-                    audio_reason="",
-                )
+    add_plain_sessions(
+        project,
+        [
+            session(
+                f"S{i:02d}",
+                patient=f"P{i // 3}",
+                therapist=f"T{i % 4}",
+                session_number=i % 3 + 1,
+                phase="I" if i % 3 == 0 else "II",
+                audio_status="ok" if i != n - 1 else "missing",
+                audio_reason="",
             )
+            for i in range(n)
+        ],
+    )
 
 
 REQUEST = PlanRequest("thabs", ("A", "B", "C", "D"), 0.3, ("therapist", "phase"), seed=7)

@@ -219,3 +219,142 @@ def test_a_late_write_after_shutdown_runs_off_the_gui_thread(app) -> None:  # ty
     runner.write(lambda: threads.append(threading.get_ident()), on_done=done.append)
     assert threads and threads[0] != threading.get_ident()
     assert done == [None] and runner.pending_writes == 0 and runner.writes_done == 1
+
+
+# ---------------------------------------------------------------------- stale results
+
+
+def _handled(qtbot, runner: TaskRunner, future) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the runner has handled ``future``'s result on the GUI thread.
+
+    The runner reports a finished future from its first done-callback; one added now
+    runs after it, and a marker task reported after that is handled after it too (the
+    reports are queued to the GUI thread in order).
+    """
+    reported = threading.Event()
+    future.add_done_callback(lambda _f: reported.set())
+    qtbot.waitUntil(reported.is_set, timeout=10_000)
+    with qtbot.waitCallback(timeout=10_000) as marker:
+        runner.submit(int, on_done=marker)
+
+
+@pytest.mark.parametrize("same_key", [True, False])
+def test_a_newer_task_with_the_same_key_supersedes_an_older_that_finishes_last(
+    qtbot, runner: TaskRunner, same_key: bool
+) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+    done: list[object] = []
+    progressed: list[object] = []
+
+    def slow(*, progress) -> str:  # type: ignore[no-untyped-def]
+        assert release.wait(10)
+        progress("old step")
+        return "old"
+
+    old = runner.submit(
+        slow, on_done=done.append, on_error=done.append, on_progress=progressed.append, latest="k"
+    )
+    runner.submit(str, "new", on_done=done.append, latest="k" if same_key else "other")
+    qtbot.waitUntil(lambda: done == ["new"], timeout=10_000)
+    release.set()
+    _handled(qtbot, runner, old)
+    assert old.result() == "old"
+    if same_key:
+        assert done == ["new"] and progressed == []
+    else:  # another key: the older result is delivered as usual
+        assert done == ["new", "old"] and progressed == ["old step"]
+
+
+def test_an_older_task_finishing_first_is_dropped_and_its_error_too(
+    qtbot, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    let_old_fail, let_new_finish = threading.Event(), threading.Event()
+    done: list[object] = []
+    errors: list[BaseException] = []
+
+    def old_work() -> str:
+        assert let_old_fail.wait(10)
+        raise OSError("the old scale's file is gone")
+
+    def new_work() -> str:
+        assert let_new_finish.wait(10)
+        return "new"
+
+    key = (object(), "status")
+    old = runner.submit(old_work, on_done=done.append, on_error=errors.append, latest=key)
+    runner.submit(new_work, on_done=done.append, on_error=errors.append, latest=key)
+    let_old_fail.set()
+    _handled(qtbot, runner, old)
+    assert done == [] and errors == []
+    let_new_finish.set()
+    qtbot.waitUntil(lambda: done == ["new"], timeout=10_000)
+    assert errors == []
+    # The key is free again: a later task with it is delivered.
+    with qtbot.waitCallback(timeout=10_000) as again:
+        runner.submit(str, "later", on_done=again, latest=key)
+    again.assert_called_with("later")
+
+
+# ---------------------------------------------------------------------- mutations
+
+
+def test_run_op_broadcasts_the_changes_once_then_calls_back(qtbot, runner: TaskRunner) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import dataclass
+
+    from coder.changes import OpChanges
+
+    @dataclass(frozen=True)
+    class Report:
+        added: int
+        changes: OpChanges
+
+    order: list[object] = []
+    runner.changed.connect(lambda c: order.append(("changed", c)))
+    with qtbot.waitSignal(runner.writes_idle, timeout=10_000):
+        runner.run_op(OpChanges, codings=True, on_done=lambda r: order.append(("done", r)))
+        runner.run_op(
+            Report, 3, OpChanges(sessions=True), on_done=lambda r: order.append(("done", r))
+        )
+    assert order == [
+        ("changed", OpChanges(codings=True)),
+        ("done", OpChanges(codings=True)),
+        ("changed", OpChanges(sessions=True)),
+        ("done", Report(3, OpChanges(sessions=True))),
+    ]
+    assert runner.writes_done == 2
+
+
+def test_run_op_broadcasts_before_its_callback_and_even_when_the_asker_is_gone(
+    qtbot, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLabel
+
+    from coder.changes import OpChanges
+
+    seen: list[object] = []
+    runner.changed.connect(seen.append)
+    label = QLabel("asker")
+    label.deleteLater()
+    qtbot.waitUntil(lambda: not __import__("shiboken6").isValid(label))
+    with qtbot.waitSignal(runner.writes_idle, timeout=10_000):
+        runner.run_op(OpChanges, consensus=True, on_done=lambda r: seen.append(label.text()))
+    assert seen == [OpChanges(consensus=True)]
+
+
+def test_a_failed_or_silent_mutation_broadcasts_nothing(qtbot, runner: TaskRunner) -> None:  # type: ignore[no-untyped-def]
+    changed: list[object] = []
+    errors: list[BaseException] = []
+    runner.changed.connect(changed.append)
+
+    def fails() -> None:
+        raise OSError("disk full")
+
+    with qtbot.waitSignal(runner.writes_idle, timeout=10_000):
+        runner.run_op(fails, on_error=errors.append)
+        runner.run_op(lambda: None, on_error=errors.append)  # says nothing of its changes
+    with qtbot.waitSignal(runner.task_failed, timeout=10_000) as failed:
+        runner.run_op(lambda: 42)  # no error callback: reported as a failed task
+    assert changed == []
+    assert isinstance(errors[0], OSError)
+    assert isinstance(errors[1], TypeError) and "OpChanges" in str(errors[1])
+    assert isinstance(failed.args[0], TypeError)

@@ -1,0 +1,100 @@
+"""What the lead's "Reliability" tab shows for one scale, computed without Qt.
+
+:func:`compute_reliability` reads a scale's double-coded data (the reliability pairs
+of :func:`coder.analysis_set.analysis_codings`, via :mod:`coder.discrepancies`) and
+computes every view's statistics in one blocking call; ``ui.reliability_panel`` runs
+it in a worker and only lays the result out. :func:`compute_drift` recomputes the
+drift view with another window from data already read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from coder.discrepancies import (
+    Discrepancy,
+    find_discrepancies,
+    reliability_frame,
+    submission_order,
+)
+from coder.reliability import (
+    ItemReliability,
+    PairReport,
+    ReliabilityDrift,
+    reliability_by_pair,
+    reliability_drift,
+    reliability_report,
+)
+from coder.scales import RatingScale
+from coder.store.project import Project
+
+
+@dataclass(frozen=True)
+class ReliabilityData:
+    """Everything the reliability tab shows for one scale.
+
+    Attributes:
+        scale: The scale's newest version.
+        frame: The long rating data (:func:`coder.discrepancies.reliability_frame`).
+        ranges: Each ordinal and nominal item's category range.
+        order: When each double-coded session became double-coded (for drift).
+        items: The reliability report's items (item id -> statistics).
+        pairs: The statistics per pair of raters.
+        drift: The drift of the statistics over windows of sessions.
+        discrepancies: Every differing pair of scores (threshold 0).
+        window: The drift window (sessions) ``drift`` was computed with.
+    """
+
+    scale: RatingScale
+    frame: pd.DataFrame
+    ranges: dict[str, tuple[int, int]]
+    order: dict[str, datetime]
+    items: Mapping[str, ItemReliability]
+    pairs: Sequence[PairReport]
+    drift: ReliabilityDrift
+    discrepancies: list[Discrepancy]
+    window: int
+
+    @property
+    def n_double_coded(self) -> int:
+        """The number of double-coded sessions in :attr:`frame`."""
+        return int(self.frame["session_id"].nunique()) if not self.frame.empty else 0
+
+
+def compute_reliability(project: Project, scale_id: str, window: int) -> ReliabilityData:
+    """Read the scale's double-coded data and compute every view's statistics.
+
+    Blocking: run it in a worker. Discrepancies are found with threshold 0 (every
+    differing pair); the view filters them by the threshold the lead chooses.
+
+    Args:
+        project: The open project.
+        scale_id: The scale.
+        window: The drift window, in double-coded sessions.
+
+    Returns:
+        The :class:`ReliabilityData`.
+
+    Raises:
+        InputError: The project has no such scale.
+    """
+    scale = project.scale(scale_id)
+    frame, ranges = reliability_frame(project, scale_id)
+    order = submission_order(project, scale_id)
+    items = reliability_report(frame, ranges).items
+    pairs = reliability_by_pair(frame, ranges).pairs
+    drift = reliability_drift(frame, order, window, ranges)
+    discrepancies = find_discrepancies(project, scale_id, threshold=0)
+    return ReliabilityData(scale, frame, ranges, order, items, pairs, drift, discrepancies, window)
+
+
+def compute_drift(data: ReliabilityData, window: int) -> ReliabilityDrift:
+    """Drift of already-read data with another window (blocking: run it in a worker)."""
+    return reliability_drift(data.frame, data.order, window, data.ranges)
+
+
+__all__ = ["ReliabilityData", "compute_drift", "compute_reliability"]
