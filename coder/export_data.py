@@ -48,7 +48,7 @@ from sqlalchemy import select
 
 from coder.analysis_set import CodingFact, CodingStatus, analysis_codings
 from coder.errors import CoderError, InputError
-from coder.reliability import ICC_FORMS, reliability_report
+from coder.reliability import ICC_FORMS, ItemReliability, reliability_report
 from coder.scales import RatingScale, parse_scale
 from coder.store.models import (
     AudioFileRow,
@@ -1131,7 +1131,7 @@ def _reliability(
     for scale in scales:
         variables = [v for v in variables_by_scale[scale.id] if v.is_numeric]
         sub = _scale_rows(analysis, scale.id)
-        report: dict[str, Any] = {}
+        report: Mapping[str, ItemReliability] = {}
         if not sub.empty and variables:
             melted = _melt(sub, scale.id, variables)
             long_df = pd.DataFrame(
@@ -1147,7 +1147,7 @@ def _reliability(
                 for v in variables
                 if v.kind in ("ordinal", "nominal") and v.min is not None and v.max is not None
             }
-            report = reliability_report(long_df, ranges)["items"]
+            report = reliability_report(long_df, ranges).items
         for v in variables:
             rows.append(_reliability_row(scale, v, report.get(v.item_id)))
     frame = pd.DataFrame.from_records(rows, columns=list(RELIABILITY_COLUMNS))
@@ -1158,17 +1158,13 @@ def _reliability(
     return frame
 
 
-def _number(value: Any) -> float:
-    """A statistic's JSON number as a float (``"Infinity"`` is an infinite F)."""
-    if value is None:
-        return math.nan
-    if isinstance(value, str):
-        return {"Infinity": math.inf, "-Infinity": -math.inf}.get(value, math.nan)
-    return float(value)
+def _number(value: float | None) -> float:
+    """A statistic as a float cell: NaN when not defined (an infinite F stays inf)."""
+    return math.nan if value is None else float(value)
 
 
 def _reliability_row(
-    scale: RatingScale, v: Variable, item: Mapping[str, Any] | None
+    scale: RatingScale, v: Variable, item: ItemReliability | None
 ) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(RELIABILITY_COLUMNS)
     row.update(
@@ -1190,40 +1186,43 @@ def _reliability_row(
         return row
     why: list[str] = []
     row.update(
-        n_sessions=item.get("n_sessions"),
-        n_raters=item.get("n_raters"),
-        k=item.get("k"),
-        n_double_coded=item.get("n_double_coded"),
-        design=item.get("design"),
-        design_note=item.get("design_note"),
-        category_source=item.get("category_source"),
+        n_sessions=item.n_sessions,
+        n_raters=item.n_raters,
+        k=item.k,
+        n_double_coded=item.n_double_coded,
+        design=item.design,
+        design_note=item.design_note,
+        category_source=item.categories.source,
     )
-    cats = item.get("categories") or [None, None]
-    row["categories_min"], row["categories_max"] = _number(cats[0]), _number(cats[1])
+    row["categories_min"] = _number(item.categories.lo)
+    row["categories_max"] = _number(item.categories.hi)
     for form in ICC_FORMS:
-        stat = item.get("icc", {}).get(form, {})
-        ci = stat.get("ci95") or [None, None]
-        row[form] = _number(stat.get("value"))
+        stat = item.icc[form]
+        ci = stat.ci95 or (None, None)
+        row[form] = _number(stat.value)
         row[f"{form}_ci_low"], row[f"{form}_ci_high"] = _number(ci[0]), _number(ci[1])
-        for key in ("F", "df1", "df2", "p"):
-            row[f"{form}_{key}"] = _number(stat.get(key))
-        if stat.get("value") is None and stat.get("why"):
-            why.append(f"{form}: {stat['why']}")
+        row[f"{form}_F"] = _number(stat.f)
+        row[f"{form}_df1"] = float(stat.df1)
+        row[f"{form}_df2"] = float(stat.df2)
+        row[f"{form}_p"] = _number(stat.p)
+        if stat.value is None and stat.why:
+            why.append(f"{form}: {stat.why}")
     reported = scale.reliability.icc
     row["reported_icc"] = row.get(reported)
     row["reported_ci_low"] = row.get(f"{reported}_ci_low")
     row["reported_ci_high"] = row.get(f"{reported}_ci_high")
+    groups = item.groups()
     for group, keys, prefix in (
         ("kappa", KAPPA_KEYS, "kappa_"),
         ("krippendorff_alpha", ALPHA_KEYS, "alpha_"),
         ("agreement", ("exact", "within_one"), "agreement_"),
     ):
-        stats = item.get(group, {})
+        stats = groups[group]
         for key in keys:
-            stat = stats.get(key, {})
-            row[prefix + key] = _number(stat.get("value"))
-            if stat.get("value") is None and stat.get("why"):
-                why.append(f"{prefix}{key}: {stat['why']}")
+            figure = stats[key]
+            row[prefix + key] = _number(figure.value)
+            if figure.value is None and figure.why:
+                why.append(f"{prefix}{key}: {figure.why}")
     row["not_defined"] = "; ".join(why) or None
     return row
 
