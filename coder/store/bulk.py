@@ -20,9 +20,9 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
-from coder.analysis_set import CodingRole, CodingStatus
 from coder.coding_rules import check_note_text, check_uncodable
 from coder.errors import InputError
+from coder.kinds import CodingRole, CodingStatus
 from coder.scales import RatingScale
 from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, SessionRow, SpanRow, utcnow
 from coder.store.project import LEAD, CodingId, Project
@@ -37,8 +37,8 @@ class LoadedCoding:
     Attributes:
         session_key: The session's id.
         rater: The rater's code.
-        role: A :class:`~coder.analysis_set.CodingRole` value.
-        state: A :class:`~coder.analysis_set.CodingStatus` value.
+        role: A :class:`~coder.kinds.CodingRole` value.
+        state: A :class:`~coder.kinds.CodingStatus` value.
         values: Item id -> score (numeric items).
         notes: ``(position_ms, text)`` of each note.
         spans: ``(item_id, start_ms, end_ms)`` of each span of a duration item.
