@@ -42,6 +42,7 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import select
 
+from coder.changes import OpChanges
 from coder.errors import InputError
 from coder.reliability import ICC_FORMS, agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
@@ -296,9 +297,12 @@ def set_criterion(
     criterion: CertificationCriterion | None,
     *,
     actor: str = LEAD,
-) -> None:
+) -> OpChanges:
     """Override a scale's certification criterion for this project (None: back to the
     scale file's).
+
+    Returns:
+        What changed: the certification settings.
 
     Raises:
         InputError: an unknown scale or ICC form, or a bound out of range.
@@ -316,6 +320,7 @@ def set_criterion(
         return table or None
 
     project.update_setting(CRITERIA_SETTING, change, actor=actor)
+    return OpChanges(certification=True)
 
 
 def _check_criterion(c: CertificationCriterion) -> None:
@@ -332,9 +337,14 @@ def _check_criterion(c: CertificationCriterion) -> None:
         raise InputError("the minimum number of training sessions must be at least 1")
 
 
-def set_require_certification(project: Project, required: bool, *, actor: str = LEAD) -> None:
-    """Turn on (or off) that plans give real sessions only to certified raters."""
+def set_require_certification(project: Project, required: bool, *, actor: str = LEAD) -> OpChanges:
+    """Turn on (or off) that plans give real sessions only to certified raters.
+
+    Returns:
+        What changed: the certification settings.
+    """
     project.set_setting(REQUIRE_SETTING, bool(required), actor=actor)
+    return OpChanges(certification=True)
 
 
 def certification_required(project: Project) -> bool:
@@ -349,12 +359,15 @@ def set_override(
     *,
     reason: str = "",
     actor: str = LEAD,
-) -> None:
+) -> OpChanges:
     """The lead's per-rater decision on a scale, whatever the figures say.
 
     ``allow=True`` lets an uncertified rater code real sessions, ``False`` keeps a
     certified one out, ``None`` removes the override. The change (with ``reason``) is
     in the history.
+
+    Returns:
+        What changed: the certification overrides.
     """
     project.scale(scale_id)
     if rater not in {r.code for r in project.raters(include_inactive=True)}:
@@ -372,6 +385,7 @@ def set_override(
         return {k: v for k, v in table.items() if v} or None
 
     project.update_setting(OVERRIDES_SETTING, change, actor=actor)
+    return OpChanges(certification=True)
 
 
 # --------------------------------------------------------------------------- codings

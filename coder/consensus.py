@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from coder.analysis_set import CodingRole, analysis_codings, read_coding_facts
+from coder.changes import OpChanges
 from coder.errors import InputError
 from coder.store.models import (
     CodingRow,
@@ -125,11 +126,14 @@ def record_consensus(
     value: float | None,
     reason: str,
     actor: str = LEAD,
-) -> None:
+) -> OpChanges:
     """Record (or change) the consensus score of one item of a double-coded session.
 
     ``value=None`` withdraws the consensus (the reason is still required and kept in
     the history). The raters' own scores are not touched.
+
+    Returns:
+        What changed: the consensus scores, or nothing when the score was already so.
 
     Raises:
         InputError: the session is not double-coded on the scale, the item is not a
@@ -168,7 +172,7 @@ def record_consensus(
         old = None if row is None else {"value": row.value, "reason": row.reason}
         new = None if value is None else {"value": float(value), "reason": reason.strip()}
         if old == new or (row is None and value is None):
-            return
+            return OpChanges()
         if value is None:
             assert row is not None
             s.delete(row)
@@ -194,6 +198,7 @@ def record_consensus(
             old=old,
             new=new if new is not None else {"reason": reason.strip()},
         )
+    return OpChanges(consensus=True)
 
 
 def consensus_scores(project: Project, scale_id: str | None = None) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.analysis_set import CodingStatus
+from coder.changes import OpChanges
 from coder.coding_rules import check_note_text, check_uncodable
 from coder.errors import InputError, ProjectError
 from coder.scales import RatingScale, parse_scale
@@ -173,7 +174,6 @@ class HistoryEntry:
     field: str
     old: Any
     new: Any
-
 
 
 def _load(text: str | None) -> Any:
@@ -380,7 +380,6 @@ class Project:
             f"session-coder scales add"
         )
 
-
     def _scale_from_row(self, row: ScaleRow) -> RatingScale:
         cached = self._scale_cache.get(row.id)
         if cached is None:
@@ -439,7 +438,6 @@ class Project:
             row = rater_row(s, code)
             old, row.active = row.active, active
             log_change(s, actor, "set", "rater", code, field="active", old=old, new=active)
-
 
     def set_pool(self, name: str, codes: Sequence[str], *, actor: str = LEAD) -> None:
         """Define (or redefine) a named rater pool."""
@@ -622,7 +620,12 @@ class Project:
             )
             return CodingId(row.id)
 
-    def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> None:
+    def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> OpChanges:
+        """Let the rater change a finished coding again (or no longer).
+
+        Returns:
+            What changed: the coding (its reopen permission).
+        """
         with self.store.transaction() as s:
             row = s.get(CodingRow, coding_id)
             if row is None:
@@ -639,6 +642,7 @@ class Project:
                 old=old,
                 new=allowed,
             )
+        return OpChanges(codings=True)
 
 
 def _session_info(sess: SessionRow, audio: Any) -> SessionInfo:
@@ -696,8 +700,6 @@ def insert_coding(
         s, actor, "assign", "coding", str(row.id), coding_id=row.id, new={**described, "role": role}
     )
     return row
-
-
 
 
 class RaterView:
@@ -916,7 +918,9 @@ class RaterView:
                 note.position_ms = int(position_ms)
             new = {"position_ms": note.position_ms, "text": note.text}
             if new != old:
-                log_change(s, self.code, "edit", "note", str(note.id), coding_id=row.id, old=old, new=new)
+                log_change(
+                    s, self.code, "edit", "note", str(note.id), coding_id=row.id, old=old, new=new
+                )
 
     def delete_note(self, coding_id: int, note_id: int) -> None:
         with self._project.store.transaction() as s:
