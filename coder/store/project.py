@@ -489,7 +489,12 @@ class Project:
 
     def set_training(
         self, session_keys: Iterable[str], training: bool = True, *, actor: str = LEAD
-    ) -> None:
+    ) -> OpChanges:
+        """Mark sessions as training sessions (or no longer): they leave the analysis.
+
+        Returns:
+            What changed: the sessions (their training marks).
+        """
         with self.store.transaction() as s:
             for key in session_keys:
                 row = s.scalar(select(SessionRow).where(SessionRow.session_key == key))
@@ -497,6 +502,7 @@ class Project:
                     raise InputError(f"no session {key!r} in this project")
                 old, row.training = row.training, training
                 log_change(s, actor, "set", "session", key, field="training", old=old, new=training)
+        return OpChanges(sessions=True)
 
     def duplicate_recordings(self) -> list[DuplicateRecording]:
         """Groups of sessions that share one recording, by SHA-256 or by missing path."""
