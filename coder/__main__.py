@@ -1,4 +1,5 @@
-"""``python -m coder`` is the same as ``session-coder``."""
+"""``python -m coder``: the core's commands (``session-coder`` has them all, plus the
+app, the demo and exports)."""
 
 import sys
 

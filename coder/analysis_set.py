@@ -20,36 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 
+from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.store.models import CodingRow, RaterRow, ScaleRow, SessionRow
-
-
-class CodingStatus(StrEnum):
-    """The state of a coding (the ``state`` column of a coding)."""
-
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    SUBMITTED = "submitted"
-    UNCODABLE = "uncodable"
-
-
-class CodingRole(StrEnum):
-    """Why a rater codes a session (the ``role`` column; never shown to raters)."""
-
-    PRIMARY = "primary"
-    SECOND = "second"
-    TRAINING = "training"
-    MASTER = "master"
-    CERTIFICATION = "certification"
-    RECALIBRATION = "recalibration"
-
-
-#: States of a finished coding: submitted ones carry scores, uncodable ones a reason.
-FINISHED_STATUSES: frozenset[str] = frozenset({CodingStatus.SUBMITTED, CodingStatus.UNCODABLE})
 
 #: Roles whose codings never count for analysis: plan training codings, and the master,
 #: certification and drift-check (recalibration) codings of rater certification. A

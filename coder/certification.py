@@ -25,41 +25,42 @@ Roles ``master``, ``certification`` and ``recalibration`` are outside assignment
 plans: the planner neither counts nor moves them (:data:`UNPLANNED_ROLES`), and since
 they lie on training sessions the exports leave them out of the analysis.
 
-Settings used (all lead-editable, every change in the history): ``require_certification``
-(bool), ``certification_criteria`` (scale -> criterion), ``certification_overrides``
-(scale -> rater -> ``{"allow": bool, "reason": str}``), ``recalibration`` (scale ->
-``{"every": n, "seed": s}``).
+Settings (all lead-editable, every change in the history) are a typed
+:class:`~coder.certification_settings.CertificationSettings`: whether certification is
+required, per-scale criteria, per-rater overrides and drift-check rates. The reads and
+writes are in :mod:`coder.store.certification_store`; this module keeps the rules.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import select
 
+from coder.analysis_set import CodingRole, CodingStatus
+from coder.certification_settings import (
+    CertificationSettings,
+    RaterOverride,
+    RecalibrationRate,
+    check_criterion,
+)
 from coder.changes import OpChanges
 from coder.errors import InputError
-from coder.reliability import ICC_FORMS, agreement, icc
+from coder.reliability import agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
-from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, ScaleRow, SessionRow
-from coder.store.project import LEAD, CodingId, Note, Project, insert_coding
-from coder.store.rows import latest_scale_pk, rater_row
+from coder.store import certification_store as store
+from coder.store.certification_store import MasterComparison, QueuedCoding
+from coder.store.project import LEAD, CodingId, Note, Project
 
-MASTER_ROLE = "master"
-CERTIFICATION_ROLE = "certification"
-RECALIBRATION_ROLE = "recalibration"
+MASTER_ROLE = CodingRole.MASTER
+CERTIFICATION_ROLE = CodingRole.CERTIFICATION
+RECALIBRATION_ROLE = CodingRole.RECALIBRATION
 #: Roles the assignment planner leaves alone (neither re-plans nor deletes).
-UNPLANNED_ROLES = frozenset({MASTER_ROLE, CERTIFICATION_ROLE, RECALIBRATION_ROLE})
-
-REQUIRE_SETTING = "require_certification"
-CRITERIA_SETTING = "certification_criteria"
-OVERRIDES_SETTING = "certification_overrides"
-RECALIBRATION_SETTING = "recalibration"
+UNPLANNED_ROLES: frozenset[str] = frozenset({MASTER_ROLE, CERTIFICATION_ROLE, RECALIBRATION_ROLE})
 
 CertificationState = Literal["in_training", "certified", "lapsed"]
 
@@ -282,13 +283,15 @@ class _Comparison:
 # --------------------------------------------------------------------------- settings
 
 
+def certification_settings(project: Project) -> CertificationSettings:
+    """The project's certification settings (typed; see :class:`CertificationSettings`)."""
+    return store.load_settings(project)
+
+
 def criterion_for(project: Project, scale_id: str) -> CertificationCriterion:
     """The criterion in force: the project's override, else the scale file's block."""
     scale = project.scale(scale_id)
-    stored = project.settings().get(CRITERIA_SETTING, {}).get(scale_id)
-    if not stored:
-        return scale.certification
-    return CertificationCriterion(**{**scale.certification.as_dict(), **stored})
+    return certification_settings(project).criterion(scale_id, scale.certification)
 
 
 def set_criterion(
@@ -309,32 +312,11 @@ def set_criterion(
     """
     project.scale(scale_id)
     if criterion is not None:
-        _check_criterion(criterion)
-
-    def change(current: Any) -> Any:
-        table = dict(current or {})
-        if criterion is None:
-            table.pop(scale_id, None)
-        else:
-            table[scale_id] = criterion.as_dict()
-        return table or None
-
-    project.update_setting(CRITERIA_SETTING, change, actor=actor)
+        check_criterion(criterion, f"the criterion of {scale_id}")
+    store.change_settings(
+        project, lambda settings: settings.with_criterion(scale_id, criterion), actor=actor
+    )
     return OpChanges(certification=True)
-
-
-def _check_criterion(c: CertificationCriterion) -> None:
-    if c.icc_form not in ICC_FORMS:
-        raise InputError(f"ICC form {c.icc_form!r} is not one of: {', '.join(ICC_FORMS)}")
-    if not -1 <= c.min_icc <= 1:
-        raise InputError(f"the minimum ICC {c.min_icc} is outside -1..1")
-    if not 0 <= c.min_within_one <= 1:
-        raise InputError(
-            f"the minimum share within one point {c.min_within_one} is outside 0..1 "
-            "(write 0.8 for 80 %)"
-        )
-    if c.min_sessions < 1:
-        raise InputError("the minimum number of training sessions must be at least 1")
 
 
 def set_require_certification(project: Project, required: bool, *, actor: str = LEAD) -> OpChanges:
@@ -343,12 +325,14 @@ def set_require_certification(project: Project, required: bool, *, actor: str = 
     Returns:
         What changed: the certification settings.
     """
-    project.set_setting(REQUIRE_SETTING, bool(required), actor=actor)
+    store.change_settings(
+        project, lambda settings: settings.with_required(bool(required)), actor=actor
+    )
     return OpChanges(certification=True)
 
 
 def certification_required(project: Project) -> bool:
-    return bool(project.settings().get(REQUIRE_SETTING, False))
+    return certification_settings(project).required
 
 
 def set_override(
@@ -372,19 +356,10 @@ def set_override(
     project.scale(scale_id)
     if rater not in {r.code for r in project.raters(include_inactive=True)}:
         raise InputError(f"no rater {rater!r} in this project")
-    if allow is not None and not reason.strip():
-        raise InputError("say in a few words why the rater is overridden (it is kept)")
-
-    def change(current: Any) -> Any:
-        table = {k: dict(v) for k, v in (current or {}).items()}
-        per_scale = table.setdefault(scale_id, {})
-        if allow is None:
-            per_scale.pop(rater, None)
-        else:
-            per_scale[rater] = {"allow": bool(allow), "reason": reason.strip()}
-        return {k: v for k, v in table.items() if v} or None
-
-    project.update_setting(OVERRIDES_SETTING, change, actor=actor)
+    override = None if allow is None else RaterOverride(bool(allow), reason)
+    store.change_settings(
+        project, lambda settings: settings.with_override(scale_id, rater, override), actor=actor
+    )
     return OpChanges(certification=True)
 
 
@@ -402,43 +377,7 @@ def add_master_coding(
         InputError: the session is not a training session, already has a master
             coding on the scale, or the rater already codes it.
     """
-    with project.store.transaction() as s:
-        session = s.scalar(
-            select(SessionRow).where(SessionRow.session_key == session_key).with_for_update()
-        )
-        if session is None:
-            raise InputError(f"no session {session_key!r} in this project")
-        if not session.training:
-            raise InputError(
-                f"session {session_key!r} is not a training session; mark it first "
-                "(session-coder certify sessions PROJECT KEY...)"
-            )
-        scale_pk = latest_scale_pk(s, scale_id)
-        rater = rater_row(s, master_rater)
-        scale_pks = _scale_pks(s, scale_id)
-        existing = s.execute(
-            select(CodingRow.role, RaterRow.code)
-            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            .where(CodingRow.session_id == session.id, CodingRow.scale_pk.in_(scale_pks))
-        ).all()
-        for role, code in existing:
-            if role == MASTER_ROLE:
-                raise InputError(
-                    f"session {session_key!r} already has a master coding of {scale_id} (by {code})"
-                )
-            if code == master_rater:
-                raise InputError(f"{master_rater} already codes session {session_key!r}")
-        row = insert_coding(
-            s,
-            session_id=session.id,
-            rater_id=rater.id,
-            scale_pk=scale_pk,
-            role=MASTER_ROLE,
-            queue_position=0,
-            actor=actor,
-            described={"session": session_key, "rater": master_rater, "scale": scale_id},
-        )
-        return CodingId(row.id)
+    return store.add_master_coding(project, session_key, scale_id, master_rater, actor=actor)
 
 
 def assign_training(
@@ -458,70 +397,9 @@ def assign_training(
     Returns:
         rater -> the session keys added.
     """
-    added: dict[str, list[str]] = {}
-    with project.store.transaction() as s:
-        scale_pk = latest_scale_pk(s, scale_id)
-        scale_pks = _scale_pks(s, scale_id)
-        mastered = dict(
-            s.execute(
-                select(SessionRow.session_key, SessionRow.id)
-                .join(CodingRow, CodingRow.session_id == SessionRow.id)
-                .where(
-                    CodingRow.role == MASTER_ROLE,
-                    CodingRow.scale_pk.in_(scale_pks),
-                    SessionRow.training.is_(True),
-                )
-            ).all()
-        )
-        if session_keys is None:
-            keys = sorted(mastered)
-        else:
-            keys = list(dict.fromkeys(session_keys))
-            missing = [k for k in keys if k not in mastered]
-            if missing:
-                raise InputError(
-                    f"no master coding of {scale_id} on training session(s) "
-                    f"{', '.join(missing)}; add one first (session-coder certify master)"
-                )
-        if not keys:
-            raise InputError(
-                f"no training session has a master coding of {scale_id} yet; add them first "
-                "(session-coder certify master)"
-            )
-        for code in raters:
-            rater = rater_row(s, code)
-            coded = set(
-                s.scalars(
-                    select(CodingRow.session_id).where(
-                        CodingRow.rater_id == rater.id, CodingRow.scale_pk.in_(scale_pks)
-                    )
-                ).all()
-            )
-            first = s.scalar(
-                select(CodingRow.queue_position)
-                .where(CodingRow.rater_id == rater.id)
-                .order_by(CodingRow.queue_position)
-                .limit(1)
-            )
-            todo = [k for k in keys if mastered[k] not in coded]
-            start = min(0, first if first is not None else 0) - len(todo)
-            for i, key in enumerate(todo):
-                insert_coding(
-                    s,
-                    session_id=mastered[key],
-                    rater_id=rater.id,
-                    scale_pk=scale_pk,
-                    role=CERTIFICATION_ROLE,
-                    queue_position=start + i,
-                    actor=actor,
-                    described={"session": key, "rater": code, "scale": scale_id},
-                )
-            added[code] = todo
-    return added
-
-
-def _scale_pks(s: Any, scale_id: str) -> list[int]:
-    return list(s.scalars(select(ScaleRow.id).where(ScaleRow.scale_id == scale_id)).all())
+    return store.add_training_codings(
+        project, scale_id, raters, session_keys=session_keys, actor=actor
+    )
 
 
 # --------------------------------------------------------------------------- feedback
@@ -538,43 +416,20 @@ def certification_feedback(project: Project, rater: str, coding_id: int) -> Feed
             checks get no feedback either), is not submitted yet, or the session has no
             submitted master coding.
     """
-    with project.store.read() as s:
-        rater_rec = rater_row(s, rater)
-        row = s.scalar(
-            select(CodingRow).where(CodingRow.id == coding_id, CodingRow.rater_id == rater_rec.id)
-        )
-        if row is None:
-            raise InputError(f"coding #{coding_id} is not in {rater}'s queue")
-        session = s.get(SessionRow, row.session_id)
-        assert session is not None
-        # Recalibration codings are drift checks the rater must not recognise: they
-        # get the same answer as any non-training session.
-        if not session.training or row.role in (RECALIBRATION_ROLE, MASTER_ROLE):
-            raise InputError("feedback against the master is given on training sessions only")
-        if row.state != "submitted":
-            raise InputError("submit the coding first; the feedback comes after submitting")
-        scale = project.scale_by_pk(s, row.scale_pk)
-        master = s.scalar(
-            select(CodingRow).where(
-                CodingRow.session_id == row.session_id,
-                CodingRow.scale_pk.in_(_scale_pks(s, scale.id)),
-                CodingRow.role == MASTER_ROLE,
-            )
-        )
-        if master is None or master.state != "submitted":
-            raise InputError("the master coding of this session is not finished yet; ask the lead")
-        mine = _ratings(s, row.id)
-        theirs = _ratings(s, master.id)
-        notes = s.scalars(
-            select(NoteRow)
-            .where(NoteRow.coding_id == master.id, NoteRow.deleted.is_(False))
-            .order_by(NoteRow.position_ms, NoteRow.id)
-        ).all()
-        master_notes = tuple(Note(n.id, n.position_ms, n.text) for n in notes)
+    codings = store.feedback_codings(project, rater, coding_id)
+    # Recalibration codings are drift checks the rater must not recognise: they get the
+    # same answer as any non-training session.
+    if not codings.training or codings.role in (RECALIBRATION_ROLE, MASTER_ROLE):
+        raise InputError("feedback against the master is given on training sessions only")
+    if codings.state != CodingStatus.SUBMITTED:
+        raise InputError("submit the coding first; the feedback comes after submitting")
+    if codings.master_state != CodingStatus.SUBMITTED:
+        raise InputError("the master coding of this session is not finished yet; ask the lead")
+    scale = codings.scale
     items = []
     for item in scale.items:
-        rv, rt = mine.get(item.id, (None, None))
-        mv, mt = theirs.get(item.id, (None, None))
+        rv, rt = codings.ratings.get(item.id, (None, None))
+        mv, mt = codings.master_ratings.get(item.id, (None, None))
         items.append(
             FeedbackItem(
                 item.id,
@@ -596,37 +451,38 @@ def certification_feedback(project: Project, rater: str, coding_id: int) -> Feed
     )
     within = sum(1 for i in compared if i.within_one) / len(compared) if compared else None
     return Feedback(
-        CodingId(row.id),
+        codings.coding_id,
         rater,
-        session.session_key,
+        codings.session_key,
         scale.id,
         tuple(items),
-        master_notes,
+        codings.master_notes,
         exact,
         within,
     )
 
 
+def load_feedback(project: Project, rater: str, coding_id: int) -> Feedback | None:
+    """The feedback on a submitted coding, or None when there is none (blocking).
+
+    The GUI runs it in the storage worker after the submit write, so that it sees the
+    submitted coding.
+    """
+    try:
+        return certification_feedback(project, rater, coding_id)
+    except InputError:
+        return None
+
+
 def feedback_available(project: Project, rater: str, coding_id: int) -> bool:
     """Whether :func:`certification_feedback` would answer (for a GUI button)."""
-    try:
-        certification_feedback(project, rater, coding_id)
-    except InputError:
-        return False
-    return True
+    return load_feedback(project, rater, coding_id) is not None
 
 
 def _anchor(item: ScaleItem, value: float | None) -> str | None:
     if value is None or value != int(value):
         return None
     return item.value_label(int(value))
-
-
-def _ratings(s: Any, coding_id: int) -> dict[str, tuple[float | None, str | None]]:
-    return {
-        r.item_id: (r.value, r.text)
-        for r in s.scalars(select(RatingRow).where(RatingRow.coding_id == coding_id))
-    }
 
 
 # --------------------------------------------------------------------------- status
@@ -641,56 +497,22 @@ def _comparisons(
     project: Project, scale_id: str, raters: Iterable[str] | None = None
 ) -> dict[str, list[_Comparison]]:
     """Every rater's submitted codings on master-coded sessions, oldest first."""
-    project.scale(scale_id)
     out: dict[str, list[_Comparison]] = {}
-    with project.store.read() as s:
-        pks = _scale_pks(s, scale_id)
-        masters = {
-            row.session_id: row
-            for row in s.scalars(
-                select(CodingRow).where(
-                    CodingRow.scale_pk.in_(pks),
-                    CodingRow.role == MASTER_ROLE,
-                    CodingRow.state == "submitted",
-                )
-            )
-        }
-        if not masters:
-            return out
-        query = (
-            select(CodingRow, RaterRow.code, SessionRow.session_key)
-            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            .join(SessionRow, SessionRow.id == CodingRow.session_id)
-            .where(
-                CodingRow.scale_pk.in_(pks),
-                CodingRow.session_id.in_(list(masters)),
-                CodingRow.role != MASTER_ROLE,
-                CodingRow.state == "submitted",
-            )
-        )
-        if raters is not None:
-            query = query.where(RaterRow.code.in_(list(raters)))
-        rows = s.execute(query).all()
-        ids = [row.id for row, _c, _k in rows] + [m.id for m in masters.values()]
-        values: dict[int, dict[str, float]] = {}
-        for r in s.scalars(
-            select(RatingRow).where(RatingRow.coding_id.in_(ids), RatingRow.value.is_not(None))
-        ):
-            values.setdefault(r.coding_id, {})[r.item_id] = float(r.value)  # type: ignore[arg-type]
-        for row, code, key in rows:
-            master = masters[row.session_id]
-            scale = project.scale_by_pk(s, master.scale_pk)
-            mine, theirs = values.get(row.id, {}), values.get(master.id, {})
-            pairs = tuple(
-                (mine[i.id], theirs[i.id])
-                for i in _compared_items(scale)
-                if i.id in mine and i.id in theirs
-            )
-            kind = "recalibration" if row.role == RECALIBRATION_ROLE else "training"
-            out.setdefault(code, []).append(_Comparison(row.id, key, kind, row.submitted_at, pairs))
+    for c in store.master_comparisons(project, scale_id, raters):
+        out.setdefault(c.rater, []).append(_comparison(c))
     for series in out.values():
         series.sort(key=lambda c: (_sort_time(c.submitted_at), c.coding_id))
     return out
+
+
+def _comparison(c: MasterComparison) -> _Comparison:
+    pairs = tuple(
+        (c.values[i.id], c.master_values[i.id])
+        for i in _compared_items(c.scale)
+        if i.id in c.values and i.id in c.master_values
+    )
+    kind = "recalibration" if c.role == RECALIBRATION_ROLE else "training"
+    return _Comparison(c.coding_id, c.session_key, kind, c.submitted_at, pairs)
 
 
 def _sort_time(at: datetime | None) -> float:
@@ -741,11 +563,11 @@ def certification_status(
     criterion = criterion_for(project, scale_id)
     codes = list(raters) if raters is not None else [r.code for r in project.raters()]
     comparisons = _comparisons(project, scale_id, codes)
-    overrides = project.settings().get(OVERRIDES_SETTING, {}).get(scale_id, {})
+    settings = certification_settings(project)
     out: dict[str, CertificationStatus] = {}
     for code in codes:
         series = comparisons.get(code, [])
-        out[code] = _status(code, scale_id, series, criterion, overrides.get(code))
+        out[code] = _status(code, scale_id, series, criterion, settings.override(scale_id, code))
     return out
 
 
@@ -754,7 +576,7 @@ def _status(
     scale_id: str,
     series: Sequence[_Comparison],
     criterion: CertificationCriterion,
-    override: dict[str, Any] | None,
+    override: RaterOverride | None,
 ) -> CertificationStatus:
     training = [c for c in series if c.kind == "training"]
     recalibrations = sum(1 for c in series if c.kind == "recalibration")
@@ -791,8 +613,8 @@ def _status(
         else:
             state = "certified"
             why = "agreement with the master meets the criterion"
-    allow = None if override is None else bool(override.get("allow"))
-    reason = "" if override is None else str(override.get("reason", ""))
+    allow = None if override is None else override.allow
+    reason = "" if override is None else override.reason
     eligible = allow if allow is not None else state == "certified"
     if allow is not None:
         why += f"; the lead {'allows' if allow else 'bars'} real sessions ({reason})"
@@ -886,79 +708,62 @@ def schedule_recalibration(
     Raises:
         InputError: ``every`` below 2, or no rate given or remembered.
     """
-    stored = project.settings().get(RECALIBRATION_SETTING, {}).get(scale_id, {})
-    every = every if every is not None else stored.get("every")
-    seed = seed if seed is not None else stored.get("seed", 0)
+    stored = certification_settings(project).recalibration.get(scale_id)
     if every is None:
-        raise InputError(f"say how often to check {scale_id}: one in every N sessions (--every N)")
-    if int(every) < 2:
-        raise InputError("--every must be at least 2 (one drift check in every N sessions)")
-    every, seed = int(every), int(seed)
-    if stored != {"every": every, "seed": seed}:
-
-        def change(current: Any) -> Any:
-            return {**(current or {}), scale_id: {"every": every, "seed": seed}}
-
-        project.update_setting(RECALIBRATION_SETTING, change, actor=actor)
-    status = certification_status(project, scale_id)
-    report = RecalibrationReport(every)
-    certified = [code for code, st in status.items() if st.state != "in_training"]
-    with project.store.transaction() as s:
-        pks = _scale_pks(s, scale_id)
-        scale_pk = latest_scale_pk(s, scale_id)
-        mastered = dict(
-            s.execute(
-                select(SessionRow.id, SessionRow.session_key)
-                .join(CodingRow, CodingRow.session_id == SessionRow.id)
-                .where(
-                    CodingRow.role == MASTER_ROLE,
-                    CodingRow.scale_pk.in_(pks),
-                    CodingRow.state == "submitted",
-                    SessionRow.training.is_(True),
-                )
-            ).all()
+        if stored is None:
+            raise InputError(
+                f"say how often to check {scale_id}: one in every N sessions (--every N)"
+            )
+        every = stored.every
+    if seed is None:
+        seed = stored.seed if stored is not None else 0
+    rate = RecalibrationRate(int(every), int(seed))
+    if stored != rate:
+        store.change_settings(
+            project, lambda settings: settings.with_recalibration(scale_id, rate), actor=actor
         )
-        for code in certified:
-            rater = rater_row(s, code)
-            # Locked: two leads scheduling at once must not both add the same check.
-            rows = s.scalars(
-                select(CodingRow)
-                .where(CodingRow.rater_id == rater.id, CodingRow.scale_pk.in_(pks))
-                .order_by(CodingRow.queue_position, CodingRow.id)
-                .with_for_update()
-            ).all()
-            real = [r for r in rows if r.role in ("primary", "second")]
-            have = sum(1 for r in rows if r.role == RECALIBRATION_ROLE)
-            due = len(real) // every
-            coded = {r.session_id for r in rows}
-            added: list[str] = []
-            for j in range(have + 1, due + 1):
-                candidates = sorted(
-                    (sid for sid in mastered if sid not in coded), key=lambda sid: mastered[sid]
-                )
-                if not candidates:
-                    report.short[code] = due - j + 1
-                    break
-                rng = random.Random(f"{seed}|{scale_id}|{code}|{j}")
-                sid = rng.choice(candidates)
-                coded.add(sid)
-                insert_coding(
-                    s,
-                    session_id=sid,
-                    rater_id=rater.id,
-                    scale_pk=scale_pk,
-                    role=RECALIBRATION_ROLE,
-                    queue_position=_slot(real, j * every - 1),
-                    actor=actor,
-                    described={"session": mastered[sid], "rater": code, "scale": scale_id},
-                )
-                added.append(mastered[sid])
-            if added:
-                report.added[code] = added
-    return report
+    status = certification_status(project, scale_id)
+    certified = [code for code, st in status.items() if st.state != "in_training"]
+
+    def plan(
+        code: str, queue: Sequence[QueuedCoding], mastered: Mapping[int, str]
+    ) -> tuple[list[tuple[int, int]], int]:
+        return _drift_checks(code, queue, mastered, scale_id, rate)
+
+    added, short = store.add_recalibration_codings(project, scale_id, certified, plan, actor=actor)
+    return RecalibrationReport(rate.every, added, short)
 
 
-def _slot(real: Sequence[CodingRow], index: int) -> int:
+def _drift_checks(
+    code: str,
+    queue: Sequence[QueuedCoding],
+    mastered: Mapping[int, str],
+    scale_id: str,
+    rate: RecalibrationRate,
+) -> tuple[list[tuple[int, int]], int]:
+    """The drift checks due in a rater's queue that are not there yet.
+
+    Returns:
+        (session id, queue position) of each check to add, and how many due checks
+        found no master-coded session the rater has not coded.
+    """
+    real = [c for c in queue if c.role in ("primary", "second")]
+    have = sum(1 for c in queue if c.role == RECALIBRATION_ROLE)
+    due = len(real) // rate.every
+    coded = {c.session_id for c in queue}
+    checks: list[tuple[int, int]] = []
+    for j in range(have + 1, due + 1):
+        candidates = sorted((sid for sid in mastered if sid not in coded), key=mastered.__getitem__)
+        if not candidates:
+            return checks, due - j + 1
+        rng = random.Random(f"{rate.seed}|{scale_id}|{code}|{j}")
+        sid = rng.choice(candidates)
+        coded.add(sid)
+        checks.append((sid, _slot(real, j * rate.every - 1)))
+    return checks, 0
+
+
+def _slot(real: Sequence[QueuedCoding], index: int) -> int:
     """The queue position for a drift check due after the ``index``-th real coding.
 
     It shares that coding's position (ties in a queue are broken by id, so it comes
@@ -966,10 +771,10 @@ def _slot(real: Sequence[CodingRow], index: int) -> int:
     goes next to the first unstarted one instead, so that it is still ahead of them.
     """
     index = min(index, len(real) - 1)
-    later = [r for r in real[index:] if r.state == "not_started"]
+    later = [r for r in real[index:] if r.state == CodingStatus.NOT_STARTED]
     if later:
         return later[0].queue_position
-    unstarted = [r for r in real if r.state == "not_started"]
+    unstarted = [r for r in real if r.state == CodingStatus.NOT_STARTED]
     if unstarted:
         return unstarted[0].queue_position
     return (real[-1].queue_position if real else 0) + 1

@@ -1,43 +1,39 @@
-"""The ``session-coder`` command line: the lab lead's scripting door (SPEC section 9).
+"""The ``session-coder`` command line of the core: the lab lead's scripting door (SPEC
+section 9).
+
+:func:`build_parser` gives every command of ``coder`` (this module's, plus
+``cli_analysis`` and ``cli_lab``); the launcher outside ``coder`` adds the ones that need
+the app or the exporters (``gui``, ``demo``, ``export``) and opens the app when no
+command is given. ``python -m coder`` runs :func:`main`: the core's commands only.
 
 Every command prints one clear line on error and exits non-zero (2 for invalid
-input); ``--json`` output is a single JSON document on stdout. With no arguments the
-GUI opens.
+input); ``--json`` output is a single JSON document on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from coder import cli_analysis, cli_lab
+from coder.cli_common import (
+    PROG,
+    AddCommands,
+    Commands,
+    Parser,
+    add_group,
+    open_project,
+    print_json,
+)
 from coder.errors import CoderError, InputError
 
 log = logging.getLogger(__name__)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors on one line with exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, sort_keys=False) + "\n")
-
-
-def _open(project: str) -> Any:
-    from coder.store.project import Project
-
-    return Project.open(project)
 
 
 def _progress_printer(enabled: bool) -> Callable[[Any], None] | None:
@@ -74,7 +70,7 @@ def cmd_scales_check(args: argparse.Namespace) -> int:
 
     problems = check_scale_files(args.files)
     if args.json:
-        _print_json({"valid": not problems, "problems": [p.__dict__ for p in problems]})
+        print_json({"valid": not problems, "problems": [p.__dict__ for p in problems]})
     else:
         for problem in problems:
             print(problem)
@@ -108,7 +104,7 @@ def cmd_scales_add(args: argparse.Namespace) -> int:
         raise InputError(f"{problems[0]}; no scale was added")
     if problems:  # several (a scale file lists each of its problems on a line)
         raise InputError("\n".join(problems) + "\nno scale was added")
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         added = project.add_scales(scales)
     for scale, was_added in zip(scales, added, strict=True):
         print(
@@ -119,10 +115,10 @@ def cmd_scales_add(args: argparse.Namespace) -> int:
 
 
 def cmd_scales_list(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         scales = project.scales()
     if args.json:
-        _print_json(
+        print_json(
             [
                 {"id": s.id, "name": s.name, "version": s.version, "items": [i.id for i in s.items]}
                 for s in scales
@@ -135,7 +131,7 @@ def cmd_scales_list(args: argparse.Namespace) -> int:
 
 
 def cmd_raters_add(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         added = project.add_raters(args.codes)
     skipped = [c for c in args.codes if c not in added]
     print(
@@ -146,11 +142,11 @@ def cmd_raters_add(args: argparse.Namespace) -> int:
 
 
 def cmd_raters_list(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         raters = project.raters(include_inactive=True)
         pools = project.pools()
     if args.json:
-        _print_json(
+        print_json(
             {"raters": [{"code": r.code, "active": r.active} for r in raters], "pools": pools}
         )
     else:
@@ -163,7 +159,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from coder.importer import import_manifest, parse_phase_rule
 
     rule = parse_phase_rule(args.phase_rule) if args.phase_rule else None
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         report = import_manifest(
             project,
             args.manifest,
@@ -172,7 +168,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             allow_audio_change=args.allow_audio_change,
         )
     if args.json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     else:
         print(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged "
@@ -193,10 +189,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_relink(args: argparse.Namespace) -> int:
     from coder.importer import relink_audio
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         report = relink_audio(project, args.folder)
     if args.json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     else:
         for sid, path in report.relinked:
             print(f"{sid}: re-linked to {path}")
@@ -208,10 +204,10 @@ def cmd_relink(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         status = project.status()
     if args.json:
-        _print_json(status)
+        print_json(status)
         return 0
     print(
         f"project {status['project']}: {status['sessions']} sessions, {status['raters']} "
@@ -230,64 +226,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from coder.demo import build_demo, default_demo_dir
-
-    folder = Path(args.dir) if args.dir else default_demo_dir()
-    project_path = build_demo(folder, progress=None if args.json else print)
-    if args.json:
-        _print_json({"project": str(project_path)})
-    else:
-        print(f"demo project ready: {project_path}")
-    if args.no_gui:
-        return 0
-    return _run_gui(project_path)
-
-
-def cmd_gui(args: argparse.Namespace) -> int:
-    return _run_gui(Path(args.project) if getattr(args, "project", None) else None)
-
-
-def _run_gui(project: Path | None) -> int:
-    """Hand the process over to the GUI package.
-
-    The core never depends on ``ui``; only this launcher loads it, by name at run time
-    (like a plugin), so the import contract still holds for everything in ``coder``.
-    """
-    app = importlib.import_module("ui.app")
-    return int(app.run_gui(project))
-
-
 # --------------------------------------------------------------------------- parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="session-coder",
-        description="Code recorded therapy sessions on rating scales. With no command, "
-        "the app opens (the last project, or a start screen).",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    p = sub.add_parser("gui", help="open the app (optionally on a project)")
-    p.add_argument("project", nargs="?", help="project file")
-    p.set_defaults(func=cmd_gui)
-
-    p = sub.add_parser("demo", help="build the demo project and open it")
-    p.add_argument("dir", nargs="?", help="folder for the demo (default: a per-user folder)")
-    p.add_argument("--no-gui", action="store_true", help="only build it")
-    p.add_argument("--json", action="store_true", help="print the project path as JSON")
-    p.set_defaults(func=cmd_demo)
-
+def add_commands(sub: Commands) -> None:
+    """Add init, scales, raters, import, relink and status to the main parser."""
     p = sub.add_parser("init", help="create a project (a file; --db for a PostgreSQL lab server)")
     p.add_argument("project", help="project file path to create")
     p.add_argument("--db", metavar="URL", help="postgresql://USER:PASSWORD@HOST:PORT/DB")
     p.set_defaults(func=cmd_init)
 
-    scales = sub.add_parser("scales", help="check scale files, add scales to a project")
-    ssub = scales.add_subparsers(
-        dest="scales_command", metavar="ACTION", parser_class=_Parser, required=True
-    )
+    ssub = add_group(sub, "scales", "check scale files, add scales to a project")
     p = ssub.add_parser("check", help="validate scale files (exit 0 valid, 2 otherwise)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true")
@@ -306,10 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_scales_list)
 
-    raters = sub.add_parser("raters", help="add and list rater codes")
-    rsub = raters.add_subparsers(
-        dest="raters_command", metavar="ACTION", parser_class=_Parser, required=True
-    )
+    rsub = add_group(sub, "raters", "add and list rater codes")
     p = rsub.add_parser("add", help="add rater codes")
     p.add_argument("project")
     p.add_argument("codes", nargs="+", metavar="CODE")
@@ -347,31 +293,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
-    for extra in _EXTRA_COMMANDS:
-        extra(sub)
+
+CORE_DESCRIPTION = (
+    "Code recorded therapy sessions on rating scales. These are the core's commands; "
+    "session-coder also has gui, demo and export, and opens the app with no command."
+)
+
+
+def build_parser(*more: AddCommands, description: str = CORE_DESCRIPTION) -> Parser:
+    """The parser of every command of ``coder``, and of the ones ``more`` adds.
+
+    Each module of the command line adds its own commands here, in the same order
+    every time: nothing depends on which modules happen to be imported already.
+
+    Args:
+        *more: functions that add commands from outside ``coder`` (the launcher's);
+            their commands come first in ``--help``.
+        description: the text at the top of ``--help``.
+    """
+    parser = Parser(prog=PROG, description=description)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add in (*more, add_commands, cli_analysis.add_commands, cli_lab.add_commands):
+        add(sub)
     return parser
 
 
-# Commands defined in other modules register themselves here (assignment, reliability,
-# exports), keeping this file about the shape of the command line.
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+def run(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None = None,
+    *,
+    no_command: Callable[[], int] | None = None,
+) -> int:
+    """Parse ``argv`` and run its command; returns the exit code.
 
+    Every error ends as one line on stderr, never a traceback: a :class:`CoderError`
+    with its own exit code (2 for invalid input), a database error in words, anything
+    else as an internal error with its traceback saved to a per-user crash log.
 
-def _register_extras() -> None:
-    from coder import cli_analysis, cli_lab
-
-    _EXTRA_COMMANDS[:] = [cli_analysis.add_commands, cli_lab.add_commands]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``session-coder``; returns the exit code."""
+    Args:
+        parser: from :func:`build_parser`.
+        argv: the arguments (default: the process's own).
+        no_command: what runs when no command is given (the launcher opens the app);
+            None makes that a usage error.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _register_extras()
-    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        return cmd_gui(args)
+        if no_command is None:
+            parser.error("give a COMMAND (session-coder with no command opens the app)")
+        return no_command()
     try:
         code = int(args.func(args))
         # Flushed here, not at exit, so a closed pipe is caught below like any other.
@@ -384,25 +355,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "\n" in message:  # several problems (a scale file): one per line
             sys.stderr.write(message + "\n")
         else:
-            sys.stderr.write(f"session-coder: error: {message}\n")
+            sys.stderr.write(f"{PROG}: error: {message}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("session-coder: cancelled\n")
+        sys.stderr.write(f"{PROG}: cancelled\n")
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
         fault = _database_fault(exc, args)
         if fault is not None:  # a driver error that escaped the store's translation
-            sys.stderr.write(f"session-coder: error: {fault}\n")
+            sys.stderr.write(f"{PROG}: error: {fault}\n")
             return fault.exit_code
         try:
             where = f"details in {_write_crash_report()}"
         except Exception as log_error:  # noqa: BLE001 - the log is optional, the line is not
             reason = getattr(log_error, "strerror", None) or type(log_error).__name__
             where = f"no crash log could be written ({reason})"
-        sys.stderr.write(
-            f"session-coder: internal error: {type(exc).__name__}; this is a bug, {where}\n"
-        )
+        sys.stderr.write(f"{PROG}: internal error: {type(exc).__name__}; this is a bug, {where}\n")
         return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m coder``: every command of the core (not gui, demo or export)."""
+    return run(build_parser(), argv)
 
 
 def _stdout_closed() -> int:

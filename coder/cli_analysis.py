@@ -1,54 +1,46 @@
-"""CLI commands of the lead's analysis work: assign, reliability, export."""
+"""CLI commands of the lead's analysis work: assign and reliability.
+
+The ``export`` command needs the exporters, a layer above ``coder``: the launcher
+adds it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import re
 import sys
-from pathlib import Path
-from typing import Any
 
+from coder.cli_common import Commands, csv_list, open_project, print_json
 from coder.errors import InputError
-
-
-def _print_json(data: Any) -> None:
-    from coder.cli import _print_json as emit
-
-    emit(data)
-
-
-def _csv_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
     from coder.planning import PlanRequest, make_plan, parse_double, save_plan
-    from coder.store.project import Project
 
     numbers: tuple[int, ...] = ()
     if args.session_numbers:
         try:
-            numbers = tuple(int(n) for n in _csv_list(args.session_numbers))
+            numbers = tuple(int(n) for n in csv_list(args.session_numbers))
         except ValueError:
             raise InputError("--session-numbers takes whole numbers, e.g. 2,3") from None
     request = PlanRequest(
         scale_id=args.scale,
-        raters=_csv_list(args.raters),
+        raters=tuple(csv_list(args.raters)),
         double=parse_double(args.double),
-        stratify=_csv_list(args.stratify) if args.stratify else (),
+        stratify=tuple(csv_list(args.stratify)),
         seed=args.seed,
         exclude_pool_of=tuple(args.exclude_pool_of or ()),
         session_numbers=numbers,
-        training=_csv_list(args.training) if args.training else (),
+        training=tuple(csv_list(args.training or "")),
     )
     if not request.raters:
         raise InputError("--raters needs at least one rater code, e.g. --raters R1,R2,R3")
-    with Project.open(args.project) as project:
+    with open_project(args.project) as project:
         plan = make_plan(project, request)
         plan_id = None if args.preview else save_plan(project, request, plan)
     summary = plan.summary()
     if args.json:
-        _print_json(summary)
+        print_json(summary)
         return 0
     print(
         ("preview (not stored)" if plan_id is None else f"stored plan #{plan_id}")
@@ -94,44 +86,20 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         if not args.project or not args.scale:
             raise InputError("give PROJECT --scale ID, or --long FILE.csv")
         from coder.discrepancies import reliability_frame
-        from coder.store.project import Project
 
-        with Project.open(args.project) as project:
+        with open_project(args.project) as project:
             frame, scale_ranges = reliability_frame(project, args.scale)
         ranges = {**scale_ranges, **ranges}
     report = reliability_report(frame, ranges)
     if args.json:
-        _print_json(report)
+        print_json(report)
     else:
         sys.stdout.write(format_report_table(report) + "\n")
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from coder.export_data import build_export_bundle
-    from coder.store.project import Project
-    from exports import write_export
-
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InputError(f"the folder {out.parent} does not exist")
-    with Project.open(args.project) as project:
-        bundle = build_export_bundle(
-            project,
-            scale_ids=args.scale or None,
-            final=args.final,
-            winsorize_iqr=args.winsorize_iqr,
-            include_audio_paths=args.include_audio_paths,
-            include_metadata=args.include_metadata,
-        )
-    written = write_export(bundle, args.format, out)
-    for path in written if isinstance(written, list) else [out]:
-        print(f"wrote {path}")
-    return 0
-
-
-def add_commands(sub: Any) -> None:
-    """Register assign, reliability and export on the main parser."""
+def add_commands(sub: Commands) -> None:
+    """Add assign and reliability to the main parser."""
 
     p = sub.add_parser("assign", help="plan who codes which session (stratified, double-coded)")
     p.add_argument("project")
@@ -178,28 +146,3 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reliability)
-
-    p = sub.add_parser("export", help="export scores and reliability (xlsx, csv, sav)")
-    p.add_argument("project")
-    p.add_argument("--format", required=True, choices=("xlsx", "csv", "sav"))
-    p.add_argument("--out", required=True, metavar="PATH")
-    p.add_argument("--scale", action="append", metavar="ID", help="only this scale (repeatable)")
-    p.add_argument(
-        "--final",
-        default="primary",
-        choices=("primary", "mean", "consensus"),
-        help="final score per session: the primary coder's, or the pair mean",
-    )
-    p.add_argument(
-        "--winsorize-iqr",
-        type=float,
-        metavar="K",
-        help="pull values beyond K x IQR outside the quartiles to that fence",
-    )
-    p.add_argument("--include-audio-paths", action="store_true")
-    p.add_argument(
-        "--include-metadata",
-        action="store_true",
-        help="add the manifest's extra (free-text) columns",
-    )
-    p.set_defaults(func=cmd_export)

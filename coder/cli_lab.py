@@ -7,25 +7,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from coder.cli_common import Commands, add_group, csv_list, open_project, print_json
 from coder.errors import InputError
-
-
-def _print_json(data: Any) -> None:
-    from coder.cli import _print_json as emit
-
-    emit(data)
-
-
-def _open(project: str) -> Any:
-    from coder.store.project import Project
-
-    return Project.open(project)
-
-
-def _csv_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
@@ -36,7 +20,7 @@ def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
 
 
 def cmd_certify_sessions(args: argparse.Namespace) -> int:
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         project.set_training(args.sessions, not args.off)
     print(f"{len(args.sessions)} session(s) {'no longer' if args.off else 'now'} training sessions")
     return 0
@@ -45,7 +29,7 @@ def cmd_certify_sessions(args: argparse.Namespace) -> int:
 def cmd_certify_master(args: argparse.Namespace) -> int:
     from coder.certification import add_master_coding
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         for key in args.sessions:
             coding = add_master_coding(project, key, args.scale, args.rater)
             print(f"master coding #{coding}: {key} by {args.rater}")
@@ -55,9 +39,9 @@ def cmd_certify_master(args: argparse.Namespace) -> int:
 def cmd_certify_train(args: argparse.Namespace) -> int:
     from coder.certification import assign_training
 
-    keys = _csv_list(args.sessions) if args.sessions else None
-    with _open(args.project) as project:
-        added = assign_training(project, args.scale, _csv_list(args.raters), session_keys=keys)
+    keys = csv_list(args.sessions) if args.sessions else None
+    with open_project(args.project) as project:
+        added = assign_training(project, args.scale, csv_list(args.raters), session_keys=keys)
     for rater, sessions in added.items():
         print(
             f"{rater}: {len(sessions)} training session(s) added"
@@ -69,11 +53,11 @@ def cmd_certify_train(args: argparse.Namespace) -> int:
 def cmd_certify_status(args: argparse.Namespace) -> int:
     from coder.certification import certification_required, certification_status
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         status = certification_status(project, args.scale)
         required = certification_required(project)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "scale": args.scale,
                 "required": required,
@@ -95,10 +79,10 @@ def cmd_certify_status(args: argparse.Namespace) -> int:
 def cmd_certify_feedback(args: argparse.Namespace) -> int:
     from coder.certification import certification_feedback
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         feedback = certification_feedback(project, args.rater, args.coding)
     if args.json:
-        _print_json(feedback.as_dict())
+        print_json(feedback.as_dict())
         return 0
     print(
         f"{feedback.session_key} ({feedback.scale_id}): "
@@ -121,7 +105,7 @@ def cmd_certify_feedback(args: argparse.Namespace) -> int:
 def cmd_certify_require(args: argparse.Namespace) -> int:
     from coder.certification import set_require_certification
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         set_require_certification(project, args.state == "on")
     print(f"certification is {'now' if args.state == 'on' else 'no longer'} required for plans")
     return 0
@@ -131,7 +115,7 @@ def cmd_certify_criterion(args: argparse.Namespace) -> int:
     from coder.certification import criterion_for, set_criterion
     from coder.scales import CertificationCriterion
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         if args.reset:
             set_criterion(project, args.scale, None)
         else:
@@ -157,7 +141,7 @@ def cmd_certify_override(args: argparse.Namespace) -> int:
     from coder.certification import set_override
 
     allow = True if args.allow else False if args.deny else None
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         set_override(project, args.scale, args.rater, allow, reason=args.reason or "")
     what = {True: "may code", False: "may not code", None: "follows the criterion for"}[allow]
     print(f"{args.rater} {what} real {args.scale} sessions")
@@ -167,10 +151,10 @@ def cmd_certify_override(args: argparse.Namespace) -> int:
 def cmd_certify_recalibrate(args: argparse.Namespace) -> int:
     from coder.certification import schedule_recalibration
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         report = schedule_recalibration(project, args.scale, every=args.every, seed=args.seed)
     if args.json:
-        _print_json({"every": report.every, "added": report.added, "short": report.short})
+        print_json({"every": report.every, "added": report.added, "short": report.short})
         return 0
     total = sum(len(v) for v in report.added.values())
     print(f"{total} drift check(s) added (one in every {report.every} sessions)")
@@ -184,10 +168,10 @@ def cmd_certify_recalibrate(args: argparse.Namespace) -> int:
 def cmd_certify_drift(args: argparse.Namespace) -> int:
     from coder.certification import agreement_over_time
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         points = agreement_over_time(project, args.rater, args.scale)
     if args.json:
-        _print_json([p.as_dict() for p in points])
+        print_json([p.as_dict() for p in points])
         return 0
     if not points:
         print(f"{args.rater} has no submitted coding of a master-coded {args.scale} session yet")
@@ -209,7 +193,7 @@ def cmd_consensus_set(args: argparse.Namespace) -> int:
 
     if args.clear == (args.value is not None):
         raise InputError("give either --value V or --clear")
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         record_consensus(
             project,
             args.scale,
@@ -229,10 +213,10 @@ def cmd_consensus_set(args: argparse.Namespace) -> int:
 def cmd_consensus_list(args: argparse.Namespace) -> int:
     from coder.consensus import consensus_scores
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         frame = consensus_scores(project, args.scale)
     if args.json:
-        _print_json(
+        print_json(
             [
                 {**row, "updated_at": str(row["updated_at"])}
                 for row in frame.to_dict(orient="records")
@@ -252,10 +236,10 @@ def cmd_consensus_list(args: argparse.Namespace) -> int:
 def cmd_package_export(args: argparse.Namespace) -> int:
     from coder.packages import export_package
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         manifest = export_package(project, args.rater, args.out, with_audio=args.with_audio)
     if args.json:
-        _print_json(manifest.as_dict())
+        print_json(manifest.as_dict())
     else:
         print(
             f"wrote {args.out}: {manifest.codings} coding(s) of {manifest.rater}"
@@ -268,10 +252,10 @@ def cmd_package_export(args: argparse.Namespace) -> int:
 def cmd_package_import(args: argparse.Namespace) -> int:
     from coder.packages import import_package
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         report = import_package(project, args.file)
     if args.json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return 0
     applied = ", ".join(f"{n} {kind}" for kind, n in report.applied.items() if n) or "nothing new"
     print(f"package {report.package_id} of {report.rater}: merged {applied}")
@@ -290,7 +274,7 @@ def cmd_package_info(args: argparse.Namespace) -> int:
 
     manifest = read_manifest(args.file)
     if args.json:
-        _print_json(manifest.as_dict())
+        print_json(manifest.as_dict())
     else:
         for key, value in manifest.as_dict().items():
             print(f"{key}: {value}")
@@ -300,10 +284,10 @@ def cmd_package_info(args: argparse.Namespace) -> int:
 def cmd_package_list(args: argparse.Namespace) -> int:
     from coder.packages import list_packages
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         records = list_packages(project)
     if args.json:
-        _print_json(
+        print_json(
             [
                 {
                     "package_id": r.package_id,
@@ -333,10 +317,10 @@ def cmd_package_list(args: argparse.Namespace) -> int:
 def cmd_package_conflicts(args: argparse.Namespace) -> int:
     from coder.packages import package_conflicts
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         conflicts = package_conflicts(project, args.package)
     if args.json:
-        _print_json([c.as_dict() for c in conflicts])
+        print_json([c.as_dict() for c in conflicts])
         return 0
     for c in conflicts:
         print(f"{c.package_id} {c.rater}: {c.describe()}")
@@ -348,7 +332,7 @@ def cmd_package_conflicts(args: argparse.Namespace) -> int:
 def cmd_package_resolve(args: argparse.Namespace) -> int:
     from coder.packages import resolve_conflict
 
-    with _open(args.project) as project:
+    with open_project(args.project) as project:
         resolve_conflict(project, args.package, args.conflict, args.take)
     print(f"conflict {args.conflict}: kept the {args.take}'s value")
     return 0
@@ -357,14 +341,9 @@ def cmd_package_resolve(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
-def add_commands(sub: Any) -> None:
-    """Register certify, consensus and package on the main parser."""
-    from coder.cli import _Parser
-
-    cert = sub.add_parser("certify", help="rater certification against master codes, drift checks")
-    csub = cert.add_subparsers(
-        dest="certify_command", metavar="ACTION", parser_class=_Parser, required=True
-    )
+def add_commands(sub: Commands) -> None:
+    """Add certify, consensus and package to the main parser."""
+    csub = add_group(sub, "certify", "rater certification against master codes, drift checks")
     p = csub.add_parser("sessions", help="mark (or --off: unmark) training sessions")
     p.add_argument("project")
     p.add_argument("sessions", nargs="+", metavar="KEY")
@@ -439,10 +418,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_certify_drift)
 
-    cons = sub.add_parser("consensus", help="consensus scores of double-coded sessions")
-    nsub = cons.add_subparsers(
-        dest="consensus_command", metavar="ACTION", parser_class=_Parser, required=True
-    )
+    nsub = add_group(sub, "consensus", "consensus scores of double-coded sessions")
     p = nsub.add_parser("set", help="record (or --clear) the agreed score of an item")
     p.add_argument("project")
     p.add_argument("--scale", required=True, metavar="ID")
@@ -459,10 +435,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_consensus_list)
 
-    pkg = sub.add_parser("package", help="offline rater packages: export, import, conflicts")
-    psub = pkg.add_subparsers(
-        dest="package_command", metavar="ACTION", parser_class=_Parser, required=True
-    )
+    psub = add_group(sub, "package", "offline rater packages: export, import, conflicts")
     p = psub.add_parser("export", help="write one rater's package")
     p.add_argument("project")
     p.add_argument("--rater", required=True, metavar="CODE")

@@ -48,9 +48,6 @@ from coder.store.models import (
 )
 from coder.store.project import CODING_STATES, Note, Project
 
-#: Columns of :func:`reliability_frame` (the long format of ``coder.reliability``).
-FRAME_COLUMNS = ("session_id", "rater_id", "item_id", "score")
-
 #: Item kinds whose scores are points on a scale, compared by :func:`find_discrepancies`.
 #: Durations (seconds) and nominal categories have no "points" to differ by.
 DISCREPANCY_KINDS = ("ordinal", "count")

@@ -289,15 +289,6 @@ class ExportBundle:
         return tuple(v for vs in self.variables_by_scale.values() for v in vs)
 
     @property
-    def numeric_columns(self) -> tuple[str, ...]:
-        """Item and composite columns with numbers, in order, without repeats."""
-        return _unique(v.column for v in self.all_variables if v.is_numeric)
-
-    @property
-    def text_columns(self) -> tuple[str, ...]:
-        return _unique(v.column for v in self.all_variables if not v.is_numeric)
-
-    @property
     def adjusted_total(self) -> int:
         """Values of ``final`` set to a fence by winsorizing (0 when not asked)."""
         if self.descriptives.empty:

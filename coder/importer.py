@@ -440,7 +440,16 @@ def read_manifest(
         texts = {c: values.get(c, "") for c in ("patient", "therapist", "phase", "date")}
         metadata = {c: values[c] for c in metadata_columns if values.get(c, "")}
         try:  # the limits every backend applies (coder.text_limits), per manifest line
-            check_session_limits(NewSession(key=sid, metadata=metadata, **texts))
+            check_session_limits(
+                NewSession(
+                    key=sid,
+                    patient=texts["patient"],
+                    therapist=texts["therapist"],
+                    phase=texts["phase"],
+                    date=texts["date"],
+                    metadata=metadata,
+                )
+            )
         except TextLimitError as exc:
             problems.append(RowProblem(line, sid[:64].replace("\x00", "\\x00"), str(exc), False))
             continue

@@ -50,7 +50,6 @@ mails back. What :func:`import_package` can and cannot detect about an incomplet
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -65,34 +64,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_cache_dir
-from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from coder.coding_rules import check_rating, check_uncodable, is_editable, item_of
 from coder.errors import CoderError, InputError
-from coder.scales import RatingScale, parse_scale
-from coder.store.engine import copy_database, open_database_path, open_store, resolve_location
-from coder.store.models import (
-    AudioFileRow,
-    CodingRow,
-    NoteRow,
-    ProjectRow,
-    RaterPackageRow,
-    RaterRow,
-    RatingRow,
-    ScaleRow,
-    SessionRow,
-    SpanRow,
-    utcnow,
-)
+from coder.kinds import CodingStatus
+from coder.scales import ItemKind, RatingScale
+from coder.store import packages_store as store
+from coder.store.open_files import open_database_path
+from coder.store.packages_store import PackageTx
 from coder.store.project import CODING_STATES, LEAD, Project, RaterView
-from coder.store.rows import log_change, rater_row
 
 PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
 PACKAGE_SETTING = "package"
 UUID_SETTING = "project_uuid"
-PACKAGE_SUFFIX = ".scpkg"
-_CHUNK = 4 * 1024 * 1024
 
 Take = Literal["package", "project"]
 
@@ -286,18 +271,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _iso(at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    if at.tzinfo is None:  # SQLite gives naive datetimes back; they were stored as UTC
-        at = at.replace(tzinfo=UTC)
-    return at.isoformat()
-
-
-def _from_iso(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
 def project_uuid(project: Project, *, actor: str = LEAD) -> str:
     """The project's UUID, created (and recorded in the history) on first use."""
     current = project.settings().get(UUID_SETTING)
@@ -311,52 +284,9 @@ def _content_hash(project: Project) -> str:
     """SHA-256 over what a rater cannot change in a package (see the module docstring)."""
     manifest = dict(project.settings().get(PACKAGE_SETTING) or {})
     manifest.pop("content_sha256", None)
-    with project.store.read() as s:
-        scales = sorted(
-            [r.scale_id, r.version, r.source] for r in s.scalars(select(ScaleRow)).all()
-        )
-        sessions = sorted(
-            [sess.session_key, a.sha256 if a else None, a.duration_ms if a else None]
-            + [a.size_bytes if a else None]
-            for sess, a in s.execute(
-                select(SessionRow, AudioFileRow).outerjoin(
-                    AudioFileRow, AudioFileRow.id == SessionRow.audio_id
-                )
-            ).all()
-        )
-        raters = sorted(s.scalars(select(RaterRow.code)).all())
-        codings = sorted(
-            [c.id, key, sid, version, c.queue_position, code]
-            for c, key, sid, version, code in s.execute(
-                select(
-                    CodingRow,
-                    SessionRow.session_key,
-                    ScaleRow.scale_id,
-                    ScaleRow.version,
-                    RaterRow.code,
-                )
-                .join(SessionRow, SessionRow.id == CodingRow.session_id)
-                .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
-                .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            ).all()
-        )
-        audio = _embedded_audio(s)
-    payload = {
-        "manifest": manifest,
-        "scales": scales,
-        "sessions": sessions,
-        "raters": raters,
-        "codings": codings,
-        "audio": sorted(audio),
-    }
+    payload = {"manifest": manifest, **store.package_contents(project)}
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _embedded_audio(s: Any) -> list[str]:
-    if not inspect(s.connection()).has_table("package_audio"):
-        return []  # a package without audio
-    return [r[0] for r in s.execute(text("SELECT DISTINCT sha256 FROM package_audio")).all()]
 
 
 # --------------------------------------------------------------------------- export
@@ -381,36 +311,12 @@ def export_package(
         raise InputError(f"{out} already exists; choose a new file name")
     if not out.parent.is_dir():
         raise InputError(f"the folder {out.parent} does not exist")
-    with project.store.read() as s:
-        rater_rec = rater_row(s, rater)
-        rows = s.execute(
-            select(CodingRow, SessionRow, AudioFileRow)
-            .join(SessionRow, SessionRow.id == CodingRow.session_id)
-            .outerjoin(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
-            .where(CodingRow.rater_id == rater_rec.id)
-            .order_by(CodingRow.queue_position, CodingRow.id)
-        ).all()
-        if not rows:
-            raise InputError(f"{rater} has no codings to take offline; assign some first")
-        scale_rows = {
-            r.id: r
-            for r in s.scalars(
-                select(ScaleRow).where(ScaleRow.id.in_({c.scale_pk for c, _s, _a in rows}))
-            )
-        }
-        ids = [c.id for c, _s, _a in rows]
-        ratings = s.scalars(select(RatingRow).where(RatingRow.coding_id.in_(ids))).all()
-        notes = s.scalars(
-            select(NoteRow).where(NoteRow.coding_id.in_(ids), NoteRow.deleted.is_(False))
-        ).all()
-        spans = s.scalars(
-            select(SpanRow).where(SpanRow.coding_id.in_(ids), SpanRow.deleted.is_(False))
-        ).all()
+    work = store.rater_work(project, rater)
     if with_audio:
-        for _c, _sess, audio in rows:
-            if audio is not None and audio.sha256 and not Path(audio.path).is_file():
+        for path, _sha in work.audio:
+            if not Path(path).is_file():
                 raise InputError(
-                    f"the audio file {audio.path} is missing; re-link it (session-coder "
+                    f"the audio file {path} is missing; re-link it (session-coder "
                     "relink) or export without --with-audio"
                 )
     manifest = PackageManifest(
@@ -420,218 +326,38 @@ def export_package(
         rater=rater,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         with_audio=with_audio,
-        codings=len(rows),
+        codings=work.codings,
     )
     tmp = out.with_name(f".{out.name}.{manifest.package_id[:8]}.tmp")
-    state: dict[str, Any] = {"codings": {}, "conflicts": []}
     try:
         Project.create(tmp, name=f"{project.name} ({rater}, offline)").close()
         # Reopened in the package's journal mode, so the file is written (and its
         # header says) DELETE mode from the start: see _open_package_file.
         package = _open_package_file(tmp, new=True)
         try:
-            with package.store.transaction() as p:
-                p.add(RaterRow(id=1, code=rater, name="", active=True))
-                scale_pk = {}
-                for i, (pk, row) in enumerate(sorted(scale_rows.items()), start=1):
-                    p.add(
-                        ScaleRow(
-                            id=i,
-                            scale_id=row.scale_id,
-                            version=row.version,
-                            name=row.name,
-                            source=row.source,
-                        )
-                    )
-                    scale_pk[pk] = i
-                session_pk: dict[int, int] = {}
-                for _coding, sess, audio in rows:
-                    if sess.id in session_pk:
-                        continue
-                    audio_pk = None
-                    if audio is not None:
-                        a = AudioFileRow(
-                            path=Path(audio.path).name,
-                            size_bytes=audio.size_bytes,
-                            duration_ms=audio.duration_ms,
-                            sample_rate=audio.sample_rate,
-                            channels=audio.channels,
-                            sha256=audio.sha256,
-                            format=audio.format,
-                        )
-                        p.add(a)
-                        p.flush()
-                        audio_pk = a.id
-                    new = SessionRow(
-                        session_key=sess.session_key,
-                        patient="",
-                        therapist="",
-                        session_number=None,
-                        phase="",
-                        date="",
-                        metadata_json="{}",
-                        audio_id=audio_pk,
-                        audio_status=sess.audio_status,
-                        audio_reason="",
-                        training=False,
-                    )
-                    p.add(new)
-                    p.flush()
-                    session_pk[sess.id] = new.id
-                by_coding: dict[int, dict[str, Any]] = {}
-                for pkg_id, (coding, sess, _audio) in enumerate(rows, start=1):
-                    p.add(
-                        CodingRow(
-                            id=pkg_id,
-                            session_id=session_pk[sess.id],
-                            rater_id=1,
-                            scale_pk=scale_pk[coding.scale_pk],
-                            plan_id=None,
-                            role="primary",  # roles stay with the lead
-                            queue_position=coding.queue_position,
-                            state=coding.state,
-                            uncodable_reason=coding.uncodable_reason,
-                            uncodable_text=coding.uncodable_text,
-                            started_at=coding.started_at,
-                            submitted_at=coding.submitted_at,
-                            playhead_ms=coding.playhead_ms,
-                            reopen_allowed=coding.reopen_allowed,
-                        )
-                    )
-                    entry = {
-                        "coding_id": coding.id,
-                        "session": sess.session_key,
-                        "scale": scale_rows[coding.scale_pk].scale_id,
-                        "reopen_allowed": coding.reopen_allowed,
-                        "base": {
-                            "state": _state_unit(coding),
-                            "playhead_ms": coding.playhead_ms,
-                            "ratings": {},
-                        },
-                        "notes": {},
-                        "spans": {},
-                    }
-                    state["codings"][str(pkg_id)] = entry
-                    by_coding[coding.id] = {"pkg": pkg_id, "entry": entry}
-                p.flush()
-                for r in ratings:
-                    target = by_coding[r.coding_id]
-                    p.add(
-                        RatingRow(
-                            coding_id=target["pkg"],
-                            item_id=r.item_id,
-                            value=r.value,
-                            text=r.text,
-                            updated_at=r.updated_at,
-                        )
-                    )
-                    target["entry"]["base"]["ratings"][r.item_id] = [r.value, r.text]
-                for n in notes:
-                    target = by_coding[n.coding_id]
-                    note = NoteRow(
-                        coding_id=target["pkg"],
-                        position_ms=n.position_ms,
-                        text=n.text,
-                        deleted=False,
-                    )
-                    p.add(note)
-                    p.flush()
-                    target["entry"]["notes"][str(note.id)] = {"id": n.id, "base": _note_unit(n)}
-                for sp in spans:
-                    target = by_coding[sp.coding_id]
-                    span = SpanRow(
-                        coding_id=target["pkg"],
-                        item_id=sp.item_id,
-                        start_ms=sp.start_ms,
-                        end_ms=sp.end_ms,
-                        deleted=False,
-                    )
-                    p.add(span)
-                    p.flush()
-                    target["entry"]["spans"][str(span.id)] = {"id": sp.id, "base": _span_unit(sp)}
-                settings_row = p.get(ProjectRow, 1)
-                assert settings_row is not None
-                settings_row.settings_json = json.dumps({PACKAGE_SETTING: manifest.as_dict()})
+            state = store.write_rater_work(package, work, {PACKAGE_SETTING: manifest.as_dict()})
             if with_audio:
-                _embed_audio(package, [a for _c, _s, a in rows if a is not None and a.sha256])
+                store.embed_audio(package, work.audio)
             digest = _content_hash(package)
             manifest = PackageManifest(**{**manifest.__dict__, "content_sha256": digest})
             package.set_setting(PACKAGE_SETTING, manifest.as_dict(), actor=actor)
         finally:
             package.close()
-        with project.store.transaction() as s:
-            s.add(
-                RaterPackageRow(
-                    id=manifest.package_id,
-                    rater_id=rater_rec.id,
-                    created_at=utcnow(),
-                    created_by=actor,
-                    content_sha256=manifest.content_sha256,
-                    with_audio=with_audio,
-                    state_json=json.dumps(state, sort_keys=True),
-                    imported_at=None,
-                    import_count=0,
-                )
-            )
-            log_change(
-                s,
-                actor,
-                "export",
-                "package",
-                manifest.package_id,
-                new={"rater": rater, "codings": len(rows), "with_audio": with_audio},
-            )
+        store.record_export(
+            project,
+            work,
+            package_id=manifest.package_id,
+            content_sha256=manifest.content_sha256,
+            with_audio=with_audio,
+            state=state,
+            actor=actor,
+        )
         os.replace(tmp, out)
     except BaseException:
         for leftover in (tmp, *(Path(f"{tmp}{side}") for side in _SIDECARS)):
             leftover.unlink(missing_ok=True)
         raise
     return manifest
-
-
-def _embed_audio(package: Project, audio_rows: list[AudioFileRow]) -> None:
-    with package.store.transaction() as p:
-        p.execute(
-            text(
-                "CREATE TABLE package_audio (sha256 VARCHAR(64) NOT NULL, seq INTEGER NOT NULL, "
-                "data BLOB NOT NULL, PRIMARY KEY (sha256, seq))"
-            )
-        )
-    done: set[str] = set()
-    for audio in audio_rows:
-        if audio.sha256 in done:
-            continue
-        done.add(str(audio.sha256))
-        try:
-            with Path(audio.path).open("rb") as fh, package.store.transaction() as p:
-                for seq, chunk in enumerate(iter(lambda f=fh: f.read(_CHUNK), b"")):
-                    p.execute(
-                        text("INSERT INTO package_audio VALUES (:sha, :seq, :data)"),
-                        {"sha": audio.sha256, "seq": seq, "data": chunk},
-                    )
-        except OSError as exc:
-            raise InputError(f"cannot read the audio file {audio.path}: {exc.strerror}") from None
-
-
-def _state_unit(coding: Any) -> dict[str, Any]:
-    return {
-        "state": coding.state,
-        "uncodable_reason": coding.uncodable_reason,
-        "uncodable_text": coding.uncodable_text,
-    }
-
-
-def _note_unit(note: Any) -> dict[str, Any]:
-    return {"position_ms": note.position_ms, "text": note.text, "deleted": bool(note.deleted)}
-
-
-def _span_unit(span: Any) -> dict[str, Any]:
-    return {
-        "item_id": span.item_id,
-        "start_ms": span.start_ms,
-        "end_ms": span.end_ms,
-        "deleted": bool(span.deleted),
-    }
 
 
 # --------------------------------------------------------------------------- rater side
@@ -673,35 +399,24 @@ def _audio_cache() -> Path:
 
 def _unpack_audio(project: Project, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    with project.store.read() as s:
-        audio_rows = s.scalars(select(AudioFileRow)).all()
-        embedded = set(_embedded_audio(s))
-    for audio in audio_rows:
-        if audio.sha256 not in embedded:
-            continue
-        target = folder / f"{audio.sha256}{Path(audio.path).suffix}"
+    for audio_id, path, sha in store.embedded_audio(project):
+        target = folder / f"{sha}{Path(path).suffix}"
         if not target.is_file():
             part = target.with_name(target.name + ".part")
             digest = hashlib.sha256()
-            with part.open("wb") as fh, project.store.read() as s:
-                for (chunk,) in s.execute(
-                    text("SELECT data FROM package_audio WHERE sha256 = :sha ORDER BY seq"),
-                    {"sha": audio.sha256},
-                ):
+            with part.open("wb") as fh:
+                for chunk in store.audio_chunks(project, sha):
                     digest.update(chunk)
                     fh.write(chunk)
-            if digest.hexdigest() != audio.sha256:
+            if digest.hexdigest() != sha:
                 part.unlink(missing_ok=True)
                 raise InputError(
                     "the audio inside the package is damaged (its SHA-256 does not match); "
                     "ask the lead for a new package"
                 )
             os.replace(part, target)
-        if audio.path != str(target):
-            with project.store.transaction() as s:
-                row = s.get(AudioFileRow, audio.id)
-                assert row is not None
-                row.path = str(target)
+        if path != str(target):
+            store.set_audio_path(project, audio_id, str(target))
 
 
 def _manifest_of(project: Project, path: str | Path) -> PackageManifest:
@@ -742,32 +457,27 @@ def _open_package_file(
     """
     shown = path if shown is None else shown
     try:
-        location = resolve_location(path)
-        if location.is_postgres:
+        if store.is_lab_mode(path):
             raise InputError(f"{shown} is a lab-mode project, not a rater package")
         # Look first, in the file's own journal mode: switching a project (not a
         # package) to DELETE mode would write to it, and the app tries every file it is
         # asked to open as a package first (ui.app).
         if not new:
-            probe = Project(open_store(dataclasses.replace(location, journal_mode=None)))
+            probe = store.open_file(path, journal_mode=None)
             try:
                 _manifest_of(probe, shown)
             finally:
                 probe.close()
-        project = Project(
-            open_store(dataclasses.replace(location, journal_mode=_PACKAGE_JOURNAL_MODE))
-        )
+        project = store.open_file(path, journal_mode=_PACKAGE_JOURNAL_MODE)
     except InputError:
         raise
+    except store.UnreadableFile as exc:
+        raise InputError(f"{shown} is damaged ({exc}); ask for the file again") from None
     except CoderError as exc:
         reason = str(exc).replace(str(path), str(shown))  # never name a temporary copy
         raise InputError(f"{shown} is not a Session Coder rater package ({reason})") from None
-    except SQLAlchemyError as exc:
-        reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
-        raise InputError(f"{shown} is damaged ({reason}); ask for the file again") from None
     try:
-        with project.store.read() as s:
-            mode = str(s.execute(text("PRAGMA journal_mode")).scalar()).upper()
+        mode = store.journal_mode(project)
     except BaseException:
         project.close()
         raise
@@ -821,7 +531,7 @@ def _package_copy(path: str | Path) -> Iterator[Project]:
         if open_database_path(source) is not None:
             # Open in this process: a file copy would drop its SQLite locks; copy via SQLite.
             try:
-                copy_database(source, copy)
+                store.copy_database(source, copy)
             except CoderError as exc:
                 raise InputError(f"{source} cannot be read ({exc})") from None
         else:
@@ -852,11 +562,7 @@ def _package_copy(path: str | Path) -> Iterator[Project]:
 
 def _check_intact(package: Project, source: Path) -> None:
     """Refuse a torn or damaged package file (SQLite's quick_check on the copy)."""
-    try:
-        with package.store.read() as s:
-            result = [str(row[0]) for row in s.execute(text("PRAGMA quick_check")).all()]
-    except SQLAlchemyError as exc:
-        result = [str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]]
+    result = store.quick_check(package)
     if result != ["ok"]:
         raise InputError(f"{source} is damaged ({result[0]}); ask the rater to send it again")
 
@@ -871,64 +577,52 @@ class _PackageData:
 
 
 def _read_package(package: Project, manifest: PackageManifest) -> _PackageData:
-    data = _PackageData(manifest)
-    with package.store.read() as s:
-        scales = {r.id: parse_scale(r.source) for r in s.scalars(select(ScaleRow))}
-        for c in s.scalars(select(CodingRow)):
-            data.codings[str(c.id)] = {
-                "scale": scales[c.scale_pk],
-                "state": _state_unit(c),
-                "started_at": _iso(c.started_at),
-                "submitted_at": _iso(c.submitted_at),
-                "playhead_ms": c.playhead_ms,
-                "ratings": {},
-                "notes": {},
-                "spans": {},
-            }
-        for r in s.scalars(select(RatingRow)):
-            data.codings[str(r.coding_id)]["ratings"][r.item_id] = [r.value, r.text]
-        for n in s.scalars(select(NoteRow)):
-            data.codings[str(n.coding_id)]["notes"][str(n.id)] = _note_unit(n)
-        for sp in s.scalars(select(SpanRow)):
-            data.codings[str(sp.coding_id)]["spans"][str(sp.id)] = _span_unit(sp)
-    return data
+    return _PackageData(manifest, store.package_units(package))
 
 
 def _validate(data: _PackageData, path: str | Path) -> None:
-    """Everything the rater could change must still be what the scale allows."""
+    """Everything the rater could change must still be what the scale and the rules allow.
+
+    The checks are the ones the store applies to a rater's own writes
+    (:mod:`coder.coding_rules`): a package file can be edited by hand, so it is checked
+    as if every change in it were typed again.
+    """
 
     def bad(why: str) -> InputError:
-        return InputError(f"{path}: the package holds data its scale does not allow ({why})")
+        return InputError(
+            f"{path}: the package holds data its scale does not allow ({why}); nothing was "
+            "imported: ask the rater to export the package again from Session Coder"
+        )
 
     for cid, c in data.codings.items():
         scale: RatingScale = c["scale"]
         st = c["state"]
         if st["state"] not in CODING_STATES:
             raise bad(f"coding {cid} has state {st['state']!r}")
-        if st["state"] == "uncodable" and st["uncodable_reason"] not in scale.uncodable_reasons:
-            raise bad(f"coding {cid}: {st['uncodable_reason']!r} is not a reason of {scale.id}")
+        if st["state"] == CodingStatus.UNCODABLE:
+            try:
+                check_uncodable(
+                    scale.uncodable_reasons, st["uncodable_reason"], st["uncodable_text"] or ""
+                )
+            except InputError as exc:
+                raise bad(
+                    f"coding {cid} is marked uncodable, which the rules refuse: {exc}"
+                ) from None
         for item_id, (value, txt) in c["ratings"].items():
             try:
-                item = scale.item(item_id)
-            except KeyError:
-                raise bad(f"{scale.id} has no item {item_id!r}") from None
-            if item.kind == "text":
-                if value is not None:
-                    raise bad(f"text item {item_id!r} holds a number")
-            else:
-                if txt is not None:
-                    raise bad(f"item {item_id!r} holds text")
-                try:
-                    item.check_value(value)
-                except InputError as exc:
-                    raise bad(str(exc)) from None
+                check_rating(item_of(scale, item_id), value, txt)
+            except InputError as exc:
+                raise bad(str(exc)) from None
         for n in c["notes"].values():
             if not isinstance(n["position_ms"], int) or n["position_ms"] < 0:
                 raise bad("a note has a negative time")
-        durations = {i.id for i in scale.items if i.kind == "duration"}
         for sp in c["spans"].values():
-            if sp["item_id"] not in durations or sp["start_ms"] < 0:
-                raise bad(f"a span of {sp['item_id']!r} is not a span of a duration item")
+            try:
+                item_of(scale, sp["item_id"], ItemKind.DURATION)
+            except InputError as exc:
+                raise bad(f"a span is not a span of a duration item: {exc}") from None
+            if sp["start_ms"] < 0:
+                raise bad(f"a span of {sp['item_id']!r} starts before the recording")
 
 
 def _three_way(base: Any, package: Any, project: Any) -> str:
@@ -939,152 +633,6 @@ def _three_way(base: Any, package: Any, project: Any) -> str:
     if project == base:
         return "apply"
     return "conflict"
-
-
-class _Merger:
-    """Applies package units to the project's rows inside one transaction."""
-
-    def __init__(self, s: Any, rater: str) -> None:
-        self.s = s
-        self.rater = rater
-        self.applied = {"ratings": 0, "states": 0, "notes": 0, "spans": 0}
-
-    def rating(self, coding: CodingRow, item_id: str, unit: list[Any]) -> None:
-        value, txt = unit
-        row = self.s.scalar(
-            select(RatingRow).where(RatingRow.coding_id == coding.id, RatingRow.item_id == item_id)
-        )
-        old = None
-        if row is None:
-            row = RatingRow(coding_id=coding.id, item_id=item_id)
-            self.s.add(row)
-        else:
-            old = row.text if row.text is not None else row.value
-        row.value, row.text, row.updated_at = value, txt, utcnow()
-        log_change(
-            self.s,
-            self.rater,
-            "set",
-            "rating",
-            item_id,
-            coding_id=coding.id,
-            field=item_id,
-            old=old,
-            new=txt if txt is not None else value,
-        )
-        self.applied["ratings"] += 1
-
-    def state(self, coding: CodingRow, unit: dict[str, Any], times: dict[str, Any]) -> None:
-        old = _state_unit(coding)
-        coding.state = unit["state"]
-        coding.uncodable_reason = unit["uncodable_reason"]
-        coding.uncodable_text = unit["uncodable_text"]
-        coding.started_at = _from_iso(times.get("started_at")) or coding.started_at
-        coding.submitted_at = _from_iso(times.get("submitted_at"))
-        if unit["state"] in ("submitted", "uncodable"):
-            coding.reopen_allowed = False
-        action = {"submitted": "submit", "uncodable": "uncodable"}.get(unit["state"], "set")
-        if unit["state"] == "uncodable":
-            before: Any = {"state": old["state"], "reason": old["uncodable_reason"]}
-            after: Any = {
-                "state": "uncodable",
-                "reason": unit["uncodable_reason"],
-                "text": unit["uncodable_text"],
-            }
-        else:
-            before, after = old["state"], unit["state"]
-        log_change(
-            self.s,
-            self.rater,
-            action,
-            "coding",
-            str(coding.id),
-            coding_id=coding.id,
-            field="state",
-            old=before,
-            new=after,
-        )
-        self.applied["states"] += 1
-
-    def note(self, coding: CodingRow, note_id: int | None, unit: dict[str, Any]) -> int:
-        if note_id is None:
-            note = NoteRow(
-                coding_id=coding.id,
-                position_ms=unit["position_ms"],
-                text=unit["text"],
-                deleted=False,
-            )
-            self.s.add(note)
-            self.s.flush()
-            log_change(
-                self.s,
-                self.rater,
-                "add",
-                "note",
-                str(note.id),
-                coding_id=coding.id,
-                new={"position_ms": note.position_ms, "text": note.text},
-            )
-        else:
-            note = self.s.get(NoteRow, note_id)
-            old = {"position_ms": note.position_ms, "text": note.text}
-            if unit["deleted"] and not note.deleted:
-                note.deleted = True
-                log_change(
-                    self.s, self.rater, "delete", "note", str(note.id), coding_id=coding.id, old=old
-                )
-            else:
-                note.deleted = unit["deleted"]
-                note.position_ms, note.text = unit["position_ms"], unit["text"]
-                log_change(
-                    self.s,
-                    self.rater,
-                    "edit",
-                    "note",
-                    str(note.id),
-                    coding_id=coding.id,
-                    old=old,
-                    new={"position_ms": note.position_ms, "text": note.text},
-                )
-        self.applied["notes"] += 1
-        return int(note.id)
-
-    def span(self, coding: CodingRow, span_id: int | None, unit: dict[str, Any]) -> int:
-        values = {"item": unit["item_id"], "start_ms": unit["start_ms"], "end_ms": unit["end_ms"]}
-        if span_id is None:
-            span = SpanRow(
-                coding_id=coding.id,
-                item_id=unit["item_id"],
-                start_ms=unit["start_ms"],
-                end_ms=unit["end_ms"],
-                deleted=False,
-            )
-            self.s.add(span)
-            self.s.flush()
-            log_change(self.s, self.rater, "add", "span", str(span.id), coding_id=coding.id, new=values)
-        else:
-            span = self.s.get(SpanRow, span_id)
-            old = {"item": span.item_id, "start_ms": span.start_ms, "end_ms": span.end_ms}
-            if unit["deleted"] and not span.deleted:
-                span.deleted = True
-                log_change(
-                    self.s, self.rater, "delete", "span", str(span.id), coding_id=coding.id, old=old
-                )
-            else:
-                span.deleted = unit["deleted"]
-                span.start_ms, span.end_ms = unit["start_ms"], unit["end_ms"]
-                log_change(
-                    self.s,
-                    self.rater,
-                    "edit",
-                    "span",
-                    str(span.id),
-                    coding_id=coding.id,
-                    old={"start_ms": old["start_ms"], "end_ms": old["end_ms"]},
-                    new={"start_ms": span.start_ms, "end_ms": span.end_ms},
-                )
-        self.applied["spans"] += 1
-        return int(span.id)
 
 
 def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> ImportReport:
@@ -1120,54 +668,38 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
             "ask the rater for the file the app wrote"
         )
     _validate(data, path)
-    with project.store.transaction() as s:
-        record = s.scalar(
-            select(RaterPackageRow)
-            .where(RaterPackageRow.id == manifest.package_id)
-            .with_for_update()
-        )
-        if record is None:
+    with store.package_transaction(project, manifest.package_id) as tx:
+        if tx is None:
             raise InputError(
                 f"{path}: this project has no record of exporting package "
                 f"{manifest.package_id}; import it into the project it came from"
             )
-        rater_rec = rater_row(s, manifest.rater)
-        if record.rater_id != rater_rec.id or record.content_sha256 != digest:
+        if tx.rater != manifest.rater or tx.content_sha256 != digest:
             raise InputError(
                 f"{path} has been tampered with: it does not match package "
                 f"{manifest.package_id} as this project exported it"
             )
-        state = json.loads(record.state_json)
+        state = tx.state
         if set(state["codings"]) != set(data.codings):
             raise InputError(f"{path} has been tampered with: its codings were changed")
         before = json.dumps(state, sort_keys=True)
-        merger = _Merger(s, manifest.rater)
         conflicts: list[dict[str, Any]] = []
         for pkg_id in sorted(state["codings"], key=int):
-            _merge_coding(
-                s, merger, state["codings"][pkg_id], data.codings[pkg_id], rater_rec.id, conflicts
-            )
+            _merge_coding(tx, state["codings"][pkg_id], data.codings[pkg_id], conflicts)
         state["conflicts"] = conflicts
-        changed = sum(merger.applied.values()) > 0 or json.dumps(state, sort_keys=True) != before
+        applied = dict(tx.applied)
+        changed = sum(applied.values()) > 0 or json.dumps(state, sort_keys=True) != before
         if changed:
-            record.state_json = json.dumps(state, sort_keys=True)
-            record.imported_at = utcnow()
-            record.import_count += 1
-            log_change(
-                s,
+            tx.save_state(imported=True)
+            tx.log(
                 actor,
                 "import",
-                "package",
                 manifest.package_id,
-                new={
-                    "rater": manifest.rater,
-                    "applied": merger.applied,
-                    "conflicts": len(conflicts),
-                },
+                new={"rater": manifest.rater, "applied": applied, "conflicts": len(conflicts)},
             )
         # else: nothing was touched (the same package again), so nothing is written.
     warnings: tuple[str, ...] = ()
-    if legacy_wal and not sum(merger.applied.values()):
+    if legacy_wal and not sum(applied.values()):
         # Undetectable for sure (see the module docstring), so a warning, not a refusal.
         warnings = (
             f"{path} was saved by an older Session Coder that kept recent changes in a "
@@ -1178,7 +710,7 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
     return ImportReport(
         manifest.package_id,
         manifest.rater,
-        dict(merger.applied),
+        applied,
         tuple(_conflict(manifest.package_id, manifest.rater, c) for c in conflicts),
         changed,
         warnings,
@@ -1186,14 +718,13 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
 
 
 def _merge_coding(
-    s: Any,
-    merger: _Merger,
+    tx: PackageTx,
     entry: dict[str, Any],
     pkg: dict[str, Any],
-    rater_id: int,
     conflicts: list[dict[str, Any]],
 ) -> None:
-    coding = s.scalar(select(CodingRow).where(CodingRow.id == entry["coding_id"]).with_for_update())
+    coding_id = int(entry["coding_id"])
+    coding = tx.coding(coding_id)
     head = {"coding_id": entry["coding_id"], "session": entry["session"], "scale": entry["scale"]}
 
     def conflict(what: str, key: str, base: Any, project: Any, package: Any, **extra: Any) -> None:
@@ -1226,7 +757,7 @@ def _merge_coding(
         or any(pkg["spans"].get(k) != v["base"] for k, v in entry["spans"].items())
         or any(k not in entry["spans"] for k, v in pkg["spans"].items() if not v["deleted"])
     )
-    if coding is None or coding.rater_id != rater_id:
+    if coding is None or coding["rater"] != tx.rater:
         if changed_in_package:
             conflict(
                 "coding",
@@ -1237,66 +768,56 @@ def _merge_coding(
                 fingerprint=fingerprint,
             )
         return
-    if (
-        base["state"]["state"] in ("submitted", "uncodable")
-        and not entry["reopen_allowed"]
-        and changed_in_package
-    ):
+    if not is_editable(base["state"]["state"], entry["reopen_allowed"]) and changed_in_package:
         # RaterView cannot change a submitted coding; only editing the file can.
         conflict(
             "locked",
             "coding",
             base["state"],
-            _state_unit(coding),
+            coding["state"],
             pkg["state"],
             fingerprint=fingerprint,
         )
         return
     # Scores first, then notes and spans, then the state (a submit comes last).
-    project_ratings = {
-        r.item_id: [r.value, r.text]
-        for r in s.scalars(select(RatingRow).where(RatingRow.coding_id == coding.id))
-    }
+    project_ratings = tx.ratings(coding_id)
     for item_id in sorted(set(pkg["ratings"]) | set(base["ratings"])):
         b = base["ratings"].get(item_id, [None, None])
         p = pkg["ratings"].get(item_id, [None, None])
         c = project_ratings.get(item_id, [None, None])
         verdict = _three_way(b, p, c)
         if verdict == "apply":
-            merger.rating(coding, item_id, p)
+            tx.set_rating(coding_id, item_id, p)
         if verdict in ("apply", "same"):
             _set_base(base["ratings"], item_id, p)
         elif verdict == "conflict":
             conflict("rating", item_id, _plain(b), _plain(c), _plain(p), unit=p)
-    for kind, units, rows_model, apply in (
-        ("note", "notes", NoteRow, merger.note),
-        ("span", "spans", SpanRow, merger.span),
+    for kind, units, current, apply in (
+        ("note", "notes", tx.note, tx.put_note),
+        ("span", "spans", tx.span, tx.put_span),
     ):
         mapped = entry[units]
         for pkg_key in sorted(set(pkg[units]) | set(mapped), key=int):
             p = pkg[units].get(pkg_key)
             if pkg_key not in mapped:
                 if p is not None and not p["deleted"]:
-                    new_id = apply(coding, None, p)
+                    new_id = apply(coding_id, None, p)
                     mapped[pkg_key] = {"id": new_id, "base": p}
                 continue
             b = mapped[pkg_key]["base"]
             if p is None:  # a row gone from the file counts as deleted
                 p = {**b, "deleted": True}
-            row = s.get(rows_model, mapped[pkg_key]["id"])
-            c = None
-            if row is not None:
-                c = _note_unit(row) if kind == "note" else _span_unit(row)
-            verdict = _three_way(b, p, c)
-            if verdict == "apply" and row is not None:
-                apply(coding, row.id, p)
+            now = current(mapped[pkg_key]["id"])
+            verdict = _three_way(b, p, now)
+            if verdict == "apply" and now is not None:
+                apply(coding_id, mapped[pkg_key]["id"], p)
             if verdict in ("apply", "same"):
                 mapped[pkg_key]["base"] = p
             elif verdict == "conflict":
-                conflict(kind, str(mapped[pkg_key]["id"]), b, c, p, package_key=pkg_key)
-    verdict = _three_way(base["state"], pkg["state"], _state_unit(coding))
+                conflict(kind, str(mapped[pkg_key]["id"]), b, now, p, package_key=pkg_key)
+    verdict = _three_way(base["state"], pkg["state"], coding["state"])
     if verdict == "apply":
-        merger.state(coding, pkg["state"], pkg)
+        tx.set_state(coding_id, pkg["state"], pkg)
     if verdict in ("apply", "same"):
         base["state"] = pkg["state"]
     elif verdict == "conflict":
@@ -1304,12 +825,12 @@ def _merge_coding(
             "state",
             "state",
             base["state"],
-            _state_unit(coding),
+            coding["state"],
             pkg["state"],
             times={"started_at": pkg["started_at"], "submitted_at": pkg["submitted_at"]},
         )
-    if pkg["playhead_ms"] != base["playhead_ms"] and coding.playhead_ms == base["playhead_ms"]:
-        coding.playhead_ms = pkg["playhead_ms"]  # where the rater stopped (no history)
+    if pkg["playhead_ms"] != base["playhead_ms"] and coding["playhead_ms"] == base["playhead_ms"]:
+        tx.set_playhead(coding_id, pkg["playhead_ms"])  # where the rater stopped (no history)
         base["playhead_ms"] = pkg["playhead_ms"]
 
 
@@ -1346,46 +867,29 @@ def _conflict(package_id: str, rater: str, c: Mapping[str, Any]) -> Conflict:
 
 def list_packages(project: Project) -> list[PackageRecord]:
     """Every package exported from this project, oldest first."""
-    with project.store.read() as s:
-        rows = s.execute(
-            select(RaterPackageRow, RaterRow.code)
-            .join(RaterRow, RaterRow.id == RaterPackageRow.rater_id)
-            .order_by(RaterPackageRow.created_at, RaterPackageRow.id)
-        ).all()
-    out = []
-    for row, code in rows:
-        state = json.loads(row.state_json)
-        out.append(
-            PackageRecord(
-                row.id,
-                code,
-                row.created_at,
-                row.created_by,
-                row.with_audio,
-                len(state.get("codings", {})),
-                row.imported_at,
-                row.import_count,
-                len(state.get("conflicts", [])),
-            )
+    return [
+        PackageRecord(
+            rec.id,
+            rec.rater,
+            rec.created_at,
+            rec.created_by,
+            rec.with_audio,
+            len(rec.state.get("codings", {})),
+            rec.imported_at,
+            rec.import_count,
+            len(rec.state.get("conflicts", [])),
         )
-    return out
+        for rec in store.package_records(project)
+    ]
 
 
 def package_conflicts(project: Project, package_id: str | None = None) -> list[Conflict]:
     """The conflicts the lead still has to resolve (of one package, or all)."""
-    with project.store.read() as s:
-        query = select(RaterPackageRow, RaterRow.code).join(
-            RaterRow, RaterRow.id == RaterPackageRow.rater_id
-        )
-        if package_id is not None:
-            query = query.where(RaterPackageRow.id == package_id)
-        rows = s.execute(query.order_by(RaterPackageRow.created_at)).all()
-    if package_id is not None and not rows:
+    records = store.package_records(project, package_id)
+    if package_id is not None and not records:
         raise InputError(f"no package {package_id} was exported from this project")
     return [
-        _conflict(row.id, code, c)
-        for row, code in rows
-        for c in json.loads(row.state_json).get("conflicts", [])
+        _conflict(rec.id, rec.rater, c) for rec in records for c in rec.state.get("conflicts", [])
     ]
 
 
@@ -1403,15 +907,10 @@ def resolve_conflict(
     """
     if take not in ("package", "project"):
         raise InputError(f"take must be 'package' or 'project', not {take!r}")
-    with project.store.transaction() as s:
-        record = s.scalar(
-            select(RaterPackageRow).where(RaterPackageRow.id == package_id).with_for_update()
-        )
-        if record is None:
+    with store.package_transaction(project, package_id) as tx:
+        if tx is None:
             raise InputError(f"no package {package_id} was exported from this project")
-        rater = s.get(RaterRow, record.rater_id)
-        assert rater is not None
-        state = json.loads(record.state_json)
+        state = tx.state
         found = next((c for c in state["conflicts"] if c["id"] == conflict_id), None)
         if found is None:
             raise InputError(f"package {package_id} has no open conflict {conflict_id}")
@@ -1428,19 +927,16 @@ def resolve_conflict(
                         "it and ask the rater to enter the change"
                     )
                 )
-            coding = s.scalar(
-                select(CodingRow).where(CodingRow.id == found["coding_id"]).with_for_update()
-            )
-            assert coding is not None
-            merger = _Merger(s, rater.code)
+            coding_id = int(found["coding_id"])
+            assert tx.coding(coding_id) is not None
             if what == "rating":
-                merger.rating(coding, found["key"], found["unit"])
+                tx.set_rating(coding_id, found["key"], found["unit"])
             elif what == "state":
-                merger.state(coding, found["package"], found.get("times", {}))
+                tx.set_state(coding_id, found["package"], found.get("times", {}))
             elif what == "note":
-                merger.note(coding, int(found["key"]), found["package"])
+                tx.put_note(coding_id, int(found["key"]), found["package"])
             elif what == "span":
-                merger.span(coding, int(found["key"]), found["package"])
+                tx.put_span(coding_id, int(found["key"]), found["package"])
         if what == "rating":
             _set_base(entry["base"]["ratings"], found["key"], found["unit"])
         elif what == "state":
@@ -1450,12 +946,10 @@ def resolve_conflict(
         else:  # coding, locked: the package's version of this coding is set aside
             entry["discarded"] = found["fingerprint"]
         state["conflicts"] = [c for c in state["conflicts"] if c["id"] != conflict_id]
-        record.state_json = json.dumps(state, sort_keys=True)
-        log_change(
-            s,
+        tx.save_state(imported=False)
+        tx.log(
             actor,
             "resolve",
-            "package",
             package_id,
             coding_id=int(found["coding_id"]),
             field=conflict_id,

@@ -9,20 +9,17 @@ unstarted ones are re-planned.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
-
+from coder.analysis_set import CodingStatus
 from coder.assignment import Plan, PlannedCoding, PlanSession, plan_assignments, replan
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.changes import OpChanges
 from coder.errors import InputError
-from coder.store.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
+from coder.store import plans as store
 from coder.store.project import LEAD, Project
-from coder.store.rows import latest_scale_pk, log_change
 
 STRATA_KEYS = ("therapist", "patient", "phase", "session_number")
 
@@ -112,49 +109,27 @@ def _eligible_sessions(
 
 def _excluded_raters(project: Project, request: PlanRequest) -> set[str]:
     excluded: set[str] = set()
-    with project.store.read() as s:
-        for other in request.exclude_pool_of:
-            if other == request.scale_id:
-                raise InputError("--exclude-pool-of names the scale being planned")
-            project.scale(other)  # a clear error for an unknown scale
-            excluded.update(
-                s.scalars(
-                    select(RaterRow.code)
-                    .join(CodingRow, CodingRow.rater_id == RaterRow.id)
-                    .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
-                    .where(ScaleRow.scale_id == other)
-                ).all()
-            )
+    for other in request.exclude_pool_of:
+        if other == request.scale_id:
+            raise InputError("--exclude-pool-of names the scale being planned")
+        project.scale(other)  # a clear error for an unknown scale
+        excluded |= store.raters_coding(project, other)
     return excluded
 
 
 def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tuple[str, str]]]:
     """The scale's codings as a Plan, and the (session, rater) pairs already started."""
-    with project.store.read() as s:
-        rows = s.execute(
-            select(CodingRow, SessionRow.session_key, RaterRow.code)
-            .join(SessionRow, SessionRow.id == CodingRow.session_id)
-            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
-            .where(ScaleRow.scale_id == scale_id)
-            # Master codings and certification / drift-check codings are not plan work.
-            .where(CodingRow.role.not_in(UNPLANNED_ROLES))
-        ).all()
-        plan_row = s.scalar(
-            select(PlanRow)
-            .join(ScaleRow, ScaleRow.id == PlanRow.scale_pk)
-            .where(ScaleRow.scale_id == scale_id, PlanRow.active.is_(True))
-            .order_by(PlanRow.id.desc())
-            .limit(1)
-        )
+    # Master codings and certification / drift-check codings are not plan work.
+    rows, params = store.scale_codings(project, scale_id, leave_out_roles=UNPLANNED_ROLES)
     if not rows:
         return None, set()
-    params = json.loads(plan_row.params_json) if plan_row else {}
     codings = tuple(
-        PlannedCoding(key, code, row.role, row.queue_position)  # type: ignore[arg-type]
-        for row, key, code in rows
+        PlannedCoding(row.session_key, row.rater, row.role, row.queue_position)  # type: ignore[arg-type]
+        for row in rows
     )
-    started = {(key, code) for row, key, code in rows if row.state != "not_started"}
+    started = {
+        (row.session_key, row.rater) for row in rows if row.state != CodingStatus.NOT_STARTED
+    }
     previous = Plan(
         codings=codings,
         relaxed=(),
@@ -262,82 +237,15 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
     Returns:
         The stored plan's id.
     """
-    summary = plan.summary()
-    with project.store.transaction() as s:
-        scale_pk = latest_scale_pk(s, request.scale_id)
-        for old in s.scalars(
-            select(PlanRow).where(PlanRow.scale_pk == scale_pk, PlanRow.active.is_(True))
-        ):
-            old.active = False
-        plan_row = PlanRow(
-            scale_pk=scale_pk,
-            created_by=actor,
-            params_json=json.dumps(request.as_dict()),
-            summary_json=json.dumps(summary),
-            active=True,
-        )
-        s.add(plan_row)
-        s.flush()
-        sessions = dict(s.execute(select(SessionRow.session_key, SessionRow.id)).all())
-        raters = dict(s.execute(select(RaterRow.code, RaterRow.id)).all())
-        existing = {
-            (row.session_id, row.rater_id): row
-            for row in s.scalars(select(CodingRow).where(CodingRow.scale_pk == scale_pk))
-        }
-        wanted = set()
-        added = moved = 0
-        for coding in plan.codings:
-            key = (sessions[coding.session_id], raters[coding.rater])
-            wanted.add(key)
-            row = existing.get(key)
-            if row is not None and row.role in UNPLANNED_ROLES:
-                continue  # the rater already codes it as master, training or drift check
-            if row is None:
-                s.add(
-                    CodingRow(
-                        session_id=key[0],
-                        rater_id=key[1],
-                        scale_pk=scale_pk,
-                        plan_id=plan_row.id,
-                        role=coding.role,
-                        queue_position=coding.queue_position,
-                        state="not_started",
-                        uncodable_reason="",
-                        uncodable_text="",
-                        playhead_ms=0,
-                    )
-                )
-                added += 1
-            elif row.state == "not_started":
-                if (row.role, row.queue_position) != (coding.role, coding.queue_position):
-                    moved += 1
-                row.role, row.queue_position, row.plan_id = (
-                    coding.role,
-                    coding.queue_position,
-                    plan_row.id,
-                )
-            else:
-                row.queue_position = coding.queue_position
-        removed = 0
-        for key, row in existing.items():
-            if key not in wanted and row.state == "not_started" and row.role not in UNPLANNED_ROLES:
-                s.delete(row)
-                removed += 1
-        log_change(
-            s,
-            actor,
-            "plan",
-            "plan",
-            str(plan_row.id),
-            new={
-                "scale": request.scale_id,
-                "added": added,
-                "moved": moved,
-                "removed": removed,
-                "params": request.as_dict(),
-            },
-        )
-        return plan_row.id
+    return store.store_plan(
+        project,
+        request.scale_id,
+        plan.codings,
+        params=request.as_dict(),
+        summary=plan.summary(),
+        keep_roles=UNPLANNED_ROLES,
+        actor=actor,
+    )
 
 
 class SavedPlan(NamedTuple):

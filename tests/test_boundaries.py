@@ -1,5 +1,6 @@
-"""The layers hold: the core and the exporters never load Qt (STYLE.md section 1), and
-only coder.store talks to the database (issue 10)."""
+"""The layers hold: launcher > ui > exports > coder, the core and the exporters never
+load Qt (STYLE.md section 1), only coder.store talks to the database, and no module
+imports itself round a loop (issue 10)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import grimp
 
 ROOT = Path(__file__).parent.parent
 
@@ -52,6 +55,33 @@ def test_database_contract_covers_every_module_outside_the_store() -> None:
         for p in (ROOT / "coder").glob("*/__init__.py")
         if p.parent.name != "store"
     }
-    missing = sorted((modules | packages | {"exports", "ui"}) - listed)
+    missing = sorted((modules | packages | {"exports", "ui", "launcher"}) - listed)
     assert not missing, f"add {missing} to source_modules of the contract in pyproject.toml"
     assert "coder.store" not in listed
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """One import chain for every direct import that leads back to its importer."""
+    found = []
+    for module in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(module)):
+            back = graph.find_shortest_chain(importer=imported, imported=module)
+            if back is not None:
+                found.append([module, *back])
+    return found
+
+
+def test_no_module_imports_itself_round_a_loop() -> None:
+    """Stricter than the acyclic_siblings contract, which lets a package's __init__ and
+    its own modules import each other: here every single module counts."""
+    graph = grimp.build_graph("launcher", "ui", "exports", "coder", cache_dir=None)
+    cycles = _cycles(graph)
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for a, b in (("p.a", "p.b"), ("p.b", "p.c"), ("p.c", "p.a"), ("p.c", "p.d")):
+        graph.add_import(importer=a, imported=b)
+    assert ["p.a", "p.b", "p.c", "p.a"] in _cycles(graph)
+    assert all("p.d" not in cycle for cycle in _cycles(graph))

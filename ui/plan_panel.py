@@ -214,7 +214,6 @@ class PlanPanel(QWidget):
         self._loading = False
         self._full_read_pending = False
         self.summary: dict[str, Any] | None = None  # the summary on screen
-        self.summary_request: PlanRequest | None = None
         self._build()
         runner.changed.connect(self._on_changed)
         self.refresh()
@@ -554,7 +553,6 @@ class PlanPanel(QWidget):
             f"{summary['double_coded']} double-coded, seed {request.seed}. "
             "Press <i>Save plan</i> to store it.",
         )
-        self.summary_request = request
         self.preview_shown.emit()
 
     def _on_plan_failed(self, error: BaseException) -> None:
@@ -615,7 +613,6 @@ class PlanPanel(QWidget):
             f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
             f"{summary['double_coded']} double-coded. The raters see it in their queues.",
         )
-        self.summary_request = request
         # The change notification has asked for the stored plan and progress already.
         self.plan_saved.emit(plan_id)
 
@@ -628,7 +625,6 @@ class PlanPanel(QWidget):
 
     def _clear_summary(self) -> None:
         self.summary = None
-        self.summary_request = None
         self.loads_model.set_rows([])
         self.strata_model.set_rows([])
         self.strata_keys_label.setText("")

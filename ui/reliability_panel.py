@@ -497,12 +497,6 @@ class ReliabilityPanel(QWidget):
         data = self.scale_combo.currentData()
         return str(data) if data is not None else None
 
-    def set_scale(self, scale_id: str) -> None:
-        """Show (and compute) another scale."""
-        index = self.scale_combo.findData(scale_id)
-        if index >= 0:
-            self.scale_combo.setCurrentIndex(index)
-
     def _on_scale_changed(self, _index: int) -> None:
         if not self._loading:
             self.refresh()

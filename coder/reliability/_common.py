@@ -45,12 +45,6 @@ def json_number(x: float | None) -> float | str | None:
     return v
 
 
-def finite_or_none(x: float) -> float | None:
-    """Return ``float(x)`` when it is finite, otherwise None."""
-    v = float(x)
-    return v if math.isfinite(v) else None
-
-
 def format_value(x: float) -> str:
     """Format a score for a message: ``3`` for whole numbers, ``2.5`` otherwise."""
     v = float(x)

@@ -170,7 +170,7 @@ def _write_session(
         old_audio = s.get(AudioFileRow, existing.audio_id)
     new_sha = audio.get("sha256")
     recording_change: tuple[dict[str, Any], dict[str, Any]] | None = None
-    if old_audio is not None and old_audio.sha256:
+    if existing is not None and old_audio is not None and old_audio.sha256:
         old = _fingerprint(old_audio.path, old_audio.sha256)
         if (
             new_sha is None

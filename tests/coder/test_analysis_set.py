@@ -9,8 +9,6 @@ consensus eligibility and the discrepancy list all use the same codings.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from coder.reliability import icc, reliability_report
 from coder.reliability_view import compute_reliability
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
+from tests.cli import run_cli
 
 SCALE = "hw_adherence"
 ITEM = "adherence"
@@ -192,12 +191,7 @@ def export_pairs(project: Project) -> set[tuple[str, str, str]]:
 
 
 def cli_reliability(path: Path) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-m", "coder", "reliability", str(path), "--scale", SCALE, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_cli("reliability", path, "--scale", SCALE, "--json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)["items"][ITEM]  # type: ignore[no-any-return]
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 def test_killing_demo_build_ends_its_workers(tmp_path: Path) -> None:
     """``kill -9`` of ``session-coder demo`` while it makes audio leaves no worker behind."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "coder", "demo", str(tmp_path / "demo"), "--no-gui"],
+        [sys.executable, "-m", "launcher", "demo", str(tmp_path / "demo"), "--no-gui"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -23,6 +23,7 @@ from coder.reliability import reliability_report
 from coder.scales import load_builtin_scale
 from coder.store.models import CodingRow, RaterRow, SessionRow
 from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 
 ORDINAL = ("specification", "rationale", "troubleshooting", "review", "praise")
 
@@ -52,21 +53,19 @@ def build_study(path: Path) -> Study:
     with Project.create(path) as project:
         project.add_scale(load_builtin_scale("thabs"))
         project.add_raters(["A", "B", "C"])
-        with project.store.transaction() as s:
-            for key in ["T01", *(f"S{i:02d}" for i in range(1, 9))]:
-                s.add(
-                    SessionRow(
-                        session_key=key,
-                        patient="P1" if key < "S05" else "P2",
-                        therapist="T1",
-                        session_number=2,
-                        phase="I",
-                        date="",
-                        metadata_json="{}",
-                        audio_status="ok",
-                        audio_reason="",
-                    )
+        add_plain_sessions(
+            project,
+            [
+                session(
+                    key,
+                    patient="P1" if key < "S05" else "P2",
+                    therapist="T1",
+                    session_number=2,
+                    phase="I",
                 )
+                for key in ["T01", *(f"S{i:02d}" for i in range(1, 9))]
+            ],
+        )
         request = PlanRequest("thabs", ("A", "B", "C"), 6, ("patient",), seed=3, training=("T01",))
         plan, _ = plan_and_save(project, request)
         coders: dict[str, list[str]] = {}

@@ -15,8 +15,8 @@ from coder.discrepancies import reliability_frame
 from coder.planning import PlanRequest, plan_and_save
 from coder.reliability import ICC_FORMS, reliability_by_pair, reliability_report
 from coder.scales import load_builtin_scale
-from coder.store.models import SessionRow
 from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 from ui.discrepancy_view import format_mmss
 from ui.drift_chart import koo_li_band
 from ui.reliability_panel import NOT_DEFINED, ReliabilityPanel
@@ -42,18 +42,15 @@ def build_study(path: Path) -> Study:
     with Project.create(path) as project:
         project.add_scale(load_builtin_scale("thabs"))
         project.add_raters(["A", "B", "C"])
-        with project.store.transaction() as s:
-            for i in range(1, 11):
-                s.add(
-                    SessionRow(
-                        session_key=f"S{i:02d}",
-                        patient=f"P{i % 2}",
-                        therapist="T1",
-                        session_number=2,
-                        phase="I",
-                        audio_status="ok",
-                    )
+        add_plain_sessions(
+            project,
+            [
+                session(
+                    f"S{i:02d}", patient=f"P{i % 2}", therapist="T1", session_number=2, phase="I"
                 )
+                for i in range(1, 11)
+            ],
+        )
         plan, _ = plan_and_save(project, PlanRequest("thabs", ("A", "B", "C"), 8, (), seed=5))
         coders: dict[str, list[str]] = {}
         for c in plan.codings:

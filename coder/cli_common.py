@@ -1,0 +1,67 @@
+"""What every module of the command line shares: the parser class, JSON output, opening
+a project, comma lists.
+
+The command modules (``cli``, ``cli_analysis``, ``cli_lab``, and the launcher outside
+``coder``) each import this one and never each other's private helpers, so they form
+no import cycle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+
+if TYPE_CHECKING:
+    from coder.store.project import Project
+
+#: What ``Parser.add_subparsers()`` returns: the commands of a parser.
+Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
+
+#: A function that adds a module's commands to the main parser.
+AddCommands: TypeAlias = Callable[[Commands], None]
+
+PROG = "session-coder"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_group(commands: Commands, name: str, help_text: str) -> Commands:
+    """Add a command that has actions of its own (``scales check``, ``certify status``).
+
+    Args:
+        commands: the main parser's commands.
+        name: the command, e.g. ``"scales"``.
+        help_text: one line for ``--help``.
+
+    Returns:
+        The group's actions, to add each one with ``add_parser``.
+    """
+    group = commands.add_parser(name, help=help_text)
+    return group.add_subparsers(
+        dest=f"{name}_command", metavar="ACTION", parser_class=Parser, required=True
+    )
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` to stdout as one strict JSON document (no NaN or Infinity)."""
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, sort_keys=False) + "\n")
+
+
+def open_project(project: str) -> Project:
+    """Open a project file or ``postgresql://`` URL, as every command takes it."""
+    from coder.store.project import Project
+
+    return Project.open(project)
+
+
+def csv_list(text: str) -> list[str]:
+    """``"R1, R2,,R3"`` -> ``["R1", "R2", "R3"]``: a comma list, blanks dropped."""
+    return [part.strip() for part in text.split(",") if part.strip()]

@@ -1,0 +1,458 @@
+"""Reads and writes of rater certification (the rules are in :mod:`coder.certification`).
+
+The certification settings are parsed into :class:`CertificationSettings` here and
+only here. The coding writes (master codings, training and drift-check codings) each
+run in one transaction with their history rows; the reads return plain records that
+:mod:`coder.certification` turns into feedback, figures and states.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from coder.certification_settings import SETTING_KEYS, CertificationSettings
+from coder.errors import InputError, ProjectError
+from coder.kinds import CodingRole, CodingStatus
+from coder.scales import RatingScale
+from coder.store.models import (
+    CodingRow,
+    NoteRow,
+    ProjectRow,
+    RaterRow,
+    RatingRow,
+    ScaleRow,
+    SessionRow,
+)
+from coder.store.project import CodingId, Note, Project, insert_coding
+from coder.store.rows import latest_scale_pk, log_change, rater_row
+
+# --------------------------------------------------------------------------- settings
+
+
+def load_settings(project: Project) -> CertificationSettings:
+    """The project's certification settings.
+
+    Raises:
+        InputError: a stored value is malformed (the message names it).
+    """
+    return CertificationSettings.from_stored(project.settings())
+
+
+def change_settings(
+    project: Project,
+    change: Callable[[CertificationSettings], CertificationSettings],
+    *,
+    actor: str,
+) -> CertificationSettings:
+    """Read, change and write the certification settings in one locked transaction.
+
+    ``change`` gets the current settings and returns the new ones. Each stored key that
+    changes gets one history row (old and new value); a change that changes nothing
+    writes nothing. Locked, so two lab machines editing different entries at once
+    cannot lose one of the edits.
+
+    Returns:
+        The new settings.
+    """
+    with project.store.transaction() as s:
+        row = s.get(ProjectRow, 1, with_for_update=True)
+        if row is None:
+            raise ProjectError("the project row is missing; the file is damaged")
+        document = json.loads(row.settings_json)
+        current = CertificationSettings.from_stored(document)
+        new = change(current)
+        before, after = current.stored(), new.stored()
+        changed = [key for key in SETTING_KEYS if after[key] != before[key]]
+        for key in changed:
+            old = document.get(key)
+            if after[key] is None:
+                document.pop(key, None)
+            else:
+                document[key] = after[key]
+            log_change(s, actor, "set", "setting", key, old=old, new=after[key])
+        if changed:
+            row.settings_json = json.dumps(document, sort_keys=True)
+        return new
+
+
+# --------------------------------------------------------------------------- codings
+
+
+def _scale_pks(s: DbSession, scale_id: str) -> list[int]:
+    return list(s.scalars(select(ScaleRow.id).where(ScaleRow.scale_id == scale_id)).all())
+
+
+def add_master_coding(
+    project: Project, session_key: str, scale_id: str, master_rater: str, *, actor: str
+) -> CodingId:
+    """Add the master coding of a training session (see
+    :func:`coder.certification.add_master_coding`), with its history row.
+
+    The session row is locked while the checks run, so two leads cannot both add one.
+
+    Raises:
+        InputError: no such session, scale or rater; the session is not a training
+            session, already has a master coding on the scale, or the rater already
+            codes it.
+    """
+    with project.store.transaction() as s:
+        session = s.scalar(
+            select(SessionRow).where(SessionRow.session_key == session_key).with_for_update()
+        )
+        if session is None:
+            raise InputError(f"no session {session_key!r} in this project")
+        if not session.training:
+            raise InputError(
+                f"session {session_key!r} is not a training session; mark it first "
+                "(session-coder certify sessions PROJECT KEY...)"
+            )
+        scale_pk = latest_scale_pk(s, scale_id)
+        rater = rater_row(s, master_rater)
+        existing = s.execute(
+            select(CodingRow.role, RaterRow.code)
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .where(
+                CodingRow.session_id == session.id,
+                CodingRow.scale_pk.in_(_scale_pks(s, scale_id)),
+            )
+        ).all()
+        for role, code in existing:
+            if role == CodingRole.MASTER.value:
+                raise InputError(
+                    f"session {session_key!r} already has a master coding of {scale_id} (by {code})"
+                )
+            if code == master_rater:
+                raise InputError(f"{master_rater} already codes session {session_key!r}")
+        row = insert_coding(
+            s,
+            session_id=session.id,
+            rater_id=rater.id,
+            scale_pk=scale_pk,
+            role=CodingRole.MASTER.value,
+            queue_position=0,
+            actor=actor,
+            described={"session": session_key, "rater": master_rater, "scale": scale_id},
+        )
+        return CodingId(row.id)
+
+
+def add_training_codings(
+    project: Project,
+    scale_id: str,
+    raters: Sequence[str],
+    *,
+    session_keys: Sequence[str] | None,
+    actor: str,
+) -> dict[str, list[str]]:
+    """Add certification codings of master-coded training sessions to raters' queues
+    (see :func:`coder.certification.assign_training`), in one transaction.
+
+    Returns:
+        rater -> the session keys added.
+    """
+    added: dict[str, list[str]] = {}
+    with project.store.transaction() as s:
+        scale_pk = latest_scale_pk(s, scale_id)
+        scale_pks = _scale_pks(s, scale_id)
+        mastered = dict(
+            s.execute(
+                select(SessionRow.session_key, SessionRow.id)
+                .join(CodingRow, CodingRow.session_id == SessionRow.id)
+                .where(
+                    CodingRow.role == CodingRole.MASTER.value,
+                    CodingRow.scale_pk.in_(scale_pks),
+                    SessionRow.training.is_(True),
+                )
+            ).all()
+        )
+        if session_keys is None:
+            keys = sorted(mastered)
+        else:
+            keys = list(dict.fromkeys(session_keys))
+            missing = [k for k in keys if k not in mastered]
+            if missing:
+                raise InputError(
+                    f"no master coding of {scale_id} on training session(s) "
+                    f"{', '.join(missing)}; add one first (session-coder certify master)"
+                )
+        if not keys:
+            raise InputError(
+                f"no training session has a master coding of {scale_id} yet; add them first "
+                "(session-coder certify master)"
+            )
+        for code in raters:
+            rater = rater_row(s, code)
+            coded = set(
+                s.scalars(
+                    select(CodingRow.session_id).where(
+                        CodingRow.rater_id == rater.id, CodingRow.scale_pk.in_(scale_pks)
+                    )
+                ).all()
+            )
+            first = s.scalar(
+                select(CodingRow.queue_position)
+                .where(CodingRow.rater_id == rater.id)
+                .order_by(CodingRow.queue_position)
+                .limit(1)
+            )
+            todo = [k for k in keys if mastered[k] not in coded]
+            # Before the rest of the queue.
+            start = min(0, first if first is not None else 0) - len(todo)
+            for i, key in enumerate(todo):
+                insert_coding(
+                    s,
+                    session_id=mastered[key],
+                    rater_id=rater.id,
+                    scale_pk=scale_pk,
+                    role=CodingRole.CERTIFICATION.value,
+                    queue_position=start + i,
+                    actor=actor,
+                    described={"session": key, "rater": code, "scale": scale_id},
+                )
+            added[code] = todo
+    return added
+
+
+@dataclass(frozen=True)
+class QueuedCoding:
+    """One coding of a rater's queue on a scale, as drift-check scheduling sees it."""
+
+    session_id: int
+    role: str
+    state: str
+    queue_position: int
+
+
+#: Given a rater's code, their queue on the scale (queue order) and the master-coded
+#: training sessions (id -> key), the drift checks to add as (session id, queue
+#: position) and how many due checks found no session.
+DriftPlanner = Callable[
+    [str, Sequence[QueuedCoding], Mapping[int, str]], tuple[list[tuple[int, int]], int]
+]
+
+
+def add_recalibration_codings(
+    project: Project,
+    scale_id: str,
+    raters: Iterable[str],
+    plan: DriftPlanner,
+    *,
+    actor: str,
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Add the drift-check codings ``plan`` chooses for each rater, in one transaction.
+
+    Each rater's codings of the scale are locked while ``plan`` decides, so two leads
+    scheduling at once cannot both add the same check.
+
+    Returns:
+        rater -> the session keys added (only raters with additions), and rater -> the
+        number of due checks that found no master-coded session (only when short).
+    """
+    added: dict[str, list[str]] = {}
+    short: dict[str, int] = {}
+    with project.store.transaction() as s:
+        pks = _scale_pks(s, scale_id)
+        scale_pk = latest_scale_pk(s, scale_id)
+        mastered = dict(
+            s.execute(
+                select(SessionRow.id, SessionRow.session_key)
+                .join(CodingRow, CodingRow.session_id == SessionRow.id)
+                .where(
+                    CodingRow.role == CodingRole.MASTER.value,
+                    CodingRow.scale_pk.in_(pks),
+                    CodingRow.state == CodingStatus.SUBMITTED.value,
+                    SessionRow.training.is_(True),
+                )
+            ).all()
+        )
+        for code in raters:
+            rater = rater_row(s, code)
+            rows = s.scalars(
+                select(CodingRow)
+                .where(CodingRow.rater_id == rater.id, CodingRow.scale_pk.in_(pks))
+                .order_by(CodingRow.queue_position, CodingRow.id)
+                .with_for_update()
+            ).all()
+            queue = [QueuedCoding(r.session_id, r.role, r.state, r.queue_position) for r in rows]
+            checks, missing = plan(code, queue, mastered)
+            if missing:
+                short[code] = missing
+            for session_id, position in checks:
+                insert_coding(
+                    s,
+                    session_id=session_id,
+                    rater_id=rater.id,
+                    scale_pk=scale_pk,
+                    role=CodingRole.RECALIBRATION.value,
+                    queue_position=position,
+                    actor=actor,
+                    described={"session": mastered[session_id], "rater": code, "scale": scale_id},
+                )
+            if checks:
+                added[code] = [mastered[sid] for sid, _position in checks]
+    return added, short
+
+
+# --------------------------------------------------------------------------- reads
+
+
+@dataclass(frozen=True)
+class MasterComparison:
+    """A rater's submitted coding of a session with a submitted master coding.
+
+    Attributes:
+        values: The rater's numeric scores by item.
+        master_values: The master's numeric scores by item.
+        scale: The scale version of the master coding.
+    """
+
+    coding_id: int
+    rater: str
+    session_key: str
+    role: str
+    submitted_at: datetime | None
+    scale: RatingScale
+    values: Mapping[str, float]
+    master_values: Mapping[str, float]
+
+
+def master_comparisons(
+    project: Project, scale_id: str, raters: Iterable[str] | None = None
+) -> list[MasterComparison]:
+    """Every submitted non-master coding of a scale on a session whose master coding is
+    submitted (only ``raters``' codings when given), in one read."""
+    project.scale(scale_id)
+    out: list[MasterComparison] = []
+    with project.store.read() as s:
+        pks = _scale_pks(s, scale_id)
+        masters = {
+            row.session_id: row
+            for row in s.scalars(
+                select(CodingRow).where(
+                    CodingRow.scale_pk.in_(pks),
+                    CodingRow.role == CodingRole.MASTER.value,
+                    CodingRow.state == CodingStatus.SUBMITTED.value,
+                )
+            )
+        }
+        if not masters:
+            return out
+        query = (
+            select(CodingRow, RaterRow.code, SessionRow.session_key)
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .join(SessionRow, SessionRow.id == CodingRow.session_id)
+            .where(
+                CodingRow.scale_pk.in_(pks),
+                CodingRow.session_id.in_(list(masters)),
+                CodingRow.role != CodingRole.MASTER.value,
+                CodingRow.state == CodingStatus.SUBMITTED.value,
+            )
+        )
+        if raters is not None:
+            query = query.where(RaterRow.code.in_(list(raters)))
+        rows = s.execute(query).all()
+        ids = [row.id for row, _c, _k in rows] + [m.id for m in masters.values()]
+        values: dict[int, dict[str, float]] = {}
+        for r in s.scalars(
+            select(RatingRow).where(RatingRow.coding_id.in_(ids), RatingRow.value.is_not(None))
+        ):
+            values.setdefault(r.coding_id, {})[r.item_id] = float(r.value)  # type: ignore[arg-type]
+        for row, code, key in rows:
+            master = masters[row.session_id]
+            out.append(
+                MasterComparison(
+                    coding_id=row.id,
+                    rater=code,
+                    session_key=key,
+                    role=row.role,
+                    submitted_at=row.submitted_at,
+                    scale=project.scale_by_pk(s, master.scale_pk),
+                    values=values.get(row.id, {}),
+                    master_values=values.get(master.id, {}),
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class FeedbackCodings:
+    """A rater's coding and the master coding of its session, as feedback needs them.
+
+    Attributes:
+        ratings: The rater's (value, text) by item.
+        master_state: The master coding's state, or None when the session has none.
+        master_ratings: The master's (value, text) by item (empty without a master).
+        master_notes: The master's notes, by position.
+    """
+
+    coding_id: CodingId
+    role: str
+    state: str
+    session_key: str
+    training: bool
+    scale: RatingScale
+    ratings: Mapping[str, tuple[float | None, str | None]]
+    master_state: str | None
+    master_ratings: Mapping[str, tuple[float | None, str | None]]
+    master_notes: tuple[Note, ...]
+
+
+def _ratings(s: DbSession, coding_id: int) -> dict[str, tuple[float | None, str | None]]:
+    return {
+        r.item_id: (r.value, r.text)
+        for r in s.scalars(select(RatingRow).where(RatingRow.coding_id == coding_id))
+    }
+
+
+def feedback_codings(project: Project, rater: str, coding_id: int) -> FeedbackCodings:
+    """Read a rater's own coding and its session's master coding, nothing of any other
+    rater.
+
+    Raises:
+        InputError: no such rater, or the coding is not in the rater's queue.
+    """
+    with project.store.read() as s:
+        rater_rec = rater_row(s, rater)
+        row = s.scalar(
+            select(CodingRow).where(CodingRow.id == coding_id, CodingRow.rater_id == rater_rec.id)
+        )
+        if row is None:
+            raise InputError(f"coding #{coding_id} is not in {rater}'s queue")
+        session = s.get(SessionRow, row.session_id)
+        assert session is not None
+        scale = project.scale_by_pk(s, row.scale_pk)
+        master = s.scalar(
+            select(CodingRow).where(
+                CodingRow.session_id == row.session_id,
+                CodingRow.scale_pk.in_(_scale_pks(s, scale.id)),
+                CodingRow.role == CodingRole.MASTER.value,
+            )
+        )
+        notes: tuple[Note, ...] = ()
+        if master is not None:
+            notes = tuple(
+                Note(n.id, n.position_ms, n.text)
+                for n in s.scalars(
+                    select(NoteRow)
+                    .where(NoteRow.coding_id == master.id, NoteRow.deleted.is_(False))
+                    .order_by(NoteRow.position_ms, NoteRow.id)
+                )
+            )
+        return FeedbackCodings(
+            coding_id=CodingId(row.id),
+            role=row.role,
+            state=row.state,
+            session_key=session.session_key,
+            training=session.training,
+            scale=scale,
+            ratings=_ratings(s, row.id),
+            master_state=None if master is None else master.state,
+            master_ratings={} if master is None else _ratings(s, master.id),
+            master_notes=notes,
+        )
