@@ -30,7 +30,7 @@ from coder.coding_rules import (
     missing_required,
 )
 from coder.errors import InputError, ProjectError
-from coder.kinds import CodingStatus
+from coder.kinds import CodingRole, CodingStatus
 from coder.scales import ItemKind, RatingScale, parse_scale
 from coder.store import codings
 from coder.store.engine import (
@@ -562,7 +562,7 @@ class Project:
         rater: str,
         scale_id: str,
         *,
-        role: str = "primary",
+        role: str = CodingRole.PRIMARY,
         queue_position: int = 0,
         plan_id: int | None = None,
         actor: str = LEAD,
@@ -639,7 +639,7 @@ def insert_coding(
         plan_id=plan_id,
         role=role,
         queue_position=queue_position,
-        state="not_started",
+        state=CodingStatus.NOT_STARTED,
         uncodable_reason="",
         uncodable_text="",
         playhead_ms=0,
