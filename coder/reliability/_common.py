@@ -1,8 +1,10 @@
 """Shared result types and helpers of the reliability package.
 
-Everything here is plain data: results know how to turn themselves into the strict
-JSON objects of SPEC section 9 (``{"value": ..., "why": ...}``), so the report, the
-CLI and the exporters all render a statistic the same way.
+Everything here is plain data: floats stay floats (an infinite F is ``math.inf``) and
+a figure that is not defined is None with its reason. Results know how to turn
+themselves into the strict JSON objects of SPEC section 9 (``{"value": ..., "why":
+...}``, an infinite F as ``"Infinity"``); only the report's ``to_json()`` calls that,
+for the CLI.
 """
 
 from __future__ import annotations

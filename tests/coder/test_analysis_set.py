@@ -276,8 +276,8 @@ def test_three_coders_pairs_and_reliability_sheet_use_the_same_sessions(
         assert set(consensus_review(project, SCALE, key).raters) == {primary[0], second[0]}
     gui = compute_reliability(project, SCALE, window=3)
     assert gui.n_double_coded == len(design)
-    assert gui.items[ITEM]["n_sessions"] == len(design)
-    assert gui.items[ITEM]["icc"]["ICC2"]["value"] == pytest.approx(sheet["ICC2"], abs=1e-12)
+    assert gui.items[ITEM].n_sessions == len(design)
+    assert gui.items[ITEM].icc["ICC2"].value == pytest.approx(sheet["ICC2"], abs=1e-12)
     project.close()
     cli = cli_reliability(tmp_path / "p.scproj")
     assert cli["n_sessions"] == len(design)
@@ -389,7 +389,7 @@ def test_every_consumer_uses_the_same_codings(
             (key, *sorted(group["rater_id"])) for key, group in frame.groupby("session_id")
         }
         assert in_report == expected
-        report = reliability_report(frame, ranges)["items"][ITEM]
+        report = reliability_report(frame, ranges).to_json()["items"][ITEM]
         sheet = bundle.reliability.set_index("variable").loc[ITEM]
         assert report["n_sessions"] == int(sheet["n_sessions"]) == len(expected)
         for form in ("ICC1", "ICC2"):

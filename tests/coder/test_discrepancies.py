@@ -161,7 +161,7 @@ def test_composites_are_computed_per_coding(project) -> None:  # type: ignore[no
 
 def test_the_frame_feeds_the_reliability_report(project) -> None:  # type: ignore[no-untyped-def]
     frame, ranges = reliability_frame(project, "thabs")
-    items = reliability_report(frame, ranges)["items"]
+    items = reliability_report(frame, ranges).to_json()["items"]
     assert items["specification"]["icc"]["ICC2"]["value"] == pytest.approx(1.0)
     assert items["rationale"]["icc"]["ICC2"]["value"] is None  # no variance: not defined
     assert items["behaviour_mean"]["n_sessions"] == 5

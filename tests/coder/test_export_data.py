@@ -245,7 +245,7 @@ def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBu
             }
         ),
         {"specification": (0, 4)},
-    )["items"]["specification"]
+    ).to_json()["items"]["specification"]
     assert spec["reported_form"] == "ICC2"
     assert spec["reported_icc"] == pytest.approx(expected["icc"]["ICC2"]["value"])
     assert spec["ICC1"] == pytest.approx(expected["icc"]["ICC1"]["value"])

@@ -262,6 +262,32 @@ def test_a_tampered_or_foreign_package_is_refused_and_changes_nothing(
         assert (dump(project), len(project.history())) == before
 
 
+def test_a_package_marking_a_session_uncodable_as_other_without_words_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The merger checks "Other needs a text" as the rater's screen and the store do."""
+    with build(tmp_path / "p.scproj", tmp_path / "audio") as project:
+        package_file = tmp_path / "A.scpkg"
+        export_package(project, "A", package_file)
+
+        def other(view: RaterView) -> None:
+            view.set_uncodable(_coding(view, "S2"), "Other", "the recorder broke")
+
+        _offline(package_file, other)
+        # Only an edited file (or an older copy of the rules) can hold "Other" alone.
+        _edit_package(
+            package_file, "UPDATE codings SET uncodable_text = ' ' WHERE uncodable_reason = 'Other'"
+        )
+        before = (dump(project), len(project.history()))
+        with pytest.raises(InputError) as refused:
+            import_package(project, package_file)
+        message = str(refused.value)
+        assert str(package_file) in message
+        assert "is marked uncodable, which the rules refuse" in message
+        assert "say in a few words why the session is uncodable" in message
+        assert (dump(project), len(project.history())) == before
+
+
 def test_a_package_of_another_project_or_a_project_file_is_refused(tmp_path: Path) -> None:
     with (
         build(tmp_path / "p.scproj", tmp_path / "audio") as project,

@@ -102,7 +102,7 @@ def open_panel(qtbot, project: Project, runner: TaskRunner) -> ReliabilityPanel:
 def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
-    report = reliability_report(frame, ranges)["items"]
+    report = reliability_report(frame, ranges).to_json()["items"]
     model = panel.items_model
     headers = panel.stat_headers()
     # thabs reports ICC2 = ICC(2,1): it comes first, with its interval, then the others.
@@ -206,7 +206,7 @@ def test_discrepancies_and_both_coders_notes(qtbot, app, runner, project, study)
 def test_pairs_and_drift_come_from_the_worker(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
-    pairs = reliability_by_pair(frame, ranges)["pairs"]
+    pairs = reliability_by_pair(frame, ranges).to_json()["pairs"]
     assert panel.pairs_model.keys() == [f"{a}|{b}" for a, b in (p["raters"] for p in pairs)]
     panel.pair_item_combo.setCurrentIndex(panel.pair_item_combo.findData("review"))
     for row, pair in enumerate(pairs):
