@@ -8,6 +8,9 @@ project is one the app could have made.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ __all__ = [
     "Recording",
     "add_plain_sessions",
     "make_project",
+    "new_sqlite_project",
     "score_coding",
     "session",
 ]
@@ -116,3 +120,36 @@ def score_coding(
         view.set_text(coding, item, text)
     if submit:
         view.submit(coding)
+
+
+# One empty project per file name, made by Project.create at the first request of the run.
+_EMPTY_PROJECTS: dict[str, Path] = {}
+
+
+def new_sqlite_project(path: str | Path) -> Project:
+    """A new, empty SQLite project at ``path``, as ``Project.create(path)`` makes it.
+
+    Creating a project runs every migration (about 0.1 s); the property tests need a
+    fresh project per example. The first call for a file name creates one through
+    ``Project.create`` in a private folder; every call copies that file (the project's
+    name and first history row come from the file name, so they are the same).
+
+    Args:
+        path: The new project file; it must not exist yet.
+
+    Returns:
+        The open project.
+    """
+    path = Path(path)
+    assert not path.exists(), f"{path} already exists"
+    template = _EMPTY_PROJECTS.get(path.name)
+    if template is None:
+        folder = Path(tempfile.mkdtemp(prefix="session-coder-tests-empty-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = folder / path.name
+        Project.create(template).close()
+        leftovers = sorted(p.name for p in folder.iterdir() if p != template)
+        assert not leftovers, f"the closed empty project left files beside it: {leftovers}"
+        _EMPTY_PROJECTS[path.name] = template
+    shutil.copyfile(template, path)
+    return Project.open(path)

@@ -36,6 +36,7 @@ from coder.reliability_view import compute_reliability
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
 from tests.cli import run_cli
+from tests.factories import new_sqlite_project
 
 SCALE = "hw_adherence"
 ITEM = "adherence"
@@ -168,7 +169,10 @@ def new_project(folder: Path, keys: list[str], db_url: str | None = None) -> Pro
     lines = ["session_id,audio,patient,therapist,session_number,phase,date"]
     lines += [f"{k},{k}.wav,P{i % 2},T1,{i + 2},I,2024-01-01" for i, k in enumerate(keys)]
     manifest.write_text("\n".join(lines) + "\n")
-    project = Project.create(folder / "p.scproj", db_url=db_url)
+    if db_url is None:
+        project = new_sqlite_project(folder / "p.scproj")
+    else:
+        project = Project.create(folder / "p.scproj", db_url=db_url)
     project.add_scale(load_builtin_scale(SCALE))
     import_manifest(project, manifest)
     return project

@@ -28,8 +28,8 @@ from coder.cli import main
 from coder.coding_session import CodingSession
 from coder.errors import InputError
 from coder.scales import MAX_COUNT, MAX_DURATION_SECONDS, RatingScale, load_scale
-from coder.store.project import Project
 from coder.store.sessions import NewSession, add_sessions
+from tests.factories import new_sqlite_project
 
 # A generous bound: the largest generated file checks in well under a million calls;
 # the alias bomb, unbounded, would make billions.
@@ -199,7 +199,7 @@ def _check(path: Path) -> tuple[int, str, str, int]:
 
 def _score_everything(scale: RatingScale, folder: Path) -> None:
     """Add the scale to a real project and score every admissible value of every item."""
-    project = Project.create(folder / "study.scproj")
+    project = new_sqlite_project(folder / "study.scproj")
     try:
         project.add_scale(scale)
         project.add_raters(["R1"])
