@@ -5,7 +5,8 @@ Usage::
     python bench/export.py [--sessions 5000] [--items 30] [--repeats 1] [--seed 1]
                            [--keep DIR]
 
-Builds a SQLite project with bulk inserts: one scale of ``--items`` items (all ordinal
+Builds a SQLite project in bulk through the store (``add_sessions``,
+``load_codings``, with their checks and history rows): one scale of ``--items`` items (all ordinal
 0-4 but the last, a duration item with a marked span) and three composites, every
 session coded by two raters of a pool of six (every session double-coded: the
 largest pairs sheet), one timestamped note per coding, a few uncodable codings and a
@@ -42,20 +43,11 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
-
 from coder.export_data import build_export_bundle  # noqa: E402
 from coder.scales import parse_scale  # noqa: E402
-from coder.store.models import (  # noqa: E402
-    CodingRow,
-    NoteRow,
-    RaterRow,
-    RatingRow,
-    ScaleRow,
-    SessionRow,
-    SpanRow,
-)
+from coder.store.bulk import LoadedCoding, load_codings  # noqa: E402
 from coder.store.project import Project  # noqa: E402
+from coder.store.sessions import NewSession, add_sessions  # noqa: E402
 from exports.csv_export import write_csv  # noqa: E402
 from exports.spss_export import write_sav  # noqa: E402
 from exports.xlsx_export import write_xlsx  # noqa: E402
@@ -100,105 +92,67 @@ def scale_yaml(items: int) -> str:
 
 
 def build_project(path: Path, sessions: int, items: int, seed: int) -> Project:
-    """A finished project, written with bulk inserts (a few seconds, not per keystroke)."""
+    """A finished project, written in bulk through the store (seconds, not per keystroke)."""
     rng = np.random.default_rng(seed)
     project = Project.create(path, name="bench")
     project.add_scale(parse_scale(scale_yaml(items)))
     project.add_raters(RATERS)
     ordinal = [f"item{i:02d}" for i in range(1, items)]
     start = datetime(2025, 1, 1, tzinfo=UTC)
-    with project.store.transaction() as s:
-        scale_pk = s.scalar(select(ScaleRow.id))
-        rater_ids = dict(s.execute(select(RaterRow.code, RaterRow.id)).all())
-        s.execute(
-            insert(SessionRow),
-            [
-                {
-                    "session_key": f"S{i:05d}",
-                    "patient": f"P{i // 10:04d}",
-                    "therapist": f"T{i % 40:02d}",
-                    "session_number": i % 10 + 1,
-                    "phase": "I" if i % 10 < 4 else "II",
-                    "date": "",
-                    "metadata_json": "{}",
-                    "audio_status": "ok",
-                    "audio_reason": "",
-                    "training": False,
-                }
-                for i in range(sessions)
-            ],
-        )
-        session_ids = s.scalars(select(SessionRow.id).order_by(SessionRow.id)).all()
-        first = rng.integers(0, len(RATERS), sessions)
-        second = (first + rng.integers(1, len(RATERS), sessions)) % len(RATERS)
-        codings = []
-        for i, sid in enumerate(session_ids):
-            for role, r in (("primary", first[i]), ("second", second[i])):
-                state = "submitted"
-                if i % 500 == 7 and role == "second":
-                    state = "in_progress"
-                elif i % 400 == 3:
-                    state = "uncodable"
-                codings.append(
-                    {
-                        "session_id": sid,
-                        "rater_id": rater_ids[RATERS[r]],
-                        "scale_pk": scale_pk,
-                        "role": role,
-                        "queue_position": i,
-                        "state": state,
-                        "uncodable_reason": "Audio failure" if state == "uncodable" else "",
-                        "uncodable_text": "silent" if state == "uncodable" else "",
-                        "submitted_at": start + timedelta(minutes=i)
-                        if state != "in_progress"
-                        else None,
-                        "playhead_ms": 0,
-                        "reopen_allowed": False,
-                    }
-                )
-        s.execute(insert(CodingRow), codings)
-        rows = s.execute(select(CodingRow.id, CodingRow.state).order_by(CodingRow.id)).all()
-        true_score = rng.integers(0, 5, (len(rows), 1))
-        noise = rng.integers(-1, 2, (len(rows), len(ordinal)))
-        values = np.clip(true_score + noise, 0, 4)
-        ratings, notes, spans = [], [], []
-        for n, (coding_id, state) in enumerate(rows):
-            notes.append(
-                {
-                    "coding_id": coding_id,
-                    "position_ms": int(rng.integers(0, 3_000_000)),
-                    "text": "client talks about the week",
-                    "deleted": False,
-                }
+    add_sessions(
+        project,
+        [
+            NewSession(
+                key=f"S{i:05d}",
+                patient=f"P{i // 10:04d}",
+                therapist=f"T{i % 40:02d}",
+                session_number=i % 10 + 1,
+                phase="I" if i % 10 < 4 else "II",
+                audio_status="ok",
             )
-            if state == "uncodable":
-                continue
+            for i in range(sessions)
+        ],
+    )
+    first = rng.integers(0, len(RATERS), sessions)
+    second = (first + rng.integers(1, len(RATERS), sessions)) % len(RATERS)
+    plan: list[tuple[int, str, str, str]] = []  # session, rater, role, state
+    for i in range(sessions):
+        for role, r in (("primary", first[i]), ("second", second[i])):
+            state = "submitted"
+            if i % 500 == 7 and role == "second":
+                state = "in_progress"
+            elif i % 400 == 3:
+                state = "uncodable"
+            plan.append((i, RATERS[r], role, state))
+    true_score = rng.integers(0, 5, (len(plan), 1))
+    noise = rng.integers(-1, 2, (len(plan), len(ordinal)))
+    values = np.clip(true_score + noise, 0, 4)
+    codings: list[LoadedCoding] = []
+    for n, (i, rater, role, state) in enumerate(plan):
+        note = (int(rng.integers(0, 3_000_000)), "client talks about the week")
+        scores: dict[str, float] = {}
+        spans: list[tuple[str, int, int]] = []
+        if state != "uncodable":
             length = int(rng.integers(20, 300)) * 1000
-            spans.append(
-                {
-                    "coding_id": coding_id,
-                    "item_id": "seconds",
-                    "start_ms": 600_000,
-                    "end_ms": 600_000 + length,
-                    "deleted": False,
-                }
+            spans.append(("seconds", 600_000, 600_000 + length))
+            scores = {item: float(v) for item, v in zip(ordinal, values[n], strict=True)}
+            scores["seconds"] = length / 1000
+        codings.append(
+            LoadedCoding(
+                session_key=f"S{i:05d}",
+                rater=rater,
+                role=role,
+                state=state,
+                values=scores,
+                notes=[note],
+                spans=spans,
+                uncodable_reason="Audio failure" if state == "uncodable" else "",
+                uncodable_text="silent" if state == "uncodable" else "",
+                submitted_at=start + timedelta(minutes=i) if state != "in_progress" else None,
+                queue_position=i,
             )
-            now = start
-            ratings.extend(
-                {"coding_id": coding_id, "item_id": item, "value": float(v), "updated_at": now}
-                for item, v in zip(ordinal, values[n], strict=True)
-            )
-            ratings.append(
-                {
-                    "coding_id": coding_id,
-                    "item_id": "seconds",
-                    "value": length / 1000,
-                    "updated_at": now,
-                }
-            )
-        s.execute(insert(RatingRow), ratings)
-        s.execute(insert(NoteRow), notes)
-        s.execute(insert(SpanRow), spans)
+        )
+    load_codings(project, "bench", codings)
     return project
 
 

@@ -241,16 +241,6 @@ class Plan:
             sorted((c for c in self.codings if c.rater == rater), key=lambda c: c.queue_position)
         )
 
-    def codings_for(self, session_id: str) -> tuple[PlannedCoding, ...]:
-        """Return the codings of one session, primary first, then second, then training."""
-        order = {"primary": 0, "second": 1, "training": 2}
-        return tuple(
-            sorted(
-                (c for c in self.codings if c.session_id == session_id),
-                key=lambda c: (order[c.role], c.rater),
-            )
-        )
-
     def summary(self) -> PlanSummary:
         """Return the plan summary (its :meth:`PlanSummary.as_dict` is the ``assign --json``
         document)."""

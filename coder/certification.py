@@ -41,7 +41,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coder.analysis_set import CodingRole, CodingStatus
 from coder.certification_settings import (
     CertificationSettings,
     RaterOverride,
@@ -49,6 +48,7 @@ from coder.certification_settings import (
     check_criterion,
 )
 from coder.errors import InputError
+from coder.kinds import CodingRole, CodingStatus
 from coder.reliability import agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store

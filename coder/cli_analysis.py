@@ -89,7 +89,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         ranges = {**scale_ranges, **ranges}
     report = reliability_report(frame, ranges)
     if args.json:
-        print_json(report)
+        print_json(report.to_json())  # JSON only here, at the CLI edge
     else:
         sys.stdout.write(format_report_table(report) + "\n")
     return 0

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 if TYPE_CHECKING:
     from coder.store.project import Project
 
-#: What ``ArgumentParser.add_subparsers()`` returns: the commands of a parser.
-Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+#: What ``Parser.add_subparsers()`` returns: the commands of a parser.
+Commands: TypeAlias = "argparse._SubParsersAction[Parser]"
 
 #: A function that adds a module's commands to the main parser.
 AddCommands: TypeAlias = Callable[[Commands], None]

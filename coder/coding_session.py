@@ -1,12 +1,15 @@
 """One open coding, kept in memory, with every change written through an injected writer.
 
 A :class:`CodingSession` is what a rater's screen works on: the scores, texts, notes,
-spans, state and playhead of one coding. A change updates the memory copy at once,
-announces itself through plain callback lists (no Qt here), and hands the write to
-``writer``, a callable that runs a zero-argument function *somewhere*: the GUI passes
-its single storage worker, tests and scripts pass :func:`run_now`. Writes are queued
-in order by that one worker, so a later write (edit a note) always runs after the
-earlier one it depends on (add the note) has committed.
+spans, state and playhead of one coding. A change is checked against the rules of
+:mod:`coder.coding_rules`, updates the memory copy at once, announces itself through
+plain callback lists (no Qt here), and hands the write to ``writer``, a callable that
+runs a zero-argument function *somewhere*: the GUI passes its single storage worker,
+tests and scripts pass :func:`run_now`. Writes are queued in order by that one worker,
+so a later write (edit a note) always runs after the earlier one it depends on (add
+the note) has committed. The write itself goes to ``store``, anything with the
+methods of :class:`CodingWriter` (the rater's
+:class:`coder.store.project.RaterView`); this module imports no database code.
 
 New notes and spans get a negative local id at once, so the screen can show, edit and
 delete them before the database has answered; the worker records the stored id when
@@ -17,18 +20,112 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any, Generic, ParamSpec
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Generic, ParamSpec, Protocol
 
-from coder.coding_rules import check_uncodable, note_text_is_kept
+from coder import coding_rules as rules
+from coder.coding_data import CodingState, Note, Span
 from coder.errors import InputError
-from coder.scales import RatingScale, ScaleItem
-from coder.store.project import CodingState, Note, RaterView, Span
+from coder.kinds import CodingStatus
+from coder.scales import ItemKind, RatingScale, ScaleItem
 
 Writer = Callable[[Callable[[], None]], None]
 P = ParamSpec("P")
 
-EDITABLE_STATES = ("not_started", "in_progress")
+
+class CodingWriter(Protocol):
+    """What a :class:`CodingSession` writes through: one rater's coding-write methods.
+
+    :class:`coder.store.project.RaterView` is the store's implementation; each method
+    is one transaction that checks the rules again and writes the history.
+    """
+
+    def set_value(self, coding_id: int, item_id: str, value: float | None) -> None: ...
+
+    def set_text(self, coding_id: int, item_id: str, text: str) -> None: ...
+
+    def add_note(self, coding_id: int, position_ms: int, text: str = "") -> int: ...
+
+    def update_note(
+        self,
+        coding_id: int,
+        note_id: int,
+        *,
+        text: str | None = None,
+        position_ms: int | None = None,
+    ) -> None: ...
+
+    def delete_note(self, coding_id: int, note_id: int) -> None: ...
+
+    def add_span(
+        self, coding_id: int, item_id: str, start_ms: int, end_ms: int | None = None
+    ) -> int: ...
+
+    def update_span(
+        self,
+        coding_id: int,
+        span_id: int,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> None: ...
+
+    def delete_span(self, coding_id: int, span_id: int) -> None: ...
+
+    def set_playhead(self, coding_id: int, position_ms: int) -> None: ...
+
+    def set_uncodable(self, coding_id: int, reason: str, text: str = "") -> None: ...
+
+    def submit(self, coding_id: int) -> None: ...
+
+
+class CodingReader(Protocol):
+    """Loads one of a rater's codings (:meth:`coder.store.project.RaterView.coding`)."""
+
+    def coding(self, coding_id: int) -> CodingState: ...
+
+
+class ScaleCatalog(Protocol):
+    """Finds the newest stored version of a scale (:meth:`coder.store.project.Project.scale`)."""
+
+    def scale(self, scale_id: str) -> RatingScale: ...
+
+
+@dataclass(frozen=True)
+class OpenedCoding:
+    """What the rater's workstation needs to open a coding (see :func:`open_coding`).
+
+    Attributes:
+        state: The coding as stored.
+        newest_scale_version: The newest version of its scale in the project (the
+            coding keeps the version it was assigned with; the screen says so).
+        audio_exists: Whether the recording is at its stored path.
+    """
+
+    state: CodingState
+    newest_scale_version: int
+    audio_exists: bool
+
+
+def open_coding(project: ScaleCatalog, view: CodingReader, coding_id: int) -> OpenedCoding:
+    """Load a coding for the workstation (blocking: the GUI runs it in a worker).
+
+    Args:
+        project: The open project (for the newest version of the coding's scale).
+        view: The rater's view of the project.
+        coding_id: One of the rater's codings.
+
+    Raises:
+        InputError: the coding is not in the rater's queue.
+    """
+    state = view.coding(coding_id)
+    try:
+        newest = project.scale(state.scale.id).version
+    except InputError:
+        newest = state.scale.version
+    exists = bool(state.audio_path) and Path(str(state.audio_path)).is_file()
+    return OpenedCoding(state, newest, exists)
 
 
 def run_now(write: Callable[[], None]) -> None:
@@ -56,25 +153,12 @@ class Event(Generic[P]):
             callback(*args, **kwargs)
 
 
-def duration_from_spans(spans: list[Span] | tuple[Span, ...]) -> float | None:
-    """A duration item's value from its spans, by the rule of ``RaterView._sync_duration``.
-
-    Returns:
-        The sum of the closed spans in seconds (rounded to ms), or None when the only
-        spans are still open (the value is then left as it was).
-    """
-    closed = [sp for sp in spans if sp.end_ms is not None]
-    if not closed and any(sp.end_ms is None for sp in spans):
-        return None
-    return round(sum(sp.length_ms for sp in closed) / 1000, 3)
-
-
 class CodingSession:
     """The in-memory state of one coding; every change is also written to the store.
 
     Args:
-        view: The rater's data layer.
-        state: The coding as loaded by ``view.coding(coding_id)``.
+        store: Where the changes are written (the rater's ``RaterView``).
+        state: The coding as loaded by ``store.coding(coding_id)``.
         writer: Runs a write function (see the module docstring).
 
     Events (callback lists): ``value_changed(item_id, value)``,
@@ -82,8 +166,8 @@ class CodingSession:
     ``state_changed(state)``, ``reset()`` (everything was replaced).
     """
 
-    def __init__(self, view: RaterView, state: CodingState, writer: Writer = run_now) -> None:
-        self.view = view
+    def __init__(self, store: CodingWriter, state: CodingState, writer: Writer = run_now) -> None:
+        self.store = store
         self._write = writer
         self.value_changed: Event[[str, float | None]] = Event()
         self.text_changed: Event[[str, str]] = Event()
@@ -126,7 +210,7 @@ class CodingSession:
     @property
     def editable(self) -> bool:
         """False once submitted or uncodable, unless the lead allowed reopening."""
-        return self.state in EDITABLE_STATES or self.reopen_allowed
+        return rules.is_editable(self.state, self.reopen_allowed)
 
     def value(self, item_id: str) -> float | None:
         return self._values.get(item_id)
@@ -157,9 +241,12 @@ class CodingSession:
         return self.scale.composite_scores(self._values)
 
     def is_scored(self, item: ScaleItem) -> bool:
-        if item.kind == "text":
-            return bool(self._texts.get(item.id, "").strip())
-        return self._values.get(item.id) is not None
+        """Whether ``item`` counts as scored (:func:`coder.coding_rules.is_scored`)."""
+        return rules.is_scored(item, self._values, self._texts)
+
+    def admits(self, item: ScaleItem, value: float | None) -> bool:
+        """Whether ``item`` admits ``value`` as its score (the screen asks before offering it)."""
+        return rules.value_admissible(item, value)
 
     def items_scored(self) -> int:
         return sum(1 for item in self.scale.items if self.is_scored(item))
@@ -169,31 +256,20 @@ class CodingSession:
         return next((n for n, item in enumerate(self.scale.items) if not self.is_scored(item)), 0)
 
     def missing_required(self) -> list[str]:
-        """Labels of required items not yet scored (as ``RaterView.missing_required``)."""
-        return [
-            item.label for item in self.scale.items if item.required and not self.is_scored(item)
-        ]
+        """Labels of required items not yet scored (:func:`coder.coding_rules.missing_required`)."""
+        return rules.missing_required(self.scale, self._values, self._texts)
 
     # ------------------------------------------------------------------ writing
 
     def _check_editable(self) -> None:
-        if not self.editable:
-            raise InputError("this coding is submitted; ask the lead to allow reopening it")
+        rules.check_editable(self.state, self.reopen_allowed)
 
     def _touch(self) -> None:
-        """The first change of a coding starts it (the core does the same in the store)."""
-        if self.state == "not_started":
-            self.state = "in_progress"
+        """The first change of a coding starts it (the store applies the same rule)."""
+        new = rules.state_after_change(self.state)
+        if new != self.state:
+            self.state = new
             self.state_changed.emit(self.state)
-
-    def _item(self, item_id: str, *kinds: str) -> ScaleItem:
-        try:
-            item = self.scale.item(item_id)
-        except KeyError:
-            raise InputError(f"scale {self.scale.id!r} has no item {item_id!r}") from None
-        if kinds and item.kind not in kinds:
-            raise InputError(f"item {item_id!r} is not a {' or '.join(kinds)} item")
-        return item
 
     def set_value(self, item_id: str, value: float | None) -> None:
         """Score a numeric item (None clears it).
@@ -202,36 +278,34 @@ class CodingSession:
             InputError: the value is not admissible, or the coding is not editable.
         """
         self._check_editable()
-        item = self._item(item_id)
-        if item.kind == "text":
-            raise InputError(f"item {item_id!r} takes text, not a number")
-        item.check_value(value)
-        if value is not None and item.kind != "duration":
+        item = rules.item_of(self.scale, item_id)
+        rules.check_number(item, value)
+        if value is not None and item.kind != ItemKind.DURATION:
             value = float(value)
         if self._values.get(item_id) == value and item_id in self._values:
             return
         self._touch()
         self._values[item_id] = value
-        view, coding_id = self.view, self.coding_id
-        self._write(lambda: view.set_value(coding_id, item_id, value))
+        store, coding_id = self.store, self.coding_id
+        self._write(lambda: store.set_value(coding_id, item_id, value))
         self.value_changed.emit(item_id, value)
 
     def set_text(self, item_id: str, text: str) -> None:
         self._check_editable()
-        self._item(item_id, "text")
+        rules.check_text_item(rules.item_of(self.scale, item_id))
         if self._texts.get(item_id, "") == text:
             return
         self._touch()
         self._texts[item_id] = text
-        view, coding_id = self.view, self.coding_id
-        self._write(lambda: view.set_text(coding_id, item_id, text))
+        store, coding_id = self.store, self.coding_id
+        self._write(lambda: store.set_text(coding_id, item_id, text))
         self.text_changed.emit(item_id, text)
 
     def add_note(self, position_ms: int, text: str = "") -> int:
         """Drop a note; returns its local id (usable at once for edits and deletes).
 
         A note without text (the usual case: N drops it, then the rater types) lives
-        in memory only until it has text (:func:`note_text_is_kept`), so a crash or an
+        in memory only until it has text (:func:`coder.coding_rules.note_text_is_kept`), so a crash or an
         Escape never leaves an empty note in the store.
         """
         self._check_editable()
@@ -239,7 +313,7 @@ class CodingSession:
         position_ms = max(0, int(position_ms))
         self._notes[local] = Note(local, position_ms, text)
         self._unstored_notes.add(local)
-        if note_text_is_kept(text):
+        if rules.note_text_is_kept(text):
             self._store_note(local)
         self.notes_changed.emit()
         return local
@@ -254,10 +328,10 @@ class CodingSession:
         self._unstored_notes.discard(note_id)
         note = self._notes[note_id]
         position_ms, text = note.position_ms, note.text
-        view, coding_id, ids = self.view, self.coding_id, self._db_ids
+        store, coding_id, ids = self.store, self.coding_id, self._db_ids
 
         def write() -> None:
-            ids[note_id] = view.add_note(coding_id, position_ms, text)
+            ids[note_id] = store.add_note(coding_id, position_ms, text)
 
         self._write(write)
 
@@ -276,7 +350,7 @@ class CodingSession:
         if note.text == text:
             return
         self._notes[note_id] = replace(note, text=text)
-        if note_text_is_kept(text):
+        if rules.note_text_is_kept(text):
             self._write_note(note_id)
         self.notes_changed.emit()
 
@@ -289,7 +363,7 @@ class CodingSession:
         Escape restored the empty text of a brand-new note.
         """
         self._check_editable()
-        if text is not None and not note_text_is_kept(text):
+        if text is not None and not rules.note_text_is_kept(text):
             self.delete_note(note_id)
             return
         note = self._notes[note_id]
@@ -308,22 +382,22 @@ class CodingSession:
         """Queue what the store needs to hold the note as it is in memory now."""
         note = self._notes[note_id]
         if note_id in self._unstored_notes:
-            if note_text_is_kept(note.text):
+            if rules.note_text_is_kept(note.text):
                 self._store_note(note_id)
             return
-        if not note_text_is_kept(note.text):
+        if not rules.note_text_is_kept(note.text):
             # Only the time changed while the text is blank mid-edit: keep the stored text.
             text = None
         else:
             text = note.text
-        view, coding_id, ids, position_ms = (
-            self.view,
+        store, coding_id, ids, position_ms = (
+            self.store,
             self.coding_id,
             self._db_ids,
             note.position_ms,
         )
         self._write(
-            lambda: view.update_note(coding_id, ids[note_id], text=text, position_ms=position_ms)
+            lambda: store.update_note(coding_id, ids[note_id], text=text, position_ms=position_ms)
         )
 
     def delete_note(self, note_id: int) -> None:
@@ -332,8 +406,8 @@ class CodingSession:
         if note_id in self._unstored_notes:
             self._unstored_notes.discard(note_id)  # never written: nothing to delete
         else:
-            view, coding_id, ids = self.view, self.coding_id, self._db_ids
-            self._write(lambda: view.delete_note(coding_id, ids[note_id]))
+            store, coding_id, ids = self.store, self.coding_id, self._db_ids
+            self._write(lambda: store.delete_note(coding_id, ids[note_id]))
         self.notes_changed.emit()
 
     def toggle_span(self, item_id: str, position_ms: int) -> int:
@@ -350,7 +424,7 @@ class CodingSession:
 
     def add_span(self, item_id: str, start_ms: int, end_ms: int | None = None) -> int:
         self._check_editable()
-        self._item(item_id, "duration")
+        rules.item_of(self.scale, item_id, ItemKind.DURATION)
         self._touch()
         local = next(self._local_ids)
         start_ms = max(0, int(start_ms))
@@ -358,10 +432,10 @@ class CodingSession:
         if end_ms is not None and end_ms < start_ms:
             start_ms, end_ms = end_ms, start_ms
         self._spans[local] = Span(local, item_id, start_ms, end_ms)
-        view, coding_id, ids = self.view, self.coding_id, self._db_ids
+        store, coding_id, ids = self.store, self.coding_id, self._db_ids
 
         def write() -> None:
-            ids[local] = view.add_span(coding_id, item_id, start_ms, end_ms)
+            ids[local] = store.add_span(coding_id, item_id, start_ms, end_ms)
 
         self._write(write)
         self._spans_changed(item_id)
@@ -380,9 +454,9 @@ class CodingSession:
         if new.end_ms is not None and new.end_ms < new.start_ms:
             new = replace(new, start_ms=new.end_ms, end_ms=new.start_ms)
         self._spans[span_id] = new
-        view, coding_id, ids = self.view, self.coding_id, self._db_ids
+        store, coding_id, ids = self.store, self.coding_id, self._db_ids
         self._write(
-            lambda: view.update_span(
+            lambda: store.update_span(
                 coding_id, ids[span_id], start_ms=new.start_ms, end_ms=new.end_ms
             )
         )
@@ -391,13 +465,13 @@ class CodingSession:
     def delete_span(self, span_id: int) -> None:
         self._check_editable()
         span = self._spans.pop(span_id)
-        view, coding_id, ids = self.view, self.coding_id, self._db_ids
-        self._write(lambda: view.delete_span(coding_id, ids[span_id]))
+        store, coding_id, ids = self.store, self.coding_id, self._db_ids
+        self._write(lambda: store.delete_span(coding_id, ids[span_id]))
         self._spans_changed(span.item_id)
 
     def _spans_changed(self, item_id: str) -> None:
         # The store re-sums the item in the same transaction; mirror it here.
-        total = duration_from_spans(self.spans(item_id))
+        total = rules.duration_seconds(self.spans(item_id))
         self.spans_changed.emit(item_id)
         if total is not None and self._values.get(item_id) != total:
             self._values[item_id] = total
@@ -410,11 +484,11 @@ class CodingSession:
             InputError: an unknown reason, or "Other" without a text.
         """
         self._check_editable()
-        check_uncodable(self.scale.uncodable_reasons, reason, text)
-        self.state, self.reopen_allowed = "uncodable", False
+        rules.check_uncodable(self.scale.uncodable_reasons, reason, text)
+        self.state, self.reopen_allowed = CodingStatus.UNCODABLE, False
         self.uncodable_reason, self.uncodable_text = reason, text
-        view, coding_id = self.view, self.coding_id
-        self._write(lambda: view.set_uncodable(coding_id, reason, text))
+        store, coding_id = self.store, self.coding_id
+        self._write(lambda: store.set_uncodable(coding_id, reason, text))
         self.state_changed.emit(self.state)
 
     def submit(self) -> None:
@@ -424,12 +498,10 @@ class CodingSession:
             InputError: naming every required item not yet scored (nothing is written).
         """
         self._check_editable()
-        missing = self.missing_required()
-        if missing:
-            raise InputError("not yet scored: " + "; ".join(missing))
-        self.state, self.reopen_allowed = "submitted", False
-        view, coding_id = self.view, self.coding_id
-        self._write(lambda: view.submit(coding_id))
+        rules.check_submittable(self.scale, self._values, self._texts)
+        self.state, self.reopen_allowed = CodingStatus.SUBMITTED, False
+        store, coding_id = self.store, self.coding_id
+        self._write(lambda: store.submit(coding_id))
         self.state_changed.emit(self.state)
 
     # ------------------------------------------------------------------ playhead
@@ -444,6 +516,6 @@ class CodingSession:
         if position == self._saved_playhead:
             return False
         self._saved_playhead = position
-        view, coding_id = self.view, self.coding_id
-        self._write(lambda: view.set_playhead(coding_id, position))
+        store, coding_id = self.store, self.coding_id
+        self._write(lambda: store.set_playhead(coding_id, position))
         return True

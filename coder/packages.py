@@ -65,8 +65,10 @@ from typing import Any, Literal
 
 from platformdirs import user_cache_dir
 
+from coder.coding_rules import check_rating, check_uncodable, is_editable, item_of
 from coder.errors import CoderError, InputError
-from coder.scales import RatingScale
+from coder.kinds import CodingStatus
+from coder.scales import ItemKind, RatingScale
 from coder.store import packages_store as store
 from coder.store.open_files import open_database_path
 from coder.store.packages_store import PackageTx
@@ -76,7 +78,6 @@ PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
 PACKAGE_SETTING = "package"
 UUID_SETTING = "project_uuid"
-PACKAGE_SUFFIX = ".scpkg"
 
 Take = Literal["package", "project"]
 
@@ -580,40 +581,48 @@ def _read_package(package: Project, manifest: PackageManifest) -> _PackageData:
 
 
 def _validate(data: _PackageData, path: str | Path) -> None:
-    """Everything the rater could change must still be what the scale allows."""
+    """Everything the rater could change must still be what the scale and the rules allow.
+
+    The checks are the ones the store applies to a rater's own writes
+    (:mod:`coder.coding_rules`): a package file can be edited by hand, so it is checked
+    as if every change in it were typed again.
+    """
 
     def bad(why: str) -> InputError:
-        return InputError(f"{path}: the package holds data its scale does not allow ({why})")
+        return InputError(
+            f"{path}: the package holds data its scale does not allow ({why}); nothing was "
+            "imported: ask the rater to export the package again from Session Coder"
+        )
 
     for cid, c in data.codings.items():
         scale: RatingScale = c["scale"]
         st = c["state"]
         if st["state"] not in CODING_STATES:
             raise bad(f"coding {cid} has state {st['state']!r}")
-        if st["state"] == "uncodable" and st["uncodable_reason"] not in scale.uncodable_reasons:
-            raise bad(f"coding {cid}: {st['uncodable_reason']!r} is not a reason of {scale.id}")
+        if st["state"] == CodingStatus.UNCODABLE:
+            try:
+                check_uncodable(
+                    scale.uncodable_reasons, st["uncodable_reason"], st["uncodable_text"] or ""
+                )
+            except InputError as exc:
+                raise bad(
+                    f"coding {cid} is marked uncodable, which the rules refuse: {exc}"
+                ) from None
         for item_id, (value, txt) in c["ratings"].items():
             try:
-                item = scale.item(item_id)
-            except KeyError:
-                raise bad(f"{scale.id} has no item {item_id!r}") from None
-            if item.kind == "text":
-                if value is not None:
-                    raise bad(f"text item {item_id!r} holds a number")
-            else:
-                if txt is not None:
-                    raise bad(f"item {item_id!r} holds text")
-                try:
-                    item.check_value(value)
-                except InputError as exc:
-                    raise bad(str(exc)) from None
+                check_rating(item_of(scale, item_id), value, txt)
+            except InputError as exc:
+                raise bad(str(exc)) from None
         for n in c["notes"].values():
             if not isinstance(n["position_ms"], int) or n["position_ms"] < 0:
                 raise bad("a note has a negative time")
-        durations = {i.id for i in scale.items if i.kind == "duration"}
         for sp in c["spans"].values():
-            if sp["item_id"] not in durations or sp["start_ms"] < 0:
-                raise bad(f"a span of {sp['item_id']!r} is not a span of a duration item")
+            try:
+                item_of(scale, sp["item_id"], ItemKind.DURATION)
+            except InputError as exc:
+                raise bad(f"a span is not a span of a duration item: {exc}") from None
+            if sp["start_ms"] < 0:
+                raise bad(f"a span of {sp['item_id']!r} starts before the recording")
 
 
 def _three_way(base: Any, package: Any, project: Any) -> str:
@@ -759,11 +768,7 @@ def _merge_coding(
                 fingerprint=fingerprint,
             )
         return
-    if (
-        base["state"]["state"] in ("submitted", "uncodable")
-        and not entry["reopen_allowed"]
-        and changed_in_package
-    ):
+    if not is_editable(base["state"]["state"], entry["reopen_allowed"]) and changed_in_package:
         # RaterView cannot change a submitted coding; only editing the file can.
         conflict(
             "locked",

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coder.analysis_set import CodingStatus
 from coder.assignment import (
     Plan,
     PlannedCoding,
@@ -25,6 +24,7 @@ from coder.assignment import (
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.discrepancies import StoredPlan, progress_by_rater, stored_plan_params
 from coder.errors import InputError
+from coder.kinds import CodingStatus
 from coder.scales import RatingScale
 from coder.store import plans as store
 from coder.store.project import LEAD, Project, Rater, SessionInfo

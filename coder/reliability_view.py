@@ -9,9 +9,9 @@ drift view with another window from data already read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 
@@ -21,7 +21,14 @@ from coder.discrepancies import (
     reliability_frame,
     submission_order,
 )
-from coder.reliability import reliability_by_pair, reliability_drift, reliability_report
+from coder.reliability import (
+    ItemReliability,
+    PairReport,
+    ReliabilityDrift,
+    reliability_by_pair,
+    reliability_drift,
+    reliability_report,
+)
 from coder.scales import RatingScale
 from coder.store.project import Project
 
@@ -35,7 +42,7 @@ class ReliabilityData:
         frame: The long rating data (:func:`coder.discrepancies.reliability_frame`).
         ranges: Each ordinal and nominal item's category range.
         order: When each double-coded session became double-coded (for drift).
-        items: The reliability report's ``items`` (item id -> statistics).
+        items: The reliability report's items (item id -> statistics).
         pairs: The statistics per pair of raters.
         drift: The drift of the statistics over windows of sessions.
         discrepancies: Every differing pair of scores (threshold 0).
@@ -46,9 +53,9 @@ class ReliabilityData:
     frame: pd.DataFrame
     ranges: dict[str, tuple[int, int]]
     order: dict[str, datetime]
-    items: dict[str, dict[str, Any]]
-    pairs: list[dict[str, Any]]
-    drift: dict[str, Any]
+    items: Mapping[str, ItemReliability]
+    pairs: Sequence[PairReport]
+    drift: ReliabilityDrift
     discrepancies: list[Discrepancy]
     window: int
 
@@ -78,14 +85,14 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
     scale = project.scale(scale_id)
     frame, ranges = reliability_frame(project, scale_id)
     order = submission_order(project, scale_id)
-    items = reliability_report(frame, ranges)["items"]
-    pairs = reliability_by_pair(frame, ranges)["pairs"]
+    items = reliability_report(frame, ranges).items
+    pairs = reliability_by_pair(frame, ranges).pairs
     drift = reliability_drift(frame, order, window, ranges)
     discrepancies = find_discrepancies(project, scale_id, threshold=0)
     return ReliabilityData(scale, frame, ranges, order, items, pairs, drift, discrepancies, window)
 
 
-def compute_drift(data: ReliabilityData, window: int) -> dict[str, Any]:
+def compute_drift(data: ReliabilityData, window: int) -> ReliabilityDrift:
     """Drift of already-read data with another window (blocking: run it in a worker)."""
     return reliability_drift(data.frame, data.order, window, data.ranges)
 

@@ -10,7 +10,6 @@ the key path (``items[3].anchors``), and all problems are reported at once.
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -18,6 +17,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -28,7 +28,32 @@ import yaml
 
 from coder.errors import InputError
 
-ItemKind = Literal["ordinal", "duration", "count", "nominal", "text"]
+
+class ItemKind(StrEnum):
+    """How an item is scored (the ``kind`` key of an item in a scale file).
+
+    Ordinal, nominal and count items take whole numbers, a duration item seconds
+    (usually the sum of its marked spans), a text item free text.
+    """
+
+    ORDINAL = "ordinal"
+    DURATION = "duration"
+    COUNT = "count"
+    NOMINAL = "nominal"
+    TEXT = "text"
+
+
+#: Kinds whose values are numbers that enter reliability statistics.
+NUMERIC_KINDS: frozenset[ItemKind] = frozenset(
+    {ItemKind.ORDINAL, ItemKind.DURATION, ItemKind.COUNT, ItemKind.NOMINAL}
+)
+#: Kinds scored by choosing one of a fixed list of values (buttons on screen).
+CHOICE_KINDS: frozenset[ItemKind] = frozenset({ItemKind.ORDINAL, ItemKind.NOMINAL})
+#: Kinds that take whole numbers only.
+WHOLE_NUMBER_KINDS: frozenset[ItemKind] = frozenset(
+    {ItemKind.ORDINAL, ItemKind.NOMINAL, ItemKind.COUNT}
+)
+
 Rated = Literal["client", "therapist", "dyad"]
 
 BUILTIN_SCALE_IDS: tuple[str, ...] = ("hw_adherence", "thabs", "resistance", "ghes", "sthar")
@@ -102,7 +127,7 @@ class ScaleItem:
     @property
     def is_numeric(self) -> bool:
         """True for items whose values enter reliability statistics."""
-        return self.kind in ("ordinal", "duration", "count", "nominal")
+        return self.kind in NUMERIC_KINDS
 
     @property
     def values(self) -> tuple[int, ...]:
@@ -110,15 +135,15 @@ class ScaleItem:
 
         Nominal categories are coded 1..n in the order the scale lists them.
         """
-        if self.kind == "ordinal" and self.min is not None and self.max is not None:
+        if self.kind == ItemKind.ORDINAL and self.min is not None and self.max is not None:
             return tuple(range(self.min, self.max + 1))
-        if self.kind == "nominal":
+        if self.kind == ItemKind.NOMINAL:
             return tuple(range(1, len(self.categories) + 1))
         return ()
 
     def value_label(self, value: int) -> str | None:
         """The anchor or category text for a value, if the scale gives one."""
-        if self.kind == "nominal":
+        if self.kind == ItemKind.NOMINAL:
             return self.categories[value - 1] if 1 <= value <= len(self.categories) else None
         return self.anchors.get(value)
 
@@ -130,26 +155,26 @@ class ScaleItem:
         """
         if value is None:
             return
-        if self.kind == "text":
+        if self.kind == ItemKind.TEXT:
             raise InputError(f"item {self.id!r} takes text, not a number")
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise InputError(f"item {self.id!r} takes a number, not {_short(value)}")
         if not math.isfinite(value):
             raise InputError(f"item {self.id!r} takes a finite number, not {value}")
-        if self.kind in ("ordinal", "nominal", "count") and value != int(value):
+        if self.kind in WHOLE_NUMBER_KINDS and value != int(value):
             raise InputError(f"item {self.id!r} takes whole numbers, not {value}")
-        if self.kind in ("ordinal", "nominal"):
+        if self.kind in CHOICE_KINDS:
             if not self.values:
                 raise InputError(f"item {self.id!r} has no values to choose from")
             lo, hi = self.values[0], self.values[-1]
             if not lo <= value <= hi:
                 raise InputError(f"item {self.id!r}: {value:g} is outside {lo}..{hi}")
-        if self.kind in ("count", "duration"):
+        if self.kind in (ItemKind.COUNT, ItemKind.DURATION):
             if value < 0:
                 raise InputError(f"item {self.id!r}: {value:g} is negative")
-            top = MAX_COUNT if self.kind == "count" else MAX_DURATION_SECONDS
+            top = MAX_COUNT if self.kind == ItemKind.COUNT else MAX_DURATION_SECONDS
             if value > top:
-                unit = "" if self.kind == "count" else " seconds"
+                unit = "" if self.kind == ItemKind.COUNT else " seconds"
                 raise InputError(f"item {self.id!r}: {value:g} is above the limit of {top:,}{unit}")
 
 
@@ -421,17 +446,6 @@ def check_scale_files(paths: Iterable[str | Path]) -> list[ScaleProblem]:
         except ScaleValidationError as exc:
             problems.extend(exc.problems)
     return problems
-
-
-def scale_to_json(scale: RatingScale) -> str:
-    """Serialise a scale's definition for storage (its YAML source is kept verbatim)."""
-    return json.dumps({"id": scale.id, "version": scale.version, "source": scale.source})
-
-
-def scale_from_json(text: str) -> RatingScale:
-    """Rebuild a scale stored by :func:`scale_to_json`."""
-    stored = json.loads(text)
-    return parse_scale(stored["source"], source_name=f"stored scale {stored['id']}")
 
 
 # --------------------------------------------------------------------------- reading YAML
@@ -942,11 +956,11 @@ def _check_items(items: list[dict[str, Any]], report: Any) -> None:
             )
         elif isinstance(item_id, str):
             item_ids[item_id] = i
-        if item.get("kind") == "ordinal":
+        if item.get("kind") == ItemKind.ORDINAL:
             _check_ordinal(item, path, report)
         cats = item.get("categories")
         if (
-            item.get("kind") == "nominal"
+            item.get("kind") == ItemKind.NOMINAL
             and isinstance(cats, list)
             and len(set(map(str, cats))) != len(cats)
         ):
@@ -1027,7 +1041,7 @@ def _check_ordinal(item: dict[str, Any], path: _PathKey, report: Any) -> None:
 def _check_composites(items: list[dict[str, Any]], composites: Any, report: Any) -> None:
     item_ids = {item.get("id") for item in items}
     composite_ids: set[str] = set()
-    numeric = {item.get("id") for item in items if item.get("kind") != "text"}
+    numeric = {item.get("id") for item in items if item.get("kind") != ItemKind.TEXT}
     for i, comp in enumerate(composites if isinstance(composites, list) else []):
         path: _PathKey = ("composites", i)
         # Skip, rather than stop at, a composite the schema already rejected.
@@ -1075,9 +1089,9 @@ def _build(data: dict[str, Any], text: str) -> RatingScale:
             ScaleItem(
                 id=raw["id"],
                 label=raw["label"],
-                kind=raw["kind"],
+                kind=ItemKind(raw["kind"]),
                 description=raw.get("description", "").strip(),
-                required=raw.get("required", raw["kind"] != "text"),
+                required=raw.get("required", raw["kind"] != ItemKind.TEXT),
                 shortcut=raw.get("shortcut"),
                 min=raw.get("min"),
                 max=raw.get("max"),

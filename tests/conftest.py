@@ -27,6 +27,8 @@ for _name, _sub in (
 ):
     os.environ[_name] = os.path.join(SESSION_HOME, _sub)
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -95,3 +97,69 @@ def new_project_args(
     if backend == "postgres":
         return {"path": path, "db_url": request.getfixturevalue("pg_url")}
     return {"path": path, "db_url": None}
+
+
+# The demo build makes 24 synthetic recordings (about 28 s of CPU, most of it Vorbis
+# encoding). It runs as a real `session-coder demo` process, started as soon as the
+# tests are collected, on the core the (single-threaded) test run leaves idle; the tests
+# that use it run last, so by then it is usually done.
+_DEMO: dict[str, object] = {}
+
+
+def _uses_demo(item: pytest.Item) -> bool:
+    return "demo_project" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests on the demo project last (a stable sort keeps every other order)."""
+    items.sort(key=_uses_demo)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building the demo project in the background if a selected test needs it."""
+    if session.config.option.collectonly or not any(_uses_demo(i) for i in session.items):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="session-coder-tests-demo-"))
+    log = (folder / "build.log").open("w")
+    _DEMO.update(
+        folder=folder,
+        log=log,
+        process=subprocess.Popen(
+            [sys.executable, "-m", "launcher", "demo", str(folder / "demo"), "--no-gui"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        ),
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a demo build that is still running (its pool workers die with it) and clean up."""
+    process = _DEMO.pop("process", None)
+    if isinstance(process, subprocess.Popen):
+        process.kill()
+        process.wait()
+    log = _DEMO.pop("log", None)
+    if log is not None:
+        log.close()  # type: ignore[attr-defined]
+    folder = _DEMO.pop("folder", None)
+    if isinstance(folder, Path):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_project() -> Path:
+    """The built-in demo project, built once per run by a real ``session-coder demo``.
+
+    It is shared by every test that asks for it: tests must not change it (copy it first).
+    """
+    process = _DEMO.get("process")
+    folder = _DEMO.get("folder")
+    assert isinstance(process, subprocess.Popen) and isinstance(folder, Path), (
+        "the demo build was not started at collection"
+    )
+    code = process.wait(timeout=600)
+    log = folder / "build.log"
+    assert code == 0, f"session-coder demo failed with exit {code}:\n{log.read_text()}"
+    assert "demo project built" in log.read_text()
+    return folder / "demo" / "demo.scproj"

@@ -20,10 +20,11 @@ from platformdirs import user_log_dir
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
+from coder.coding_session import OpenedCoding, open_coding
 from coder.errors import CoderError
 from coder.packages import open_package
 from coder.store.project import LEAD, Project, QueueEntry, RaterView
-from ui.coding_window import CodingWindow, OpenedCoding, open_coding
+from ui.coding_window import CodingWindow
 from ui.dialogs import choose_file, show_error, show_message
 from ui.keymap import Keymap
 from ui.lead_window import LeadWindow

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from platformdirs import user_cache_dir
@@ -47,11 +46,13 @@ from coder.audio import (
     load_or_compute_peaks,
 )
 from coder.certification import Feedback, load_feedback
+from coder.coding_data import CodingState
 from coder.coding_rules import check_uncodable
-from coder.coding_session import CodingSession
+from coder.coding_session import CodingSession, OpenedCoding, open_coding
 from coder.errors import CoderError, InputError
 from coder.importer import relink_session_audio
-from coder.store.project import CodingState, Project, RaterView
+from coder.scales import CHOICE_KINDS, ItemKind
+from coder.store.project import Project, RaterView
 from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
 from ui.feedback_dialog import FeedbackDialog
 from ui.keymap import ACTIONS, HelpOverlay, Keymap, KeymapDialog, make_actions, parse_keys
@@ -86,26 +87,6 @@ log = logging.getLogger(__name__)
 
 def peaks_cache_dir() -> Path:
     return Path(user_cache_dir("session-coder", appauthor=False)) / "peaks"
-
-
-@dataclass(frozen=True)
-class OpenedCoding:
-    """What the workstation needs to open, read in a worker by :func:`open_coding`."""
-
-    state: CodingState
-    newest_scale_version: int
-    audio_exists: bool
-
-
-def open_coding(project: Project, view: RaterView, coding_id: int) -> OpenedCoding:
-    """Load a coding for the workstation (blocking: run it in a worker)."""
-    state = view.coding(coding_id)
-    try:
-        newest = project.scale(state.scale.id).version
-    except InputError:
-        newest = state.scale.version
-    exists = bool(state.audio_path) and Path(str(state.audio_path)).is_file()
-    return OpenedCoding(state, newest, exists)
 
 
 def relink_chosen_file(
@@ -737,10 +718,10 @@ class CodingWindow(QMainWindow):
     def _score(self, digit: int) -> None:
         item = self.scoring.current_item()
         if not self.scoring.score_digit(digit):
-            if item.kind in ("ordinal", "nominal") and item.values:
+            if item.kind in CHOICE_KINDS and item.values:
                 lo, hi = item.values[0], item.values[-1]
                 hint = f"“{item.label}” takes {lo}–{hi}"
-            elif item.kind == "duration":
+            elif item.kind == ItemKind.DURATION:
                 hint = "mark spans with M, or type the seconds in the field"
             else:
                 hint = "type in the text field"
@@ -910,7 +891,7 @@ class CodingWindow(QMainWindow):
         self.waveform.set_notes([n.position_ms for n in self.session.notes()])
 
     def _on_spans_changed(self, _item_id: str) -> None:
-        duration_items = [i for i in self.session.scale.items if i.kind == "duration"]
+        duration_items = [i for i in self.session.scale.items if i.kind == ItemKind.DURATION]
         marks = []
         for item in duration_items:
             for span in self.session.spans(item.id):

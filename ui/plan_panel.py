@@ -171,7 +171,6 @@ class PlanPanel(QWidget):
         self._sessions_total = 0
         self._loading = False
         self.summary: PlanSummary | None = None  # the summary on screen
-        self.summary_request: PlanRequest | None = None
         self._build()
         self.refresh()
 
@@ -489,7 +488,6 @@ class PlanPanel(QWidget):
             f"{summary.double_coded} double-coded, seed {request.seed}. "
             "Press <i>Save plan</i> to store it.",
         )
-        self.summary_request = request
         self.preview_shown.emit()
 
     def _on_plan_failed(self, error: BaseException) -> None:
@@ -550,7 +548,6 @@ class PlanPanel(QWidget):
             f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
             f"{summary.double_coded} double-coded. The raters see it in their queues.",
         )
-        self.summary_request = request
         self.plan_saved.emit(plan_id)
         # Progress and the stored plan, read after the write (same storage worker).
         self.runner.read(
@@ -571,7 +568,6 @@ class PlanPanel(QWidget):
 
     def _clear_summary(self) -> None:
         self.summary = None
-        self.summary_request = None
         self.loads_model.set_rows([])
         self.strata_model.set_rows([])
         self.strata_keys_label.setText("")

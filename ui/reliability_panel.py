@@ -17,6 +17,7 @@ nothing is computed on the GUI thread):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -48,7 +49,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.reliability import ICC_FORMS, ICC_LABELS
+from coder.reliability import (
+    ICC_FORMS,
+    ICC_LABELS,
+    IccForm,
+    ItemReliability,
+    ReliabilityDrift,
+    Statistic,
+)
 from coder.reliability_view import ReliabilityData, compute_drift, compute_reliability
 from coder.scales import RatingScale
 from coder.store.project import Project
@@ -86,55 +94,52 @@ class Cell:
     bold: bool = False
 
 
-def _num(value: Any) -> float | None:
-    if value is None or isinstance(value, str):
-        return None
-    return float(value)
+Figure = IccForm | Statistic  # an ICC form or any other statistic of an item
 
 
-def _why(stat: Mapping[str, Any] | None) -> str:
-    if not stat:
+def _why(stat: Figure | None) -> str:
+    if stat is None:
         return NO_DATA_WHY
-    return str(stat.get("why") or "not defined for these data")
+    return stat.why or "not defined for these data"
 
 
-def undefined_cell(stat: Mapping[str, Any] | None) -> Cell:
+def undefined_cell(stat: Figure | None) -> Cell:
     why = _why(stat)
     return Cell(NOT_DEFINED, None, None, f"{NOT_DEFINED}: {why}", undefined=True)
 
 
-def icc_cell(stat: Mapping[str, Any] | None) -> Cell:
+def icc_cell(stat: IccForm | None) -> Cell:
     """An ICC value, coloured by its Koo & Li band."""
-    value = _num(stat.get("value")) if stat else None
+    value = stat.value if stat else None
     if stat is None or value is None:
         return undefined_cell(stat)
     band, colour = koo_li_band(value)
-    lines = [f"{stat.get('shrout_fleiss', '')} = {stat.get('mcgraw_wong', '')}: {value:.3f}"]
-    ci = stat.get("ci95")
-    if ci and ci[0] is not None and ci[1] is not None:
+    lines = [f"{stat.shrout_fleiss} = {stat.mcgraw_wong}: {value:.3f}"]
+    ci = stat.ci95
+    if ci is not None:
         lines.append(f"95 % CI [{ci[0]:.3f}, {ci[1]:.3f}]")
-    f = stat.get("F")
+    f = stat.f
     if f is not None:
-        f_text = "∞" if isinstance(f, str) else f"{f:.2f}"
-        p = stat.get("p")
+        f_text = "∞" if math.isinf(f) else f"{f:.2f}"
+        p = stat.p
         p_text = "" if p is None else (", p < .001" if p < 0.001 else f", p = {p:.3f}")
-        lines.append(f"F({stat.get('df1')}, {stat.get('df2')}) = {f_text}{p_text}")
+        lines.append(f"F({stat.df1}, {stat.df2}) = {f_text}{p_text}")
     lines.append(f"Koo & Li (2016): {band}")
     return Cell(f"{value:.3f}", value, colour, "\n".join(lines), number=True)
 
 
-def ci_cell(stat: Mapping[str, Any] | None) -> Cell:
-    ci = stat.get("ci95") if stat else None
-    if stat is None or _num(stat.get("value")) is None or not ci or None in ci:
+def ci_cell(stat: Figure | None) -> Cell:
+    ci = stat.ci95 if stat else None
+    if stat is None or stat.value is None or ci is None:
         return undefined_cell(stat)
     return Cell(f"[{ci[0]:.2f}, {ci[1]:.2f}]", (ci[0], ci[1]), number=True)
 
 
-def stat_cell(stat: Mapping[str, Any] | None, *, percent: bool = False) -> Cell:
-    value = _num(stat.get("value")) if stat else None
+def stat_cell(stat: Statistic | None, *, percent: bool = False) -> Cell:
+    value = stat.value if stat else None
     if stat is None or value is None:
         return undefined_cell(stat)
-    n = stat.get("n")
+    n = stat.n
     tip = f"n = {n}" if n else ""
     text = f"{value * 100:.0f} %" if percent else f"{value:.3f}"
     return Cell(text, value, tooltip=tip, number=True)
@@ -267,25 +272,16 @@ class StatColumns:
         ]
         return out
 
-    def cells(self, item: Mapping[str, Any] | None) -> list[Cell]:
-        icc = (item or {}).get("icc", {})
-        kappa = (item or {}).get("kappa", {})
-        alpha = (item or {}).get("krippendorff_alpha", {})
-        agree = (item or {}).get("agreement", {})
-        reported = [
-            replace(c, bold=True)
-            for c in (
-                icc_cell(icc.get(self.reported) if item else None),
-                ci_cell(icc.get(self.reported) if item else None),
-            )
-        ]
+    def cells(self, item: ItemReliability | None) -> list[Cell]:
+        reported = item.icc[self.reported] if item else None
         return [
-            *reported,
-            *(icc_cell(icc.get(f) if item else None) for f in self.other_forms),
-            stat_cell(kappa.get(self.kappa_weights) if item else None),
-            stat_cell(alpha.get(self.alpha_level) if item else None),
-            stat_cell(agree.get("exact") if item else None, percent=True),
-            stat_cell(agree.get("within_one") if item else None, percent=True),
+            replace(icc_cell(reported), bold=True),
+            replace(ci_cell(reported), bold=True),
+            *(icc_cell(item.icc[f] if item else None) for f in self.other_forms),
+            stat_cell(item.kappa.get(self.kappa_weights) if item else None),
+            stat_cell(item.krippendorff_alpha.get(self.alpha_level) if item else None),
+            stat_cell(item.agreement.exact if item else None, percent=True),
+            stat_cell(item.agreement.within_one if item else None, percent=True),
         ]
 
 
@@ -471,12 +467,6 @@ class ReliabilityPanel(QWidget):
         data = self.scale_combo.currentData()
         return str(data) if data is not None else None
 
-    def set_scale(self, scale_id: str) -> None:
-        """Show (and compute) another scale."""
-        index = self.scale_combo.findData(scale_id)
-        if index >= 0:
-            self.scale_combo.setCurrentIndex(index)
-
     def _on_scale_changed(self, _index: int) -> None:
         if not self._loading:
             self.refresh()
@@ -541,9 +531,9 @@ class ReliabilityPanel(QWidget):
             item = data.items.get(item_id)
             name = f"{label} (composite)" if composite else label
             first = Cell(name, item_id, tooltip=f"{item_id}: {label}")
-            design = item.get("design", "not_double_coded") if item else "not_double_coded"
-            design_note = str(item.get("design_note", "")) if item else NO_DATA_WHY
-            n = int(item.get("n_sessions", 0)) if item else 0
+            design = item.design if item else "not_double_coded"
+            design_note = item.design_note if item else NO_DATA_WHY
+            n = item.n_sessions if item else 0
             rows.append(
                 [
                     first,
@@ -636,14 +626,14 @@ class ReliabilityPanel(QWidget):
         ]
         rows, keys = [], []
         for pair in data.pairs:
-            a, b = pair["raters"]
-            item = pair["items"].get(item_id)
+            a, b = pair.raters
+            item = pair.items.get(item_id)
             stats = cols.cells(item)
             n_other = len(cols.other_forms)
             rows.append(
                 [
                     Cell(f"{a} & {b}", (a, b)),
-                    Cell(str(pair["n_sessions"]), pair["n_sessions"], number=True),
+                    Cell(str(pair.n_sessions), pair.n_sessions, number=True),
                     stats[0],
                     stats[1],
                     *stats[2 + n_other :],
@@ -668,7 +658,9 @@ class ReliabilityPanel(QWidget):
             latest=(self, "drift"),
         )
 
-    def _on_drift_computed(self, data: ReliabilityData, window: int, drift: dict[str, Any]) -> None:
+    def _on_drift_computed(
+        self, data: ReliabilityData, window: int, drift: ReliabilityDrift
+    ) -> None:
         if data is not self.data:
             return  # computed on data a recomputation has replaced since
         self.data = ReliabilityData(
@@ -691,7 +683,7 @@ class ReliabilityPanel(QWidget):
             return
         item_id = self.drift_item_combo.currentData()
         stat_key = self.drift_stat_combo.currentData()
-        windows = data.drift.get("windows", [])
+        windows = data.drift.windows
         if item_id is None or stat_key is None or not windows:
             self.drift_chart.clear(
                 "No double-coded sessions yet: drift shows once coders have finished some."
@@ -702,25 +694,23 @@ class ReliabilityPanel(QWidget):
         points = []
         start = 1
         for w in windows:
-            item = w["items"].get(item_id)
-            stat = (item or {}).get(group, {}).get(key) if item else None
-            value = _num(stat.get("value")) if stat else None
-            ci = stat.get("ci95") if stat else None
-            n = int(w["n_sessions"])
+            item = w.items.get(item_id)
+            stat = item.groups()[group].get(key) if item else None
+            value = stat.value if stat else None
+            ci = stat.ci95 if stat else None
+            n = w.n_sessions
             detail = (
                 f"sessions {start}–{start + n - 1} in order of submission "
-                f"({_date(w.get('first'))} – {_date(w.get('last'))})"
+                f"({_date(w.first)} – {_date(w.last)})"
             )
             start += n
             points.append(
                 DriftPoint(
-                    label=str(int(w["index"]) + 1),
+                    label=str(w.index + 1),
                     detail=detail,
                     value=value,
-                    ci95=(float(ci[0]), float(ci[1]))
-                    if value is not None and ci and None not in ci
-                    else None,
-                    n=int(item.get("n_sessions", n)) if item else 0,
+                    ci95=ci if value is not None else None,
+                    n=item.n_sessions if item else 0,
                     why=None if value is not None else _why(stat),
                 )
             )
@@ -728,7 +718,7 @@ class ReliabilityPanel(QWidget):
         title = f"{self.drift_stat_combo.currentText()} · {label}"
         self.drift_chart.set_points(points, title=title, bands=group == "icc")
         n = data.n_double_coded
-        size = int(data.drift.get("window", 0))
+        size = data.drift.window
         last = n - size * (len(windows) - 1)
         smaller = f" (the last holds {last})" if len(windows) > 1 and last != size else ""
         self.drift_caption.setText(
@@ -743,9 +733,11 @@ class ReliabilityPanel(QWidget):
         return [p.value for p in self.drift_chart.points()]
 
 
-def _date(value: Any) -> str:
+def _date(value: object) -> str:
     if not value:
         return "?"
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%d %b %Y")
     try:
         return datetime.fromisoformat(str(value)).astimezone().strftime("%d %b %Y")
     except ValueError:

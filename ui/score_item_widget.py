@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.coding_data import Span
+from coder.coding_rules import value_bounds
 from coder.coding_session import CodingSession
 from coder.errors import InputError
-from coder.scales import ScaleItem
-from coder.store.project import Span
+from coder.scales import CHOICE_KINDS, ItemKind, ScaleItem
 from ui.focus import EscapeReturnsFocus
 from ui.timefmt import format_ms
 
@@ -113,11 +114,11 @@ class ScoreItemWidget(QFrame):
             description.setWordWrap(True)
             description.setObjectName("description")
             layout.addWidget(description)
-        if item.kind in ("ordinal", "nominal"):
+        if item.kind in CHOICE_KINDS:
             layout.addLayout(self._build_choices())
-        elif item.kind == "count":
+        elif item.kind == ItemKind.COUNT:
             layout.addLayout(self._build_count())
-        elif item.kind == "duration":
+        elif item.kind == ItemKind.DURATION:
             layout.addLayout(self._build_duration())
         else:
             layout.addWidget(self._build_text())
@@ -129,7 +130,7 @@ class ScoreItemWidget(QFrame):
     def _title_html(self, number: int) -> str:
         required = ' <span style="color:#b45309;">• required</span>' if self.item.required else ""
         keys = ""
-        if self.item.kind in ("ordinal", "nominal") and self.item.values:
+        if self.item.kind in CHOICE_KINDS and self.item.values:
             lo, hi = self.item.values[0], self.item.values[-1]
             if hi <= 9:
                 keys = f' <span style="color:#6b7280;">keys {lo}–{hi}</span>'
@@ -166,7 +167,7 @@ class ScoreItemWidget(QFrame):
         row = QHBoxLayout()
         spin = QSpinBox()
         # -1 stands for "not scored" and shows as a blank field; scores are 0 and up.
-        spin.setRange(-1, 99_999)
+        spin.setRange(-1, self._top())
         spin.setSpecialValueText(" ")
         spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         spin.editingFinished.connect(self._on_spin_edited)
@@ -181,7 +182,7 @@ class ScoreItemWidget(QFrame):
         box = QVBoxLayout()
         row = QHBoxLayout()
         spin = QDoubleSpinBox()
-        spin.setRange(-1, 24 * 3600)  # -1: not scored, shown blank
+        spin.setRange(-1, self._top())  # -1: not scored, shown blank
         spin.setSpecialValueText(" ")
         spin.setDecimals(1)
         spin.setSuffix(" s")
@@ -207,6 +208,12 @@ class ScoreItemWidget(QFrame):
         self._span_box.setSpacing(0)
         box.addLayout(self._span_box)
         return box
+
+    def _top(self) -> int:
+        """The highest number the item admits (the core's rule), for its number field."""
+        bounds = value_bounds(self.item)
+        assert bounds is not None  # only numeric items have a number field
+        return bounds[1]
 
     def _build_text(self) -> QPlainTextEdit:
         edit = QPlainTextEdit()
@@ -261,9 +268,9 @@ class ScoreItemWidget(QFrame):
         if self._spin is not None:
             with QSignalBlocker(self._spin):
                 self._spin.setValue(-1 if value is None else value)  # type: ignore[arg-type]
-        if self.item.kind == "duration":
+        if self.item.kind == ItemKind.DURATION:
             self._duration_label.setText("" if value is None else f"= {format_ms(value * 1000)}")
-        if value is not None:
+        if self.session.is_scored(self.item):
             self.set_missing(False)
 
     def _on_text_changed(self, item_id: str, text: str) -> None:
@@ -272,7 +279,7 @@ class ScoreItemWidget(QFrame):
         if self._text.toPlainText() != text:
             with QSignalBlocker(self._text):
                 self._text.setPlainText(text)
-        if text.strip():
+        if self.session.is_scored(self.item):
             self.set_missing(False)
 
     def _on_spans_changed(self, item_id: str) -> None:
@@ -339,19 +346,20 @@ class ScoreItemWidget(QFrame):
         self._set(new)
 
     def choose(self, digit: int) -> bool:
-        """Score ``digit`` from the keyboard; False if the item has no such value."""
-        if self.item.kind in ("ordinal", "nominal"):
-            if digit not in self.item.values:
-                return False
-            self._set(digit)
-            return True
-        if self.item.kind == "count":
-            self._set(digit)
-            return True
-        return False
+        """Score ``digit`` from the keyboard; False if the item has no such value.
+
+        Choice and count items take the digit when the core admits it; a duration is
+        typed or marked with spans, and a text item takes no digit key.
+        """
+        if self.item.kind not in (*CHOICE_KINDS, ItemKind.COUNT):
+            return False
+        if not self.session.admits(self.item, digit):
+            return False
+        self._set(digit)
+        return True
 
     def clear(self) -> None:
-        if self.item.kind == "text":
+        if self.item.kind == ItemKind.TEXT:
             if self._text is not None:
                 self._text.clear()
                 self.flush_text()
@@ -369,7 +377,11 @@ class ScoreItemWidget(QFrame):
         if self._spin is None or not self._spin.isEnabled():
             return
         value = self._spin.value()
-        new = None if value < 0 else (int(value) if self.item.kind == "count" else float(value))
+        new = (
+            None
+            if value < 0
+            else (int(value) if self.item.kind == ItemKind.COUNT else float(value))
+        )
         current = self.session.value(self.item.id)
         decimals = self._spin.decimals() if isinstance(self._spin, QDoubleSpinBox) else 0
         # The field shows the stored value rounded; leaving it untouched changes nothing.

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from coder.coding_session import CodingSession
-from coder.scales import ScaleItem
+from coder.kinds import CodingStatus
+from coder.scales import ItemKind, ScaleItem
 from ui.score_item_widget import ScoreItemWidget
 from ui.timefmt import format_ms
 
@@ -46,10 +47,10 @@ class _ItemsScrollArea(QScrollArea):
 
 
 STATE_LABELS = {
-    "not_started": "not started",
-    "in_progress": "in progress",
-    "submitted": "submitted",
-    "uncodable": "uncodable",
+    CodingStatus.NOT_STARTED: "not started",
+    CodingStatus.IN_PROGRESS: "in progress",
+    CodingStatus.SUBMITTED: "submitted",
+    CodingStatus.UNCODABLE: "uncodable",
 }
 
 
@@ -218,9 +219,9 @@ class ScoringPanel(QWidget):
     def duration_item_for_spans(self) -> ScaleItem | None:
         """The current item if it is a duration item, else the scale's first one."""
         current = self.current_item()
-        if current.kind == "duration":
+        if current.kind == ItemKind.DURATION:
             return current
-        return next((i for i in self.session.scale.items if i.kind == "duration"), None)
+        return next((i for i in self.session.scale.items if i.kind == ItemKind.DURATION), None)
 
     def mark_missing(self, labels: list[str]) -> None:
         """Highlight the items named in ``labels`` and show the first of them."""
@@ -275,7 +276,7 @@ class ScoringPanel(QWidget):
         total = len(session.scale.items)
         state = STATE_LABELS.get(session.state, session.state)
         text = f"{session.items_scored()} of {total} items scored · {state}"
-        if session.state == "uncodable":
+        if session.state == CodingStatus.UNCODABLE:
             text += f" ({session.uncodable_reason})"
         if not session.editable:
             text += " · read only"

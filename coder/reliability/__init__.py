@@ -9,10 +9,12 @@ the reason instead of NaN.
 Main entry points:
 
 - :func:`load_long_csv` reads ``session_id,rater_id,item_id,score``;
-- :func:`reliability_report` gives the JSON document of SPEC section 9, and
-  :func:`format_report_table` the CLI's plain-text view of it;
+- :func:`reliability_report` gives a typed :class:`ReliabilityReport` (one
+  :class:`ItemReliability` per item; numbers stay floats, an infinite F stays
+  ``math.inf``); its ``to_json()`` is the JSON document of SPEC section 9 and
+  :func:`format_report_table` the CLI's plain-text view;
 - :func:`reliability_by_pair` and :func:`reliability_drift` break it down by rater
-  pair and over coding time;
+  pair and over coding time (:class:`ReliabilityByPair`, :class:`ReliabilityDrift`);
 - :func:`icc`, :func:`cohens_kappa`, :func:`krippendorff_alpha`, :func:`agreement` and
   :func:`cronbach_alpha` work on plain matrices, and :func:`pair_reliability` gives
   all two-coder statistics of one item in a single pass.
@@ -39,7 +41,15 @@ from coder.reliability._krippendorff import (
 )
 from coder.reliability._pairs import PairReliability, pair_reliability, pair_reliability_items
 from coder.reliability._report import (
+    STATISTIC_GROUPS,
+    CategoryRange,
+    DriftWindow,
     ItemDesign,
+    ItemReliability,
+    PairReport,
+    ReliabilityByPair,
+    ReliabilityDrift,
+    ReliabilityReport,
     check_design,
     format_report_table,
     reliability_by_pair,
@@ -53,13 +63,21 @@ __all__ = [
     "ICC_LABELS",
     "KAPPA_WEIGHTS",
     "LONG_COLUMNS",
+    "STATISTIC_GROUPS",
     "Agreement",
     "AlphaLevel",
+    "CategoryRange",
+    "DriftWindow",
     "IccForm",
     "IccResult",
     "ItemDesign",
+    "ItemReliability",
     "KappaWeights",
     "PairReliability",
+    "PairReport",
+    "ReliabilityByPair",
+    "ReliabilityDrift",
+    "ReliabilityReport",
     "Statistic",
     "agreement",
     "alpha_from_units",

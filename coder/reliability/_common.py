@@ -1,8 +1,10 @@
 """Shared result types and helpers of the reliability package.
 
-Everything here is plain data: results know how to turn themselves into the strict
-JSON objects of SPEC section 9 (``{"value": ..., "why": ...}``), so the report, the
-CLI and the exporters all render a statistic the same way.
+Everything here is plain data: floats stay floats (an infinite F is ``math.inf``) and
+a figure that is not defined is None with its reason. Results know how to turn
+themselves into the strict JSON objects of SPEC section 9 (``{"value": ..., "why":
+...}``, an infinite F as ``"Infinity"``); only the report's ``to_json()`` calls that,
+for the CLI.
 """
 
 from __future__ import annotations
@@ -43,12 +45,6 @@ def json_number(x: float | None) -> float | str | None:
     if math.isinf(v):
         return "Infinity" if v > 0 else "-Infinity"
     return v
-
-
-def finite_or_none(x: float) -> float | None:
-    """Return ``float(x)`` when it is finite, otherwise None."""
-    v = float(x)
-    return v if math.isfinite(v) else None
 
 
 def format_value(x: float) -> str:

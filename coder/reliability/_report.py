@@ -80,12 +80,21 @@ class ItemDesign:
 
 
 @dataclass(frozen=True, slots=True)
-class _Categories:
+class CategoryRange:
+    """The categories of one item: its full range, or the observed min..max.
+
+    Attributes:
+        lo: The lowest category (None when the item has no score at all).
+        hi: The highest category (None likewise).
+        source: ``"range"`` (given by the scale or ``--range``) or ``"observed"``.
+    """
+
     lo: float | None
     hi: float | None
     source: CategorySource
 
     def to_json(self) -> list[int | float | None]:
+        """Return ``[min, max]`` as in SPEC section 9 (whole numbers as integers)."""
         return [_json_category(self.lo), _json_category(self.hi)]
 
 
@@ -93,6 +102,187 @@ def _json_category(x: float | None) -> int | float | None:
     if x is None:
         return None
     return int(x) if float(x).is_integer() else float(x)
+
+
+STATISTIC_GROUPS = ("icc", "kappa", "krippendorff_alpha", "agreement")
+"""The groups of statistics of an item, in the order of the JSON document."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemReliability:
+    """The reliability of one item (or composite): design check and every statistic.
+
+    Numbers stay numbers: an infinite F is ``math.inf`` and a statistic that is not
+    defined has ``value`` None and a ``why``. Only :meth:`to_json` turns them into the
+    strict JSON of SPEC section 9.
+
+    Attributes:
+        item_id: The item.
+        n_sessions: Sessions in the ICC and kappa (after listwise deletion).
+        n_raters: Distinct raters on the double-coded sessions.
+        design: As :attr:`ItemDesign.design`.
+        categories: The category range and where it comes from.
+        icc: The six ICC forms.
+        kappa: ``{"unweighted", "linear", "quadratic"}`` -> Cohen's kappa.
+        krippendorff_alpha: ``{"nominal", "ordinal", "interval"}`` -> alpha.
+        agreement: Exact and within-one agreement.
+        k: Coders per session in the ICC and kappa.
+        n_double_coded: Sessions of this item with two or more coders.
+        raters: The raters of :attr:`n_raters`, in string order.
+        design_note: The design and its caveat in words.
+    """
+
+    item_id: str
+    n_sessions: int
+    n_raters: int
+    design: DesignName
+    categories: CategoryRange
+    icc: IccResult
+    kappa: Mapping[str, Statistic]
+    krippendorff_alpha: Mapping[str, Statistic]
+    agreement: Agreement
+    k: int
+    n_double_coded: int
+    raters: tuple[str, ...]
+    design_note: str
+
+    def groups(self) -> dict[str, Mapping[str, IccForm | Statistic]]:
+        """Every statistic by group (:data:`STATISTIC_GROUPS`) and key, in JSON order."""
+        return {
+            "icc": self.icc.forms,
+            "kappa": self.kappa,
+            "krippendorff_alpha": self.krippendorff_alpha,
+            "agreement": {"exact": self.agreement.exact, "within_one": self.agreement.within_one},
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the item's object of the SPEC section 9 document (strict JSON)."""
+        return {
+            "n_sessions": self.n_sessions,
+            "n_raters": self.n_raters,
+            "design": self.design,
+            "categories": self.categories.to_json(),
+            "category_source": self.categories.source,
+            "icc": self.icc.to_dict(),
+            "kappa": {w: s.to_dict() for w, s in self.kappa.items()},
+            "krippendorff_alpha": {
+                level: s.to_dict() for level, s in self.krippendorff_alpha.items()
+            },
+            "agreement": self.agreement.to_dict(),
+            "k": self.k,
+            "n_double_coded": self.n_double_coded,
+            "raters": list(self.raters),
+            "design_note": self.design_note,
+        }
+
+
+def _items_json(items: Mapping[str, ItemReliability]) -> dict[str, dict[str, Any]]:
+    return {item_id: item.to_json() for item_id, item in items.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityReport:
+    """The result of :func:`reliability_report`.
+
+    Attributes:
+        items: ``{item_id: ItemReliability}`` in the order of the report.
+    """
+
+    items: Mapping[str, ItemReliability]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON document of SPEC section 9, ``{"items": {...}}``.
+
+        The one place where the report becomes JSON: it passes
+        ``json.dumps(..., allow_nan=False)`` and an infinite F is ``"Infinity"``.
+        """
+        return {"items": _items_json(self.items)}
+
+
+@dataclass(frozen=True, slots=True)
+class PairReport:
+    """The reliability of one pair of raters on the sessions both of them coded.
+
+    Attributes:
+        raters: ``(a, b)`` with a < b in string order.
+        n_sessions: Sessions both raters coded.
+        items: The item reports on those sessions and those two raters.
+    """
+
+    raters: tuple[str, str]
+    n_sessions: int
+    items: Mapping[str, ItemReliability]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return ``{"raters": [a, b], "n_sessions": n, "items": {...}}``."""
+        return {
+            "raters": list(self.raters),
+            "n_sessions": self.n_sessions,
+            "items": _items_json(self.items),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityByPair:
+    """The result of :func:`reliability_by_pair`: one report per pair, in string order."""
+
+    pairs: tuple[PairReport, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return ``{"pairs": [...]}`` (strict JSON)."""
+        return {"pairs": [pair.to_json() for pair in self.pairs]}
+
+
+@dataclass(frozen=True, slots=True)
+class DriftWindow:
+    """One block of consecutive double-coded sessions of :func:`reliability_drift`.
+
+    Attributes:
+        index: 0 for the first block.
+        sessions: The block's sessions, in order.
+        first: The order value of the first session, as given (e.g. a datetime).
+        last: The order value of the last session.
+        items: The item reports on the block's sessions.
+    """
+
+    index: int
+    sessions: tuple[str, ...]
+    first: object
+    last: object
+    items: Mapping[str, ItemReliability]
+
+    @property
+    def n_sessions(self) -> int:
+        """Sessions in the block."""
+        return len(self.sessions)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the block's JSON object; dates become ISO text."""
+        return {
+            "index": self.index,
+            "n_sessions": self.n_sessions,
+            "first": _json_order_value(self.first),
+            "last": _json_order_value(self.last),
+            "sessions": list(self.sessions),
+            "items": _items_json(self.items),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityDrift:
+    """The result of :func:`reliability_drift`.
+
+    Attributes:
+        window: Sessions per block (the last block may hold fewer).
+        windows: The blocks, in order.
+    """
+
+    window: int
+    windows: tuple[DriftWindow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return ``{"window": n, "windows": [...]}`` (strict JSON)."""
+        return {"window": self.window, "windows": [w.to_json() for w in self.windows]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,9 +488,9 @@ def check_design(long_df: pd.DataFrame, item_id: str | None = None) -> ItemDesig
 
 def _categories(
     prep: _Prepared, ranges: Mapping[str, tuple[int, int]] | None
-) -> dict[str, _Categories]:
+) -> dict[str, CategoryRange]:
     """Category range of every item: from ``ranges`` or the observed min..max."""
-    out: dict[str, _Categories] = {}
+    out: dict[str, CategoryRange] = {}
     given = dict(ranges or {})
     for item, bounds in given.items():
         try:
@@ -314,7 +504,7 @@ def _categories(
                 f"range for item {item!r}: {format_value(lo)}..{format_value(hi)} must be "
                 "two whole numbers with MIN below MAX, e.g. 0..6"
             )
-        out[str(item)] = _Categories(lo, hi, "range")
+        out[str(item)] = CategoryRange(lo, hi, "range")
     for i, item in enumerate(prep.items):
         session, rater, score = prep.item_rows(i)
         present = np.isfinite(score)
@@ -332,13 +522,13 @@ def _categories(
                 )
         elif present.any():
             values = score[present]
-            out[item] = _Categories(float(values.min()), float(values.max()), "observed")
+            out[item] = CategoryRange(float(values.min()), float(values.max()), "observed")
         else:
-            out[item] = _Categories(None, None, "observed")
+            out[item] = CategoryRange(None, None, "observed")
     return out
 
 
-def _kappas(design: ItemDesign, complete: FloatArray, cat: _Categories) -> dict[str, Statistic]:
+def _kappas(design: ItemDesign, complete: FloatArray, cat: CategoryRange) -> dict[str, Statistic]:
     if design.k != 2:
         why = (
             "no session is coded by two raters"
@@ -393,7 +583,7 @@ class _ItemWork:
     complete: FloatArray
     session: IntArray
     score: FloatArray
-    cat: _Categories
+    cat: CategoryRange
 
     @property
     def two_coders(self) -> bool:
@@ -419,14 +609,14 @@ def _item_work(
     rater: IntArray,
     score: FloatArray,
     prep: _Prepared,
-    cat: _Categories,
+    cat: CategoryRange,
 ) -> _ItemWork:
     design, m_s = _design(item, session, rater, score, prep.session_names, prep.rater_names)
     complete = complete_rows(design.matrix) if design.k else np.zeros((0, 0))
     return _ItemWork(item, design, m_s, complete, session, score, cat)
 
 
-def _item_report(work: _ItemWork, pair: PairReliability | None) -> dict[str, Any]:
+def _item_report(work: _ItemWork, pair: PairReliability | None) -> ItemReliability:
     design = work.design
     if pair is not None:
         icc_result = pair.icc
@@ -438,21 +628,21 @@ def _item_report(work: _ItemWork, pair: PairReliability | None) -> dict[str, Any
         kappas = _kappas(design, work.complete, work.cat)
         alphas = alphas_from_units(work.session, work.score, ALPHA_LEVELS)
         agree = _agreement(work.score, work.m_s)
-    return {
-        "n_sessions": int(work.complete.shape[0]),
-        "n_raters": len(design.raters),
-        "design": design.design,
-        "categories": work.cat.to_json(),
-        "category_source": work.cat.source,
-        "icc": icc_result.to_dict(),
-        "kappa": {w: s.to_dict() for w, s in kappas.items()},
-        "krippendorff_alpha": {level: s.to_dict() for level, s in alphas.items()},
-        "agreement": agree.to_dict(),
-        "k": design.k,
-        "n_double_coded": design.n_double_coded,
-        "raters": list(design.raters),
-        "design_note": design.note,
-    }
+    return ItemReliability(
+        item_id=work.item,
+        n_sessions=int(work.complete.shape[0]),
+        n_raters=len(design.raters),
+        design=design.design,
+        categories=work.cat,
+        icc=icc_result,
+        kappa=kappas,
+        krippendorff_alpha=alphas,
+        agreement=agree,
+        k=design.k,
+        n_double_coded=design.n_double_coded,
+        raters=design.raters,
+        design_note=design.note,
+    )
 
 
 def _no_icc(note: str) -> IccResult:
@@ -470,8 +660,8 @@ def _are(n: int) -> str:
 
 
 def _report_items(
-    prep: _Prepared, categories: Mapping[str, _Categories], extra_items: Sequence[str] = ()
-) -> dict[str, dict[str, Any]]:
+    prep: _Prepared, categories: Mapping[str, CategoryRange], extra_items: Sequence[str] = ()
+) -> dict[str, ItemReliability]:
     work: list[_ItemWork] = []
     for i, item in enumerate(prep.items):
         session, rater, score = prep.item_rows(i)
@@ -491,8 +681,8 @@ def _report_items(
 
 def reliability_report(
     long_df: pd.DataFrame, ranges: Mapping[str, tuple[int, int]] | None = None
-) -> dict[str, Any]:
-    """Reliability of every item of long rating data, as the JSON of SPEC section 9.
+) -> ReliabilityReport:
+    """Reliability of every item of long rating data (SPEC sections 5 and 9).
 
     For each item (in order of first appearance, then items named only in
     ``ranges``): the design check (:func:`check_design`), the six ICC forms on the
@@ -501,16 +691,13 @@ def reliability_report(
     Krippendorff's alpha (nominal, ordinal, interval; every observed rating) and
     exact / within-one agreement over (session, rater pair) comparisons.
 
-    Keys per item: ``n_sessions`` (sessions in the ICC and kappa, after listwise
-    deletion), ``n_raters`` (distinct raters on the double-coded sessions),
-    ``design``, ``categories`` ([min, max]), ``category_source`` (``"range"`` or
-    ``"observed"``), ``icc``, ``kappa``, ``krippendorff_alpha``, ``agreement``; and
-    beyond the contract ``k`` (coders per session in the ICC), ``n_double_coded``,
-    ``raters`` and ``design_note`` (the design caveat in words).
-
-    Every statistic is an object with ``"value"``; where it is not defined,
-    ``"value"`` is null and ``"why"`` says why. The result passes
-    ``json.dumps(report, allow_nan=False)``; an infinite F is ``"Infinity"``.
+    Each item is an :class:`ItemReliability`. A statistic that is not defined has
+    ``value`` None and a ``why``; an infinite F stays ``math.inf``.
+    :meth:`ReliabilityReport.to_json` gives the JSON document of SPEC section 9
+    (keys per item: ``n_sessions``, ``n_raters``, ``design``, ``categories``,
+    ``category_source``, ``icc``, ``kappa``, ``krippendorff_alpha``, ``agreement``;
+    beyond the contract ``k``, ``n_double_coded``, ``raters`` and ``design_note``),
+    where an infinite F is ``"Infinity"``.
 
     Args:
         long_df: Columns ``session_id``, ``rater_id``, ``item_id``, ``score``
@@ -520,7 +707,7 @@ def reliability_report(
             item absent from the data yields an item with no ratings (so a typo shows).
 
     Returns:
-        ``{"items": {item_id: {...}}}``.
+        The :class:`ReliabilityReport`.
 
     Raises:
         InputError: Malformed data (missing column, non-numeric score, duplicate
@@ -529,19 +716,19 @@ def reliability_report(
     prep = _prepare(long_df)
     categories = _categories(prep, ranges)
     extra = [item for item in categories if item not in prep.items]
-    return {"items": _report_items(prep, categories, extra)}
+    return ReliabilityReport(_report_items(prep, categories, extra))
 
 
 def _sub_report(
-    long_df: pd.DataFrame, categories: Mapping[str, _Categories]
-) -> dict[str, dict[str, Any]]:
+    long_df: pd.DataFrame, categories: Mapping[str, CategoryRange]
+) -> dict[str, ItemReliability]:
     prep = _prepare(long_df)
     return _report_items(prep, {item: categories[item] for item in prep.items})
 
 
 def reliability_by_pair(
     long_df: pd.DataFrame, ranges: Mapping[str, tuple[int, int]] | None = None
-) -> dict[str, Any]:
+) -> ReliabilityByPair:
     """Reliability of every pair of raters on the sessions both of them coded.
 
     For each pair (a, b) with a < b in string order that shares at least one
@@ -555,8 +742,8 @@ def reliability_by_pair(
         ranges: As for :func:`reliability_report`.
 
     Returns:
-        ``{"pairs": [{"raters": [a, b], "n_sessions": shared sessions,
-        "items": {item_id: {...}}}, ...]}``, pairs in string order.
+        One :class:`PairReport` per pair, pairs in string order (``to_json()`` gives
+        ``{"pairs": [{"raters": [a, b], "n_sessions", "items"}, ...]}``).
 
     Raises:
         InputError: As :func:`reliability_report`.
@@ -571,17 +758,11 @@ def reliability_by_pair(
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
                 shared.setdefault((a, b), []).append(str(session_id))
-    pairs: list[dict[str, Any]] = []
+    pairs: list[PairReport] = []
     for (a, b), sessions in sorted(shared.items()):
         sub = df[df["session_id"].isin(sessions) & df["rater_id"].isin((a, b))]
-        pairs.append(
-            {
-                "raters": [a, b],
-                "n_sessions": len(sessions),
-                "items": _sub_report(sub, categories),
-            }
-        )
-    return {"pairs": pairs}
+        pairs.append(PairReport((a, b), len(sessions), _sub_report(sub, categories)))
+    return ReliabilityByPair(tuple(pairs))
 
 
 def _json_order_value(value: Any) -> Any:
@@ -602,7 +783,7 @@ def reliability_drift(
     order: Mapping[str, Any],
     window: int,
     ranges: Mapping[str, tuple[int, int]] | None = None,
-) -> dict[str, Any]:
+) -> ReliabilityDrift:
     """Reliability over coding time, in consecutive blocks of double-coded sessions.
 
     The double-coded sessions (two or more raters on any item) are put in the order
@@ -622,9 +803,10 @@ def reliability_drift(
         ranges: As for :func:`reliability_report`.
 
     Returns:
-        ``{"window": window, "windows": [{"index", "n_sessions", "first", "last",
-        "sessions", "items"}, ...]}`` where ``first``/``last`` are the order values
-        of the block's first and last session (dates as ISO text).
+        The :class:`ReliabilityDrift`: one :class:`DriftWindow` per block, whose
+        ``first``/``last`` are the order values of its first and last session
+        (``to_json()`` gives ``{"window", "windows": [{"index", "n_sessions",
+        "first", "last", "sessions", "items"}, ...]}`` with dates as ISO text).
 
     Raises:
         InputError: If ``window`` < 2, a double-coded session has no order value, or
@@ -649,55 +831,45 @@ def reliability_drift(
         ordered = sorted(double, key=lambda s: (order[s], s))
     except TypeError as exc:
         raise InputError(f"drift order: the times cannot be compared ({exc})") from exc
-    windows: list[dict[str, Any]] = []
+    windows: list[DriftWindow] = []
     for index, start in enumerate(range(0, len(ordered), int(window))):
         block = ordered[start : start + int(window)]
         sub = df[df["session_id"].isin(block)]
         windows.append(
-            {
-                "index": index,
-                "n_sessions": len(block),
-                "first": _json_order_value(order[block[0]]),
-                "last": _json_order_value(order[block[-1]]),
-                "sessions": block,
-                "items": _sub_report(sub, categories),
-            }
+            DriftWindow(
+                index=index,
+                sessions=tuple(block),
+                first=order[block[0]],
+                last=order[block[-1]],
+                items=_sub_report(sub, categories),
+            )
         )
-    return {"window": int(window), "windows": windows}
+    return ReliabilityDrift(int(window), tuple(windows))
 
 
 # ----------------------------------------------------------------------------- table
 
 
-def _fmt(stat: Mapping[str, Any] | None, digits: int = 3) -> str:
-    if stat is None:
-        return "-"
-    value = stat.get("value")
-    if value is None:
+def _fmt(stat: IccForm | Statistic, digits: int = 3) -> str:
+    if stat.value is None:
         return "n/a"
-    if isinstance(value, str):
-        return "inf" if value == "Infinity" else value
-    return f"{value:.{digits}f}"
+    return f"{stat.value:.{digits}f}"
 
 
-def _fmt_ci(stat: Mapping[str, Any]) -> str:
-    ci = stat.get("ci95")
-    if stat.get("value") is None or not ci or ci[0] is None or ci[1] is None:
+def _fmt_ci(stat: IccForm | Statistic) -> str:
+    ci = stat.ci95
+    if stat.value is None or ci is None or math.isnan(ci[0]) or math.isnan(ci[1]):
         return "n/a"
     return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
-def _fmt_f(stat: Mapping[str, Any]) -> str:
-    f = stat.get("F")
-    if f is None:
-        return "n/a"
-    if isinstance(f, str):
-        return "inf"
-    return f"{f:.2f}"
+def _fmt_f(form: IccForm) -> str:
+    # An infinite F (perfect agreement) prints as "inf".
+    return "n/a" if form.f is None else f"{form.f:.2f}"
 
 
-def _fmt_p(stat: Mapping[str, Any]) -> str:
-    p = stat.get("p")
+def _fmt_p(form: IccForm) -> str:
+    p = form.p
     if p is None:
         return "n/a"
     return "<.001" if p < 0.001 else f"{p:.3f}"
@@ -717,7 +889,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def format_report_table(report: Mapping[str, Any]) -> str:
+def format_report_table(report: ReliabilityReport) -> str:
     """Render a :func:`reliability_report` result as plain-text tables for the CLI.
 
     Three tables (ICC values; ICC 95 % intervals and F tests; kappa, Krippendorff's
@@ -725,12 +897,12 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     reason for every "n/a". Values have 3 decimals, intervals 2.
 
     Args:
-        report: The dict returned by :func:`reliability_report`.
+        report: The result of :func:`reliability_report`.
 
     Returns:
         The text, lines separated by newlines, without a trailing newline.
     """
-    items: Mapping[str, Mapping[str, Any]] = report.get("items", {})
+    items = report.items
     if not items:
         return "No items in the rating data."
     names = list(items)
@@ -748,10 +920,10 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     rows = [
         [
             name,
-            str(it["n_sessions"]),
-            str(it.get("k", "")),
-            design_text.get(it["design"], it["design"]),
-            *(_fmt(it["icc"][form]) for form in ICC_FORMS),
+            str(it.n_sessions),
+            str(it.k),
+            design_text.get(it.design, it.design),
+            *(_fmt(it.icc[form]) for form in ICC_FORMS),
         ]
         for name, it in items.items()
     ]
@@ -764,7 +936,7 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     rows = []
     for name, it in items.items():
         for form in ("ICC1", "ICC2", "ICC3"):
-            stat = it["icc"][form]
+            stat = it.icc[form]
             rows.append(
                 [
                     name,
@@ -772,7 +944,7 @@ def format_report_table(report: Mapping[str, Any]) -> str:
                     _fmt(stat),
                     _fmt_ci(stat),
                     _fmt_f(stat),
-                    f"{stat['df1']}, {stat['df2']}",
+                    f"{stat.df1}, {stat.df2}",
                     _fmt_p(stat),
                 ]
             )
@@ -781,15 +953,15 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     rows = [
         [
             name,
-            _fmt(it["kappa"]["unweighted"]),
-            _fmt(it["kappa"]["linear"]),
-            _fmt(it["kappa"]["quadratic"]),
-            _fmt(it["krippendorff_alpha"]["nominal"]),
-            _fmt(it["krippendorff_alpha"]["ordinal"]),
-            _fmt(it["krippendorff_alpha"]["interval"]),
-            _fmt(it["agreement"]["exact"], 2),
-            _fmt(it["agreement"]["within_one"], 2),
-            _categories_text(it),
+            _fmt(it.kappa["unweighted"]),
+            _fmt(it.kappa["linear"]),
+            _fmt(it.kappa["quadratic"]),
+            _fmt(it.krippendorff_alpha["nominal"]),
+            _fmt(it.krippendorff_alpha["ordinal"]),
+            _fmt(it.krippendorff_alpha["interval"]),
+            _fmt(it.agreement.exact, 2),
+            _fmt(it.agreement.within_one, 2),
+            _categories_text(it.categories),
         ]
         for name, it in items.items()
     ]
@@ -806,20 +978,17 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     caveats: dict[str, list[str]] = {}
     reasons: dict[str, list[str]] = {}
     for name, it in items.items():
-        if it["design"] != "crossed" and it.get("design_note"):
-            caveats.setdefault(str(it["design_note"]), []).append(name)
-        for group in ("icc", "kappa", "krippendorff_alpha", "agreement"):
+        if it.design != "crossed" and it.design_note:
+            caveats.setdefault(it.design_note, []).append(name)
+        for group, stats in it.groups().items():
             undefined_here = [
-                key
-                for key, stat in it[group].items()
-                if stat.get("value") is None and stat.get("why")
+                (key, stat.why) for key, stat in stats.items() if stat.value is None and stat.why
             ]
-            for key in undefined_here:
-                why = str(it[group][key]["why"])
+            for key, why in undefined_here:
                 where = (
                     f"{name} {group}"
-                    if len(undefined_here) == len(it[group])
-                    else (f"{name} {group}.{key}")
+                    if len(undefined_here) == len(stats)
+                    else f"{name} {group}.{key}"
                 )
                 if where not in reasons.setdefault(why, []):
                     reasons[why].append(where)
@@ -832,9 +1001,7 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _categories_text(item: Mapping[str, Any]) -> str:
-    lo, hi = item.get("categories", [None, None])
-    if lo is None or hi is None:
+def _categories_text(categories: CategoryRange) -> str:
+    if categories.lo is None or categories.hi is None:
         return "none"
-    source = "range" if item.get("category_source") == "range" else "observed"
-    return f"{format_value(lo)}..{format_value(hi)} ({source})"
+    return f"{format_value(categories.lo)}..{format_value(categories.hi)} ({categories.source})"

@@ -9,10 +9,17 @@ Only this package imports SQLAlchemy or Alembic (an import-linter contract in
 - ``faults``: turning database errors into one-sentence messages; retries.
 - ``project``: ``Project``, the lifecycle of an open project and its writes.
 - ``rows``: helpers every store module uses in its transaction (history rows).
+- ``codings``: writing a coding (ratings, notes, spans, state, reopening) with its
+  history rows, once the rules of ``coder.coding_rules`` allow the change.
 - ``sessions``: adding sessions (``add_session``), with the importer's checks.
 - ``imports``: the reads and writes of a manifest import and of re-linking audio.
+- ``packages_store``: the reads and writes of offline rater packages and their merge.
+- ``bulk``: loading finished codings in bulk (benchmarks, large test projects).
 - ``open_files``: which project files this process has open (no database library).
 - ``text_checks``: the text limits applied to every row on flush.
+- ``queries``: the analysis reads (coding facts for :mod:`coder.analysis_set`,
+  reliability pairs with their scores, notes, consensus, export rows).
+- ``consensus_store``: writing consensus scores.
 
 This ``__init__`` imports nothing, so ``coder.store.models`` can be loaded without
 the rest (the modules import each other in one direction: models, faults, engine,

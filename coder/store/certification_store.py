@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from coder.analysis_set import CodingRole, CodingStatus
 from coder.certification_settings import SETTING_KEYS, CertificationSettings
 from coder.errors import InputError, ProjectError
+from coder.kinds import CodingRole, CodingStatus
 from coder.scales import RatingScale
 from coder.store.models import (
     CodingRow,

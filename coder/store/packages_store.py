@@ -33,7 +33,9 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
 
+from coder.coding_rules import state_change
 from coder.errors import CoderError, InputError
+from coder.kinds import FINISHED_STATUSES
 from coder.scales import parse_scale
 from coder.store.engine import copy_database, open_store, resolve_location
 from coder.store.models import (
@@ -693,28 +695,25 @@ class PackageTx:
         coding.uncodable_text = unit["uncodable_text"]
         coding.started_at = _from_iso(times.get("started_at")) or coding.started_at
         coding.submitted_at = _from_iso(times.get("submitted_at"))
-        if unit["state"] in ("submitted", "uncodable"):
+        if unit["state"] in FINISHED_STATUSES:
             coding.reopen_allowed = False
-        action = {"submitted": "submit", "uncodable": "uncodable"}.get(unit["state"], "set")
-        if unit["state"] == "uncodable":
-            before: Any = {"state": old["state"], "reason": old["uncodable_reason"]}
-            after: Any = {
-                "state": "uncodable",
-                "reason": unit["uncodable_reason"],
-                "text": unit["uncodable_text"],
-            }
-        else:
-            before, after = old["state"], unit["state"]
+        change = state_change(
+            old["state"],
+            old["uncodable_reason"],
+            unit["state"],
+            unit["uncodable_reason"],
+            unit["uncodable_text"],
+        )
         log_change(
             self._s,
             self.rater,
-            action,
+            change.action,
             "coding",
             str(coding.id),
             coding_id=coding.id,
             field="state",
-            old=before,
-            new=after,
+            old=change.old,
+            new=change.new,
         )
         self.applied["states"] += 1
 

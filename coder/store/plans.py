@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from coder.analysis_set import CodingStatus
 from coder.assignment import PlannedCoding
+from coder.kinds import CodingStatus
 from coder.store.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
 from coder.store.project import Project
 from coder.store.rows import latest_scale_pk, log_change

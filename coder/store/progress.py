@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from coder.analysis_set import FINISHED_STATUSES
+from coder.kinds import FINISHED_STATUSES
 from coder.store.models import CodingRow, RaterRow, ScaleRow, SessionRow
 from coder.store.project import Project
 

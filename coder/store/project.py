@@ -18,10 +18,20 @@ from typing import Any, NewType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from coder.analysis_set import CodingStatus
-from coder.coding_rules import check_note_text, check_uncodable
+from coder.coding_data import CodingId, CodingState, Note, Span
+from coder.coding_rules import (
+    check_note_text,
+    check_number,
+    check_submittable,
+    check_text_item,
+    check_uncodable,
+    item_of,
+    missing_required,
+)
 from coder.errors import InputError, ProjectError
-from coder.scales import RatingScale, parse_scale
+from coder.kinds import CodingRole, CodingStatus
+from coder.scales import ItemKind, RatingScale, parse_scale
+from coder.store import codings
 from coder.store.engine import (
     Location,
     Store,
@@ -44,12 +54,10 @@ from coder.store.models import (
     ScaleRow,
     SessionRow,
     SpanRow,
-    utcnow,
 )
 from coder.store.rows import latest_scale_pk, log_change, rater_row
 from coder.text_limits import CODE_LIMIT, check_text
 
-CodingId = NewType("CodingId", int)
 SessionId = NewType("SessionId", int)
 
 # The states in their lifecycle order, for tables and counts (coder.analysis_set names them).
@@ -96,49 +104,6 @@ class QueueEntry:
     position: int
     items_scored: int
     items_total: int
-
-
-@dataclass(frozen=True)
-class Note:
-    id: int
-    position_ms: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Span:
-    id: int
-    item_id: str
-    start_ms: int
-    end_ms: int | None
-
-    @property
-    def length_ms(self) -> int:
-        return 0 if self.end_ms is None else max(0, self.end_ms - self.start_ms)
-
-
-@dataclass(frozen=True)
-class CodingState:
-    """Everything needed to resume one coding."""
-
-    coding_id: CodingId
-    rater: str
-    session_key: str
-    scale: RatingScale
-    state: str
-    values: Mapping[str, float | None]
-    texts: Mapping[str, str]
-    notes: tuple[Note, ...]
-    spans: tuple[Span, ...]
-    uncodable_reason: str
-    uncodable_text: str
-    playhead_ms: int
-    audio_path: str | None
-    audio_status: str
-    audio_reason: str
-    duration_ms: int | None
-    sha256: str | None
-    reopen_allowed: bool
 
 
 @dataclass(frozen=True)
@@ -217,7 +182,6 @@ class HistoryEntry:
     field: str
     old: Any
     new: Any
-
 
 
 def _load(text: str | None) -> Any:
@@ -424,7 +388,6 @@ class Project:
             f"session-coder scales add"
         )
 
-
     def _scale_from_row(self, row: ScaleRow) -> RatingScale:
         cached = self._scale_cache.get(row.id)
         if cached is None:
@@ -477,13 +440,6 @@ class Project:
         with self.store.read() as s:
             rows = s.scalars(select(RaterRow).order_by(RaterRow.code)).all()
         return [Rater(r.code, r.name, r.active) for r in rows if r.active or include_inactive]
-
-    def set_rater_active(self, code: str, active: bool, *, actor: str = LEAD) -> None:
-        with self.store.transaction() as s:
-            row = rater_row(s, code)
-            old, row.active = row.active, active
-            log_change(s, actor, "set", "rater", code, field="active", old=old, new=active)
-
 
     def set_pool(self, name: str, codes: Sequence[str], *, actor: str = LEAD) -> None:
         """Define (or redefine) a named rater pool."""
@@ -643,7 +599,7 @@ class Project:
         rater: str,
         scale_id: str,
         *,
-        role: str = "primary",
+        role: str = CodingRole.PRIMARY,
         queue_position: int = 0,
         plan_id: int | None = None,
         actor: str = LEAD,
@@ -667,22 +623,9 @@ class Project:
             return CodingId(row.id)
 
     def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> None:
+        """Let the rater change a finished coding again (or stop letting them)."""
         with self.store.transaction() as s:
-            row = s.get(CodingRow, coding_id)
-            if row is None:
-                raise InputError(f"no coding #{coding_id}")
-            old, row.reopen_allowed = row.reopen_allowed, allowed
-            log_change(
-                s,
-                actor,
-                "set",
-                "coding",
-                str(coding_id),
-                coding_id=coding_id,
-                field="reopen_allowed",
-                old=old,
-                new=allowed,
-            )
+            codings.set_reopen_allowed(s, coding_id, allowed, actor=actor)
 
 
 def _session_info(sess: SessionRow, audio: Any) -> SessionInfo:
@@ -728,7 +671,7 @@ def insert_coding(
         plan_id=plan_id,
         role=role,
         queue_position=queue_position,
-        state="not_started",
+        state=CodingStatus.NOT_STARTED,
         uncodable_reason="",
         uncodable_text="",
         playhead_ms=0,
@@ -740,8 +683,6 @@ def insert_coding(
         s, actor, "assign", "coding", str(row.id), coding_id=row.id, new={**described, "role": role}
     )
     return row
-
-
 
 
 class RaterView:
@@ -793,22 +734,7 @@ class RaterView:
         return entries
 
     def _own(self, s: DbSession, coding_id: int, *, lock: bool = False) -> CodingRow:
-        query = select(CodingRow).where(
-            CodingRow.id == coding_id, CodingRow.rater_id == self._rater_id
-        )
-        if lock:
-            # Lab mode: the same rater may have the coding open on two machines (or an
-            # import may merge into it). Locking the coding row (SELECT ... FOR UPDATE
-            # on PostgreSQL) serialises every write to one coding, so the read-then-
-            # insert in _upsert and the not_started -> in_progress step cannot race
-            # into a unique-constraint error or a doubled history row. SQLite renders
-            # no FOR UPDATE: there Store.transaction() holds the write lock from its
-            # first statement (BEGIN IMMEDIATE), which serialises writes the same way.
-            query = query.with_for_update()
-        row = s.scalar(query)
-        if row is None:
-            raise InputError(f"coding #{coding_id} is not in {self.code}'s queue")
-        return row
+        return codings.own_coding(s, coding_id, rater_id=self._rater_id, rater=self.code, lock=lock)
 
     def coding(self, coding_id: int) -> CodingState:
         """Load one of this rater's codings with its scores, notes, spans and playhead."""
@@ -821,7 +747,7 @@ class RaterView:
             assert session is not None
             audio = s.get(AudioFileRow, session.audio_id) if session.audio_id else None
             scale = project.scale_by_pk(s, row.scale_pk)
-            ratings = s.scalars(select(RatingRow).where(RatingRow.coding_id == row.id)).all()
+            values, texts = codings.ratings(s, row.id)
             notes = s.scalars(
                 select(NoteRow)
                 .where(NoteRow.coding_id == row.id, NoteRow.deleted.is_(False))
@@ -838,8 +764,8 @@ class RaterView:
             session_key=session.session_key,
             scale=scale,
             state=row.state,
-            values={r.item_id: r.value for r in ratings if r.text is None},
-            texts={r.item_id: r.text for r in ratings if r.text is not None},
+            values=values,
+            texts=texts,
             notes=tuple(Note(n.id, n.position_ms, n.text) for n in notes),
             spans=tuple(Span(sp.id, sp.item_id, sp.start_ms, sp.end_ms) for sp in spans),
             uncodable_reason=row.uncodable_reason,
@@ -853,92 +779,32 @@ class RaterView:
             reopen_allowed=row.reopen_allowed,
         )
 
-    # Writes. Each is one transaction with its history row(s).
+    # Writes. Each is one transaction with its history row(s), written by
+    # coder.store.codings after the rules of coder.coding_rules allow the change.
 
     def _editable(self, s: DbSession, coding_id: int) -> CodingRow:
-        row = self._own(s, coding_id, lock=True)
-        if row.state in ("submitted", "uncodable") and not row.reopen_allowed:
-            raise InputError("this coding is submitted; ask the lead to allow reopening it")
-        if row.state == "not_started":
-            row.state = "in_progress"
-            row.started_at = utcnow()
-            log_change(
-                s,
-                self.code,
-                "set",
-                "coding",
-                str(row.id),
-                coding_id=row.id,
-                field="state",
-                old="not_started",
-                new="in_progress",
-            )
-        return row
+        return codings.open_for_change(s, coding_id, rater_id=self._rater_id, rater=self.code)
 
     def set_value(self, coding_id: int, item_id: str, value: float | None) -> None:
         """Score a numeric item (None clears it)."""
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            scale = self._project.scale_by_pk(s, row.scale_pk)
-            try:
-                item = scale.item(item_id)
-            except KeyError:
-                raise InputError(f"scale {scale.id!r} has no item {item_id!r}") from None
-            item.check_value(value)
-            self._upsert(s, row.id, item_id, value=value, text=None)
+            item = item_of(self._project.scale_by_pk(s, row.scale_pk), item_id)
+            check_number(item, value)
+            codings.set_rating(s, row.id, item_id, value=value, text=None, actor=self.code)
 
     def set_text(self, coding_id: int, item_id: str, text: str) -> None:
+        """Write a text item's text ("" clears it)."""
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            scale = self._project.scale_by_pk(s, row.scale_pk)
-            if item_id not in {i.id for i in scale.items if i.kind == "text"}:
-                raise InputError(f"scale {scale.id!r} has no text item {item_id!r}")
-            self._upsert(s, row.id, item_id, value=None, text=text)
-
-    def _upsert(
-        self, s: DbSession, coding_id: int, item_id: str, *, value: float | None, text: str | None
-    ) -> None:
-        rating = s.scalar(
-            select(RatingRow).where(RatingRow.coding_id == coding_id, RatingRow.item_id == item_id)
-        )
-        old = None
-        if rating is None:
-            rating = RatingRow(coding_id=coding_id, item_id=item_id)
-            s.add(rating)
-        else:
-            old = rating.text if rating.text is not None else rating.value
-            if old == (text if text is not None else value):
-                return
-        rating.value, rating.text, rating.updated_at = value, text, utcnow()
-        log_change(
-            s,
-            self.code,
-            "set",
-            "rating",
-            item_id,
-            coding_id=coding_id,
-            field=item_id,
-            old=old,
-            new=text if text is not None else value,
-        )
+            check_text_item(item_of(self._project.scale_by_pk(s, row.scale_pk), item_id))
+            codings.set_rating(s, row.id, item_id, value=None, text=text, actor=self.code)
 
     def add_note(self, coding_id: int, position_ms: int, text: str = "") -> int:
         check_note_text(text)  # an empty note is never stored
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            note = NoteRow(coding_id=row.id, position_ms=int(position_ms), text=text, deleted=False)
-            s.add(note)
-            s.flush()
-            log_change(
-                s,
-                self.code,
-                "add",
-                "note",
-                str(note.id),
-                coding_id=row.id,
-                new={"position_ms": note.position_ms, "text": text},
-            )
-            return note.id
+            return codings.add_note(s, row.id, position_ms, text, actor=self.code).id
 
     def update_note(
         self,
@@ -952,59 +818,21 @@ class RaterView:
             check_note_text(text)  # clearing a note is delete_note, not an empty text
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            note = self._own_child(s, NoteRow, note_id, row.id)
-            old = {"position_ms": note.position_ms, "text": note.text}
-            if text is not None:
-                note.text = text
-            if position_ms is not None:
-                note.position_ms = int(position_ms)
-            new = {"position_ms": note.position_ms, "text": note.text}
-            if new != old:
-                log_change(s, self.code, "edit", "note", str(note.id), coding_id=row.id, old=old, new=new)
+            note = codings.own_child(s, NoteRow, note_id, row.id)
+            codings.edit_note(s, note, text=text, position_ms=position_ms, actor=self.code)
 
     def delete_note(self, coding_id: int, note_id: int) -> None:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            note = self._own_child(s, NoteRow, note_id, row.id)
-            note.deleted = True
-            log_change(
-                s,
-                self.code,
-                "delete",
-                "note",
-                str(note.id),
-                coding_id=row.id,
-                old={"position_ms": note.position_ms, "text": note.text},
-            )
+            codings.delete_note(s, codings.own_child(s, NoteRow, note_id, row.id), actor=self.code)
 
     def add_span(
         self, coding_id: int, item_id: str, start_ms: int, end_ms: int | None = None
     ) -> int:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            scale = self._project.scale_by_pk(s, row.scale_pk)
-            if item_id not in {i.id for i in scale.items if i.kind == "duration"}:
-                raise InputError(f"scale {scale.id!r} has no duration item {item_id!r}")
-            span = SpanRow(
-                coding_id=row.id,
-                item_id=item_id,
-                start_ms=int(start_ms),
-                end_ms=None if end_ms is None else int(end_ms),
-                deleted=False,
-            )
-            s.add(span)
-            s.flush()
-            log_change(
-                s,
-                self.code,
-                "add",
-                "span",
-                str(span.id),
-                coding_id=row.id,
-                new={"item": item_id, "start_ms": span.start_ms, "end_ms": span.end_ms},
-            )
-            self._sync_duration(s, row.id, item_id)
-            return span.id
+            item_of(self._project.scale_by_pk(s, row.scale_pk), item_id, ItemKind.DURATION)
+            return codings.add_span(s, row.id, item_id, start_ms, end_ms, actor=self.code).id
 
     def update_span(
         self,
@@ -1016,67 +844,13 @@ class RaterView:
     ) -> None:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            span = self._own_child(s, SpanRow, span_id, row.id)
-            old = {"start_ms": span.start_ms, "end_ms": span.end_ms}
-            if start_ms is not None:
-                span.start_ms = int(start_ms)
-            if end_ms is not None:
-                span.end_ms = int(end_ms)
-            if span.end_ms is not None and span.end_ms < span.start_ms:
-                span.start_ms, span.end_ms = span.end_ms, span.start_ms
-            log_change(
-                s,
-                self.code,
-                "edit",
-                "span",
-                str(span.id),
-                coding_id=row.id,
-                old=old,
-                new={"start_ms": span.start_ms, "end_ms": span.end_ms},
-            )
-            self._sync_duration(s, row.id, span.item_id)
+            span = codings.own_child(s, SpanRow, span_id, row.id)
+            codings.edit_span(s, span, start_ms=start_ms, end_ms=end_ms, actor=self.code)
 
     def delete_span(self, coding_id: int, span_id: int) -> None:
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            span = self._own_child(s, SpanRow, span_id, row.id)
-            span.deleted = True
-            log_change(
-                s,
-                self.code,
-                "delete",
-                "span",
-                str(span.id),
-                coding_id=row.id,
-                old={"item": span.item_id, "start_ms": span.start_ms, "end_ms": span.end_ms},
-            )
-            self._sync_duration(s, row.id, span.item_id)
-
-    def _sync_duration(self, s: DbSession, coding_id: int, item_id: str) -> None:
-        """Set a duration item to the sum of its closed spans, in seconds.
-
-        A rater may still edit the value afterwards; the next span change re-sums it.
-        """
-        s.flush()
-        spans = s.scalars(
-            select(SpanRow).where(
-                SpanRow.coding_id == coding_id,
-                SpanRow.item_id == item_id,
-                SpanRow.deleted.is_(False),
-            )
-        ).all()
-        closed = [sp for sp in spans if sp.end_ms is not None]
-        if not closed and any(sp.end_ms is None for sp in spans):
-            return
-        total_ms = sum(max(0, (sp.end_ms or 0) - sp.start_ms) for sp in closed)
-        self._upsert(s, coding_id, item_id, value=round(total_ms / 1000, 3), text=None)
-
-    @staticmethod
-    def _own_child(s: DbSession, model: Any, child_id: int, coding_id: int) -> Any:
-        child = s.get(model, child_id)
-        if child is None or child.coding_id != coding_id or child.deleted:
-            raise InputError(f"no such {model.__tablename__[:-1]} #{child_id} in this coding")
-        return child
+            codings.delete_span(s, codings.own_child(s, SpanRow, span_id, row.id), actor=self.code)
 
     def set_playhead(self, coding_id: int, position_ms: int) -> None:
         """Remember where the rater is (not a scoring change: no history row)."""
@@ -1084,61 +858,32 @@ class RaterView:
             self._own(s, coding_id, lock=True).playhead_ms = max(0, int(position_ms))
 
     def set_uncodable(self, coding_id: int, reason: str, text: str = "") -> None:
-        """Mark the session uncodable with one of the scale's reasons."""
+        """Mark the session uncodable with one of the scale's reasons.
+
+        Raises:
+            InputError: an unknown reason, or "Other" without a text.
+        """
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
             scale = self._project.scale_by_pk(s, row.scale_pk)
             check_uncodable(scale.uncodable_reasons, reason, text)
-            old = {"state": row.state, "reason": row.uncodable_reason}
-            row.state, row.uncodable_reason, row.uncodable_text = "uncodable", reason, text
-            row.submitted_at, row.reopen_allowed = utcnow(), False
-            log_change(
-                s,
-                self.code,
-                "uncodable",
-                "coding",
-                str(row.id),
-                coding_id=row.id,
-                field="state",
-                old=old,
-                new={"state": "uncodable", "reason": reason, "text": text},
+            codings.set_state(
+                s, row, CodingStatus.UNCODABLE, actor=self.code, reason=reason, text=text
             )
 
     def missing_required(self, coding_id: int) -> list[str]:
         """Labels of the required items not yet scored (spans count for durations)."""
         state = self.coding(coding_id)
-        missing = []
-        for item in state.scale.items:
-            if not item.required:
-                continue
-            if item.kind == "text":
-                if not state.texts.get(item.id, "").strip():
-                    missing.append(item.label)
-            elif state.values.get(item.id) is None:
-                missing.append(item.label)
-        return missing
+        return missing_required(state.scale, state.values, state.texts)
 
     def submit(self, coding_id: int) -> None:
         """Submit a coding.
 
         Raises:
-            InputError: naming every required item not yet scored.
+            InputError: naming every required item not yet scored (nothing is written).
         """
-        missing = self.missing_required(coding_id)
-        if missing:
-            raise InputError("not yet scored: " + "; ".join(missing))
         with self._project.store.transaction() as s:
             row = self._editable(s, coding_id)
-            old = row.state
-            row.state, row.submitted_at, row.reopen_allowed = "submitted", utcnow(), False
-            log_change(
-                s,
-                self.code,
-                "submit",
-                "coding",
-                str(row.id),
-                coding_id=row.id,
-                field="state",
-                old=old,
-                new="submitted",
-            )
+            values, texts = codings.ratings(s, row.id)
+            check_submittable(self._project.scale_by_pk(s, row.scale_pk), values, texts)
+            codings.set_state(s, row, CodingStatus.SUBMITTED, actor=self.code)

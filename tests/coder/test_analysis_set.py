@@ -9,8 +9,6 @@ consensus eligibility and the discrepancy list all use the same codings.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from coder.reliability import icc, reliability_report
 from coder.reliability_view import compute_reliability
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
+from tests.cli import run_cli
 
 SCALE = "hw_adherence"
 ITEM = "adherence"
@@ -192,12 +191,7 @@ def export_pairs(project: Project) -> set[tuple[str, str, str]]:
 
 
 def cli_reliability(path: Path) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-m", "coder", "reliability", str(path), "--scale", SCALE, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_cli("reliability", path, "--scale", SCALE, "--json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)["items"][ITEM]  # type: ignore[no-any-return]
 
@@ -282,8 +276,8 @@ def test_three_coders_pairs_and_reliability_sheet_use_the_same_sessions(
         assert set(consensus_review(project, SCALE, key).raters) == {primary[0], second[0]}
     gui = compute_reliability(project, SCALE, window=3)
     assert gui.n_double_coded == len(design)
-    assert gui.items[ITEM]["n_sessions"] == len(design)
-    assert gui.items[ITEM]["icc"]["ICC2"]["value"] == pytest.approx(sheet["ICC2"], abs=1e-12)
+    assert gui.items[ITEM].n_sessions == len(design)
+    assert gui.items[ITEM].icc["ICC2"].value == pytest.approx(sheet["ICC2"], abs=1e-12)
     project.close()
     cli = cli_reliability(tmp_path / "p.scproj")
     assert cli["n_sessions"] == len(design)
@@ -395,7 +389,7 @@ def test_every_consumer_uses_the_same_codings(
             (key, *sorted(group["rater_id"])) for key, group in frame.groupby("session_id")
         }
         assert in_report == expected
-        report = reliability_report(frame, ranges)["items"][ITEM]
+        report = reliability_report(frame, ranges).to_json()["items"][ITEM]
         sheet = bundle.reliability.set_index("variable").loc[ITEM]
         assert report["n_sessions"] == int(sheet["n_sessions"]) == len(expected)
         for form in ("ICC1", "ICC2"):

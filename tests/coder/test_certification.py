@@ -27,8 +27,8 @@ from coder.scales import (
     load_builtin_scale,
     parse_scale,
 )
-from coder.store.models import SessionRow
 from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 # The master's scores of the training sessions T1..T8: varied, so the ICC is defined.
@@ -36,22 +36,20 @@ MASTER = {f"T{i}": {item: (i + j) % 5 for j, item in enumerate(ITEMS)} for i in 
 
 
 def _sessions(project: Project, keys: list[str], *, training: bool) -> None:
-    with project.store.transaction() as s:
-        for n, key in enumerate(keys):
-            s.add(
-                SessionRow(
-                    session_key=key,
-                    patient=f"P{n % 3}",
-                    therapist=f"T{n % 2}",
-                    session_number=2,
-                    phase="I",
-                    date="",
-                    metadata_json="{}",
-                    audio_status="ok",
-                    audio_reason="",
-                    training=training,
-                )
+    add_plain_sessions(
+        project,
+        [
+            session(
+                key,
+                patient=f"P{n % 3}",
+                therapist=f"T{n % 2}",
+                session_number=2,
+                phase="I",
+                training=training,
             )
+            for n, key in enumerate(keys)
+        ],
+    )
 
 
 def _score(project: Project, rater: str, coding: int, scores: dict[str, int]) -> None:

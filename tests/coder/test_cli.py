@@ -1,26 +1,20 @@
-"""The command-line contract of SPEC section 9, run as a real subprocess."""
+"""The command-line contract of SPEC section 9.
+
+The commands run in process (tests/cli.py); one smoke test runs them as a real process.
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_cli as run
+from tests.cli import run_cli_process
+
 SCALES = Path(__file__).parent.parent.parent / "scales"
 BROKEN = Path(__file__).parent.parent / "scales" / "broken"
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "launcher", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def test_help_lists_every_command() -> None:
@@ -78,3 +72,16 @@ def test_errors_are_one_line_with_exit_2(
     assert message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert "Traceback" not in out.stderr
+
+
+def test_the_real_process_gives_exit_codes_stdout_and_one_line_errors(tmp_path: Path) -> None:
+    """Smoke test of the entry point as a process: ``python -m coder`` end to end."""
+    project = tmp_path / "p.scproj"
+    assert run_cli_process("init", project).returncode == 0
+    status = run_cli_process("status", project, "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["raters"] == 0
+    bad = run_cli_process("raters", "add", project, "bad code")
+    assert bad.returncode == 2
+    assert "is not valid" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr

@@ -1,14 +1,20 @@
-"""The reliability and export commands of SPEC section 9, as real subprocesses."""
+"""The reliability and export commands of SPEC section 9.
+
+They run in process (tests/cli.py); the contract test and the demo build (the
+`demo_project` fixture of tests/conftest.py) run as real processes, so the entry point,
+its exit code and its stdout are proven too.
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+
+from tests.cli import run_cli as run
+from tests.cli import run_cli_process
 
 # Shrout & Fleiss (1979), Table 2: 6 targets x 4 judges.
 SHROUT_FLEISS = [
@@ -19,12 +25,6 @@ SHROUT_FLEISS = [
     [10, 5, 6, 9],
     [6, 2, 4, 7],
 ]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "launcher", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 def write_long(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
@@ -39,7 +39,10 @@ def test_long_csv_reliability_json_follows_the_contract(tmp_path: Path) -> None:
         for i, row in enumerate(SHROUT_FLEISS)
         for j, v in enumerate(row)
     ]
-    out = run("reliability", "--long", str(write_long(tmp_path / "l.csv", rows)), "--json")
+    # As a real process: the smoke test of the analysis commands' entry point.
+    out = run_cli_process(
+        "reliability", "--long", str(write_long(tmp_path / "l.csv", rows)), "--json"
+    )
     assert out.returncode == 0, out.stderr
     item = json.loads(out.stdout)["items"]["x"]
     assert (item["n_sessions"], item["n_raters"]) == (6, 4)
@@ -98,14 +101,6 @@ def test_bad_long_input_is_one_line_exit_2(
     out = run("reliability", "--long", str(path), *args)
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
-
-
-@pytest.fixture(scope="module")
-def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    out = run("demo", str(folder), "--no-gui")
-    assert out.returncode == 0, out.stderr
-    return folder / "demo.scproj"
 
 
 @pytest.mark.slow

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from coder.coding_rules import check_uncodable, note_text_is_kept
-from coder.coding_session import CodingSession, duration_from_spans, run_now
+from coder import coding_rules as rules
+from coder.coding_session import CodingSession, run_now
 from coder.errors import InputError
 from coder.scales import load_builtin_scale
-from coder.store.models import SessionRow
-from coder.store.project import Project, Span
+from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 
 
 @pytest.fixture
@@ -21,8 +21,7 @@ def project(tmp_path: Path) -> Iterator[Project]:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_scale(load_builtin_scale("ghes"))
     project.add_raters(["R1", "R2"])
-    with project.store.transaction() as s:
-        s.add(SessionRow(session_key="S1", audio_status="missing", audio_reason="test"))
+    add_plain_sessions(project, [session("S1", audio_status="missing", audio_reason="test")])
     yield project
     project.close()
 
@@ -34,7 +33,7 @@ def _open(project: Project, scale_id: str = "thabs", writer: Callable = run_now)
 
 
 def _stored(session: CodingSession):  # type: ignore[no-untyped-def]
-    return session.view.coding(session.coding_id)
+    return session.store.coding(session.coding_id)
 
 
 def test_a_score_is_in_memory_and_in_the_store_and_starts_the_coding(project: Project) -> None:
@@ -87,15 +86,13 @@ def test_the_duration_mirror_follows_the_core_rule(project: Project) -> None:
     assert _stored(session).values["duration"] == 99.0
     session.add_span("duration", 20_000, 10_000)  # reversed: stored as 10..20 s
     assert session.value("duration") == _stored(session).values["duration"] == 22.345
-    assert duration_from_spans([Span(1, "d", 0, None)]) is None
-    assert duration_from_spans([]) == 0.0
 
 
 def test_text_items_and_the_missing_list_agree_with_the_core(project: Project) -> None:
     session = _open(project, "ghes")
     text_items = [i.id for i in session.scale.items if i.kind == "text"]
     session.set_text(text_items[0], "worksheet done twice")
-    assert session.missing_required() == session.view.missing_required(session.coding_id)
+    assert session.missing_required() == session.store.missing_required(session.coding_id)
     assert _stored(session).texts[text_items[0]] == "worksheet done twice"
 
 
@@ -187,7 +184,7 @@ def test_escape_after_drafts_restores_an_existing_notes_text(project: Project) -
 
 def test_the_store_refuses_an_empty_note(project: Project) -> None:
     session = _open(project)
-    view, coding_id = session.view, session.coding_id
+    view, coding_id = session.store, session.coding_id
     with pytest.raises(InputError, match="needs some text"):
         view.add_note(coding_id, 1_000, " ")
     note_id = view.add_note(coding_id, 1_000, "kept")
@@ -197,23 +194,14 @@ def test_the_store_refuses_an_empty_note(project: Project) -> None:
     assert [(n.position_ms, n.text) for n in view.coding(coding_id).notes] == [(2_000, "kept")]
 
 
-def test_the_uncodable_rule_is_one_function_for_session_store_and_dialog(project: Project) -> None:
-    reasons = load_builtin_scale("thabs").uncodable_reasons
-    with pytest.raises(InputError, match="choose why"):
-        check_uncodable(reasons, "")
-    with pytest.raises(InputError, match="choose why"):
-        check_uncodable(reasons, None)
-    with pytest.raises(InputError, match="few words"):
-        check_uncodable(reasons, "Other", " ")
-    check_uncodable(reasons, "Audio failure")
-    check_uncodable(reasons, "Other", "the tape is blank")
+def test_session_and_store_apply_the_uncodable_rule(project: Project) -> None:
+    """The rule itself is tested in test_coding_rules; here: both writers call it."""
     session = _open(project)
     with pytest.raises(InputError, match="choose why"):
         session.set_uncodable("")
     with pytest.raises(InputError, match="few words"):
-        session.view.set_uncodable(session.coding_id, "Other", "")
+        session.store.set_uncodable(session.coding_id, "Other", "")
     assert _stored(session).state == "not_started"
-    assert note_text_is_kept("x") and not note_text_is_kept(" \n") and not note_text_is_kept(None)
 
 
 def test_the_first_unscored_item_is_where_work_continues(project: Project) -> None:
@@ -225,3 +213,55 @@ def test_the_first_unscored_item_is_where_work_continues(project: Project) -> No
     for item in session.scale.items:
         session.set_value(item.id, 0)
     assert session.first_unscored_index() == 0  # all scored: back to the top
+
+
+# ---------------------------------------------------------------- issue 10: one copy of each rule
+
+
+def test_the_store_writes_the_history_rows_the_rule_names(project: Project) -> None:
+    session = _open(project)
+    session.set_value("specification", 2)  # starts the coding
+    session.set_uncodable("Other", "recorder stopped")
+    project.allow_reopen(session.coding_id)
+    session.replace_state(_stored(session))
+    for item in session.scale.items:
+        session.set_value(item.id, 1)
+    session.submit()
+    states = [
+        (h.action, h.old, h.new)
+        for h in project.history(coding_id=session.coding_id)
+        if h.field == "state"
+    ]
+    expected = [
+        rules.state_change("not_started", "", "in_progress"),
+        rules.state_change("in_progress", "", "uncodable", "Other", "recorder stopped"),
+        rules.state_change("uncodable", "Other", "submitted"),
+    ]
+    assert states == [(c.action, c.old, c.new) for c in expected]
+    assert states[1][0] == "uncodable" and states[2][0] == "submit"
+
+
+def test_session_and_store_refuse_a_number_for_a_text_item_alike(project: Project) -> None:
+    session = _open(project, "ghes")
+    text_item = next(i.id for i in session.scale.items if i.kind == "text")
+    for value in (None, 2):
+        with pytest.raises(InputError, match="takes text, not a number"):
+            session.set_value(text_item, value)
+        with pytest.raises(InputError, match="takes text, not a number"):
+            session.store.set_value(session.coding_id, text_item, value)
+    with pytest.raises(InputError, match="takes a number, not text"):
+        session.set_text("engagement", "high")
+    with pytest.raises(InputError, match="takes a number, not text"):
+        session.store.set_text(session.coding_id, "engagement", "high")
+    assert _stored(session).state == "not_started"
+
+
+def test_the_store_refuses_a_span_of_an_item_that_is_not_a_duration(project: Project) -> None:
+    session = _open(project)
+    for refuse in (
+        lambda: session.add_span("praise", 0, 1_000),
+        lambda: session.store.add_span(session.coding_id, "praise", 0, 1_000),
+    ):
+        with pytest.raises(InputError, match="'praise' of scale 'thabs' is not a duration item"):
+            refuse()
+    assert _stored(session).spans == ()

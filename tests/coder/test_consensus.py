@@ -4,8 +4,6 @@ while reliability keeps using the independent scores."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from coder.consensus import (
 from coder.errors import InputError
 from coder.export_data import build_export_bundle
 from coder.store.project import Project
+from tests.cli import run_cli, run_cli_process
 from tests.exports._project import build_coded_project
 
 
@@ -137,13 +136,12 @@ def test_cli_records_and_lists_consensus_and_reports_certification(tmp_path: Pat
     path = tmp_path / "study.scproj"
     build_coded_project(path).close()
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "coder", *args], capture_output=True, text=True, timeout=120
-        )
-
+    run = run_cli
     common = ("--scale", "thabs", "--session", "S01", "--item", "rationale")
-    out = run("consensus", "set", str(path), *common, "--value", "3", "--reason", "agreed")
+    # The first command as a real process (the entry point's smoke test), the rest in process.
+    out = run_cli_process(
+        "consensus", "set", str(path), *common, "--value", "3", "--reason", "agreed"
+    )
     assert out.returncode == 0, out.stderr
     listed = json.loads(run("consensus", "list", str(path), "--json").stdout)
     assert [(r["session_id"], r["item_id"], r["value"]) for r in listed] == [

@@ -23,6 +23,7 @@ from coder.reliability import reliability_report
 from coder.scales import load_builtin_scale
 from coder.store.models import CodingRow, RaterRow, SessionRow
 from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 
 ORDINAL = ("specification", "rationale", "troubleshooting", "review", "praise")
 
@@ -52,21 +53,19 @@ def build_study(path: Path) -> Study:
     with Project.create(path) as project:
         project.add_scale(load_builtin_scale("thabs"))
         project.add_raters(["A", "B", "C"])
-        with project.store.transaction() as s:
-            for key in ["T01", *(f"S{i:02d}" for i in range(1, 9))]:
-                s.add(
-                    SessionRow(
-                        session_key=key,
-                        patient="P1" if key < "S05" else "P2",
-                        therapist="T1",
-                        session_number=2,
-                        phase="I",
-                        date="",
-                        metadata_json="{}",
-                        audio_status="ok",
-                        audio_reason="",
-                    )
+        add_plain_sessions(
+            project,
+            [
+                session(
+                    key,
+                    patient="P1" if key < "S05" else "P2",
+                    therapist="T1",
+                    session_number=2,
+                    phase="I",
                 )
+                for key in ["T01", *(f"S{i:02d}" for i in range(1, 9))]
+            ],
+        )
         request = PlanRequest("thabs", ("A", "B", "C"), 6, ("patient",), seed=3, training=("T01",))
         plan, _ = plan_and_save(project, request)
         coders: dict[str, list[str]] = {}
@@ -162,7 +161,7 @@ def test_composites_are_computed_per_coding(project) -> None:  # type: ignore[no
 
 def test_the_frame_feeds_the_reliability_report(project) -> None:  # type: ignore[no-untyped-def]
     frame, ranges = reliability_frame(project, "thabs")
-    items = reliability_report(frame, ranges)["items"]
+    items = reliability_report(frame, ranges).to_json()["items"]
     assert items["specification"]["icc"]["ICC2"]["value"] == pytest.approx(1.0)
     assert items["rationale"]["icc"]["ICC2"]["value"] is None  # no variance: not defined
     assert items["behaviour_mean"]["n_sessions"] == 5

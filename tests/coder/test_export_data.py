@@ -21,7 +21,6 @@ from coder.export_data import (
 )
 from coder.reliability import reliability_report
 from coder.scales import load_builtin_scale, parse_scale
-from coder.store.models import SessionRow
 from coder.store.project import Project
 from tests.exports._project import (
     AUDIO_DIR,
@@ -31,6 +30,7 @@ from tests.exports._project import (
     THABS_SCORES,
     build_coded_project,
 )
+from tests.factories import add_plain_sessions
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBu
             }
         ),
         {"specification": (0, 4)},
-    )["items"]["specification"]
+    ).to_json()["items"]["specification"]
     assert spec["reported_form"] == "ICC2"
     assert spec["reported_icc"] == pytest.approx(expected["icc"]["ICC2"]["value"])
     assert spec["ICC1"] == pytest.approx(expected["icc"]["ICC1"]["value"])
@@ -389,8 +389,7 @@ items:
     with Project.create(tmp_path / "c.scproj") as project:
         project.add_scale(parse_scale(source))
         project.add_raters(["A1"])
-        with project.store.transaction() as s:
-            s.add(SessionRow(session_key="X1"))
+        add_plain_sessions(project, ["X1"])
         coding = project.add_coding("X1", "A1", "clash")
         view = project.rater_view("A1")
         view.set_value(coding, "rater", 3)

@@ -6,8 +6,6 @@ import csv
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +15,7 @@ from coder.errors import InputError
 from coder.importer import ImportProgress, import_manifest, parse_phase_rule, relink_audio
 from coder.store.project import Project
 from coder.synth import synthesize_session
+from tests.cli import run_cli, run_cli_process
 
 COLUMNS = [
     "session_id",
@@ -219,17 +218,13 @@ def test_a_moved_file_is_relinked_by_its_content(lab: Path) -> None:
 def test_cli_import_prints_each_problem_with_its_line(lab: Path) -> None:
     manifest = write_manifest(lab / "manifest.csv", mixed_rows())
     project = lab / "p.scproj"
-    cli = [sys.executable, "-m", "coder"]
-    subprocess.run([*cli, "init", str(project)], check=True, capture_output=True)
-    out = subprocess.run(
-        [*cli, "import", str(project), str(manifest)], capture_output=True, text=True
-    )
+    assert run_cli("init", project).returncode == 0
+    # A real process (the entry point's smoke test of import); the rest in process.
+    out = run_cli_process("import", project, manifest)
     assert out.returncode == 2, out.stderr  # rows were refused
     assert "5 added" in out.stdout
     assert f"{manifest}:line 6 (S2): not imported: duplicate session_id" in out.stdout
-    as_json = subprocess.run(
-        [*cli, "import", str(project), str(manifest), "--json"], capture_output=True, text=True
-    )
+    as_json = run_cli("import", project, manifest, "--json")
     report = json.loads(as_json.stdout)
     assert report["unchanged"] == 5 and len(report["problems"]) == 4
 
@@ -460,12 +455,12 @@ def test_cli_refuses_a_swapped_recording_with_exit_2(lab: Path) -> None:
         _coded(project, "S2")
     rows[1]["audio"] = "audio/s3.ogg"
     write_manifest(manifest, rows)
-    cli = [sys.executable, "-m", "coder", "import", str(project_file), str(manifest)]
-    out = subprocess.run(cli, capture_output=True, text=True)
+    cli = ("import", str(project_file), str(manifest))
+    out = run_cli(*cli)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "0 added, 0 updated, 2 unchanged" not in out.stdout
     assert f"{manifest}:line 3 (S2): not imported: its recording would change" in out.stdout
-    out = subprocess.run([*cli, "--allow-audio-change"], capture_output=True, text=True)
+    out = run_cli(*cli, "--allow-audio-change")
     assert out.returncode == 0 and "0 added, 1 updated, 1 unchanged" in out.stdout
 
 
@@ -512,11 +507,7 @@ def test_two_sessions_sharing_one_recording_are_flagged(lab: Path) -> None:
         assert "also the recording of S1" in flagged["S9"]
         status = project.status()
     assert [d.session_ids for d in status.duplicate_recordings] == [("S1", "S9")]
-    out = subprocess.run(
-        [sys.executable, "-m", "coder", "status", str(lab / "p.scproj")],
-        capture_output=True,
-        text=True,
-    )
+    out = run_cli("status", lab / "p.scproj")
     assert "shared recording (check the manifest): S1, S9" in out.stdout
 
 

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from coder.scales import load_builtin_scale
-from coder.store.models import HistoryRow, RatingRow, SessionRow
+from coder.store.models import HistoryRow, RatingRow
 from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 RATERS = ("R1", "R2", "R3", "R4")
@@ -32,21 +33,13 @@ HISTORY_PER_CODING = 1 + 2 * len(ITEMS) + 1 + 1 + 1 + 1
 def _setup(project: Project) -> None:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_raters(RATERS)
-    with project.store.transaction() as s:
-        for i in range(N_SESSIONS):
-            s.add(
-                SessionRow(
-                    session_key=f"S{i:02d}",
-                    patient=f"P{i}",
-                    therapist="T1",
-                    session_number=2,
-                    phase="I",
-                    date="",
-                    metadata_json="{}",
-                    audio_status="ok",
-                    audio_reason="",
-                )
-            )
+    add_plain_sessions(
+        project,
+        [
+            session(f"S{i:02d}", patient=f"P{i}", therapist="T1", session_number=2, phase="I")
+            for i in range(N_SESSIONS)
+        ],
+    )
     # Rater k codes sessions 3k .. 3k+5: every session has two raters writing to it.
     for k, rater in enumerate(RATERS):
         for j in range(PER_RATER):

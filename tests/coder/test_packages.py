@@ -6,8 +6,6 @@ import hashlib
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,9 @@ from coder.packages import (
     resolve_conflict,
 )
 from coder.scales import load_builtin_scale
-from coder.store.models import AudioFileRow, SessionRow
 from coder.store.project import Project, RaterView
+from coder.store.sessions import NewSession, Recording, add_sessions
+from tests.cli import run_cli, run_cli_process
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 SECRET = "only-B-wrote-this"
@@ -38,35 +37,32 @@ def build(path: Path, audio: Path, *, db_url: str | None = None) -> Project:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_raters(["A", "B"])
     audio.mkdir(exist_ok=True)
-    with project.store.transaction() as s:
-        for i in range(1, 5):
-            wav = audio / f"S{i}.wav"
-            if not wav.exists():
-                wav.write_bytes(f"RIFF fake audio of session {i}".encode() * 50)
-            data = wav.read_bytes()
-            row = AudioFileRow(
-                path=str(wav),
-                size_bytes=len(data),
-                duration_ms=60_000 * i,
-                sha256=hashlib.sha256(data).hexdigest(),
-                format="wav",
+    sessions = []
+    for i in range(1, 5):
+        wav = audio / f"S{i}.wav"
+        if not wav.exists():
+            wav.write_bytes(f"RIFF fake audio of session {i}".encode() * 50)
+        data = wav.read_bytes()
+        recording = Recording(
+            path=str(wav),
+            size_bytes=len(data),
+            duration_ms=60_000 * i,
+            sha256=hashlib.sha256(data).hexdigest(),
+            format="wav",
+        )
+        sessions.append(
+            NewSession(
+                key=f"S{i}",
+                patient=f"P{i}",
+                therapist="Dr Who",
+                session_number=i,
+                phase="I",
+                date="2024-01-01",
+                metadata={"referral": "confidential"},
+                recording=recording,
             )
-            s.add(row)
-            s.flush()
-            s.add(
-                SessionRow(
-                    session_key=f"S{i}",
-                    patient=f"P{i}",
-                    therapist="Dr Who",
-                    session_number=i,
-                    phase="I",
-                    date="2024-01-01",
-                    metadata_json=json.dumps({"referral": "confidential"}),
-                    audio_id=row.id,
-                    audio_status="ok",
-                    audio_reason="",
-                )
-            )
+        )
+    add_sessions(project, sessions)
     for i, key in enumerate(("S1", "S2", "S3")):
         project.add_coding(key, "A", "thabs", role="primary", queue_position=i)
     b = project.add_coding("S1", "B", "thabs", role="second")
@@ -266,6 +262,32 @@ def test_a_tampered_or_foreign_package_is_refused_and_changes_nothing(
         assert (dump(project), len(project.history())) == before
 
 
+def test_a_package_marking_a_session_uncodable_as_other_without_words_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The merger checks "Other needs a text" as the rater's screen and the store do."""
+    with build(tmp_path / "p.scproj", tmp_path / "audio") as project:
+        package_file = tmp_path / "A.scpkg"
+        export_package(project, "A", package_file)
+
+        def other(view: RaterView) -> None:
+            view.set_uncodable(_coding(view, "S2"), "Other", "the recorder broke")
+
+        _offline(package_file, other)
+        # Only an edited file (or an older copy of the rules) can hold "Other" alone.
+        _edit_package(
+            package_file, "UPDATE codings SET uncodable_text = ' ' WHERE uncodable_reason = 'Other'"
+        )
+        before = (dump(project), len(project.history()))
+        with pytest.raises(InputError) as refused:
+            import_package(project, package_file)
+        message = str(refused.value)
+        assert str(package_file) in message
+        assert "is marked uncodable, which the rules refuse" in message
+        assert "say in a few words why the session is uncodable" in message
+        assert (dump(project), len(project.history())) == before
+
+
 def test_a_package_of_another_project_or_a_project_file_is_refused(tmp_path: Path) -> None:
     with (
         build(tmp_path / "p.scproj", tmp_path / "audio") as project,
@@ -331,12 +353,11 @@ def test_cli_exports_and_imports_a_package(tmp_path: Path) -> None:
     path = tmp_path / "p.scproj"
     build(path, tmp_path / "audio").close()
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "coder", *args], capture_output=True, text=True, timeout=120
-        )
-
-    out = run("package", "export", str(path), "--rater", "A", "--out", str(tmp_path / "A.scpkg"))
+    run = run_cli
+    # The first command as a real process (the entry point's smoke test), the rest in process.
+    out = run_cli_process(
+        "package", "export", str(path), "--rater", "A", "--out", str(tmp_path / "A.scpkg")
+    )
     assert out.returncode == 0, out.stderr
     assert "3 coding(s) of A" in out.stdout
     _offline(tmp_path / "A.scpkg", work)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,9 @@ import pytest
 from coder.errors import InputError
 from coder.planning import PlanRequest, make_plan, plan_and_save, save_plan
 from coder.scales import load_builtin_scale
-from coder.store.models import SessionRow
 from coder.store.project import Project, QueueEntry
+from tests.cli import run_cli, run_cli_process
+from tests.factories import add_plain_sessions, session
 
 
 def seed_project(
@@ -23,21 +22,21 @@ def seed_project(
     project.add_scale(load_builtin_scale("thabs"))
     project.add_scale(load_builtin_scale("resistance"))
     project.add_raters(raters)
-    with project.store.transaction() as s:
-        for i in range(n):
-            s.add(
-                SessionRow(
-                    session_key=f"S{i:02d}",
-                    patient=f"P{i // 3}",
-                    therapist=f"T{i % 4}",
-                    session_number=i % 3 + 1,
-                    phase="I" if i % 3 == 0 else "II",
-                    date="",
-                    metadata_json="{}",
-                    audio_status="ok" if i != n - 1 else "missing",
-                    audio_reason="",
-                )
+    add_plain_sessions(
+        project,
+        [
+            session(
+                f"S{i:02d}",
+                patient=f"P{i // 3}",
+                therapist=f"T{i % 4}",
+                session_number=i % 3 + 1,
+                phase="I" if i % 3 == 0 else "II",
+                audio_status="ok" if i != n - 1 else "missing",
+                audio_reason="",
             )
+            for i in range(n)
+        ],
+    )
 
 
 REQUEST = PlanRequest("thabs", ("A", "B", "C", "D"), 0.3, ("therapist", "phase"), seed=7)
@@ -121,11 +120,9 @@ def test_cli_assign_prints_the_contract_keys(tmp_path: Path) -> None:
     path = tmp_path / "p.scproj"
     with Project.create(path) as project:
         seed_project(project)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coder",
+    # A real process (the entry point's smoke test); the refusal below runs in process.
+    out = run_cli_process(
+        *[
             "assign",
             str(path),
             "--scale",
@@ -139,20 +136,15 @@ def test_cli_assign_prints_the_contract_keys(tmp_path: Path) -> None:
             "--seed",
             "7",
             "--json",
-        ],
-        capture_output=True,
-        text=True,
+        ]
     )
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert {"loads", "pair_counts", "double_coded", "strata", "relaxed"} <= set(summary)
     assert all(set(p) == {"raters", "count"} for p in summary["pair_counts"])
     assert len(summary["pair_counts"]) == 6
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coder",
+    bad = run_cli(
+        *[
             "assign",
             str(path),
             "--scale",
@@ -163,8 +155,6 @@ def test_cli_assign_prints_the_contract_keys(tmp_path: Path) -> None:
             "lots",
             "--seed",
             "1",
-        ],
-        capture_output=True,
-        text=True,
+        ]
     )
     assert bad.returncode == 2 and "--double 'lots'" in bad.stderr

@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
+from coder.cli import main as cli_main
 from coder.errors import InputError
 from coder.reliability import (
     ICC_FORMS,
+    ReliabilityReport,
     check_design,
     format_report_table,
     load_long_csv,
@@ -274,7 +276,7 @@ def test_check_design_needs_an_item_when_there_are_several() -> None:
 
 
 def test_report_has_exactly_the_contract_keys_and_is_strict_json() -> None:
-    report = strict_json(reliability_report(varying_pair_data(), {"hw": (0, 6)}))
+    report = strict_json(reliability_report(varying_pair_data(), {"hw": (0, 6)}).to_json())
     assert set(report) == {"items"}
     for item in report["items"].values():
         assert set(item) >= ITEM_KEYS
@@ -293,7 +295,7 @@ def test_report_has_exactly_the_contract_keys_and_is_strict_json() -> None:
 
 def test_report_varying_pairs_icc_equals_pingouin_on_coder_slots() -> None:
     df = varying_pair_data()
-    item = reliability_report(df, {"hw": (0, 6)})["items"]["hw"]
+    item = reliability_report(df, {"hw": (0, 6)}).to_json()["items"]["hw"]
     assert item["design"] == "varying_pairs"
     assert item["n_sessions"] == 60  # single-coded sessions are not counted
     assert item["n_raters"] == 5
@@ -317,7 +319,7 @@ def test_report_varying_pairs_icc_equals_pingouin_on_coder_slots() -> None:
 
 def test_report_continuous_seconds_match_pingouin_and_krippendorff() -> None:
     df = varying_pair_data()
-    item = reliability_report(df)["items"]["secs"]
+    item = reliability_report(df).to_json()["items"]["secs"]
     assert item["category_source"] == "observed"
     assert item["kappa"]["linear"]["value"] is None
     assert "whole-number" in item["kappa"]["linear"]["why"]
@@ -336,7 +338,7 @@ def test_report_crossed_three_raters_with_missing_scores() -> None:
     matrix = np.clip(truth + rng.integers(-1, 2, size=(40, 3)), 1, 5).astype(float)
     matrix[rng.random((40, 3)) < 0.1] = np.nan
     df = wide_to_long(matrix, ["A", "B", "C"])
-    item = strict_json(reliability_report(df, {"hw": (1, 5)}))["items"]["hw"]
+    item = strict_json(reliability_report(df, {"hw": (1, 5)}).to_json())["items"]["hw"]
     assert item["design"] == "crossed"
     assert item["n_sessions"] == int(np.isfinite(matrix).all(axis=1).sum())
     assert_report_icc_equals(item, pingouin_icc_long(df, "session_id", "rater_id"))
@@ -362,7 +364,7 @@ def test_report_ceiling_effect_matches_references() -> None:
         dtype=float,
     )
     df = wide_to_long(matrix, ["A", "B"])
-    item = reliability_report(df, {"hw": (0, 4)})["items"]["hw"]
+    item = reliability_report(df, {"hw": (0, 4)}).to_json()["items"]["hw"]
     assert_report_icc_equals(item, pingouin_icc_long(df, "session_id", "rater_id"))
     ref = cohen_kappa_score(matrix[:, 0], matrix[:, 1], labels=[0, 1, 2, 3, 4], weights="linear")
     assert item["kappa"]["linear"]["value"] == pytest.approx(ref, abs=1e-12)
@@ -372,7 +374,7 @@ def test_report_ceiling_effect_matches_references() -> None:
 
 def test_report_perfect_agreement_renders_infinity() -> None:
     matrix = np.array([[1, 1], [3, 3], [2, 2], [4, 4]], dtype=float)
-    report = strict_json(reliability_report(wide_to_long(matrix, ["A", "B"])))
+    report = strict_json(reliability_report(wide_to_long(matrix, ["A", "B"])).to_json())
     item = report["items"]["hw"]
     for name in ICC_FORMS:
         assert item["icc"][name]["value"] == 1.0
@@ -382,11 +384,32 @@ def test_report_perfect_agreement_renders_infinity() -> None:
     assert item["agreement"]["exact"]["value"] == 1.0
 
 
+def test_perfect_agreement_f_is_inf_in_the_typed_report_and_infinity_only_in_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    matrix = np.array([[1, 1], [3, 3], [2, 2], [4, 4]], dtype=float)
+    df = wide_to_long(matrix, ["A", "B"])
+    report = reliability_report(df)
+    item = report.items["hw"]
+    for form in item.icc:
+        assert form.value == 1.0 and form.ci95 == (1.0, 1.0)
+        assert isinstance(form.f, float) and form.f == math.inf
+        assert form.p == 0.0
+    # The text table prints the float as it is; only the JSON spells it "Infinity".
+    assert "inf" in format_report_table(report).split()
+    assert report.to_json()["items"]["hw"]["icc"]["ICC2"]["F"] == "Infinity"
+    df.to_csv(tmp_path / "long.csv", index=False)
+    assert cli_main(["reliability", "--long", str(tmp_path / "long.csv"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == strict_json(report.to_json())
+    assert printed["items"]["hw"]["icc"]["ICC1"]["F"] == "Infinity"
+
+
 def test_report_zero_variance_is_undefined_everywhere_with_reasons() -> None:
     matrix = np.full((5, 2), 3.0)
-    item = strict_json(reliability_report(wide_to_long(matrix, ["A", "B"]), {"hw": (1, 5)}))[
-        "items"
-    ]["hw"]
+    item = strict_json(
+        reliability_report(wide_to_long(matrix, ["A", "B"]), {"hw": (1, 5)}).to_json()
+    )["items"]["hw"]
     for name in ICC_FORMS:
         assert item["icc"][name]["value"] is None
         assert "no variance" in item["icc"][name]["why"]
@@ -397,7 +420,9 @@ def test_report_zero_variance_is_undefined_everywhere_with_reasons() -> None:
 
 
 def test_report_single_session_is_undefined() -> None:
-    item = reliability_report(wide_to_long(np.array([[2.0, 3.0]]), ["A", "B"]))["items"]["hw"]
+    item = reliability_report(wide_to_long(np.array([[2.0, 3.0]]), ["A", "B"])).to_json()["items"][
+        "hw"
+    ]
     assert item["icc"]["ICC1"]["value"] is None
     assert "at least 2 sessions" in item["icc"]["ICC1"]["why"]
     assert item["kappa"]["linear"]["value"] is None
@@ -405,7 +430,7 @@ def test_report_single_session_is_undefined() -> None:
 
 def test_report_range_for_an_absent_item_is_listed_as_not_double_coded() -> None:
     df = wide_to_long(np.array([[1.0, 2.0], [2.0, 2.0], [3.0, 3.0]]), ["A", "B"])
-    report = strict_json(reliability_report(df, {"hw": (1, 5), "typo": (0, 4)}))
+    report = strict_json(reliability_report(df, {"hw": (1, 5), "typo": (0, 4)}).to_json())
     assert list(report["items"]) == ["hw", "typo"]
     typo = report["items"]["typo"]
     assert typo["design"] == "not_double_coded"
@@ -416,7 +441,7 @@ def test_report_range_for_an_absent_item_is_listed_as_not_double_coded() -> None
 
 def test_report_observed_categories_are_said() -> None:
     df = wide_to_long(np.array([[1.0, 2.0], [2.0, 2.0], [5.0, 4.0]]), ["A", "B"])
-    item = reliability_report(df)["items"]["hw"]
+    item = reliability_report(df).to_json()["items"]["hw"]
     assert item["categories"] == [1, 5] and item["category_source"] == "observed"
 
 
@@ -469,7 +494,7 @@ def test_report_accepts_numeric_ids_and_text_scores() -> None:
             "score": ["1", "2", "", "3", "4", "4"],
         }
     )
-    item = reliability_report(df)["items"]["hw"]
+    item = reliability_report(df).to_json()["items"]["hw"]
     # rater "10" < "9" as strings; session 2 has a blank score and drops out (listwise).
     assert item["n_sessions"] == 2
     assert item["raters"] == ["10", "9"]
@@ -487,7 +512,7 @@ def test_report_varying_raters_uses_slots_and_keeps_alpha_on_all_ratings() -> No
             score = float(np.clip(truth + rng.integers(-1, 2), 0, 4))
             matrix[s, r] = score
             rows.append((f"S{s:02d}", raters[r], "hw", score))
-    item = strict_json(reliability_report(long_frame(rows)))["items"]["hw"]
+    item = strict_json(reliability_report(long_frame(rows)).to_json())["items"]["hw"]
     assert item["design"] == "varying_raters"
     assert item["k"] == 2 and item["n_sessions"] == 24
     for level in ("nominal", "ordinal", "interval"):
@@ -512,7 +537,7 @@ def test_report_is_always_strict_json_and_explains_every_null(
     rows: list[tuple[str, str, str, float | None]],
 ) -> None:
     df = long_frame([(s, r, i, math.nan if v is None else float(v)) for s, r, i, v in rows])
-    report = strict_json(reliability_report(df))
+    report = strict_json(reliability_report(df).to_json())
     for item in report["items"].values():
         for group in ("icc", "kappa", "krippendorff_alpha", "agreement"):
             for stat in item[group].values():
@@ -520,7 +545,7 @@ def test_report_is_always_strict_json_and_explains_every_null(
                     assert stat["why"]
                 else:
                     assert isinstance(stat["value"], float)
-    assert isinstance(format_report_table(report), str)
+    assert isinstance(format_report_table(reliability_report(df)), str)
 
 
 # --------------------------------------------------------------------------- table
@@ -531,7 +556,7 @@ def test_table_shows_values_caveats_and_reasons() -> None:
     text = format_report_table(reliability_report(df, {"hw": (0, 6)}))
     lines = text.splitlines()
     hw = next(line for line in lines if line.startswith("hw ") and "varying pairs" in line)
-    report = reliability_report(df, {"hw": (0, 6)})
+    report = reliability_report(df, {"hw": (0, 6)}).to_json()
     assert f"{report['items']['hw']['icc']['ICC1']['value']:.3f}" in hw
     assert "0..6 (range)" in text
     assert "(observed)" in text
@@ -542,7 +567,7 @@ def test_table_shows_values_caveats_and_reasons() -> None:
 
 
 def test_table_handles_an_empty_report() -> None:
-    assert "No items" in format_report_table({"items": {}})
+    assert "No items" in format_report_table(ReliabilityReport({}))
 
 
 # -------------------------------------------------------------------- by pair, drift
@@ -550,7 +575,7 @@ def test_table_handles_an_empty_report() -> None:
 
 def test_by_pair_reports_each_rater_pair_on_shared_sessions() -> None:
     df = varying_pair_data()
-    result = strict_json(reliability_by_pair(df, {"hw": (0, 6)}))
+    result = strict_json(reliability_by_pair(df, {"hw": (0, 6)}).to_json())
     pairs = result["pairs"]
     assert [p["raters"] for p in pairs] == sorted(p["raters"] for p in pairs)
     first = pairs[0]
@@ -572,7 +597,7 @@ def test_drift_cuts_double_coded_sessions_into_windows_in_time_order() -> None:
     df = varying_pair_data(n=25)
     double = sorted(set(df.loc[df["item_id"] == "secs", "session_id"]))
     order = {s: 100 - i for i, s in enumerate(double)}  # reverse of the id order
-    result = strict_json(reliability_drift(df, order, window=10, ranges={"hw": (0, 6)}))
+    result = strict_json(reliability_drift(df, order, window=10, ranges={"hw": (0, 6)}).to_json())
     windows = result["windows"]
     assert [w["n_sessions"] for w in windows] == [10, 10, 5]
     assert windows[0]["sessions"][0] == double[-1]
@@ -592,13 +617,14 @@ def test_drift_needs_a_time_for_every_double_coded_session() -> None:
 @pytest.mark.parametrize("scale", [1e-242, 1e200])
 def test_report_survives_extreme_magnitudes(scale: float) -> None:
     matrix = np.array([[0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [2.0, 1.0]]) * scale
-    report = strict_json(reliability_report(wide_to_long(matrix, ["A", "B"])))
+    report = strict_json(reliability_report(wide_to_long(matrix, ["A", "B"])).to_json())
     item = report["items"]["hw"]
     assert item["icc"]["ICC1"]["value"] == pytest.approx(
-        reliability_report(wide_to_long(matrix / scale, ["A", "B"]))["items"]["hw"]["icc"]["ICC1"][
-            "value"
-        ],
+        reliability_report(wide_to_long(matrix / scale, ["A", "B"])).to_json()["items"]["hw"][
+            "icc"
+        ]["ICC1"]["value"],
         rel=1e-9,
     )
     assert item["kappa"]["linear"]["value"] is None and item["kappa"]["linear"]["why"]
-    assert any(line.startswith("hw ") for line in format_report_table(report).splitlines())
+    table = format_report_table(reliability_report(wide_to_long(matrix, ["A", "B"])))
+    assert any(line.startswith("hw ") for line in table.splitlines())

@@ -15,6 +15,7 @@ from coder.scales import load_builtin_scale, parse_scale
 from coder.store.engine import head_revision
 from coder.store.models import Base, HistoryRow, RatingRow
 from coder.store.project import Project
+from coder.store.sessions import add_session
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -29,22 +30,16 @@ def project(new_project_args: dict[str, object]) -> Project:
 def _coded_project(project: Project) -> int:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_raters(["R1", "R2"])
-    from coder.store.models import SessionRow
-
-    with project.store.transaction() as s:
-        s.add(
-            SessionRow(
-                session_key="S1",
-                patient="P1",
-                therapist="T1",
-                session_number=2,
-                phase="I",
-                date="",
-                metadata_json="{}",
-                audio_status="missing",
-                audio_reason="test",
-            )
-        )
+    add_session(
+        project,
+        "S1",
+        patient="P1",
+        therapist="T1",
+        session_number=2,
+        phase="I",
+        audio_status="missing",
+        audio_reason="test",
+    )
     return project.add_coding("S1", "R1", "thabs")
 
 

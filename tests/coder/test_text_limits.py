@@ -17,6 +17,7 @@ from coder.importer import import_manifest
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
 from coder.text_limits import CODE_LIMIT, LONG_TEXT_LIMIT, METADATA_VALUE_LIMIT
+from tests.factories import add_plain_sessions
 
 
 @pytest.fixture
@@ -24,10 +25,7 @@ def project(new_project_args: dict[str, object]) -> Project:
     proj = Project.create(new_project_args["path"], db_url=new_project_args["db_url"])  # type: ignore[arg-type]
     proj.add_scale(load_builtin_scale("ghes"))
     proj.add_raters(["R1"])
-    with proj.store.transaction() as s:
-        from coder.store.models import SessionRow
-
-        s.add(SessionRow(session_key="S1", metadata_json="{}", audio_status="ok"))
+    add_plain_sessions(proj, ["S1"])
     proj.add_coding("S1", "R1", "ghes")
     return proj
 

@@ -20,12 +20,11 @@ pseudonymous export must not contain.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from coder.scales import load_builtin_scale
-from coder.store.models import AudioFileRow, SessionRow
 from coder.store.project import Project
+from coder.store.sessions import NewSession, Recording, add_sessions
 
 AUDIO_DIR = "/lab/confidential-recordings"
 SECRET_METADATA = "referred by Dr Confidential"
@@ -71,25 +70,22 @@ def build_coded_project(path: Path, *, db_url: str | None = None) -> Project:
     project.add_scale(load_builtin_scale("thabs"))
     project.add_scale(load_builtin_scale("ghes"))
     project.add_raters(["R1", "R2", "R3"])
-    with project.store.transaction() as s:
-        for i in range(1, 7):
-            audio = AudioFileRow(path=f"{AUDIO_DIR}/S0{i}.wav", duration_ms=3_600_000)
-            s.add(audio)
-            s.flush()
-            s.add(
-                SessionRow(
-                    session_key=f"S0{i}",
-                    patient=f"P{(i + 1) // 2}",
-                    therapist="T1" if i <= 3 else "T2",
-                    session_number=2 if i % 2 else 3,
-                    phase="I",
-                    date="2024-03-0" + str(i),
-                    metadata_json=json.dumps({"referral": SECRET_METADATA, "site": "A"}),
-                    audio_id=audio.id,
-                    audio_status="ok",
-                    audio_reason="",
-                )
+    add_sessions(
+        project,
+        [
+            NewSession(
+                key=f"S0{i}",
+                patient=f"P{(i + 1) // 2}",
+                therapist="T1" if i <= 3 else "T2",
+                session_number=2 if i % 2 else 3,
+                phase="I",
+                date="2024-03-0" + str(i),
+                metadata={"referral": SECRET_METADATA, "site": "A"},
+                recording=Recording(f"{AUDIO_DIR}/S0{i}.wav", duration_ms=3_600_000),
             )
+            for i in range(1, 7)
+        ],
+    )
     for (session, rater, role), (values, (start, end)) in THABS_SCORES.items():
         coding = project.add_coding(session, rater, "thabs", role=role)
         view = project.rater_view(rater)

@@ -12,6 +12,7 @@ from coder.store.project import Project
 from exports import write_export
 from exports.spss_export import spss_names, write_sav
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA
+from tests.factories import add_plain_sessions
 
 THABS_ANCHORS = {
     0.0: "not done",
@@ -86,7 +87,6 @@ def test_no_audio_path_or_metadata_unless_asked(
 
 def test_nominal_items_get_their_categories_as_value_labels(tmp_path: Path) -> None:
     from coder.scales import parse_scale
-    from coder.store.models import SessionRow
 
     source = """\
 id: mood
@@ -104,8 +104,7 @@ items:
     with Project.create(tmp_path / "m.scproj") as project:
         project.add_scale(parse_scale(source))
         project.add_raters(["A1"])
-        with project.store.transaction() as s:
-            s.add(SessionRow(session_key="X1"))
+        add_plain_sessions(project, ["X1"])
         coding = project.add_coding("X1", "A1", "mood")
         view = project.rater_view("A1")
         view.set_value(coding, "mood", 2)

@@ -28,8 +28,8 @@ from coder.cli import main
 from coder.coding_session import CodingSession
 from coder.errors import InputError
 from coder.scales import MAX_COUNT, MAX_DURATION_SECONDS, RatingScale, load_scale
-from coder.store.models import SessionRow
 from coder.store.project import Project
+from coder.store.sessions import NewSession, add_sessions
 
 # A generous bound: the largest generated file checks in well under a million calls;
 # the alias bomb, unbounded, would make billions.
@@ -203,8 +203,7 @@ def _score_everything(scale: RatingScale, folder: Path) -> None:
     try:
         project.add_scale(scale)
         project.add_raters(["R1"])
-        with project.store.transaction() as s:
-            s.add(SessionRow(session_key="S1", audio_status="missing", audio_reason="test"))
+        add_sessions(project, [NewSession("S1", audio_status="missing", audio_reason="test")])
         coding_id = project.add_coding("S1", "R1", scale.id)
         view = project.rater_view("R1")
         session = CodingSession(view, view.coding(coding_id))

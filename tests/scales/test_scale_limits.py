@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from coder.scales import (
     parse_scale,
 )
 from coder.store.project import Project
+from tests.cli import run_cli, run_cli_process
 
 BROKEN = Path(__file__).parent / "broken"
 HEAD = """\
@@ -358,19 +358,10 @@ def test_the_widest_ordinal_range_is_admissible_end_to_end() -> None:
 LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): ")
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "coder", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
-
-
 def test_scales_check_reports_every_issue_9_file_with_file_and_line() -> None:
     paths = [str(BROKEN / name) for name in ISSUE_9_FIXTURES]
-    out = _cli("scales", "check", *paths)
+    # A real process: the smoke test of the scales commands' entry point.
+    out = run_cli_process("scales", "check", *paths)
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stdout + out.stderr
     assert out.stderr == ""
@@ -386,7 +377,8 @@ def test_scales_check_reports_every_issue_9_file_with_file_and_line() -> None:
 def test_scales_add_refuses_the_file_without_a_traceback(tmp_path: Path, name: str) -> None:
     path = tmp_path / "study.scproj"
     Project.create(path).close()
-    out = _cli("scales", "add", str(path), str(BROKEN / name))
+    # In process (tests/cli.py): an exception escaping main() would fail the test itself.
+    out = run_cli("scales", "add", str(path), str(BROKEN / name))
     assert out.returncode == 2
     assert "Traceback" not in out.stdout + out.stderr
     # scales add is all or nothing, and says so after the FILE:LINE problems.

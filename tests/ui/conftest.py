@@ -19,10 +19,11 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 import ui
+from coder.coding_session import open_coding
 from coder.store.project import Project
 from tests.ui.helpers import BuiltProject, build_project
 from ui.app import make_application
-from ui.coding_window import CodingWindow, open_coding
+from ui.coding_window import CodingWindow
 from ui.keymap import Keymap
 from ui.settings import AppSettings
 from ui.tasks import TaskRunner

@@ -22,9 +22,10 @@ from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from coder.coding_session import open_coding  # noqa: E402
 from coder.store.project import Project  # noqa: E402
 from ui.app import make_application  # noqa: E402
-from ui.coding_window import CodingWindow, open_coding  # noqa: E402
+from ui.coding_window import CodingWindow  # noqa: E402
 from ui.keymap import Keymap  # noqa: E402
 from ui.settings import AppSettings  # noqa: E402
 from ui.tasks import TaskRunner  # noqa: E402

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from coder.discrepancies import pair_matrix
 from coder.planning import PlanRequest, make_plan, plan_and_save
 from coder.scales import load_builtin_scale
-from coder.store.models import PlanRow, SessionRow
+from coder.store.models import PlanRow
 from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 from ui.pair_matrix_view import PairMatrixView
 from ui.plan_panel import PlanPanel, parse_session_numbers, relaxed_sentence
 from ui.tasks import TaskRunner
@@ -25,21 +26,19 @@ def make_project(path: Path, *, sessions: int, raters: tuple[str, ...]) -> Proje
     project.add_scale(load_builtin_scale("thabs"))
     project.add_scale(load_builtin_scale("resistance"))
     project.add_raters(raters)
-    with project.store.transaction() as s:
-        for i in range(sessions):
-            s.add(
-                SessionRow(
-                    session_key=f"S{i:02d}",
-                    patient=f"P{i // 4}",
-                    therapist=f"T{i % 2}",
-                    session_number=i % 3 + 1,
-                    phase="I" if i % 3 == 0 else "II",
-                    date="",
-                    metadata_json="{}",
-                    audio_status="ok",
-                    audio_reason="",
-                )
+    add_plain_sessions(
+        project,
+        [
+            session(
+                f"S{i:02d}",
+                patient=f"P{i // 4}",
+                therapist=f"T{i % 2}",
+                session_number=i % 3 + 1,
+                phase="I" if i % 3 == 0 else "II",
             )
+            for i in range(sessions)
+        ],
+    )
     return project
 
 

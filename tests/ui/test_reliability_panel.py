@@ -15,8 +15,8 @@ from coder.discrepancies import reliability_frame
 from coder.planning import PlanRequest, plan_and_save
 from coder.reliability import ICC_FORMS, reliability_by_pair, reliability_report
 from coder.scales import load_builtin_scale
-from coder.store.models import SessionRow
 from coder.store.project import Project
+from tests.factories import add_plain_sessions, session
 from ui.discrepancy_view import format_mmss
 from ui.drift_chart import koo_li_band
 from ui.reliability_panel import NOT_DEFINED, ReliabilityPanel
@@ -42,18 +42,15 @@ def build_study(path: Path) -> Study:
     with Project.create(path) as project:
         project.add_scale(load_builtin_scale("thabs"))
         project.add_raters(["A", "B", "C"])
-        with project.store.transaction() as s:
-            for i in range(1, 11):
-                s.add(
-                    SessionRow(
-                        session_key=f"S{i:02d}",
-                        patient=f"P{i % 2}",
-                        therapist="T1",
-                        session_number=2,
-                        phase="I",
-                        audio_status="ok",
-                    )
+        add_plain_sessions(
+            project,
+            [
+                session(
+                    f"S{i:02d}", patient=f"P{i % 2}", therapist="T1", session_number=2, phase="I"
                 )
+                for i in range(1, 11)
+            ],
+        )
         plan, _ = plan_and_save(project, PlanRequest("thabs", ("A", "B", "C"), 8, (), seed=5))
         coders: dict[str, list[str]] = {}
         for c in plan.codings:
@@ -105,7 +102,7 @@ def open_panel(qtbot, project: Project, runner: TaskRunner) -> ReliabilityPanel:
 def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
-    report = reliability_report(frame, ranges)["items"]
+    report = reliability_report(frame, ranges).to_json()["items"]
     model = panel.items_model
     headers = panel.stat_headers()
     # thabs reports ICC2 = ICC(2,1): it comes first, with its interval, then the others.
@@ -209,7 +206,7 @@ def test_discrepancies_and_both_coders_notes(qtbot, app, runner, project, study)
 def test_pairs_and_drift_come_from_the_worker(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
-    pairs = reliability_by_pair(frame, ranges)["pairs"]
+    pairs = reliability_by_pair(frame, ranges).to_json()["pairs"]
     assert panel.pairs_model.keys() == [f"{a}|{b}" for a, b in (p["raters"] for p in pairs)]
     panel.pair_item_combo.setCurrentIndex(panel.pair_item_combo.findData("review"))
     for row, pair in enumerate(pairs):

@@ -1,0 +1,63 @@
+"""The plain data of one coding: its notes, its listening spans, and its loaded state.
+
+These are what the store returns (:meth:`coder.store.project.RaterView.coding`) and
+what :class:`coder.coding_session.CodingSession` keeps in memory; nothing here touches
+the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NewType
+
+from coder.scales import RatingScale
+
+CodingId = NewType("CodingId", int)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A rater's note at a moment of the recording."""
+
+    id: int
+    position_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the recording marked for a duration item (open while ``end_ms`` is None)."""
+
+    id: int
+    item_id: str
+    start_ms: int
+    end_ms: int | None
+
+    @property
+    def length_ms(self) -> int:
+        return 0 if self.end_ms is None else max(0, self.end_ms - self.start_ms)
+
+
+@dataclass(frozen=True)
+class CodingState:
+    """Everything needed to resume one coding."""
+
+    coding_id: CodingId
+    rater: str
+    session_key: str
+    scale: RatingScale
+    state: str
+    values: Mapping[str, float | None]
+    texts: Mapping[str, str]
+    notes: tuple[Note, ...]
+    spans: tuple[Span, ...]
+    uncodable_reason: str
+    uncodable_text: str
+    playhead_ms: int
+    audio_path: str | None
+    audio_status: str
+    audio_reason: str
+    duration_ms: int | None
+    sha256: str | None
+    reopen_allowed: bool
