@@ -11,21 +11,21 @@ consumer must not filter codings by role, state or training flag on its own: the
 copies drifted apart before (a master coding paired with a trainee in the export
 while the reliability tab ignored both).
 
-:func:`analysis_codings` is pure: it takes plain :class:`CodingFact` rows and returns
-an :class:`AnalysisSet`. :func:`read_coding_facts` is the one query that produces
-those rows from a project.
+:func:`analysis_codings` is pure (this module imports no database code): it takes
+plain :class:`CodingFact` rows and returns an :class:`AnalysisSet`.
+:func:`coder.store.queries.read_coding_facts` is the one query that produces those
+rows from a project; the store's analysis queries
+(:func:`coder.store.queries.reliability_codings`,
+:func:`~coder.store.queries.read_consensus_pair`,
+:func:`~coder.store.queries.export_rows`) hand them to this rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import select
 
 from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
-from coder.store.models import CodingRow, RaterRow, ScaleRow, SessionRow
 
 #: Roles whose codings never count for analysis: plan training codings, and the master,
 #: certification and drift-check (recalibration) codings of rater certification. A
@@ -221,47 +221,6 @@ def analysis_codings(facts: Iterable[CodingFact]) -> AnalysisSet:
     return AnalysisSet(sessions)
 
 
-def read_coding_facts(
-    s: Any,
-    *,
-    scale_ids: Collection[str] | None = None,
-    session_key: str | None = None,
-) -> list[CodingFact]:
-    """Read the :class:`CodingFact` of codings in one query (in the caller's session).
-
-    Args:
-        s: An open SQLAlchemy session (``project.store.read()`` or ``transaction()``).
-        scale_ids: Only these scales (every stored version); None for all.
-        session_key: Only this session; None for all.
-
-    Returns:
-        The facts, by coding id.
-    """
-    query = (
-        select(
-            CodingRow.id,
-            ScaleRow.scale_id,
-            SessionRow.session_key,
-            RaterRow.code,
-            CodingRow.role,
-            CodingRow.state,
-            SessionRow.training,
-        )
-        .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
-        .join(SessionRow, SessionRow.id == CodingRow.session_id)
-        .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-        .order_by(CodingRow.id)
-    )
-    if scale_ids is not None:
-        query = query.where(ScaleRow.scale_id.in_(list(scale_ids)))
-    if session_key is not None:
-        query = query.where(SessionRow.session_key == session_key)
-    return [
-        CodingFact(int(cid), str(scale), str(key), str(code), str(role), str(state), bool(tr))
-        for cid, scale, key, code, role, state, tr in s.execute(query).all()
-    ]
-
-
 __all__ = [
     "FINISHED_STATUSES",
     "NON_ANALYSIS_ROLES",
@@ -272,5 +231,4 @@ __all__ = [
     "SessionCoders",
     "analysis_codings",
     "counts_for_analysis",
-    "read_coding_facts",
 ]

@@ -20,22 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
-from coder.analysis_set import CodingRole, analysis_codings, read_coding_facts
 from coder.errors import InputError
-from coder.store.models import (
-    CodingRow,
-    ConsensusScoreRow,
-    NoteRow,
-    RaterRow,
-    RatingRow,
-    ScaleRow,
-    SessionRow,
-    utcnow,
-)
+from coder.scales import RatingScale
+from coder.store.consensus_store import write_consensus
 from coder.store.project import LEAD, Note, Project
-from coder.store.rows import log_change
+from coder.store.queries import consensus_records, pair_review
 
 #: (scale id, session key, item id) -> (consensus score, reason): :func:`load_consensus`.
 ConsensusMap = dict[tuple[str, str, str], tuple[float, str]]
@@ -85,38 +75,6 @@ class ConsensusReview:
     notes: dict[str, tuple[Note, ...]]
 
 
-def _analysis_codings(s: Any, scale_id: str, session_key: str) -> tuple[SessionRow, list[Any]]:
-    """The session and its two reliability codings (empty unless it is double-coded).
-
-    Which codings these are is :func:`coder.analysis_set.analysis_codings`'s decision,
-    the same as for the reliability report and the discrepancy list.
-    """
-    session = s.scalar(select(SessionRow).where(SessionRow.session_key == session_key))
-    if session is None:
-        raise InputError(f"no session {session_key!r} in this project")
-    chosen = analysis_codings(read_coding_facts(s, scale_ids=[scale_id], session_key=session_key))
-    coders = chosen.session(scale_id, session_key)
-    if coders is None or coders.pair is None:
-        return session, []
-    ids = [c.coding_id for c in coders.pair]
-    rows = s.execute(
-        select(CodingRow, RaterRow.code)
-        .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-        .where(CodingRow.id.in_(ids))
-        .order_by(CodingRow.id)
-    ).all()
-    return session, list(rows)
-
-
-def _check_double_coded(scale_id: str, session_key: str, rows: list[Any]) -> None:
-    if len(rows) < 2:
-        raise InputError(
-            f"session {session_key!r} is not double-coded on {scale_id} (it needs two "
-            "raters' submitted codings, outside training, master and certification "
-            "codings); a consensus is recorded only there"
-        )
-
-
 def record_consensus(
     project: Project,
     scale_id: str,
@@ -139,16 +97,10 @@ def record_consensus(
         raise InputError("say why the raters agreed on this score (the reason is kept)")
     if value is not None and (isinstance(value, bool) or not math.isfinite(float(value))):
         raise InputError(f"{value!r} is not a score")
-    with project.store.transaction() as s:
-        project.scale(scale_id)  # a clear error for an unknown scale
-        # Lock the session so two leads recording at once cannot both insert the row.
-        s.execute(
-            select(SessionRow.id).where(SessionRow.session_key == session_key).with_for_update()
-        )
-        session, rows = _analysis_codings(s, scale_id, session_key)
-        _check_double_coded(scale_id, session_key, rows)
-        primary = next((c for c, _code in rows if c.role == CodingRole.PRIMARY), rows[0][0])
-        scale = project.scale_by_pk(s, primary.scale_pk)
+    project.scale(scale_id)  # a clear error for an unknown scale
+    reason = reason.strip()
+
+    def check(scale: RatingScale) -> None:
         try:
             item = scale.item(item_id)
         except KeyError:
@@ -156,44 +108,17 @@ def record_consensus(
         if not item.is_numeric:
             raise InputError(f"item {item_id!r} is free text; a consensus is a score")
         item.check_value(value)
-        row = s.scalar(
-            select(ConsensusScoreRow)
-            .join(ScaleRow, ScaleRow.id == ConsensusScoreRow.scale_pk)
-            .where(
-                ConsensusScoreRow.session_id == session.id,
-                ScaleRow.scale_id == scale_id,
-                ConsensusScoreRow.item_id == item_id,
-            )
-        )
-        old = None if row is None else {"value": row.value, "reason": row.reason}
-        new = None if value is None else {"value": float(value), "reason": reason.strip()}
-        if old == new or (row is None and value is None):
-            return
-        if value is None:
-            assert row is not None
-            s.delete(row)
-        else:
-            if row is None:
-                row = ConsensusScoreRow(
-                    session_id=session.id, scale_pk=primary.scale_pk, item_id=item_id
-                )
-                s.add(row)
-            row.value, row.reason, row.actor, row.updated_at = (
-                float(value),
-                reason.strip(),
-                actor,
-                utcnow(),
-            )
-        log_change(
-            s,
-            actor,
-            "set" if value is not None else "delete",
-            "consensus",
-            f"{scale_id}:{session_key}",
-            field=item_id,
-            old=old,
-            new=new if new is not None else {"reason": reason.strip()},
-        )
+
+    write_consensus(
+        project,
+        scale_id,
+        session_key,
+        item_id,
+        None if value is None else float(value),
+        reason,
+        actor=actor,
+        check=check,
+    )
 
 
 def consensus_scores(project: Project, scale_id: str | None = None) -> pd.DataFrame:
@@ -203,25 +128,13 @@ def consensus_scores(project: Project, scale_id: str | None = None) -> pd.DataFr
         A DataFrame with :data:`CONSENSUS_COLUMNS`, one row per (scale, session, item),
         sorted by scale, session and item.
     """
-    with project.store.read() as s:
-        query = (
-            select(
-                ScaleRow.scale_id,
-                SessionRow.session_key,
-                ConsensusScoreRow.item_id,
-                ConsensusScoreRow.value,
-                ConsensusScoreRow.reason,
-                ConsensusScoreRow.actor,
-                ConsensusScoreRow.updated_at,
-            )
-            .join(ScaleRow, ScaleRow.id == ConsensusScoreRow.scale_pk)
-            .join(SessionRow, SessionRow.id == ConsensusScoreRow.session_id)
-        )
-        if scale_id is not None:
-            project.scale(scale_id)
-            query = query.where(ScaleRow.scale_id == scale_id)
-        rows = s.execute(query).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(CONSENSUS_COLUMNS))
+    if scale_id is not None:
+        project.scale(scale_id)
+    rows = [
+        (r.scale_id, r.session_id, r.item_id, r.value, r.reason, r.actor, r.updated_at)
+        for r in consensus_records(project, scale_id)
+    ]
+    frame = pd.DataFrame(rows, columns=list(CONSENSUS_COLUMNS))
     frame["value"] = frame["value"].astype("float64")
     return frame.sort_values(["scale_id", "session_id", "item_id"], kind="stable").reset_index(
         drop=True
@@ -252,45 +165,18 @@ def consensus_review(project: Project, scale_id: str, session_key: str) -> Conse
     Raises:
         InputError: the session is not double-coded on the scale.
     """
-    with project.store.read() as s:
-        session, rows = _analysis_codings(s, scale_id, session_key)
-        _check_double_coded(scale_id, session_key, rows)
-        primary = next((c for c, _code in rows if c.role == CodingRole.PRIMARY), rows[0][0])
-        scale = project.scale_by_pk(s, primary.scale_pk)
-        ids = [c.id for c, _code in rows]
-        code_of = {c.id: code for c, code in rows}
-        values: dict[str, dict[str, float | None]] = {}
-        for r in s.scalars(select(RatingRow).where(RatingRow.coding_id.in_(ids))):
-            values.setdefault(r.item_id, {})[code_of[r.coding_id]] = r.value
-        notes: dict[str, list[Note]] = {code: [] for code in code_of.values()}
-        for n in s.scalars(
-            select(NoteRow)
-            .where(NoteRow.coding_id.in_(ids), NoteRow.deleted.is_(False))
-            .order_by(NoteRow.position_ms, NoteRow.id)
-        ):
-            notes[code_of[n.coding_id]].append(Note(n.id, n.position_ms, n.text))
-        agreed = {
-            c.item_id: c
-            for c in s.scalars(
-                select(ConsensusScoreRow)
-                .join(ScaleRow, ScaleRow.id == ConsensusScoreRow.scale_pk)
-                .where(ConsensusScoreRow.session_id == session.id, ScaleRow.scale_id == scale_id)
-            )
-        }
-    raters = tuple(code_of[i] for i in ids)
+    read = pair_review(project, scale_id, session_key)
     items = tuple(
         ReviewItem(
             item.id,
             item.label,
-            {code: values.get(item.id, {}).get(code) for code in raters},
-            agreed[item.id].value if item.id in agreed else None,
-            agreed[item.id].reason if item.id in agreed else "",
+            {code: read.values.get(item.id, {}).get(code) for code in read.raters},
+            read.consensus[item.id][0] if item.id in read.consensus else None,
+            read.consensus[item.id][1] if item.id in read.consensus else "",
         )
-        for item in scale.scored_items
+        for item in read.scale.scored_items
     )
-    return ConsensusReview(
-        scale_id, session_key, raters, items, {k: tuple(v) for k, v in notes.items()}
-    )
+    return ConsensusReview(scale_id, session_key, read.raters, items, read.notes)
 
 
 def consensus_history(project: Project, scale_id: str, session_key: str) -> list[Any]:

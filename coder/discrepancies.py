@@ -1,7 +1,8 @@
 """A project's double-coded data for the reliability view: long frame, order, discrepancies.
 
-Plain functions over an open :class:`~coder.store.project.Project`, no Qt. Each reads with a
-few bulk SELECTs (codings, ratings, notes) rather than one query per coding.
+Plain functions over an open :class:`~coder.store.project.Project`, no Qt and no SQL:
+they read through :mod:`coder.store.queries` (a few bulk SELECTs, not one query per
+coding).
 
 What counts is decided by :func:`coder.analysis_set.analysis_codings`, the rule the
 analysis exports, consensus and the CLI share (read its docstring for the rules):
@@ -19,9 +20,7 @@ The module also holds two small read helpers of the lead's plan view:
 
 from __future__ import annotations
 
-import json
 import math
-from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,24 +28,18 @@ from itertools import combinations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
-from coder.analysis_set import (
-    CodingStatus,
-    analysis_codings,
-    read_coding_facts,
-)
-from coder.scales import RatingScale, parse_scale
-from coder.store.models import (
-    CodingRow,
-    NoteRow,
-    PlanRow,
-    RaterRow,
-    RatingRow,
-    ScaleRow,
-    SessionRow,
-)
+from coder.scales import RatingScale
 from coder.store.project import CODING_STATES, Note, Project
+from coder.store.queries import (
+    ScoredCoding,
+    StoredPlan,
+    active_plan,
+    coding_notes,
+    coding_state_counts,
+    reliability_codings,
+    scale_versions,
+)
 
 #: Item kinds whose scores are points on a scale, compared by :func:`find_discrepancies`.
 #: Durations (seconds) and nominal categories have no "points" to differ by.
@@ -92,17 +85,6 @@ class Discrepancy:
 
 
 @dataclass(frozen=True)
-class _Coding:
-    id: int
-    scale_pk: int
-    rater: str
-    session_key: str
-    session_pk: int
-    submitted_at: datetime | None
-    values: dict[str, float | None]
-
-
-@dataclass(frozen=True)
 class _Variable:
     item_id: str
     label: str
@@ -112,11 +94,7 @@ class _Variable:
 def _definitions(project: Project, scale_id: str) -> dict[int, RatingScale]:
     """Every stored version of a scale: scale row id -> definition (raises if unknown)."""
     project.scale(scale_id)  # a clear InputError for an unknown scale
-    with project.store.read() as s:
-        rows = s.execute(
-            select(ScaleRow.id, ScaleRow.source).where(ScaleRow.scale_id == scale_id)
-        ).all()
-    return {pk: parse_scale(src, source_name=f"stored scale {scale_id}") for pk, src in rows}
+    return scale_versions(project, [scale_id])
 
 
 def _variables(newest: RatingScale, definitions: Mapping[int, RatingScale]) -> list[_Variable]:
@@ -136,62 +114,17 @@ def _variables(newest: RatingScale, definitions: Mapping[int, RatingScale]) -> l
     return out
 
 
-def _as_utc(value: Any) -> datetime | None:
-    """A stored time stamp as an aware UTC datetime (SQLite returns naive UTC ones)."""
-    if value is None:
-        return None
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if not isinstance(at, datetime):
-        raise TypeError(f"not a time stamp: {value!r}")
-    if at.tzinfo is None:
-        return at.replace(tzinfo=UTC)
-    return at.astimezone(UTC)
-
-
-def _double_coded(project: Project, scale_id: str) -> tuple[dict[int, RatingScale], list[_Coding]]:
+def _double_coded(
+    project: Project, scale_id: str
+) -> tuple[dict[int, RatingScale], list[ScoredCoding]]:
     """The reliability pairs of the scale's double-coded sessions (:func:`analysis_codings`).
 
-    Returns the scale's definitions by row id and the codings, ordered by session
-    (import order) and rater code, each with its numeric item values.
+    Returns the scale's definitions by row id and the codings
+    (:func:`coder.store.queries.reliability_codings`), ordered by session (import
+    order) and rater code, each with its numeric item values.
     """
     definitions = _definitions(project, scale_id)
-    pks = list(definitions)
-    with project.store.read() as s:
-        chosen = analysis_codings(read_coding_facts(s, scale_ids=[scale_id]))
-        wanted = chosen.reliability_ids
-        rows = s.execute(
-            select(
-                CodingRow.id,
-                CodingRow.scale_pk,
-                CodingRow.submitted_at,
-                RaterRow.code,
-                SessionRow.session_key,
-                SessionRow.id,
-            )
-            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            .join(SessionRow, SessionRow.id == CodingRow.session_id)
-            .where(CodingRow.scale_pk.in_(pks), CodingRow.state == CodingStatus.SUBMITTED.value)
-        ).all()
-        keep = [row for row in rows if row[0] in wanted]
-        ratings = s.execute(
-            select(RatingRow.coding_id, RatingRow.item_id, RatingRow.value)
-            .join(CodingRow, CodingRow.id == RatingRow.coding_id)
-            .where(
-                CodingRow.scale_pk.in_(pks),
-                CodingRow.state == CodingStatus.SUBMITTED.value,
-                RatingRow.text.is_(None),
-            )
-        ).all()
-    values: dict[int, dict[str, float | None]] = defaultdict(dict)
-    for coding_id, item_id, value in ratings:
-        if coding_id in wanted:
-            values[coding_id][item_id] = None if value is None else float(value)
-    codings = [
-        _Coding(cid, pk, code, key, session_pk, _as_utc(at), values.get(cid, {}))
-        for cid, pk, at, code, key, session_pk in keep
-    ]
-    codings.sort(key=lambda c: (c.session_pk, c.rater, c.id))
-    return definitions, codings
+    return definitions, reliability_codings(project, scale_id)
 
 
 def _newest(definitions: Mapping[int, RatingScale]) -> RatingScale:
@@ -317,10 +250,10 @@ def find_discrepancies(
     definitions, codings = _double_coded(project, scale_id)
     newest = _newest(definitions)
     items = [item for item in newest.items if item.kind in kinds]
-    by_session: dict[str, list[_Coding]] = {}
+    by_session: dict[str, list[ScoredCoding]] = {}
     for coding in codings:
         by_session.setdefault(coding.session_key, []).append(coding)
-    found: list[tuple[str, str, str, _Coding, float, _Coding, float]] = []
+    found: list[tuple[str, str, str, ScoredCoding, float, ScoredCoding, float]] = []
     for key, group in by_session.items():
         for item in items:
             for a, b in combinations(sorted(group, key=lambda c: c.rater), 2):
@@ -329,7 +262,7 @@ def find_discrepancies(
                     continue
                 if abs(va - vb) > threshold:
                     found.append((key, item.id, item.label, a, va, b, vb))
-    notes = _notes(project, {c.id for f in found for c in (f[3], f[5])})
+    notes = coding_notes(project, {c.coding_id for f in found for c in (f[3], f[5])})
     return [
         Discrepancy(
             scale_id=scale_id,
@@ -340,28 +273,13 @@ def find_discrepancies(
             score_a=va,
             rater_b=b.rater,
             score_b=vb,
-            coding_a=a.id,
-            coding_b=b.id,
-            notes_a=notes.get(a.id, ()),
-            notes_b=notes.get(b.id, ()),
+            coding_a=a.coding_id,
+            coding_b=b.coding_id,
+            notes_a=notes.get(a.coding_id, ()),
+            notes_b=notes.get(b.coding_id, ()),
         )
         for key, item_id, label, a, va, b, vb in found
     ]
-
-
-def _notes(project: Project, coding_ids: Collection[int]) -> dict[int, tuple[Note, ...]]:
-    if not coding_ids:
-        return {}
-    out: dict[int, list[Note]] = defaultdict(list)
-    with project.store.read() as s:
-        rows = s.execute(
-            select(NoteRow.coding_id, NoteRow.id, NoteRow.position_ms, NoteRow.text)
-            .where(NoteRow.coding_id.in_(list(coding_ids)), NoteRow.deleted.is_(False))
-            .order_by(NoteRow.position_ms, NoteRow.id)
-        ).all()
-    for coding_id, note_id, position_ms, text in rows:
-        out[coding_id].append(Note(note_id, position_ms, text))
-    return {k: tuple(v) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------- plan view
@@ -378,44 +296,17 @@ def progress_by_rater(project: Project, scale_id: str) -> dict[str, dict[str, in
         ``{rater code: {"not_started": n, "in_progress": n, "submitted": n,
         "uncodable": n}}`` for every rater with a coding of the scale, sorted by code.
     """
-    pks = list(_definitions(project, scale_id))
+    _definitions(project, scale_id)  # a clear InputError for an unknown scale
     out: dict[str, dict[str, int]] = {}
-    with project.store.read() as s:
-        rows = s.execute(
-            select(RaterRow.code, CodingRow.state)
-            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            .where(CodingRow.scale_pk.in_(pks))
-        ).all()
-    for code, state in rows:
+    for (code, state), n in coding_state_counts(project, scale_id).items():
         counts = out.setdefault(code, dict.fromkeys(CODING_STATES, 0))
-        counts[state] = counts.get(state, 0) + 1
+        counts[state] = counts.get(state, 0) + n
     return dict(sorted(out.items()))
-
-
-@dataclass(frozen=True)
-class StoredPlan:
-    """The scale's plan in force: its inputs (``PlanRequest.as_dict``) and summary."""
-
-    plan_id: int
-    created_at: datetime | None
-    params: Mapping[str, Any]
-    summary: Mapping[str, Any]
 
 
 def stored_plan_params(project: Project, scale_id: str) -> StoredPlan | None:
     """The active stored plan of a scale with the inputs it was made with, or None."""
-    with project.store.read() as s:
-        row = s.execute(
-            select(PlanRow.id, PlanRow.created_at, PlanRow.params_json, PlanRow.summary_json)
-            .join(ScaleRow, ScaleRow.id == PlanRow.scale_pk)
-            .where(ScaleRow.scale_id == scale_id, PlanRow.active.is_(True))
-            .order_by(PlanRow.id.desc())
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    plan_id, created_at, params, summary = row
-    return StoredPlan(plan_id, _as_utc(created_at), json.loads(params), json.loads(summary))
+    return active_plan(project, scale_id)
 
 
 def pair_matrix(raters: Sequence[str], pair_counts: Sequence[Mapping[str, Any]]) -> list[list[int]]:

@@ -44,29 +44,19 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
-from coder.analysis_set import CodingFact, CodingStatus, analysis_codings
+from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
+from coder.kinds import FINISHED_STATUSES, CodingStatus
 from coder.reliability import ICC_FORMS, ItemReliability, reliability_report
-from coder.scales import RatingScale, parse_scale
-from coder.store.models import (
-    AudioFileRow,
-    CodingRow,
-    NoteRow,
-    RaterRow,
-    RatingRow,
-    ScaleRow,
-    SessionRow,
-    SpanRow,
-)
+from coder.scales import RatingScale
 from coder.store.project import Project
+from coder.store.queries import ExportRows, export_rows, scale_versions
 
 FinalRule = Literal["primary", "mean", "consensus"]
 Progress = Callable[[float], None]
 Cancelled = Callable[[], bool]
 
-FINISHED_STATES = (CodingStatus.SUBMITTED.value, CodingStatus.UNCODABLE.value)
 TABLES: tuple[str, ...] = (
     "scores",
     "long",
@@ -421,106 +411,27 @@ class _Steps:
 # --------------------------------------------------------------------------- reading
 
 
-@dataclass
-class _Raw:
-    codings: pd.DataFrame
-    ratings: pd.DataFrame
-    notes: pd.DataFrame
-    spans: pd.DataFrame
-
-
 def _read(
     project: Project,
-    scale_pks: Mapping[int, str],
+    chosen: Sequence[str],
     *,
     include_audio_paths: bool,
     include_metadata: bool,
-) -> _Raw:
-    """Four bulk queries: codings (with session and rater), ratings, notes, spans."""
-    pks = list(scale_pks)
-    columns: list[Any] = [
-        CodingRow.id.label("coding_id"),
-        CodingRow.scale_pk,
-        CodingRow.role,
-        CodingRow.queue_position,
-        CodingRow.state,
-        CodingRow.uncodable_reason,
-        CodingRow.uncodable_text,
-        CodingRow.submitted_at,
-        RaterRow.code.label("rater"),
-        SessionRow.id.label("session_pk"),
-        SessionRow.session_key.label("session_id"),
-        SessionRow.patient,
-        SessionRow.therapist,
-        SessionRow.session_number,
-        SessionRow.phase,
-        SessionRow.training.label("training_session"),
-    ]
-    if include_metadata:
-        columns += [SessionRow.date, SessionRow.metadata_json]
-    if include_audio_paths:
-        columns.append(AudioFileRow.path.label("audio_path"))
-    query = (
-        select(*columns)
-        .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-        .join(SessionRow, SessionRow.id == CodingRow.session_id)
-        .where(CodingRow.scale_pk.in_(pks))
+) -> ExportRows:
+    """The export's rows (:func:`coder.store.queries.export_rows`), columns typed."""
+    raw = export_rows(
+        project,
+        chosen,
+        include_audio_paths=include_audio_paths,
+        include_metadata=include_metadata,
     )
-    if include_audio_paths:
-        query = query.outerjoin(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
-    finished = CodingRow.state.in_(FINISHED_STATES)
-    with project.store.read() as s:
-        # Core-level results on the session's connection: no ORM row processing.
-        conn = s.connection()
-        codings = _frame(conn, query)
-        ratings = _frame(
-            conn,
-            select(RatingRow.coding_id, RatingRow.item_id, RatingRow.value, RatingRow.text)
-            .join(CodingRow, CodingRow.id == RatingRow.coding_id)
-            .where(CodingRow.scale_pk.in_(pks), CodingRow.state == "submitted"),
-        )
-        notes = _frame(
-            conn,
-            select(NoteRow.coding_id, NoteRow.position_ms, NoteRow.text)
-            .join(CodingRow, CodingRow.id == NoteRow.coding_id)
-            .where(CodingRow.scale_pk.in_(pks), finished, NoteRow.deleted.is_(False)),
-        )
-        spans = _frame(
-            conn,
-            select(SpanRow.coding_id, SpanRow.item_id, SpanRow.start_ms, SpanRow.end_ms)
-            .join(CodingRow, CodingRow.id == SpanRow.coding_id)
-            .where(CodingRow.scale_pk.in_(pks), finished, SpanRow.deleted.is_(False)),
-        )
-    codings["scale_id"] = codings["scale_pk"].map(scale_pks)
+    codings = raw.codings
     codings["submitted_at"] = _utc_times(codings["submitted_at"])
     codings["session_number"] = codings["session_number"].astype("Int64")
     codings["queue_position"] = codings["queue_position"].astype("Int64")
     codings["training_session"] = codings["training_session"].astype(bool)
-    ratings["value"] = ratings["value"].astype("float64")
-    return _Raw(codings, ratings, notes, spans)
-
-
-def _frame(conn: Any, query: Any) -> pd.DataFrame:
-    """A query's rows as a DataFrame, column by column.
-
-    The compiled SQL runs on the session's own DB-API cursor: SQLAlchemy's result
-    rows cost more than the query itself at 300,000 ratings, and every column is
-    converted in bulk afterwards (so SQLite's text datetimes and 0/1 booleans, and
-    PostgreSQL's native ones, come out alike).
-    """
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
-    if compiled.positional:
-        params = tuple(compiled.params[name] for name in compiled.positiontup)
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pd.DataFrame({name: list(col) for name, col in zip(names, columns, strict=True)})
+    raw.ratings["value"] = raw.ratings["value"].astype("float64")
+    return raw
 
 
 # --------------------------------------------------------------------------- building
@@ -581,18 +492,9 @@ def build_export_bundle(
     steps.at(0.0)
     scales = _choose_scales(project, scale_ids)
     chosen = [s.id for s in scales]
-    with project.store.read() as s:
-        scale_rows = s.execute(
-            select(ScaleRow.id, ScaleRow.scale_id, ScaleRow.source).where(
-                ScaleRow.scale_id.in_(chosen)
-            )
-        ).all()
-    scale_pks = {pk: sid for pk, sid, _ in scale_rows}
     # A coding points at the scale version it was made with; composites are computed
     # with that version's definition (the columns follow the newest version).
-    definitions = {
-        pk: parse_scale(src, source_name=f"stored scale {sid}") for pk, sid, src in scale_rows
-    }
+    definitions = scale_versions(project, chosen)
     options = ExportOptions(
         scale_ids=tuple(chosen),
         final=final,
@@ -604,16 +506,16 @@ def build_export_bundle(
     steps.at(0.05)
     raw = _read(
         project,
-        scale_pks,
+        chosen,
         include_audio_paths=include_audio_paths,
         include_metadata=include_metadata,
     )
     steps.at(0.35)
-    codings = _prepare_codings(raw.codings, chosen)
+    codings = _prepare_codings(raw.codings, raw.facts, chosen)
     excluded = _excluded_counts(codings, chosen)
     extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
     plan = _plan(codings)
-    finished = codings[codings["state"].isin(FINISHED_STATES)].reset_index(drop=True)
+    finished = codings[codings["state"].isin(list(FINISHED_STATUSES))].reset_index(drop=True)
     steps.at(0.4)
     scores = _scores(finished, raw.ratings, variables_by_scale, definitions, extra_columns)
     steps.at(0.55)
@@ -648,7 +550,7 @@ def build_export_bundle(
         app_version=app_version(),
         scales=tuple(scales),
         variables=_variables_frame(all_variables, [*definitions.values(), *scales]),
-        scores=scores.drop(columns=["_analysis", "_reliability", "_coding_id"]),
+        scores=scores.drop(columns=["_analysis", "_reliability", "_primary", "_coding_id"]),
         long=long,
         pairs=pairs,
         final=final_table,
@@ -695,31 +597,27 @@ def _with_old_items(
     return tuple(out)
 
 
-def _prepare_codings(codings: pd.DataFrame, chosen: Sequence[str]) -> pd.DataFrame:
+def _prepare_codings(
+    codings: pd.DataFrame, facts: Sequence[CodingFact], chosen: Sequence[str]
+) -> pd.DataFrame:
+    """Order the codings and mark what :func:`analysis_codings` decided about each.
+
+    ``facts`` are the facts of the rows of ``codings``. The columns added only carry
+    the rule's answer into the tables: ``_analysis`` (counted), ``_reliability`` (in
+    its session's reliability pair), ``_primary`` (the session's primary coding) and
+    ``double_coded``.
+    """
     codings = codings.copy()
     codings["_scale_order"] = codings["scale_id"].map({sid: i for i, sid in enumerate(chosen)})
     codings = codings.sort_values(
         ["_scale_order", "session_pk", "rater", "coding_id"], kind="stable"
     ).reset_index(drop=True)
-    # Which codings count is one rule for every consumer (coder.analysis_set); the
-    # columns below only carry its answer into the tables.
-    facts = [
-        CodingFact(int(cid), str(scale), str(session), str(rater), str(role), str(state), bool(tr))
-        for cid, scale, session, rater, role, state, tr in zip(
-            codings["coding_id"],
-            codings["scale_id"],
-            codings["session_id"],
-            codings["rater"],
-            codings["role"],
-            codings["state"],
-            codings["training_session"],
-            strict=True,
-        )
-    ]
-    chosen = analysis_codings(facts)
-    double = {(c.scale_id, c.session) for c in chosen.double_coded()}
-    codings["_analysis"] = codings["coding_id"].isin(list(chosen.counted_ids)).astype(bool)
-    codings["_reliability"] = codings["coding_id"].isin(list(chosen.reliability_ids)).astype(bool)
+    decided = analysis_codings(facts)
+    double = {(c.scale_id, c.session) for c in decided.double_coded()}
+    primary = {c.primary.coding_id for c in decided.sessions.values() if c.primary is not None}
+    codings["_analysis"] = codings["coding_id"].isin(list(decided.counted_ids)).astype(bool)
+    codings["_reliability"] = codings["coding_id"].isin(list(decided.reliability_ids)).astype(bool)
+    codings["_primary"] = codings["coding_id"].isin(list(primary)).astype(bool)
     codings["double_coded"] = pd.Series(
         [(s, k) in double for s, k in zip(codings["scale_id"], codings["session_id"], strict=True)],
         index=codings.index,
@@ -733,7 +631,8 @@ def _excluded_counts(codings: pd.DataFrame, chosen: Sequence[str]) -> dict[str, 
     for sid in chosen:
         rows = codings[codings["scale_id"] == sid]
         out[sid] = {
-            state: int((rows["state"] == state).sum()) for state in ("not_started", "in_progress")
+            state: int((rows["state"] == state).sum())
+            for state in (CodingStatus.NOT_STARTED, CodingStatus.IN_PROGRESS)
         }
     return out
 
@@ -785,7 +684,7 @@ def _scores(
     columns_of = {(v.scale_id, v.item_id): v.column for v in all_vars}
 
     ids = finished["coding_id"].to_numpy()
-    submitted = (finished["state"] == "submitted").to_numpy()
+    submitted = (finished["state"] == CodingStatus.SUBMITTED).to_numpy()
     wide = pd.DataFrame(index=pd.Index(ids, name="coding_id"))
     if not ratings.empty:
         ratings = ratings[ratings["coding_id"].isin(ids[submitted])]
@@ -849,6 +748,7 @@ def _scores(
     scores = pd.concat([base, combined], axis=1)
     scores["_analysis"] = finished["_analysis"].to_numpy()
     scores["_reliability"] = finished["_reliability"].to_numpy()
+    scores["_primary"] = finished["_primary"].to_numpy()
     scores["_coding_id"] = ids
     return scores
 
@@ -886,7 +786,7 @@ def _long(
     parts = []
     for scale_id, variables in variables_by_scale.items():
         sub = _scale_rows(scores, scale_id)
-        sub = sub[sub["state"] == "submitted"]
+        sub = sub[sub["state"] == CodingStatus.SUBMITTED]
         if not sub.empty and variables:
             parts.append(_melt(sub, scale_id, variables))
     if not parts:
@@ -952,7 +852,7 @@ def _final(
             continue
         sessions = sub.drop_duplicates("session_id").loc[:, [*SESSION_COLUMNS, *extra_columns]]
         sessions = sessions.set_index("session_id", drop=False)
-        done = sub[sub["state"] == "submitted"]
+        done = sub[sub["state"] == CodingStatus.SUBMITTED]
         n_coders = done.groupby("session_id")["rater"].count()
         if rule == "mean":
             values = done.groupby("session_id", sort=False)[numeric].mean()
@@ -965,14 +865,13 @@ def _final(
                 dtype="str",
             )
         else:
-            primary = sub[sub["role"] == "primary"].sort_values("_coding_id", kind="stable")
-            primary = primary.drop_duplicates("session_id").set_index("session_id")
-            ok = primary[primary["state"] == "submitted"]
+            primary = sub[sub["_primary"]].set_index("session_id")
+            ok = primary[primary["state"] == CodingStatus.SUBMITTED]
             values = ok[numeric]
             source = pd.Series(
                 {sid: f"{r} (primary)" for sid, r in ok["rater"].items()}, dtype="str"
             )
-            for sid, row in primary[primary["state"] != "submitted"].iterrows():
+            for sid, row in primary[primary["state"] != CodingStatus.SUBMITTED].iterrows():
                 source[sid] = f"none: the primary coder {row['rater']} marked it uncodable"
         frame = sessions.copy()
         frame["n_coders"] = n_coders.reindex(frame.index).fillna(0).astype("Int64")
@@ -1260,7 +1159,7 @@ def _spans(spans: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
 
 
 def _uncodable(finished: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = finished[finished["state"] == "uncodable"]
+    rows = finished[finished["state"] == CodingStatus.UNCODABLE]
     table = rows.rename(columns={"uncodable_reason": "reason", "uncodable_text": "text"})
     table = table.loc[:, list(UNCODABLE_COLUMNS)].reset_index(drop=True)
     if rows.empty:

@@ -15,6 +15,9 @@ Only this package imports SQLAlchemy or Alembic (an import-linter contract in
 - ``bulk``: loading finished codings in bulk (benchmarks, large test projects).
 - ``open_files``: which project files this process has open (no database library).
 - ``text_checks``: the text limits applied to every row on flush.
+- ``queries``: the analysis reads (coding facts for :mod:`coder.analysis_set`,
+  reliability pairs with their scores, notes, consensus, export rows).
+- ``consensus_store``: writing consensus scores.
 
 This ``__init__`` imports nothing, so ``coder.store.models`` can be loaded without
 the rest (the modules import each other in one direction: models, faults, engine,
