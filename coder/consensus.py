@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from coder.changes import OpChanges
 from coder.errors import InputError
 from coder.scales import RatingScale
 from coder.store.consensus_store import write_consensus
@@ -83,11 +84,14 @@ def record_consensus(
     value: float | None,
     reason: str,
     actor: str = LEAD,
-) -> None:
+) -> OpChanges:
     """Record (or change) the consensus score of one item of a double-coded session.
 
     ``value=None`` withdraws the consensus (the reason is still required and kept in
     the history). The raters' own scores are not touched.
+
+    Returns:
+        What changed: the consensus scores, or nothing when the score was already so.
 
     Raises:
         InputError: the session is not double-coded on the scale, the item is not a
@@ -109,7 +113,7 @@ def record_consensus(
             raise InputError(f"item {item_id!r} is free text; a consensus is a score")
         item.check_value(value)
 
-    write_consensus(
+    changed = write_consensus(
         project,
         scale_id,
         session_key,
@@ -119,6 +123,7 @@ def record_consensus(
         actor=actor,
         check=check,
     )
+    return OpChanges(consensus=changed)
 
 
 def consensus_scores(project: Project, scale_id: str | None = None) -> pd.DataFrame:
