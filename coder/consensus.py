@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from coder.changes import OpChanges
+from coder.coding_rules import check_number, item_of
 from coder.errors import InputError
 from coder.scales import RatingScale
 from coder.store.consensus_store import write_consensus
@@ -105,13 +106,10 @@ def record_consensus(
     reason = reason.strip()
 
     def check(scale: RatingScale) -> None:
-        try:
-            item = scale.item(item_id)
-        except KeyError:
-            raise InputError(f"scale {scale_id!r} has no item {item_id!r}") from None
+        item = item_of(scale, item_id)
         if not item.is_numeric:
             raise InputError(f"item {item_id!r} is free text; a consensus is a score")
-        item.check_value(value)
+        check_number(item, value)
 
     changed = write_consensus(
         project,
