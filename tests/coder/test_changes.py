@@ -86,3 +86,13 @@ def test_import_reports_carry_their_changes() -> None:
     assert merged.changes == OpChanges(codings=True)
     # A package whose changes were all conflicts wrote no coding.
     assert PackageReport("p1", "R1", {"ratings": 0}, (), True).changes == OpChanges()
+
+
+def test_relink_and_recalibration_reports_carry_their_changes() -> None:
+    from coder.certification import RecalibrationReport
+    from coder.importer import RelinkReport
+
+    assert RelinkReport([("S1", "/audio/s1.wav")]).changes == OpChanges(sessions=True)
+    assert RelinkReport([], ["S2"]).changes == OpChanges()
+    assert RecalibrationReport(5, {"A": ["S3"]}).changes == OpChanges(assignments=True)
+    assert RecalibrationReport(5, {"A": []}, {"A": 1}).changes == OpChanges()
