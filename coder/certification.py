@@ -270,6 +270,11 @@ class RecalibrationReport:
     added: dict[str, list[str]] = field(default_factory=dict)
     short: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def changes(self) -> OpChanges:
+        """What scheduling changed: the assignments, if a recalibration coding was added."""
+        return OpChanges(assignments=any(self.added.values()))
+
 
 @dataclass(frozen=True)
 class _Comparison:
