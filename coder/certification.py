@@ -752,7 +752,7 @@ def _drift_checks(
         (session id, queue position) of each check to add, and how many due checks
         found no master-coded session the rater has not coded.
     """
-    real = [c for c in queue if c.role in ("primary", "second")]
+    real = [c for c in queue if c.role in (CodingRole.PRIMARY, CodingRole.SECOND)]
     have = sum(1 for c in queue if c.role == RECALIBRATION_ROLE)
     due = len(real) // rate.every
     coded = {c.session_id for c in queue}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -12,13 +13,10 @@ from coder.store.project import Project
 from tests.factories import make_project
 
 
-def _project(tmp_path: Path, n_raters: int) -> Project:
+def _project(path: Path, n_raters: int, db_url: str | None = None) -> Project:
     raters = [f"R{i:02d}" for i in range(n_raters)]
     project = make_project(
-        tmp_path / f"progress{n_raters}.scproj",
-        scales=["thabs"],
-        raters=raters,
-        sessions=["S1", "S2"],
+        path, scales=["thabs"], raters=raters, sessions=["S1", "S2"], db_url=db_url
     )
     for rater in raters:
         first = project.add_coding("S1", rater, "thabs")
@@ -47,12 +45,17 @@ def _statements(project: Project) -> int:
 def test_load_progress_runs_as_many_queries_for_12_raters_as_for_3(
     tmp_path: Path, few: int, many: int
 ) -> None:
-    with _project(tmp_path, few) as small, _project(tmp_path, many) as large:
+    with (
+        _project(tmp_path / "few.scproj", few) as small,
+        _project(tmp_path / "many.scproj", many) as large,
+    ):
         assert _statements(small) == _statements(large) > 0
 
 
-def test_finished_codings_are_every_raters_submitted_and_uncodable_ones(tmp_path: Path) -> None:
-    with _project(tmp_path, 3) as project:
+def test_finished_codings_are_every_raters_submitted_and_uncodable_ones(
+    new_project_args: dict[str, Any],
+) -> None:
+    with _project(new_project_args["path"], 3, new_project_args["db_url"]) as project:
         project.add_raters(["LATE"])
         coding = project.add_coding("S2", "LATE", "thabs")
         view = project.rater_view("LATE")
