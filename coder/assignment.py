@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -150,7 +150,7 @@ class Plan:
             sorted((c for c in self.codings if c.rater == rater), key=lambda c: c.queue_position)
         )
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         """Return the JSON-ready plan summary (the ``assign --json`` document).
 
         Keys:

@@ -48,12 +48,13 @@ from coder.certification_settings import (
     RecalibrationRate,
     check_criterion,
 )
+from coder.coding_data import CodingId, Note
 from coder.errors import InputError
 from coder.reliability import agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store
 from coder.store.certification_store import MasterComparison, QueuedCoding
-from coder.store.project import LEAD, CodingId, Note, Project
+from coder.store.project import LEAD, Project
 
 MASTER_ROLE = CodingRole.MASTER
 CERTIFICATION_ROLE = CodingRole.CERTIFICATION

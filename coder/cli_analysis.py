@@ -46,14 +46,14 @@ def cmd_assign(args: argparse.Namespace) -> int:
         ("preview (not stored)" if plan_id is None else f"stored plan #{plan_id}")
         + f" for {request.scale_id}: {summary['double_coded']} double-coded session(s)"
     )
-    print("loads: " + ", ".join(f"{r}={n}" for r, n in summary["loads"].items()))  # type: ignore[union-attr]
+    print("loads: " + ", ".join(f"{r}={n}" for r, n in summary["loads"].items()))
     print(
         "pairs: "
         + ", ".join(
             f"{p['raters'][0]}+{p['raters'][1]}={p['count']}" for p in summary["pair_counts"]
         )
-    )  # type: ignore[union-attr]
-    for reason in summary["relaxed"]:  # type: ignore[union-attr]
+    )
+    for reason in summary["relaxed"]:
         print(f"relaxed: {reason}")
     return 0
 
