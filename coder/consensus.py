@@ -21,7 +21,9 @@ from typing import Any
 
 import pandas as pd
 
+from coder.changes import OpChanges
 from coder.coding_data import Note
+from coder.coding_rules import check_number, item_of
 from coder.errors import InputError
 from coder.scales import RatingScale
 from coder.store.consensus_store import write_consensus
@@ -84,11 +86,14 @@ def record_consensus(
     value: float | None,
     reason: str,
     actor: str = LEAD,
-) -> None:
+) -> OpChanges:
     """Record (or change) the consensus score of one item of a double-coded session.
 
     ``value=None`` withdraws the consensus (the reason is still required and kept in
     the history). The raters' own scores are not touched.
+
+    Returns:
+        What changed: the consensus scores, or nothing when the score was already so.
 
     Raises:
         InputError: the session is not double-coded on the scale, the item is not a
@@ -102,15 +107,12 @@ def record_consensus(
     reason = reason.strip()
 
     def check(scale: RatingScale) -> None:
-        try:
-            item = scale.item(item_id)
-        except KeyError:
-            raise InputError(f"scale {scale_id!r} has no item {item_id!r}") from None
+        item = item_of(scale, item_id)
         if not item.is_numeric:
             raise InputError(f"item {item_id!r} is free text; a consensus is a score")
-        item.check_value(value)
+        check_number(item, value)
 
-    write_consensus(
+    changed = write_consensus(
         project,
         scale_id,
         session_key,
@@ -120,6 +122,7 @@ def record_consensus(
         actor=actor,
         check=check,
     )
+    return OpChanges(consensus=changed)
 
 
 def consensus_scores(project: Project, scale_id: str | None = None) -> pd.DataFrame:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from coder.analysis_set import CodingStatus
 from coder.assignment import Plan, PlannedCoding, PlanSession, plan_assignments, replan
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
+from coder.changes import OpChanges
 from coder.errors import InputError
 from coder.store import plans as store
 from coder.store.project import LEAD, Project
@@ -247,6 +248,19 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
     )
 
 
-def plan_and_save(project: Project, request: PlanRequest, *, actor: str = LEAD) -> tuple[Plan, int]:
+class SavedPlan(NamedTuple):
+    """A plan made and stored by :func:`plan_and_save`: ``plan, plan_id = saved``."""
+
+    plan: Plan
+    plan_id: int
+
+    @property
+    def changes(self) -> OpChanges:
+        """What storing a plan changes: the stored plan and the assignments."""
+        return OpChanges(plan=True, assignments=True)
+
+
+def plan_and_save(project: Project, request: PlanRequest, *, actor: str = LEAD) -> SavedPlan:
+    """Make the plan of ``request`` and store it (the GUI's "Save plan")."""
     plan = make_plan(project, request)
-    return plan, save_plan(project, request, plan, actor=actor)
+    return SavedPlan(plan, save_plan(project, request, plan, actor=actor))

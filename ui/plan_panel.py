@@ -7,6 +7,12 @@ guarantees the plan had to relax. "Save plan" plans again and stores the plan in
 storage worker (:func:`coder.planning.plan_and_save`: the same inputs and seed give
 the same plan, and planning at save time sees any work started since the preview).
 The tab also shows each rater's progress on the scale.
+
+The tab follows the runner's change notifications (:attr:`~ui.tasks.TaskRunner.changed`):
+a change of sessions, raters or scales reads everything again and fills the inputs
+anew; a change of the stored plan, the assignments or the codings (a plan saved here
+or elsewhere, a coding reopened) reads the stored plan and the progress only, and
+leaves the inputs and the summary on screen as they are.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from coder.assignment import Plan
+from coder.changes import OpChanges
 from coder.discrepancies import StoredPlan, progress_by_rater, stored_plan_params
 from coder.errors import InputError
 from coder.planning import STRATA_KEYS, PlanRequest, make_plan, plan_and_save
@@ -189,6 +196,11 @@ class PlanPanel(QWidget):
         plan_saved(int): a plan was stored; its id.
     """
 
+    #: Changes that read everything again and fill the inputs anew.
+    INPUTS = OpChanges(sessions=True, raters=True, scales=True)
+    #: Changes that read the stored plan and the progress again.
+    STORED = OpChanges(plan=True, assignments=True, codings=True)
+
     state_loaded = Signal()
     preview_shown = Signal()
     plan_saved = Signal(int)
@@ -200,8 +212,10 @@ class PlanPanel(QWidget):
         self._state: PlanState | None = None
         self._sessions_total = 0
         self._loading = False
+        self._full_read_pending = False
         self.summary: dict[str, Any] | None = None  # the summary on screen
         self._build()
+        runner.changed.connect(self._on_changed)
         self.refresh()
 
     # ------------------------------------------------------------------ layout
@@ -324,6 +338,7 @@ class PlanPanel(QWidget):
 
     def refresh(self) -> None:
         """Re-read the scales, raters and the current scale's stored plan and progress."""
+        self._full_read_pending = True
         self.runner.submit(
             load_plan_state,
             self.project,
@@ -332,6 +347,25 @@ class PlanPanel(QWidget):
             on_error=self._on_failed,
             latest=(self, "state"),  # a newer request supersedes this one
         )
+
+    def _reload_stored(self) -> None:
+        """Re-read the current scale's stored plan and progress; the inputs stay."""
+        self.runner.submit(
+            load_plan_state,
+            self.project,
+            self.current_scale_id(),
+            on_done=self._on_stored_loaded,
+            on_error=self._on_failed,
+            latest=(self, "state"),
+        )
+
+    @Slot(object)
+    def _on_changed(self, changes: OpChanges) -> None:
+        # A full read still on its way would be superseded by a narrower one: widen.
+        if changes & self.INPUTS or (changes & self.STORED and self._full_read_pending):
+            self.refresh()
+        elif changes & self.STORED:
+            self._reload_stored()
 
     def current_scale_id(self) -> str | None:
         data = self.scale_combo.currentData()
@@ -342,6 +376,7 @@ class PlanPanel(QWidget):
             self.refresh()
 
     def _on_state_loaded(self, state: PlanState) -> None:
+        self._full_read_pending = False
         self._state = state
         self._loading = True
         try:
@@ -562,7 +597,7 @@ class PlanPanel(QWidget):
     def _store(self, request: PlanRequest) -> None:
         self.save_button.setEnabled(False)
         self.result_title.setText("Saving the plan…")
-        self.runner.write(
+        self.runner.run_op(
             partial(plan_and_save, self.project, request),
             on_done=partial(self._on_saved, request),
             on_error=self._on_plan_failed,
@@ -578,18 +613,10 @@ class PlanPanel(QWidget):
             f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
             f"{summary['double_coded']} double-coded. The raters see it in their queues.",
         )
+        # The change notification has asked for the stored plan and progress already.
         self.plan_saved.emit(plan_id)
-        # Progress and the stored plan, read after the write (same storage worker).
-        self.runner.read(
-            load_plan_state,
-            self.project,
-            request.scale_id,
-            on_done=self._on_saved_state,
-            on_error=self._on_failed,
-            latest=(self, "state"),
-        )
 
-    def _on_saved_state(self, state: PlanState) -> None:
+    def _on_stored_loaded(self, state: PlanState) -> None:
         self._state = state
         self._show_progress(state.progress)
         self.state_loaded.emit()
@@ -668,6 +695,7 @@ class PlanPanel(QWidget):
 
     @Slot(object)
     def _on_failed(self, error: BaseException) -> None:
+        self._full_read_pending = False
         self.result_title.setText("The project could not be read.")
         show_error(self, error)
 

@@ -1,7 +1,9 @@
 """The lead's "Progress" tab: counts of codings by scale and rater, and reopening.
 
 Everything is read in a worker (``Project.status`` and each rater's queue); "Allow
-reopening" writes through the storage worker.
+reopening" is a mutation run by :meth:`~ui.tasks.TaskRunner.run_op`. The tab reads
+again whenever a mutation changes sessions, raters, scales, assignments or codings,
+whichever tab or dialog made it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.changes import OpChanges
 from coder.store.project import CODING_STATES, Project
 from ui.dialogs import show_error
 from ui.import_dialog import ImportDialog
@@ -76,7 +79,16 @@ def _table(model: RowsTableModel) -> QTableView:
 
 
 class ProgressTab(QWidget):
-    """Status tables and the list of finished codings the lead may reopen."""
+    """Status tables and the list of finished codings the lead may reopen.
+
+    Signals:
+        loaded(): the tables show a fresh read of the project.
+    """
+
+    #: What the tab shows: it reads again when a mutation changes any of these.
+    SHOWS = OpChanges(sessions=True, raters=True, scales=True, assignments=True, codings=True)
+
+    loaded = Signal()
 
     def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,26 +128,38 @@ class ProgressTab(QWidget):
         self.finished_table = _table(self.finished)
         layout.addWidget(self.finished_table, 1)
         row = QHBoxLayout()
-        row.addStretch(1)
+        # What became of the lead's last "Allow reopening" (the summary above is
+        # redrawn by every refresh).
+        self.reopen_status = QLabel("")
+        self.reopen_status.setWordWrap(True)
+        row.addWidget(self.reopen_status, 1)
         self.reopen_button = QPushButton("Allow reopening")
         self.reopen_button.clicked.connect(self.allow_reopen_selected)
         row.addWidget(self.reopen_button)
         layout.addLayout(row)
+        runner.changed.connect(self._on_changed)
         self.refresh()
 
     @Slot()
     def _on_import_clicked(self) -> None:
+        # The import is a mutation: its change notification refreshes this tab.
         self.import_dialog = ImportDialog(self.project, self.runner, self)
-        self.import_dialog.import_finished.connect(self._on_imported)
         self.import_dialog.open()
 
     @Slot(object)
-    def _on_imported(self, _report: object) -> None:
-        self.refresh()
+    def _on_changed(self, changes: OpChanges) -> None:
+        if changes & self.SHOWS:
+            self.refresh()
 
+    @Slot()
     def refresh(self) -> None:
+        """Read the status and the finished codings again, in a worker."""
         self.runner.submit(
-            load_progress, self.project, on_done=self._on_loaded, on_error=self._on_failed
+            load_progress,
+            self.project,
+            on_done=self._on_loaded,
+            on_error=self._on_failed,
+            latest=(self, "progress"),
         )
 
     def _on_loaded(self, data: ProgressData) -> None:
@@ -160,6 +184,7 @@ class ProgressTab(QWidget):
             data.finished,
         )
         self.reopen_button.setEnabled(bool(data.finished))
+        self.loaded.emit()
 
     def _on_failed(self, error: BaseException) -> None:
         self.summary.setText("The progress could not be read.")
@@ -168,11 +193,11 @@ class ProgressTab(QWidget):
     def allow_reopen_selected(self) -> None:
         rows = self.finished_table.selectionModel().selectedRows()
         if not rows:
-            self.summary.setText("Select a finished coding first.")
+            self.reopen_status.setText("Select a finished coding first.")
             return
         coding: FinishedCoding = self.finished.payload(rows[0].row())
         # The project method itself, not a lambda over self: a worker holds no widget.
-        self.runner.write(
+        self.runner.run_op(
             self.project.allow_reopen,
             coding.coding_id,
             True,
@@ -184,6 +209,6 @@ class ProgressTab(QWidget):
         show_error(self, error)
 
     def _on_reopened(self, coding: FinishedCoding, _result: object = None) -> None:
-        self.summary.setText(
+        self.reopen_status.setText(
             f"Rater {coding.rater} can now change their coding of {coding.session_key}."
         )

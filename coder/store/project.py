@@ -18,6 +18,7 @@ from typing import Any, NewType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from coder.changes import OpChanges
 from coder.coding_data import CodingId, CodingState, Note, Span
 from coder.coding_rules import (
     check_note_text,
@@ -29,7 +30,7 @@ from coder.coding_rules import (
     missing_required,
 )
 from coder.errors import InputError, ProjectError
-from coder.kinds import CodingStatus
+from coder.kinds import CodingRole, CodingStatus
 from coder.scales import ItemKind, RatingScale, parse_scale
 from coder.store import codings
 from coder.store.engine import (
@@ -447,7 +448,12 @@ class Project:
 
     def set_training(
         self, session_keys: Iterable[str], training: bool = True, *, actor: str = LEAD
-    ) -> None:
+    ) -> OpChanges:
+        """Mark sessions as training sessions (or no longer): they leave the analysis.
+
+        Returns:
+            What changed: the sessions (their training marks).
+        """
         with self.store.transaction() as s:
             for key in session_keys:
                 row = s.scalar(select(SessionRow).where(SessionRow.session_key == key))
@@ -455,6 +461,7 @@ class Project:
                     raise InputError(f"no session {key!r} in this project")
                 old, row.training = row.training, training
                 log_change(s, actor, "set", "session", key, field="training", old=old, new=training)
+        return OpChanges(sessions=True)
 
     def duplicate_recordings(self) -> list[DuplicateRecording]:
         """Groups of sessions that share one recording, by SHA-256 or by missing path."""
@@ -555,7 +562,7 @@ class Project:
         rater: str,
         scale_id: str,
         *,
-        role: str = "primary",
+        role: str = CodingRole.PRIMARY,
         queue_position: int = 0,
         plan_id: int | None = None,
         actor: str = LEAD,
@@ -578,10 +585,15 @@ class Project:
             )
             return CodingId(row.id)
 
-    def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> None:
-        """Let the rater change a finished coding again (or stop letting them)."""
+    def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> OpChanges:
+        """Let the rater change a finished coding again (or stop letting them).
+
+        Returns:
+            What changed: the coding (its reopen permission).
+        """
         with self.store.transaction() as s:
             codings.set_reopen_allowed(s, coding_id, allowed, actor=actor)
+        return OpChanges(codings=True)
 
 
 def _session_info(sess: SessionRow, audio: Any) -> SessionInfo:
@@ -627,7 +639,7 @@ def insert_coding(
         plan_id=plan_id,
         role=role,
         queue_position=queue_position,
-        state="not_started",
+        state=CodingStatus.NOT_STARTED,
         uncodable_reason="",
         uncodable_text="",
         playhead_ms=0,

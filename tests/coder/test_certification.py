@@ -28,7 +28,7 @@ from coder.scales import (
     parse_scale,
 )
 from coder.store.project import Project
-from tests.factories import add_plain_sessions, session
+from tests.factories import add_plain_sessions, score_coding, session
 
 ITEMS = ("specification", "rationale", "troubleshooting", "review", "praise")
 # The master's scores of the training sessions T1..T8: varied, so the ICC is defined.
@@ -53,11 +53,7 @@ def _sessions(project: Project, keys: list[str], *, training: bool) -> None:
 
 
 def _score(project: Project, rater: str, coding: int, scores: dict[str, int]) -> None:
-    view = project.rater_view(rater)
-    for item, value in scores.items():
-        view.set_value(coding, item, value)
-    view.set_value(coding, "duration", 60)
-    view.submit(coding)
+    score_coding(project, rater, coding, {**scores, "duration": 60}, submit=True)
 
 
 def _coding_of(project: Project, rater: str, session_key: str) -> int:
