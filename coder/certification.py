@@ -48,13 +48,14 @@ from coder.certification_settings import (
     check_criterion,
 )
 from coder.changes import OpChanges
+from coder.coding_data import CodingId, Note
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
 from coder.reliability import agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store
 from coder.store.certification_store import MasterComparison, QueuedCoding
-from coder.store.project import LEAD, CodingId, Note, Project
+from coder.store.project import LEAD, Project
 
 MASTER_ROLE = CodingRole.MASTER
 CERTIFICATION_ROLE = CodingRole.CERTIFICATION

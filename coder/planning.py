@@ -23,12 +23,13 @@ from coder.assignment import (
 )
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.changes import OpChanges
-from coder.discrepancies import StoredPlan, progress_by_rater, stored_plan_params
+from coder.discrepancies import progress_by_rater, stored_plan_params
 from coder.errors import InputError
 from coder.kinds import CodingStatus
 from coder.scales import RatingScale
 from coder.store import plans as store
 from coder.store.project import LEAD, Project, Rater, SessionInfo
+from coder.store.queries import StoredPlan
 
 STRATA_KEYS = ("therapist", "patient", "phase", "session_number")
 

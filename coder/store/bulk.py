@@ -20,12 +20,13 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
+from coder.coding_data import CodingId
 from coder.coding_rules import check_note_text, check_number, check_uncodable, item_of
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
 from coder.scales import ItemKind, RatingScale
 from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, SessionRow, SpanRow, utcnow
-from coder.store.project import LEAD, CodingId, Project
+from coder.store.project import LEAD, Project
 from coder.store.rows import latest_scale_pk, log_change
 from coder.store.text_checks import check_fields
 
