@@ -41,19 +41,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coder.analysis_set import CodingRole, CodingStatus
 from coder.certification_settings import (
     CertificationSettings,
     RaterOverride,
     RecalibrationRate,
     check_criterion,
 )
+from coder.changes import OpChanges
+from coder.coding_data import CodingId, Note
 from coder.errors import InputError
+from coder.kinds import CodingRole, CodingStatus
 from coder.reliability import agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store
 from coder.store.certification_store import MasterComparison, QueuedCoding
-from coder.store.project import LEAD, CodingId, Note, Project
+from coder.store.project import LEAD, Project
 
 MASTER_ROLE = CodingRole.MASTER
 CERTIFICATION_ROLE = CodingRole.CERTIFICATION
@@ -269,6 +271,11 @@ class RecalibrationReport:
     added: dict[str, list[str]] = field(default_factory=dict)
     short: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def changes(self) -> OpChanges:
+        """What scheduling changed: the assignments, if a recalibration coding was added."""
+        return OpChanges(assignments=any(self.added.values()))
+
 
 @dataclass(frozen=True)
 class _Comparison:
@@ -299,9 +306,12 @@ def set_criterion(
     criterion: CertificationCriterion | None,
     *,
     actor: str = LEAD,
-) -> None:
+) -> OpChanges:
     """Override a scale's certification criterion for this project (None: back to the
     scale file's).
+
+    Returns:
+        What changed: the certification settings.
 
     Raises:
         InputError: an unknown scale or ICC form, or a bound out of range.
@@ -312,13 +322,19 @@ def set_criterion(
     store.change_settings(
         project, lambda settings: settings.with_criterion(scale_id, criterion), actor=actor
     )
+    return OpChanges(certification=True)
 
 
-def set_require_certification(project: Project, required: bool, *, actor: str = LEAD) -> None:
-    """Turn on (or off) that plans give real sessions only to certified raters."""
+def set_require_certification(project: Project, required: bool, *, actor: str = LEAD) -> OpChanges:
+    """Turn on (or off) that plans give real sessions only to certified raters.
+
+    Returns:
+        What changed: the certification settings.
+    """
     store.change_settings(
         project, lambda settings: settings.with_required(bool(required)), actor=actor
     )
+    return OpChanges(certification=True)
 
 
 def certification_required(project: Project) -> bool:
@@ -333,12 +349,15 @@ def set_override(
     *,
     reason: str = "",
     actor: str = LEAD,
-) -> None:
+) -> OpChanges:
     """The lead's per-rater decision on a scale, whatever the figures say.
 
     ``allow=True`` lets an uncertified rater code real sessions, ``False`` keeps a
     certified one out, ``None`` removes the override. The change (with ``reason``) is
     in the history.
+
+    Returns:
+        What changed: the certification overrides.
     """
     project.scale(scale_id)
     if rater not in {r.code for r in project.raters(include_inactive=True)}:
@@ -347,6 +366,7 @@ def set_override(
     store.change_settings(
         project, lambda settings: settings.with_override(scale_id, rater, override), actor=actor
     )
+    return OpChanges(certification=True)
 
 
 # --------------------------------------------------------------------------- codings
@@ -733,7 +753,7 @@ def _drift_checks(
         (session id, queue position) of each check to add, and how many due checks
         found no master-coded session the rater has not coded.
     """
-    real = [c for c in queue if c.role in ("primary", "second")]
+    real = [c for c in queue if c.role in (CodingRole.PRIMARY, CodingRole.SECOND)]
     have = sum(1 for c in queue if c.role == RECALIBRATION_ROLE)
     due = len(real) // rate.every
     coded = {c.session_id for c in queue}

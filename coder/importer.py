@@ -53,6 +53,7 @@ from coder.audio import (
     probe_audio,
     sha256_file,
 )
+from coder.changes import OpChanges
 from coder.errors import InputError, TextLimitError
 from coder.session_fields import (
     CONTROL,
@@ -153,6 +154,11 @@ class ImportReport:
     @property
     def refused(self) -> int:
         return sum(1 for p in self.problems if not p.imported)
+
+    @property
+    def changes(self) -> OpChanges:
+        """What the import changed: sessions, if it added or updated any."""
+        return OpChanges(sessions=not self.cancelled and bool(self.added or self.updated))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -657,6 +663,11 @@ def _probe(
 class RelinkReport:
     relinked: list[tuple[str, str]] = field(default_factory=list)
     still_missing: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> OpChanges:
+        """What relinking changed: the sessions, if any recording was found."""
+        return OpChanges(sessions=bool(self.relinked))
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,30 @@ import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+
+def _ram_folder() -> str | None:
+    """/dev/shm if it is a writable tmpfs (RAM): SQLite's fsync on every commit costs
+    nothing there, and it was a third of the time of the tests that write a lot."""
+    if os.environ.get("SESSION_CODER_TESTS_ON_DISK") or not os.access("/dev/shm", os.W_OK):
+        return None
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            kinds = {f[1]: f[2] for f in (line.split() for line in mounts) if len(f) > 2}
+    except OSError:
+        return None
+    return "/dev/shm" if kinds.get("/dev/shm") == "tmpfs" else None
+
+
+# Every file of the run (pytest's tmp_path folders, tempfile's, the PostgreSQL data
+# folder, the home below) goes into one folder, in RAM where the machine has it
+# (SESSION_CODER_TESTS_ON_DISK=1 keeps it on disk), removed when the run ends. Its mode
+# lets the 'postgres' user reach the data folder that tests/pg_server.py gives it.
+SCRATCH = tempfile.mkdtemp(prefix="session-coder-tests-", dir=_ram_folder())
+os.chmod(SCRATCH, 0o711)
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
+os.environ["TMPDIR"] = tempfile.tempdir = os.path.join(SCRATCH, "tmp")
+os.mkdir(tempfile.tempdir, 0o711)
+
 # The whole run gets a private home, set here, before any test module imports the app:
 # caches (waveform peaks), settings (QSettings reads XDG_CONFIG_HOME once per process),
 # logs and Path.home() all land in it. The per-test folders below refine this, but code
@@ -17,7 +41,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # exit) would otherwise write into the real ~/.cache/session-coder.
 REAL_HOME = os.path.expanduser("~")
 SESSION_HOME = tempfile.mkdtemp(prefix="session-coder-tests-home-")
-atexit.register(shutil.rmtree, SESSION_HOME, ignore_errors=True)
 os.environ["HOME"] = SESSION_HOME
 for _name, _sub in (
     ("XDG_CONFIG_HOME", ".config"),
@@ -43,6 +66,12 @@ from tests.pg_server import PostgresServer, start_postgres  # noqa: E402
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest's temporary folders go into the run's scratch folder too (unless given)."""
+    if config.option.basetemp is None:
+        config.option.basetemp = os.path.join(SCRATCH, "pytest")
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,14 @@ from coder.scales import load_builtin_scale
 from coder.store.project import Project, SessionId
 from coder.store.sessions import NewSession, Recording, add_sessions
 
-__all__ = ["NewSession", "Recording", "add_plain_sessions", "make_project", "session"]
+__all__ = [
+    "NewSession",
+    "Recording",
+    "add_plain_sessions",
+    "make_project",
+    "score_coding",
+    "session",
+]
 
 
 def session(key: str, **fields: Any) -> NewSession:
@@ -81,3 +88,31 @@ def make_project(
         project.close()
         raise
     return project
+
+
+def score_coding(
+    project: Project,
+    rater: str,
+    coding: int,
+    values: Mapping[str, float | None],
+    *,
+    texts: Mapping[str, str] | None = None,
+    submit: bool = False,
+) -> None:
+    """Score a coding as its rater would, through the rater's view.
+
+    Args:
+        project: The open project.
+        rater: The rater code the coding belongs to.
+        coding: The coding's id.
+        values: Item id -> value (a duration item takes seconds).
+        texts: Item id -> text, for text items.
+        submit: Submit the coding afterwards (every required item must then be set).
+    """
+    view = project.rater_view(rater)
+    for item, value in values.items():
+        view.set_value(coding, item, value)
+    for item, text in (texts or {}).items():
+        view.set_text(coding, item, text)
+    if submit:
+        view.submit(coding)

@@ -3,7 +3,8 @@
 One row per active rater: the state (in training, certified, lapsed), the compared
 sessions, the ICC and the share within one point behind it, and the one sentence of
 :func:`coder.certification.certification_status` saying why. The figures are computed
-in a worker; the tab only shows them.
+in a worker; the tab only shows them, and computes them again whenever a mutation
+changes sessions, raters, scales, codings or certification settings and overrides.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from coder.certification import CertificationStatus, certification_status
+from coder.changes import OpChanges
 from coder.scales import RatingScale
 from coder.store.project import Project
 from ui.rows_table_model import RowsTableModel
@@ -53,6 +55,9 @@ class CertificationTab(QWidget):
     Signals:
         status_shown(): the table shows a freshly computed status.
     """
+
+    #: What the tab shows: it computes again when a mutation changes any of these.
+    SHOWS = OpChanges(sessions=True, raters=True, scales=True, codings=True, certification=True)
 
     status_shown = Signal()
 
@@ -88,18 +93,36 @@ class CertificationTab(QWidget):
 
         self.scale_combo.currentIndexChanged.connect(self._on_scale_changed)
         self.refresh_button.clicked.connect(self.refresh)
-        self.runner.submit(project.scales, on_done=self._on_scales, on_error=self._on_failed)
+        runner.changed.connect(self._on_changed)
+        self._load_scales()
 
     def current_scale_id(self) -> str | None:
         data = self.scale_combo.currentData()
         return None if data is None else str(data)
 
+    def _load_scales(self) -> None:
+        self.runner.submit(
+            self.project.scales,
+            on_done=self._on_scales,
+            on_error=self._on_failed,
+            latest=(self, "scales"),
+        )
+
+    @Slot(object)
+    def _on_changed(self, changes: OpChanges) -> None:
+        if changes.scales:
+            self._load_scales()  # then computes again
+        elif changes & self.SHOWS:
+            self.refresh()
+
     def _on_scales(self, scales: list[RatingScale]) -> None:
+        chosen = self.current_scale_id()
         self._loading = True
         try:
             self.scale_combo.clear()
             for scale in scales:
                 self.scale_combo.addItem(f"{scale.name} ({scale.id})", scale.id)
+            self.scale_combo.setCurrentIndex(max(self.scale_combo.findData(chosen), 0))
         finally:
             self._loading = False
         if not scales:

@@ -8,8 +8,9 @@ the lead's window decides how it is played).
 
 Given the project and the task runner, "Record consensus…" asks for the score the
 coders agreed on and why (:class:`ConsensusDialog`), records it with
-:func:`coder.consensus.record_consensus` in the storage worker, and the list shows
-each recorded consensus in its own column.
+:func:`coder.consensus.record_consensus` as a mutation of the runner
+(:meth:`~ui.tasks.TaskRunner.run_op`), and the list shows each recorded consensus in
+its own column, read again whenever a mutation changes consensus scores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.changes import OpChanges
 from coder.consensus import ConsensusMap, load_consensus, record_consensus
 from coder.discrepancies import Discrepancy
 from coder.scales import RatingScale, ScaleItem
@@ -238,6 +240,8 @@ class DiscrepancyView(QWidget):
         layout.addWidget(splitter, 1)
         self._selected_note: tuple[str, int] | None = None
         self._show_notes(None)
+        if runner is not None:
+            runner.changed.connect(self._on_changed)
 
     # ------------------------------------------------------------------ data
 
@@ -296,6 +300,11 @@ class DiscrepancyView(QWidget):
         )
 
     # ------------------------------------------------------------------ consensus
+
+    @Slot(object)
+    def _on_changed(self, changes: OpChanges) -> None:
+        if changes.consensus:
+            self._load_consensus()
 
     def _load_consensus(self) -> None:
         if self._project is None or self._runner is None:
@@ -370,14 +379,14 @@ class DiscrepancyView(QWidget):
             dialog.value(),
             dialog.reason(),
         )
-        self._runner.write(
+        self._runner.run_op(
             write,
             on_done=partial(self._on_consensus_written, d),
             on_error=self._on_consensus_failed,
         )
 
     def _on_consensus_written(self, d: Discrepancy, _result: object) -> None:
-        self._load_consensus()
+        # The change notification has asked for the consensus scores already.
         self.consensus_recorded.emit(d)
 
     # ------------------------------------------------------------------ notes

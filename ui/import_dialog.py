@@ -1,8 +1,9 @@
 """Importing a session manifest from the lead's window, with progress and Cancel.
 
 The import (``coder.importer.import_manifest``) writes to the project, so it runs as a
-write of the app's :class:`~ui.tasks.TaskRunner`, in its single storage worker: the
-project keeps one writer. Its progress reaches the dialog through the runner's queued
+mutation of the app's :class:`~ui.tasks.TaskRunner` (:meth:`~ui.tasks.TaskRunner.run_op`),
+in its single storage worker: the project keeps one writer, and every tab that shows
+sessions hears of the import. Its progress reaches the dialog through the runner's queued
 signal; the worker never touches a widget. Cancel stops while the recordings are
 checked and hashed, before anything is written: the core writes every good row in one
 transaction at the end, so a cancelled import leaves the project as it was.
@@ -115,7 +116,7 @@ class ImportDialog(QDialog):
         # The worker gets the project, the path and the Event's is_set: plain objects.
         # The runner passes it a ``progress`` callable that reaches _on_progressed on
         # the GUI thread.
-        self._runner.write(
+        self._runner.run_op(
             import_manifest,
             self._project,
             manifest,

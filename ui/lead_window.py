@@ -2,6 +2,11 @@
 
 Progress, Plans, Reliability, Exports and Certification, each a widget of its own module; a session
 asked for from the discrepancy list opens in a read-only :class:`ListenWindow`.
+
+The window wires no tab to another. Every lead-side mutation runs through
+:meth:`~ui.tasks.TaskRunner.run_op`, which broadcasts what it changed once
+(:attr:`~ui.tasks.TaskRunner.changed`); each tab subscribes itself and refreshes only
+for the changes it shows. The window connects navigation only (open a session).
 """
 
 from __future__ import annotations
@@ -88,16 +93,11 @@ class LeadWindow(QMainWindow):
         self.certification_tab = CertificationTab(project, runner)
         self.add_tab("Certification", self.certification_tab)
         self.listen_windows: list[ListenWindow] = []
-        self.plan_panel.plan_saved.connect(self._on_plan_saved)
         self.reliability_panel.open_session_requested.connect(self._on_open_session_requested)
 
     def add_tab(self, title: str, widget: QWidget) -> int:
         """Add a tab (Plans, Reliability, Exports, ...); returns its index."""
         return self.tabs.addTab(widget, title)
-
-    @Slot(int)
-    def _on_plan_saved(self, _plan_id: int) -> None:
-        self.progress_tab.refresh()
 
     @Slot(str, int)
     def _on_open_session_requested(self, session_key: str, position_ms: int) -> None:

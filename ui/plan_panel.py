@@ -7,12 +7,17 @@ guarantees the plan had to relax. "Save plan" plans again and stores the plan in
 storage worker (:func:`coder.planning.plan_and_save`: the same inputs and seed give
 the same plan, and planning at save time sees any work started since the preview).
 The tab also shows each rater's progress on the scale.
+
+The tab follows the runner's change notifications (:attr:`~ui.tasks.TaskRunner.changed`):
+a change of sessions, raters or scales reads everything again and fills the inputs
+anew; a change of the stored plan, the assignments or the codings (a plan saved here
+or elsewhere, a coding reopened) reads the stored plan and the progress only, and
+leaves the inputs and the summary on screen as they are.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -41,12 +46,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.assignment import Plan
-from coder.discrepancies import StoredPlan, progress_by_rater, stored_plan_params
+from coder.assignment import Plan, PlanSummary
+from coder.changes import OpChanges
 from coder.errors import InputError
-from coder.planning import STRATA_KEYS, PlanRequest, make_plan, plan_and_save
-from coder.scales import RatingScale
-from coder.store.project import CODING_STATES, Project, Rater, SessionInfo
+from coder.planning import (
+    STRATA_KEYS,
+    PlanRequest,
+    PlanState,
+    load_plan_state,
+    make_plan,
+    plan_and_save,
+)
+from coder.store.project import CODING_STATES, Project
 from ui.dialogs import Choice, show_error, show_message
 from ui.pair_matrix_view import PairMatrixView
 from ui.rows_table_model import RowsTableModel
@@ -72,40 +83,6 @@ TOPIC_LABELS = {
     "coverage": "Coverage",
     "certification": "Certification",
 }
-
-
-@dataclass(frozen=True)
-class PlanState:
-    """What the tab shows of a project and one scale (read in a worker)."""
-
-    scales: list[RatingScale]
-    raters: list[Rater]
-    sessions: list[SessionInfo]
-    scale_id: str | None
-    stored: StoredPlan | None = None
-    progress: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def load_plan_state(project: Project, scale_id: str | None) -> PlanState:
-    """Read the scales, raters, sessions and the scale's stored plan and progress.
-
-    Blocking: run it in a worker. With ``scale_id`` None the first scale is used.
-    """
-    scales = project.scales()
-    raters = project.raters()
-    sessions = project.sessions()
-    if scale_id is None or scale_id not in {s.id for s in scales}:
-        scale_id = scales[0].id if scales else None
-    if scale_id is None:
-        return PlanState(scales, raters, sessions, None)
-    return PlanState(
-        scales,
-        raters,
-        sessions,
-        scale_id,
-        stored_plan_params(project, scale_id),
-        progress_by_rater(project, scale_id),
-    )
 
 
 def relaxed_sentence(reason: str) -> tuple[str, str]:
@@ -189,6 +166,11 @@ class PlanPanel(QWidget):
         plan_saved(int): a plan was stored; its id.
     """
 
+    #: Changes that read everything again and fill the inputs anew.
+    INPUTS = OpChanges(sessions=True, raters=True, scales=True)
+    #: Changes that read the stored plan and the progress again.
+    STORED = OpChanges(plan=True, assignments=True, codings=True)
+
     state_loaded = Signal()
     preview_shown = Signal()
     plan_saved = Signal(int)
@@ -200,8 +182,10 @@ class PlanPanel(QWidget):
         self._state: PlanState | None = None
         self._sessions_total = 0
         self._loading = False
-        self.summary: dict[str, Any] | None = None  # the summary on screen
+        self._full_read_pending = False
+        self.summary: PlanSummary | None = None  # the summary on screen
         self._build()
+        runner.changed.connect(self._on_changed)
         self.refresh()
 
     # ------------------------------------------------------------------ layout
@@ -324,6 +308,7 @@ class PlanPanel(QWidget):
 
     def refresh(self) -> None:
         """Re-read the scales, raters and the current scale's stored plan and progress."""
+        self._full_read_pending = True
         self.runner.submit(
             load_plan_state,
             self.project,
@@ -332,6 +317,25 @@ class PlanPanel(QWidget):
             on_error=self._on_failed,
             latest=(self, "state"),  # a newer request supersedes this one
         )
+
+    def _reload_stored(self) -> None:
+        """Re-read the current scale's stored plan and progress; the inputs stay."""
+        self.runner.submit(
+            load_plan_state,
+            self.project,
+            self.current_scale_id(),
+            on_done=self._on_stored_loaded,
+            on_error=self._on_failed,
+            latest=(self, "state"),
+        )
+
+    @Slot(object)
+    def _on_changed(self, changes: OpChanges) -> None:
+        # A full read still on its way would be superseded by a narrower one: widen.
+        if changes & self.INPUTS or (changes & self.STORED and self._full_read_pending):
+            self.refresh()
+        elif changes & self.STORED:
+            self._reload_stored()
 
     def current_scale_id(self) -> str | None:
         data = self.scale_combo.currentData()
@@ -342,6 +346,7 @@ class PlanPanel(QWidget):
             self.refresh()
 
     def _on_state_loaded(self, state: PlanState) -> None:
+        self._full_read_pending = False
         self._state = state
         self._loading = True
         try:
@@ -352,14 +357,14 @@ class PlanPanel(QWidget):
         if state.scale_id is None:
             self.result_title.setText("The project has no scales yet; add one first.")
             self._clear_summary()
-        elif state.stored is not None:
+        elif state.stored is not None and state.stored_summary is not None:
             when = (
                 state.stored.created_at.astimezone().strftime("%d %b %Y, %H:%M")
                 if state.stored.created_at
                 else "earlier"
             )
             self._show_summary(
-                dict(state.stored.summary),
+                state.stored_summary,
                 tuple(state.stored.params.get("stratify", ())),
                 f"<b>Plan in force</b> (saved {when}). Change the inputs and press "
                 "<i>Preview</i> to see a new plan; started work never moves.",
@@ -515,7 +520,7 @@ class PlanPanel(QWidget):
             summary,
             request.stratify,
             f"<b>Preview — not saved.</b> {len(plan.sessions)} sessions, "
-            f"{summary['double_coded']} double-coded, seed {request.seed}. "
+            f"{summary.double_coded} double-coded, seed {request.seed}. "
             "Press <i>Save plan</i> to store it.",
         )
         self.preview_shown.emit()
@@ -562,7 +567,7 @@ class PlanPanel(QWidget):
     def _store(self, request: PlanRequest) -> None:
         self.save_button.setEnabled(False)
         self.result_title.setText("Saving the plan…")
-        self.runner.write(
+        self.runner.run_op(
             partial(plan_and_save, self.project, request),
             on_done=partial(self._on_saved, request),
             on_error=self._on_plan_failed,
@@ -576,20 +581,12 @@ class PlanPanel(QWidget):
             summary,
             request.stratify,
             f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
-            f"{summary['double_coded']} double-coded. The raters see it in their queues.",
+            f"{summary.double_coded} double-coded. The raters see it in their queues.",
         )
+        # The change notification has asked for the stored plan and progress already.
         self.plan_saved.emit(plan_id)
-        # Progress and the stored plan, read after the write (same storage worker).
-        self.runner.read(
-            load_plan_state,
-            self.project,
-            request.scale_id,
-            on_done=self._on_saved_state,
-            on_error=self._on_failed,
-            latest=(self, "state"),
-        )
 
-    def _on_saved_state(self, state: PlanState) -> None:
+    def _on_stored_loaded(self, state: PlanState) -> None:
         self._state = state
         self._show_progress(state.progress)
         self.state_loaded.emit()
@@ -605,17 +602,16 @@ class PlanPanel(QWidget):
         self.relaxed_label.setText("")
         self.relaxed_label.setStyleSheet("")
 
-    def _show_summary(self, summary: dict[str, Any], stratify: tuple[str, ...], title: str) -> None:
+    def _show_summary(self, summary: PlanSummary, stratify: tuple[str, ...], title: str) -> None:
         self.summary = summary
         self.result_title.setText(title)
-        loads: dict[str, int] = dict(summary.get("loads", {}))
-        training: dict[str, int] = dict(summary.get("training", {}))
-        raters = sorted(set(loads) | set(training))
-        self.loads_model.set_rows([(r, loads.get(r, 0), training.get(r, 0)) for r in raters])
-        pairs = list(summary.get("pair_counts", []))
-        pool = sorted({r for p in pairs for r in p["raters"]})
+        raters = sorted(set(summary.loads) | set(summary.training))
+        self.loads_model.set_rows(
+            [(r, summary.loads.get(r, 0), summary.training.get(r, 0)) for r in raters]
+        )
+        pool = sorted({r for p in summary.pair_counts for r in p.raters})
         if len(pool) >= 2:
-            self.pair_view.set_pairs(pool, pairs)
+            self.pair_view.set_pairs(pool, [p.as_dict() for p in summary.pair_counts])
         else:
             self.pair_view.clear("One rater: no pairs to double-code.")
         keys = " · ".join(STRATA_LABELS.get(k, k).lower() for k in stratify)
@@ -623,11 +619,11 @@ class PlanPanel(QWidget):
             f"Strata by {keys}." if stratify else "No stratification: all sessions are one stratum."
         )
         rows = []
-        for label, entry in dict(summary.get("strata", {})).items():
+        for label, entry in summary.strata.items():
             shown = " · ".join(label.split("|")) if stratify else "all sessions"
-            rows.append((shown, entry["sessions"], entry["double_coded"]))
+            rows.append((shown, entry.sessions, entry.double_coded))
         self.strata_model.set_rows(rows)
-        sentences = [relaxed_sentence(r) for r in summary.get("relaxed", [])]
+        sentences = [relaxed_sentence(r) for r in summary.relaxed]
         if sentences:
             items = "".join(
                 f"<li>{f'<b>{topic}:</b> ' if topic else ''}{_escape(text)}</li>"
@@ -654,7 +650,7 @@ class PlanPanel(QWidget):
         if self.summary is None:
             return []
         out = []
-        for reason in self.summary.get("relaxed", []):
+        for reason in self.summary.relaxed:
             topic, text = relaxed_sentence(reason)
             out.append(f"{topic}: {text}" if topic else text)
         return out
@@ -668,6 +664,7 @@ class PlanPanel(QWidget):
 
     @Slot(object)
     def _on_failed(self, error: BaseException) -> None:
+        self._full_read_pending = False
         self.result_title.setText("The project could not be read.")
         show_error(self, error)
 

@@ -1,16 +1,16 @@
 """The lead's "Progress" tab: counts of codings by scale and rater, and reopening.
 
-Everything is read in a worker (``Project.status`` and each rater's queue); "Allow
-reopening" writes through the storage worker.
+Everything is read in a worker (:func:`coder.progress.load_progress`); "Allow
+reopening" is a mutation run by :meth:`~ui.tasks.TaskRunner.run_op`. The tab reads
+again whenever a mutation changes sessions, raters, scales, assignments or codings,
+whichever tab or dialog made it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,47 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.changes import OpChanges
+from coder.progress import FinishedCoding, ProgressData, load_progress
 from coder.store.project import CODING_STATES, Project
 from ui.dialogs import show_error
 from ui.import_dialog import ImportDialog
 from ui.rows_table_model import RowsTableModel
 from ui.scoring_panel import STATE_LABELS
 from ui.tasks import TaskRunner
-
-
-@dataclass(frozen=True)
-class FinishedCoding:
-    coding_id: int
-    session_key: str
-    rater: str
-    scale_id: str
-    state: str
-
-
-@dataclass(frozen=True)
-class ProgressData:
-    status: dict[str, Any]
-    finished: list[FinishedCoding]
-
-
-def load_progress(project: Project) -> ProgressData:
-    """Read the project's status and its finished codings (blocking: run it in a worker)."""
-    status = project.status()
-    finished = []
-    for rater in project.raters(include_inactive=True):
-        for entry in project.rater_view(rater.code).queue():
-            if entry.state in ("submitted", "uncodable"):
-                finished.append(
-                    FinishedCoding(
-                        int(entry.coding_id),
-                        entry.session_key,
-                        rater.code,
-                        entry.scale_id,
-                        entry.state,
-                    )
-                )
-    finished.sort(key=lambda f: (f.scale_id, f.session_key, f.rater))
-    return ProgressData(status, finished)
 
 
 def _table(model: RowsTableModel) -> QTableView:
@@ -76,7 +43,16 @@ def _table(model: RowsTableModel) -> QTableView:
 
 
 class ProgressTab(QWidget):
-    """Status tables and the list of finished codings the lead may reopen."""
+    """Status tables and the list of finished codings the lead may reopen.
+
+    Signals:
+        loaded(): the tables show a fresh read of the project.
+    """
+
+    #: What the tab shows: it reads again when a mutation changes any of these.
+    SHOWS = OpChanges(sessions=True, raters=True, scales=True, assignments=True, codings=True)
+
+    loaded = Signal()
 
     def __init__(self, project: Project, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,39 +92,51 @@ class ProgressTab(QWidget):
         self.finished_table = _table(self.finished)
         layout.addWidget(self.finished_table, 1)
         row = QHBoxLayout()
-        row.addStretch(1)
+        # What became of the lead's last "Allow reopening" (the summary above is
+        # redrawn by every refresh).
+        self.reopen_status = QLabel("")
+        self.reopen_status.setWordWrap(True)
+        row.addWidget(self.reopen_status, 1)
         self.reopen_button = QPushButton("Allow reopening")
         self.reopen_button.clicked.connect(self.allow_reopen_selected)
         row.addWidget(self.reopen_button)
         layout.addLayout(row)
+        runner.changed.connect(self._on_changed)
         self.refresh()
 
     @Slot()
     def _on_import_clicked(self) -> None:
+        # The import is a mutation: its change notification refreshes this tab.
         self.import_dialog = ImportDialog(self.project, self.runner, self)
-        self.import_dialog.import_finished.connect(self._on_imported)
         self.import_dialog.open()
 
     @Slot(object)
-    def _on_imported(self, _report: object) -> None:
-        self.refresh()
+    def _on_changed(self, changes: OpChanges) -> None:
+        if changes & self.SHOWS:
+            self.refresh()
 
+    @Slot()
     def refresh(self) -> None:
+        """Read the status and the finished codings again, in a worker."""
         self.runner.submit(
-            load_progress, self.project, on_done=self._on_loaded, on_error=self._on_failed
+            load_progress,
+            self.project,
+            on_done=self._on_loaded,
+            on_error=self._on_failed,
+            latest=(self, "progress"),
         )
 
     def _on_loaded(self, data: ProgressData) -> None:
         status = data.status
-        audio = ", ".join(f"{k} {v}" for k, v in sorted(status["sessions_by_audio_status"].items()))
+        audio = ", ".join(f"{k} {v}" for k, v in sorted(status.sessions_by_audio_status.items()))
         self.summary.setText(
-            f"<b>{status['project']}</b>: {status['sessions']} sessions"
-            f"{f' (audio: {audio})' if audio else ''}, {status['raters']} raters, "
-            f"{status['codings']} codings."
+            f"<b>{status.project}</b>: {status.sessions} sessions"
+            f"{f' (audio: {audio})' if audio else ''}, {status.raters} raters, "
+            f"{status.codings} codings."
         )
         for model, table in (
-            (self.by_scale, status["by_scale"]),
-            (self.by_rater, status["by_rater"]),
+            (self.by_scale, status.by_scale),
+            (self.by_rater, status.by_rater),
         ):
             rows = [
                 (key, *(counts[s] for s in CODING_STATES), sum(counts.values()))
@@ -160,6 +148,7 @@ class ProgressTab(QWidget):
             data.finished,
         )
         self.reopen_button.setEnabled(bool(data.finished))
+        self.loaded.emit()
 
     def _on_failed(self, error: BaseException) -> None:
         self.summary.setText("The progress could not be read.")
@@ -168,11 +157,11 @@ class ProgressTab(QWidget):
     def allow_reopen_selected(self) -> None:
         rows = self.finished_table.selectionModel().selectedRows()
         if not rows:
-            self.summary.setText("Select a finished coding first.")
+            self.reopen_status.setText("Select a finished coding first.")
             return
         coding: FinishedCoding = self.finished.payload(rows[0].row())
         # The project method itself, not a lambda over self: a worker holds no widget.
-        self.runner.write(
+        self.runner.run_op(
             self.project.allow_reopen,
             coding.coding_id,
             True,
@@ -184,6 +173,6 @@ class ProgressTab(QWidget):
         show_error(self, error)
 
     def _on_reopened(self, coding: FinishedCoding, _result: object = None) -> None:
-        self.summary.setText(
+        self.reopen_status.setText(
             f"Rater {coding.rater} can now change their coding of {coding.session_key}."
         )

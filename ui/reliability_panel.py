@@ -13,6 +13,9 @@ nothing is computed on the GUI thread):
 - **Rater pairs**: the same statistics per pair of raters (``reliability_by_pair``).
 - **Discrepancies**: sessions where two coders differ by more than one point, with
   both coders' notes (:class:`~ui.discrepancy_view.DiscrepancyView`).
+
+The tab computes again whenever a mutation changes sessions (training marks), scales
+or codings (:attr:`~ui.tasks.TaskRunner.changed`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.changes import OpChanges
 from coder.reliability import (
     ICC_FORMS,
     ICC_LABELS,
@@ -326,6 +330,10 @@ class ReliabilityPanel(QWidget):
             from this position (ms), from the discrepancy list.
     """
 
+    #: What the tab shows: it computes again when a mutation changes any of these.
+    #: (Consensus scores are the discrepancy view's to follow.)
+    SHOWS = OpChanges(sessions=True, scales=True, codings=True)
+
     results_shown = Signal()
     open_session_requested = Signal(str, int)
 
@@ -336,7 +344,8 @@ class ReliabilityPanel(QWidget):
         self.data: ReliabilityData | None = None
         self._loading = False
         self._build()
-        self.runner.submit(project.scales, on_done=self._on_scales, on_error=self._on_failed)
+        runner.changed.connect(self._on_changed)
+        self._load_scales()
 
     # ------------------------------------------------------------------ layout
 
@@ -450,12 +459,29 @@ class ReliabilityPanel(QWidget):
     # ------------------------------------------------------------------ loading
 
     @Slot(object)
+    def _load_scales(self) -> None:
+        self.runner.submit(
+            self.project.scales,
+            on_done=self._on_scales,
+            on_error=self._on_failed,
+            latest=(self, "scales"),
+        )
+
+    @Slot(object)
+    def _on_changed(self, changes: OpChanges) -> None:
+        if changes.scales:
+            self._load_scales()  # then computes again
+        elif changes & self.SHOWS:
+            self.refresh()
+
     def _on_scales(self, scales: list[RatingScale]) -> None:
+        chosen = self.current_scale_id()
         self._loading = True
         try:
             self.scale_combo.clear()
             for scale in scales:
                 self.scale_combo.addItem(f"{scale.name} ({scale.id})", scale.id)
+            self.scale_combo.setCurrentIndex(max(self.scale_combo.findData(chosen), 0))
         finally:
             self._loading = False
         if not scales:

@@ -9,6 +9,8 @@ Only this package imports SQLAlchemy or Alembic (an import-linter contract in
 - ``faults``: turning database errors into one-sentence messages; retries.
 - ``project``: ``Project``, the lifecycle of an open project and its writes.
 - ``rows``: helpers every store module uses in its transaction (history rows).
+- ``codings``: writing a coding (ratings, notes, spans, state, reopening) with its
+  history rows, once the rules of ``coder.coding_rules`` allow the change.
 - ``sessions``: adding sessions (``add_session``), with the importer's checks.
 - ``imports``: the reads and writes of a manifest import and of re-linking audio.
 - ``packages_store``: the reads and writes of offline rater packages and their merge.

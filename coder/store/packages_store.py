@@ -37,6 +37,7 @@ from coder.coding_rules import state_change
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES
 from coder.scales import parse_scale
+from coder.store import codings
 from coder.store.engine import copy_database, open_store, resolve_location
 from coder.store.models import (
     AudioFileRow,
@@ -610,6 +611,10 @@ class PackageTx:
 
     Reads lock what they read for writing (PostgreSQL); every write adds its history
     row with the package's rater as the actor, and counts itself in :attr:`applied`.
+    Scores and notes are written by :mod:`coder.store.codings`, as the rater's own
+    writes are. A span and a state are written here: a span's duration item is a
+    unit of its own in the merge (``codings.add_span`` would re-sum it), and a state
+    keeps the package's start and submit times (``codings.set_state`` stamps now).
     Raising inside :func:`package_transaction` rolls everything back.
 
     Attributes:
@@ -662,27 +667,7 @@ class PackageTx:
     def set_rating(self, coding_id: int, item_id: str, unit: Sequence[Any]) -> None:
         """Write an item's score ``[value, text]`` (the rater's change)."""
         value, txt = unit
-        row = self._s.scalar(
-            select(RatingRow).where(RatingRow.coding_id == coding_id, RatingRow.item_id == item_id)
-        )
-        old = None
-        if row is None:
-            row = RatingRow(coding_id=coding_id, item_id=item_id)
-            self._s.add(row)
-        else:
-            old = row.text if row.text is not None else row.value
-        row.value, row.text, row.updated_at = value, txt, utcnow()
-        log_change(
-            self._s,
-            self.rater,
-            "set",
-            "rating",
-            item_id,
-            coding_id=coding_id,
-            field=item_id,
-            old=old,
-            new=txt if txt is not None else value,
-        )
+        codings.set_rating(self._s, coding_id, item_id, value=value, text=txt, actor=self.rater)
         self.applied["ratings"] += 1
 
     def set_state(self, coding_id: int, unit: Mapping[str, Any], times: Mapping[str, Any]) -> None:
@@ -720,51 +705,23 @@ class PackageTx:
     def put_note(self, coding_id: int, note_id: int | None, unit: Mapping[str, Any]) -> int:
         """Add a note (``note_id`` None) or write a unit over one; returns its id."""
         if note_id is None:
-            note = NoteRow(
-                coding_id=coding_id,
-                position_ms=unit["position_ms"],
-                text=unit["text"],
-                deleted=False,
-            )
-            self._s.add(note)
-            self._s.flush()
-            log_change(
-                self._s,
-                self.rater,
-                "add",
-                "note",
-                str(note.id),
-                coding_id=coding_id,
-                new={"position_ms": note.position_ms, "text": note.text},
+            note = codings.add_note(
+                self._s, coding_id, unit["position_ms"], unit["text"], actor=self.rater
             )
         else:
             found = self._s.get(NoteRow, note_id)
             assert found is not None
             note = found
-            old = {"position_ms": note.position_ms, "text": note.text}
             if unit["deleted"] and not note.deleted:
-                note.deleted = True
-                log_change(
-                    self._s,
-                    self.rater,
-                    "delete",
-                    "note",
-                    str(note.id),
-                    coding_id=coding_id,
-                    old=old,
-                )
+                codings.delete_note(self._s, note, actor=self.rater)
             else:
                 note.deleted = unit["deleted"]
-                note.position_ms, note.text = unit["position_ms"], unit["text"]
-                log_change(
+                codings.edit_note(
                     self._s,
-                    self.rater,
-                    "edit",
-                    "note",
-                    str(note.id),
-                    coding_id=coding_id,
-                    old=old,
-                    new={"position_ms": note.position_ms, "text": note.text},
+                    note,
+                    text=unit["text"],
+                    position_ms=unit["position_ms"],
+                    actor=self.rater,
                 )
         self.applied["notes"] += 1
         return int(note.id)

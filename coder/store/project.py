@@ -18,6 +18,7 @@ from typing import Any, NewType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from coder.changes import OpChanges
 from coder.coding_data import CodingId, CodingState, Note, Span
 from coder.coding_rules import (
     check_note_text,
@@ -29,7 +30,7 @@ from coder.coding_rules import (
     missing_required,
 )
 from coder.errors import InputError, ProjectError
-from coder.kinds import CodingStatus
+from coder.kinds import CodingRole, CodingStatus
 from coder.scales import ItemKind, RatingScale, parse_scale
 from coder.store import codings
 from coder.store.engine import (
@@ -124,6 +125,50 @@ class DuplicateRecording:
             "key": self.key,
             "path": self.path,
             "session_ids": list(self.session_ids),
+        }
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    """Counts of a project's sessions and codings (``session-coder status``).
+
+    Attributes:
+        project: The project's name.
+        sessions: Every session.
+        sessions_by_audio_status: audio status -> sessions.
+        raters: Every rater (also inactive ones).
+        scales: The scale ids.
+        codings: Every coding.
+        by_state: state -> codings (every state, also with 0).
+        by_scale: scale id -> state -> codings (every state), scales with codings only.
+        by_rater: rater code -> state -> codings (every state), raters with codings only.
+        duplicate_recordings: Sessions that share one recording.
+    """
+
+    project: str
+    sessions: int
+    sessions_by_audio_status: Mapping[str, int]
+    raters: int
+    scales: tuple[str, ...]
+    codings: int
+    by_state: Mapping[str, int]
+    by_scale: Mapping[str, Mapping[str, int]]
+    by_rater: Mapping[str, Mapping[str, int]]
+    duplicate_recordings: tuple[DuplicateRecording, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document of ``session-coder status --json``."""
+        return {
+            "project": self.project,
+            "sessions": self.sessions,
+            "sessions_by_audio_status": dict(self.sessions_by_audio_status),
+            "raters": self.raters,
+            "scales": list(self.scales),
+            "codings": self.codings,
+            "by_state": dict(self.by_state),
+            "by_scale": {k: dict(v) for k, v in self.by_scale.items()},
+            "by_rater": {k: dict(v) for k, v in self.by_rater.items()},
+            "duplicate_recordings": [d.as_dict() for d in self.duplicate_recordings],
         }
 
 
@@ -447,7 +492,12 @@ class Project:
 
     def set_training(
         self, session_keys: Iterable[str], training: bool = True, *, actor: str = LEAD
-    ) -> None:
+    ) -> OpChanges:
+        """Mark sessions as training sessions (or no longer): they leave the analysis.
+
+        Returns:
+            What changed: the sessions (their training marks).
+        """
         with self.store.transaction() as s:
             for key in session_keys:
                 row = s.scalar(select(SessionRow).where(SessionRow.session_key == key))
@@ -455,6 +505,7 @@ class Project:
                     raise InputError(f"no session {key!r} in this project")
                 old, row.training = row.training, training
                 log_change(s, actor, "set", "session", key, field="training", old=old, new=training)
+        return OpChanges(sessions=True)
 
     def duplicate_recordings(self) -> list[DuplicateRecording]:
         """Groups of sessions that share one recording, by SHA-256 or by missing path."""
@@ -478,7 +529,7 @@ class Project:
 
     # ------------------------------------------------------------------ status
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> ProjectStatus:
         """Counts of codings by scale, rater and state, and of sessions by audio status."""
         with self.store.read() as s:
             sessions = dict(
@@ -501,18 +552,18 @@ class Project:
             by_scale.setdefault(scale_id, {st: 0 for st in CODING_STATES})[state] += count
             by_rater.setdefault(code, {st: 0 for st in CODING_STATES})[state] += count
             by_state[state] += count
-        return {
-            "project": self.name,
-            "sessions": sum(sessions.values()),
-            "sessions_by_audio_status": sessions,
-            "raters": n_raters,
-            "scales": scales,
-            "codings": sum(by_state.values()),
-            "by_state": by_state,
-            "by_scale": by_scale,
-            "by_rater": by_rater,
-            "duplicate_recordings": [d.as_dict() for d in self.duplicate_recordings()],
-        }
+        return ProjectStatus(
+            project=self.name,
+            sessions=sum(sessions.values()),
+            sessions_by_audio_status=sessions,
+            raters=n_raters,
+            scales=tuple(scales),
+            codings=sum(by_state.values()),
+            by_state=by_state,
+            by_scale=by_scale,
+            by_rater=by_rater,
+            duplicate_recordings=tuple(self.duplicate_recordings()),
+        )
 
     # ------------------------------------------------------------------ history
 
@@ -555,7 +606,7 @@ class Project:
         rater: str,
         scale_id: str,
         *,
-        role: str = "primary",
+        role: str = CodingRole.PRIMARY,
         queue_position: int = 0,
         plan_id: int | None = None,
         actor: str = LEAD,
@@ -578,10 +629,15 @@ class Project:
             )
             return CodingId(row.id)
 
-    def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> None:
-        """Let the rater change a finished coding again (or stop letting them)."""
+    def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> OpChanges:
+        """Let the rater change a finished coding again (or stop letting them).
+
+        Returns:
+            What changed: the coding (its reopen permission).
+        """
         with self.store.transaction() as s:
             codings.set_reopen_allowed(s, coding_id, allowed, actor=actor)
+        return OpChanges(codings=True)
 
 
 def _session_info(sess: SessionRow, audio: Any) -> SessionInfo:
@@ -627,7 +683,7 @@ def insert_coding(
         plan_id=plan_id,
         role=role,
         queue_position=queue_position,
-        state="not_started",
+        state=CodingStatus.NOT_STARTED,
         uncodable_reason="",
         uncodable_text="",
         playhead_ms=0,

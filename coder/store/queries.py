@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.analysis_set import CodingFact, analysis_codings
+from coder.coding_data import Note
 from coder.errors import InputError
 from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.scales import RatingScale
@@ -41,7 +42,7 @@ from coder.store.models import (
     SessionRow,
     SpanRow,
 )
-from coder.store.project import Note, Project
+from coder.store.project import Project
 
 # --------------------------------------------------------------------------- facts
 

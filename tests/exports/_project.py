@@ -20,11 +20,15 @@ pseudonymous export must not contain.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
 from coder.store.sessions import NewSession, Recording, add_sessions
+from tests.factories import score_coding
 
 AUDIO_DIR = "/lab/confidential-recordings"
 SECRET_METADATA = "referred by Dr Confidential"
@@ -64,8 +68,38 @@ NOTES = {
 }
 
 
+# The SQLite project is built once per test process (about a second of scoring calls)
+# and copied for every test that asks for it: tests may change their copy.
+_TEMPLATE: list[Path] = []
+
+
 def build_coded_project(path: Path, *, db_url: str | None = None) -> Project:
-    """Create and score the project described in the module docstring."""
+    """Create and score the project described in the module docstring.
+
+    On SQLite the result is a copy of one project built through the same calls at the
+    first request of the test run; on PostgreSQL it is built afresh.
+
+    Args:
+        path: The project file to create.
+        db_url: A PostgreSQL URL, or None for SQLite.
+
+    Returns:
+        The open project at ``path``.
+    """
+    if db_url is not None:
+        return _build(path, db_url=db_url)
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="session-coder-tests-coded-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _build(folder / "study.scproj", db_url=None).close()
+        leftovers = sorted(p.name for p in folder.iterdir() if p.name != "study.scproj")
+        assert not leftovers, f"the closed template project left files beside it: {leftovers}"
+        _TEMPLATE.append(folder / "study.scproj")
+    shutil.copyfile(_TEMPLATE[0], path)
+    return Project.open(path)
+
+
+def _build(path: Path, *, db_url: str | None) -> Project:
     project = Project.create(path, db_url=db_url, name="export test")
     project.add_scale(load_builtin_scale("thabs"))
     project.add_scale(load_builtin_scale("ghes"))
@@ -104,10 +138,12 @@ def build_coded_project(path: Path, *, db_url: str | None = None) -> Project:
     project.rater_view("R3").set_value(coding, "specification", 1)
     for (session, rater, role), (values, done, assigned) in GHES_SCORES.items():
         coding = project.add_coding(session, rater, "ghes", role=role)
-        view = project.rater_view(rater)
-        for item, value in zip(GHES_ITEMS, values, strict=True):
-            view.set_value(coding, item, value)
-        view.set_text(coding, "completed_log", done)
-        view.set_text(coding, "assigned_log", assigned)
-        view.submit(coding)
+        score_coding(
+            project,
+            rater,
+            coding,
+            dict(zip(GHES_ITEMS, values, strict=True)),
+            texts={"completed_log": done, "assigned_log": assigned},
+            submit=True,
+        )
     return project

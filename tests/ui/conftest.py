@@ -6,11 +6,13 @@ code (:func:`_no_queries_on_the_gui_thread`).
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -63,6 +65,13 @@ class GuiQueryLog:
 
     def before_cursor_execute(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if self._allowed or threading.current_thread() is not threading.main_thread():
+            return
+        # A cheap walk of the frames first: extracting the stack reads source lines, and
+        # most queries on the main thread are a test's own setup.
+        frame: FrameType | None = sys._getframe()
+        while frame is not None and not frame.f_code.co_filename.startswith(_UI_DIR):
+            frame = frame.f_back
+        if frame is None:
             return
         stack = traceback.extract_stack()
         app_frames = [f for f in stack if f.filename.startswith(_UI_DIR)]

@@ -8,6 +8,7 @@ from shiboken6 import isValid
 
 from coder.certification import add_master_coding
 from coder.store.project import Project
+from tests.factories import score_coding
 from tests.ui.helpers import BuiltProject
 from ui.feedback_dialog import FeedbackDialog
 
@@ -16,10 +17,7 @@ MINE = {"specification": 3, "rationale": 2, "troubleshooting": 2, "review": 1, "
 
 
 def _score(project: Project, rater: str, coding: int, scores: dict[str, int]) -> None:
-    view = project.rater_view(rater)
-    for item, value in scores.items():
-        view.set_value(coding, item, value)
-    view.set_value(coding, "duration", 60)
+    score_coding(project, rater, coding, {**scores, "duration": 60})
 
 
 def _make_training(built: BuiltProject) -> None:
