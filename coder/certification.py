@@ -653,6 +653,47 @@ def _shortfall(f: CertificationFigures, c: CertificationCriterion) -> str:
     return "; ".join(parts) or "criterion not met"
 
 
+@dataclass(frozen=True)
+class CertificationOverview:
+    """A scale's certification at a glance: the settings in force and every rater's status.
+
+    Attributes:
+        required: Whether plans give real sessions only to certified raters.
+        criterion: The criterion in force on the scale.
+        statuses: rater code -> status, every active rater.
+    """
+
+    scale_id: str
+    required: bool
+    criterion: CertificationCriterion
+    statuses: Mapping[str, CertificationStatus]
+
+    def settings_sentence(self) -> str:
+        """One sentence on the criterion and whether plans require it."""
+        c = self.criterion
+        rule = (
+            f"Certified at {c.icc_form} ≥ {c.min_icc:.2f} and {c.min_within_one:.0%} within "
+            f"one point of the master over at least {c.min_sessions} training session"
+            f"{'s' if c.min_sessions != 1 else ''}."
+        )
+        if self.required:
+            return rule + " Plans give real sessions only to certified raters."
+        return rule + " Certification is not required for plans."
+
+
+def certification_overview(project: Project, scale_id: str) -> CertificationOverview:
+    """The settings in force on a scale and every active rater's status (blocking: the GUI
+    runs it in a worker)."""
+    settings = certification_settings(project)
+    scale = project.scale(scale_id)
+    return CertificationOverview(
+        scale_id=scale_id,
+        required=settings.required,
+        criterion=settings.criterion(scale_id, scale.certification),
+        statuses=certification_status(project, scale_id),
+    )
+
+
 def eligible_raters(project: Project, scale_id: str, raters: Sequence[str]) -> list[str]:
     """The raters (in the given order) that plans may give real sessions of a scale."""
     status = certification_status(project, scale_id, raters=raters)

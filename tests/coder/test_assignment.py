@@ -358,6 +358,33 @@ def test_training_sessions_come_first_and_stay_out_of_loads() -> None:
     assert sum(summary.loads.values()) == 6 + 3  # 6 analysis sessions, 3 doubled
 
 
+def test_the_summary_document_keeps_the_cli_contracts_keys_and_shapes() -> None:
+    # SPEC section 9: `assign --json` prints this document; its keys must not change.
+    sessions = make_sessions([[3, 3]])
+    plan = plan_assignments(sessions, ["A", "B", "C"], double=0.5, stratify=["patient"], seed=2)
+    document = plan.summary().as_dict()
+    assert list(document) == [
+        "loads",
+        "pair_counts",
+        "double_coded",
+        "strata",
+        "relaxed",
+        "training",
+        "spread",
+        "seed",
+    ]
+    assert document["pair_counts"] == [
+        {"raters": [a, b], "count": p.count}
+        for (a, b), p in zip(
+            [("A", "B"), ("A", "C"), ("B", "C")], plan.summary().pair_counts, strict=True
+        )
+    ]
+    strata = document["strata"]
+    assert isinstance(strata, dict)
+    assert all(set(e) == {"sessions", "double_coded"} for e in strata.values())
+    assert json.loads(json.dumps(document)) == document
+
+
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [

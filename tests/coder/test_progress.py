@@ -72,3 +72,29 @@ def test_finished_codings_are_every_raters_submitted_and_uncodable_ones(
             ("S2", "LATE", "submitted"),
         ]
         assert all(isinstance(f, FinishedCoding) and f.scale_id == "thabs" for f in data.finished)
+
+
+def test_the_status_document_keeps_the_cli_keys(tmp_path: Path) -> None:
+    # `session-coder status --json` prints this document; its keys must not change.
+    with _project(tmp_path / "status.scproj", 2) as project:
+        status = project.status()
+        document = status.as_dict()
+    assert list(document) == [
+        "project",
+        "sessions",
+        "sessions_by_audio_status",
+        "raters",
+        "scales",
+        "codings",
+        "by_state",
+        "by_scale",
+        "by_rater",
+        "duplicate_recordings",
+    ]
+    assert document["scales"] == ["thabs"] and document["sessions_by_audio_status"] == {"ok": 2}
+    assert document["by_rater"] == {
+        code: {"not_started": 1, "in_progress": 0, "submitted": 0, "uncodable": 1}
+        for code in ("R00", "R01")
+    }
+    assert document["by_state"]["uncodable"] == status.by_state["uncodable"] == 2
+    assert document["duplicate_recordings"] == []
