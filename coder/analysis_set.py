@@ -175,8 +175,9 @@ def analysis_codings(facts: Iterable[CodingFact]) -> AnalysisSet:
        and certification codings stay out by rule 1.
     3. **Finished only.** Submitted and uncodable codings count; not started and in
        progress ones do not. Only *submitted* codings carry scores: they alone make
-       a session double-coded and enter reliability. Uncodable ones are reported
-       separately (:attr:`AnalysisSet.uncodable`, the export's ``uncodable`` sheet).
+       a session double-coded and enter reliability. Counted uncodable ones are
+       in :attr:`AnalysisSet.uncodable` (the export's ``uncodable`` sheet, like its
+       ``scores``, lists every finished coding with its role, counted or not).
     4. **One coding per rater.** When a rater has several finished codings of one
        session on one scale (one per scale version), the newest (highest id) speaks.
     5. **Roles from the plan.** A session's primary coder is its counted coding with

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,7 +63,7 @@ from coder.errors import InputError
 
 Role = Literal["primary", "second", "training"]
 
-#: Label used in ``summary()["strata"]`` when no stratification keys are given.
+#: Label used in ``summary().strata`` when no stratification keys are given.
 ALL_SESSIONS_STRATUM = "all"
 
 _Mode = Literal["plan", "replan", "add"]
@@ -119,6 +119,97 @@ class PlannedCoding:
 
 
 @dataclass(frozen=True)
+class PairCount:
+    """How many sessions two pool raters double-code together (``a < b``)."""
+
+    raters: tuple[str, str]
+    count: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"raters": list(self.raters), "count": self.count}
+
+
+@dataclass(frozen=True)
+class StratumCoverage:
+    """A stratum's analysis sessions and how many of them are double-coded."""
+
+    sessions: int
+    double_coded: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sessions": self.sessions, "double_coded": self.double_coded}
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a plan gives each rater and how well it keeps its guarantees.
+
+    Attributes:
+        loads: rater -> primary + second codings. Every pool rater appears (also
+            with 0); a rater outside the pool appears only if it keeps started codings.
+            Training codings are not counted here.
+        pair_counts: One entry per unordered pair of pool raters (zero counts
+            included), in order: the sessions the two double-code together.
+        double_coded: Analysis sessions with two codings.
+        strata: stratum label (values of ``stratify`` joined by ``"|"``, or ``"all"``
+            without keys) -> its coverage, analysis sessions only.
+        relaxed: The reasons in :attr:`Plan.relaxed`.
+        training: rater -> training codings (every pool rater; empty without training
+            sessions).
+        spread: key -> the largest difference, over the key's values, between the most
+            and the least codings any two pool raters have of that value.
+        seed: The seed.
+    """
+
+    loads: Mapping[str, int]
+    pair_counts: tuple[PairCount, ...]
+    double_coded: int
+    strata: Mapping[str, StratumCoverage]
+    relaxed: tuple[str, ...]
+    training: Mapping[str, int]
+    spread: Mapping[str, int]
+    seed: int
+
+    def __post_init__(self) -> None:
+        for name in ("loads", "strata", "training", "spread"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON document (``session-coder assign --json``; stored with the plan)."""
+        return {
+            "loads": dict(self.loads),
+            "pair_counts": [p.as_dict() for p in self.pair_counts],
+            "double_coded": self.double_coded,
+            "strata": {label: e.as_dict() for label, e in self.strata.items()},
+            "relaxed": list(self.relaxed),
+            "training": dict(self.training),
+            "spread": dict(self.spread),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanSummary:
+        """Read a stored :meth:`as_dict` document (keys an older version did not store
+        are empty)."""
+        return cls(
+            loads={str(k): int(v) for k, v in data.get("loads", {}).items()},
+            pair_counts=tuple(
+                PairCount((str(p["raters"][0]), str(p["raters"][1])), int(p["count"]))
+                for p in data.get("pair_counts", [])
+            ),
+            double_coded=int(data.get("double_coded", 0)),
+            strata={
+                str(k): StratumCoverage(int(e["sessions"]), int(e["double_coded"]))
+                for k, e in data.get("strata", {}).items()
+            },
+            relaxed=tuple(str(r) for r in data.get("relaxed", [])),
+            training={str(k): int(v) for k, v in data.get("training", {}).items()},
+            spread={str(k): int(v) for k, v in data.get("spread", {}).items()},
+            seed=int(data.get("seed", 0)),
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     """An assignment plan: codings, queue order and the guarantees it had to relax.
 
@@ -150,27 +241,9 @@ class Plan:
             sorted((c for c in self.codings if c.rater == rater), key=lambda c: c.queue_position)
         )
 
-    def summary(self) -> dict[str, object]:
-        """Return the JSON-ready plan summary (the ``assign --json`` document).
-
-        Keys:
-            ``loads``: rater -> primary + second codings. Every pool rater appears (also
-            with 0); a rater outside the pool appears only if it keeps started codings.
-            Training codings are not counted here.
-            ``pair_counts``: one ``{"raters": [a, b], "count": n}`` per unordered pair of
-            pool raters (``a < b`` in string order, zero counts included): the number of
-            sessions the two double-code together.
-            ``double_coded``: analysis sessions with two codings.
-            ``strata``: stratum label (values of ``stratify`` joined by ``"|"``, or
-            ``"all"`` without keys) -> ``{"sessions": n, "double_coded": m}``, analysis
-            sessions only.
-            ``relaxed``: the reasons in :attr:`relaxed`.
-            ``training``: rater -> training codings (every pool rater; empty without
-            training sessions).
-            ``spread``: key -> the largest difference, over the key's values, between
-            the most and the least codings any two pool raters have of that value.
-            ``seed``: the seed.
-        """
+    def summary(self) -> PlanSummary:
+        """Return the plan summary (its :meth:`PlanSummary.as_dict` is the ``assign --json``
+        document)."""
         training_ids = set(self.training)
         loads: dict[str, int] = {r: 0 for r in self.raters}
         training_loads: dict[str, int] = {r: 0 for r in self.raters} if self.training else {}
@@ -214,18 +287,19 @@ class Plan:
                 (max(row.values()) - min(row.values()) for row in counts.values() if row),
                 default=0,
             )
-        return {
-            "loads": dict(sorted(loads.items())),
-            "pair_counts": [
-                {"raters": [a, b], "count": n} for (a, b), n in sorted(pair_index.items())
-            ],
-            "double_coded": sum(1 for v in by_session.values() if len(v) >= 2),
-            "strata": dict(sorted(strata.items())),
-            "relaxed": list(self.relaxed),
-            "training": dict(sorted(training_loads.items())),
-            "spread": spread,
-            "seed": self.seed,
-        }
+        return PlanSummary(
+            loads=dict(sorted(loads.items())),
+            pair_counts=tuple(PairCount((a, b), n) for (a, b), n in sorted(pair_index.items())),
+            double_coded=sum(1 for v in by_session.values() if len(v) >= 2),
+            strata={
+                label: StratumCoverage(e["sessions"], e["double_coded"])
+                for label, e in sorted(strata.items())
+            },
+            relaxed=tuple(self.relaxed),
+            training=dict(sorted(training_loads.items())),
+            spread=spread,
+            seed=self.seed,
+        )
 
 
 def stratum_label(session: PlanSession, stratify: Sequence[str]) -> str:
@@ -1244,9 +1318,7 @@ def _check_guarantees(
     }[mode]
     reasons: list[str] = []
     summary = plan.summary()
-    all_loads = summary["loads"]
-    assert isinstance(all_loads, dict)
-    loads: dict[str, int] = {r: n for r, n in all_loads.items() if r in set(plan.raters)}
+    loads: dict[str, int] = {r: n for r, n in summary.loads.items() if r in set(plan.raters)}
     if loads:
         hi = max(loads, key=lambda r: (loads[r], r))
         lo = min(loads, key=lambda r: (loads[r], r))
@@ -1255,19 +1327,17 @@ def _check_guarantees(
                 f"loads: rater loads differ by {loads[hi] - loads[lo]} "
                 f"({hi}: {loads[hi]}, {lo}: {loads[lo]}){cause}"
             )
-    pairs = summary["pair_counts"]
-    assert isinstance(pairs, list)
-    doubled = summary["double_coded"]
-    assert isinstance(doubled, int)
+    pairs = summary.pair_counts
+    doubled = summary.double_coded
     if pairs and doubling:
-        counts = [p["count"] for p in pairs]
+        counts = [p.count for p in pairs]
         if max(counts) - min(counts) > 1:
-            top = max(pairs, key=lambda p: p["count"])
-            low = min(pairs, key=lambda p: p["count"])
+            most = max(pairs, key=lambda p: p.count)
+            least = min(pairs, key=lambda p: p.count)
             reasons.append(
                 f"pairs: pair counts differ by {max(counts) - min(counts)} "
-                f"({'-'.join(top['raters'])}: {top['count']}, "
-                f"{'-'.join(low['raters'])}: {low['count']}){cause}"
+                f"({'-'.join(most.raters)}: {most.count}, "
+                f"{'-'.join(least.raters)}: {least.count}){cause}"
             )
         zero = sum(1 for c in counts if c == 0)
         if zero and doubled:
@@ -1282,27 +1352,26 @@ def _check_guarantees(
             f"coverage: {_plural(len(idle), 'rater')} without a session ({', '.join(idle)}): "
             f"{sum(loads.values())} codings for {len(loads)} raters"
         )
-    strata = summary["strata"]
-    assert isinstance(strata, dict)
-    n = sum(e["sessions"] for e in strata.values())
+    strata = summary.strata
+    n = sum(e.sessions for e in strata.values())
     d = doubled
     if n and doubling:
         for label, e in strata.items():
-            low, rest = divmod(d * e["sessions"], n)
-            if not low <= e["double_coded"] <= low + (1 if rest else 0):
-                quota = Fraction(d * e["sessions"], n)
+            low, rest = divmod(d * e.sessions, n)
+            if not low <= e.double_coded <= low + (1 if rest else 0):
+                quota = Fraction(d * e.sessions, n)
                 reasons.append(
-                    f"strata: stratum {label} has {e['double_coded']} double-coded of "
-                    f"{e['sessions']} sessions, outside its proportional share "
+                    f"strata: stratum {label} has {e.double_coded} double-coded of "
+                    f"{e.sessions} sessions, outside its proportional share "
                     f"{float(quota):.2f}{cause}"
                 )
             elif (
                 share > 0
-                and e["sessions"] * share.numerator >= share.denominator
-                and not e["double_coded"]
+                and e.sessions * share.numerator >= share.denominator
+                and not e.double_coded
             ):
                 reasons.append(
-                    f"strata: stratum {label} has {e['sessions']} sessions but none "
+                    f"strata: stratum {label} has {e.sessions} sessions but none "
                     f"double-coded{cause}"
                 )
     reasons += _spread_reasons(plan, cause)

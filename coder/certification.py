@@ -41,7 +41,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coder.analysis_set import CodingRole, CodingStatus
 from coder.certification_settings import (
     CertificationSettings,
     RaterOverride,
@@ -49,12 +48,14 @@ from coder.certification_settings import (
     check_criterion,
 )
 from coder.changes import OpChanges
+from coder.coding_data import CodingId, Note
 from coder.errors import InputError
+from coder.kinds import CodingRole, CodingStatus
 from coder.reliability import agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store
 from coder.store.certification_store import MasterComparison, QueuedCoding
-from coder.store.project import LEAD, CodingId, Note, Project
+from coder.store.project import LEAD, Project
 
 MASTER_ROLE = CodingRole.MASTER
 CERTIFICATION_ROLE = CodingRole.CERTIFICATION
@@ -269,6 +270,11 @@ class RecalibrationReport:
     every: int
     added: dict[str, list[str]] = field(default_factory=dict)
     short: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> OpChanges:
+        """What scheduling changed: the assignments, if a recalibration coding was added."""
+        return OpChanges(assignments=any(self.added.values()))
 
 
 @dataclass(frozen=True)
@@ -647,6 +653,47 @@ def _shortfall(f: CertificationFigures, c: CertificationCriterion) -> str:
     return "; ".join(parts) or "criterion not met"
 
 
+@dataclass(frozen=True)
+class CertificationOverview:
+    """A scale's certification at a glance: the settings in force and every rater's status.
+
+    Attributes:
+        required: Whether plans give real sessions only to certified raters.
+        criterion: The criterion in force on the scale.
+        statuses: rater code -> status, every active rater.
+    """
+
+    scale_id: str
+    required: bool
+    criterion: CertificationCriterion
+    statuses: Mapping[str, CertificationStatus]
+
+    def settings_sentence(self) -> str:
+        """One sentence on the criterion and whether plans require it."""
+        c = self.criterion
+        rule = (
+            f"Certified at {c.icc_form} ≥ {c.min_icc:.2f} and {c.min_within_one:.0%} within "
+            f"one point of the master over at least {c.min_sessions} training session"
+            f"{'s' if c.min_sessions != 1 else ''}."
+        )
+        if self.required:
+            return rule + " Plans give real sessions only to certified raters."
+        return rule + " Certification is not required for plans."
+
+
+def certification_overview(project: Project, scale_id: str) -> CertificationOverview:
+    """The settings in force on a scale and every active rater's status (blocking: the GUI
+    runs it in a worker)."""
+    settings = certification_settings(project)
+    scale = project.scale(scale_id)
+    return CertificationOverview(
+        scale_id=scale_id,
+        required=settings.required,
+        criterion=settings.criterion(scale_id, scale.certification),
+        statuses=certification_status(project, scale_id),
+    )
+
+
 def eligible_raters(project: Project, scale_id: str, raters: Sequence[str]) -> list[str]:
     """The raters (in the given order) that plans may give real sessions of a scale."""
     status = certification_status(project, scale_id, raters=raters)
@@ -747,7 +794,7 @@ def _drift_checks(
         (session id, queue position) of each check to add, and how many due checks
         found no master-coded session the rater has not coded.
     """
-    real = [c for c in queue if c.role in ("primary", "second")]
+    real = [c for c in queue if c.role in (CodingRole.PRIMARY, CodingRole.SECOND)]
     have = sum(1 for c in queue if c.role == RECALIBRATION_ROLE)
     due = len(real) // rate.every
     coded = {c.session_id for c in queue}

@@ -239,8 +239,9 @@ class CertificationSettings:
                 where = f"{OVERRIDES_SETTING}.{scale_id}.{rater}"
                 if not isinstance(stored, Mapping):
                     raise InputError(f"setting {where}: expected {{allow, reason}}, got {stored!r}")
+                allow: Any = stored.get("allow")  # RaterOverride checks that it is a bool
                 try:
-                    entry = RaterOverride(stored.get("allow"), stored.get("reason", ""))
+                    entry = RaterOverride(allow, stored.get("reason", ""))
                 except InputError as error:
                     raise InputError(f"setting {where}: {error}") from None
                 overrides.setdefault(scale_id, {})[rater] = entry

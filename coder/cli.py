@@ -207,19 +207,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     with open_project(args.project) as project:
         status = project.status()
     if args.json:
-        print_json(status)
+        print_json(status.as_dict())
         return 0
     print(
-        f"project {status['project']}: {status['sessions']} sessions, {status['raters']} "
-        f"raters, scales: {', '.join(status['scales']) or 'none'}"
+        f"project {status.project}: {status.sessions} sessions, {status.raters} "
+        f"raters, scales: {', '.join(status.scales) or 'none'}"
     )
-    for audio_status, count in sorted(status["sessions_by_audio_status"].items()):
+    for audio_status, count in sorted(status.sessions_by_audio_status.items()):
         print(f"  audio {audio_status}: {count}")
-    for dup in status["duplicate_recordings"]:
-        print(f"  shared recording (check the manifest): {', '.join(dup['session_ids'])}")
+    for dup in status.duplicate_recordings:
+        print(f"  shared recording (check the manifest): {', '.join(dup.session_ids)}")
     header = "not_started in_progress submitted uncodable"
     print(f"  {'':<20}{header}")
-    for label, table in (("scale", status["by_scale"]), ("rater", status["by_rater"])):
+    for label, table in (("scale", status.by_scale), ("rater", status.by_rater)):
         for key, states in sorted(table.items()):
             counts = "".join(f"{states[s]:>{len(s) + 1}}" for s in header.split())
             print(f"  {label} {key:<14}{counts}")

@@ -40,20 +40,17 @@ def cmd_assign(args: argparse.Namespace) -> int:
         plan_id = None if args.preview else save_plan(project, request, plan)
     summary = plan.summary()
     if args.json:
-        print_json(summary)
+        print_json(summary.as_dict())
         return 0
     print(
         ("preview (not stored)" if plan_id is None else f"stored plan #{plan_id}")
-        + f" for {request.scale_id}: {summary['double_coded']} double-coded session(s)"
+        + f" for {request.scale_id}: {summary.double_coded} double-coded session(s)"
     )
-    print("loads: " + ", ".join(f"{r}={n}" for r, n in summary["loads"].items()))  # type: ignore[union-attr]
+    print("loads: " + ", ".join(f"{r}={n}" for r, n in summary.loads.items()))
     print(
-        "pairs: "
-        + ", ".join(
-            f"{p['raters'][0]}+{p['raters'][1]}={p['count']}" for p in summary["pair_counts"]
-        )
-    )  # type: ignore[union-attr]
-    for reason in summary["relaxed"]:  # type: ignore[union-attr]
+        "pairs: " + ", ".join(f"{p.raters[0]}+{p.raters[1]}={p.count}" for p in summary.pair_counts)
+    )
+    for reason in summary.relaxed:
         print(f"relaxed: {reason}")
     return 0
 

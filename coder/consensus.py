@@ -22,10 +22,12 @@ from typing import Any
 import pandas as pd
 
 from coder.changes import OpChanges
+from coder.coding_data import Note
+from coder.coding_rules import check_number, item_of
 from coder.errors import InputError
 from coder.scales import RatingScale
 from coder.store.consensus_store import write_consensus
-from coder.store.project import LEAD, Note, Project
+from coder.store.project import LEAD, Project
 from coder.store.queries import consensus_records, pair_review
 
 #: (scale id, session key, item id) -> (consensus score, reason): :func:`load_consensus`.
@@ -105,13 +107,10 @@ def record_consensus(
     reason = reason.strip()
 
     def check(scale: RatingScale) -> None:
-        try:
-            item = scale.item(item_id)
-        except KeyError:
-            raise InputError(f"scale {scale_id!r} has no item {item_id!r}") from None
+        item = item_of(scale, item_id)
         if not item.is_numeric:
             raise InputError(f"item {item_id!r} is free text; a consensus is a score")
-        item.check_value(value)
+        check_number(item, value)
 
     changed = write_consensus(
         project,
@@ -156,9 +155,10 @@ def load_consensus(project: Project) -> ConsensusMap:
         ``{(scale id, session key, item id): (consensus score, reason)}``.
     """
     frame = consensus_scores(project)
+    columns = (frame[c] for c in ("scale_id", "session_id", "item_id", "value", "reason"))
     return {
-        (str(r.scale_id), str(r.session_id), str(r.item_id)): (float(r.value), str(r.reason))
-        for r in frame.itertuples(index=False)
+        (str(scale_id), str(session_id), str(item_id)): (float(value), str(reason))
+        for scale_id, session_id, item_id, value, reason in zip(*columns, strict=True)
     }
 
 

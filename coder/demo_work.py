@@ -42,7 +42,7 @@ def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
         request = PlanRequest(scale_id, tuple(raters), share, stratify, seed=7)
         plan, _plan_id = plan_and_save(project, request)
         double_coded |= {(scale_id, c.session_id) for c in plan.codings if c.role == "second"}
-        say(f"planned {scale_id}: {plan.summary()['double_coded']} double-coded sessions")
+        say(f"planned {scale_id}: {plan.summary().double_coded} double-coded sessions")
     for code in raters:
         view = project.rater_view(code)
         queue = view.queue()

@@ -29,8 +29,9 @@ from typing import Any
 
 import pandas as pd
 
+from coder.coding_data import Note
 from coder.scales import RatingScale
-from coder.store.project import CODING_STATES, Note, Project
+from coder.store.project import CODING_STATES, Project
 from coder.store.queries import (
     ScoredCoding,
     StoredPlan,

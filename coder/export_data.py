@@ -871,8 +871,9 @@ def _final(
             source = pd.Series(
                 {sid: f"{r} (primary)" for sid, r in ok["rater"].items()}, dtype="str"
             )
-            for sid, row in primary[primary["state"] != CodingStatus.SUBMITTED].iterrows():
-                source[sid] = f"none: the primary coder {row['rater']} marked it uncodable"
+            not_submitted = primary.loc[primary["state"] != CodingStatus.SUBMITTED, "rater"]
+            for sid, rater in not_submitted.items():
+                source.loc[str(sid)] = f"none: the primary coder {rater} marked it uncodable"
         frame = sessions.copy()
         frame["n_coders"] = n_coders.reindex(frame.index).fillna(0).astype("Int64")
         frame["final_source"] = source.reindex(frame.index)
@@ -924,14 +925,17 @@ def _apply_consensus(
                 strict=True,
             )
         }
+        position = {str(name): i for i, name in enumerate(final.columns)}
         changed: dict[int, list[str]] = {}
-        for rec in agreed.itertuples(index=False):
-            row = rows.get(rec.session_id)
-            column = column_of.get(rec.item_id)
+        for session_id, item_id, value in zip(
+            agreed["session_id"], agreed["item_id"], agreed["value"], strict=True
+        ):
+            row = rows.get(session_id)
+            column = column_of.get(item_id)
             if row is None or column is None:
                 continue  # a session no longer in the analysis, or an item since dropped
-            final.iloc[row, final.columns.get_loc(column)] = float(rec.value)
-            changed.setdefault(row, []).append(str(rec.item_id))
+            final.iat[row, position[column]] = float(value)
+            changed.setdefault(row, []).append(str(item_id))
         for row, items in changed.items():
             values = {
                 item_id: (None if pd.isna(x := final.iloc[row][col]) else float(x))
@@ -939,11 +943,9 @@ def _apply_consensus(
             }
             for v in composites:
                 result = definitions[v.item_id].compute(values)
-                final.iloc[row, final.columns.get_loc(v.column)] = (
-                    np.nan if result is None else result
-                )
+                final.iat[row, position[v.column]] = np.nan if result is None else result
             before = final.iloc[row]["final_source"]
-            final.iloc[row, final.columns.get_loc("final_source")] = (
+            final.iat[row, position["final_source"]] = (
                 f"consensus on {', '.join(items)}; otherwise {before}"
             )
     return final
@@ -1401,10 +1403,13 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
     if o.winsorize_iqr is None:
         winsor = "off: the final table holds the values as coded."
     else:
+        d = bundle.descriptives
         per_var = [
-            f"{r.scale_id}.{r.variable}: {r.adjusted_n}"
-            for r in bundle.descriptives.itertuples()
-            if r.adjusted_n
+            f"{scale_id}.{variable}: {n}"
+            for scale_id, variable, n in zip(
+                d["scale_id"], d["variable"], d["adjusted_n"], strict=True
+            )
+            if n
         ]
         winsor = (
             f"on, K = {o.winsorize_iqr:g}: values of the final table below Q1 - K x IQR or "

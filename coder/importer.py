@@ -664,6 +664,11 @@ class RelinkReport:
     relinked: list[tuple[str, str]] = field(default_factory=list)
     still_missing: list[str] = field(default_factory=list)
 
+    @property
+    def changes(self) -> OpChanges:
+        """What relinking changed: the sessions, if any recording was found."""
+        return OpChanges(sessions=bool(self.relinked))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "relinked": [{"session_id": s, "path": p} for s, p in self.relinked],

@@ -65,6 +65,7 @@ from typing import Any, Literal
 
 from platformdirs import user_cache_dir
 
+from coder.changes import OpChanges
 from coder.coding_rules import check_rating, check_uncodable, is_editable, item_of
 from coder.errors import CoderError, InputError
 from coder.kinds import CodingStatus
@@ -193,6 +194,11 @@ class ImportReport:
     conflicts: tuple[Conflict, ...]
     changed: bool
     warnings: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> OpChanges:
+        """What the merge changed: codings, if any of the rater's changes was applied."""
+        return OpChanges(codings=sum(self.applied.values()) > 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -895,12 +901,15 @@ def package_conflicts(project: Project, package_id: str | None = None) -> list[C
 
 def resolve_conflict(
     project: Project, package_id: str, conflict_id: str, take: Take, *, actor: str = LEAD
-) -> None:
+) -> OpChanges:
     """Settle one conflict: keep the project's value, or take the package's.
 
     Taking the package's value writes it with the rater as the actor (it is the
     rater's change); either way the lead's decision is in the history and a later
     import of the same package no longer reports the conflict.
+
+    Returns:
+        What changed: the coding, when the package's value was taken.
 
     Raises:
         InputError: an unknown package or conflict, or ``take`` not package/project.
@@ -956,3 +965,4 @@ def resolve_conflict(
             old={"project": found["project"], "package": found["package"]},
             new={"take": take},
         )
+    return OpChanges(codings=take == "package")

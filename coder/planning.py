@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from coder.analysis_set import CodingStatus
-from coder.assignment import Plan, PlannedCoding, PlanSession, plan_assignments, replan
+from coder.assignment import (
+    Plan,
+    PlannedCoding,
+    PlanSession,
+    PlanSummary,
+    plan_assignments,
+    replan,
+)
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.changes import OpChanges
+from coder.discrepancies import progress_by_rater, stored_plan_params
 from coder.errors import InputError
+from coder.kinds import CodingStatus
+from coder.scales import RatingScale
 from coder.store import plans as store
-from coder.store.project import LEAD, Project
+from coder.store.project import LEAD, Project, Rater, SessionInfo
+from coder.store.queries import StoredPlan
 
 STRATA_KEYS = ("therapist", "patient", "phase", "session_number")
 
@@ -242,7 +252,7 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
         request.scale_id,
         plan.codings,
         params=request.as_dict(),
-        summary=plan.summary(),
+        summary=plan.summary().as_dict(),
         keep_roles=UNPLANNED_ROLES,
         actor=actor,
     )
@@ -264,3 +274,48 @@ def plan_and_save(project: Project, request: PlanRequest, *, actor: str = LEAD) 
     """Make the plan of ``request`` and store it (the GUI's "Save plan")."""
     plan = make_plan(project, request)
     return SavedPlan(plan, save_plan(project, request, plan, actor=actor))
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """What the lead's plan tab shows of a project and one scale.
+
+    Attributes:
+        scale_id: The scale shown (None when the project has no scales).
+        stored: The scale's plan in force, or None.
+        stored_summary: That plan's summary, or None.
+        progress: rater -> state -> codings of the scale.
+    """
+
+    scales: list[RatingScale]
+    raters: list[Rater]
+    sessions: list[SessionInfo]
+    scale_id: str | None
+    stored: StoredPlan | None = None
+    stored_summary: PlanSummary | None = None
+    progress: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def load_plan_state(project: Project, scale_id: str | None) -> PlanState:
+    """Read the scales, raters, sessions and the scale's stored plan and progress.
+
+    Blocking: the GUI runs it in a worker. With ``scale_id`` None (or unknown) the
+    first scale is used.
+    """
+    scales = project.scales()
+    raters = project.raters()
+    sessions = project.sessions()
+    if scale_id is None or scale_id not in {s.id for s in scales}:
+        scale_id = scales[0].id if scales else None
+    if scale_id is None:
+        return PlanState(scales, raters, sessions, None)
+    stored = stored_plan_params(project, scale_id)
+    return PlanState(
+        scales,
+        raters,
+        sessions,
+        scale_id,
+        stored,
+        None if stored is None else PlanSummary.from_dict(stored.summary),
+        progress_by_rater(project, scale_id),
+    )

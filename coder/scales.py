@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import jsonschema
 import yaml
@@ -608,7 +608,8 @@ def _compose(text: str, report: Any) -> tuple[Any, dict[_PathKey, int]]:
             anchor_lines[name] = line
 
     for event in yaml.parse(text, Loader=_EventParser):
-        line = event.start_mark.line + 1
+        mark = event.start_mark  # the parser sets it on every event; the stubs allow None
+        line = mark.line + 1 if mark is not None else 1
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
@@ -742,7 +743,8 @@ def _is_whole_number(checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-_Validator: Any = jsonschema.validators.extend(
+# types-jsonschema leaves extend() unannotated, hence the one ignore.
+_Validator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
     jsonschema.Draft202012Validator,
     type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number),
 )
@@ -766,9 +768,13 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
     """Turn a jsonschema error into (path, plain message) pairs."""
     path: _PathKey = tuple(error.absolute_path)
     validator = error.validator
+    # A validator fills these in on every error it yields (the stubs allow "unset").
+    instance: Any = error.instance
+    validator_value: Any = error.validator_value
     if validator == "additionalProperties":
         extra = re.findall(r"'([^']+)'", error.message.split("(")[-1])
-        allowed = sorted(k for k in error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = sorted(k for k in schema.get("properties", {}))
         for key in extra or ["?"]:
             yield (*path, key), f"unknown key; allowed here: {', '.join(allowed)}"
         return
@@ -777,23 +783,23 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
         yield path, f"missing required key '{missing[0] if missing else error.message}'"
         return
     if validator == "type":
-        yield path, f"must be {_a(error.validator_value)}, not {_describe(error.instance)}"
+        yield path, f"must be {_a(validator_value)}, not {_describe(instance)}"
         return
     if validator == "enum":
-        choices = ", ".join(str(v) for v in error.validator_value)
-        yield path, f"{_short(error.instance)} is not one of: {choices}"
+        choices = ", ".join(str(v) for v in validator_value)
+        yield path, f"{_short(instance)} is not one of: {choices}"
         return
     if validator == "pattern" and "propertyNames" in error.absolute_schema_path:
         # An anchor key: jsonschema reports the key itself as the instance, at the path
         # of the anchors mapping; point at the key's own line.
-        yield (*path, str(error.instance)), "anchor keys must be whole numbers (the scored values)"
+        yield (*path, str(instance)), "anchor keys must be whole numbers (the scored values)"
         return
     if validator == "pattern":
         if path and path[-1] == "id" or (len(path) >= 2 and path[-2] == "items"):
             hint = "use lower-case letters, digits and _ (starting with a letter)"
         else:
             hint = "write times as seconds or m:ss (e.g. 5:00)"
-        yield path, f"{_short(error.instance)} is not valid: {hint}"
+        yield path, f"{_short(instance)} is not valid: {hint}"
         return
     if validator == "oneOf":
         # A mapping can only have meant the mapping branch (window: {start, duration},
@@ -802,7 +808,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
         mapping_branch = next(
             (
                 i
-                for i, branch in enumerate(error.validator_value)
+                for i, branch in enumerate(validator_value)
                 if isinstance(branch, dict) and branch.get("type") == "object"
             ),
             None,
@@ -812,11 +818,11 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
             for e in error.context or ()
             if e.relative_schema_path and e.relative_schema_path[0] == mapping_branch
         ]
-        if isinstance(error.instance, dict) and inner:
+        if isinstance(instance, dict) and inner:
             for sub in inner:
                 yield from _explain(sub)
             return
-        yield path, _one_of_hint(path, error.instance)
+        yield path, _one_of_hint(path, instance)
         return
     if validator in ("minItems", "minProperties"):
         yield path, "must not be empty"
@@ -824,35 +830,32 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[_PathKey, str]
     if validator == "minLength":
         yield path, "must not be empty"
         return
-    if validator == "maxLength" and error.validator_value == 1:
-        yield path, f"{_short(error.instance)} is too long (one key)"
+    if validator == "maxLength" and validator_value == 1:
+        yield path, f"{_short(instance)} is too long (one key)"
         return
     if validator == "maxLength":
         yield (
             path,
-            (
-                f"is {len(error.instance):,} characters long; "
-                f"at most {error.validator_value:,} are allowed"
-            ),
+            (f"is {len(instance):,} characters long; at most {validator_value:,} are allowed"),
         )
         return
     if validator == "maxItems":
         yield (
             path,
-            (f"has {len(error.instance):,} entries; at most {error.validator_value:,} are allowed"),
+            (f"has {len(instance):,} entries; at most {validator_value:,} are allowed"),
         )
         return
     if validator in ("minimum", "maximum"):
         yield (
             path,
-            f"{_short(error.instance)} is out of range ({validator} {error.validator_value})",
+            f"{_short(instance)} is out of range ({validator} {validator_value})",
         )
         return
     if validator == "propertyNames":
-        yield path, f"{_short(error.instance)}: anchor keys must be whole numbers"
+        yield path, f"{_short(instance)}: anchor keys must be whole numbers"
         return
     if validator == "const":
-        yield path, f"must be {error.validator_value!r}"
+        yield path, f"must be {validator_value!r}"
         return
     yield path, _one_line(error.message)[:200]
 
@@ -878,7 +881,7 @@ def _a(type_name: Any) -> str:
         "boolean": "true or false",
     }
     if isinstance(type_name, list):
-        return " or ".join(names.get(t, t) for t in type_name)
+        return " or ".join(names.get(str(t), str(t)) for t in type_name)
     return names.get(str(type_name), str(type_name))
 
 
@@ -982,7 +985,7 @@ def _check_items(items: list[dict[str, Any]], report: Any) -> None:
             shortcuts[key.lower()] = i
 
 
-def _is_whole(value: Any) -> bool:
+def _is_whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -1048,9 +1051,10 @@ def _check_composites(items: list[dict[str, Any]], composites: Any, report: Any)
         if not isinstance(comp, dict) or not isinstance(comp.get("items"), list):
             continue
         comp_id = comp.get("id")
-        if comp_id is not None and (comp_id in item_ids or comp_id in composite_ids):
-            report((*path, "id"), f"{comp_id!r} is already the id of an item or composite")
-        composite_ids.add(comp_id)
+        if comp_id is not None:
+            if comp_id in item_ids or comp_id in composite_ids:
+                report((*path, "id"), f"{comp_id!r} is already the id of an item or composite")
+            composite_ids.add(comp_id)
         for j, ref in enumerate(comp["items"]):
             if ref not in item_ids:
                 report((*path, "items", j), f"{ref!r} is not an item of this scale")

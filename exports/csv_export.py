@@ -109,7 +109,7 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         unsafe = cells.map(lambda v: _safe_cell(v) is not v).astype(bool)
         if unsafe.any():
             escaped = cells.where(~unsafe, cells[unsafe].map(_safe_cell))
-            out.isetitem(position, escaped)
+            out.isetitem(position, escaped.array)  # the array: same rows, dtype kept
     out.columns = [_safe_cell(c) for c in out.columns]
     return out
 

@@ -32,10 +32,11 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
 from coder.export_data import (
     TABLE_DOCS,
@@ -168,7 +169,7 @@ def _clean(text: str) -> str:
     return _ILLEGAL.sub("", text)[:_MAX_TEXT]
 
 
-def _cell(ws: WriteOnlyWorksheet, value: Any, *, font: Font | None = None) -> WriteOnlyCell:
+def _cell(ws: WriteOnlyWorksheet, value: Any, *, font: Font | None = None) -> Cell:
     cell = WriteOnlyCell(ws, value=_clean(value) if isinstance(value, str) else value)
     if isinstance(value, str):
         cell.data_type = "s"  # a text starting with "=" stays text, not a formula
@@ -178,7 +179,7 @@ def _cell(ws: WriteOnlyWorksheet, value: Any, *, font: Font | None = None) -> Wr
     return cell
 
 
-def _header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
+def _header_cell(ws: WriteOnlyWorksheet, text: str) -> Cell:
     cell = WriteOnlyCell(ws, value=_clean(text))
     cell.data_type = "s"
     cell.font = _HEADER_FONT
@@ -186,14 +187,23 @@ def _header_cell(ws: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
     return cell
 
 
+def _column_dimensions(ws: WriteOnlyWorksheet) -> DimensionHolder[str, ColumnDimension]:
+    """The column widths of a write-only sheet (set them before the first row)."""
+    # Worksheet._setup() gives a write-only sheet its column_dimensions at run time;
+    # the openpyxl stubs (types-openpyxl) do not declare it.
+    dimensions: DimensionHolder[str, ColumnDimension] = ws.column_dimensions  # type: ignore[attr-defined]
+    return dimensions
+
+
 def _write_readme(
     ws: WriteOnlyWorksheet, bundle: ExportBundle, tables: dict[str, pd.DataFrame]
 ) -> None:
-    ws.column_dimensions["A"].width = 20
-    ws.column_dimensions["B"].width = 28
-    ws.column_dimensions["C"].width = 100
+    widths = _column_dimensions(ws)
+    widths["A"].width = 20
+    widths["B"].width = 28
+    widths["C"].width = 100
     for letter in "DEFG":
-        ws.column_dimensions[letter].width = 24
+        widths[letter].width = 24
     bold = _HEADER_FONT
 
     def row(*values: Any, font: Font | None = None) -> None:

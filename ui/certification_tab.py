@@ -2,7 +2,8 @@
 
 One row per active rater: the state (in training, certified, lapsed), the compared
 sessions, the ICC and the share within one point behind it, and the one sentence of
-:func:`coder.certification.certification_status` saying why. The figures are computed
+:func:`coder.certification.certification_status` saying why; above it, the criterion in
+force and whether plans require certification. The figures are computed
 in a worker; the tab only shows them, and computes them again whenever a mutation
 changes sessions, raters, scales, codings or certification settings and overrides.
 """
@@ -22,7 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.certification import CertificationStatus, certification_status
+from coder.certification import (
+    CertificationOverview,
+    CertificationStatus,
+    certification_overview,
+)
 from coder.changes import OpChanges
 from coder.scales import RatingScale
 from coder.store.project import Project
@@ -70,6 +75,8 @@ class CertificationTab(QWidget):
         self.scale_combo = QComboBox()
         self.refresh_button = QPushButton("Refresh")
         self.status_label = QLabel("Loading…")
+        self.settings_label = QLabel("")
+        self.settings_label.setWordWrap(True)
         self.model = RowsTableModel(list(HEADERS), self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -88,6 +95,7 @@ class CertificationTab(QWidget):
         top.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.settings_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status_label)
 
@@ -144,7 +152,7 @@ class CertificationTab(QWidget):
         self.refresh_button.setEnabled(False)
         self.status_label.setText("Computing…")
         self.runner.submit(
-            certification_status,
+            certification_overview,
             self.project,
             scale_id,
             on_done=self._on_status,
@@ -152,9 +160,10 @@ class CertificationTab(QWidget):
             latest=(self, "status"),  # the lead may choose another scale meanwhile
         )
 
-    def _on_status(self, status: dict[str, CertificationStatus]) -> None:
+    def _on_status(self, overview: CertificationOverview) -> None:
         self.refresh_button.setEnabled(True)
-        rows = sorted(status.values(), key=lambda s: s.rater)
+        self.settings_label.setText(overview.settings_sentence())
+        rows = sorted(overview.statuses.values(), key=lambda s: s.rater)
         self.model.set_rows([status_row(s) for s in rows], rows)
         certified = sum(1 for s in rows if s.state == "certified")
         self.status_label.setText(

@@ -45,7 +45,7 @@ from coder.audio import (
     compute_peaks,
     load_or_compute_peaks,
 )
-from coder.certification import Feedback
+from coder.certification import Feedback, load_feedback
 from coder.coding_data import CodingState
 from coder.coding_rules import check_uncodable
 from coder.coding_session import CodingSession, OpenedCoding, open_coding
@@ -54,7 +54,7 @@ from coder.importer import relink_session_audio
 from coder.scales import CHOICE_KINDS, ItemKind
 from coder.store.project import Project, RaterView
 from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
-from ui.feedback_dialog import FeedbackDialog, load_feedback
+from ui.feedback_dialog import FeedbackDialog
 from ui.keymap import ACTIONS, HelpOverlay, Keymap, KeymapDialog, make_actions, parse_keys
 from ui.notes_panel import NotesPanel
 from ui.player import Player, has_audio_output

@@ -1,7 +1,7 @@
 """Feedback after a training coding: the rater's scores beside the master's.
 
 Shown, without blocking, after a rater submits a coding of a training session that
-has a finished master coding (:func:`coder.certification.feedback_available`). It
+has a finished master coding (:func:`coder.certification.load_feedback` reads it). It
 shows only the rater's own scores and the master's (never another rater's), with the
 anchor text of each score, the difference, and the master's timestamped notes.
 """
@@ -20,29 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.certification import (
-    Feedback,
-    FeedbackItem,
-    certification_feedback,
-    feedback_available,
-)
-from coder.store.project import Project
+from coder.certification import Feedback, FeedbackItem
 from ui.rows_table_model import RowsTableModel
 from ui.timefmt import format_ms
 
 ITEM_HEADERS = ("Item", "Your score", "Master's score", "Difference")
 NOTE_HEADERS = ("Time", "Master's note")
-
-
-def load_feedback(project: Project, rater: str, coding_id: int) -> Feedback | None:
-    """The feedback on a submitted coding, or None when there is none (blocking).
-
-    Run it in the storage worker after the submit write, so it sees the submitted
-    coding.
-    """
-    if not feedback_available(project, rater, coding_id):
-        return None
-    return certification_feedback(project, rater, coding_id)
 
 
 def _score_text(value: float | None, text: str | None, anchor: str | None) -> str:

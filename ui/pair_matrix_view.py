@@ -35,7 +35,7 @@ def _mix(low: QColor, high: QColor, t: float) -> QColor:
 
 
 class PairMatrixView(QWidget):
-    """Heat-map of a plan's rater-pair counts (``Plan.summary()["pair_counts"]``)."""
+    """Heat-map of a plan's rater-pair counts (``Plan.summary().pair_counts``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -18,7 +18,6 @@ leaves the inputs and the summary on screen as they are.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -47,13 +46,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.assignment import Plan
+from coder.assignment import Plan, PlanSummary
 from coder.changes import OpChanges
-from coder.discrepancies import StoredPlan, progress_by_rater, stored_plan_params
 from coder.errors import InputError
-from coder.planning import STRATA_KEYS, PlanRequest, make_plan, plan_and_save
-from coder.scales import RatingScale
-from coder.store.project import CODING_STATES, Project, Rater, SessionInfo
+from coder.planning import (
+    STRATA_KEYS,
+    PlanRequest,
+    PlanState,
+    load_plan_state,
+    make_plan,
+    plan_and_save,
+)
+from coder.store.project import CODING_STATES, Project
 from ui.dialogs import Choice, show_error, show_message
 from ui.pair_matrix_view import PairMatrixView
 from ui.rows_table_model import RowsTableModel
@@ -79,40 +83,6 @@ TOPIC_LABELS = {
     "coverage": "Coverage",
     "certification": "Certification",
 }
-
-
-@dataclass(frozen=True)
-class PlanState:
-    """What the tab shows of a project and one scale (read in a worker)."""
-
-    scales: list[RatingScale]
-    raters: list[Rater]
-    sessions: list[SessionInfo]
-    scale_id: str | None
-    stored: StoredPlan | None = None
-    progress: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def load_plan_state(project: Project, scale_id: str | None) -> PlanState:
-    """Read the scales, raters, sessions and the scale's stored plan and progress.
-
-    Blocking: run it in a worker. With ``scale_id`` None the first scale is used.
-    """
-    scales = project.scales()
-    raters = project.raters()
-    sessions = project.sessions()
-    if scale_id is None or scale_id not in {s.id for s in scales}:
-        scale_id = scales[0].id if scales else None
-    if scale_id is None:
-        return PlanState(scales, raters, sessions, None)
-    return PlanState(
-        scales,
-        raters,
-        sessions,
-        scale_id,
-        stored_plan_params(project, scale_id),
-        progress_by_rater(project, scale_id),
-    )
 
 
 def relaxed_sentence(reason: str) -> tuple[str, str]:
@@ -213,7 +183,7 @@ class PlanPanel(QWidget):
         self._sessions_total = 0
         self._loading = False
         self._full_read_pending = False
-        self.summary: dict[str, Any] | None = None  # the summary on screen
+        self.summary: PlanSummary | None = None  # the summary on screen
         self._build()
         runner.changed.connect(self._on_changed)
         self.refresh()
@@ -387,14 +357,14 @@ class PlanPanel(QWidget):
         if state.scale_id is None:
             self.result_title.setText("The project has no scales yet; add one first.")
             self._clear_summary()
-        elif state.stored is not None:
+        elif state.stored is not None and state.stored_summary is not None:
             when = (
                 state.stored.created_at.astimezone().strftime("%d %b %Y, %H:%M")
                 if state.stored.created_at
                 else "earlier"
             )
             self._show_summary(
-                dict(state.stored.summary),
+                state.stored_summary,
                 tuple(state.stored.params.get("stratify", ())),
                 f"<b>Plan in force</b> (saved {when}). Change the inputs and press "
                 "<i>Preview</i> to see a new plan; started work never moves.",
@@ -550,7 +520,7 @@ class PlanPanel(QWidget):
             summary,
             request.stratify,
             f"<b>Preview — not saved.</b> {len(plan.sessions)} sessions, "
-            f"{summary['double_coded']} double-coded, seed {request.seed}. "
+            f"{summary.double_coded} double-coded, seed {request.seed}. "
             "Press <i>Save plan</i> to store it.",
         )
         self.preview_shown.emit()
@@ -611,7 +581,7 @@ class PlanPanel(QWidget):
             summary,
             request.stratify,
             f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
-            f"{summary['double_coded']} double-coded. The raters see it in their queues.",
+            f"{summary.double_coded} double-coded. The raters see it in their queues.",
         )
         # The change notification has asked for the stored plan and progress already.
         self.plan_saved.emit(plan_id)
@@ -632,17 +602,16 @@ class PlanPanel(QWidget):
         self.relaxed_label.setText("")
         self.relaxed_label.setStyleSheet("")
 
-    def _show_summary(self, summary: dict[str, Any], stratify: tuple[str, ...], title: str) -> None:
+    def _show_summary(self, summary: PlanSummary, stratify: tuple[str, ...], title: str) -> None:
         self.summary = summary
         self.result_title.setText(title)
-        loads: dict[str, int] = dict(summary.get("loads", {}))
-        training: dict[str, int] = dict(summary.get("training", {}))
-        raters = sorted(set(loads) | set(training))
-        self.loads_model.set_rows([(r, loads.get(r, 0), training.get(r, 0)) for r in raters])
-        pairs = list(summary.get("pair_counts", []))
-        pool = sorted({r for p in pairs for r in p["raters"]})
+        raters = sorted(set(summary.loads) | set(summary.training))
+        self.loads_model.set_rows(
+            [(r, summary.loads.get(r, 0), summary.training.get(r, 0)) for r in raters]
+        )
+        pool = sorted({r for p in summary.pair_counts for r in p.raters})
         if len(pool) >= 2:
-            self.pair_view.set_pairs(pool, pairs)
+            self.pair_view.set_pairs(pool, [p.as_dict() for p in summary.pair_counts])
         else:
             self.pair_view.clear("One rater: no pairs to double-code.")
         keys = " · ".join(STRATA_LABELS.get(k, k).lower() for k in stratify)
@@ -650,11 +619,11 @@ class PlanPanel(QWidget):
             f"Strata by {keys}." if stratify else "No stratification: all sessions are one stratum."
         )
         rows = []
-        for label, entry in dict(summary.get("strata", {})).items():
+        for label, entry in summary.strata.items():
             shown = " · ".join(label.split("|")) if stratify else "all sessions"
-            rows.append((shown, entry["sessions"], entry["double_coded"]))
+            rows.append((shown, entry.sessions, entry.double_coded))
         self.strata_model.set_rows(rows)
-        sentences = [relaxed_sentence(r) for r in summary.get("relaxed", [])]
+        sentences = [relaxed_sentence(r) for r in summary.relaxed]
         if sentences:
             items = "".join(
                 f"<li>{f'<b>{topic}:</b> ' if topic else ''}{_escape(text)}</li>"
@@ -681,7 +650,7 @@ class PlanPanel(QWidget):
         if self.summary is None:
             return []
         out = []
-        for reason in self.summary.get("relaxed", []):
+        for reason in self.summary.relaxed:
             topic, text = relaxed_sentence(reason)
             out.append(f"{topic}: {text}" if topic else text)
         return out

@@ -1,6 +1,6 @@
 """The lead's "Progress" tab: counts of codings by scale and rater, and reopening.
 
-Everything is read in a worker (``Project.status`` and each rater's queue); "Allow
+Everything is read in a worker (:func:`coder.progress.load_progress`); "Allow
 reopening" is a mutation run by :meth:`~ui.tasks.TaskRunner.run_op`. The tab reads
 again whenever a mutation changes sessions, raters, scales, assignments or codings,
 whichever tab or dialog made it.
@@ -8,9 +8,7 @@ whichever tab or dialog made it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
@@ -25,47 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from coder.changes import OpChanges
+from coder.progress import FinishedCoding, ProgressData, load_progress
 from coder.store.project import CODING_STATES, Project
 from ui.dialogs import show_error
 from ui.import_dialog import ImportDialog
 from ui.rows_table_model import RowsTableModel
 from ui.scoring_panel import STATE_LABELS
 from ui.tasks import TaskRunner
-
-
-@dataclass(frozen=True)
-class FinishedCoding:
-    coding_id: int
-    session_key: str
-    rater: str
-    scale_id: str
-    state: str
-
-
-@dataclass(frozen=True)
-class ProgressData:
-    status: dict[str, Any]
-    finished: list[FinishedCoding]
-
-
-def load_progress(project: Project) -> ProgressData:
-    """Read the project's status and its finished codings (blocking: run it in a worker)."""
-    status = project.status()
-    finished = []
-    for rater in project.raters(include_inactive=True):
-        for entry in project.rater_view(rater.code).queue():
-            if entry.state in ("submitted", "uncodable"):
-                finished.append(
-                    FinishedCoding(
-                        int(entry.coding_id),
-                        entry.session_key,
-                        rater.code,
-                        entry.scale_id,
-                        entry.state,
-                    )
-                )
-    finished.sort(key=lambda f: (f.scale_id, f.session_key, f.rater))
-    return ProgressData(status, finished)
 
 
 def _table(model: RowsTableModel) -> QTableView:
@@ -164,15 +128,15 @@ class ProgressTab(QWidget):
 
     def _on_loaded(self, data: ProgressData) -> None:
         status = data.status
-        audio = ", ".join(f"{k} {v}" for k, v in sorted(status["sessions_by_audio_status"].items()))
+        audio = ", ".join(f"{k} {v}" for k, v in sorted(status.sessions_by_audio_status.items()))
         self.summary.setText(
-            f"<b>{status['project']}</b>: {status['sessions']} sessions"
-            f"{f' (audio: {audio})' if audio else ''}, {status['raters']} raters, "
-            f"{status['codings']} codings."
+            f"<b>{status.project}</b>: {status.sessions} sessions"
+            f"{f' (audio: {audio})' if audio else ''}, {status.raters} raters, "
+            f"{status.codings} codings."
         )
         for model, table in (
-            (self.by_scale, status["by_scale"]),
-            (self.by_rater, status["by_rater"]),
+            (self.by_scale, status.by_scale),
+            (self.by_rater, status.by_rater),
         ):
             rows = [
                 (key, *(counts[s] for s in CODING_STATES), sum(counts.values()))

@@ -818,7 +818,7 @@ def reliability_drift(
     categories = _categories(prep, ranges)
     df = validate_long_frame(long_df, check_duplicates=False)
     coders = df.groupby(["session_id", "item_id"], sort=False)["rater_id"].size()
-    double = sorted({str(s) for (s, _item), m in coders.items() if m >= 2})
+    double = sorted({str(s) for s in coders[coders >= 2].index.get_level_values("session_id")})
     missing = [s for s in double if s not in order]
     if missing:
         shown = ", ".join(repr(s) for s in missing[:5])

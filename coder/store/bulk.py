@@ -5,7 +5,7 @@ Coding by hand writes one score at a time (:class:`coder.store.project.RaterView
 transaction with bulk inserts, for benchmarks and test projects of realistic size. It
 refuses, before writing anything, what the rater's path refuses: an unknown session,
 rater, role, state or item, a value the item does not admit
-(:meth:`coder.scales.Item.check_value`), an uncodable reason the scale lacks or an
+(:func:`coder.coding_rules.check_number`), an uncodable reason the scale lacks or an
 "Other" without a text (:func:`coder.coding_rules.check_uncodable`), an empty note
 (:func:`coder.coding_rules.check_note_text`), a span of an item that is not a duration
 or that ends before it starts, and any text over its limit. Each coding gets one history
@@ -20,12 +20,13 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
-from coder.coding_rules import check_note_text, check_uncodable
+from coder.coding_data import CodingId
+from coder.coding_rules import check_note_text, check_number, check_uncodable, item_of
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
-from coder.scales import RatingScale
+from coder.scales import ItemKind, RatingScale
 from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, SessionRow, SpanRow, utcnow
-from coder.store.project import LEAD, CodingId, Project
+from coder.store.project import LEAD, Project
 from coder.store.rows import latest_scale_pk, log_change
 from coder.store.text_checks import check_fields
 
@@ -70,21 +71,18 @@ def _check(coding: LoadedCoding, scale: RatingScale) -> None:
         raise InputError(f"{where}: {coding.state!r} is not a coding state")
     try:
         for item_id, value in coding.values.items():
-            scale.item(item_id).check_value(value)
+            check_number(item_of(scale, item_id), value)
         if coding.state == CodingStatus.UNCODABLE:
             check_uncodable(scale.uncodable_reasons, coding.uncodable_reason, coding.uncodable_text)
         for _position, text in coding.notes:
             check_note_text(text)
             check_fields(NoteRow, {"text": text})
         check_fields(CodingRow, {"uncodable_text": coding.uncodable_text})
-    except KeyError as exc:
-        raise InputError(f"{where}: scale {scale.id} has no item {exc}") from None
+        for item_id, _start_ms, _end_ms in coding.spans:
+            item_of(scale, item_id, ItemKind.DURATION)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
-    durations = {item.id for item in scale.items if item.kind == "duration"}
     for item_id, start_ms, end_ms in coding.spans:
-        if item_id not in durations:
-            raise InputError(f"{where}: {item_id!r} is not a duration item of {scale.id}")
         if start_ms < 0 or end_ms < start_ms:
             raise InputError(f"{where}: a span of {item_id!r} ends before it starts")
     for position, _text in coding.notes:

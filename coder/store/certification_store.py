@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.certification_settings import SETTING_KEYS, CertificationSettings
+from coder.coding_data import CodingId, Note
 from coder.errors import InputError, ProjectError
 from coder.kinds import CodingRole, CodingStatus
 from coder.scales import RatingScale
@@ -29,7 +30,7 @@ from coder.store.models import (
     ScaleRow,
     SessionRow,
 )
-from coder.store.project import CodingId, Note, Project, insert_coding
+from coder.store.project import Project, insert_coding
 from coder.store.rows import latest_scale_pk, log_change, rater_row
 
 # --------------------------------------------------------------------------- settings

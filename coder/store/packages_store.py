@@ -611,6 +611,10 @@ class PackageTx:
 
     Reads lock what they read for writing (PostgreSQL); every write adds its history
     row with the package's rater as the actor, and counts itself in :attr:`applied`.
+    Scores and notes are written by :mod:`coder.store.codings`, as the rater's own
+    writes are. A span and a state are written here: a span's duration item is a
+    unit of its own in the merge (``codings.add_span`` would re-sum it), and a state
+    keeps the package's start and submit times (``codings.set_state`` stamps now).
     Raising inside :func:`package_transaction` rolls everything back.
 
     Attributes:
@@ -708,21 +712,16 @@ class PackageTx:
             found = self._s.get(NoteRow, note_id)
             assert found is not None
             note = found
-            old = {"position_ms": note.position_ms, "text": note.text}
             if unit["deleted"] and not note.deleted:
                 codings.delete_note(self._s, note, actor=self.rater)
             else:
                 note.deleted = unit["deleted"]
-                note.position_ms, note.text = unit["position_ms"], unit["text"]
-                log_change(
+                codings.edit_note(
                     self._s,
-                    self.rater,
-                    "edit",
-                    "note",
-                    str(note.id),
-                    coding_id=coding_id,
-                    old=old,
-                    new={"position_ms": note.position_ms, "text": note.text},
+                    note,
+                    text=unit["text"],
+                    position_ms=unit["position_ms"],
+                    actor=self.rater,
                 )
         self.applied["notes"] += 1
         return int(note.id)

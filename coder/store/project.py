@@ -129,6 +129,50 @@ class DuplicateRecording:
 
 
 @dataclass(frozen=True)
+class ProjectStatus:
+    """Counts of a project's sessions and codings (``session-coder status``).
+
+    Attributes:
+        project: The project's name.
+        sessions: Every session.
+        sessions_by_audio_status: audio status -> sessions.
+        raters: Every rater (also inactive ones).
+        scales: The scale ids.
+        codings: Every coding.
+        by_state: state -> codings (every state, also with 0).
+        by_scale: scale id -> state -> codings (every state), scales with codings only.
+        by_rater: rater code -> state -> codings (every state), raters with codings only.
+        duplicate_recordings: Sessions that share one recording.
+    """
+
+    project: str
+    sessions: int
+    sessions_by_audio_status: Mapping[str, int]
+    raters: int
+    scales: tuple[str, ...]
+    codings: int
+    by_state: Mapping[str, int]
+    by_scale: Mapping[str, Mapping[str, int]]
+    by_rater: Mapping[str, Mapping[str, int]]
+    duplicate_recordings: tuple[DuplicateRecording, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document of ``session-coder status --json``."""
+        return {
+            "project": self.project,
+            "sessions": self.sessions,
+            "sessions_by_audio_status": dict(self.sessions_by_audio_status),
+            "raters": self.raters,
+            "scales": list(self.scales),
+            "codings": self.codings,
+            "by_state": dict(self.by_state),
+            "by_scale": {k: dict(v) for k, v in self.by_scale.items()},
+            "by_rater": {k: dict(v) for k, v in self.by_rater.items()},
+            "duplicate_recordings": [d.as_dict() for d in self.duplicate_recordings],
+        }
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
     actor: str
@@ -485,7 +529,7 @@ class Project:
 
     # ------------------------------------------------------------------ status
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> ProjectStatus:
         """Counts of codings by scale, rater and state, and of sessions by audio status."""
         with self.store.read() as s:
             sessions = dict(
@@ -508,18 +552,18 @@ class Project:
             by_scale.setdefault(scale_id, {st: 0 for st in CODING_STATES})[state] += count
             by_rater.setdefault(code, {st: 0 for st in CODING_STATES})[state] += count
             by_state[state] += count
-        return {
-            "project": self.name,
-            "sessions": sum(sessions.values()),
-            "sessions_by_audio_status": sessions,
-            "raters": n_raters,
-            "scales": scales,
-            "codings": sum(by_state.values()),
-            "by_state": by_state,
-            "by_scale": by_scale,
-            "by_rater": by_rater,
-            "duplicate_recordings": [d.as_dict() for d in self.duplicate_recordings()],
-        }
+        return ProjectStatus(
+            project=self.name,
+            sessions=sum(sessions.values()),
+            sessions_by_audio_status=sessions,
+            raters=n_raters,
+            scales=tuple(scales),
+            codings=sum(by_state.values()),
+            by_state=by_state,
+            by_scale=by_scale,
+            by_rater=by_rater,
+            duplicate_recordings=tuple(self.duplicate_recordings()),
+        )
 
     # ------------------------------------------------------------------ history
 

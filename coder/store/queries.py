@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.analysis_set import CodingFact, analysis_codings
+from coder.coding_data import Note
 from coder.errors import InputError
 from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.scales import RatingScale
@@ -41,7 +42,7 @@ from coder.store.models import (
     SessionRow,
     SpanRow,
 )
-from coder.store.project import Note, Project
+from coder.store.project import Project
 
 # --------------------------------------------------------------------------- facts
 
@@ -276,7 +277,7 @@ class PairCoding:
     scale_pk: int
 
 
-def not_double_coded(scale_id: str, session_key: str) -> InputError:
+def _not_double_coded(scale_id: str, session_key: str) -> InputError:
     """The error for a consensus asked of a session that is not double-coded."""
     return InputError(
         f"session {session_key!r} is not double-coded on {scale_id} (it needs two "
@@ -302,7 +303,7 @@ def read_consensus_pair(
     chosen = analysis_codings(read_coding_facts(s, scale_ids=[scale_id], session_key=session_key))
     coders = chosen.session(scale_id, session_key)
     if coders is None or coders.pair is None:
-        raise not_double_coded(scale_id, session_key)
+        raise _not_double_coded(scale_id, session_key)
     scale_pk = dict(
         s.execute(
             select(CodingRow.id, CodingRow.scale_pk).where(
@@ -602,7 +603,6 @@ __all__ = [
     "coding_state_counts",
     "consensus_records",
     "export_rows",
-    "not_double_coded",
     "pair_review",
     "pair_scale_pk",
     "read_coding_facts",

@@ -1,9 +1,12 @@
 """One rule for "which codings count for analysis", and every consumer follows it.
 
 The pure rule (:func:`coder.analysis_set.analysis_codings`) is checked on plain facts;
-then real SQLite projects built through the public API check that the export's
-``pairs`` and reliability sheets, the project reliability report (CLI and GUI loader),
-consensus eligibility and the discrepancy list all use the same codings.
+then real projects built through the public API check that the export's ``pairs`` and
+reliability sheets, the project reliability report (CLI and GUI loader), consensus
+eligibility and the discrepancy list all use the same codings. The property test
+generates projects (training sessions marked and un-marked, master, certification and
+recalibration codings, three coders, a scale's second version) and compares the
+consumers coding by coding, each against the rule written out from the plan.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from coder.analysis_set import (
@@ -31,10 +34,12 @@ from coder.discrepancies import find_discrepancies, reliability_frame
 from coder.errors import InputError
 from coder.export_data import build_export_bundle
 from coder.importer import import_manifest
-from coder.reliability import icc, reliability_report
+from coder.reliability import icc
 from coder.reliability_view import compute_reliability
-from coder.scales import load_builtin_scale
+from coder.scales import RatingScale, load_builtin_scale, parse_scale
 from coder.store.project import Project
+from coder.store.queries import coding_facts
+from coder.store.sessions import NewSession, add_sessions
 from tests.cli import run_cli
 from tests.factories import new_sqlite_project
 
@@ -229,6 +234,7 @@ def test_an_unmarked_training_session_never_pairs_the_master_with_a_rater(
     assert int(bundle.reliability.iloc[0]["n_double_coded"]) == 0
     frame, _ = reliability_frame(project, SCALE)
     assert frame.empty
+    assert compute_reliability(project, SCALE, window=3).n_double_coded == 0  # the tab
     assert find_discrepancies(project, SCALE, threshold=-1) == []
     with pytest.raises(InputError, match="not double-coded"):
         consensus_review(project, SCALE, "T1")
@@ -290,11 +296,23 @@ def test_three_coders_pairs_and_reliability_sheet_use_the_same_sessions(
 
 # --------------------------------------------------------------------------- property
 
-RATERS = ("R1", "R2", "R3", "R4")
-# Weighted by repetition: independent roles and submitted codings are drawn often enough
-# that most examples have double-coded sessions, three coders and stray roles together.
-ROLES = ("primary", "second", "second", "training", "certification", "recalibration")
-STATES = ("not_started", "in_progress", "submitted", "submitted", "submitted", "uncodable")
+RATERS = ("R1", "R2", "R3")
+MASTER = "MASTER"
+# Weighted by repetition, and the common case first (hypothesis starts from, and shrinks
+# towards, the first choice): most examples have double-coded sessions, three coders and
+# stray roles together.
+ROLES = ("primary", "second") * 3 + ("training", "certification", "recalibration")
+STATES = ("submitted",) * 4 + ("not_started", "in_progress", "uncodable")
+INDEPENDENT_RANK = {"primary": 0, "second": 1}
+FINISHED = ("submitted", "uncodable")
+
+
+@dataclass(frozen=True)
+class PlannedCoding:
+    rater: str
+    role: str
+    state: str
+    recode: bool  # made after the scale's second version was added (a second coding)
 
 
 @dataclass(frozen=True)
@@ -303,114 +321,243 @@ class PlannedSession:
     training_before: bool  # marked training while the codings were made
     training_after: bool  # the training flag at analysis time
     master: str | None  # the master coding's state (training sessions only)
-    coders: tuple[tuple[str, str, str, int], ...]  # (rater, role, state, score)
+    codings: tuple[PlannedCoding, ...]
+    scores: tuple[int, ...]  # distinct scores, one per coding in creation order
+
+
+@dataclass(frozen=True)
+class Plan:
+    raters: tuple[str, ...]  # the independent raters (MASTER comes on top)
+    sessions: tuple[PlannedSession, ...]
 
 
 @st.composite
-def planned_sessions(draw: st.DrawFn) -> list[PlannedSession]:
-    n = draw(st.integers(min_value=1, max_value=5))
+def plans(draw: st.DrawFn) -> Plan:
+    """2-4 raters (one of them MASTER), 3-8 sessions, every role and state."""
+    raters = RATERS[: draw(st.sampled_from((3, 3, 2, 1)))]
     out = []
-    for i in range(n):
+    for i in range(draw(st.integers(min_value=3, max_value=8))):
         before = draw(st.booleans())
-        after = draw(st.booleans())
+        after = draw(st.sampled_from((False, False, True)))
         master = draw(st.none() | st.sampled_from(STATES)) if before else None
-        raters = draw(st.lists(st.sampled_from(RATERS), unique=True, max_size=4))
-        coders = tuple(
-            (
-                rater,
-                draw(st.sampled_from(ROLES)),
-                draw(st.sampled_from(STATES)),
-                draw(st.integers(min_value=0, max_value=6)),
+        # Each rater codes a session with chance 3/4 (a plain list would mostly be short).
+        coders = [r for r in raters if draw(st.integers(min_value=0, max_value=3)) < 3]
+        codings = [
+            PlannedCoding(r, draw(st.sampled_from(ROLES)), draw(st.sampled_from(STATES)), False)
+            for r in coders
+        ]
+        # Some coders code the session again on the scale's second version: the newest
+        # finished coding of a rater speaks for them.
+        recoders = [r for r in raters if draw(st.integers(min_value=0, max_value=4)) == 4]
+        for r in recoders[:2]:
+            codings.append(
+                PlannedCoding(r, draw(st.sampled_from(ROLES)), draw(st.sampled_from(STATES)), True)
             )
-            for rater in raters
-        )
-        out.append(PlannedSession(f"S{i + 1}", before, after, master, coders))
-    return out
+        # The ITEM's 0..6 give every coding of a session its own score (at most 7 of
+        # them: master + 3 raters x 2 versions), so a score tells which coding it is.
+        scores = tuple(draw(st.permutations(range(7)))[: len(codings) + 1])
+        out.append(PlannedSession(f"S{i + 1}", before, after, master, tuple(codings), scores))
+    return Plan(raters, tuple(out))
 
 
-def build_planned(folder: Path, plan: list[PlannedSession]) -> Project:
-    project = new_project(folder, [s.key for s in plan])
-    project.add_raters([*RATERS, "MASTER"])
-    project.set_training([s.key for s in plan if s.training_before])
-    for s in plan:
+@dataclass(frozen=True)
+class Built:
+    project: Project
+    # (session, rater, score) -> coding id, for the submitted codings
+    by_score: dict[tuple[str, str, float], int]
+    # session key -> [(planned coding, coding id, score)] in creation order
+    made: dict[str, list[tuple[PlannedCoding, int, int]]]
+
+
+def second_version(scale: RatingScale) -> RatingScale:
+    source = scale.source.replace(f"version: {scale.version}\n", f"version: {scale.version + 1}\n")
+    assert source != scale.source
+    return parse_scale(source)
+
+
+def build_plan(folder: Path, plan: Plan) -> Built:
+    """The project through the public API: sessions, raters, scales, codings, states."""
+    folder.mkdir(parents=True, exist_ok=True)
+    project = Project.create(folder / "p.scproj")
+    scale = load_builtin_scale(SCALE)
+    project.add_scale(scale)
+    add_sessions(project, [NewSession(s.key, session_number=2) for s in plan.sessions])
+    project.add_raters([*plan.raters, MASTER])
+    project.set_training([s.key for s in plan.sessions if s.training_before])
+    made: dict[str, list[tuple[PlannedCoding, int, int]]] = {s.key: [] for s in plan.sessions}
+    by_score: dict[tuple[str, str, float], int] = {}
+
+    def make(s: PlannedSession, c: PlannedCoding) -> None:
+        if c.role == "certification" and s.master is not None and not c.recode:
+            assign_training(project, SCALE, [c.rater], session_keys=[s.key])
+            coding = next(
+                int(e.coding_id)
+                for e in project.rater_view(c.rater).queue()
+                if e.session_key == s.key
+            )
+        else:
+            coding = project.add_coding(s.key, c.rater, SCALE, role=c.role)
+        score = s.scores[1 + len(made[s.key])]
+        finish(project, c.rater, coding, c.state, score)
+        made[s.key].append((c, coding, score))
+        if c.state == "submitted":
+            by_score[(s.key, c.rater, float(score))] = coding
+
+    for s in plan.sessions:
         if s.master is not None:
-            coding = add_master_coding(project, s.key, SCALE, "MASTER")
-            finish(project, "MASTER", coding, s.master, 5)
-        for rater, role, state, score in s.coders:
-            if role == "certification" and s.master is not None:
-                assign_training(project, SCALE, [rater], session_keys=[s.key])
-                coding = next(
-                    int(e.coding_id)
-                    for e in project.rater_view(rater).queue()
-                    if e.session_key == s.key
-                )
-            else:
-                coding = project.add_coding(s.key, rater, SCALE, role=role)
-            finish(project, rater, coding, state, score)
-    project.set_training([s.key for s in plan if s.training_after])
-    project.set_training([s.key for s in plan if not s.training_after], False)
-    return project
+            coding = add_master_coding(project, s.key, SCALE, MASTER)
+            finish(project, MASTER, coding, s.master, s.scores[0])
+            if s.master == "submitted":
+                by_score[(s.key, MASTER, float(s.scores[0]))] = coding
+        for c in s.codings:
+            if not c.recode:
+                make(s, c)
+    project.add_scale(second_version(scale))
+    for s in plan.sessions:
+        for c in s.codings:
+            if c.recode:
+                make(s, c)
+    project.set_training([s.key for s in plan.sessions if s.training_after])
+    project.set_training([s.key for s in plan.sessions if not s.training_after], False)
+    return Built(project, by_score, made)
 
 
-def expected_pairs(plan: list[PlannedSession]) -> set[tuple[str, str, str]]:
-    """The rule, written out independently: the plan's primary and second coder."""
+def expected_pairs(plan: Plan, built: Built) -> set[tuple[str, int, int]]:
+    """The rule written out from the plan: (session, coding A, coding B), A < B by rater.
+
+    Per rater the newest finished coding with a primary or second role counts; the
+    pair is the first two submitted ones, primary before second, then by coding id.
+    Nothing on a session that is a training session at analysis time.
+    """
     out = set()
-    for s in plan:
+    for s in plan.sessions:
         if s.training_after:
             continue
-        rank = {"primary": 0, "second": 1}
-        done = [
-            (rank[role], i, rater)
-            for i, (rater, role, state, _) in enumerate(s.coders)
-            if role in rank and state == "submitted"
-        ]
+        newest: dict[str, tuple[PlannedCoding, int]] = {}
+        for c, coding, _ in built.made[s.key]:
+            if c.role in INDEPENDENT_RANK and c.state in FINISHED:
+                newest[c.rater] = (c, coding)  # made in id order: the later one wins
+        done = sorted(
+            (INDEPENDENT_RANK[c.role], coding, c.rater)
+            for c, coding in newest.values()
+            if c.state == "submitted"
+        )
         if len(done) >= 2:
-            a, b = sorted(r for _, _, r in sorted(done)[:2])
+            (_, id_1, r_1), (_, id_2, r_2) = done[:2]
+            a, b = (id_1, id_2) if r_1 < r_2 else (id_2, id_1)
             out.add((s.key, a, b))
     return out
 
 
+def situations(plan: Plan, built: Built, expected: set[tuple[str, int, int]]) -> dict[str, bool]:
+    """What an example exercised (``--hypothesis-show-statistics`` counts them)."""
+    paired = {c for _, a, b in expected for c in (a, b)}
+    submitted = {
+        s.key: [c for c, _, _ in built.made[s.key] if c.state == "submitted"] for s in plan.sessions
+    }
+    return {
+        "a double-coded session": bool(expected),
+        "a third submitted coder left out of a pair": any(
+            len({c.rater for c in submitted[key] if c.role in INDEPENDENT_RANK}) > 2
+            for key, _, _ in expected
+        ),
+        "a second-version coding in a pair": any(
+            coding in paired
+            for s in plan.sessions
+            for c, coding, _ in built.made[s.key]
+            if c.recode
+        ),
+        "a master-coded session un-marked as training": any(
+            s.master == "submitted" and not s.training_after for s in plan.sessions
+        ),
+    }
+
+
+def coding_of(built: Built, session: str, rater: str, score: float) -> int:
+    """The coding a consumer's (session, rater, score) row comes from."""
+    return built.by_score[(session, rater, float(score))]
+
+
 @settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(plan=planned_sessions())
+@given(plan=plans())
 def test_every_consumer_uses_the_same_codings(
-    tmp_path_factory: pytest.TempPathFactory, plan: list[PlannedSession]
+    tmp_path_factory: pytest.TempPathFactory, plan: Plan
 ) -> None:
-    project = build_planned(tmp_path_factory.mktemp("project"), plan)
+    """Export pairs, reliability view, discrepancies and consensus: one set of codings."""
+    built = build_plan(tmp_path_factory.mktemp("project"), plan)
+    project = built.project
     try:
-        expected = expected_pairs(plan)
-        bundle = build_export_bundle(project, scale_ids=[SCALE])
-        pairs = {(r.session_id, r.rater_A, r.rater_B) for r in bundle.pairs.itertuples()}
-        assert pairs == expected
-        flagged = set(bundle.scores.loc[bundle.scores["double_coded"], "session_id"])
-        assert flagged == {key for key, _, _ in expected}
+        expected = expected_pairs(plan, built)
+        double = {key for key, _, _ in expected}
+        for label, seen in situations(plan, built, expected).items():
+            if seen:
+                event(label)
 
-        frame, ranges = reliability_frame(project, SCALE)
-        in_report = {
-            (key, *sorted(group["rater_id"])) for key, group in frame.groupby("session_id")
+        # The rule on the store's facts.
+        decided = analysis_codings(coding_facts(project, scale_ids=[SCALE]))
+        assert {
+            (c.session, *(x.coding_id for x in c.pair or ())) for c in decided.double_coded()
+        } == expected
+
+        # The export: one pairs row per double-coded session, with the pair's scores.
+        bundle = build_export_bundle(project, scale_ids=[SCALE])
+        pairs = {
+            (
+                r.session_id,
+                coding_of(built, r.session_id, r.rater_A, getattr(r, f"{ITEM}_A")),
+                coding_of(built, r.session_id, r.rater_B, getattr(r, f"{ITEM}_B")),
+            )
+            for r in bundle.pairs.itertuples()
         }
-        assert in_report == expected
-        report = reliability_report(frame, ranges).to_json()["items"][ITEM]
+        assert pairs == expected and len(bundle.pairs) == len(expected)
+        flagged = set(bundle.scores.loc[bundle.scores["double_coded"], "session_id"])
+        assert flagged == double
+
+        # The reliability view (the GUI's loader; the CLI reads the same frame).
+        view = compute_reliability(project, SCALE, window=3)
+        rows = view.frame[view.frame["item_id"] == ITEM]
+        in_view: dict[str, list[tuple[str, int]]] = {}
+        for r in rows.itertuples():
+            coding = coding_of(built, r.session_id, r.rater_id, r.score)
+            in_view.setdefault(r.session_id, []).append((r.rater_id, coding))
+        assert {(key, *(c for _, c in sorted(group))) for key, group in in_view.items()} == (
+            expected
+        )
+        assert view.n_double_coded == len(expected)
+        report = view.items[ITEM]
         sheet = bundle.reliability.set_index("variable").loc[ITEM]
-        assert report["n_sessions"] == int(sheet["n_sessions"]) == len(expected)
+        assert report.n_sessions == int(sheet["n_sessions"]) == len(expected)
         for form in ("ICC1", "ICC2"):
-            value = report["icc"][form]["value"]
+            value = report.icc[form].value
             assert (value is None and np.isnan(sheet[form])) or value == pytest.approx(
                 sheet[form], abs=1e-12
             )
 
+        # The discrepancy list (threshold -1: every pair, every scored item).
         found = find_discrepancies(project, SCALE, threshold=-1)
-        assert {(d.session_id, d.rater_a, d.rater_b) for d in found} == expected
+        assert {(d.session_id, d.coding_a, d.coding_b) for d in found} == expected
+        for d in found:
+            assert coding_of(built, d.session_id, d.rater_a, d.score_a) == d.coding_a
+            assert coding_of(built, d.session_id, d.rater_b, d.score_b) == d.coding_b
+        assert {(d.session_id, d.coding_a, d.coding_b) for d in view.discrepancies} <= expected
 
-        for s in plan:
-            pair = next((p for p in expected if p[0] == s.key), None)
-            if pair is None:
+        # Consensus: only double-coded sessions, and on the very pair.
+        for s in plan.sessions:
+            if s.key not in double:
                 with pytest.raises(InputError, match="not double-coded"):
                     consensus_review(project, SCALE, s.key)
-            else:
-                assert sorted(consensus_review(project, SCALE, s.key).raters) == list(pair[1:])
+                continue
+            review = consensus_review(project, SCALE, s.key)
+            [item] = [i for i in review.items if i.item_id == ITEM]
+            codings = sorted(
+                (rater, coding_of(built, s.key, rater, score))
+                for rater, score in item.scores.items()
+                if score is not None
+            )
+            assert (s.key, *(c for _, c in codings)) in expected
     finally:
         project.close()

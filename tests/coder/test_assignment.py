@@ -21,6 +21,8 @@ from coder.assignment import (
     Plan,
     PlannedCoding,
     PlanSession,
+    PlanSummary,
+    StratumCoverage,
     add_double_coding,
     plan_assignments,
     replan,
@@ -224,13 +226,11 @@ def test_fresh_plan_meets_every_guarantee_or_says_why(design: dict[str, object])
 
     # The summary agrees with the codings.
     summary = plan.summary()
-    json.dumps(summary)
-    assert summary["loads"] == load
-    assert [(tuple(p["raters"]), p["count"]) for p in summary["pair_counts"]] == sorted(
-        pairs.items()
-    )
-    assert summary["double_coded"] == d
-    assert sum(e["sessions"] for e in summary["strata"].values()) == len(analysis)
+    assert PlanSummary.from_dict(json.loads(json.dumps(summary.as_dict()))) == summary
+    assert summary.loads == load
+    assert [(p.raters, p.count) for p in summary.pair_counts] == sorted(pairs.items())
+    assert summary.double_coded == d
+    assert sum(e.sessions for e in summary.strata.values()) == len(analysis)
 
 
 @PROPERTY
@@ -285,7 +285,7 @@ def test_haller_watzke_design_balances_pairs_loads_and_strata() -> None:
     load = loads(plan)
     assert max(load.values()) - min(load.values()) <= 1
     assert sum(load.values()) == 197 + 79  # 40 % of 197 = 78.8, rounded to 79
-    assert plan.summary()["double_coded"] == 79
+    assert plan.summary().double_coded == 79
     assert plan.relaxed == ()
     # Every therapist's codings are shared out: no rater is more than two codings
     # away from another on any therapist.
@@ -296,7 +296,7 @@ def test_haller_watzke_design_balances_pairs_loads_and_strata() -> None:
     for counts in per_therapist.values():
         values = [counts[r] for r in raters]
         assert max(values) - min(values) <= 2
-    strata = plan.summary()["strata"]
+    strata = plan.summary().strata
     assert "T0|T0-P0|I" in strata
 
 
@@ -310,7 +310,7 @@ def test_more_raters_than_codings_still_plans_and_says_what_was_relaxed() -> Non
     assert "coverage" in topics(plan)
     assert any("without a session (A)" in r or "without a session" in r for r in plan.relaxed)
     assert any("never double-code" in r for r in plan.relaxed)
-    assert plan.summary()["strata"] == {"all": {"sessions": 3, "double_coded": 1}}
+    assert plan.summary().strata == {"all": StratumCoverage(sessions=3, double_coded=1)}
 
 
 def test_single_rater_pool_relaxes_double_coding() -> None:
@@ -318,7 +318,7 @@ def test_single_rater_pool_relaxes_double_coding() -> None:
     plan = plan_assignments(
         sessions, ["A", "B"], double=0.5, stratify=["therapist"], seed=1, excluded_raters=["B"]
     )
-    assert plan.summary()["double_coded"] == 0
+    assert plan.summary().double_coded == 0
     assert [r for r in plan.relaxed if r.startswith("double coding:")]
     assert {c.rater for c in plan.codings} == {"A"}
 
@@ -330,17 +330,17 @@ def test_patient_level_strata_share_double_coding_by_largest_remainder() -> None
         PlanSession(f"s{i}", {"patient": f"Q{i:02d}"}) for i in range(10)
     ]
     plan = plan_assignments(sessions, list("ABCD"), double=0.5, stratify=["patient"], seed=7)
-    strata = plan.summary()["strata"]
+    strata = plan.summary().strata
     assert len(strata) == 30
-    assert all(e["double_coded"] == 1 for k, e in strata.items() if k.startswith("P"))
-    assert sum(e["double_coded"] for k, e in strata.items() if k.startswith("Q")) == 5
+    assert all(e.double_coded == 1 for k, e in strata.items() if k.startswith("P"))
+    assert sum(e.double_coded for k, e in strata.items() if k.startswith("Q")) == 5
     assert plan.relaxed == ()
 
 
 def test_strata_labels_join_values_in_stratify_order() -> None:
     sessions = [PlanSession("a", {"phase": "I", "therapist": "T1"})]
     plan = plan_assignments(sessions, ["A"], double=0, stratify=["therapist", "phase"], seed=0)
-    assert list(plan.summary()["strata"]) == ["T1|I"]
+    assert list(plan.summary().strata) == ["T1|I"]
 
 
 def test_training_sessions_come_first_and_stay_out_of_loads() -> None:
@@ -354,8 +354,35 @@ def test_training_sessions_come_first_and_stay_out_of_loads() -> None:
         assert {c.session_id for c in queue[:2]} == set(training)
         assert all(c.role == "training" for c in queue[:2])
     summary = plan.summary()
-    assert summary["training"] == {"A": 2, "B": 2, "C": 2}
-    assert sum(summary["loads"].values()) == 6 + 3  # 6 analysis sessions, 3 doubled
+    assert summary.training == {"A": 2, "B": 2, "C": 2}
+    assert sum(summary.loads.values()) == 6 + 3  # 6 analysis sessions, 3 doubled
+
+
+def test_the_summary_document_keeps_the_cli_contracts_keys_and_shapes() -> None:
+    # SPEC section 9: `assign --json` prints this document; its keys must not change.
+    sessions = make_sessions([[3, 3]])
+    plan = plan_assignments(sessions, ["A", "B", "C"], double=0.5, stratify=["patient"], seed=2)
+    document = plan.summary().as_dict()
+    assert list(document) == [
+        "loads",
+        "pair_counts",
+        "double_coded",
+        "strata",
+        "relaxed",
+        "training",
+        "spread",
+        "seed",
+    ]
+    assert document["pair_counts"] == [
+        {"raters": [a, b], "count": p.count}
+        for (a, b), p in zip(
+            [("A", "B"), ("A", "C"), ("B", "C")], plan.summary().pair_counts, strict=True
+        )
+    ]
+    strata = document["strata"]
+    assert isinstance(strata, dict)
+    assert all(set(e) == {"sessions", "double_coded"} for e in strata.values())
+    assert json.loads(json.dumps(document)) == document
 
 
 @pytest.mark.parametrize(
@@ -467,7 +494,7 @@ def test_replan_never_moves_started_work(
     if max(load.values()) - min(load.values()) > 1:
         assert "loads" in topics(new)
     pairs = pair_counts(new)
-    if pairs and new.summary()["double_coded"] and max(pairs.values()) - min(pairs.values()) > 1:
+    if pairs and new.summary().double_coded and max(pairs.values()) - min(pairs.values()) > 1:
         assert "pairs" in topics(new)
 
 
@@ -500,8 +527,8 @@ def test_removing_a_rater_moves_no_started_work_and_rebalances_the_rest() -> Non
     assert max(load.values()) - min(load.values()) <= 1
     pairs = pair_counts(new)
     assert max(pairs.values()) - min(pairs.values()) <= 1
-    assert new.summary()["loads"]["IJ"] == 10  # the leaver keeps its started codings
-    assert new.summary()["double_coded"] == 79
+    assert new.summary().loads["IJ"] == 10  # the leaver keeps its started codings
+    assert new.summary().double_coded == 79
 
 
 def test_adding_sessions_keeps_started_codings_and_plans_the_new_ones() -> None:
@@ -522,7 +549,7 @@ def test_adding_sessions_keeps_started_codings_and_plans_the_new_ones() -> None:
     assert kept_exactly(plan, new, started)
     by_session = work(new)
     assert all(len(by_session[s.session_id]) >= 1 for s in added)
-    assert new.summary()["double_coded"] == round(0.4 * (197 + 15))
+    assert new.summary().double_coded == round(0.4 * (197 + 15))
     load = loads(new)
     assert max(load.values()) - min(load.values()) <= 1
 
@@ -599,7 +626,7 @@ def test_raising_the_share_keeps_every_existing_coding(
     n = len(design["sessions"]) - len(training)  # type: ignore[arg-type]
     d, _ = expected_double(higher, n)
     if len(plan.raters) >= 2:
-        assert new.summary()["double_coded"] == max(d, plan.summary()["double_coded"])
+        assert new.summary().double_coded == max(d, plan.summary().double_coded)
     # Unstarted old codings keep their relative order in each queue.
     for rater in plan.raters:
         before = [(c.session_id, c.role) for c in plan.queue(rater)]
@@ -632,8 +659,8 @@ def test_raising_haller_watzke_from_30_to_40_percent() -> None:
         (c.session_id, c.rater, c.role) for c in new.codings
     }
     assert kept_exactly(plan, new, started)
-    assert plan.summary()["double_coded"] == 59
-    assert new.summary()["double_coded"] == 79
+    assert plan.summary().double_coded == 59
+    assert new.summary().double_coded == 79
     # Only second codings are new, and only on sessions that were single-coded.
     old_doubled = {sid for sid, cs in work(plan).items() if len(cs) == 2}
     added = set(new.codings) - set(plan.codings)

@@ -169,12 +169,12 @@ def test_the_planner_gives_real_sessions_only_to_certified_raters(project: Proje
     _train(project, "B", good=False)
     request = PlanRequest("thabs", ("A", "B", "C"), 0.3, (), seed=3, session_numbers=(2,))
     before = make_plan(project, request)  # certification not required yet
-    assert before.summary()["loads"]["B"] > 0
+    assert before.summary().loads["B"] > 0
     set_require_certification(project, True)
     plan, _ = plan_and_save(project, request)
     summary = plan.summary()
-    assert "B" not in summary["loads"] and summary["loads"]["A"] > 0
-    assert any(r.startswith("certification: B not certified") for r in summary["relaxed"])
+    assert "B" not in summary.loads and summary.loads["A"] > 0
+    assert any(r.startswith("certification: B not certified") for r in summary.relaxed)
     queue_b = project.rater_view("B").queue()
     assert {q.session_key for q in queue_b} == {f"T{i}" for i in range(1, 6)}  # training only
     # Master and training codings survived the plan.
@@ -183,7 +183,7 @@ def test_the_planner_gives_real_sessions_only_to_certified_raters(project: Proje
     set_override(project, "thabs", "B", True, reason="certified in the previous study")
     assert certification_status(project, "thabs")["B"].eligible
     plan, _ = plan_and_save(project, request)
-    assert plan.summary()["loads"]["B"] > 0
+    assert plan.summary().loads["B"] > 0
     logged = [h for h in project.history() if h.entity_id == "certification_overrides"]
     assert logged and logged[-1].new == {
         "thabs": {"B": {"allow": True, "reason": "certified in the previous study"}}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +28,8 @@ from coder.store.project import Project
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Iterator[Project]:
-    with Project.create(tmp_path / "settings.scproj") as project:
+def project(new_project_args: dict[str, Any]) -> Iterator[Project]:
+    with Project.create(**new_project_args) as project:
         project.add_scale(load_builtin_scale("thabs"))
         project.add_raters(["A", "B"])
         yield project

@@ -21,7 +21,7 @@ from coder.errors import InputError
 from coder.planning import PlanRequest, plan_and_save
 from coder.reliability import reliability_report
 from coder.scales import load_builtin_scale
-from coder.store.models import CodingRow, RaterRow, SessionRow
+from coder.store.models import CodingRow, SessionRow
 from coder.store.project import Project
 from tests.factories import add_plain_sessions, session
 
@@ -76,14 +76,11 @@ def build_study(path: Path) -> Study:
         assert len(planned_double) == 6
         left_open = planned_double[-1]
         apart, one_point = {planned_double[0], planned_double[2]}, planned_double[1]
-        ids = {}
-        with project.store.read() as s:
-            for cid, key, code in s.execute(
-                select(CodingRow.id, SessionRow.session_key, RaterRow.code)
-                .join(SessionRow, SessionRow.id == CodingRow.session_id)
-                .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            ):
-                ids[(key, code)] = cid
+        ids = {
+            (entry.session_key, code): int(entry.coding_id)
+            for code in ("A", "B", "C")
+            for entry in project.rater_view(code).queue()
+        }
         for (key, code), cid in sorted(ids.items()):
             view = project.rater_view(code)
             if key == "T01":

@@ -506,7 +506,7 @@ def test_two_sessions_sharing_one_recording_are_flagged(lab: Path) -> None:
         assert "also the recording of S9" in flagged["S1"]
         assert "also the recording of S1" in flagged["S9"]
         status = project.status()
-    assert [d["session_ids"] for d in status["duplicate_recordings"]] == [["S1", "S9"]]
+    assert [d.session_ids for d in status.duplicate_recordings] == [("S1", "S9")]
     out = run_cli("status", lab / "p.scproj")
     assert "shared recording (check the manifest): S1, S9" in out.stdout
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from coder.changes import OpChanges
 from coder.errors import InputError
 from coder.packages import (
     export_package,
@@ -149,6 +150,7 @@ def test_package_round_trip_ends_like_coding_online(
         before = (dump(project), len(project.history()))
         again = import_package(project, package_file)
         assert not again.changed and again.conflicts == ()
+        assert report.changes == OpChanges(codings=True) and again.changes == OpChanges()
         assert (dump(project), len(project.history())) == before
         [record] = list_packages(project)
         assert (record.rater, record.import_count, record.open_conflicts) == ("A", 1, 0)
@@ -334,9 +336,10 @@ def test_changes_on_both_sides_are_listed_as_conflicts_and_never_overwritten(
         assert state.values["specification"] == 1 and state.values["rationale"] == 2
         assert [c.id for c in package_conflicts(project)] == [c.id for c in report.conflicts]
 
-        resolve_conflict(project, report.package_id, spec.id, "package")
+        taken = resolve_conflict(project, report.package_id, spec.id, "package")
         note = next(c for c in report.conflicts if c.what == "note")
-        resolve_conflict(project, report.package_id, note.id, "project")
+        kept = resolve_conflict(project, report.package_id, note.id, "project")
+        assert (taken, kept) == (OpChanges(codings=True), OpChanges())
         assert project.rater_view("A").coding(s1).values["specification"] == 3
         assert project.rater_view("A").coding(s3).notes[0].text == "online text"
         taken = [h for h in project.history() if h.field == "specification"][-1]

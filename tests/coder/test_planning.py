@@ -48,12 +48,12 @@ def test_a_stored_plan_becomes_every_raters_queue(new_project_args: dict[str, ob
         plan, plan_id = plan_and_save(project, REQUEST)
         summary = plan.summary()
         # 23 sessions with audio; the one without is left out and said so.
-        assert summary["double_coded"] == 7
-        assert any("without usable audio" in r for r in summary["relaxed"])
-        loads = summary["loads"]
+        assert summary.double_coded == 7
+        assert any("without usable audio" in r for r in summary.relaxed)
+        loads = summary.loads
         assert sum(loads.values()) == 23 + 7 and max(loads.values()) - min(loads.values()) <= 1
         status = project.status()
-        assert status["by_scale"]["thabs"]["not_started"] == 30
+        assert status.by_scale["thabs"]["not_started"] == 30
         queue = project.rater_view("A").queue()
         assert [q.position for q in queue] == sorted(q.position for q in queue)
         assert len(queue) == loads["A"]

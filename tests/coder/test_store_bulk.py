@@ -88,4 +88,4 @@ def test_a_coding_a_rater_could_not_write_is_refused_and_nothing_is_loaded(
     with project:
         with pytest.raises(InputError, match=reason):
             load_codings(project, "thabs", [LoadedCoding("S1", "A"), bad])
-        assert project.status()["codings"] == 0
+        assert project.status().codings == 0

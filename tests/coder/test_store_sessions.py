@@ -126,3 +126,9 @@ def test_the_factory_builds_a_project_through_the_public_api(tmp_path: Path) -> 
         False,
     )
     assert (infos["S2"].audio_reason, infos["S2"].training) == ("gone", True)
+
+
+def test_the_id_limit_is_the_width_of_the_session_id_column() -> None:
+    from coder.store.models import SessionRow
+
+    assert SessionRow.__table__.c.session_key.type.length == MAX_ID_LENGTH  # type: ignore[attr-defined]

@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from coder.certification import add_master_coding, certification_status
-from coder.scales import load_builtin_scale
+from coder.certification import (
+    add_master_coding,
+    certification_status,
+    set_criterion,
+    set_require_certification,
+)
+from coder.scales import CertificationCriterion, load_builtin_scale
 from coder.store.project import Project
 from tests.coder.test_certification import MASTER, _score, _sessions, _train
 from ui.certification_tab import HEADERS, CertificationTab
@@ -54,6 +59,22 @@ def test_table_shows_each_raters_state_and_figures(qtbot, app, runner, project) 
     assert rows["B"][1] == "in training" and rows["B"][2] == 3
     assert rows["B"][5] == expected["B"].why
     assert "1 of 3 raters certified" in tab.status_label.text()
+    assert tab.settings_label.text() == (
+        "Certified at ICC2 ≥ 0.70 and 80% within one point of the master over at least 5 "
+        "training sessions. Certification is not required for plans."
+    )
+
+
+def test_the_settings_in_force_are_shown_above_the_table(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
+    tab = _open(qtbot, project, runner)
+    set_require_certification(project, True)
+    set_criterion(project, "thabs", CertificationCriterion(min_icc=0.6, min_sessions=1))
+    with qtbot.waitSignal(tab.status_shown, timeout=15_000):
+        qtbot.mouseClick(tab.refresh_button, Qt.MouseButton.LeftButton)
+    assert tab.settings_label.text() == (
+        "Certified at ICC2 ≥ 0.60 and 80% within one point of the master over at least 1 "
+        "training session. Plans give real sessions only to certified raters."
+    )
 
 
 def test_choosing_another_scale_recomputes(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]

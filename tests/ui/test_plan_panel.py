@@ -89,26 +89,28 @@ def test_preview_shows_the_plans_loads_pairs_and_strata(qtbot, app, runner, proj
     assert "Preview" in panel.result_title.text()
     loads = {panel.loads_model.row(r)[0]: panel.loads_model.row(r)[1] for r in range(3)}
     assert panel.loads_model.rowCount() == 3
-    assert loads == expected["loads"]
-    assert sum(loads.values()) == 16 + expected["double_coded"] == 16 + 8
+    assert loads == expected.loads
+    assert sum(loads.values()) == 16 + expected.double_coded == 16 + 8
     # The heat-map holds the symmetric pair matrix of the summary.
     assert panel.pair_view.raters() == ["A", "B", "C"]
-    assert panel.pair_view.matrix() == pair_matrix(["A", "B", "C"], expected["pair_counts"])
+    assert panel.pair_view.matrix() == pair_matrix(
+        ["A", "B", "C"], [p.as_dict() for p in expected.pair_counts]
+    )
     assert panel.pair_view.count("A", "B") == panel.pair_view.count("B", "A")
     assert sum(sum(row) for row in panel.pair_view.matrix()) == 2 * 8
     strata = {panel.strata_model.row(r)[0]: panel.strata_model.row(r)[1:] for r in range(4)}
     assert strata == {
-        label.replace("|", " · "): (v["sessions"], v["double_coded"])
-        for label, v in expected["strata"].items()
+        label.replace("|", " · "): (v.sessions, v.double_coded)
+        for label, v in expected.strata.items()
     }
     assert "All guarantees hold" in panel.relaxed_label.text()
-    assert project.status()["codings"] == 0  # a preview stores nothing
+    assert project.status().codings == 0  # a preview stores nothing
 
     with qtbot.waitSignal(panel.state_loaded, timeout=10_000):
         qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     status = project.status()
-    assert status["by_scale"]["thabs"]["not_started"] == 24
-    assert {r: c["not_started"] for r, c in status["by_rater"].items()} == expected["loads"]
+    assert status.by_scale["thabs"]["not_started"] == 24
+    assert {r: c["not_started"] for r, c in status.by_rater.items()} == expected.loads
     assert "Plan saved" in panel.result_title.text()
     progress = {panel.progress_model.row(r)[0]: panel.progress_model.row(r) for r in range(3)}
     assert progress["A"] == ("A", loads["A"], 0, 0, 0, loads["A"])
@@ -127,7 +129,7 @@ def test_a_stored_plan_fills_the_inputs_and_replacing_it_asks(  # type: ignore[n
     assert panel.request() == request
     assert panel.double_unit.currentText() == "sessions"
     assert panel.pair_view.matrix() == pair_matrix(
-        ["A", "B", "C", "D"], plan.summary()["pair_counts"]
+        ["A", "B", "C", "D"], [p.as_dict() for p in plan.summary().pair_counts]
     )
     progress = {panel.progress_model.row(r)[0]: panel.progress_model.row(r) for r in range(4)}
     assert progress["A"][2] == 1  # in progress
@@ -155,7 +157,7 @@ def test_relaxed_guarantees_are_plain_sentences(qtbot, app, runner, tmp_path: Pa
             qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
         sentences = panel.relaxed_sentences()
         assert sentences, "3 sessions for 5 raters cannot keep every guarantee"
-        reasons = make_plan(project, panel.request()).summary()["relaxed"]
+        reasons = make_plan(project, panel.request()).summary().relaxed
         assert len(sentences) == len(reasons)
         text = panel.relaxed_label.text()
         assert "could not keep" in text
@@ -176,7 +178,7 @@ def test_bad_inputs_are_said_next_to_the_inputs(qtbot, app, runner, project) -> 
     qtbot.keyClicks(panel.training_edit, "S99")
     qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "S99" in panel.input_problem.text(), timeout=10_000)
-    assert project.status()["codings"] == 0
+    assert project.status().codings == 0
 
 
 def test_inputs_parse_like_the_cli() -> None:
