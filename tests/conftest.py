@@ -129,9 +129,9 @@ def new_project_args(
 
 
 # The demo build makes 24 synthetic recordings (about 28 s of CPU, most of it Vorbis
-# encoding). It runs as a real `session-coder demo` process, started as soon as the
-# tests are collected, on the core the (single-threaded) test run leaves idle; the tests
-# that use it run last, so by then it is usually done.
+# encoding). It runs as a real `session-coder demo` process, started at a low priority
+# as soon as the tests are collected, on the CPU time the (single-threaded) test run
+# leaves idle; the tests that use it run last, so by then it is usually done.
 _DEMO: dict[str, object] = {}
 
 
@@ -158,6 +158,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # At a low priority (its pool workers inherit it): it takes the CPU time the
+            # tests leave, instead of slowing them down.
+            preexec_fn=lambda: os.nice(15),
         ),
     )
 
