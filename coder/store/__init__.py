@@ -20,6 +20,10 @@ Only this package imports SQLAlchemy or Alembic (an import-linter contract in
 - ``queries``: the analysis reads (coding facts for :mod:`coder.analysis_set`,
   reliability pairs with their scores, notes, consensus, export rows).
 - ``consensus_store``: writing consensus scores.
+- ``certification_store``: certification settings, master, training and drift-check
+  codings, and the reads behind comparisons and feedback.
+- ``plans``: the reads a plan is built from, and storing a plan.
+- ``progress``: the counts of the progress view, in one query.
 
 This ``__init__`` imports nothing, so ``coder.store.models`` can be loaded without
 the rest (the modules import each other in one direction: models, faults, engine,
