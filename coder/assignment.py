@@ -60,8 +60,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from coder.errors import InputError
+from coder.kinds import CodingRole
 
-Role = Literal["primary", "second", "training"]
+Role = Literal[CodingRole.PRIMARY, CodingRole.SECOND, CodingRole.TRAINING]
 
 #: Label used in ``summary().strata`` when no stratification keys are given.
 ALL_SESSIONS_STRATUM = "all"
@@ -249,7 +250,7 @@ class Plan:
         training_loads: dict[str, int] = {r: 0 for r in self.raters} if self.training else {}
         by_session: dict[str, list[str]] = {}
         for c in self.codings:
-            if c.role == "training":
+            if c.role == CodingRole.TRAINING:
                 training_loads[c.rater] = training_loads.get(c.rater, 0) + 1
                 continue
             loads[c.rater] = loads.get(c.rater, 0) + 1
@@ -764,7 +765,7 @@ def _plan(
                 f"session {c.session_id!r} has a started coding by {c.rater!r} but is not among "
                 "the sessions; keep it in the session list"
             )
-        if c.role == "training":
+        if c.role == CodingRole.TRAINING:
             if c.session_id not in training_set:
                 raise InputError(
                     f"session {c.session_id!r} has started training codings; keep it in the "
@@ -805,7 +806,7 @@ def _plan(
         forced = [
             i
             for i in idxs
-            if len(slots[i].kept) >= 2 or any(c.role == "second" for c in slots[i].kept)
+            if len(slots[i].kept) >= 2 or any(c.role == CodingRole.SECOND for c in slots[i].kept)
         ]
         forced_set = set(forced)
         rest = [i for i in idxs if i not in forced_set]
@@ -893,7 +894,7 @@ def _plan(
         if not ok.any():
             # Only the rater of the kept coding is left in the pool. A started second
             # coding cannot be turned into a primary one, so the role stays open.
-            missing = "primary" if c.role == "second" else "second"
+            missing = CodingRole.PRIMARY if c.role == CodingRole.SECOND else CodingRole.SECOND
             reasons.append(
                 f"double coding: session {c.session_id} has a started {c.role} coding by "
                 f"{c.rater} and no other rater in the pool can take its {missing} coding; "
@@ -908,7 +909,7 @@ def _plan(
             score = score - 1e3 * engine.pair[x]
         score[~ok] = -np.inf
         b = int(np.argmax(score))
-        role: Role = "second" if c.role == "primary" else "primary"
+        role: Role = CodingRole.SECOND if c.role == CodingRole.PRIMARY else CodingRole.PRIMARY
         slots[i].new.append((b, role))
         engine.add(i, b)
         capacity[b] -= 1
@@ -929,7 +930,7 @@ def _plan(
         quota[a, b] -= 1
         engine.pair[a, b] += 1
         engine.pair[b, a] += 1
-        slots[i].new.extend([(a, "primary"), (b, "second")])
+        slots[i].new.extend([(a, CodingRole.PRIMARY), (b, CodingRole.SECOND)])
         engine.add(i, a)
         engine.add(i, b)
 
@@ -940,7 +941,7 @@ def _plan(
             score[~room] = -np.inf
         r = int(np.argmax(score))
         capacity[r] -= 1
-        slots[i].new.append((r, "primary"))
+        slots[i].new.append((r, CodingRole.PRIMARY))
         engine.add(i, r)
 
     _repair_spread(slots, engine, rng)
@@ -1053,7 +1054,9 @@ def _pick_seconds(
                 groups.pop(st, None)
             options.pop(st)
         slots[i].double = True
-        role: Role = "second" if slots[i].kept[0].role == "primary" else "primary"
+        role: Role = (
+            CodingRole.SECOND if slots[i].kept[0].role == CodingRole.PRIMARY else CodingRole.PRIMARY
+        )
         slots[i].new.append((b, role))
         engine.add(i, b)
         capacity[b] -= 1
@@ -1150,7 +1153,7 @@ def _orient(
         if i in paired:
             continue
         for x, role in slot.new:
-            if role == "primary":
+            if role == CodingRole.PRIMARY:
                 primaries[x] += 1
     total = float(targets.sum())
     wanted = targets * (n / total) if total else targets.astype(np.float64)
@@ -1159,7 +1162,7 @@ def _orient(
         gap = wanted - primaries
         if gap[b] > gap[a] or (gap[b] == gap[a] and rng.random() < 0.5):
             a, b = b, a
-        slots[i].new = [(a, "primary"), (b, "second")]
+        slots[i].new = [(a, CodingRole.PRIMARY), (b, CodingRole.SECOND)]
         primaries[a] += 1
 
 
@@ -1275,7 +1278,7 @@ def _queues(
         work: list[tuple[str, Role]] = []
         if r is not None:
             t_ids = new_training[r]
-            training = [(t_ids[j], "training") for j in rng.permutation(len(t_ids))]
+            training = [(t_ids[j], CodingRole.TRAINING) for j in rng.permutation(len(t_ids))]
             w = sorted(new_work[r])
             work = [w[j] for j in rng.permutation(len(w))]
         if mode == "add" and later and work:
@@ -1384,7 +1387,7 @@ def _spread_reasons(plan: Plan, cause: str) -> list[str]:
     pool = set(plan.raters)
     coders: dict[str, list[str]] = {}
     for c in plan.codings:
-        if c.role != "training" and c.rater in pool:
+        if c.role != CodingRole.TRAINING and c.rater in pool:
             coders.setdefault(c.session_id, []).append(c.rater)
     reasons: list[str] = []
     for key in plan.stratify:

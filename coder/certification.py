@@ -52,7 +52,7 @@ from coder.coding_data import CodingId, Note
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
 from coder.reliability import agreement, icc
-from coder.scales import CertificationCriterion, RatingScale, ScaleItem
+from coder.scales import CertificationCriterion, ItemKind, RatingScale, ScaleItem
 from coder.store import certification_store as store
 from coder.store.certification_store import MasterComparison, QueuedCoding
 from coder.store.project import LEAD, Project
@@ -132,8 +132,8 @@ class Feedback:
                     "item": i.item_id,
                     "label": i.label,
                     "kind": i.kind,
-                    "rater": i.rater_text if i.kind == "text" else i.rater_value,
-                    "master": i.master_text if i.kind == "text" else i.master_value,
+                    "rater": i.rater_text if i.kind == ItemKind.TEXT else i.rater_value,
+                    "master": i.master_text if i.kind == ItemKind.TEXT else i.master_value,
                     "difference": i.difference,
                     "rater_anchor": i.rater_anchor,
                     "master_anchor": i.master_anchor,
@@ -495,7 +495,7 @@ def _anchor(item: ScaleItem, value: float | None) -> str | None:
 
 
 def _compared_items(scale: RatingScale) -> tuple[ScaleItem, ...]:
-    ordinal = tuple(i for i in scale.items if i.kind == "ordinal")
+    ordinal = tuple(i for i in scale.items if i.kind == ItemKind.ORDINAL)
     return ordinal or scale.scored_items
 
 

@@ -10,6 +10,7 @@ import argparse
 
 from coder.cli_common import Commands, add_group, csv_list, open_project, print_json
 from coder.errors import InputError
+from coder.scales import ItemKind
 
 
 def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
@@ -90,7 +91,7 @@ def cmd_certify_feedback(args: argparse.Namespace) -> int:
         f"{_fmt(feedback.exact, '{:.0%}')} exact"
     )
     for item in feedback.items:
-        if item.kind == "text":
+        if item.kind == ItemKind.TEXT:
             continue
         print(
             f"  {item.label}: you {_fmt(item.rater_value, '{:g}')}, master "

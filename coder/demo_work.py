@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from coder.kinds import CodingRole
 from coder.planning import PlanRequest, plan_and_save
-from coder.scales import ScaleItem
+from coder.scales import ItemKind, ScaleItem
 from coder.store.project import Project
 
 # (scale, share double-coded, stratification keys); both at about 30 %.
@@ -41,7 +42,9 @@ def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
     for scale_id, share, stratify in DEMO_PLANS:
         request = PlanRequest(scale_id, tuple(raters), share, stratify, seed=7)
         plan, _plan_id = plan_and_save(project, request)
-        double_coded |= {(scale_id, c.session_id) for c in plan.codings if c.role == "second"}
+        double_coded |= {
+            (scale_id, c.session_id) for c in plan.codings if c.role == CodingRole.SECOND
+        }
         say(f"planned {scale_id}: {plan.summary().double_coded} double-coded sessions")
     for code in raters:
         view = project.rater_view(code)
@@ -68,13 +71,13 @@ def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
                 view.add_note(coding, at, NOTE_TEXTS[(k + position) % len(NOTE_TEXTS)])
             for item in scale.items:
                 value = _simulated(item, truth, entry.session_key, bias[code], rng)
-                if item.kind == "duration":
+                if item.kind == ItemKind.DURATION:
                     seconds = max(5.0, value)
                     span_start = int(rng.integers(start, max(start + 1, end - 60_000)))
                     view.add_span(
                         coding, item.id, span_start, min(end, span_start + int(seconds * 1000))
                     )
-                elif item.kind == "text":
+                elif item.kind == ItemKind.TEXT:
                     view.set_text(coding, item.id, "worksheet on activity scheduling")
                 elif value is not None:
                     view.set_value(coding, item.id, value)
@@ -91,11 +94,11 @@ def _simulated(
     rng: np.random.Generator,
 ) -> float:
     key = (session, item.id)
-    if item.kind == "duration":
+    if item.kind == ItemKind.DURATION:
         if key not in truth:
             truth[key] = float(rng.uniform(20, 150))
         return round(truth[key] * float(rng.uniform(0.85, 1.15)), 1)
-    if item.kind != "ordinal" or item.min is None or item.max is None:
+    if item.kind != ItemKind.ORDINAL or item.min is None or item.max is None:
         return 0.0
     if key not in truth:
         truth[key] = float(rng.uniform(item.min, item.max))

@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from coder.coding_data import Note
-from coder.scales import RatingScale
+from coder.scales import ItemKind, RatingScale
 from coder.store.project import CODING_STATES, Project
 from coder.store.queries import (
     ScoredCoding,
@@ -44,7 +44,7 @@ from coder.store.queries import (
 
 #: Item kinds whose scores are points on a scale, compared by :func:`find_discrepancies`.
 #: Durations (seconds) and nominal categories have no "points" to differ by.
-DISCREPANCY_KINDS = ("ordinal", "count")
+DISCREPANCY_KINDS = (ItemKind.ORDINAL, ItemKind.COUNT)
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def reliability_frame(
     )
     ranges: dict[str, tuple[int, int]] = {}
     for item in newest.items:
-        if item.kind in ("ordinal", "nominal") and item.values:
+        if item.kind in (ItemKind.ORDINAL, ItemKind.NOMINAL) and item.values:
             ranges[item.id] = (item.values[0], item.values[-1])
     return frame, ranges
 

@@ -49,7 +49,7 @@ from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus
 from coder.reliability import ICC_FORMS, ItemReliability, reliability_report
-from coder.scales import RatingScale
+from coder.scales import ItemKind, RatingScale
 from coder.store.project import Project
 from coder.store.queries import ExportRows, export_rows, scale_versions
 
@@ -201,7 +201,7 @@ class Variable:
 
     @property
     def is_numeric(self) -> bool:
-        return self.kind != "text"
+        return self.kind != ItemKind.TEXT
 
     @property
     def long_kind(self) -> str:
@@ -1046,7 +1046,9 @@ def _reliability(
             ranges = {
                 v.item_id: (v.min, v.max)
                 for v in variables
-                if v.kind in ("ordinal", "nominal") and v.min is not None and v.max is not None
+                if v.kind in (ItemKind.ORDINAL, ItemKind.NOMINAL)
+                and v.min is not None
+                and v.max is not None
             }
             report = reliability_report(long_df, ranges).items
         for v in variables:
@@ -1349,7 +1351,7 @@ def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
             what = v.kind
             if v.min is not None and v.max is not None:
                 what += f" {v.min}..{v.max}"
-            if v.kind == "duration":
+            if v.kind == ItemKind.DURATION:
                 what += ", seconds"
             if v.kind == "composite":
                 what += f" of {', '.join(v.composite_of)}"

@@ -25,7 +25,7 @@ from coder.certification import UNPLANNED_ROLES, certification_required, eligibl
 from coder.changes import OpChanges
 from coder.discrepancies import progress_by_rater, stored_plan_params
 from coder.errors import InputError
-from coder.kinds import CodingStatus
+from coder.kinds import CodingRole, CodingStatus
 from coder.scales import RatingScale
 from coder.store import plans as store
 from coder.store.project import LEAD, Project, Rater, SessionInfo
@@ -225,7 +225,7 @@ def _with_trainees(plan: Plan, trainees: Sequence[str], request: PlanRequest) ->
         position = 1 + max((c.queue_position for c in plan.codings if c.rater == rater), default=-1)
         for key in sorted(request.training):
             if (key, rater) not in have:
-                extra.append(PlannedCoding(key, rater, "training", position))
+                extra.append(PlannedCoding(key, rater, CodingRole.TRAINING, position))
                 position += 1
     codings = tuple(sorted(plan.codings + tuple(extra), key=lambda c: (c.rater, c.queue_position)))
     return Plan(**{**plan.__dict__, "codings": codings})

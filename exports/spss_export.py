@@ -25,6 +25,7 @@ import pandas as pd
 import pyreadstat
 
 from coder.export_data import ExportBundle, Variable, describe_columns, describe_options
+from coder.scales import ItemKind
 
 Progress = Callable[[float], None]
 
@@ -153,9 +154,9 @@ def _variable_label(column: str, variables: list[Variable], doc: str) -> str:
 
 def _measure(variables: list[Variable]) -> str:
     kinds = {v.kind for v in variables}
-    if kinds == {"ordinal"}:
+    if kinds == {ItemKind.ORDINAL}:
         return "ordinal"
-    if kinds == {"nominal"}:
+    if kinds == {ItemKind.NOMINAL}:
         return "nominal"
     return "scale"
 

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from coder.changes import OpChanges
 from coder.consensus import ConsensusMap, load_consensus, record_consensus
 from coder.discrepancies import Discrepancy
-from coder.scales import RatingScale, ScaleItem
+from coder.scales import ItemKind, RatingScale, ScaleItem
 from coder.store.project import Note, Project
 from ui.dialogs import dialog_hub, show_error
 from ui.rows_table_model import RowsTableModel
@@ -98,7 +98,7 @@ class ConsensusDialog(QDialog):
         )
         intro.setWordWrap(True)
         self.value_spin = QDoubleSpinBox()
-        whole = item.kind != "duration"
+        whole = item.kind != ItemKind.DURATION
         self.value_spin.setDecimals(0 if whole else 1)
         if item.values:
             self.value_spin.setRange(item.values[0], item.values[-1])

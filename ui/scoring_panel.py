@@ -46,12 +46,8 @@ class _ItemsScrollArea(QScrollArea):
         return QSize(hint.width(), min(hint.height(), ITEMS_HINT_HEIGHT))
 
 
-STATE_LABELS = {
-    CodingStatus.NOT_STARTED: "not started",
-    CodingStatus.IN_PROGRESS: "in progress",
-    CodingStatus.SUBMITTED: "submitted",
-    CodingStatus.UNCODABLE: "uncodable",
-}
+# What a rater reads for each state: "not started", "in progress", "submitted", ...
+STATE_LABELS: dict[str, str] = {status: status.replace("_", " ") for status in CodingStatus}
 
 
 class ScoringPanel(QWidget):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.kinds import FINISHED_STATUSES
 from coder.store.project import LEAD, QueueEntry
 from ui.rows_table_model import RowsTableModel
 from ui.scoring_panel import STATE_LABELS
@@ -210,14 +211,15 @@ class StartWindow(QMainWindow):
             for number, e in enumerate(entries, 1)
         ]
         self.queue_model.set_rows(rows, [int(e.coding_id) for e in entries])
-        done = sum(1 for e in entries if e.state in ("submitted", "uncodable"))
+        done = sum(1 for e in entries if e.state in FINISHED_STATUSES)
         self.queue_status.setText(
             f"{done} of {len(entries)} finished." if entries else "No sessions assigned to you yet."
         )
         self.open_coding_button.setEnabled(bool(entries))
         if entries:
             first_open = next(
-                (i for i, e in enumerate(entries) if e.state not in ("submitted", "uncodable")), 0
+                (i for i, e in enumerate(entries) if e.state not in FINISHED_STATUSES),
+                0,
             )
             self.queue_table.selectRow(first_open)
         self.queue_table.setFocus()

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from coder.kinds import CodingStatus
 from coder.store.faults import retry_on_conflict
 from coder.store.models import AudioFileRow, CodingRow, SessionRow
 from coder.store.project import Project
@@ -128,7 +129,7 @@ def _coded_work(s: DbSession, session_pk: int) -> int:
         s.scalar(
             select(func.count())
             .select_from(CodingRow)
-            .where(CodingRow.session_id == session_pk, CodingRow.state != "not_started")
+            .where(CodingRow.session_id == session_pk, CodingRow.state != CodingStatus.NOT_STARTED)
         )
         or 0
     )
@@ -140,7 +141,7 @@ def _sessions_with_work_on(s: DbSession, audio_pk: int) -> list[str]:
         s.scalars(
             select(SessionRow.session_key)
             .join(CodingRow, CodingRow.session_id == SessionRow.id)
-            .where(SessionRow.audio_id == audio_pk, CodingRow.state != "not_started")
+            .where(SessionRow.audio_id == audio_pk, CodingRow.state != CodingStatus.NOT_STARTED)
             .distinct()
             .order_by(SessionRow.session_key)
         )

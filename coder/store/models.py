@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from coder.kinds import CodingRole, CodingStatus
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -137,9 +139,9 @@ class CodingRow(Base):
     rater_id: Mapped[int] = mapped_column(ForeignKey("raters.id"), index=True)
     scale_pk: Mapped[int] = mapped_column(ForeignKey("scales.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
-    role: Mapped[str] = mapped_column(String(20), default="primary")
+    role: Mapped[str] = mapped_column(String(20), default=CodingRole.PRIMARY)
     queue_position: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(20), default="not_started")
+    state: Mapped[str] = mapped_column(String(20), default=CodingStatus.NOT_STARTED)
     uncodable_reason: Mapped[str] = mapped_column(String(200), default="")
     uncodable_text: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

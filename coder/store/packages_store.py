@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from coder.coding_rules import state_change
 from coder.errors import CoderError, InputError
-from coder.kinds import FINISHED_STATUSES
+from coder.kinds import FINISHED_STATUSES, CodingRole
 from coder.scales import parse_scale
 from coder.store import codings
 from coder.store.engine import copy_database, open_store, resolve_location
@@ -462,7 +462,7 @@ def write_rater_work(
                     rater_id=1,
                     scale_pk=scale_pk[coding.scale_pk],
                     plan_id=None,
-                    role="primary",  # roles stay with the lead
+                    role=CodingRole.PRIMARY,  # roles stay with the lead
                     queue_position=coding.queue_position,
                     state=coding.state,
                     uncodable_reason=coding.uncodable_reason,
