@@ -257,4 +257,3 @@ def test_a_note_is_kept_only_with_some_text() -> None:
     with pytest.raises(InputError, match="needs some text"):
         rules.check_note_text("\t")
     rules.check_note_text("client laughs")
-
