@@ -50,9 +50,9 @@ from coder.certification_settings import (
 from coder.changes import OpChanges
 from coder.coding_data import CodingId, Note
 from coder.errors import InputError
-from coder.kinds import CodingRole, CodingStatus
+from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.reliability import agreement, icc
-from coder.scales import CertificationCriterion, ItemKind, RatingScale, ScaleItem
+from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store
 from coder.store.certification_store import MasterComparison, QueuedCoding
 from coder.store.project import LEAD, Project

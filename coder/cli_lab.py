@@ -10,7 +10,7 @@ import argparse
 
 from coder.cli_common import Commands, add_group, csv_list, open_project, print_json
 from coder.errors import InputError
-from coder.scales import ItemKind
+from coder.kinds import ItemKind
 
 
 def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from coder.errors import InputError
-from coder.kinds import FINISHED_STATUSES, CodingStatus
-from coder.scales import MAX_COUNT, MAX_DURATION_SECONDS, ItemKind, RatingScale, ScaleItem
+from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
+from coder.scales import MAX_COUNT, MAX_DURATION_SECONDS, RatingScale, ScaleItem
 
 OTHER_REASON = "Other"
 

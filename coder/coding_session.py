@@ -27,8 +27,8 @@ from typing import Any, Generic, ParamSpec, Protocol
 from coder import coding_rules as rules
 from coder.coding_data import CodingState, Note, Span
 from coder.errors import InputError
-from coder.kinds import CodingStatus
-from coder.scales import ItemKind, RatingScale, ScaleItem
+from coder.kinds import CodingStatus, ItemKind
+from coder.scales import RatingScale, ScaleItem
 
 Writer = Callable[[Callable[[], None]], None]
 P = ParamSpec("P")

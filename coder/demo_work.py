@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from coder.kinds import CodingRole
+from coder.kinds import CodingRole, ItemKind
 from coder.planning import PlanRequest, plan_and_save
-from coder.scales import ItemKind, ScaleItem
+from coder.scales import ScaleItem
 from coder.store.project import Project
 
 # (scale, share double-coded, stratification keys); both at about 30 %.

@@ -30,7 +30,8 @@ from typing import Any
 import pandas as pd
 
 from coder.coding_data import Note
-from coder.scales import ItemKind, RatingScale
+from coder.kinds import ItemKind
+from coder.scales import RatingScale
 from coder.store.project import CODING_STATES, Project
 from coder.store.queries import (
     ScoredCoding,

@@ -47,9 +47,9 @@ import pandas as pd
 
 from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
-from coder.kinds import FINISHED_STATUSES, CodingStatus
+from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
 from coder.reliability import ICC_FORMS, ItemReliability, reliability_report
-from coder.scales import ItemKind, RatingScale
+from coder.scales import RatingScale
 from coder.store.project import Project
 from coder.store.queries import ExportRows, export_rows, scale_versions
 

@@ -68,8 +68,8 @@ from platformdirs import user_cache_dir
 from coder.changes import OpChanges
 from coder.coding_rules import check_rating, check_uncodable, is_editable, item_of
 from coder.errors import CoderError, InputError
-from coder.kinds import CodingStatus
-from coder.scales import ItemKind, RatingScale
+from coder.kinds import CodingStatus, ItemKind
+from coder.scales import RatingScale
 from coder.store import packages_store as store
 from coder.store.open_files import open_database_path
 from coder.store.packages_store import PackageTx

@@ -17,7 +17,6 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,21 +26,7 @@ import jsonschema
 import yaml
 
 from coder.errors import InputError
-
-
-class ItemKind(StrEnum):
-    """How an item is scored (the ``kind`` key of an item in a scale file).
-
-    Ordinal, nominal and count items take whole numbers, a duration item seconds
-    (usually the sum of its marked spans), a text item free text.
-    """
-
-    ORDINAL = "ordinal"
-    DURATION = "duration"
-    COUNT = "count"
-    NOMINAL = "nominal"
-    TEXT = "text"
-
+from coder.kinds import ItemKind
 
 #: Kinds whose values are numbers that enter reliability statistics.
 NUMERIC_KINDS: frozenset[ItemKind] = frozenset(

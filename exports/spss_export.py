@@ -25,7 +25,7 @@ import pandas as pd
 import pyreadstat
 
 from coder.export_data import ExportBundle, Variable, describe_columns, describe_options
-from coder.scales import ItemKind
+from coder.kinds import ItemKind
 
 Progress = Callable[[float], None]
 

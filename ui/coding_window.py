@@ -51,7 +51,8 @@ from coder.coding_rules import check_uncodable
 from coder.coding_session import CodingSession, OpenedCoding, open_coding
 from coder.errors import CoderError, InputError
 from coder.importer import relink_session_audio
-from coder.scales import CHOICE_KINDS, ItemKind
+from coder.kinds import ItemKind
+from coder.scales import CHOICE_KINDS
 from coder.store.project import Project, RaterView
 from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
 from ui.feedback_dialog import FeedbackDialog

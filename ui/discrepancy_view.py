@@ -42,7 +42,8 @@ from PySide6.QtWidgets import (
 from coder.changes import OpChanges
 from coder.consensus import ConsensusMap, load_consensus, record_consensus
 from coder.discrepancies import Discrepancy
-from coder.scales import ItemKind, RatingScale, ScaleItem
+from coder.kinds import ItemKind
+from coder.scales import RatingScale, ScaleItem
 from coder.store.project import Note, Project
 from ui.dialogs import dialog_hub, show_error
 from ui.rows_table_model import RowsTableModel

@@ -36,7 +36,8 @@ from coder.coding_data import Span
 from coder.coding_rules import value_bounds
 from coder.coding_session import CodingSession
 from coder.errors import InputError
-from coder.scales import CHOICE_KINDS, ItemKind, ScaleItem
+from coder.kinds import ItemKind
+from coder.scales import CHOICE_KINDS, ScaleItem
 from ui.focus import EscapeReturnsFocus
 from ui.timefmt import format_ms
 

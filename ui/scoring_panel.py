@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from coder.coding_session import CodingSession
-from coder.kinds import CodingStatus
-from coder.scales import ItemKind, ScaleItem
+from coder.kinds import CodingStatus, ItemKind
+from coder.scales import ScaleItem
 from ui.score_item_widget import ScoreItemWidget
 from ui.timefmt import format_ms
 

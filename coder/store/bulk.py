@@ -23,8 +23,8 @@ from sqlalchemy import insert, select
 from coder.coding_data import CodingId
 from coder.coding_rules import check_note_text, check_number, check_uncodable, item_of
 from coder.errors import InputError
-from coder.kinds import CodingRole, CodingStatus
-from coder.scales import ItemKind, RatingScale
+from coder.kinds import CodingRole, CodingStatus, ItemKind
+from coder.scales import RatingScale
 from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, SessionRow, SpanRow, utcnow
 from coder.store.project import LEAD, Project
 from coder.store.rows import latest_scale_pk, log_change

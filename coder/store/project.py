@@ -30,8 +30,8 @@ from coder.coding_rules import (
     missing_required,
 )
 from coder.errors import InputError, ProjectError
-from coder.kinds import CodingRole, CodingStatus
-from coder.scales import ItemKind, RatingScale, parse_scale
+from coder.kinds import CodingRole, CodingStatus, ItemKind
+from coder.scales import RatingScale, parse_scale
 from coder.store import codings
 from coder.store.engine import (
     Location,

@@ -11,8 +11,8 @@ import pytest
 from coder import coding_rules as rules
 from coder.coding_data import Span
 from coder.errors import InputError
-from coder.kinds import CodingStatus
-from coder.scales import MAX_COUNT, MAX_DURATION_SECONDS, ItemKind, parse_scale
+from coder.kinds import CodingStatus, ItemKind
+from coder.scales import MAX_COUNT, MAX_DURATION_SECONDS, parse_scale
 
 SCALE = parse_scale(
     """
