@@ -54,6 +54,7 @@ from PySide6.QtWidgets import (
 
 from coder.changes import OpChanges
 from coder.reliability import (
+    DESIGN_LABELS,
     ICC_FORMS,
     ICC_LABELS,
     IccForm,
@@ -73,12 +74,6 @@ _Index = QModelIndex | QPersistentModelIndex
 
 DEFAULT_DRIFT_WINDOW = 5
 NOT_DEFINED = "not defined"
-DESIGN_TEXT = {
-    "crossed": "crossed",
-    "varying_pairs": "varying pairs",
-    "varying_raters": "varying raters",
-    "not_double_coded": "not double-coded",
-}
 NO_DATA_WHY = "no double-coded session with submitted scores"
 
 
@@ -565,7 +560,7 @@ class ReliabilityPanel(QWidget):
                     first,
                     *cols.cells(item),
                     Cell(str(n), n, number=True),
-                    Cell(DESIGN_TEXT.get(design, design), design, tooltip=design_note),
+                    Cell(DESIGN_LABELS.get(design, design), design, tooltip=design_note),
                 ]
             )
             keys.append(item_id)

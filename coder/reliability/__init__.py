@@ -41,6 +41,7 @@ from coder.reliability._krippendorff import (
 )
 from coder.reliability._pairs import PairReliability, pair_reliability, pair_reliability_items
 from coder.reliability._report import (
+    DESIGN_LABELS,
     STATISTIC_GROUPS,
     CategoryRange,
     DriftWindow,
@@ -59,6 +60,7 @@ from coder.reliability._report import (
 
 __all__ = [
     "ALPHA_LEVELS",
+    "DESIGN_LABELS",
     "ICC_FORMS",
     "ICC_LABELS",
     "KAPPA_WEIGHTS",

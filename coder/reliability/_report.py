@@ -41,6 +41,14 @@ from coder.reliability._pairs import PairReliability, pair_reliability_items
 
 DesignName = Literal["crossed", "varying_pairs", "varying_raters", "not_double_coded"]
 
+#: How each design reads in a table (the report's text table and the GUI's items view).
+DESIGN_LABELS: Mapping[str, str] = {
+    "crossed": "crossed",
+    "varying_pairs": "varying pairs",
+    "varying_raters": "varying raters",
+    "not_double_coded": "not double-coded",
+}
+
 CategorySource = Literal["range", "observed"]
 
 
@@ -911,18 +919,12 @@ def format_report_table(report: ReliabilityReport) -> str:
         "(n = sessions with every coder's score, k = coders per session)",
         "",
     ]
-    design_text = {
-        "crossed": "crossed",
-        "varying_pairs": "varying pairs",
-        "varying_raters": "varying raters",
-        "not_double_coded": "not double-coded",
-    }
     rows = [
         [
             name,
             str(it.n_sessions),
             str(it.k),
-            design_text.get(it.design, it.design),
+            DESIGN_LABELS.get(it.design, it.design),
             *(_fmt(it.icc[form]) for form in ICC_FORMS),
         ]
         for name, it in items.items()
