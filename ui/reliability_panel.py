@@ -453,7 +453,6 @@ class ReliabilityPanel(QWidget):
 
     # ------------------------------------------------------------------ loading
 
-    @Slot(object)
     def _load_scales(self) -> None:
         self.runner.submit(
             self.project.scales,

@@ -18,20 +18,19 @@ from sqlalchemy.orm import Session as DbSession
 
 from coder.certification_settings import SETTING_KEYS, CertificationSettings
 from coder.coding_data import CodingId, Note
-from coder.errors import InputError, ProjectError
+from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
 from coder.scales import RatingScale
 from coder.store.models import (
     CodingRow,
-    NoteRow,
-    ProjectRow,
     RaterRow,
     RatingRow,
     ScaleRow,
     SessionRow,
 )
 from coder.store.project import Project, insert_coding
-from coder.store.rows import latest_scale_pk, log_change, rater_row
+from coder.store.queries import notes_of
+from coder.store.rows import latest_scale_pk, locked_settings, log_change, rater_row
 
 # --------------------------------------------------------------------------- settings
 
@@ -62,10 +61,7 @@ def change_settings(
         The new settings.
     """
     with project.store.transaction() as s:
-        row = s.get(ProjectRow, 1, with_for_update=True)
-        if row is None:
-            raise ProjectError("the project row is missing; the file is damaged")
-        document = json.loads(row.settings_json)
+        row, document = locked_settings(s)
         current = CertificationSettings.from_stored(document)
         new = change(current)
         before, after = current.stored(), new.stored()
@@ -435,16 +431,7 @@ def feedback_codings(project: Project, rater: str, coding_id: int) -> FeedbackCo
                 CodingRow.role == CodingRole.MASTER.value,
             )
         )
-        notes: tuple[Note, ...] = ()
-        if master is not None:
-            notes = tuple(
-                Note(n.id, n.position_ms, n.text)
-                for n in s.scalars(
-                    select(NoteRow)
-                    .where(NoteRow.coding_id == master.id, NoteRow.deleted.is_(False))
-                    .order_by(NoteRow.position_ms, NoteRow.id)
-                )
-            )
+        notes = () if master is None else notes_of(s, [master.id]).get(master.id, ())
         return FeedbackCodings(
             coding_id=CodingId(row.id),
             role=row.role,

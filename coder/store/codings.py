@@ -72,7 +72,7 @@ def start(s: DbSession, row: CodingRow, *, actor: str) -> None:
     if new == row.state:
         return
     row.started_at = utcnow()
-    _log_state(s, row, new, state_change(row.state, row.uncodable_reason, new), actor=actor)
+    apply_state(s, row, new, state_change(row.state, row.uncodable_reason, new), actor=actor)
 
 
 def set_state(
@@ -107,12 +107,14 @@ def set_state(
         row.uncodable_reason = reason
     if text is not None:
         row.uncodable_text = text
-    _log_state(s, row, CodingStatus(new_state), change, actor=actor)
+    apply_state(s, row, CodingStatus(new_state), change, actor=actor)
 
 
-def _log_state(
+def apply_state(
     s: DbSession, row: CodingRow, new: CodingStatus, change: StateChange, *, actor: str
 ) -> None:
+    """Set a coding's state and add the history row the rules name for the change
+    (:func:`coder.coding_rules.state_change`)."""
     row.state = new
     log_change(
         s,

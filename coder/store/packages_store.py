@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from coder.coding_rules import state_change
 from coder.errors import CoderError, InputError
-from coder.kinds import FINISHED_STATUSES, CodingRole
+from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.scales import parse_scale
 from coder.store import codings
 from coder.store.engine import copy_database, open_store, resolve_location
@@ -675,7 +675,6 @@ class PackageTx:
         coding = self._coding_row(coding_id)
         assert coding is not None
         old = state_unit(coding)
-        coding.state = unit["state"]
         coding.uncodable_reason = unit["uncodable_reason"]
         coding.uncodable_text = unit["uncodable_text"]
         coding.started_at = _from_iso(times.get("started_at")) or coding.started_at
@@ -689,17 +688,7 @@ class PackageTx:
             unit["uncodable_reason"],
             unit["uncodable_text"],
         )
-        log_change(
-            self._s,
-            self.rater,
-            change.action,
-            "coding",
-            str(coding.id),
-            coding_id=coding.id,
-            field="state",
-            old=change.old,
-            new=change.new,
-        )
+        codings.apply_state(self._s, coding, CodingStatus(unit["state"]), change, actor=self.rater)
         self.applied["states"] += 1
 
     def put_note(self, coding_id: int, note_id: int | None, unit: Mapping[str, Any]) -> int:

@@ -56,7 +56,7 @@ from coder.store.models import (
     SessionRow,
     SpanRow,
 )
-from coder.store.rows import latest_scale_pk, log_change, rater_row
+from coder.store.rows import latest_scale_pk, locked_settings, log_change, rater_row
 from coder.text_limits import CODE_LIMIT, check_text
 
 SessionId = NewType("SessionId", int)
@@ -267,12 +267,7 @@ class Project:
 
     def set_setting(self, key: str, value: Any, *, actor: str = LEAD) -> None:
         with self.store.transaction() as s:
-            # Locked: settings are one JSON document, and two lab machines changing
-            # different keys at once must not lose one of the changes.
-            row = s.get(ProjectRow, 1, with_for_update=True)
-            if row is None:
-                raise ProjectError("the project row is missing; the file is damaged")
-            settings = json.loads(row.settings_json)
+            row, settings = locked_settings(s)
             old = settings.get(key)
             settings[key] = value
             row.settings_json = json.dumps(settings, sort_keys=True)
@@ -290,10 +285,7 @@ class Project:
             The new value.
         """
         with self.store.transaction() as s:
-            row = s.get(ProjectRow, 1, with_for_update=True)
-            if row is None:
-                raise ProjectError("the project row is missing; the file is damaged")
-            settings = json.loads(row.settings_json)
+            row, settings = locked_settings(s)
             old = settings.get(key)
             new = change(json.loads(json.dumps(old)))  # the callee gets its own copy
             if new == old:

@@ -242,10 +242,11 @@ def coding_notes(project: Project, coding_ids: Collection[int]) -> dict[int, tup
     if not coding_ids:
         return {}
     with project.store.read() as s:
-        return _notes_of(s, coding_ids)
+        return notes_of(s, coding_ids)
 
 
-def _notes_of(s: DbSession, coding_ids: Collection[int]) -> dict[int, tuple[Note, ...]]:
+def notes_of(s: DbSession, coding_ids: Collection[int]) -> dict[int, tuple[Note, ...]]:
+    """:func:`coding_notes` inside the caller's transaction."""
     out: dict[int, list[Note]] = defaultdict(list)
     rows = s.execute(
         select(NoteRow.coding_id, NoteRow.id, NoteRow.position_ms, NoteRow.text)
@@ -394,7 +395,7 @@ def pair_review(project: Project, scale_id: str, session_key: str) -> PairReview
             )
         ):
             values.setdefault(item_id, {})[code_of[coding_id]] = value
-        notes_by_coding = _notes_of(s, list(code_of))
+        notes_by_coding = notes_of(s, list(code_of))
         agreed = {
             item_id: (value, reason)
             for item_id, value, reason in s.execute(

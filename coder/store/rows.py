@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from coder.errors import InputError
-from coder.store.models import HistoryRow, RaterRow, ScaleRow, utcnow
+from coder.errors import InputError, ProjectError
+from coder.store.models import HistoryRow, ProjectRow, RaterRow, ScaleRow, utcnow
 
 
 def _dump(value: Any) -> str | None:
@@ -78,3 +78,19 @@ def rater_row(s: DbSession, code: str) -> RaterRow:
     if row is None:
         raise InputError(f"no rater {code!r} in this project; add it with session-coder raters add")
     return row
+
+
+def locked_settings(s: DbSession) -> tuple[ProjectRow, dict[str, Any]]:
+    """The project row, locked for this transaction, and its settings document.
+
+    Settings are one JSON document: two lab machines changing different keys at once
+    must not lose one of the changes, so every change reads it under this lock. The
+    caller writes ``row.settings_json`` back when something changed.
+
+    Raises:
+        ProjectError: the project row is missing (a damaged file).
+    """
+    row = s.get(ProjectRow, 1, with_for_update=True)
+    if row is None:
+        raise ProjectError("the project row is missing; the file is damaged")
+    return row, json.loads(row.settings_json)
