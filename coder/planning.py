@@ -26,8 +26,10 @@ from coder.changes import OpChanges
 from coder.discrepancies import progress_by_rater, stored_plan_params
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
+from coder.pools import check_plan_raters
 from coder.scales import RatingScale
 from coder.store import plans as store
+from coder.store.pools import list_pools, pool
 from coder.store.project import LEAD, Project, Rater, SessionInfo
 from coder.store.queries import StoredPlan
 
@@ -46,9 +48,11 @@ class PlanRequest:
     exclude_pool_of: tuple[str, ...] = ()
     session_numbers: tuple[int, ...] = ()
     training: tuple[str, ...] = ()
+    pool: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            **({"pool": self.pool} if self.pool else {}),
             "scale": self.scale_id,
             "raters": list(self.raters),
             "double": self.double,
@@ -117,14 +121,72 @@ def _eligible_sessions(
     return chosen, notes
 
 
-def _excluded_raters(project: Project, request: PlanRequest) -> set[str]:
+def _with_pool_raters(project: Project, request: PlanRequest) -> PlanRequest:
+    """The request with the raters of its pool (``--pool``), checked against the teams.
+
+    Raises:
+        InputError: both a pool and raters given, an unknown or empty pool, or raters
+            from two separate pools (:func:`coder.pools.check_plan_raters`).
+    """
+    pools = list_pools(project)
+    if request.pool:
+        if request.raters:
+            raise InputError("give --raters or --pool, not both (the pool names the plan's raters)")
+        chosen = next((p for p in pools if p.name == request.pool), None)
+        if chosen is None:
+            pool(project, request.pool)  # raises naming the project's pools
+        assert chosen is not None
+        active = {r.code for r in project.raters()}
+        raters = tuple(r for r in chosen.raters if r in active)
+        if not raters:
+            raise InputError(f"pool {request.pool!r} has no active rater")
+        request = dataclasses.replace(request, raters=raters)
+    check_plan_raters(request.raters, pools)
+    return request
+
+
+def _excluded_raters(project: Project, request: PlanRequest) -> tuple[set[str], list[str]]:
+    """The raters ``--exclude-pool-of`` keeps out, and notes naming the ones dropped.
+
+    Each value is another scale (its raters: every rater with a coding of it) or a
+    named pool (its raters).
+
+    Raises:
+        InputError: the scale being planned, an unknown scale or pool, or a scale
+            that has no coding yet (it has no raters to keep out: plan it first, or
+            name its pool).
+    """
     excluded: set[str] = set()
+    notes: list[str] = []
+    pools = {p.name: p for p in list_pools(project)}
+    scale_ids = {s.id for s in project.scales()}
     for other in request.exclude_pool_of:
         if other == request.scale_id:
             raise InputError("--exclude-pool-of names the scale being planned")
-        project.scale(other)  # a clear error for an unknown scale
-        excluded |= store.raters_coding(project, other)
-    return excluded
+        if other in scale_ids:
+            found = store.raters_coding(project, other)
+            if not found:
+                raise InputError(
+                    f"--exclude-pool-of {other}: scale {other!r} has no coding yet, so "
+                    "it has no raters to keep out; plan it first, or name its rater "
+                    "pool instead (--exclude-pool-of POOL; see session-coder pool list)"
+                )
+        elif other in pools:
+            found = set(pools[other].raters)
+        else:
+            raise InputError(
+                f"--exclude-pool-of {other}: no scale or rater pool of that name (scales: "
+                f"{', '.join(sorted(scale_ids)) or 'none'}; pools: "
+                f"{', '.join(sorted(pools)) or 'none'})"
+            )
+        dropped = sorted(found & set(request.raters))
+        if dropped:
+            notes.append(
+                f"pool separation: {', '.join(dropped)} left out (they code {other}; "
+                "--exclude-pool-of)"
+            )
+        excluded |= found
+    return excluded, notes
 
 
 def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tuple[str, str]]]:
@@ -153,6 +215,7 @@ def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tupl
 
 def make_plan(project: Project, request: PlanRequest) -> Plan:
     """Plan (or re-plan) a scale without storing anything: the preview."""
+    request = _with_pool_raters(project, request)
     known = {r.code for r in project.raters()}
     unknown = [r for r in request.raters if r not in known]
     if unknown:
@@ -173,7 +236,8 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
             )
         request = dataclasses.replace(request, raters=tuple(allowed))
     sessions, notes = _eligible_sessions(project, request)
-    excluded = _excluded_raters(project, request)
+    excluded, exclusion_notes = _excluded_raters(project, request)
+    notes += exclusion_notes
     previous, started = _stored_plan(project, request.scale_id)
     if previous is None:
         plan = plan_assignments(
@@ -247,6 +311,8 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
     Returns:
         The stored plan's id.
     """
+    if request.pool and not request.raters:  # the params name the pool and its raters
+        request = _with_pool_raters(project, request)
     return store.store_plan(
         project,
         request.scale_id,

@@ -434,28 +434,8 @@ class Project:
             rows = s.scalars(select(RaterRow).order_by(RaterRow.code)).all()
         return [Rater(r.code, r.name, r.active) for r in rows if r.active or include_inactive]
 
-    def set_pool(self, name: str, codes: Sequence[str], *, actor: str = LEAD) -> None:
-        """Define (or redefine) a named rater pool."""
-        with self.store.transaction() as s:
-            raters = [rater_row(s, c) for c in codes]
-            pool = s.scalar(select(RaterPoolRow).where(RaterPoolRow.name == name))
-            old = None
-            if pool is None:
-                pool = RaterPoolRow(name=name)
-                s.add(pool)
-                s.flush()
-            else:
-                old = self._pool_codes(s, pool.id)
-                for member in s.scalars(
-                    select(RaterPoolMemberRow).where(RaterPoolMemberRow.pool_id == pool.id)
-                ):
-                    s.delete(member)
-                s.flush()
-            for rater in raters:
-                s.add(RaterPoolMemberRow(pool_id=pool.id, rater_id=rater.id))
-            log_change(s, actor, "set", "pool", name, old=old, new=sorted(codes))
-
     def pools(self) -> dict[str, list[str]]:
+        """Pool name -> rater codes (:mod:`coder.store.pools` creates and edits pools)."""
         with self.store.read() as s:
             return {p.name: self._pool_codes(s, p.id) for p in s.scalars(select(RaterPoolRow))}
 
