@@ -266,10 +266,24 @@ def cmd_relink(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from coder.attrition import no_audio_reason, project_attrition
+
     with open_project(args.project) as project:
         status = project.status()
+        attrition = project_attrition(project)
+        no_audio: dict[str, int] = {}
+        for session in project.sessions():
+            reason = no_audio_reason(session.audio_status, session.audio_reason)
+            if reason is not None:
+                no_audio[reason] = no_audio.get(reason, 0) + 1
     if args.json:
-        print_json(status.as_dict())
+        print_json(
+            {
+                **status.as_dict(),
+                "sessions_without_audio": dict(sorted(no_audio.items())),
+                "attrition": attrition.as_dict(),
+            }
+        )
         return 0
     print(
         f"project {status.project}: {status.sessions} sessions, {status.raters} "
@@ -277,6 +291,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for audio_status, count in sorted(status.sessions_by_audio_status.items()):
         print(f"  audio {audio_status}: {count}")
+    for reason, count in sorted(no_audio.items()):
+        print(f"  without audio, {reason}: {count}")
     for dup in status.duplicate_recordings:
         print(f"  shared recording (check the manifest): {', '.join(dup.session_ids)}")
     header = "not_started in_progress submitted uncodable"
@@ -285,6 +301,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         for key, states in sorted(table.items()):
             counts = "".join(f"{states[s]:>{len(s) + 1}}" for s in header.split())
             print(f"  {label} {key:<14}{counts}")
+    for scale in attrition.scales:
+        print(f"  attrition {scale.scale_id}: {scale.line()}")
     return 0
 
 

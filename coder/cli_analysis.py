@@ -56,6 +56,8 @@ def cmd_assign(args: argparse.Namespace) -> int:
     )
     for reason in summary.relaxed:
         print(f"relaxed: {reason}")
+    for left in summary.not_codable:
+        print(f"not codable: {left.session_id} ({left.reason})")
     return 0
 
 

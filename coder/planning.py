@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from coder.assignment import (
+    NotCodable,
     Plan,
     PlannedCoding,
     PlanSession,
@@ -21,6 +22,7 @@ from coder.assignment import (
     plan_assignments,
     replan,
 )
+from coder.attrition import no_audio_reason
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.changes import OpChanges
 from coder.discrepancies import progress_by_rater, stored_plan_params
@@ -85,28 +87,30 @@ def parse_double(text: str) -> float | int:
 
 def _eligible_sessions(
     project: Project, request: PlanRequest
-) -> tuple[list[PlanSession], list[str]]:
-    """The sessions a plan may use, and notes on the ones it leaves out."""
+) -> tuple[list[PlanSession], list[str], list[NotCodable]]:
+    """The sessions a plan may use, notes on the ones it leaves out, and those left out
+    as not codable with the reason (:func:`coder.attrition.no_audio_reason`)."""
     scale = project.scale(request.scale_id)
     for key in request.stratify:
         if key not in STRATA_KEYS:
             raise InputError(f"cannot stratify by {key!r}; use any of: {', '.join(STRATA_KEYS)}")
     notes = []
     chosen = []
-    no_audio = 0
+    not_codable: list[NotCodable] = []
     for session in project.sessions():
         if request.session_numbers and session.session_number not in request.session_numbers:
             continue
         if not scale.applies_to.matches(session.session_number):
             continue
-        if session.audio_status != "ok":
-            no_audio += 1
+        reason = no_audio_reason(session.audio_status, session.audio_reason)
+        if reason is not None:
+            not_codable.append(NotCodable(session.key, reason))
             continue
         chosen.append(PlanSession(session.key, _strata(session, request.stratify)))
-    if no_audio:
+    if not_codable:
         notes.append(
-            f"coverage: {no_audio} session(s) without usable audio were left out; "
-            "import or re-link their audio and plan again"
+            f"coverage: {len(not_codable)} session(s) without usable audio were left out "
+            "(listed as not codable); import or re-link their audio and plan again"
         )
     if not chosen:
         raise InputError(
@@ -118,7 +122,7 @@ def _eligible_sessions(
             )
             + " with usable audio"
         )
-    return chosen, notes
+    return chosen, notes, not_codable
 
 
 def _with_pool_raters(project: Project, request: PlanRequest) -> PlanRequest:
@@ -235,7 +239,7 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
                 "code real sessions with session-coder certify override"
             )
         request = dataclasses.replace(request, raters=tuple(allowed))
-    sessions, notes = _eligible_sessions(project, request)
+    sessions, notes, not_codable = _eligible_sessions(project, request)
     excluded, exclusion_notes = _excluded_raters(project, request)
     notes += exclusion_notes
     previous, started = _stored_plan(project, request.scale_id)
@@ -278,7 +282,7 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
         )
     if notes:
         plan = Plan(**{**plan.__dict__, "relaxed": tuple(plan.relaxed) + tuple(notes)})
-    return plan
+    return dataclasses.replace(plan, not_codable=tuple(not_codable))
 
 
 def _with_trainees(plan: Plan, trainees: Sequence[str], request: PlanRequest) -> Plan:
