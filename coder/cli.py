@@ -267,12 +267,15 @@ def cmd_relink(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from coder.attrition import no_audio_reason, project_attrition
+    from coder.session_window import window_shortfalls
 
     with open_project(args.project) as project:
         status = project.status()
         attrition = project_attrition(project)
+        sessions = project.sessions()
+        short = window_shortfalls(sessions, project.scales())
         no_audio: dict[str, int] = {}
-        for session in project.sessions():
+        for session in sessions:
             reason = no_audio_reason(session.audio_status, session.audio_reason)
             if reason is not None:
                 no_audio[reason] = no_audio.get(reason, 0) + 1
@@ -282,6 +285,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 **status.as_dict(),
                 "sessions_without_audio": dict(sorted(no_audio.items())),
                 "attrition": attrition.as_dict(),
+                "short_windows": [x.as_dict() for x in short],
             }
         )
         return 0
@@ -303,6 +307,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"  {label} {key:<14}{counts}")
     for scale in attrition.scales:
         print(f"  attrition {scale.scale_id}: {scale.line()}")
+    for shortfall in short:
+        print(f"  short recording, {shortfall.line()}")
     return 0
 
 

@@ -30,6 +30,7 @@ from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
 from coder.pools import check_plan_raters
 from coder.scales import RatingScale
+from coder.session_window import WindowShortfall, window_shortfalls
 from coder.store import plans as store
 from coder.store.pools import list_pools, pool
 from coder.store.project import LEAD, Project, Rater, SessionInfo
@@ -97,6 +98,7 @@ def _eligible_sessions(
     notes = []
     chosen = []
     not_codable: list[NotCodable] = []
+    short: list[WindowShortfall] = []
     for session in project.sessions():
         if request.session_numbers and session.session_number not in request.session_numbers:
             continue
@@ -106,12 +108,15 @@ def _eligible_sessions(
         if reason is not None:
             not_codable.append(NotCodable(session.key, reason))
             continue
+        short += window_shortfalls([session], [scale])
         chosen.append(PlanSession(session.key, _strata(session, request.stratify)))
     if not_codable:
         notes.append(
             f"coverage: {len(not_codable)} session(s) without usable audio were left out "
             "(listed as not codable); import or re-link their audio and plan again"
         )
+    for shortfall in short:
+        notes.append(f"short recording: {shortfall.session_id}: {shortfall.window.shortfall()}")
     if not chosen:
         raise InputError(
             f"no session of the project fits scale {scale.id!r}"

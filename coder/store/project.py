@@ -32,6 +32,7 @@ from coder.coding_rules import (
 from coder.errors import InputError, ProjectError
 from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.scales import RatingScale, parse_scale
+from coder.session_window import offset_of
 from coder.store import codings
 from coder.store.engine import (
     Location,
@@ -761,6 +762,9 @@ class RaterView:
             duration_ms=audio.duration_ms if audio else None,
             sha256=audio.sha256 if audio else None,
             reopen_allowed=row.reopen_allowed,
+            window_offset_ms=offset_of(
+                session.session_key, json.loads(session.metadata_json or "{}")
+            ),
         )
 
     # Writes. Each is one transaction with its history row(s), written by
@@ -840,6 +844,22 @@ class RaterView:
         """Remember where the rater is (not a scoring change: no history row)."""
         with self._project.store.transaction() as s:
             self._own(s, coding_id, lock=True).playhead_ms = max(0, int(position_ms))
+
+    def record_window(self, coding_id: int, *, inside: bool, position_ms: int) -> None:
+        """Record in the coding's history that the rater left the coding window on
+        purpose (``inside`` False) or went back to it (True), and where the playhead was."""
+        with self._project.store.transaction() as s:
+            row = self._own(s, coding_id)
+            log_change(
+                s,
+                self.code,
+                "return_to_window" if inside else "leave_window",
+                "coding",
+                str(row.id),
+                coding_id=row.id,
+                field="window",
+                new={"position_ms": max(0, int(position_ms))},
+            )
 
     def set_uncodable(self, coding_id: int, reason: str, text: str = "") -> None:
         """Mark the session uncodable with one of the scale's reasons.
