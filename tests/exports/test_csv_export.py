@@ -108,6 +108,13 @@ def test_tables_beside_it(written: list[Path]) -> None:
     assert desc.loc[desc["variable"] == "thabs_duration", "adjusted_n"].tolist() == [1]
 
 
+def test_the_codebook_file_lists_every_variable(written: list[Path], bundle: ExportBundle) -> None:
+    codebook = pd.read_csv(written[0].parent / "study_codebook.csv", dtype={"scale_version": str})
+    assert list(codebook["column"]) == list(bundle.variables["column"])
+    assert set(codebook["scale_version"]) == {"1"}
+    assert codebook["scale_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
+
+
 def test_readme_names_every_file_and_column(written: list[Path], bundle: ExportBundle) -> None:
     readme = written[-1].read_text(encoding="utf-8")
     for path in written[:-1]:
