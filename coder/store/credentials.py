@@ -1,8 +1,9 @@
 """Where a lab-mode login's password comes from: never from the project's files.
 
 The pointer file names the server, the database and (as a default) a login, never a
-password. A person's login is, in this order: ``$SESSION_CODER_LOGIN``, the one
-named by the pointer file or URL. Its password: one given in a URL on the command
+password. A person's login is the one in a ``postgresql://`` URL given instead of the
+file, else ``$SESSION_CODER_LOGIN``, else the pointer file's (the owner's, a default),
+and a prompt may change it. Its password: one given in a URL on the command
 line (masked in every message), ``$PGPASSWORD`` or ``~/.pgpass`` (read by libpq
 itself; this module refuses a ``.pgpass`` that others may read, which libpq would
 silently ignore), the operating system's keyring through the ``keyring`` package when
@@ -37,6 +38,9 @@ class LoginRequest:
     where: str  # the database as the user knows it (no password)
     login: str
     retry: bool  # a password was tried and refused
+    host: str = ""
+    port: int = 5432
+    database: str = ""
 
 
 #: A prompt returns (login, password), or None when the person cancels.

@@ -639,7 +639,9 @@ def _connect_postgres(location: Location) -> Engine:
     """
     credentials.check_pgpass()
     url = make_url(location.url)
-    user = os.environ.get(credentials.LOGIN_ENV) or url.username
+    # $SESSION_CODER_LOGIN replaces a pointer file's default login, not one given in a URL.
+    chosen = os.environ.get(credentials.LOGIN_ENV) if location.path is not None else None
+    user = chosen or url.username
     given = url.password is not None
     login = Login(user, None if url.password is None else str(url.password))
     engine, error = _try_connect(location, login)
@@ -660,7 +662,7 @@ def _connect_postgres(location: Location) -> Engine:
     for _attempt in range(3):
         if ask is None:
             break
-        answer = ask(credentials.LoginRequest(where, user or "", retry))
+        answer = ask(credentials.LoginRequest(where, user or "", retry, host, port, database))
         if answer is None:
             raise ProjectError(f"no password given for {where}; nothing was opened")
         user, password = answer
