@@ -314,6 +314,22 @@ def install(conn: Connection) -> None:
             f"WITH CHECK ({condition})",
         )
 
+    # Of a session's metadata a rater sees only where its coding window lies (the
+    # manifest's window_offset), as an offline package carries it; of their own
+    # sessions only.
+    _exec(
+        conn,
+        "CREATE OR REPLACE FUNCTION public.sc_rater_metadata(session integer) RETURNS text "
+        "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$ "
+        "SELECT CASE WHEN m ? 'window_offset' "
+        "THEN jsonb_build_object('window_offset', m -> 'window_offset')::text ELSE '{}' END "
+        "FROM (SELECT s.metadata_json::jsonb AS m FROM public.sessions s WHERE s.id = session "
+        "AND s.id IN (SELECT c.session_id FROM public.codings c "
+        "WHERE c.rater_id = public.sc_my_rater_id())) x $$",
+    )
+    _exec(conn, "REVOKE ALL ON FUNCTION public.sc_rater_metadata(integer) FROM PUBLIC")
+    _exec(conn, f"GRANT EXECUTE ON FUNCTION public.sc_rater_metadata(integer) TO {rater}")
+
     # The rater's views: the tables' names and columns, blinded columns left empty.
     schema = ident(RATER_SCHEMA)
     _exec(conn, f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -325,7 +341,8 @@ def install(conn: Connection) -> None:
         f"CREATE VIEW {schema}.sessions WITH (security_invoker = true) AS SELECT id, "
         "session_key, ''::varchar(200) AS patient, ''::varchar(200) AS therapist, "
         "NULL::integer AS session_number, ''::varchar(50) AS phase, ''::varchar(40) AS date, "
-        "'{}'::text AS metadata_json, audio_id, audio_status, audio_reason, false AS training "
+        "COALESCE(public.sc_rater_metadata(id), '{}') AS metadata_json, audio_id, "
+        "audio_status, audio_reason, false AS training "
         "FROM public.sessions",
     )
     _exec(conn, f"DROP VIEW IF EXISTS {schema}.codings")

@@ -66,8 +66,14 @@ def lab(pg_url: str, tmp_path: Path) -> Lab:
         add_plain_sessions(
             project,
             [
-                session("S1", patient="P-secret", therapist="T-secret", date="2024-01-02"),
-                session("S2", patient="P2", therapist="T2"),
+                session(
+                    "S1",
+                    patient="P-secret",
+                    therapist="T-secret",
+                    date="2024-01-02",
+                    metadata={"site": "Clinic-secret", "window_offset": "1:30"},
+                ),
+                session("S2", patient="P2", therapist="T2", metadata={"window_offset": "20"}),
             ],
         )
         r1 = project.add_person(kind="rater", code="R1")
@@ -104,9 +110,11 @@ def test_a_rater_reads_only_their_own_codings_and_sessions(lab: Lab) -> None:
         assert _rows(conn, "SELECT session_key FROM sessions") == [("S1",)]
         assert _rows(conn, "SELECT code FROM raters") == [("R1",)]
         # The view's blinded columns are empty; the table's are refused.
+        # Of the metadata, only where the coding window lies (as a package carries it).
         assert _rows(conn, "SELECT patient, therapist, date, metadata_json FROM sessions") == [
-            ("", "", "", "{}")
+            ("", "", "", '{"window_offset": "1:30"}')
         ]
+        assert _rows(conn, "SELECT public.sc_rater_metadata(2)") == [(None,)]  # not theirs
         assert _rows(conn, "SELECT role, plan_id FROM codings") == [("", None)]
         for column in ("patient", "therapist", "date", "metadata_json", "training", "phase"):
             assert "permission denied" in _refused(conn, f"SELECT {column} FROM public.sessions")
@@ -258,6 +266,7 @@ def test_the_raters_app_works_through_what_the_rater_may_see(lab: Lab) -> None:
         view.submit(entry.coding_id)
         state = view.coding(entry.coding_id)
         assert state.state == "submitted" and state.values["praise"] == 2
+        assert state.window_offset_ms == 90_000
         assert state.values["duration"] == 30.0
         # Another rater's coding, through the app: refused.
         with pytest.raises(Exception, match="not|no "):
