@@ -77,6 +77,9 @@ TABLES: tuple[str, ...] = (
     "variables",
 )
 
+#: Text twins of millisecond times (``mm:ss``, ``h:mm:ss`` from an hour on).
+CLOCK_COLUMNS: frozenset[str] = frozenset({"time", "start", "end"})
+
 #: Columns holding a calendar date (no time of day): dates in xlsx, YYYY-MM-DD in csv.
 DATE_COLUMNS: frozenset[str] = frozenset({"date"})
 
@@ -138,6 +141,7 @@ VARIABLE_COLUMNS = (
     "missing",
     "scale_version",
     "scale_sha256",
+    "other_versions",
 )
 DESCRIPTIVE_COLUMNS = (
     "scale_id",
@@ -470,9 +474,10 @@ def _variables_frame(
 ) -> pd.DataFrame:
     """The codebook: one row per variable, with the scale versions it was coded under.
 
-    ``scale_version`` and ``scale_sha256`` name every stored version of the scale
-    that defines the variable and has finished codings in the export (oldest first,
-    ``; ``-separated), or the newest version when nothing is coded yet.
+    The versions of a variable are the stored versions of its scale that define it
+    and have finished codings in the export (the newest version when nothing is
+    coded yet): ``scale_version`` and ``scale_sha256`` give the newest of them,
+    ``other_versions`` the older ones as ``version: sha256`` (``; ``-separated).
     """
     versions: dict[str, list[RatingScale]] = {}
     for pk, definition in definitions.items():
@@ -511,12 +516,13 @@ def _variables_frame(
                 "; ".join(f"{k} = {t}" for k, t in v.value_labels.items()) or None,
                 composite or None,
                 missing,
-                "; ".join(str(d.version) for d in defining),
-                "; ".join(scale_sha256(d) for d in defining),
+                defining[-1].version,
+                scale_sha256(defining[-1]),
+                "; ".join(f"{d.version}: {scale_sha256(d)}" for d in defining[:-1]) or None,
             )
         )
     frame = pd.DataFrame.from_records(rows, columns=list(VARIABLE_COLUMNS))
-    for col in ("min", "max"):
+    for col in ("min", "max", "scale_version"):
         frame[col] = frame[col].astype("Int64")
     return frame
 
@@ -1370,6 +1376,9 @@ def _uncodable(finished: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = finished[finished["state"] == CodingStatus.UNCODABLE]
     table = rows.rename(columns={"uncodable_reason": "reason", "uncodable_text": "text"})
     table = table.loc[:, list(UNCODABLE_COLUMNS)].reset_index(drop=True)
+    # No explanation given is missing, not an empty text.
+    given = table["text"].notna() & (table["text"].astype(object) != "")
+    table["text"] = table["text"].astype(object).where(given, None)
     if rows.empty:
         counts = _empty(UNCODABLE_COUNT_COLUMNS).astype({"n": "Int64"})
     else:
@@ -1516,12 +1525,12 @@ _CODEBOOK_DOCS: dict[str, str] = {
     "description": "The item's longer description from the scale file, if any.",
     "missing": "What an empty cell of this variable means.",
     "scale_version": (
-        "The version(s) of the scale the exported codings of this variable were made "
-        "with (the newest version when none is coded yet)."
+        "The newest version of the scale the exported codings of this variable were "
+        "made with (the newest version of the scale when none is coded yet)."
     ),
-    "scale_sha256": (
-        "SHA-256 of each of those versions' scale file (YAML) as stored in the project, "
-        "in the same order."
+    "scale_sha256": ("SHA-256 of that version's scale file (YAML) as stored in the project."),
+    "other_versions": (
+        "Older versions the variable was also coded with, as version: SHA-256 (empty when none)."
     ),
 }
 _UNCODABLE_COUNT_DOCS = {"count_scale_id": "Scale id.", "count_reason": "Uncodable reason."}

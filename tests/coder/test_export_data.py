@@ -545,7 +545,7 @@ def test_codebook_lists_every_variable_with_its_scale_version_and_file_hash(
         "ordinal",
     )
     assert (spec["min"], spec["max"]) == (0, 4) and "0 = not done" in spec["value_labels"]
-    assert spec["scale_version"] == "1"
+    assert spec["scale_version"] == 1 and pd.isna(spec["other_versions"])
     source = load_builtin_scale("thabs").source
     assert spec["scale_sha256"] == hashlib.sha256(source.encode("utf-8")).hexdigest()
     assert "uncodable" in spec["missing"] and "left it blank" in spec["missing"]
@@ -574,6 +574,9 @@ def test_codebook_lists_every_variable_with_its_scale_version_and_file_hash(
         view.set_value(coding, "b", 5)
         view.submit(coding)
         versions = build_export_bundle(project).variables.set_index("column")
-    assert versions.loc["tiny_a", "scale_version"] == "1; 2"
-    assert len(versions.loc["tiny_a", "scale_sha256"].split("; ")) == 2
-    assert versions.loc["tiny_b", "scale_version"] == "2"
+    assert versions.loc["tiny_a", "scale_version"] == 2
+    older = versions.loc["tiny_a", "other_versions"]
+    assert older.startswith("1: ") and len(older) == 3 + 64
+    assert older[3:] != versions.loc["tiny_a", "scale_sha256"]
+    assert versions.loc["tiny_b", "scale_version"] == 2
+    assert pd.isna(versions.loc["tiny_b", "other_versions"])

@@ -77,7 +77,7 @@ def test_the_codebook_sheet_lists_every_variable(
     rows = _records(workbook["codebook"])
     assert [r["column"] for r in rows] == list(bundle.variables["column"])
     spec = next(r for r in rows if r["column"] == "thabs_specification")
-    assert (spec["min"], spec["max"], spec["scale_version"]) == (0, 4, "1")
+    assert (spec["min"], spec["max"], spec["scale_version"]) == (0, 4, 1)
     assert len(spec["scale_sha256"]) == 64 and spec["missing"]
 
 
