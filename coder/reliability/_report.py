@@ -41,14 +41,17 @@ from coder.reliability._kappa import KAPPA_WEIGHTS, MAX_KAPPA_CATEGORIES, kappa_
 from coder.reliability._kinds import StatisticPlan, statistics_for
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
 from coder.reliability._pairs import PairReliability, pair_reliability_items
+from coder.reliability._recommend import Recommendation, recommend_form
+from coder.reliability._vc import IccVc, fit_variance_components
 
-DesignName = Literal["crossed", "varying_pairs", "varying_raters", "not_double_coded"]
+DesignName = Literal["crossed", "varying_pairs", "varying_raters", "one_way", "not_double_coded"]
 
 #: How each design reads in a table (the report's text table and the GUI's items view).
 DESIGN_LABELS: Mapping[str, str] = {
     "crossed": "crossed",
     "varying_pairs": "varying pairs",
     "varying_raters": "varying raters",
+    "one_way": "one-way",
     "not_double_coded": "not double-coded",
 }
 
@@ -147,6 +150,10 @@ class ItemReliability:
         alpha_level: The Krippendorff level the scale reports for this item.
         agreement_coefficients: ``{"fleiss_kappa", "gwet_ac1" or "gwet_ac2",
             "brennan_prediger"}`` -> :class:`Statistic` with ``se`` and ``ci95``.
+        icc_vc: ICC(A,1), ICC(A,k), ICC(C,1), ICC(C,k) from the variance components
+            of the crossed random-effects model (None where not computed, e.g. in
+            per-pair reports).
+        recommendation: The headline form and why (:func:`recommend_form`).
     """
 
     item_id: str
@@ -166,6 +173,13 @@ class ItemReliability:
     kappa_weights: str | None = "quadratic"
     alpha_level: str = "ordinal"
     agreement_coefficients: Mapping[str, Statistic] = field(default_factory=dict)
+    icc_vc: IccVc | None = None
+    recommendation: Recommendation | None = None
+
+    @property
+    def recommended_form(self) -> str | None:
+        """The key of the headline form in ``icc`` or ``icc_vc`` (None if none)."""
+        return self.recommendation.form if self.recommendation else None
 
     def groups(self) -> dict[str, Mapping[str, IccForm | Statistic]]:
         """Every statistic by group (:data:`STATISTIC_GROUPS`) and key, in JSON order."""
@@ -201,6 +215,9 @@ class ItemReliability:
             "agreement_coefficients": {
                 key: s.to_dict() for key, s in self.agreement_coefficients.items()
             },
+            "recommended_form": self.recommended_form,
+            "recommended": self.recommendation.to_dict() if self.recommendation else None,
+            "icc_vc": self.icc_vc.to_dict() if self.icc_vc else None,
         }
 
 
@@ -440,7 +457,15 @@ def _design(
             "ICC3k) and kappa are computed on coder position (A = the lower rater id in "
             "string order, B = the other), as labs do in practice, and carry that caveat."
         )
-        if k == 2 and n_excluded == 0:
+        if int(np.bincount(rater).max()) <= 1:
+            note = (
+                f"One-way: no rater coded more than one session ({len(raters)} raters, each "
+                "on a single session), so rater effects cannot be told apart from error; "
+                "ICC1 (one-way) is the correct model, and the two-way forms and kappa are "
+                "computed on coder position (A = the lowest rater id of the session)."
+            )
+            design = "one_way"
+        elif k == 2 and n_excluded == 0:
             n_pairs = int(np.unique(grid[:, 0] * len(rater_names) + grid[:, 1]).size)
             note = (
                 f"Rater pairs vary across sessions ({len(raters)} raters in {n_pairs} "
@@ -613,6 +638,7 @@ class _ItemWork:
     score: FloatArray
     cat: CategoryRange
     plan: StatisticPlan
+    rater: IntArray
 
     @property
     def two_coders(self) -> bool:
@@ -643,11 +669,37 @@ def _item_work(
 ) -> _ItemWork:
     design, m_s = _design(item, session, rater, score, prep.session_names, prep.rater_names)
     complete = complete_rows(design.matrix) if design.k else np.zeros((0, 0))
-    return _ItemWork(item, design, m_s, complete, session, score, cat, plan)
+    return _ItemWork(item, design, m_s, complete, session, score, cat, plan, rater)
+
+
+@dataclass(frozen=True, slots=True)
+class _VcOptions:
+    """How the report fits the variance components and picks the headline form.
+
+    Attributes:
+        fit: Fit the variance-component model (off for per-pair reports, which are
+            crossed two-rater designs).
+        scale_default: The scale file's ``reliability.icc``, or None.
+        icc_k: The k of the ICC(.,k) forms; None for the coders per session.
+    """
+
+    fit: bool = True
+    scale_default: str | None = None
+    icc_k: float | None = None
+
+
+def _vc_of(work: _ItemWork, options: _VcOptions) -> IccVc | None:
+    if not options.fit or work.design.k == 0 or not work.plan.icc:
+        return None
+    k = float(options.icc_k) if options.icc_k is not None else float(work.design.k)
+    return fit_variance_components(work.session, work.rater, work.score, k=k)
 
 
 def _item_report(
-    work: _ItemWork, pair: PairReliability | None, alpha_ci: bool = True
+    work: _ItemWork,
+    pair: PairReliability | None,
+    options: _VcOptions = _VcOptions(),
+    alpha_ci: bool = True,
 ) -> ItemReliability:
     design = work.design
     plan = work.plan
@@ -681,6 +733,7 @@ def _item_report(
                 lv: replace(s, ci95=intervals.get(lv)) if intervals.get(lv) else s
                 for lv, s in alphas.items()
             }
+    icc_vc = _vc_of(work, options)
     return ItemReliability(
         item_id=work.item,
         n_sessions=int(work.complete.shape[0]),
@@ -699,6 +752,12 @@ def _item_report(
         kappa_weights=plan.kappa_weights,
         alpha_level=plan.alpha_level,
         agreement_coefficients=_chance(work),
+        icc_vc=icc_vc,
+        recommendation=recommend_form(
+            design.design, design.k, icc_result, icc_vc, options.scale_default
+        )
+        if plan.icc
+        else Recommendation(None, None, "", None, None, f"No ICC: {why_not}.", None),
     )
 
 
@@ -747,6 +806,7 @@ def _report_items(
     prep: _Prepared,
     categories: Mapping[str, CategoryRange],
     extra_items: Sequence[str] = (),
+    options: _VcOptions = _VcOptions(),
     plans: _Plans | None = None,
     alpha_ci: bool = True,
 ) -> dict[str, ItemReliability]:
@@ -767,7 +827,7 @@ def _report_items(
         [w.complete for w in paired], [w.kappa_categories() for w in paired]
     )
     by_item = {w.item: r for w, r in zip(paired, results, strict=True)}
-    return {w.item: _item_report(w, by_item.get(w.item), alpha_ci) for w in work}
+    return {w.item: _item_report(w, by_item.get(w.item), options, alpha_ci) for w in work}
 
 
 def reliability_report(
@@ -776,6 +836,9 @@ def reliability_report(
     kinds: Mapping[str, str | None] | None = None,
     kappa_weights: str | None = None,
     alpha_level: str | None = None,
+    *,
+    scale_default: str | None = None,
+    icc_k: float | None = None,
 ) -> ReliabilityReport:
     """Reliability of every item of long rating data (SPEC sections 5 and 9).
 
@@ -801,6 +864,11 @@ def reliability_report(
     ``kind``, ``kappa_weights``, ``alpha_level`` and ``agreement_coefficients``), where
     an infinite F is ``"Infinity"``.
 
+    Each item also gets the variance-component ICCs (``icc_vc``: REML fit of score ~
+    1 + (1|session) + (1|rater) on every rating, :func:`fit_variance_components`) and
+    its headline form (``recommended_form`` and ``recommended``, decided by
+    :func:`recommend_form` from the design and the scale's default).
+
     Args:
         long_df: Columns ``session_id``, ``rater_id``, ``item_id``, ``score``
             (score NaN = missing). Composite scores are just further item ids.
@@ -811,6 +879,11 @@ def reliability_report(
             ``"composite"``); items not named get every statistic.
         kappa_weights: The scale's reported kappa weights (None: quadratic).
         alpha_level: The scale's reported Krippendorff level (None: ordinal).
+        scale_default: The scale file's ``reliability.icc`` (e.g. ``"ICC2"``): its
+            unit (single rater or mean of k) is the intent the headline follows, and a
+            default that does not fit the design is reported as such.
+        icc_k: The k of ICC(A,k) and ICC(C,k) of the variance components; None for
+            the coders per double-coded session.
 
     Returns:
         The :class:`ReliabilityReport`.
@@ -823,8 +896,11 @@ def reliability_report(
     prep = _prepare(long_df)
     categories = _categories(prep, ranges)
     extra = [item for item in categories if item not in prep.items]
+    if icc_k is not None and not float(icc_k) >= 1.0:
+        raise InputError(f"--icc-k {icc_k}: k is the number of raters to average, at least 1")
+    options = _VcOptions(scale_default=scale_default, icc_k=icc_k)
     plans = _Plans.of(kinds, kappa_weights, alpha_level)
-    return ReliabilityReport(_report_items(prep, categories, extra, plans))
+    return ReliabilityReport(_report_items(prep, categories, extra, options, plans))
 
 
 @dataclass(frozen=True, slots=True)
@@ -862,12 +938,13 @@ def _sub_report(
     long_df: pd.DataFrame,
     categories: Mapping[str, CategoryRange],
     plans: _Plans | None = None,
+    options: _VcOptions = _VcOptions(),
 ) -> dict[str, ItemReliability]:
     # Sub-reports (pairs, drift windows) skip the alpha bootstrap: many small reports,
     # each a thousand resamples, would cost more than the whole report.
     prep = _prepare(long_df)
     return _report_items(
-        prep, {item: categories[item] for item in prep.items}, (), plans, alpha_ci=False
+        prep, {item: categories[item] for item in prep.items}, (), options, plans, alpha_ci=False
     )
 
 
@@ -914,7 +991,12 @@ def reliability_by_pair(
     pairs: list[PairReport] = []
     for (a, b), sessions in sorted(shared.items()):
         sub = df[df["session_id"].isin(sessions) & df["rater_id"].isin((a, b))]
-        pairs.append(PairReport((a, b), len(sessions), _sub_report(sub, categories, plans)))
+        # A pair is a crossed two-rater design: the Shrout & Fleiss forms apply.
+        pairs.append(
+            PairReport(
+                (a, b), len(sessions), _sub_report(sub, categories, plans, _VcOptions(fit=False))
+            )
+        )
     return ReliabilityByPair(tuple(pairs))
 
 
