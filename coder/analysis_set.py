@@ -216,15 +216,11 @@ def analysis_codings(facts: Iterable[CodingFact]) -> AnalysisSet:
     finished: dict[tuple[str, str], dict[str, list[CodingFact]]] = {}
     for fact in facts:
         if counts_for_analysis(fact):
-            by_rater = finished.setdefault((fact.scale_id, fact.session), {})
-            by_rater.setdefault(fact.rater, []).append(fact)
-    chosen: dict[tuple[str, str], dict[str, CodingFact]] = {
-        key: {rater: _speaking(own) for rater, own in by_rater.items()}
-        for key, by_rater in finished.items()
-    }
+            own = finished.setdefault((fact.scale_id, fact.session), {})
+            own.setdefault(fact.rater, []).append(fact)
     sessions: dict[tuple[str, str], SessionCoders] = {}
-    for (scale_id, session), by_rater in chosen.items():
-        counted = tuple(sorted(by_rater.values(), key=_rank))
+    for (scale_id, session), by_rater in finished.items():
+        counted = tuple(sorted((_speaking(f) for f in by_rater.values()), key=_rank))
         primary = next((c for c in counted if c.role == CodingRole.PRIMARY), None)
         submitted = [c for c in counted if c.status == CodingStatus.SUBMITTED]
         pair: tuple[CodingFact, CodingFact] | None = None

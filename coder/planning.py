@@ -228,9 +228,7 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
 def _version_notes(project: Project, request: PlanRequest) -> list[str]:
     """Say which sessions stay on an older scale version, or are re-coded (``recode``)."""
     newest = project.scale(request.scale_id).version
-    rows, _params = store.scale_codings(
-        project, request.scale_id, leave_out_roles=UNPLANNED_ROLES
-    )
+    rows, _params = store.scale_codings(project, request.scale_id, leave_out_roles=UNPLANNED_ROLES)
     coded: dict[str, int] = {}
     for row in rows:
         if row.state != CodingStatus.NOT_STARTED or row.recode_of is not None:

@@ -136,18 +136,16 @@ def store_plan(
         sessions = dict(s.execute(select(SessionRow.session_key, SessionRow.id)).all())
         raters = dict(s.execute(select(RaterRow.code, RaterRow.id)).all())
         rows = s.scalars(
-            select(CodingRow)
-            .where(CodingRow.scale_pk.in_(list(versions)))
-            .order_by(CodingRow.id)
+            select(CodingRow).where(CodingRow.scale_pk.in_(list(versions))).order_by(CodingRow.id)
         ).all()
         existing: dict[tuple[int, int], list[CodingRow]] = defaultdict(list)
         coded_under: dict[int, int] = {}
-        for row in rows:
-            existing[(row.session_id, row.rater_id)].append(row)
-            if row.state != CodingStatus.NOT_STARTED.value and row.role not in keep_roles:
-                held = coded_under.get(row.session_id)
-                if held is None or versions[row.scale_pk] > versions[held]:
-                    coded_under[row.session_id] = row.scale_pk
+        for stored in rows:
+            existing[(stored.session_id, stored.rater_id)].append(stored)
+            if stored.state != CodingStatus.NOT_STARTED.value and stored.role not in keep_roles:
+                held = coded_under.get(stored.session_id)
+                if held is None or versions[stored.scale_pk] > versions[held]:
+                    coded_under[stored.session_id] = stored.scale_pk
         wanted = set()
         added = moved = removed = recoded = 0
         for coding in codings:
@@ -160,7 +158,7 @@ def store_plan(
             if target != scale_pk and (recode or any(r.recode_of is not None for r in own)):
                 target = scale_pk  # the session is (being) coded again under the newest
             waiting = [r for r in own if r.state == CodingStatus.NOT_STARTED.value]
-            row = next((r for r in own if r.scale_pk == target), None)
+            row: CodingRow | None = next((r for r in own if r.scale_pk == target), None)
             if row is None and waiting:
                 row = waiting[0]  # unstarted work moves to the session's version
                 row.scale_pk = target
@@ -201,13 +199,13 @@ def store_plan(
                     s.delete(other)
                     removed += 1
         for key, own in existing.items():
-            for row in own:
+            for stored in own:
                 if (
                     key not in wanted
-                    and row.state == CodingStatus.NOT_STARTED.value
-                    and row.role not in keep_roles
+                    and stored.state == CodingStatus.NOT_STARTED.value
+                    and stored.role not in keep_roles
                 ):
-                    s.delete(row)
+                    s.delete(stored)
                     removed += 1
         log_change(
             s,

@@ -653,8 +653,14 @@ class Project:
             if recode_of is not None:
                 row.recode_of = int(recode_of)
                 log_change(
-                    s, actor, "recode", "coding", str(row.id), coding_id=row.id,
-                    field="recode_of", new=int(recode_of),
+                    s,
+                    actor,
+                    "recode",
+                    "coding",
+                    str(row.id),
+                    coding_id=row.id,
+                    field="recode_of",
+                    new=int(recode_of),
                 )
             return CodingId(row.id)
 
