@@ -33,7 +33,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from coder.errors import InputError, ProjectError
+from coder.errors import ConcurrentChangeError, InputError, ProjectError
 
 RATER_SCHEMA = "sc_rater"
 
@@ -75,6 +75,9 @@ _RLS_TABLES = (
     "spans",
     "history",
 )
+
+# unique_violation (pg_authid's name index), duplicate_object, deadlock: lost races.
+_RACES = ("23505", "42710", "40P01")
 
 # A login name: what PostgreSQL accepts unquoted, so people can type it anywhere.
 _LOGIN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -152,6 +155,13 @@ def _exec_secret(conn: Connection, sql: str, what: str) -> None:
     try:
         _exec(conn, sql)
     except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in _RACES:
+            # Another lead created the same login at this moment: the caller retries
+            # (coder.store.faults.retry_on_conflict) and then finds it taken.
+            raise ConcurrentChangeError(
+                f"another lead changed the logins at the same moment; nothing was changed by "
+                f"this step: {what} again"
+            ) from None
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "refused"
         raise ProjectError(f"the server refused to {what}: {reason}") from None
 
@@ -451,7 +461,10 @@ def add_person(
                 )
     else:
         assert code is not None
-        row = conn.execute(text("SELECT login FROM raters WHERE code = :c"), {"c": code}).one()
+        # Locked: two leads giving the same rater a login at once are served in turn.
+        row = conn.execute(
+            text("SELECT login FROM raters WHERE code = :c FOR UPDATE"), {"c": code}
+        ).one()
         if row[0]:
             raise InputError(
                 f"rater {code!r} already has the login {row[0]!r}; remove it first with "

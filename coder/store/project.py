@@ -184,6 +184,8 @@ class HistoryEntry:
     field: str
     old: Any
     new: Any
+    # Lab mode: the database login that wrote the row (set by the server); else None.
+    login: str | None = None
 
 
 def _load(text: str | None) -> Any:
@@ -561,6 +563,7 @@ class Project:
                 r.field,
                 _load(r.old),
                 _load(r.new),
+                r.login,
             )
             for r in rows
         ]
@@ -612,12 +615,16 @@ class Project:
             if not code:
                 raise InputError("give the rater's code, e.g. session-coder lab add PROJECT AK")
             self.add_raters([code])
-        with self.store.admin() as conn:
-            database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
-            name = login or lab_security.default_login(database, code or "lead")
-            credential = lab_security.add_person(
-                conn, self.store.location.url, kind=kind, login=name, code=code
-            )
+
+        def create() -> lab_security.Credential:
+            with self.store.admin() as conn:
+                database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+                name = login or lab_security.default_login(database, code or "lead")
+                return lab_security.add_person(
+                    conn, self.store.location.url, kind=kind, login=name, code=code
+                )
+
+        credential = retry_on_conflict(create)
         with self.store.transaction() as s:
             log_change(s, LEAD, "add", "login", credential.login, new={"kind": kind, "rater": code})
         return credential

@@ -10,6 +10,7 @@ the owner changes the history.
 from __future__ import annotations
 
 import stat
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,13 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from coder.errors import ProjectError
 from coder.scales import load_builtin_scale
 from coder.store.lab_security import Credential
 from coder.store.project import Project
 from tests.cli import run_cli
 from tests.factories import add_plain_sessions, session
+from tests.pg_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
@@ -324,3 +327,49 @@ def test_a_pgpass_others_can_read_is_refused_clearly(
     monkeypatch.setenv("SESSION_CODER_LOGIN", lab.r1.login)
     result = run_cli("lab", "whoami", lab.pointer, "--json")
     assert result.returncode == 0 and '"rater": "R1"' in result.stdout, result.stderr
+
+
+def test_the_readme_steps_with_an_owner_that_is_not_a_superuser(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """The administrator creates an owner (CREATEROLE) and its database; the owner
+    creates the project and a lead; the lead adds a rater; each works as themselves."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    owner = f"{name}_owner"
+    with psycopg.connect(postgres.admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{owner}" LOGIN CREATEROLE')
+        admin.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+    try:
+        owner_url = (
+            make_url(postgres.url(name)).set(username=owner).render_as_string(hide_password=False)
+        )
+        pointer = tmp_path / "lab.scproj"
+        with Project.create(pointer, db_url=owner_url) as project:
+            assert project.login_kind() == "owner"
+            project.add_scale(load_builtin_scale("thabs"))
+            add_plain_sessions(project, [session("S1", patient="P1")])
+            lead = project.add_person(kind="lead", login=f"{name}_maria")
+        lead_url = (
+            make_url(owner_url).set(username=lead.login).render_as_string(hide_password=False)
+        )
+        with Project.open(lead_url) as project:
+            assert project.login_kind() == "lead"
+            rater = project.add_person(kind="rater", code="AK")
+            project.add_coding("S1", "AK", "thabs")
+            assert [p["login"] for p in project.people()] == sorted([lead.login, rater.login])
+        rater_url = (
+            make_url(owner_url).set(username=rater.login).render_as_string(hide_password=False)
+        )
+        with Project.open(rater_url) as project:
+            view = project.rater_view("AK")
+            [entry] = view.queue()
+            view.set_value(entry.coding_id, "praise", 3)
+        with Project.open(lead_url) as project:
+            [entry] = project.history(limit=None)[-1:]
+            assert entry.actor == "AK"
+            project.remove_person(rater.login)
+            assert [p["active"] for p in project.people() if p["login"] == rater.login] == [False]
+        with pytest.raises(ProjectError):
+            Project.open(rater_url)
+    finally:
+        postgres.drop_database(name)
