@@ -18,6 +18,7 @@ from typing import Any, NewType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from coder import lead_passphrase
 from coder.changes import OpChanges
 from coder.coding_data import CodingId, CodingState, Note, Span
 from coder.coding_rules import (
@@ -567,6 +568,37 @@ class Project:
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------ lead passphrase
+
+    def lead_passphrase_record(self) -> dict[str, Any] | None:
+        """A single file's lead passphrase (its salted hash), or None when unset."""
+        record = self.settings().get(lead_passphrase.SETTING)
+        return record if isinstance(record, dict) else None
+
+    def set_lead_passphrase(self, passphrase: str | None, *, actor: str = LEAD) -> None:
+        """Set (or, with None, clear) the lead passphrase of a single-file project.
+
+        The history says that it changed, never the hash.
+
+        Raises:
+            InputError: too short.
+            ProjectError: a lab-mode project (its people have logins instead).
+        """
+        if self.store.location.is_postgres:
+            raise ProjectError(
+                "a lab-mode project has a login per person instead of a lead passphrase: "
+                "give leads and raters their own logins with session-coder lab add"
+            )
+        record = None if passphrase is None else lead_passphrase.make_record(passphrase)
+        with self.store.transaction() as s:
+            row, settings = locked_settings(s)
+            if record is None:
+                settings.pop(lead_passphrase.SETTING, None)
+            else:
+                settings[lead_passphrase.SETTING] = record
+            row.settings_json = json.dumps(settings, sort_keys=True)
+            log_change(s, actor, "set" if record else "clear", "setting", lead_passphrase.SETTING)
 
     # ------------------------------------------------------------------ lab logins
 
