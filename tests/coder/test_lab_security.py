@@ -122,7 +122,7 @@ def test_a_rater_reads_only_their_own_codings_and_sessions(lab: Lab) -> None:
         for column in ("patient", "therapist", "date", "metadata_json", "training", "phase"):
             assert "permission denied" in _refused(conn, f"SELECT {column} FROM public.sessions")
         assert "permission denied" in _refused(conn, "SELECT * FROM public.sessions")
-        for column in ("role", "plan_id"):
+        for column in ("role", "plan_id", "recode_of"):
             assert "permission denied" in _refused(conn, f"SELECT {column} FROM public.codings")
 
 
@@ -373,3 +373,33 @@ def test_the_readme_steps_with_an_owner_that_is_not_a_superuser(
             Project.open(rater_url)
     finally:
         postgres.drop_database(name)
+
+
+def test_an_older_lab_project_is_migrated_and_secured_by_its_owner(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from coder.store.engine import _alembic_config, head_revision, normalize_db_url
+
+    engine = create_engine(normalize_db_url(pg_url))
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "r0003")
+        conn.exec_driver_sql(
+            "INSERT INTO project (id, name, created_at, settings_json) VALUES (1, 'old', now(), '{}')"
+        )
+    engine.dispose()
+    with Project.open(pg_url) as project:
+        assert project.store.schema_revision() == head_revision()
+        project.add_scale(load_builtin_scale("thabs"))
+        add_plain_sessions(project, [session("S1", patient="P1")])
+        rater = project.add_person(kind="rater", code="R1")
+        project.add_coding("S1", "R1", "thabs")
+        # Opening again (as the owner) re-applies the rights without harm.
+        project.secure()
+    with Project.open(pg_url) as project:
+        pass
+    with _as(Lab(pg_url, tmp_path, rater, rater, rater, 0, 0, 0, 0), rater) as conn:
+        assert _rows(conn, "SELECT session_key, patient FROM sessions") == [("S1", "")]
+        assert "permission denied" in _refused(conn, "SELECT * FROM history")
