@@ -81,6 +81,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     from coder.reliability import format_report_table, load_long_csv, reliability_report
 
     ranges = _parse_ranges(args.range)
+    scale_default: str | None = None  # the scale file's reliability.icc
     if args.long:
         if args.project or args.scale:
             raise InputError("give either --long FILE.csv or PROJECT --scale ID, not both")
@@ -92,8 +93,9 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
         with open_project(args.project) as project:
             frame, scale_ranges = reliability_frame(project, args.scale)
+            scale_default = project.scale(args.scale).reliability.icc
         ranges = {**scale_ranges, **ranges}
-    report = reliability_report(frame, ranges)
+    report = reliability_report(frame, ranges, scale_default=scale_default, icc_k=args.icc_k)
     if args.json:
         print_json(report.to_json())  # JSON only here, at the CLI edge
     else:
@@ -150,6 +152,12 @@ def add_commands(sub: Commands) -> None:
         action="append",
         metavar="ITEM=MIN..MAX",
         help="an item's category range (repeatable); else the observed min..max",
+    )
+    p.add_argument(
+        "--icc-k",
+        type=float,
+        metavar="K",
+        help="k of ICC(A,k) and ICC(C,k) from variance components (default: raters per session)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reliability)
