@@ -85,7 +85,7 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
     scale = project.scale(scale_id)
     frame, ranges = reliability_frame(project, scale_id)
     order = submission_order(project, scale_id)
-    items = reliability_report(frame, ranges).items
+    items = reliability_report(frame, ranges, scale_default=scale.reliability.icc).items
     pairs = reliability_by_pair(frame, ranges).pairs
     drift = reliability_drift(frame, order, window, ranges)
     discrepancies = find_discrepancies(project, scale_id, threshold=0)
