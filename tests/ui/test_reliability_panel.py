@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from coder.discrepancies import reliability_frame
+from coder.discrepancies import reliability_frame, reliability_settings
 from coder.planning import PlanRequest, plan_and_save
 from coder.reliability import ICC_FORMS, reliability_by_pair, reliability_report
 from coder.scales import load_builtin_scale
@@ -102,7 +102,15 @@ def open_panel(qtbot, project: Project, runner: TaskRunner) -> ReliabilityPanel:
 def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
-    report = reliability_report(frame, ranges, scale_default="ICC2").to_json()["items"]
+    settings = reliability_settings(project, "thabs")
+    report = reliability_report(
+        frame,
+        ranges,
+        kinds=settings.kinds,
+        kappa_weights=settings.kappa_weights,
+        alpha_level=settings.alpha_level,
+        scale_default="ICC2",
+    ).to_json()["items"]
     model = panel.items_model
     headers = panel.stat_headers()
     # The headline (the form that fits the design) comes first, then the scale file's
@@ -122,8 +130,9 @@ def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, projec
             1: headline[rec["form"]],
             4: item["icc"]["ICC2"],
             **{6 + i: item["icc"][f] for i, f in enumerate(forms[1:])},
-            11: item["kappa"]["quadratic"],
-            12: item["krippendorff_alpha"]["ordinal"],
+            # The item's kind decides: the duration item shows interval alpha, no kappa.
+            11: item["kappa"][item["kappa_weights"] or "quadratic"],
+            12: item["krippendorff_alpha"][item["alpha_level"]],
             13: item["agreement"]["exact"],
             14: item["agreement"]["within_one"],
             15: item["icc_vc"]["ICC_A1"],
@@ -153,6 +162,12 @@ def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, projec
         assert model.data(model.index(row, 17)) == str(item["n_sessions"])
         assert model.data(model.index(row, 18)) == item["design"].replace("_", " ")
 
+    duration = panel.item_row("duration")
+    assert report["duration"]["alpha_level"] == "interval"
+    assert model.data(model.index(duration, 12)).endswith("(int.)")
+    assert "not applicable to duration items" in model.data(
+        model.index(duration, 11), Qt.ItemDataRole.ToolTipRole
+    )
     # Three raters in rotating pairs: the headline is ICC(A,1) from variance components,
     # and the scale file's ICC2 is flagged as not fitting, in the notes and the status.
     spec = panel.item_row("specification")
