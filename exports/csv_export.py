@@ -12,6 +12,8 @@ file                           content
 ``study_final.csv``            one row per session (primary or pair mean, winsorized?)
 ``study_reliability.csv``      ICC (six forms), kappa, alpha, agreement per variable
 ``study_descriptives.csv``     n, M, SD, quartiles, outliers, adjusted_n per variable
+``study_winsorizing.csv``      fences per scale, session number and variable (K given)
+``study_patients.csv``         final scores one row per patient (``--layout patient``)
 ``study_notes.csv``            notes with ``position_ms`` and ``time`` (mm:ss)
 ``study_spans.csv``            spans of duration items
 ``study_uncodable.csv``        uncodable codings with reason and text
@@ -121,6 +123,7 @@ BESIDE: tuple[str, ...] = (
     "final",
     "reliability",
     "descriptives",
+    "winsorizing",
     "notes",
     "spans",
     "uncodable",
@@ -130,8 +133,11 @@ BESIDE: tuple[str, ...] = (
 )
 
 
-def csv_paths(path: str | Path) -> dict[str, Path]:
-    """Where each table goes for a given ``path`` (table name -> file), README last."""
+def csv_paths(path: str | Path, *, patients: bool = False) -> dict[str, Path]:
+    """Where each table goes for a given ``path`` (table name -> file), README last.
+
+    ``patients`` adds the per-patient table (``--layout patient``) after ``final``.
+    """
     path = Path(path)
     if path.is_dir():
         folder, stem, main = path, "export", path / "export.csv"
@@ -140,6 +146,8 @@ def csv_paths(path: str | Path) -> dict[str, Path]:
     out = {LONG_TABLE: main}
     for table in BESIDE:
         out[table] = folder / f"{stem}_{table}.csv"
+        if table == "final" and patients:
+            out["patients"] = folder / f"{stem}_patients.csv"
     out["README"] = folder / f"{stem}_README.txt"
     return out
 
@@ -160,7 +168,7 @@ def write_csv(
     Raises:
         OSError: A file cannot be written (no file of the set is left half-written).
     """
-    targets = csv_paths(path)
+    targets = csv_paths(path, patients=bundle.options.layout == "patient")
     partial: dict[Path, Path] = {}
     total = sum(max(1, bundle.table(t).size) for t in targets if t != "README")
     done = 0

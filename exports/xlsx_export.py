@@ -1,6 +1,7 @@
 """The Excel export: a README sheet first, then one sheet per analysis table.
 
-Sheets, in order: README, scores, pairs, final, reliability, descriptives, notes,
+Sheets, in order: README, scores, pairs, final, (patients, with ``--layout patient``),
+reliability, descriptives, winsorizing (empty unless ``--winsorize-iqr``), notes,
 spans, uncodable (with the counts by reason to its right), plan. Every data sheet has
 a bold, frozen header row, an autofilter and column widths fitted to its content.
 Numbers are stored as numbers, ``submitted_at`` as an Excel date-time, texts as text
@@ -54,11 +55,14 @@ SHEETS: tuple[str, ...] = (
     "final",
     "reliability",
     "descriptives",
+    "winsorizing",
     "notes",
     "spans",
     "uncodable",
     "plan",
 )
+# With --layout patient, the patients sheet follows final.
+PATIENT_SHEET = "patients"
 COUNT_COLUMNS = {"scale_id": "count_scale_id", "reason": "count_reason", "n": "count_n"}
 _SHEET_NOTES: dict[str, str] = {
     "uncodable": (
@@ -149,12 +153,15 @@ def sheet_tables(bundle: ExportBundle) -> dict[str, pd.DataFrame]:
         ],
         axis=1,
     )
+    patients = {PATIENT_SHEET: bundle.patients} if bundle.options.layout == "patient" else {}
     return {
         "scores": bundle.scores,
         "pairs": bundle.pairs,
         "final": bundle.final,
+        **patients,
         "reliability": bundle.reliability,
         "descriptives": bundle.descriptives,
+        "winsorizing": bundle.winsorizing,
         "notes": bundle.notes,
         "spans": bundle.spans,
         "uncodable": side,

@@ -33,6 +33,10 @@ def test_long_table_reads_back_tidy(written: list[Path], bundle: ExportBundle) -
     assert list(long.columns) == [
         "scale_id",
         "session_id",
+        "patient",
+        "therapist",
+        "session_number",
+        "phase",
         "rater",
         "item_id",
         "kind",
@@ -64,7 +68,8 @@ def test_tables_beside_it(written: list[Path]) -> None:
     assert s01["specification"] == 3 and bool(s01["double_coded"]) is True
     assert pd.to_datetime(scores["submitted_at"]).notna().all()
     final = pd.read_csv(folder / "study_final.csv")
-    assert final.loc[final["session_id"] == "S04", "duration"].tolist() == [391.5]
+    # Winsorizing is per session number: two sessions a number here, so no outlier.
+    assert final.loc[final["session_id"] == "S04", "duration"].tolist() == [600]
     rel = pd.read_csv(folder / "study_reliability.csv")
     assert rel.loc[rel["variable"] == "troubleshooting", "ICC1_F"].tolist() == [math.inf]
     notes = pd.read_csv(folder / "study_notes.csv")
@@ -72,7 +77,7 @@ def test_tables_beside_it(written: list[Path]) -> None:
     counts = pd.read_csv(folder / "study_uncodable_counts.csv")
     assert counts.to_dict("records") == [{"scale_id": "thabs", "reason": "Audio failure", "n": 1}]
     desc = pd.read_csv(folder / "study_descriptives.csv")
-    assert desc.loc[desc["variable"] == "duration", "adjusted_n"].tolist() == [1]
+    assert desc.loc[desc["variable"] == "duration", "adjusted_n"].tolist() == [0]
 
 
 def test_readme_names_every_file_and_column(written: list[Path], bundle: ExportBundle) -> None:

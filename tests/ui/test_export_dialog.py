@@ -110,7 +110,7 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     with qtbot.waitSignal(dialog.export_finished, timeout=30_000) as blocker:
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     files = blocker.args[0]
-    assert files[0] == tmp_path / "lab.csv" and len(files) == 13
+    assert files[0] == tmp_path / "lab.csv" and len(files) == 14
     final = pd.read_csv(tmp_path / "lab_final.csv")
     assert set(final["scale_id"]) == {"thabs"}
     s01 = final[final["session_id"] == "S01"].iloc[0]
