@@ -904,6 +904,49 @@ def _pairs(
     return out.reindex(columns=all_columns)
 
 
+# The final_source of a row without scores (row_missing_reasons reads them).
+_NONE_PRIMARY_UNCODABLE = "none: the primary coder {rater} marked it uncodable"
+_NONE_ALL_UNCODABLE = "none: no submitted coding (every coding was marked uncodable)"
+_NONE_NO_PRIMARY = "none: no submitted primary coding"
+
+MissingReason = Literal["not_administered", "uncodable", "left_blank"]
+MISSING_REASONS: dict[str, str] = {
+    "not_administered": (
+        "not administered: no coding of this scale for the session (yet), or the "
+        "session number was not coded on this scale"
+    ),
+    "uncodable": "uncodable: the coding (or every counted coding) was marked uncodable",
+    "left_blank": "left blank: the coding was submitted without this score",
+}
+
+
+def row_missing_reasons(frame: pd.DataFrame) -> list[MissingReason | None]:
+    """Why each row of ``scores``, ``final`` or ``pairs`` has no scores (None: it has).
+
+    ``scores`` rows (with ``state``): ``uncodable`` for an uncodable coding. ``final``
+    rows (with ``final_source``): ``uncodable`` when the primary coder (primary rule)
+    or every counted coder (mean and consensus rules) marked the session uncodable,
+    ``not_administered`` when the primary coding is not finished yet. A blank score
+    in a row that has scores is ``left_blank``, decided by the caller per cell.
+    """
+    if "state" in frame.columns:
+        return [
+            "uncodable" if state == CodingStatus.UNCODABLE else None for state in frame["state"]
+        ]
+    if "final_source" in frame.columns:
+        out: list[MissingReason | None] = []
+        for source in frame["final_source"]:
+            text = str(source)
+            if not text.startswith("none:"):
+                out.append(None)
+            elif text == _NONE_NO_PRIMARY:
+                out.append("not_administered")
+            else:
+                out.append("uncodable")
+        return out
+    return [None] * len(frame)
+
+
 def _final(
     scores: pd.DataFrame,
     variables_by_scale: Mapping[str, tuple[Variable, ...]],
@@ -944,13 +987,13 @@ def _final(
             )
             not_submitted = primary.loc[primary["state"] != CodingStatus.SUBMITTED, "rater"]
             for sid, rater in not_submitted.items():
-                source.loc[str(sid)] = f"none: the primary coder {rater} marked it uncodable"
+                source.loc[str(sid)] = _NONE_PRIMARY_UNCODABLE.format(rater=rater)
         frame = sessions.copy()
         frame["n_coders"] = n_coders.reindex(frame.index).fillna(0).astype("Int64")
         frame["final_source"] = source.reindex(frame.index)
         missing = frame["final_source"].isna()
         frame.loc[missing, "final_source"] = (
-            "none: no submitted coding" if rule == "mean" else "none: no submitted primary coding"
+            _NONE_ALL_UNCODABLE if rule == "mean" else _NONE_NO_PRIMARY
         )
         frame = frame.join(values.reindex(frame.index))
         parts.append(frame.reset_index(drop=True))

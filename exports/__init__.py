@@ -47,7 +47,7 @@ def write_export(
     if fmt == "sav":
         from exports.spss_export import write_sav
 
-        return [write_sav(bundle, path, progress=progress)]
+        return write_sav(bundle, path, progress=progress)
     from exports.csv_export import write_csv
 
     return write_csv(bundle, path, progress=progress)
