@@ -6,10 +6,14 @@ file format. The writers in ``exports/`` (xlsx, csv, sav) only lay these tables 
 
 Conventions every table follows:
 
-* Several scales share one table; the ``scale_id`` column tells the rows apart. An
-  item or composite is a column named by its id (an id that clashes with a fixed
-  column such as ``rater`` becomes ``item_<id>``). The ``variables`` table is the
-  codebook of those columns.
+* One table per scale: ``scores``, ``final`` and ``pairs`` hold every scale's rows
+  (the ``scale_id`` column tells them apart) and :meth:`ExportBundle.per_scale` cuts
+  them into one table per scale, each with the fixed columns and that scale's own
+  columns only; the writers lay out those. An item or composite is a column named
+  ``<scale>_<item>`` (:func:`variable_column`: ``thabs_rationale``, never a bare
+  ``rationale`` that another scale's item could share), so a column name is unique
+  across every table and format of an export and the same in every export. The
+  ``variables`` table is the codebook of those columns.
 * Only *finished* codings are exported: ``submitted`` ones carry scores, ``uncodable``
   ones carry a reason. Codings not started or still in progress are left out and
   counted (:attr:`ExportBundle.excluded`).
@@ -37,7 +41,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata as _metadata
 from typing import Any, Literal, get_args
@@ -74,6 +78,9 @@ TABLES: tuple[str, ...] = (
     "variables",
 )
 
+#: The wide tables, laid out one per scale by every writer (:meth:`ExportBundle.per_scale`).
+SCALE_TABLES: tuple[str, ...] = ("scores", "final", "pairs")
+
 # Fixed columns of the tables; item and composite columns come after these.
 SESSION_COLUMNS = ("scale_id", "session_id", "patient", "therapist", "session_number", "phase")
 SCORE_COLUMNS = (
@@ -83,6 +90,7 @@ SCORE_COLUMNS = (
     "double_coded",
     "state",
     "submitted_at",
+    "scale_version",
 )
 FINAL_COLUMNS = (*SESSION_COLUMNS, "n_coders", "final_source")
 PAIR_COLUMNS = ("scale_id", "session_id", "rater_A", "rater_B")
@@ -95,6 +103,7 @@ LONG_COLUMNS = (
     "phase",
     "rater",
     "item_id",
+    "variable",
     "kind",
     "value",
     "text",
@@ -316,6 +325,30 @@ class ExportBundle:
     def all_variables(self) -> tuple[Variable, ...]:
         return tuple(v for vs in self.variables_by_scale.values() for v in vs)
 
+    def scale_columns(self, name: str, scale_id: str) -> list[str]:
+        """The columns of one scale's ``scores``, ``final`` or ``pairs`` table, in order.
+
+        The table's fixed columns (every column not of a variable), then the scale's
+        own variables' columns (``_A`` and ``_B`` in ``pairs``).
+        """
+        if name not in SCALE_TABLES:
+            raise KeyError(name)
+        frame = self.table(name)
+        suffixes = ("_A", "_B") if name == "pairs" else ("",)
+        every = {v.column + x for v in self.all_variables for x in suffixes}
+        mine = {v.column + x for v in self.variables_by_scale[scale_id] for x in suffixes}
+        return [str(c) for c in frame.columns if c not in every or c in mine]
+
+    def scale_table(self, name: str, scale_id: str) -> pd.DataFrame:
+        """One scale's ``scores``, ``final`` or ``pairs``: its rows and its columns only."""
+        frame = self.table(name)
+        rows = (frame["scale_id"] == scale_id).to_numpy(dtype=bool)
+        return frame.loc[rows, self.scale_columns(name, scale_id)].reset_index(drop=True)
+
+    def per_scale(self, name: str) -> dict[str, pd.DataFrame]:
+        """``scale_table`` of every exported scale, in export order (scale id -> table)."""
+        return {sid: self.scale_table(name, sid) for sid in self.variables_by_scale}
+
     @property
     def adjusted_total(self) -> int:
         """Item values of ``final`` changed by winsorizing (0 when not asked).
@@ -355,10 +388,47 @@ def _unique(values: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _column_name(item_id: str) -> str:
-    """An item's column: its id, unless that clashes with a fixed or opt-in column."""
-    clashes = item_id in _RESERVED or item_id.startswith("meta_")
-    return f"item_{item_id}" if clashes else item_id
+def variable_column(scale_id: str, item_id: str) -> str:
+    """The column of an item or composite in every wide table: ``<scale>_<item>``.
+
+    The rule: the scale id, an underscore, the item (or composite) id, e.g.
+    ``thabs_rationale`` and ``sthar_rationale`` for the two scales' ``rationale``
+    items. Scale and item ids are lower-case letters, digits and ``_`` (the scale
+    schema), so the name is a valid R, pandas, SPSS and Stata name as it is. Should it
+    equal a fixed column (scale ``final`` with an item ``source`` would give
+    ``final_source``) or start like a manifest column (``meta_``), the column is
+    ``item_<scale>_<item>`` instead. Two exported scales whose names would still meet
+    (scale ``a_b`` item ``c`` and scale ``a`` item ``b_c``) are told apart by
+    :func:`unique_columns`.
+    """
+    name = f"{scale_id}_{item_id}"
+    if name in _RESERVED or name.startswith("meta_"):
+        return f"item_{name}"
+    return name
+
+
+def unique_columns(
+    variables_by_scale: Mapping[str, Sequence[Variable]],
+) -> dict[str, tuple[Variable, ...]]:
+    """The variables with no column name shared by two scales (``_2``, ``_3``... added).
+
+    Only the rare clash of :func:`variable_column` between two scales (``a_b`` + ``c``
+    against ``a`` + ``b_c``) changes a name: the later scale's column (in export
+    order) gets the lowest free suffix.
+    """
+    taken: set[str] = set()
+    out: dict[str, tuple[Variable, ...]] = {}
+    for scale_id, variables in variables_by_scale.items():
+        mine: list[Variable] = []
+        for v in variables:
+            name, n = v.column, 1
+            while name in taken:
+                n += 1
+                name = f"{v.column}_{n}"
+            taken.add(name)
+            mine.append(v if name == v.column else replace(v, column=name))
+        out[scale_id] = tuple(mine)
+    return out
 
 
 def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
@@ -369,7 +439,7 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
         out.append(
             Variable(
                 scale_id=scale.id,
-                column=_column_name(item.id),
+                column=variable_column(scale.id, item.id),
                 item_id=item.id,
                 kind=item.kind,
                 label=item.label,
@@ -382,7 +452,7 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
         out.append(
             Variable(
                 scale_id=scale.id,
-                column=_column_name(comp.id),
+                column=variable_column(scale.id, comp.id),
                 item_id=comp.id,
                 kind="composite",
                 label=comp.label,
@@ -552,7 +622,9 @@ def build_export_bundle(
         include_metadata=include_metadata,
         layout=layout,
     )
-    variables_by_scale = {scale.id: _with_old_items(scale, definitions) for scale in scales}
+    variables_by_scale = unique_columns(
+        {scale.id: _with_old_items(scale, definitions) for scale in scales}
+    )
     steps.at(0.05)
     raw = _read(
         project,
@@ -561,6 +633,8 @@ def build_export_bundle(
         include_metadata=include_metadata,
     )
     steps.at(0.35)
+    versions = {pk: d.version for pk, d in definitions.items()}
+    raw.codings["scale_version"] = raw.codings["scale_pk"].map(versions).astype("Int64")
     codings = _prepare_codings(raw.codings, raw.facts, chosen)
     excluded = _excluded_counts(codings, chosen)
     extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
@@ -749,15 +823,17 @@ def _scores(
     wide = pd.DataFrame(index=pd.Index(ids, name="coding_id"))
     if not ratings.empty:
         ratings = ratings[ratings["coding_id"].isin(ids[submitted])]
-        # An item's column is its id except for the few renamed ones (see _column_name).
-        column = ratings["item_id"].astype(object)
-        renamed = {k: c for k, c in columns_of.items() if k[1] != c}
-        if renamed:
-            scale_of = pd.Series(finished["scale_id"].to_numpy(), index=ids)
-            scale = ratings["coding_id"].map(scale_of)
-            keys = pd.Series(list(zip(scale, ratings["item_id"], strict=True)), index=ratings.index)
-            column = keys.map(renamed).fillna(column)
-        ratings = ratings.assign(column=column)
+        # Each rating's column (variable_column); an item of no exported version is dropped.
+        scale_of = pd.DataFrame(
+            {"coding_id": ids, "scale_id": finished["scale_id"].to_numpy(dtype=object)}
+        )
+        column_of = pd.DataFrame(
+            [(sid, item, col) for (sid, item), col in columns_of.items()],
+            columns=["scale_id", "item_id", "column"],
+        )
+        ratings = ratings.merge(scale_of, on="coding_id", how="inner").merge(
+            column_of, on=["scale_id", "item_id"], how="inner"
+        )
         is_text = ratings["text"].notna()
         num = ratings[~is_text]
         if not num.empty:
@@ -773,7 +849,9 @@ def _scores(
     for col in text_items:
         if col not in wide.columns:
             wide[col] = None
-        wide[col] = wide[col].astype("str").where(wide[col].notna(), None)
+        # A text answer left empty is missing, as an answer never given is.
+        given = wide[col].notna() & (wide[col].astype(object) != "")
+        wide[col] = wide[col].astype("str").where(given, None)
     wide = wide.loc[:, [*numeric_items, *text_items]]
 
     comp_values: dict[str, np.ndarray] = {c: np.full(len(ids), np.nan) for c in composites}
@@ -838,6 +916,7 @@ def _melt(sub: pd.DataFrame, scale_id: str, variables: Sequence[Variable]) -> pd
             "phase": np.repeat(sub["phase"].to_numpy(dtype=object), m),
             "rater": np.repeat(sub["rater"].to_numpy(dtype=object), m),
             "item_id": np.tile(np.array([v.item_id for v in variables], dtype=object), n),
+            "variable": np.tile(np.array([v.column for v in variables], dtype=object), n),
             "kind": np.tile(np.array([v.long_kind for v in variables], dtype=object), n),
             "value": numeric.ravel(),
             "text": texts.ravel(),
@@ -862,7 +941,7 @@ def _long(
     out = pd.concat(parts, ignore_index=True)
     for col in ("scale_id", "session_id", "patient", "therapist", "phase", "rater"):
         out[col] = out[col].astype("str").where(out[col].notna(), None)
-    for col in ("item_id", "kind", "text"):
+    for col in ("item_id", "variable", "kind", "text"):
         out[col] = out[col].astype("str").where(out[col].notna(), None)
     out["session_number"] = pd.array(
         [None if pd.isna(v) else int(v) for v in out["session_number"]], dtype="Int64"
@@ -1321,7 +1400,7 @@ def patient_table(
 
     Both source studies analyse one row per patient with each session's score as its
     own variable: every numeric variable of a scale becomes one column per session
-    number, ``<scale>_<variable>_s<number>`` (e.g. ``thabs_rationale_s1``), in the
+    number, :func:`patient_column` (e.g. ``thabs_rationale_s1``), in the
     order scale, session number, variable. ``therapist`` lists the patient's
     therapists (``; `` between several). Patients come in the order of ``final``.
 
@@ -1370,13 +1449,17 @@ def patient_table(
             for v in numeric:
                 values = np.full(len(patients), np.nan)
                 values[rows[at]] = sub.loc[at, v.column].to_numpy(dtype="float64")
-                columns[patient_column(scale_id, v.item_id, number)] = values
+                columns[patient_column(v.column, number)] = values
     return pd.DataFrame(columns)
 
 
-def patient_column(scale_id: str, item_id: str, session_number: int) -> str:
-    """A column of the ``patients`` table: ``<scale>_<item or composite id>_s<number>``."""
-    return f"{scale_id}_{item_id}_s{session_number}"
+def patient_column(column: str, session_number: int) -> str:
+    """A column of the ``patients`` table: the variable's column, ``_s<number>``.
+
+    The variable's column is ``<scale>_<item>`` (:func:`variable_column`), so THABS'
+    rationale in session 1 is ``thabs_rationale_s1``.
+    """
+    return f"{column}_s{session_number}"
 
 
 def _reliability(
@@ -1556,7 +1639,8 @@ TABLE_DOCS: dict[str, str] = {
     "long": (
         "Tidy scores for R and pandas: one row per submitted coding and item or "
         "composite (kind), with the session's patient, therapist, session_number and "
-        "phase, the number in value, the answer of a text item in text."
+        "phase, the number in value, the answer of a text item in text; variable is its "
+        "column name in the wide tables."
     ),
     "pairs": (
         "Double-coded sessions side by side: one row per session, its two reliability "
@@ -1617,6 +1701,10 @@ _COMMON_DOCS: dict[str, str] = {
     ),
     "state": "submitted (scored) or uncodable (no scores; see uncodable).",
     "submitted_at": "When the coding was submitted or marked uncodable (UTC).",
+    "scale_version": (
+        "The version of the scale the coding was made with (the codebook gives each "
+        "version's file hash)."
+    ),
     "date": "Session date from the manifest (exported only on request).",
     "audio_path": "Path of the session's audio file (exported only on request).",
     "n_coders": "Submitted analysis codings of the session.",
@@ -1625,7 +1713,7 @@ _COMMON_DOCS: dict[str, str] = {
     ),
     "rater_A": "The pair's rater with the lower code (string order).",
     "rater_B": "The pair's other rater.",
-    "item_id": "Item or composite id.",
+    "item_id": "Item or composite id (as in the scale file).",
     "kind": "item or composite.",
     "value": "The score (empty when not scored); seconds for duration items.",
     "text": "Text: the answer of a text item, the note, or the uncodable explanation.",
@@ -1639,7 +1727,7 @@ _COMMON_DOCS: dict[str, str] = {
     "reason": "The uncodable reason chosen by the rater.",
     "n": "Number of codings.",
     "queue_position": "Position in the rater's queue.",
-    "variable": "Item or composite column.",
+    "variable": "Item or composite column: <scale>_<item>, as in scores and final.",
     "label": "Item or composite label.",
     "column": "Column name in scores, final and pairs (_A/_B) and the sav file.",
     "min": "Lowest value of an ordinal or nominal item.",
@@ -1727,9 +1815,19 @@ def _reliability_docs(reported: str) -> dict[str, str]:
     return docs
 
 
-def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
-    """Every column of one table with a one-line description (for the READMEs)."""
-    frame = bundle.table(table)
+def describe_columns(
+    bundle: ExportBundle, table: str, scale_id: str | None = None
+) -> list[tuple[str, str]]:
+    """Every column of one table with a one-line description (for the READMEs).
+
+    With ``scale_id``, the columns of that scale's table
+    (:meth:`ExportBundle.scale_table`) of ``scores``, ``final`` or ``pairs``.
+    """
+    columns = (
+        bundle.scale_columns(table, scale_id)
+        if scale_id is not None
+        else [str(c) for c in bundle.table(table).columns]
+    )
     by_column: dict[str, list[Variable]] = {}
     for v in bundle.all_variables:
         by_column.setdefault(v.column, []).append(v)
@@ -1758,7 +1856,7 @@ def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
         "plan": {"state": _PLAN_STATE_DOC},
     }.get(table, {})
     out = []
-    for column in frame.columns:
+    for column in columns:
         doc = special.get(column) or _COMMON_DOCS.get(column) or variable_doc(column)
         if doc is None and table == "pairs" and column[-2:] in ("_A", "_B"):
             base = variable_doc(column[:-2])
@@ -1774,7 +1872,7 @@ def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
 
 def _patient_column_doc(bundle: ExportBundle, column: str) -> str | None:
     for v in bundle.all_variables:
-        prefix = f"{v.scale_id}_{v.item_id}_s"
+        prefix = f"{v.column}_s"
         if column.startswith(prefix) and column[len(prefix) :].isdigit():
             what = v.kind if v.min is None else f"{v.kind} {v.min}..{v.max}"
             return f"{v.scale_id}: {v.label} ({what}), session {column[len(prefix) :]}"

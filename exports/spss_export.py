@@ -16,9 +16,9 @@ file                            content
                                 patient, ``<scale>_<item>_s<number>``
 ==============================  =======================================================
 
-Several scales may share an item id (``rationale`` in THABS and StHAR): with one file
-per scale, every variable belongs to exactly one scale and carries its own label, value
-labels and measurement level.
+Score variables are named ``<scale>_<item>`` (``thabs_rationale``, as in every format:
+:func:`coder.export_data.variable_column`), and each file holds one scale's, so two
+scales sharing an item id (``rationale`` in THABS and StHAR) never share a variable.
 
 Variables:
 
@@ -66,7 +66,7 @@ import pyreadstat
 
 from coder.export_data import (
     MISSING_REASONS,
-    PAIR_COLUMNS,
+    SCALE_TABLES,
     TABLE_DOCS,
     ExportBundle,
     MissingReason,
@@ -160,26 +160,23 @@ def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
     out: dict[tuple[str, str | None], SavTable] = {}
     for scale_id in bundle.options.scale_ids:
         variables = bundle.variables_by_scale[scale_id]
-        numeric = [v for v in variables if v.is_numeric]
-        own = {v.column: (v, "") for v in variables}
-        fixed = [c for c in bundle.final.columns if c not in bundle.variables["column"].values]
-        final = bundle.final[bundle.final["scale_id"] == scale_id]
-        final = final.loc[:, [*fixed, *(v.column for v in numeric)]].reset_index(drop=True)
+        numeric = {v.column: (v, "") for v in variables if v.is_numeric}
         out[("final", scale_id)] = SavTable(
-            "final", scale_id, final, {v.column: (v, "") for v in numeric}
+            "final", scale_id, bundle.scale_table("final", scale_id), numeric
         )
-        fixed = [c for c in bundle.scores.columns if c not in bundle.variables["column"].values]
-        scores = bundle.scores[bundle.scores["scale_id"] == scale_id]
-        scores = scores.loc[:, [*fixed, *(v.column for v in variables)]].reset_index(drop=True)
-        out[("scores", scale_id)] = SavTable("scores", scale_id, scores, own)
-        pair_columns = [f"{v.column}{s}" for v in numeric for s in ("_A", "_B")]
-        pairs = bundle.pairs[bundle.pairs["scale_id"] == scale_id]
-        pairs = pairs.loc[:, [*PAIR_COLUMNS, *pair_columns]].reset_index(drop=True)
-        out[("pairs", scale_id)] = SavTable(
-            "pairs",
+        out[("scores", scale_id)] = SavTable(
+            "scores",
             scale_id,
-            pairs,
-            {f"{v.column}_{side}": (v, f"rater {side}") for v in numeric for side in ("A", "B")},
+            bundle.scale_table("scores", scale_id),
+            {v.column: (v, "") for v in variables},
+        )
+        sides = {
+            f"{column}_{side}": (v, f"rater {side}")
+            for column, (v, _) in numeric.items()
+            for side in ("A", "B")
+        }
+        out[("pairs", scale_id)] = SavTable(
+            "pairs", scale_id, bundle.scale_table("pairs", scale_id), sides
         )
     out[("reliability", None)] = SavTable(
         "reliability", None, bundle.reliability.reset_index(drop=True)
@@ -209,7 +206,7 @@ def _patient_table(bundle: ExportBundle) -> SavTable:
                 if not pd.isna(n) and int(n) == number and p in row_of:
                     by_patient[row_of[p]] = r
             for v in variables:
-                column = patient_column(scale_id, v.item_id, number)
+                column = patient_column(v.column, number)
                 if column in frame.columns:
                     table.variables[column] = (v, f"session {number}")
                     table.cell_reasons[column] = by_patient
@@ -257,7 +254,11 @@ def write_sav(
 def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
     frame = table.frame
     names = spss_names(frame.columns)
-    docs = dict(describe_columns(bundle, table.table))
+    docs = dict(
+        describe_columns(
+            bundle, table.table, table.scale_id if table.table in SCALE_TABLES else None
+        )
+    )
     out = pd.DataFrame(index=frame.index)
     labels: dict[str, str | None] = {}
     value_labels: dict[str, dict[float, str]] = {}

@@ -70,56 +70,59 @@ def test_one_file_per_scale_and_table(study_bundle: ExportBundle, tmp_path: Path
     # A variable belongs to one scale: THABS' rationale and StHAR's have their own labels.
     _, thabs = _read(tmp_path / "study_thabs.sav")
     _, sthar = _read(tmp_path / "study_sthar.sav")
-    assert thabs.column_names_to_labels["rationale"] == "Provision of rationale"
-    assert sthar.column_names_to_labels["rationale"] == "Rationale"
-    assert "rationale" not in _read(tmp_path / "study_ghes.sav")[1].column_names
+    assert thabs.column_names_to_labels["thabs_rationale"] == "Provision of rationale"
+    assert sthar.column_names_to_labels["sthar_rationale"] == "Rationale"
+    assert not any("rationale" in c for c in _read(tmp_path / "study_ghes.sav")[1].column_names)
 
 
 def test_variable_metadata(savs: Path) -> None:
     frame, m = _read(savs / "study_thabs_scores.sav", user_missing=True)
-    assert m.column_names_to_labels["specification"] == "Specification of the task"
-    assert m.column_names_to_labels["behaviour_mean"] == "Mean of the five behaviour ratings"
-    assert m.variable_value_labels["specification"] == {**THABS_ANCHORS, **MISSING_LABELS}
+    assert m.column_names_to_labels["thabs_specification"] == "Specification of the task"
+    assert m.column_names_to_labels["thabs_behaviour_mean"] == "Mean of the five behaviour ratings"
+    assert m.variable_value_labels["thabs_specification"] == {**THABS_ANCHORS, **MISSING_LABELS}
     assert m.variable_value_labels["double_coded"] == {0.0: "no", 1.0: "yes"}
     measures = m.variable_measure
-    assert (measures["specification"], measures["duration"], measures["rater"]) == (
+    assert (measures["thabs_specification"], measures["thabs_duration"], measures["rater"]) == (
         "ordinal",
         "scale",
         "nominal",
     )
     codes = [{"lo": float(c), "hi": float(c)} for c in (-7, -8, -9)]
-    assert m.missing_ranges["specification"] == codes
+    assert m.missing_ranges["thabs_specification"] == codes
     formats = m.original_variable_types
     # Whole scores 0-4 with codes down to -9: two characters, no decimals.
-    assert (formats["specification"], formats["double_coded"]) == ("F2.0", "F1.0")
-    assert formats["behaviour_mean"] == "F3.1"  # a mean of five whole scores: 0.2 steps
+    assert (formats["thabs_specification"], formats["double_coded"]) == ("F2.0", "F1.0")
+    assert formats["thabs_behaviour_mean"] == "F3.1"  # a mean of five whole scores: 0.2 steps
     assert formats["date"] == "DATE11"
     assert formats["rater"].startswith("A")
     assert isinstance(frame["date"].iloc[0], dt.date)
     assert frame["submitted_at"].notna().all()
     _, e = _read(savs / "study_extra_scores.sav", user_missing=True)
-    assert e.variable_value_labels["mood"] == {
+    assert e.variable_value_labels["extra_mood"] == {
         1.0: "calm",
         2.0: "tense",
         3.0: "angry",
         **MISSING_LABELS,
     }
-    assert e.variable_measure["mood"] == "nominal" and e.variable_measure["turns"] == "scale"
-    assert e.original_variable_types["turns"] == "F2.0"
-    assert e.original_variable_types["remarks"].startswith("A")
+    assert (
+        e.variable_measure["extra_mood"] == "nominal"
+        and e.variable_measure["extra_turns"] == "scale"
+    )
+    assert e.original_variable_types["extra_turns"] == "F2.0"
+    assert e.original_variable_types["extra_remarks"].startswith("A")
 
 
 def test_missing_codes_say_why(savs: Path) -> None:
     scores, _ = _read(savs / "study_thabs_scores.sav", user_missing=True)
     uncodable = _row(scores, session_id="P6S3")
     assert uncodable["state"] == "uncodable"
-    assert uncodable["specification"] == MISSING_CODES["uncodable"] == -8
-    assert uncodable["behaviour_mean"] == -8
+    assert uncodable["thabs_specification"] == MISSING_CODES["uncodable"] == -8
+    assert uncodable["thabs_behaviour_mean"] == -8
     extra, _ = _read(savs / "study_extra_scores.sav", user_missing=True)
-    assert _row(extra, session_id="P2S1")["warmth"] == MISSING_CODES["left_blank"] == -9
-    assert _row(extra, session_id="P1S1")["warmth"] == 2
+    assert _row(extra, session_id="P2S1")["extra_warmth"] == MISSING_CODES["left_blank"] == -9
+    assert _row(extra, session_id="P1S1")["extra_warmth"] == 2
     final, _ = _read(savs / "study_ghes.sav", user_missing=True)
-    assert _row(final, session_id="P5S2")["engagement"] == -8
+    assert _row(final, session_id="P5S2")["ghes_engagement"] == -8
     patients, _ = _read(savs / "study_patients.sav", user_missing=True)
     p6 = _row(patients, patient="P6")
     assert (p6["thabs_specification_s3"], p6["thabs_specification_s2"]) == (-8, 2)
@@ -137,12 +140,12 @@ def test_final_and_winsorizing_reach_the_sav_as_in_xlsx_and_csv(
     for fmt, out in (("sav", "s.sav"), ("csv", "s.csv"), ("xlsx", "s.xlsx")):
         done = run_cli("export", study_file, "--format", fmt, "--out", tmp_path / out, *options)
         assert done.returncode == 0, done.stderr
-    csv = pd.read_csv(tmp_path / "s_final.csv")
-    sheet = pd.read_excel(tmp_path / "s.xlsx", sheet_name="final")
     for scale_id in SCALES:
         sav, meta = _read(tmp_path / f"s_{scale_id}.sav")
-        for other in (csv, sheet):
-            rows = other[other["scale_id"] == scale_id].reset_index(drop=True)
+        csv = pd.read_csv(tmp_path / f"s_final_{scale_id}.csv")
+        sheet = pd.read_excel(tmp_path / "s.xlsx", sheet_name=f"final_{scale_id}")
+        for rows in (csv, sheet):
+            assert list(sav.columns) == list(rows.columns)
             assert list(sav["session_id"]) == list(rows["session_id"])
             for column in sav.columns:
                 if column in ("date", "submitted_at") or not pd.api.types.is_numeric_dtype(
@@ -157,8 +160,10 @@ def test_final_and_winsorizing_reach_the_sav_as_in_xlsx_and_csv(
         notes = " ".join(meta.notes)
         assert "Final rule: mean:" in notes and "K = 1.5" in notes
     thabs, _ = _read(tmp_path / "s_thabs.sav")
-    assert _row(thabs, session_id="P8S1")["specification"] == 1  # winsorized 0, a whole number
-    assert _row(thabs, session_id="P1S1")["specification"] == pytest.approx(7 / 3)  # 3 coders
+    assert (
+        _row(thabs, session_id="P8S1")["thabs_specification"] == 1
+    )  # winsorized 0, a whole number
+    assert _row(thabs, session_id="P1S1")["thabs_specification"] == pytest.approx(7 / 3)  # 3 coders
     patients_csv = pd.read_csv(tmp_path / "s_patients.csv")
     patients_sav, _ = _read(tmp_path / "s_patients.sav")
     assert list(patients_sav.columns) == list(patients_csv.columns)
@@ -177,7 +182,7 @@ def test_a_file_claims_only_the_options_it_applied(
     assert "K = 1.5" not in notes
     _, final = _read(savs / "study_thabs.sav")
     text = " ".join(final.notes)
-    assert "Final rule: primary" in text and "specification 1, duration 1" in text
+    assert "Final rule: primary" in text and "thabs_specification 1, thabs_duration 1" in text
     plain = build_export_bundle(study)
     write_sav(plain, tmp_path / "p.sav")
     _, meta = _read(tmp_path / "p_thabs.sav")
@@ -188,19 +193,22 @@ def test_a_file_claims_only_the_options_it_applied(
 def test_long_labels_are_cut_with_a_notice(savs: Path, study_bundle: ExportBundle) -> None:
     _, meta = _read(savs / "study_extra_scores.sav")
     full = next(v.label for v in study_bundle.all_variables if v.item_id == "warmth")
-    label = meta.column_names_to_labels["warmth"]
+    label = meta.column_names_to_labels["extra_warmth"]
     assert len(full.encode()) > 255 and len(label.encode()) <= 255
     assert full.startswith(label)
     notes = " ".join(meta.notes)
-    assert "Labels cut" in notes and "warmth" in notes
+    assert "Labels cut" in notes and "extra_warmth" in notes
 
 
 def test_pairs_and_reliability_files(savs: Path, study_bundle: ExportBundle) -> None:
     pairs, meta = _read(savs / "study_thabs_pairs.sav")
-    expected = study_bundle.pairs[study_bundle.pairs["scale_id"] == "thabs"]
+    expected = study_bundle.scale_table("pairs", "thabs")
     assert list(pairs["session_id"]) == list(expected["session_id"])
-    assert meta.column_names_to_labels["specification_A"] == "Specification of the task (rater A)"
-    np.testing.assert_array_equal(pairs["specification_B"], expected["specification_B"])
+    assert (
+        meta.column_names_to_labels["thabs_specification_A"]
+        == "Specification of the task (rater A)"
+    )
+    np.testing.assert_array_equal(pairs["thabs_specification_B"], expected["thabs_specification_B"])
     rel, meta = _read(savs / "study_reliability.sav")
     assert list(rel["variable"]) == list(study_bundle.reliability["variable"])
     np.testing.assert_allclose(
@@ -217,23 +225,23 @@ def test_haven_reads_types_values_and_missing_reasons(savs: Path) -> None:
     folder <- commandArgs(TRUE)[1]
     s <- read_sav(file.path(folder, "study_thabs_scores.sav"), user_na = TRUE)
     p8 <- s[s$session_id == "P8S1", ]
-    cat("zero", format(as.numeric(zap_missing(p8$specification))), "\n")
-    cat("zero_class", class(zap_labels(p8$specification)), "\n")
+    cat("zero", format(as.numeric(zap_missing(p8$thabs_specification))), "\n")
+    cat("zero_class", class(zap_labels(p8$thabs_specification)), "\n")
     p6 <- s[s$session_id == "P6S3", ]
-    cat("uncodable_na", is.na(p6$specification), "\n")
-    cat("uncodable_value", as.numeric(unclass(p6$specification)), "\n")
-    labels <- attr(s$specification, "labels")
-    cat("reason", names(labels)[labels == unclass(p6$specification)], "\n")
-    cat("na_values", attr(s$specification, "na_values"), "\n")
+    cat("uncodable_na", is.na(p6$thabs_specification), "\n")
+    cat("uncodable_value", as.numeric(unclass(p6$thabs_specification)), "\n")
+    labels <- attr(s$thabs_specification, "labels")
+    cat("reason", names(labels)[labels == unclass(p6$thabs_specification)], "\n")
+    cat("na_values", attr(s$thabs_specification, "na_values"), "\n")
     cat("date_class", class(s$date), "\n")
     cat("date_first", format(s$date[1]), "\n")
     cat("double", paste(sort(unique(as.numeric(s$double_coded))), collapse = ","), "\n")
     cat("double_labels", names(attr(s$double_coded, "labels")), "\n")
     plain <- read_sav(file.path(folder, "study_thabs_scores.sav"))
-    cat("plain_na", is.na(plain$specification[plain$session_id == "P6S3"]), "\n")
+    cat("plain_na", is.na(plain$thabs_specification[plain$session_id == "P6S3"]), "\n")
     e <- read_sav(file.path(folder, "study_extra_scores.sav"), user_na = TRUE)
-    w <- e$warmth[e$session_id == "P2S1"]
-    cat("blank", names(attr(e$warmth, "labels"))[attr(e$warmth, "labels") == unclass(w)], "\n")
+    w <- e$extra_warmth[e$session_id == "P2S1"]
+    cat("blank", names(attr(e$extra_warmth, "labels"))[attr(e$extra_warmth, "labels") == unclass(w)], "\n")
     pt <- read_sav(file.path(folder, "study_patients.sav"), user_na = TRUE)
     v <- pt$extra_turns_s1[pt$patient == "P7"]
     cat("absent", names(attr(pt$extra_turns_s1, "labels"))[attr(pt$extra_turns_s1, "labels") == unclass(v)], "\n")

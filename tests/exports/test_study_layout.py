@@ -37,18 +37,22 @@ def test_winsorizing_is_per_session_number_with_whole_numbers_and_recomputed_com
     # fence 0.5: the 0 becomes the nearest whole number inside, 1 (not 0.5).
     before = _final(plain.final, "thabs", "P8S1")
     after = _final(bundle.final, "thabs", "P8S1")
-    assert (before["specification"], after["specification"]) == (0, 1)
+    assert (before["thabs_specification"], after["thabs_specification"]) == (0, 1)
     # The composite is recomputed from the winsorized items, not fenced on its own.
-    items = ["specification", "rationale", "troubleshooting", "review", "praise"]
-    assert after["behaviour_mean"] == pytest.approx(after[items].mean())
-    assert after["behaviour_mean"] != before["behaviour_mean"]
+    items = [
+        f"thabs_{i}" for i in ("specification", "rationale", "troubleshooting", "review", "praise")
+    ]
+    assert after["thabs_behaviour_mean"] == pytest.approx(after[items].mean())
+    assert after["thabs_behaviour_mean"] != before["thabs_behaviour_mean"]
     # P7S2's 900-second duration is set to session 2's fence; session 1's are untouched.
     s2 = bundle.final[(bundle.final["scale_id"] == "thabs") & (bundle.final["session_number"] == 2)]
-    durations = plain.final.loc[s2.index, "duration"]
+    durations = plain.final.loc[s2.index, "thabs_duration"]
     q1, q3 = np.quantile(durations, [0.25, 0.75])
-    assert _final(bundle.final, "thabs", "P7S2")["duration"] == pytest.approx(q3 + 1.5 * (q3 - q1))
+    assert _final(bundle.final, "thabs", "P7S2")["thabs_duration"] == pytest.approx(
+        q3 + 1.5 * (q3 - q1)
+    )
     s1 = (bundle.final["scale_id"] == "thabs") & (bundle.final["session_number"] == 1)
-    assert bundle.final.loc[s1, "duration"].equals(plain.final.loc[s1, "duration"])
+    assert bundle.final.loc[s1, "thabs_duration"].equals(plain.final.loc[s1, "thabs_duration"])
     # No fractional value on any ordinal item; nominal items are left alone.
     for v in bundle.all_variables:
         if v.kind in ("ordinal", "nominal", "count"):
@@ -59,14 +63,14 @@ def test_winsorizing_is_per_session_number_with_whole_numbers_and_recomputed_com
     assert sorted(
         zip(changed["variable"], changed["session_number"], changed["rule"], strict=True)
     ) == [
-        ("behaviour_mean", 1, "composite"),
-        ("duration", 2, "continuous"),
-        ("specification", 1, "whole"),
+        ("thabs_behaviour_mean", 1, "composite"),
+        ("thabs_duration", 2, "continuous"),
+        ("thabs_specification", 1, "whole"),
     ]
-    assert set(w.loc[w["variable"] == "mood", "rule"]) == {"nominal"}
+    assert set(w.loc[w["variable"] == "extra_mood", "rule"]) == {"nominal"}
     assert bundle.adjusted_total == 2
     desc = bundle.descriptives
-    spec = desc[(desc["scale_id"] == "thabs") & (desc["variable"] == "specification")].iloc[0]
+    spec = desc[(desc["scale_id"] == "thabs") & (desc["variable"] == "thabs_specification")].iloc[0]
     assert (spec["adjusted_n"], spec["min"]) == (1, 1)
 
 
@@ -75,7 +79,7 @@ def test_the_options_line_says_what_winsorizing_changed(study: Project) -> None:
 
     text = dict(describe_options(build_export_bundle(study, winsorize_iqr=1.5)))["Winsorizing"]
     assert "2 item value(s) changed in all" in text
-    assert "thabs: 2 item value(s) changed (specification 1, duration 1)" in text
+    assert "thabs: 2 item value(s) changed (thabs_specification 1, thabs_duration 1)" in text
     assert "1 composite value(s) recomputed" in text
     assert "ghes: 0 item value(s) changed" in text
     assert "nearest whole number inside the fences" in text
@@ -114,7 +118,7 @@ def test_patient_layout_puts_each_session_number_side_by_side(study: Project) ->
                 continue
             for p in range(1, 9):
                 rows = final[(final["scale_id"] == scale_id) & (final["session_id"] == f"P{p}S{n}")]
-                expected = rows[item].iloc[0] if len(rows) else np.nan
+                expected = rows[f"{scale_id}_{item}"].iloc[0] if len(rows) else np.nan
                 got = patients.loc[patients["patient"] == f"P{p}", column].iloc[0]
                 assert got == expected or (np.isnan(got) and np.isnan(expected)), (column, p)
     # P6's session 3 was uncodable on THABS: no value; P8's winsorized 0 is 1.
@@ -139,7 +143,7 @@ def test_patient_layout_reaches_xlsx_and_csv(
             frame["thabs_behaviour_mean_s2"], bundle.patients["thabs_behaviour_mean_s2"]
         )
     wb = openpyxl.load_workbook(tmp_path / "s.xlsx", read_only=True)
-    assert wb.sheetnames.index("patients") == wb.sheetnames.index("final") + 1
+    assert wb.sheetnames.index("patients") == wb.sheetnames.index("final_extra") + 1
     readme = (tmp_path / "s_README.txt").read_text(encoding="utf-8")
     assert "thabs_rationale_s1: thabs: Provision of rationale (ordinal 0..4), session 1" in readme
 
