@@ -290,6 +290,8 @@ class ExportBundle:
             numeric variable: the quartiles, fences and values changed (empty when off).
         patients: With ``layout="patient"``: the final scores one row per patient,
             one column per scale, variable and session number (empty otherwise).
+        version_ids: (scale id, version) -> the item and composite ids that version
+            has, for every version a coding of the export was made with.
     """
 
     options: ExportOptions
@@ -313,6 +315,7 @@ class ExportBundle:
     variables_by_scale: Mapping[str, tuple[Variable, ...]]
     winsorizing: pd.DataFrame = field(default_factory=lambda: _empty(WINSOR_COLUMNS))
     patients: pd.DataFrame = field(default_factory=lambda: _empty(PATIENT_COLUMNS))
+    version_ids: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -697,6 +700,12 @@ def build_export_bundle(
         excluded=excluded,
         variables_by_scale=variables_by_scale,
         winsorizing=winsorizing,
+        version_ids={
+            (d.id, d.version): frozenset(
+                [*(item.id for item in d.items), *(c.id for c in d.composites)]
+            )
+            for d in definitions.values()
+        },
         patients=patients,
     )
     steps.at(1.0)
@@ -991,8 +1000,8 @@ _NONE_NO_PRIMARY = "none: no submitted primary coding"
 MissingReason = Literal["not_administered", "uncodable", "left_blank"]
 MISSING_REASONS: dict[str, str] = {
     "not_administered": (
-        "not administered: no coding of this scale for the session (yet), or the "
-        "session number was not coded on this scale"
+        "not administered: no coding of this scale for the session (yet), an item the "
+        "scale version coded did not have, or (patient layout) no such session"
     ),
     "uncodable": "uncodable: the coding (or every counted coding) was marked uncodable",
     "left_blank": "left blank: the coding was submitted without this score",

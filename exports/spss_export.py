@@ -164,12 +164,14 @@ def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
         out[("final", scale_id)] = SavTable(
             "final", scale_id, bundle.scale_table("final", scale_id), numeric
         )
-        out[("scores", scale_id)] = SavTable(
+        scores = SavTable(
             "scores",
             scale_id,
             bundle.scale_table("scores", scale_id),
             {v.column: (v, "") for v in variables},
         )
+        _mark_other_versions(bundle, scores)
+        out[("scores", scale_id)] = scores
         sides = {
             f"{column}_{side}": (v, f"rater {side}")
             for column, (v, _) in numeric.items()
@@ -187,6 +189,24 @@ def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
         if not table.row_reasons:
             table.row_reasons = row_missing_reasons(table.frame)
     return out
+
+
+def _mark_other_versions(bundle: ExportBundle, table: SavTable) -> None:
+    """A coding made with a scale version without an item: -7 there, not -9."""
+    table.row_reasons = row_missing_reasons(table.frame)
+    versions = table.frame["scale_version"]
+    for column, (v, _) in table.variables.items():
+        if not v.is_numeric:
+            continue
+        reasons = list(table.row_reasons)
+        changed = False
+        for i, version in enumerate(versions):
+            ids = None if pd.isna(version) else bundle.version_ids.get((v.scale_id, int(version)))
+            if reasons[i] is None and ids is not None and v.item_id not in ids:
+                reasons[i] = "not_administered"
+                changed = True
+        if changed:
+            table.cell_reasons[column] = reasons
 
 
 def _patient_table(bundle: ExportBundle) -> SavTable:

@@ -133,6 +133,43 @@ def test_missing_codes_say_why(savs: Path) -> None:
     assert np.isnan(_row(plain, patient="P7")["extra_turns_s1"])
 
 
+def test_an_item_the_coded_version_lacked_is_not_administered(tmp_path: Path) -> None:
+    from coder.scales import parse_scale
+    from tests.factories import add_plain_sessions, score_coding
+
+    v1 = """\
+id: talk
+name: Talk
+version: 1
+citation: none
+instructions: Rate.
+rated: client
+window: whole
+applies_to: all
+items:
+  - {id: turns, label: Turns of talk, kind: count}
+"""
+    v2 = v1.replace("version: 1", "version: 2") + (
+        "  - {id: calm, label: Calm, kind: ordinal, required: false, min: 0, max: 2,\n"
+        "     anchors: {0: tense, 2: calm}}\n"
+    )
+    with Project.create(tmp_path / "t.scproj") as project:
+        project.add_scale(parse_scale(v1))
+        project.add_raters(["A1"])
+        add_plain_sessions(project, ["X1", "X2", "X3"])
+        old = project.add_coding("X1", "A1", "talk")
+        score_coding(project, "A1", old, {"turns": 3}, submit=True)
+        project.add_scale(parse_scale(v2))
+        for key, calm in (("X2", 2), ("X3", None)):
+            coding = project.add_coding(key, "A1", "talk")
+            score_coding(project, "A1", coding, {"turns": 4, "calm": calm}, submit=True)
+        written = write_sav(build_export_bundle(project), tmp_path / "t.sav")
+    scores, meta = _read(written[1], user_missing=True)
+    assert list(scores["scale_version"]) == [1, 2, 2]
+    assert list(scores["talk_calm"]) == [-7, 2, -9]  # not in version 1; scored; left blank
+    assert meta.variable_value_labels["talk_calm"][-7.0] == "not administered"
+
+
 def test_final_and_winsorizing_reach_the_sav_as_in_xlsx_and_csv(
     study_file: Path, tmp_path: Path
 ) -> None:
