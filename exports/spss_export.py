@@ -50,7 +50,7 @@ is written beside its final name and moved into place when all are complete.
 
 from __future__ import annotations
 
-import math
+import datetime as dt
 import os
 import re
 import textwrap
@@ -317,8 +317,13 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
             out[name] = series.astype("str").where(series.notna(), "").astype("str")
             measure[name] = "nominal"
             label = found[0].label
+        elif column == "date":
+            out[name] = [_as_date(v) for v in series]
+            measure[name] = "scale"
+            formats[name] = "DATE11"
+            label = docs.get(column, "").rstrip(".")
         elif pd.api.types.is_bool_dtype(series.dtype):
-            out[name] = series.astype("float64")
+            out[name] = series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
             value_labels[name] = {0.0: "no", 1.0: "yes"}
             measure[name] = "nominal"
             formats[name] = "F1.0"
@@ -326,11 +331,6 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
         elif pd.api.types.is_datetime64_any_dtype(series.dtype):
             out[name] = series
             measure[name] = "scale"
-            label = docs.get(column, "").rstrip(".")
-        elif column == "date":
-            out[name] = [_as_date(v) for v in series]
-            measure[name] = "scale"
-            formats[name] = "DATE11"
             label = docs.get(column, "").rstrip(".")
         elif pd.api.types.is_numeric_dtype(series.dtype):
             values = series.to_numpy(dtype="float64", na_value=np.nan)
@@ -383,7 +383,13 @@ def _notes(bundle: ExportBundle, table: SavTable, cut: list[str]) -> list[str]:
         )
         lines.append(("Missing codes", f"user-missing (declared missing, labelled): {codes}."))
     if table.table == "reliability":
-        lines.append(("Infinite F", "an infinite F statistic (perfect agreement) is empty."))
+        lines.append(
+            (
+                "Infinite F",
+                "an infinite F statistic (perfect agreement) is empty, with "
+                "<form>_F_infinite = 1 (yes).",
+            )
+        )
     if cut:
         lines.append(
             (
@@ -426,8 +432,10 @@ def _format(values: np.ndarray, codes: np.ndarray) -> str:
 
 
 def _as_date(value: Any) -> date | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or pd.isna(value):
         return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     try:

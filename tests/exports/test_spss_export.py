@@ -328,3 +328,12 @@ def test_no_audio_path_or_metadata_unless_asked(
     frame, _ = _read(written[0])
     assert frame["audio_path"].str.startswith(AUDIO_DIR).all()
     assert (frame["meta_referral"] == SECRET_METADATA).all()
+
+
+def test_an_infinite_f_is_empty_and_flagged(bundle: ExportBundle, tmp_path: Path) -> None:
+    write_sav(bundle, tmp_path / "r.sav")
+    rel, meta = _read(tmp_path / "r_reliability.sav")
+    row = _row(rel, variable="thabs_troubleshooting")  # perfect agreement: F is infinite
+    assert np.isnan(row["ICC1_F"]) and row["ICC1_F_infinite"] == 1
+    assert meta.variable_value_labels["ICC1_F_infinite"] == {0.0: "no", 1.0: "yes"}
+    assert rel["ICC1_F"].notna().any()  # a finite F stays a number
