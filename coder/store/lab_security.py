@@ -47,24 +47,6 @@ _RATER_CODING_WRITE = (
 )
 _RATER_SESSION_READ = "id, session_key, audio_id, audio_status, audio_reason"
 _RATER_CHILD_TABLES = ("ratings", "notes", "spans")
-_ALL_TABLES = (
-    "project",
-    "scales",
-    "raters",
-    "rater_pools",
-    "rater_pool_members",
-    "audio_files",
-    "sessions",
-    "plans",
-    "codings",
-    "ratings",
-    "notes",
-    "spans",
-    "history",
-    "consensus_scores",
-    "rater_packages",
-    "alembic_version",
-)
 _RLS_TABLES = (
     "raters",
     "audio_files",
@@ -255,8 +237,11 @@ def install(conn: Connection) -> None:
         "FOR EACH STATEMENT EXECUTE FUNCTION public.sc_history_guard()",
     )
 
-    # Table privileges, from nothing each time (idempotent).
-    for table in _ALL_TABLES:
+    # Table privileges, from nothing each time (idempotent). Every table of the models
+    # (also one a later revision adds): the lead's, never a rater's unless listed here.
+    from coder.store.models import Base
+
+    for table in (*Base.metadata.tables, "alembic_version"):
         _exec(conn, f"REVOKE ALL ON public.{table} FROM PUBLIC, {both}")
         if table == "history":
             _exec(conn, f"GRANT SELECT, INSERT ON public.history TO {lead}")

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from coder.errors import ProjectError
 from coder.scales import load_builtin_scale
 from coder.store.lab_security import Credential
+from coder.store.models import Base
 from coder.store.project import Project
 from tests.cli import run_cli
 from tests.factories import add_plain_sessions, session
@@ -137,6 +138,10 @@ def test_a_rater_cannot_read_the_history_plans_or_anything_of_the_lead(lab: Lab)
             "SELECT * FROM rater_packages",
         ):
             assert "permission denied" in _refused(conn, sql), sql
+        # Every other table, also one a later revision adds, is closed to a rater.
+        open_to_raters = {"project", "scales", "raters", "audio_files", "ratings", "notes", "spans"}
+        for table in sorted(set(Base.metadata.tables) - open_to_raters):
+            assert "permission denied" in _refused(conn, f"SELECT * FROM public.{table}"), table
         # Only the ids of history rows this login wrote (none yet), for INSERT ... RETURNING.
         assert _rows(conn, "SELECT id FROM history") == []
         # Its role cannot be switched to the lead's.
