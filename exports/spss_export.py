@@ -279,7 +279,7 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
             bundle, table.table, table.scale_id if table.table in SCALE_TABLES else None
         )
     )
-    out = pd.DataFrame(index=frame.index)
+    columns: dict[str, Any] = {}  # one DataFrame at the end: a wide table stays whole
     labels: dict[str, str | None] = {}
     value_labels: dict[str, dict[float, str]] = {}
     measure: dict[str, str] = {}
@@ -296,7 +296,7 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
             reasons = table.cell_reasons.get(column, table.row_reasons)
             codes = np.array([MISSING_CODES[r or "left_blank"] for r in reasons], dtype="float64")
             blank = np.isnan(values)
-            out[name] = np.where(blank, codes, values)
+            columns[name] = np.where(blank, codes, values)
             measure[name] = _measure(variable)
             formats[name] = _format(values[~blank], codes)
             anchors = {
@@ -314,33 +314,33 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
             if table.table == "patients":
                 label = f"{variable.scale_id}: {label}"
         elif found is not None:  # a text item
-            out[name] = series.astype("str").where(series.notna(), "").astype("str")
+            columns[name] = series.astype("str").where(series.notna(), "").astype("str")
             measure[name] = "nominal"
             label = found[0].label
         elif column == "date":
-            out[name] = [_as_date(v) for v in series]
+            columns[name] = [_as_date(v) for v in series]
             measure[name] = "scale"
             formats[name] = "DATE11"
             label = docs.get(column, "").rstrip(".")
         elif pd.api.types.is_bool_dtype(series.dtype):
-            out[name] = series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+            columns[name] = series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
             value_labels[name] = {0.0: "no", 1.0: "yes"}
             measure[name] = "nominal"
             formats[name] = "F1.0"
             label = docs.get(column, "").rstrip(".")
         elif pd.api.types.is_datetime64_any_dtype(series.dtype):
-            out[name] = series
+            columns[name] = series
             measure[name] = "scale"
             label = docs.get(column, "").rstrip(".")
         elif pd.api.types.is_numeric_dtype(series.dtype):
             values = series.to_numpy(dtype="float64", na_value=np.nan)
             values = np.where(np.isinf(values), np.nan, values)
-            out[name] = values
+            columns[name] = values
             measure[name] = "scale"
             formats[name] = _format(values[~np.isnan(values)], np.array([]))
             label = docs.get(column, "").rstrip(".")
         else:
-            out[name] = series.astype("str").where(series.notna(), "").astype("str")
+            columns[name] = series.astype("str").where(series.notna(), "").astype("str")
             measure[name] = "nominal"
             label = docs.get(column, "").rstrip(".")
         if name != column:
@@ -348,6 +348,7 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
         if len(label.encode("utf-8")) > MAX_LABEL_BYTES:
             cut.append(name)
         labels[name] = _truncate(label, MAX_LABEL_BYTES)
+    out = pd.DataFrame(columns, index=frame.index)
     pyreadstat.write_sav(
         out,
         str(target),
