@@ -154,4 +154,6 @@ def test_the_prompt_is_asked_again_after_a_wrong_password(lab: tuple[Path, Crede
     finally:
         credentials.set_prompt(saved)
     assert [r.retry for r in asked] == [False, True]
+    # The pointer's login (the owner's) is not offered; the typed one is, on a retry.
+    assert [r.login for r in asked] == ["", rater.login]
     assert all("owner-pw" not in r.where and "@" not in r.where for r in asked)
