@@ -32,6 +32,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
         exclude_pool_of=tuple(args.exclude_pool_of or ()),
         session_numbers=numbers,
         training=tuple(csv_list(args.training or "")),
+        recode=args.recode,
         pool=args.pool,
     )
     if not request.raters and not request.pool:
@@ -133,6 +134,12 @@ def add_commands(sub: Commands) -> None:
     )
     p.add_argument("--session-numbers", metavar="N,M", help="only these session numbers")
     p.add_argument("--training", metavar="S1,S2", help="training sessions, coded by everyone")
+    p.add_argument(
+        "--recode",
+        action="store_true",
+        help="code sessions already coded under an older version of the scale again under "
+        "the newest one (without it they stay on the version they were coded under)",
+    )
     p.add_argument("--preview", action="store_true", help="show the plan without storing it")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_assign)

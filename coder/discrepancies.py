@@ -31,6 +31,7 @@ import pandas as pd
 
 from coder.coding_data import Note
 from coder.kinds import ItemKind
+from coder.scale_analysis import analysis_definitions
 from coder.scales import RatingScale
 from coder.store.project import CODING_STATES, Project
 from coder.store.queries import (
@@ -40,7 +41,6 @@ from coder.store.queries import (
     coding_notes,
     coding_state_counts,
     reliability_codings,
-    scale_versions,
 )
 
 #: Item kinds whose scores are points on a scale, compared by :func:`find_discrepancies`.
@@ -94,9 +94,11 @@ class _Variable:
 
 
 def _definitions(project: Project, scale_id: str) -> dict[int, RatingScale]:
-    """Every stored version of a scale: scale row id -> definition (raises if unknown)."""
+    """Every stored version of a scale as the analysis sees it (the lead's composite
+    definition, dropped items left out; :mod:`coder.scale_analysis`): scale row id ->
+    definition (raises if unknown)."""
     project.scale(scale_id)  # a clear InputError for an unknown scale
-    return scale_versions(project, [scale_id])
+    return analysis_definitions(project, [scale_id])[0]
 
 
 def _variables(newest: RatingScale, definitions: Mapping[int, RatingScale]) -> list[_Variable]:

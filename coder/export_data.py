@@ -54,10 +54,11 @@ from coder.attrition import NO_AUDIO, Attrition, ScaleAttrition, project_attriti
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
 from coder.reliability import ICC_FORMS, ItemReliability, reliability_report
+from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
 from coder.session_window import SessionWindow, offset_of, session_window
 from coder.store.project import Project
-from coder.store.queries import ExportRows, export_rows, scale_versions
+from coder.store.queries import ExportRows, export_rows
 
 FinalRule = Literal["primary", "mean", "consensus"]
 Progress = Callable[[float], None]
@@ -276,6 +277,8 @@ class ExportBundle:
         plan: Every coding assigned (any state), in queue order per rater.
         excluded: Codings left out per scale, by state (not_started, in_progress).
         variables_by_scale: The :class:`Variable` objects of each scale, in column order.
+        analyses: The lead's analysis choices per scale (composite definition, dropped
+            items; :mod:`coder.scale_analysis`), stated in the documents.
         attrition: Per scale, every session it applies to by outcome
             (:mod:`coder.attrition`); the sessions without audio are also rows of
             ``uncodable``.
@@ -300,6 +303,7 @@ class ExportBundle:
     plan: pd.DataFrame
     excluded: Mapping[str, Mapping[str, int]]
     variables_by_scale: Mapping[str, tuple[Variable, ...]]
+    analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
     attrition: tuple[ScaleAttrition, ...] = ()
 
     def table(self, name: str) -> pd.DataFrame:
@@ -623,9 +627,12 @@ def build_export_bundle(
     steps.at(0.0)
     scales = _choose_scales(project, scale_ids)
     chosen = [s.id for s in scales]
-    # A coding points at the scale version it was made with; composites are computed
-    # with that version's definition (the columns follow the newest version).
-    definitions = scale_versions(project, chosen)
+    # A coding points at the scale version it was made with; composites are derived
+    # here from its item scores with the definition the lead chose (the newest
+    # version's by default), dropped items left out (coder.scale_analysis). The
+    # columns follow the newest version.
+    definitions, analyses = analysis_definitions(project, chosen)
+    scales = [analyses[s.id].apply(s, s) for s in scales]
     options = ExportOptions(
         scale_ids=tuple(chosen),
         final=final,
@@ -700,6 +707,7 @@ def build_export_bundle(
         plan=guess_safe(plan),
         excluded=excluded,
         variables_by_scale=variables_by_scale,
+        analyses=analyses,
         attrition=attrition.scales,
     )
     steps.at(1.0)
@@ -1696,6 +1704,16 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         (
             "Attrition",
             "; ".join(f"{a.scale_id}: {a.line()}" for a in bundle.attrition) or "none",
+        ),
+        (
+            "Scale definitions",
+            "; ".join(
+                line
+                for s in bundle.scales
+                if s.id in bundle.analyses
+                for line in bundle.analyses[s.id].describe(s)
+            )
+            or "as stored",
         ),
         (
             "Training",
