@@ -78,10 +78,32 @@ def _parse_ranges(texts: list[str] | None) -> dict[str, tuple[int, int]]:
     return ranges
 
 
+_KIND = re.compile(r"^([^=]+)=([A-Za-z]+)$")
+
+
+def _parse_kinds(texts: list[str] | None) -> dict[str, str]:
+    from coder.kinds import ItemKind
+
+    allowed = [k.value for k in ItemKind if k != ItemKind.TEXT]
+    kinds: dict[str, str] = {}
+    for text in texts or []:
+        match = _KIND.match(text.strip())
+        if not match or match.group(2).lower() not in allowed:
+            raise InputError(
+                f"--kind {text!r}: write ITEM=KIND with KIND one of {', '.join(allowed)}, "
+                "e.g. --kind role=nominal"
+            )
+        kinds[match.group(1).strip()] = match.group(2).lower()
+    return kinds
+
+
 def cmd_reliability(args: argparse.Namespace) -> int:
     from coder.reliability import format_report_table, load_long_csv, reliability_report
 
     ranges = _parse_ranges(args.range)
+    kinds: dict[str, str] = {}
+    kappa_weights: str | None = None
+    alpha_level: str | None = None
     if args.long:
         if args.project or args.scale:
             raise InputError("give either --long FILE.csv or PROJECT --scale ID, not both")
@@ -89,12 +111,29 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     else:
         if not args.project or not args.scale:
             raise InputError("give PROJECT --scale ID, or --long FILE.csv")
-        from coder.discrepancies import reliability_frame
+        from coder.discrepancies import reliability_frame, reliability_settings
 
         with open_project(args.project) as project:
             frame, scale_ranges = reliability_frame(project, args.scale)
+            settings = reliability_settings(project, args.scale)
         ranges = {**scale_ranges, **ranges}
-    report = reliability_report(frame, ranges)
+        kinds = dict(settings.kinds)
+        kappa_weights, alpha_level = settings.kappa_weights, settings.alpha_level
+    given = _parse_kinds(args.kind)
+    known = {str(i) for i in frame["item_id"].unique()} | set(ranges) | set(kinds)
+    unknown = [item for item in given if item not in known]
+    if unknown:
+        raise InputError(
+            f"--kind {unknown[0]}=...: no item {unknown[0]!r} in the rating data; check the item id"
+        )
+    kinds.update(given)
+    report = reliability_report(
+        frame,
+        ranges,
+        kinds=kinds,
+        kappa_weights=args.kappa_weights or kappa_weights,
+        alpha_level=args.alpha_level or alpha_level,
+    )
     if args.json:
         print_json(report.to_json())  # JSON only here, at the CLI edge
     else:
@@ -157,6 +196,24 @@ def add_commands(sub: Commands) -> None:
         action="append",
         metavar="ITEM=MIN..MAX",
         help="an item's category range (repeatable); else the observed min..max",
+    )
+    p.add_argument(
+        "--kind",
+        action="append",
+        metavar="ITEM=KIND",
+        help="an item's kind (repeatable): ordinal, count, nominal or duration; it decides "
+        "which statistics apply (a project's scale gives them)",
+    )
+    p.add_argument(
+        "--kappa-weights",
+        choices=("unweighted", "linear", "quadratic"),
+        help="the kappa to report (and the weights of Gwet's AC2); default: the scale's, "
+        "else quadratic",
+    )
+    p.add_argument(
+        "--alpha-level",
+        choices=("nominal", "ordinal", "interval"),
+        help="the Krippendorff level to report; default: the scale's, else ordinal",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reliability)

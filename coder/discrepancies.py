@@ -195,6 +195,40 @@ def reliability_frame(
     return frame, ranges
 
 
+@dataclass(frozen=True)
+class ReliabilitySettings:
+    """What decides a scale's reliability statistics besides the data.
+
+    Attributes:
+        kinds: Item kind (or ``"composite"``) of every numeric item and composite of
+            :func:`reliability_frame`, by id.
+        kappa_weights: The scale's reported kappa weights (its reliability defaults).
+        alpha_level: The scale's reported Krippendorff level.
+    """
+
+    kinds: dict[str, str]
+    kappa_weights: str
+    alpha_level: str
+
+
+def reliability_settings(project: Project, scale_id: str) -> ReliabilitySettings:
+    """The item kinds and reported kappa and alpha of a scale (newest version wins).
+
+    Pass them to :func:`coder.reliability.reliability_report` (``kinds=``,
+    ``kappa_weights=``, ``alpha_level=``) with the data of :func:`reliability_frame`.
+
+    Raises:
+        InputError: The project has no such scale.
+    """
+    definitions = _definitions(project, scale_id)
+    newest = _newest(definitions)
+    return ReliabilitySettings(
+        kinds={v.item_id: str(v.kind) for v in _variables(newest, definitions)},
+        kappa_weights=newest.reliability.kappa_weights,
+        alpha_level=newest.reliability.alpha_level,
+    )
+
+
 def submission_order(project: Project, scale_id: str) -> dict[str, datetime]:
     """When each double-coded session of a scale became double-coded (for drift).
 

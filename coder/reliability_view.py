@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from coder.discrepancies import (
     Discrepancy,
+    ReliabilitySettings,
     find_discrepancies,
     reliability_frame,
+    reliability_settings,
     submission_order,
 )
 from coder.reliability import (
@@ -47,6 +50,7 @@ class ReliabilityData:
         drift: The drift of the statistics over windows of sessions.
         discrepancies: Every differing pair of scores (threshold 0).
         window: The drift window (sessions) ``drift`` was computed with.
+        settings: The item kinds and reported kappa and alpha the statistics follow.
     """
 
     scale: RatingScale
@@ -58,6 +62,7 @@ class ReliabilityData:
     drift: ReliabilityDrift
     discrepancies: list[Discrepancy]
     window: int
+    settings: ReliabilitySettings | None = None
 
     @property
     def n_double_coded(self) -> int:
@@ -84,17 +89,32 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
     """
     scale = project.scale(scale_id)
     frame, ranges = reliability_frame(project, scale_id)
+    settings = reliability_settings(project, scale_id)
     order = submission_order(project, scale_id)
-    items = reliability_report(frame, ranges).items
-    pairs = reliability_by_pair(frame, ranges).pairs
-    drift = reliability_drift(frame, order, window, ranges)
+    how = _how(settings)
+    items = reliability_report(frame, ranges, **how).items
+    pairs = reliability_by_pair(frame, ranges, **how).pairs
+    drift = reliability_drift(frame, order, window, ranges, **how)
     discrepancies = find_discrepancies(project, scale_id, threshold=0)
-    return ReliabilityData(scale, frame, ranges, order, items, pairs, drift, discrepancies, window)
+    return ReliabilityData(
+        scale, frame, ranges, order, items, pairs, drift, discrepancies, window, settings
+    )
+
+
+def _how(settings: ReliabilitySettings | None) -> dict[str, Any]:
+    """The keyword arguments that make the statistics follow the kinds and settings."""
+    if settings is None:
+        return {}
+    return {
+        "kinds": settings.kinds,
+        "kappa_weights": settings.kappa_weights,
+        "alpha_level": settings.alpha_level,
+    }
 
 
 def compute_drift(data: ReliabilityData, window: int) -> ReliabilityDrift:
     """Drift of already-read data with another window (blocking: run it in a worker)."""
-    return reliability_drift(data.frame, data.order, window, data.ranges)
+    return reliability_drift(data.frame, data.order, window, data.ranges, **_how(data.settings))
 
 
 __all__ = ["ReliabilityData", "compute_drift", "compute_reliability"]
