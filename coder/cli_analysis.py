@@ -105,6 +105,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     from coder.reliability import format_report_table, load_long_csv, reliability_report
 
     ranges = _parse_ranges(args.range)
+    scale_default: str | None = None  # the scale file's reliability.icc
     kinds: dict[str, str] = {}
     kappa_weights: str | None = None
     alpha_level: str | None = None
@@ -120,6 +121,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         with open_project(args.project) as project:
             frame, scale_ranges = reliability_frame(project, args.scale)
             settings = reliability_settings(project, args.scale)
+            scale_default = project.scale(args.scale).reliability.icc
         ranges = {**scale_ranges, **ranges}
         kinds = dict(settings.kinds)
         kappa_weights, alpha_level = settings.kappa_weights, settings.alpha_level
@@ -137,6 +139,8 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         kinds=kinds,
         kappa_weights=args.kappa_weights or kappa_weights,
         alpha_level=args.alpha_level or alpha_level,
+        scale_default=scale_default,
+        icc_k=args.icc_k,
     )
     if args.json:
         print_json(report.to_json())  # JSON only here, at the CLI edge
@@ -193,13 +197,19 @@ def add_commands(sub: Commands) -> None:
     p.add_argument(
         "--long",
         metavar="FILE.csv",
-        help="long CSV: session_id,rater_id,item_id,score (blank = missing)",
+        help="long CSV: session_id,rater_id,item_id,score (blank or NA = missing)",
     )
     p.add_argument(
         "--range",
         action="append",
         metavar="ITEM=MIN..MAX",
         help="an item's category range (repeatable); else the observed min..max",
+    )
+    p.add_argument(
+        "--icc-k",
+        type=float,
+        metavar="K",
+        help="k of ICC(A,k) and ICC(C,k) from variance components (default: raters per session)",
     )
     p.add_argument(
         "--kind",

@@ -38,9 +38,10 @@ build stops with :class:`ExportCancelled`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata as _metadata
@@ -52,7 +53,7 @@ import pandas as pd
 from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
-from coder.reliability import ICC_FORMS, ItemReliability, reliability_report
+from coder.reliability import ICC_FORMS, VC_FORMS, ItemReliability, reliability_report
 from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
 from coder.store.project import Project
@@ -76,6 +77,9 @@ TABLES: tuple[str, ...] = (
     "plan",
     "variables",
 )
+
+#: Text twins of millisecond times (``mm:ss``, ``h:mm:ss`` from an hour on).
+CLOCK_COLUMNS: frozenset[str] = frozenset({"time", "start", "end"})
 
 #: Columns holding a calendar date (no time of day): dates in xlsx, YYYY-MM-DD in csv.
 DATE_COLUMNS: frozenset[str] = frozenset({"date"})
@@ -130,10 +134,15 @@ VARIABLE_COLUMNS = (
     "item_id",
     "kind",
     "label",
+    "description",
     "min",
     "max",
     "value_labels",
     "composite_of",
+    "missing",
+    "scale_version",
+    "scale_sha256",
+    "other_versions",
 )
 DESCRIPTIVE_COLUMNS = (
     "scale_id",
@@ -185,10 +194,24 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
     "n_raters",
     "k",
     "design",
+    "recommended_form",
+    "recommended_label",
+    "recommended_icc",
+    "recommended_ci_low",
+    "recommended_ci_high",
+    "recommended_reason",
+    "scale_default_fits",
+    "scale_default_note",
     "reported_form",
     "reported_icc",
     "reported_ci_low",
     "reported_ci_high",
+    "vc_session",
+    "vc_rater",
+    "vc_residual",
+    "vc_k",
+    *(f"{form}{suffix}" for form in VC_FORMS for suffix in ("", "_ci_low", "_ci_high")),
+    "vc_ci_method",
     *(
         f"{form}{suffix}"
         for form in ICC_FORMS
@@ -223,6 +246,12 @@ _RELIABILITY_FLOATS = tuple(
             "fleiss_",
             "gwet_ac",
             "brennan_",
+            "recommended_icc",
+            "recommended_ci",
+            "vc_session",
+            "vc_rater",
+            "vc_residual",
+            "vc_k",
         )
     )
     and not c.endswith("_infinite")
@@ -474,13 +503,63 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
     return tuple(out)
 
 
-def _variables_frame(variables: Sequence[Variable], scales: Sequence[RatingScale]) -> pd.DataFrame:
-    methods = {(s.id, c.id): c.method for s in scales for c in s.composites}
+#: What an empty cell of a variable means, by kind (the codebook's ``missing``).
+MISSING_DOCS: Mapping[str, str] = {
+    "item": (
+        "empty when not scored: the coding is uncodable (state uncodable, reason in "
+        "uncodable), the item is not in the scale version coded (scale_version), or "
+        "the rater left it blank"
+    ),
+    "text": (
+        "empty when no answer was given, the coding is uncodable, or the item is not "
+        "in the scale version coded"
+    ),
+    "composite": "empty when any of its items is empty (or the coding is uncodable)",
+}
+
+
+def scale_sha256(scale: RatingScale) -> str:
+    """The SHA-256 of a scale file as stored with the project (its YAML text)."""
+    return hashlib.sha256(scale.source.encode("utf-8")).hexdigest()
+
+
+def _variables_frame(
+    variables: Sequence[Variable],
+    definitions: Mapping[int, RatingScale],
+    newest: Sequence[RatingScale],
+    coded_pks: Collection[int],
+) -> pd.DataFrame:
+    """The codebook: one row per variable, with the scale versions it was coded under.
+
+    The versions of a variable are the stored versions of its scale that define it
+    and have finished codings in the export (the newest version when nothing is
+    coded yet): ``scale_version`` and ``scale_sha256`` give the newest of them,
+    ``other_versions`` the older ones as ``version: sha256`` (``; ``-separated).
+    """
+    versions: dict[str, list[RatingScale]] = {}
+    for pk, definition in definitions.items():
+        if pk in coded_pks:
+            versions.setdefault(definition.id, []).append(definition)
+    for scale in newest:
+        versions.setdefault(scale.id, [scale])
+    by_version = {(d.id, d.version): d for d in (*definitions.values(), *newest)}
     rows = []
     for v in variables:
-        composite = ""
+        composite = description = ""
+        defining = [
+            d
+            for d in versions.get(v.scale_id, [])
+            if any(x.item_id == v.item_id for x in scale_variables(d))
+        ] or [by_version[(s.id, s.version)] for s in newest if s.id == v.scale_id]
+        defining.sort(key=lambda d: d.version)
         if v.kind == "composite":
-            composite = f"{methods[(v.scale_id, v.item_id)]} of " + ", ".join(v.composite_of)
+            comp = next(c for c in defining[-1].composites if c.id == v.item_id)
+            composite = f"{comp.method} of " + ", ".join(v.composite_of)
+            missing = MISSING_DOCS["composite"]
+        else:
+            item = next((i for i in defining[-1].items if i.id == v.item_id), None)
+            description = item.description if item is not None else ""
+            missing = MISSING_DOCS["text" if v.kind == ItemKind.TEXT else "item"]
         rows.append(
             (
                 v.scale_id,
@@ -488,14 +567,19 @@ def _variables_frame(variables: Sequence[Variable], scales: Sequence[RatingScale
                 v.item_id,
                 v.kind,
                 v.label,
+                description or None,
                 v.min,
                 v.max,
-                "; ".join(f"{k} = {t}" for k, t in v.value_labels.items()),
-                composite,
+                "; ".join(f"{k} = {t}" for k, t in v.value_labels.items()) or None,
+                composite or None,
+                missing,
+                defining[-1].version,
+                scale_sha256(defining[-1]),
+                "; ".join(f"{d.version}: {scale_sha256(d)}" for d in defining[:-1]) or None,
             )
         )
     frame = pd.DataFrame.from_records(rows, columns=list(VARIABLE_COLUMNS))
-    for col in ("min", "max"):
+    for col in ("min", "max", "scale_version"):
         frame[col] = frame[col].astype("Int64")
     return frame
 
@@ -715,7 +799,9 @@ def build_export_bundle(
         created_at=datetime.now(UTC),
         app_version=app_version(),
         scales=tuple(scales),
-        variables=_variables_frame(all_variables, [*definitions.values(), *scales]),
+        variables=_variables_frame(
+            all_variables, definitions, scales, set(finished["scale_pk"].astype(int))
+        ),
         scores=scores.drop(columns=["_analysis", "_reliability", "_primary", "_coding_id"]),
         long=guess_safe(long),
         pairs=pairs,
@@ -1232,6 +1318,7 @@ def _reliability(
                 kinds={v.item_id: v.kind for v in variables},
                 kappa_weights=scale.reliability.kappa_weights,
                 alpha_level=scale.reliability.alpha_level,
+                scale_default=scale.reliability.icc,
             ).items
         for v in variables:
             rows.append(_reliability_row(scale, v, report.get(v.item_id)))
@@ -1254,6 +1341,38 @@ def _number(value: float | None) -> float:
     if value is None or not math.isfinite(value):
         return math.nan
     return float(value)
+
+
+def _recommended_cells(row: dict[str, Any], item: ItemReliability) -> None:
+    """The headline form with its reason, the scale default's fit, and the
+    variance-component ICCs (coder.reliability.recommend_form decides the form)."""
+    rec = item.recommendation
+    if rec is not None:
+        ci = rec.ci95 or (None, None)
+        row.update(
+            recommended_form=rec.form,
+            recommended_label=rec.label or None,
+            recommended_icc=_number(rec.value),
+            recommended_ci_low=_number(ci[0]),
+            recommended_ci_high=_number(ci[1]),
+            recommended_reason=rec.reason,
+            scale_default_fits={True: "yes", False: "no", None: None}[rec.scale_default_fits],
+            scale_default_note=rec.scale_default_note,
+        )
+    vc = item.icc_vc
+    if vc is None:
+        return
+    c = vc.components
+    row["vc_session"] = _number(c.session if c else None)
+    row["vc_rater"] = _number(c.rater if c else None)
+    row["vc_residual"] = _number(c.residual if c else None)
+    row["vc_k"] = float(vc.k)
+    row["vc_ci_method"] = vc.ci_description
+    for form in VC_FORMS:
+        stat = vc[form]
+        ci = stat.ci95 or (None, None)
+        row[form] = _number(stat.value)
+        row[f"{form}_ci_low"], row[f"{form}_ci_high"] = _number(ci[0]), _number(ci[1])
 
 
 def _reliability_row(
@@ -1305,6 +1424,7 @@ def _reliability_row(
     row["reported_icc"] = row.get(reported)
     row["reported_ci_low"] = row.get(f"{reported}_ci_low")
     row["reported_ci_high"] = row.get(f"{reported}_ci_high")
+    _recommended_cells(row, item)
     groups = item.groups()
     for group, keys, prefix in (
         ("kappa", KAPPA_KEYS, "kappa_"),
@@ -1396,6 +1516,9 @@ def _uncodable(finished: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = finished[finished["state"] == CodingStatus.UNCODABLE]
     table = rows.rename(columns={"uncodable_reason": "reason", "uncodable_text": "text"})
     table = table.loc[:, list(UNCODABLE_COLUMNS)].reset_index(drop=True)
+    # No explanation given is missing, not an empty text.
+    given = table["text"].notna() & (table["text"].astype(object) != "")
+    table["text"] = table["text"].astype(object).where(given, None)
     if rows.empty:
         counts = _empty(UNCODABLE_COUNT_COLUMNS).astype({"n": "Int64"})
     else:
@@ -1438,8 +1561,9 @@ TABLE_DOCS: dict[str, str] = {
     ),
     "reliability": (
         "Inter-rater reliability per numeric item and composite over the double-coded "
-        "sessions: the scale's reported ICC form first, then all six Shrout & Fleiss ICC "
-        "forms with F test and 95% CI, Cohen's kappa (for two coders per session), "
+        "sessions: the headline ICC form that fits the design first, with its reason, then "
+        "the scale file's default form (and whether it fits), the variance-component ICCs "
+        "(REML, as R lme4), all six Shrout & Fleiss ICC forms with F test and 95% CI, Cohen's kappa (for two coders per session), "
         "Krippendorff's alpha and agreement. Empty where a statistic is not defined; "
         "not_defined says why."
     ),
@@ -1451,7 +1575,11 @@ TABLE_DOCS: dict[str, str] = {
     "uncodable": "Codings marked uncodable, with the reason and the rater's text.",
     "uncodable_counts": "Uncodable codings counted by scale and reason.",
     "plan": "Every coding assigned (whatever its state), per rater in queue order.",
-    "variables": "Codebook: the item and composite columns of every scale.",
+    "variables": (
+        "Codebook: every item and composite column of every scale with its scale, text, "
+        "kind, range, anchors, what an empty cell means, and the scale version(s) and "
+        "scale file hash(es) it was coded under."
+    ),
 }
 
 _COMMON_DOCS: dict[str, str] = {
@@ -1527,11 +1655,30 @@ _DESCRIPTIVE_DOCS: dict[str, str] = {
     "upper_fence": "q3 + K x IQR: higher values were set to this (empty when off).",
     "adjusted_n": "Values set to a fence by winsorizing (0 when off).",
 }
+_CODEBOOK_DOCS: dict[str, str] = {
+    "column": (
+        "The variable's column in scores, final and pairs (_A/_B): <scale>_<item>, "
+        "item_<scale>_<item> where that names a fixed column."
+    ),
+    "item_id": "The item or composite id in the scale file (long: item_id).",
+    "kind": "ordinal, nominal, count, duration (seconds), text or composite.",
+    "label": "The item's text (its label in the scale file).",
+    "description": "The item's longer description from the scale file, if any.",
+    "missing": "What an empty cell of this variable means.",
+    "scale_version": (
+        "The newest version of the scale the exported codings of this variable were "
+        "made with (the newest version of the scale when none is coded yet)."
+    ),
+    "scale_sha256": ("SHA-256 of that version's scale file (YAML) as stored in the project."),
+    "other_versions": (
+        "Older versions the variable was also coded with, as version: SHA-256 (empty when none)."
+    ),
+}
 _UNCODABLE_COUNT_DOCS = {"count_scale_id": "Scale id.", "count_reason": "Uncodable reason."}
 
 
 def _reliability_docs(reported: str) -> dict[str, str]:
-    from coder.reliability import ICC_LABELS
+    from coder.reliability import ICC_LABELS, VC_LABELS
 
     docs = {
         "kind": "item or composite.",
@@ -1539,13 +1686,37 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         "n_raters": "Distinct raters on the double-coded sessions.",
         "k": "Coders per session in the ICC.",
         "design": (
-            "crossed (the same raters on every session), varying_pairs, varying_raters or "
-            "not_double_coded; design_note explains the caveat."
+            "crossed (the same raters on every session), varying_pairs, varying_raters, "
+            "one_way (no rater on two sessions) or not_double_coded; design_note explains "
+            "the caveat."
         ),
-        "reported_form": "The ICC form this scale reports (its reliability defaults).",
-        "reported_icc": f"The reported ICC form's value (here {reported}).",
+        "recommended_form": (
+            "The headline ICC form for this design: a Shrout & Fleiss form (ICC2 ...) for a "
+            "crossed design, ICC_A1/ICC_Ak from variance components when raters vary, ICC1 "
+            "for a one-way design."
+        ),
+        "recommended_label": "The headline form as papers write it, e.g. ICC(A,1).",
+        "recommended_icc": "The headline ICC's value.",
+        "recommended_ci_low": "Its 95% confidence interval, lower bound.",
+        "recommended_ci_high": "Its 95% confidence interval, upper bound.",
+        "recommended_reason": "Why this form fits the design.",
+        "scale_default_fits": "yes/no: whether the scale file's default form fits the design.",
+        "scale_default_note": "Why the scale file's default does not fit, where it does not.",
+        "reported_form": (
+            "The scale file's default ICC form (its reliability defaults); see "
+            "scale_default_fits before using it."
+        ),
+        "reported_icc": f"The scale default form's value (here {reported}).",
         "reported_ci_low": "Its 95% confidence interval, lower bound.",
         "reported_ci_high": "Its 95% confidence interval, upper bound.",
+        "vc_session": (
+            "Session variance of score ~ 1 + (1|session) + (1|rater), REML on every rating "
+            "(as R lme4)."
+        ),
+        "vc_rater": "Rater variance of that model (0 at the boundary).",
+        "vc_residual": "Residual variance of that model.",
+        "vc_k": "k of ICC_Ak and ICC_Ck.",
+        "vc_ci_method": "How the 95% intervals of the variance-component ICCs were computed.",
         "n_double_coded": "Double-coded sessions of this variable.",
         "categories_min": "Lowest category used by kappa and alpha.",
         "categories_max": "Highest category used by kappa and alpha.",
@@ -1602,6 +1773,10 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         docs[f"{form}_df1"] = f"{form} numerator degrees of freedom."
         docs[f"{form}_df2"] = f"{form} denominator degrees of freedom."
         docs[f"{form}_p"] = f"{form} p value of the F test."
+    for form, (mw, description) in VC_LABELS.items():
+        docs[form] = f"{mw}: {description} (ten Hove, Jorgensen & van der Ark 2022)."
+        docs[f"{form}_ci_low"] = f"{form} 95% confidence interval, lower bound."
+        docs[f"{form}_ci_high"] = f"{form} 95% confidence interval, upper bound."
     for w in KAPPA_KEYS:
         docs[f"kappa_{w}"] = f"Cohen's kappa, {w}{' weights' if w != 'unweighted' else ''}."
     for a in ALPHA_KEYS:
@@ -1647,6 +1822,7 @@ def describe_columns(
         "reliability": _reliability_docs(reported),
         "descriptives": _DESCRIPTIVE_DOCS,
         "plan": {"state": _PLAN_STATE_DOC},
+        "variables": _CODEBOOK_DOCS,
     }.get(table, {})
     out = []
     for column in columns:

@@ -162,6 +162,21 @@ def test_load_long_csv_fast_and_line_by_line_readers_agree(tmp_path: Path) -> No
     assert fast["score"].iloc[2] == -2.5
 
 
+def test_load_long_csv_reads_r_write_csv_na_as_missing(tmp_path: Path) -> None:
+    """R's write.csv writes a missing score as NA (quoted ids, unquoted NA)."""
+    from coder.reliability._io import _load_exact
+
+    path = write(
+        tmp_path,
+        '"session_id","rater_id","item_id","score"\n'
+        '"S1","A","hw",3\n"S1","B","hw",NA\n"S2","A","hw",NA\n"S2","B","hw",0\n',
+    )
+    fast = load_long_csv(path)
+    pd.testing.assert_frame_equal(fast, _load_exact(path))
+    assert fast["score"].isna().tolist() == [False, True, True, False]
+    assert fast["score"].iloc[3] == 0
+
+
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
@@ -171,8 +186,8 @@ def test_load_long_csv_fast_and_line_by_line_readers_agree(tmp_path: Path) -> No
             ["line 3", "column score", "'three' is not a number"],
         ),
         (
-            "session_id,rater_id,item_id,score\nS1,A,hw,NA\n",
-            ["line 2", "column score", "leave the cell empty"],
+            "session_id,rater_id,item_id,score\nS1,A,hw,n/a\n",
+            ["line 2", "column score", "leave the cell empty (or write NA)"],
         ),
         (
             "session_id,rater_id,item_id,score\nS1,A,hw,3\nS2,A,hw,1\nS1,A,hw,4\n",
@@ -237,7 +252,7 @@ def test_design_varying_pairs_puts_lower_string_id_in_slot_a() -> None:
     assert design.sessions == ("S1", "S2")
     np.testing.assert_array_equal(design.matrix, [[1.0, 5.0], [3.0, 2.0]])
     assert design.raters == ("Bob", "anna", "r10", "r9")
-    assert "ICC1 (one-way) is the correct model" in design.note
+    assert "The headline is ICC(A,1) from the variance components" in design.note
     assert design.n_double_coded == 2
 
 
@@ -555,13 +570,14 @@ def test_table_shows_values_caveats_and_reasons() -> None:
     df = varying_pair_data()
     text = format_report_table(reliability_report(df, {"hw": (0, 6)}))
     lines = text.splitlines()
-    hw = next(line for line in lines if line.startswith("hw ") and "varying pairs" in line)
+    # The ICC table's row (after the headline table, which comes first).
+    hw = [line for line in lines if line.startswith("hw ") and "varying pairs" in line][1]
     report = reliability_report(df, {"hw": (0, 6)}).to_json()
     assert f"{report['items']['hw']['icc']['ICC1']['value']:.3f}" in hw
     assert "0..6 (range)" in text
     assert "(observed)" in text
     flowing = " ".join(text.split())  # notes are wrapped at 100 columns
-    assert "ICC1 (one-way) is the correct model" in flowing
+    assert "The headline is ICC(A,1) from the variance components" in flowing
     assert "whole-number" in flowing  # why kappa is n/a for seconds
     assert max(len(line) for line in lines) <= 100
 
