@@ -72,26 +72,38 @@ def _parse_ranges(texts: list[str] | None) -> dict[str, tuple[int, int]]:
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
-    from coder.reliability import format_report_table, load_long_csv, reliability_report
+    from coder.reliability import format_study, load_long_csv, study_reliability
+    from coder.reliability_project import (
+        check_where_needs_project,
+        parse_where,
+        project_study,
+    )
 
     ranges = _parse_ranges(args.range)
+    where = parse_where(args.where)
+    form = "ICC2"
     if args.long:
         if args.project or args.scale:
             raise InputError("give either --long FILE.csv or PROJECT --scale ID, not both")
-        frame = load_long_csv(args.long)
+        check_where_needs_project(args.where, args.include_training)
+        study = study_reliability(load_long_csv(args.long), ranges)
     else:
         if not args.project or not args.scale:
             raise InputError("give PROJECT --scale ID, or --long FILE.csv")
-        from coder.discrepancies import reliability_frame
-
         with open_project(args.project) as project:
-            frame, scale_ranges = reliability_frame(project, args.scale)
-        ranges = {**scale_ranges, **ranges}
-    report = reliability_report(frame, ranges)
+            found = project_study(
+                project,
+                args.scale,
+                where=where,
+                include_training=args.include_training,
+                ranges=ranges,
+            )
+        study = found.study
+        form = found.scale.reliability.icc
     if args.json:
-        print_json(report.to_json())  # JSON only here, at the CLI edge
+        print_json(study.to_json())  # JSON only here, at the CLI edge
     else:
-        sys.stdout.write(format_report_table(report) + "\n")
+        sys.stdout.write(format_study(study, form) + "\n")
     return 0
 
 
@@ -140,6 +152,19 @@ def add_commands(sub: Commands) -> None:
         action="append",
         metavar="ITEM=MIN..MAX",
         help="an item's category range (repeatable); else the observed min..max",
+    )
+    p.add_argument(
+        "--where",
+        action="append",
+        metavar="COLUMN=VALUE",
+        help="only sessions whose manifest column (session_number, phase, therapist, "
+        "patient, or a metadata column) has this value; repeatable (one column: any of "
+        "the values; several columns: all)",
+    )
+    p.add_argument(
+        "--include-training",
+        action="store_true",
+        help="also report the training sessions coded by all raters (ICC(2,k))",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reliability)

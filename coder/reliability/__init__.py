@@ -15,6 +15,10 @@ Main entry points:
   :func:`format_report_table` the CLI's plain-text view;
 - :func:`reliability_by_pair` and :func:`reliability_drift` break it down by rater
   pair and over coding time (:class:`ReliabilityByPair`, :class:`ReliabilityDrift`);
+- :func:`study_reliability` gives the whole document of the reliability command
+  (:class:`StudyReliability`: the report, per-pair tables and their summary over
+  pairs, Cronbach's alpha of composites, structurally fixed items, the subset and
+  the training sessions) from one run of each;
 - :func:`icc`, :func:`cohens_kappa`, :func:`krippendorff_alpha`, :func:`agreement` and
   :func:`cronbach_alpha` work on plain matrices, and :func:`pair_reliability` gives
   all two-coder statistics of one item in a single pass.
@@ -39,6 +43,14 @@ from coder.reliability._krippendorff import (
     alphas_from_units,
     krippendorff_alpha,
 )
+from coder.reliability._pair_summary import (
+    PairSpread,
+    PairSummary,
+    by_pair_json,
+    format_pair_tables,
+    pair_summary_json,
+    summarize_pairs,
+)
 from coder.reliability._pairs import PairReliability, pair_reliability, pair_reliability_items
 from coder.reliability._report import (
     DESIGN_LABELS,
@@ -57,6 +69,15 @@ from coder.reliability._report import (
     reliability_drift,
     reliability_report,
 )
+from coder.reliability._study import (
+    CompositeAlpha,
+    StudyReliability,
+    Subset,
+    composite_alphas,
+    fixed_items,
+    format_study,
+    study_reliability,
+)
 
 __all__ = [
     "ALPHA_LEVELS",
@@ -69,6 +90,7 @@ __all__ = [
     "Agreement",
     "AlphaLevel",
     "CategoryRange",
+    "CompositeAlpha",
     "DriftWindow",
     "IccForm",
     "IccResult",
@@ -77,26 +99,38 @@ __all__ = [
     "KappaWeights",
     "PairReliability",
     "PairReport",
+    "PairSpread",
+    "PairSummary",
     "ReliabilityByPair",
     "ReliabilityDrift",
     "ReliabilityReport",
     "Statistic",
+    "StudyReliability",
+    "Subset",
     "agreement",
     "alpha_from_units",
     "alphas_from_units",
+    "by_pair_json",
     "check_design",
     "cohens_kappa",
     "complete_rows",
+    "composite_alphas",
     "cronbach_alpha",
+    "fixed_items",
+    "format_pair_tables",
     "format_report_table",
+    "format_study",
     "icc",
     "json_number",
     "krippendorff_alpha",
     "load_long_csv",
     "pair_reliability",
     "pair_reliability_items",
+    "pair_summary_json",
     "reliability_by_pair",
     "reliability_drift",
     "reliability_report",
+    "study_reliability",
+    "summarize_pairs",
     "validate_long_frame",
 ]

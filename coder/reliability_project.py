@@ -1,0 +1,144 @@
+"""A project's reliability document: subsets, composites, training, and the design facts.
+
+:func:`project_study` reads one scale of a project through the store (the
+reliability pairs of :func:`coder.analysis_set.analysis_codings`, via
+:func:`coder.discrepancies.reliability_frame`), optionally restricted to the sessions
+meeting ``--where`` conditions (:func:`coder.store.queries.select_sessions`) and with
+the training sessions every rater coded (:func:`coder.analysis_set.calibration_codings`),
+and computes :func:`coder.reliability.study_reliability` on it. The result also keeps
+what the methods paragraph needs (sessions coded, the stored plan), read in the same
+call, so the paragraph and the tables come from the same objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from coder.analysis_set import analysis_codings
+from coder.discrepancies import reliability_frame
+from coder.errors import InputError
+from coder.reliability import StudyReliability, Subset, study_reliability
+from coder.scales import RatingScale
+from coder.store.project import Project
+from coder.store.queries import StoredPlan, active_plan, coding_facts, select_sessions
+
+_WHERE = re.compile(r"^\s*([^=]+?)\s*=(.*)$")
+
+
+def parse_where(texts: Sequence[str] | None) -> tuple[tuple[str, str], ...]:
+    """Parse ``--where COLUMN=VALUE`` options into ``(column, value)`` pairs.
+
+    Raises:
+        InputError: An option without ``=`` or without a column name.
+    """
+    out = []
+    for text in texts or ():
+        match = _WHERE.match(text)
+        if not match or not match.group(1):
+            raise InputError(
+                f"--where {text!r}: write COLUMN=VALUE, e.g. --where session_number=1 "
+                "or --where phase=early"
+            )
+        out.append((match.group(1), match.group(2).strip()))
+    return tuple(out)
+
+
+def _grouped(where: Sequence[tuple[str, str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    grouped: dict[str, list[str]] = {}
+    for column, value in where:
+        values = grouped.setdefault(column, [])
+        if value not in values:
+            values.append(value)
+    return tuple((c, tuple(v)) for c, v in grouped.items())
+
+
+@dataclass(frozen=True)
+class ProjectStudy:
+    """One scale's reliability document and the design facts around it.
+
+    Attributes:
+        scale: The scale's newest version.
+        study: The reliability document.
+        frame: The long data it was computed from.
+        ranges: The category ranges used.
+        n_coded: Sessions (of the subset) with a coding that counts for analysis.
+        n_double_coded: Of those, the double-coded ones (in the reliability data).
+        plan: The scale's stored plan in force, or None.
+    """
+
+    scale: RatingScale
+    study: StudyReliability
+    frame: pd.DataFrame
+    ranges: Mapping[str, tuple[int, int]]
+    n_coded: int
+    n_double_coded: int
+    plan: StoredPlan | None
+
+
+def project_study(
+    project: Project,
+    scale_id: str,
+    *,
+    where: Sequence[tuple[str, str]] = (),
+    include_training: bool = False,
+    ranges: Mapping[str, tuple[int, int]] | None = None,
+) -> ProjectStudy:
+    """Read and compute one scale's reliability document (blocking).
+
+    Args:
+        project: The open project.
+        scale_id: The scale.
+        where: ``(column, value)`` session conditions (see
+            :func:`coder.store.queries.select_sessions`); empty for every session.
+        include_training: Add the training sessions' report (ICC(2,k) of all raters).
+        ranges: Category ranges that override the scale's (``--range``).
+
+    Returns:
+        The :class:`ProjectStudy`.
+
+    Raises:
+        InputError: No such scale, or a ``where`` column no session has.
+    """
+    scale = project.scale(scale_id)
+    sessions = select_sessions(project, where) if where else None
+    frame, scale_ranges = reliability_frame(project, scale_id, sessions=sessions)
+    all_ranges = {**scale_ranges, **(ranges or {})}
+    training = None
+    if include_training:
+        training, _ = reliability_frame(project, scale_id, sessions=sessions, training=True)
+    decided = analysis_codings(coding_facts(project, scale_ids=[scale_id]))
+    coded = [c for c in decided.sessions.values() if sessions is None or c.session in sessions]
+    composites = {c.id: c.items for c in scale.composites}
+    study = study_reliability(
+        frame,
+        all_ranges,
+        composites=composites,
+        subset=Subset(_grouped(where), None if sessions is None else len(sessions)),
+        training=training,
+    )
+    return ProjectStudy(
+        scale=scale,
+        study=study,
+        frame=frame,
+        ranges=all_ranges,
+        n_coded=len(coded),
+        n_double_coded=sum(1 for c in coded if c.double_coded),
+        plan=active_plan(project, scale_id),
+    )
+
+
+def check_where_needs_project(where: Sequence[str] | None, include_training: bool) -> None:
+    """A clear error when ``--where`` or ``--include-training`` come with ``--long``."""
+    if where or include_training:
+        flag = "--where" if where else "--include-training"
+        raise InputError(
+            f"{flag} selects sessions of a project: give PROJECT --scale ID (a long CSV "
+            "has no session columns; filter the file instead)"
+        )
+
+
+__all__ = ["ProjectStudy", "check_where_needs_project", "parse_where", "project_study"]
