@@ -48,7 +48,14 @@ import pandas as pd
 from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
-from coder.reliability import ICC_FORMS, ItemReliability, reliability_report
+from coder.reliability import ICC_FORMS, ItemReliability, StudyReliability, study_reliability
+from coder.reliability_tables import (
+    PAIR_SUMMARY_DOCS,
+    PAIR_TABLE_DOCS,
+    pair_frames,
+    pair_rows,
+    pair_summary_rows,
+)
 from coder.scales import RatingScale
 from coder.store.project import Project
 from coder.store.queries import ExportRows, export_rows, scale_versions
@@ -63,6 +70,8 @@ TABLES: tuple[str, ...] = (
     "pairs",
     "final",
     "reliability",
+    "reliability_pairs",
+    "reliability_pair_summary",
     "descriptives",
     "notes",
     "spans",
@@ -161,13 +170,18 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
     "category_source",
     "design_note",
     "not_defined",
+    "cronbach_alpha",
+    "cronbach_alpha_ci_low",
+    "cronbach_alpha_ci_high",
+    "cronbach_alpha_n",
 )
 
 _RELIABILITY_FLOATS = tuple(
     c
     for c in RELIABILITY_COLUMNS
     if c.startswith(("ICC", "kappa_", "alpha_", "agreement_", "reported_icc", "reported_ci"))
-    or c in ("categories_min", "categories_max")
+    or c in ("categories_min", "categories_max", "cronbach_alpha")
+    or c.startswith("cronbach_alpha_ci")
 )
 _RESERVED = frozenset(
     {
@@ -237,6 +251,9 @@ class ExportBundle:
         final: One row per session and scale, by the ``final`` rule; winsorized
             when asked.
         reliability: One row per numeric item and composite.
+        reliability_pairs: Every ICC form per scale, rater pair and variable.
+        reliability_pair_summary: Each ICC form over the rater pairs (range, mean,
+            median), per scale and variable.
         descriptives: One row per numeric item and composite of ``final``.
         notes: Rater notes with their time stamps.
         spans: Marked time spans of duration items.
@@ -266,6 +283,8 @@ class ExportBundle:
     plan: pd.DataFrame
     excluded: Mapping[str, Mapping[str, int]]
     variables_by_scale: Mapping[str, tuple[Variable, ...]]
+    reliability_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reliability_pair_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -537,7 +556,9 @@ def build_export_bundle(
         final_table, variables_by_scale, options.winsorize_iqr
     )
     steps.at(0.78)
-    reliability = _reliability(scores, scales, variables_by_scale)
+    reliability, reliability_pairs, reliability_pair_summary = _reliability(
+        scores, scales, variables_by_scale
+    )
     steps.at(0.92)
     notes = _notes(raw.notes, finished)
     spans = _spans(raw.spans, finished)
@@ -563,6 +584,8 @@ def build_export_bundle(
         plan=plan,
         excluded=excluded,
         variables_by_scale=variables_by_scale,
+        reliability_pairs=reliability_pairs,
+        reliability_pair_summary=reliability_pair_summary,
     )
     steps.at(1.0)
     return bundle
@@ -1020,19 +1043,24 @@ def _reliability(
     scores: pd.DataFrame,
     scales: Sequence[RatingScale],
     variables_by_scale: Mapping[str, tuple[Variable, ...]],
-) -> pd.DataFrame:
-    """Flatten :func:`coder.reliability.reliability_report` per numeric variable.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Flatten :func:`coder.reliability.study_reliability` per numeric variable.
 
     The input is the two reliability coders of every double-coded session (the rows
     of ``pairs``); the
-    category range of ordinal and nominal items is their full scale range.
+    category range of ordinal and nominal items is their full scale range. Returns
+    the reliability table, the per-pair table and the summary over pairs
+    (:mod:`coder.reliability_tables`), all from one study per scale.
     """
     rows: list[dict[str, Any]] = []
+    pair_table: list[dict[str, Any]] = []
+    summary_table: list[dict[str, Any]] = []
     analysis = _reliability_codings(scores)
     for scale in scales:
         variables = [v for v in variables_by_scale[scale.id] if v.is_numeric]
         sub = _scale_rows(analysis, scale.id)
         report: Mapping[str, ItemReliability] = {}
+        study: StudyReliability | None = None
         if not sub.empty and variables:
             melted = _melt(sub, scale.id, variables)
             long_df = pd.DataFrame(
@@ -1050,15 +1078,29 @@ def _reliability(
                 and v.min is not None
                 and v.max is not None
             }
-            report = reliability_report(long_df, ranges).items
+            composites = {c.id: c.items for c in scale.composites}
+            study = study_reliability(long_df, ranges, composites=composites)
+            report = study.report.items
+            named = {v.item_id: (v.column, v.long_kind) for v in variables}
+            pair_table += pair_rows(scale.id, study, named)
+            summary_table += pair_summary_rows(scale.id, study, named)
         for v in variables:
-            rows.append(_reliability_row(scale, v, report.get(v.item_id)))
+            row = _reliability_row(scale, v, report.get(v.item_id))
+            composite = study.composites.get(v.item_id) if study is not None else None
+            if composite is not None:
+                alpha = composite.alpha
+                ci = alpha.ci95 or (None, None)
+                row["cronbach_alpha"] = _number(alpha.value)
+                row["cronbach_alpha_ci_low"] = _number(ci[0])
+                row["cronbach_alpha_ci_high"] = _number(ci[1])
+                row["cronbach_alpha_n"] = alpha.n
+            rows.append(row)
     frame = pd.DataFrame.from_records(rows, columns=list(RELIABILITY_COLUMNS))
-    for col in ("n_sessions", "n_raters", "k", "n_double_coded"):
+    for col in ("n_sessions", "n_raters", "k", "n_double_coded", "cronbach_alpha_n"):
         frame[col] = frame[col].astype("Int64")
     for col in _RELIABILITY_FLOATS:
         frame[col] = frame[col].astype("float64")
-    return frame
+    return frame, *pair_frames(pair_table, summary_table)
 
 
 def _number(value: float | None) -> float:
@@ -1212,6 +1254,14 @@ TABLE_DOCS: dict[str, str] = {
         "Krippendorff's alpha and agreement. Empty where a statistic is not defined; "
         "not_defined says why."
     ),
+    "reliability_pairs": (
+        "Every ICC form per rater pair, on the double-coded sessions the two raters "
+        "share (a fully crossed two-rater design), per scale and variable."
+    ),
+    "reliability_pair_summary": (
+        "Each ICC form over the rater pairs where it is defined: number of pairs, range, "
+        "mean and median (how papers report per-pair reliability)."
+    ),
     "descriptives": (
         "Descriptive statistics of every numeric variable of the final table, per scale."
     ),
@@ -1319,6 +1369,13 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         "not_defined": "Statistics that are not defined for these data, and why.",
         "agreement_exact": "Share of rater-pair comparisons with identical scores.",
         "agreement_within_one": "Share of comparisons differing by at most one point.",
+        "cronbach_alpha": (
+            "Composites only: Cronbach's alpha of the composite's items over the codings "
+            "of this sheet (both coders of each double-coded session)."
+        ),
+        "cronbach_alpha_ci_low": "Its 95% confidence interval (Feldt), lower bound.",
+        "cronbach_alpha_ci_high": "Its 95% confidence interval (Feldt), upper bound.",
+        "cronbach_alpha_n": "Codings with every item of the composite scored.",
     }
     for form, (sf, mw, description) in ICC_LABELS.items():
         docs[form] = f"{sf} = McGraw & Wong {mw}: {description}."
@@ -1361,6 +1418,8 @@ def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
     reported = ", ".join(sorted({s.reliability.icc for s in bundle.scales})) or "ICC2"
     special = {
         "reliability": _reliability_docs(reported),
+        "reliability_pairs": PAIR_TABLE_DOCS,
+        "reliability_pair_summary": PAIR_SUMMARY_DOCS,
         "descriptives": _DESCRIPTIVE_DOCS,
         "plan": {"state": _PLAN_STATE_DOC},
     }.get(table, {})

@@ -10,7 +10,7 @@ drift view with another window from data already read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -24,10 +24,12 @@ from coder.discrepancies import (
 from coder.reliability import (
     ItemReliability,
     PairReport,
+    PairSummary,
     ReliabilityDrift,
     reliability_by_pair,
     reliability_drift,
     reliability_report,
+    summarize_pairs,
 )
 from coder.scales import RatingScale
 from coder.store.project import Project
@@ -47,6 +49,8 @@ class ReliabilityData:
         drift: The drift of the statistics over windows of sessions.
         discrepancies: Every differing pair of scores (threshold 0).
         window: The drift window (sessions) ``drift`` was computed with.
+        pair_summary: Each ICC form of each item over the rater pairs (range, mean,
+            median: :func:`coder.reliability.summarize_pairs` of ``pairs``).
     """
 
     scale: RatingScale
@@ -58,6 +62,7 @@ class ReliabilityData:
     drift: ReliabilityDrift
     discrepancies: list[Discrepancy]
     window: int
+    pair_summary: PairSummary = field(default_factory=dict)
 
     @property
     def n_double_coded(self) -> int:
@@ -86,10 +91,21 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
     frame, ranges = reliability_frame(project, scale_id)
     order = submission_order(project, scale_id)
     items = reliability_report(frame, ranges).items
-    pairs = reliability_by_pair(frame, ranges).pairs
+    by_pair = reliability_by_pair(frame, ranges)
     drift = reliability_drift(frame, order, window, ranges)
     discrepancies = find_discrepancies(project, scale_id, threshold=0)
-    return ReliabilityData(scale, frame, ranges, order, items, pairs, drift, discrepancies, window)
+    return ReliabilityData(
+        scale,
+        frame,
+        ranges,
+        order,
+        items,
+        by_pair.pairs,
+        drift,
+        discrepancies,
+        window,
+        summarize_pairs(by_pair),
+    )
 
 
 def compute_drift(data: ReliabilityData, window: int) -> ReliabilityDrift:

@@ -120,6 +120,8 @@ BESIDE: tuple[str, ...] = (
     "pairs",
     "final",
     "reliability",
+    "reliability_pairs",
+    "reliability_pair_summary",
     "descriptives",
     "notes",
     "spans",

@@ -1,6 +1,7 @@
 """The Excel export: a README sheet first, then one sheet per analysis table.
 
-Sheets, in order: README, scores, pairs, final, reliability, descriptives, notes,
+Sheets, in order: README, scores, pairs, final, reliability, reliability_pairs,
+reliability_pair_summary, descriptives, notes,
 spans, uncodable (with the counts by reason to its right), plan. Every data sheet has
 a bold, frozen header row, an autofilter and column widths fitted to its content.
 Numbers are stored as numbers, ``submitted_at`` as an Excel date-time, texts as text
@@ -53,6 +54,8 @@ SHEETS: tuple[str, ...] = (
     "pairs",
     "final",
     "reliability",
+    "reliability_pairs",
+    "reliability_pair_summary",
     "descriptives",
     "notes",
     "spans",
@@ -154,6 +157,8 @@ def sheet_tables(bundle: ExportBundle) -> dict[str, pd.DataFrame]:
         "pairs": bundle.pairs,
         "final": bundle.final,
         "reliability": bundle.reliability,
+        "reliability_pairs": bundle.reliability_pairs,
+        "reliability_pair_summary": bundle.reliability_pair_summary,
         "descriptives": bundle.descriptives,
         "notes": bundle.notes,
         "spans": bundle.spans,

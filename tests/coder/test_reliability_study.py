@@ -9,6 +9,7 @@ computed by hand and pingouin.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -343,3 +344,47 @@ def test_calibration_rule_takes_every_raters_newest_training_coding() -> None:
         ("s", "T1"): [5, 2],
         ("s", "F1"): [8, 9],
     }
+
+
+# --------------------------------------------------------------------- exports
+
+
+def test_exports_hold_the_pair_tables_and_composite_alpha(
+    study: Study, project: Project, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    from coder.export_data import build_export_bundle
+    from exports.csv_export import write_csv
+    from exports.xlsx_export import write_xlsx
+
+    doc = reliability(study)
+    bundle = build_export_bundle(project, scale_ids=["thabs"])
+    table = bundle.reliability_pairs
+    assert len(table) == sum(len(p["items"]) for p in doc["by_pair"])
+    for pair in doc["by_pair"]:
+        a, b = pair["raters"]
+        rows = table[(table["rater_A"] == a) & (table["rater_B"] == b)].set_index("variable")
+        assert set(rows["n_shared"]) == {pair["n"]}
+        for item, got in pair["items"].items():
+            for form in ICC_FORMS:
+                want = got["icc"][form]["value"]
+                cell = rows.loc[item, form]
+                assert math.isnan(cell) if want is None else cell == pytest.approx(want)
+    summary = bundle.reliability_pair_summary.set_index(["variable", "form"])
+    for item, forms in doc["pair_summary"].items():
+        for form, spread in forms.items():
+            row = summary.loc[(item, form)]
+            assert row["n_pairs"] == spread["n_pairs"]
+            if spread["mean"] is not None:
+                assert row["mean"] == pytest.approx(spread["mean"])
+                assert row["median"] == pytest.approx(spread["median"])
+    rel = bundle.reliability.set_index("variable")
+    alpha = doc["composites"]["behaviour_mean"]["cronbach_alpha"]
+    assert rel.loc["behaviour_mean", "cronbach_alpha"] == pytest.approx(alpha["value"])
+    assert rel.loc["behaviour_mean", "cronbach_alpha_n"] == alpha["n"]
+    assert math.isnan(rel.loc["praise", "cronbach_alpha"])  # items have none
+    wb = openpyxl.load_workbook(write_xlsx(bundle, tmp_path / "e.xlsx"), read_only=True)
+    assert {"reliability_pairs", "reliability_pair_summary"} <= set(wb.sheetnames)
+    written = [p.name for p in write_csv(bundle, tmp_path / "e.csv")]
+    assert "e_reliability_pairs.csv" in written and "e_reliability_pair_summary.csv" in written
