@@ -72,6 +72,7 @@ def _parse_ranges(texts: list[str] | None) -> dict[str, tuple[int, int]]:
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
+    from coder.methods_text import MethodsFacts, methods_paragraph
     from coder.reliability import format_study, load_long_csv, study_reliability
     from coder.reliability_project import (
         check_where_needs_project,
@@ -81,7 +82,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
     ranges = _parse_ranges(args.range)
     where = parse_where(args.where)
-    form = "ICC2"
+    facts = MethodsFacts()
     if args.long:
         if args.project or args.scale:
             raise InputError("give either --long FILE.csv or PROJECT --scale ID, not both")
@@ -99,11 +100,17 @@ def cmd_reliability(args: argparse.Namespace) -> int:
                 ranges=ranges,
             )
         study = found.study
-        form = found.scale.reliability.icc
+        facts = found.methods_facts()
+    methods = methods_paragraph(study, facts) if args.methods else None
     if args.json:
-        print_json(study.to_json())  # JSON only here, at the CLI edge
+        doc = study.to_json()
+        if methods is not None:
+            doc["methods"] = methods
+        print_json(doc)  # JSON only here, at the CLI edge
+    elif methods is not None:
+        sys.stdout.write(methods + "\n")
     else:
-        sys.stdout.write(format_study(study, form) + "\n")
+        sys.stdout.write(format_study(study, facts.default_form) + "\n")
     return 0
 
 
@@ -165,6 +172,11 @@ def add_commands(sub: Commands) -> None:
         "--include-training",
         action="store_true",
         help="also report the training sessions coded by all raters (ICC(2,k))",
+    )
+    p.add_argument(
+        "--methods",
+        action="store_true",
+        help="print the methods paragraph for a paper (with --json: the key methods)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reliability)

@@ -48,6 +48,7 @@ import pandas as pd
 from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
+from coder.methods_text import MethodsFacts, methods_paragraph
 from coder.reliability import ICC_FORMS, ItemReliability, StudyReliability, study_reliability
 from coder.reliability_tables import (
     PAIR_SUMMARY_DOCS,
@@ -58,7 +59,7 @@ from coder.reliability_tables import (
 )
 from coder.scales import RatingScale
 from coder.store.project import Project
-from coder.store.queries import ExportRows, export_rows, scale_versions
+from coder.store.queries import ExportRows, active_plan, export_rows, scale_versions
 
 FinalRule = Literal["primary", "mean", "consensus"]
 Progress = Callable[[float], None]
@@ -254,6 +255,8 @@ class ExportBundle:
         reliability_pairs: Every ICC form per scale, rater pair and variable.
         reliability_pair_summary: Each ICC form over the rater pairs (range, mean,
             median), per scale and variable.
+        methods: scale id -> the methods paragraph (:mod:`coder.methods_text`) of its
+            reliability, from the same objects as the reliability tables.
         descriptives: One row per numeric item and composite of ``final``.
         notes: Rater notes with their time stamps.
         spans: Marked time spans of duration items.
@@ -285,6 +288,7 @@ class ExportBundle:
     variables_by_scale: Mapping[str, tuple[Variable, ...]]
     reliability_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     reliability_pair_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    methods: Mapping[str, str] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -556,9 +560,10 @@ def build_export_bundle(
         final_table, variables_by_scale, options.winsorize_iqr
     )
     steps.at(0.78)
-    reliability, reliability_pairs, reliability_pair_summary = _reliability(
+    reliability, reliability_pairs, reliability_pair_summary, studies = _reliability(
         scores, scales, variables_by_scale
     )
+    methods = _methods(project, scales, studies, scores)
     steps.at(0.92)
     notes = _notes(raw.notes, finished)
     spans = _spans(raw.spans, finished)
@@ -586,6 +591,7 @@ def build_export_bundle(
         variables_by_scale=variables_by_scale,
         reliability_pairs=reliability_pairs,
         reliability_pair_summary=reliability_pair_summary,
+        methods=methods,
     )
     steps.at(1.0)
     return bundle
@@ -1043,15 +1049,17 @@ def _reliability(
     scores: pd.DataFrame,
     scales: Sequence[RatingScale],
     variables_by_scale: Mapping[str, tuple[Variable, ...]],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, StudyReliability]]:
     """Flatten :func:`coder.reliability.study_reliability` per numeric variable.
 
     The input is the two reliability coders of every double-coded session (the rows
     of ``pairs``); the
     category range of ordinal and nominal items is their full scale range. Returns
     the reliability table, the per-pair table and the summary over pairs
-    (:mod:`coder.reliability_tables`), all from one study per scale.
+    (:mod:`coder.reliability_tables`), all from one study per scale, and the studies
+    (scale id -> study, for the methods paragraph).
     """
+    studies: dict[str, StudyReliability] = {}
     rows: list[dict[str, Any]] = []
     pair_table: list[dict[str, Any]] = []
     summary_table: list[dict[str, Any]] = []
@@ -1080,6 +1088,7 @@ def _reliability(
             }
             composites = {c.id: c.items for c in scale.composites}
             study = study_reliability(long_df, ranges, composites=composites)
+            studies[scale.id] = study
             report = study.report.items
             named = {v.item_id: (v.column, v.long_kind) for v in variables}
             pair_table += pair_rows(scale.id, study, named)
@@ -1100,7 +1109,34 @@ def _reliability(
         frame[col] = frame[col].astype("Int64")
     for col in _RELIABILITY_FLOATS:
         frame[col] = frame[col].astype("float64")
-    return frame, *pair_frames(pair_table, summary_table)
+    return frame, *pair_frames(pair_table, summary_table), studies
+
+
+def _methods(
+    project: Project,
+    scales: Sequence[RatingScale],
+    studies: Mapping[str, StudyReliability],
+    scores: pd.DataFrame,
+) -> dict[str, str]:
+    """The methods paragraph of each scale with double-coded sessions."""
+    out: dict[str, str] = {}
+    for scale in scales:
+        study = studies.get(scale.id)
+        if study is None:
+            continue
+        counted = scores[(scores["scale_id"] == scale.id) & scores["_analysis"]]
+        plan = active_plan(project, scale.id)
+        labels = {i.id: i.label for i in scale.items} | {c.id: c.label for c in scale.composites}
+        facts = MethodsFacts(
+            scale_name=scale.name,
+            n_coded=int(counted["session_id"].nunique()),
+            plan_params=None if plan is None else plan.params,
+            plan_summary=None if plan is None else plan.summary,
+            default_form=scale.reliability.icc,
+            labels=labels,
+        )
+        out[scale.id] = methods_paragraph(study, facts)
+    return out
 
 
 def _number(value: float | None) -> float:

@@ -21,6 +21,7 @@ import pandas as pd
 from coder.analysis_set import analysis_codings
 from coder.discrepancies import reliability_frame
 from coder.errors import InputError
+from coder.methods_text import MethodsFacts
 from coder.reliability import StudyReliability, Subset, study_reliability
 from coder.scales import RatingScale
 from coder.store.project import Project
@@ -77,6 +78,19 @@ class ProjectStudy:
     n_coded: int
     n_double_coded: int
     plan: StoredPlan | None
+
+    def methods_facts(self) -> MethodsFacts:
+        """The design facts of the methods paragraph (scale, sessions coded, plan)."""
+        labels = {i.id: i.label for i in self.scale.items}
+        labels |= {c.id: c.label for c in self.scale.composites}
+        return MethodsFacts(
+            scale_name=self.scale.name,
+            n_coded=self.n_coded,
+            plan_params=None if self.plan is None else self.plan.params,
+            plan_summary=None if self.plan is None else self.plan.summary,
+            default_form=self.scale.reliability.icc,
+            labels=labels,
+        )
 
 
 def project_study(

@@ -224,6 +224,15 @@ def _write_readme(
     row("Options", font=bold)
     for key, text in describe_options(bundle):
         row(key, text)
+    if bundle.methods:
+        row()
+        row("Methods", font=bold)
+        row(
+            "The reliability in words, for a paper's methods section (the numbers are "
+            "those of the reliability sheets, rounded):"
+        )
+        for scale_id, paragraph in bundle.methods.items():
+            row(scale_id, paragraph)
     row()
     row("Sheets", font=bold)
     row("README", "This sheet.")

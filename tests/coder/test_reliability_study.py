@@ -388,3 +388,106 @@ def test_exports_hold_the_pair_tables_and_composite_alpha(
     assert {"reliability_pairs", "reliability_pair_summary"} <= set(wb.sheetnames)
     written = [p.name for p in write_csv(bundle, tmp_path / "e.csv")]
     assert "e_reliability_pairs.csv" in written and "e_reliability_pair_summary.csv" in written
+
+
+# --------------------------------------------------------------------- methods
+
+
+def apa_number(text: str) -> float:
+    return float(text.replace(".", "0.", 1) if text.lstrip("-").startswith(".") else text)
+
+
+def test_methods_paragraph_carries_the_reports_numbers(study: Study) -> None:
+    import re
+
+    doc = reliability(study, "--include-training", "--methods")
+    text = doc["methods"]
+    out = run_cli(
+        "reliability", str(study.path), "--scale", "thabs", "--include-training", "--methods"
+    )
+    assert out.returncode == 0 and out.stdout.strip() == text
+    n_double = doc["items"]["specification"]["n_double_coded"]
+    assert f"assessed on {n_double} of {len(study.number)} coded sessions" in text
+    assert "100% double-coded" in text
+    assert "seed 3" in text and "pool of 4 raters (A, B, C, D)" in text
+    n_pairs = len(doc["by_pair"])
+    counts = [p["n"] for p in doc["by_pair"]]
+    assert f"allocated to {n_pairs} rater pairs ({min(counts)} to {max(counts)} sessions" in text
+    assert "We report the ICC(2,1) (ICC(A,1);" in text
+    # Each item's value and CI, parsed back, equal the report's to two decimals.
+    labels = {
+        "specification": "Specification of the task",
+        "praise": "Praise for homework adherence",
+        "behaviour_mean": "Mean of the five behaviour ratings",
+    }
+    number = r"(-?(?:\d)?\.\d\d|-?1\.00)"
+    for item, label in labels.items():
+        icc = doc["items"][item]["icc"]["ICC2"]
+        match = re.search(
+            re.escape(label) + rf" {number}, 95% CI \[{number}, {number}\] \(n = (\d+)\)", text
+        )
+        assert match, item
+        value, lo, hi, n = match.groups()
+        assert apa_number(value) == round(icc["value"], 2)
+        assert (apa_number(lo), apa_number(hi)) == (
+            round(icc["ci95"][0], 2),
+            round(icc["ci95"][1], 2),
+        )
+        assert int(n) == doc["items"][item]["n_sessions"]
+        spread = doc["pair_summary"][item]["ICC2"]
+        match = re.search(
+            re.escape(label)
+            + rf" {number} to {number} \(mean {number}, median {number}, (\d+) pairs\)",
+            text,
+        )
+        assert match, item
+        lo, hi, mean, median, pairs = match.groups()
+        assert [apa_number(v) for v in (lo, hi, mean, median)] == [
+            round(spread[k], 2) for k in ("min", "max", "mean", "median")
+        ]
+        assert int(pairs) == spread["n_pairs"]
+    alpha = doc["composites"]["behaviour_mean"]["cronbach_alpha"]
+    match = re.search(rf"Cronbach's alpha\) was Mean of the five behaviour ratings {number}", text)
+    assert match and apa_number(match.group(1)) == round(alpha["value"], 2)
+    icc2k = doc["training"]["items"]["praise"]["icc"]["ICC2k"]["value"]
+    match = re.search(
+        rf"coded by all 4 raters, ICC\(2,k\) was .*Praise for homework adherence {number}", text
+    )
+    assert match and apa_number(match.group(1)) == round(icc2k, 2)
+
+
+def test_methods_paragraph_of_a_subset_names_it_and_the_fixed_items(study: Study) -> None:
+    doc = reliability(study, "--where", "session_number=1", "--methods")
+    text = doc["methods"]
+    ones = sum(1 for n in study.number.values() if n == 1)
+    assert f"on {ones} of {ones} coded sessions (session_number = 1)" in text
+    assert "Review of previous homework assignment (always 0) had no variance" in text
+    assert "Review of previous homework assignment ." not in text  # not reported as a value
+
+
+def test_methods_paragraph_of_a_long_csv(tmp_path: Path) -> None:
+    df = varying_pair_data(n=40)
+    path = write_long(tmp_path / "l.csv", df)
+    out = run_cli("reliability", "--long", str(path), "--methods")
+    assert out.returncode == 0, out.stderr
+    n = df[df["item_id"] == "hw"].groupby("session_id").size().ge(2).sum()
+    assert f"assessed on {n} double-coded sessions" in out.stdout
+    assert "the default form for rating data without a scale" in out.stdout
+    assert "5 raters (Bob, anna, r10, r2, r9)" in out.stdout
+
+
+def test_xlsx_readme_holds_the_methods_paragraph(
+    study: Study, project: Project, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    from coder.export_data import build_export_bundle
+    from exports.xlsx_export import write_xlsx
+
+    cli = reliability(study, "--methods")["methods"]
+    bundle = build_export_bundle(project, scale_ids=["thabs"])
+    assert bundle.methods == {"thabs": cli}
+    wb = openpyxl.load_workbook(write_xlsx(bundle, tmp_path / "m.xlsx"), read_only=True)
+    rows = [tuple(r) + (None,) * 3 for r in wb["README"].iter_rows(values_only=True)]
+    at = next(i for i, r in enumerate(rows) if r[0] == "Methods")
+    assert rows[at + 2][:2] == ("thabs", cli)
