@@ -52,6 +52,8 @@ for _name, _sub in (
 
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -130,9 +132,12 @@ def new_project_args(
 
 # The demo build makes 24 synthetic recordings (about 28 s of CPU, most of it Vorbis
 # encoding). It runs as a real `session-coder demo` process, started at a low priority
-# as soon as the tests are collected, on the CPU time the (single-threaded) test run
-# leaves idle; the tests that use it run last, so by then it is usually done.
+# as soon as the tests are collected, on the CPU time the tests leave idle; the tests
+# that use it run last, so by then it is usually done. Under pytest-xdist (./dev test
+# runs a worker per core) the workers share one build: the first to create the shared
+# folder starts it, and every worker waits for the exit code it writes.
 _DEMO: dict[str, object] = {}
+DEMO_TIMEOUT_S = 600.0
 
 
 def _uses_demo(item: pytest.Item) -> bool:
@@ -144,53 +149,87 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_uses_demo)
 
 
+def _demo_folder(config: pytest.Config) -> Path:
+    """The demo's folder, the same for every process of this run.
+
+    An xdist worker's pytest base folder is a subfolder of the controller's (made before
+    the workers start), so the folder above it is the one all workers share. A run in
+    one process uses its scratch folder (pytest empties its base folder after
+    collection).
+    """
+    if hasattr(config, "workerinput"):
+        return Path(config.option.basetemp).parent / "demo-build"
+    return Path(SCRATCH) / "demo-build"
+
+
+def _wait_and_record(process: subprocess.Popen[bytes], folder: Path) -> None:
+    """Write the build's exit code where every worker looks for it (atomically)."""
+    code = process.wait()
+    partial = folder / "exitcode.partial"
+    partial.write_text(str(code))
+    partial.replace(folder / "exitcode")
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start building the demo project in the background if a selected test needs it."""
     if session.config.option.collectonly or not any(_uses_demo(i) for i in session.items):
         return
-    folder = Path(tempfile.mkdtemp(prefix="session-coder-tests-demo-"))
+    folder = _demo_folder(session.config)
+    _DEMO["folder"] = folder
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        return  # another worker of this run builds it
     log = (folder / "build.log").open("w")
-    _DEMO.update(
-        folder=folder,
-        log=log,
-        process=subprocess.Popen(
-            [sys.executable, "-m", "launcher", "demo", str(folder / "demo"), "--no-gui"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # At a low priority (its pool workers inherit it): it takes the CPU time the
-            # tests leave, instead of slowing them down.
-            preexec_fn=lambda: os.nice(15),
-        ),
+    process = subprocess.Popen(
+        [sys.executable, "-m", "launcher", "demo", str(folder / "demo"), "--no-gui"],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # At a low priority (its pool workers inherit it): it takes the CPU time the
+        # tests leave, instead of slowing them down.
+        preexec_fn=lambda: os.nice(15),
     )
+    recorder = threading.Thread(target=_wait_and_record, args=(process, folder), daemon=True)
+    recorder.start()
+    _DEMO.update(log=log, process=process, recorder=recorder)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop a demo build that is still running (its pool workers die with it) and clean up."""
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Let a demo build that other workers may still wait for finish; stop it when the
+    run was interrupted (its pool workers die with it)."""
     process = _DEMO.pop("process", None)
     if isinstance(process, subprocess.Popen):
-        process.kill()
-        process.wait()
+        if exitstatus == pytest.ExitCode.INTERRUPTED or not hasattr(session.config, "workerinput"):
+            process.kill()
+        try:
+            process.wait(timeout=DEMO_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        recorder = _DEMO.pop("recorder", None)
+        if isinstance(recorder, threading.Thread):
+            recorder.join()
     log = _DEMO.pop("log", None)
     if log is not None:
         log.close()  # type: ignore[attr-defined]
-    folder = _DEMO.pop("folder", None)
-    if isinstance(folder, Path):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def demo_project() -> Path:
+def demo_project(request: pytest.FixtureRequest) -> Path:
     """The built-in demo project, built once per run by a real ``session-coder demo``.
 
-    It is shared by every test that asks for it: tests must not change it (copy it first).
+    It is shared by every test (and every xdist worker) that asks for it: tests must not
+    change it (copy it first).
     """
-    process = _DEMO.get("process")
     folder = _DEMO.get("folder")
-    assert isinstance(process, subprocess.Popen) and isinstance(folder, Path), (
-        "the demo build was not started at collection"
-    )
-    code = process.wait(timeout=600)
+    assert isinstance(folder, Path), "the demo build was not started at collection"
+    exitcode = folder / "exitcode"
+    deadline = time.monotonic() + DEMO_TIMEOUT_S
+    while not exitcode.exists():
+        assert time.monotonic() < deadline, "the demo build did not finish in time"
+        time.sleep(0.1)
+    code = int(exitcode.read_text())
     log = folder / "build.log"
     assert code == 0, f"session-coder demo failed with exit {code}:\n{log.read_text()}"
     assert "demo project built" in log.read_text()
