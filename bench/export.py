@@ -14,10 +14,11 @@ few still in progress. Then, in the same run:
 
 - bundle: :func:`coder.export_data.build_export_bundle` (bulk reads, composites,
   pairs, final, reliability of every item, descriptives);
-- ours: :func:`exports.xlsx_export.write_xlsx`, every sheet (README, scores, pairs,
-  final, reliability, descriptives, notes, spans, uncodable, plan);
-- baseline: ``bundle.scores.to_excel(path, index=False)``, the scores sheet alone,
-  the plain pandas way (openpyxl engine);
+- ours: :func:`exports.xlsx_export.write_xlsx`, every sheet (README, codebook, the
+  scale's scores, final and pairs, long, reliability, descriptives, notes, spans,
+  uncodable, uncodable_counts, plan);
+- baseline: ``bundle.scale_table("scores", scale).to_excel(path, index=False)``, the
+  scale's scores sheet alone, the plain pandas way (openpyxl engine);
 - extra figures: the csv and sav writers.
 
 Each side's time is the best of ``--repeats`` rounds, interleaved. The last line of
@@ -50,7 +51,7 @@ from coder.store.project import Project  # noqa: E402
 from coder.store.sessions import NewSession, add_sessions  # noqa: E402
 from exports.csv_export import write_csv  # noqa: E402
 from exports.spss_export import write_sav  # noqa: E402
-from exports.xlsx_export import write_xlsx  # noqa: E402
+from exports.xlsx_export import sheet_tables, write_xlsx  # noqa: E402
 
 TARGET_RATIO = 1.0
 RATERS = ("R1", "R2", "R3", "R4", "R5", "R6")
@@ -186,12 +187,10 @@ def main(argv: list[str] | None = None) -> int:
             bundle = build_export_bundle(project)
         finally:
             project.close()
-        sheets = {
-            name: list(getattr(bundle, name).shape)
-            for name in ("scores", "pairs", "final", "reliability", "notes", "spans", "plan")
-        }
+        sheets = {name: list(frame.shape) for name, frame in sheet_tables(bundle).items()}
         cells_all = sum(int(np.prod(shape)) for shape in sheets.values())
-        cells_scores = int(np.prod(bundle.scores.shape))
+        scores = bundle.scale_table("scores", bundle.scales[0].id)
+        cells_scores = int(np.prod(scores.shape))
         print(f"bundle built in {bundle_time:.2f} s; tables: {sheets}")
 
         ours: list[float] = []
@@ -201,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             write_xlsx(bundle, folder / "export.xlsx")
             ours.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            bundle.scores.to_excel(folder / "baseline.xlsx", index=False)
+            scores.to_excel(folder / "baseline.xlsx", index=False)
             base.append(time.perf_counter() - t0)
         csv_time = best_of(args.repeats, lambda: write_csv(bundle, folder / "export.csv"))
         sav_time = best_of(args.repeats, lambda: write_sav(bundle, folder / "export.sav"))
@@ -224,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             "xlsx_cells": cells_all,
             "xlsx_bytes": (folder / "export.xlsx").stat().st_size,
             "baseline": {
-                "name": "pandas.DataFrame.to_excel(scores, index=False), openpyxl engine",
+                "name": "pandas.DataFrame.to_excel(scores of the scale, index=False), openpyxl engine",
                 "seconds": base_best,
                 "cells": cells_scores,
                 "bytes": (folder / "baseline.xlsx").stat().st_size,

@@ -142,6 +142,17 @@ class StratumCoverage:
 
 
 @dataclass(frozen=True)
+class NotCodable:
+    """A session a plan could not use, and why (e.g. "audio file not found")."""
+
+    session_id: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"session_id": self.session_id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class PlanSummary:
     """What a plan gives each rater and how well it keeps its guarantees.
 
@@ -160,6 +171,8 @@ class PlanSummary:
         spread: key -> the largest difference, over the key's values, between the most
             and the least codings any two pool raters have of that value.
         seed: The seed.
+        not_codable: The sessions the scale applies to that the plan could not use
+            (no usable recording), each with its reason (:attr:`Plan.not_codable`).
     """
 
     loads: Mapping[str, int]
@@ -170,6 +183,7 @@ class PlanSummary:
     training: Mapping[str, int]
     spread: Mapping[str, int]
     seed: int
+    not_codable: tuple[NotCodable, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("loads", "strata", "training", "spread"):
@@ -186,6 +200,7 @@ class PlanSummary:
             "training": dict(self.training),
             "spread": dict(self.spread),
             "seed": self.seed,
+            "not_codable": [n.as_dict() for n in self.not_codable],
         }
 
     @classmethod
@@ -207,6 +222,10 @@ class PlanSummary:
             training={str(k): int(v) for k, v in data.get("training", {}).items()},
             spread={str(k): int(v) for k, v in data.get("spread", {}).items()},
             seed=int(data.get("seed", 0)),
+            not_codable=tuple(
+                NotCodable(str(n["session_id"]), str(n["reason"]))
+                for n in data.get("not_codable", [])
+            ),
         )
 
 
@@ -224,6 +243,8 @@ class Plan:
         training: Ids of the training sessions, sorted.
         excluded_raters: Raters kept out because they code another scale, sorted.
         double: The double-coding share (float) or count (int) asked for.
+        not_codable: Sessions left out as not codable, with the reason (the caller
+            that chose the sessions fills it in).
     """
 
     codings: tuple[PlannedCoding, ...]
@@ -235,6 +256,7 @@ class Plan:
     training: tuple[str, ...] = ()
     excluded_raters: tuple[str, ...] = ()
     double: float | int = 0
+    not_codable: tuple[NotCodable, ...] = ()
 
     def queue(self, rater: str) -> tuple[PlannedCoding, ...]:
         """Return a rater's codings in queue order (training sessions first)."""
@@ -300,6 +322,7 @@ class Plan:
             training=dict(sorted(training_loads.items())),
             spread=spread,
             seed=self.seed,
+            not_codable=self.not_codable,
         )
 
 

@@ -28,6 +28,7 @@ from coder.cli_common import (
     Commands,
     Parser,
     add_group,
+    csv_list,
     open_project,
     print_json,
 )
@@ -155,6 +156,67 @@ def cmd_raters_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_pool(found: Any) -> None:
+    print(
+        f"{found.name}\t{', '.join(found.raters)}" + ("\t(separate team)" if found.separate else "")
+    )
+
+
+def cmd_pool_add(args: argparse.Namespace) -> int:
+    from coder.store.pools import add_pool
+
+    with open_project(args.project) as project:
+        found = add_pool(project, args.name, csv_list(args.raters), separate=args.separate)
+    print(f"added pool {found.name}: {', '.join(found.raters)}" + _separate_text(found.separate))
+    return 0
+
+
+def _separate_text(separate: bool) -> str:
+    return (
+        " (a separate team: its raters never join another team's pool or plan)" if separate else ""
+    )
+
+
+def cmd_pool_edit(args: argparse.Namespace) -> int:
+    from coder.store.pools import edit_pool
+
+    with open_project(args.project) as project:
+        found = edit_pool(
+            project,
+            args.name,
+            raters=None if args.raters is None else csv_list(args.raters),
+            add=csv_list(args.add or ""),
+            remove=csv_list(args.remove or ""),
+            separate=args.separate,
+        )
+    print(f"pool {found.name}: {', '.join(found.raters)}" + _separate_text(found.separate))
+    return 0
+
+
+def cmd_pool_list(args: argparse.Namespace) -> int:
+    from coder.store.pools import list_pools
+
+    with open_project(args.project) as project:
+        pools = list_pools(project)
+    if args.json:
+        print_json({"pools": [p.as_dict() for p in pools]})
+        return 0
+    if not pools:
+        print("no rater pool yet; create one with session-coder pool add")
+    for found in pools:
+        _print_pool(found)
+    return 0
+
+
+def cmd_pool_remove(args: argparse.Namespace) -> int:
+    from coder.store.pools import remove_pool
+
+    with open_project(args.project) as project:
+        found = remove_pool(project, args.name)
+    print(f"removed pool {found.name} (its raters and their codings stay)")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from coder.importer import import_manifest, parse_phase_rule
 
@@ -204,10 +266,28 @@ def cmd_relink(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from coder.attrition import no_audio_reason, project_attrition
+    from coder.session_window import window_shortfalls
+
     with open_project(args.project) as project:
         status = project.status()
+        attrition = project_attrition(project)
+        sessions = project.sessions()
+        short = window_shortfalls(sessions, project.scales())
+        no_audio: dict[str, int] = {}
+        for session in sessions:
+            reason = no_audio_reason(session.audio_status, session.audio_reason)
+            if reason is not None:
+                no_audio[reason] = no_audio.get(reason, 0) + 1
     if args.json:
-        print_json(status.as_dict())
+        print_json(
+            {
+                **status.as_dict(),
+                "sessions_without_audio": dict(sorted(no_audio.items())),
+                "attrition": attrition.as_dict(),
+                "short_windows": [x.as_dict() for x in short],
+            }
+        )
         return 0
     print(
         f"project {status.project}: {status.sessions} sessions, {status.raters} "
@@ -215,6 +295,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for audio_status, count in sorted(status.sessions_by_audio_status.items()):
         print(f"  audio {audio_status}: {count}")
+    for reason, count in sorted(no_audio.items()):
+        print(f"  without audio, {reason}: {count}")
     for dup in status.duplicate_recordings:
         print(f"  shared recording (check the manifest): {', '.join(dup.session_ids)}")
     header = "not_started in_progress submitted uncodable"
@@ -223,6 +305,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         for key, states in sorted(table.items()):
             counts = "".join(f"{states[s]:>{len(s) + 1}}" for s in header.split())
             print(f"  {label} {key:<14}{counts}")
+    for scale in attrition.scales:
+        print(f"  attrition {scale.scale_id}: {scale.line()}")
+    for shortfall in short:
+        print(f"  short recording, {shortfall.line()}")
     return 0
 
 
@@ -230,7 +316,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: Commands) -> None:
-    """Add init, scales, raters, import, relink and status to the main parser."""
+    """Add init, scales, raters, pool, import, relink and status to the main parser."""
     p = sub.add_parser("init", help="create a project (a file; --db for a PostgreSQL lab server)")
     p.add_argument("project", help="project file path to create")
     p.add_argument("--db", metavar="URL", help="postgresql://USER:PASSWORD@HOST:PORT/DB")
@@ -264,6 +350,39 @@ def add_commands(sub: Commands) -> None:
     p.add_argument("project")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_raters_list)
+
+    psub = add_group(sub, "pool", "named rater pools (coder teams): add, edit, list, remove")
+    p = psub.add_parser("add", help="create a named rater pool")
+    p.add_argument("project")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--raters", required=True, metavar="R1,R2,...")
+    p.add_argument(
+        "--separate",
+        action="store_true",
+        help="a coder team kept apart: its raters may be in no other separate pool, and "
+        "no plan mixes them with another team's",
+    )
+    p.set_defaults(func=cmd_pool_add)
+    p = psub.add_parser("edit", help="change a pool's raters or its separate mark")
+    p.add_argument("project")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--raters", metavar="R1,R2,...", help="replace the pool's raters")
+    p.add_argument("--add", metavar="R1,R2,...", help="add raters")
+    p.add_argument("--remove", metavar="R1,R2,...", help="take raters out")
+    team = p.add_mutually_exclusive_group()
+    team.add_argument("--separate", dest="separate", action="store_true", default=None)
+    team.add_argument(
+        "--not-separate", dest="separate", action="store_false", help="no longer a separate team"
+    )
+    p.set_defaults(func=cmd_pool_edit)
+    p = psub.add_parser("list", help="list the rater pools")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pool_list)
+    p = psub.add_parser("remove", help="delete a rater pool (raters and codings stay)")
+    p.add_argument("project")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_pool_remove)
 
     p = sub.add_parser("import", help="import sessions and audio from a CSV or XLSX manifest")
     p.add_argument("project")

@@ -25,16 +25,20 @@ def cmd_assign(args: argparse.Namespace) -> int:
             raise InputError("--session-numbers takes whole numbers, e.g. 2,3") from None
     request = PlanRequest(
         scale_id=args.scale,
-        raters=tuple(csv_list(args.raters)),
+        raters=tuple(csv_list(args.raters or "")),
         double=parse_double(args.double),
         stratify=tuple(csv_list(args.stratify)),
         seed=args.seed,
         exclude_pool_of=tuple(args.exclude_pool_of or ()),
         session_numbers=numbers,
         training=tuple(csv_list(args.training or "")),
+        pool=args.pool,
     )
-    if not request.raters:
-        raise InputError("--raters needs at least one rater code, e.g. --raters R1,R2,R3")
+    if not request.raters and not request.pool:
+        raise InputError(
+            "--raters needs at least one rater code, e.g. --raters R1,R2,R3 "
+            "(or name a rater pool with --pool NAME)"
+        )
     with open_project(args.project) as project:
         plan = make_plan(project, request)
         plan_id = None if args.preview else save_plan(project, request, plan)
@@ -52,6 +56,8 @@ def cmd_assign(args: argparse.Namespace) -> int:
     )
     for reason in summary.relaxed:
         print(f"relaxed: {reason}")
+    for left in summary.not_codable:
+        print(f"not codable: {left.session_id} ({left.reason})")
     return 0
 
 
@@ -110,7 +116,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     elif methods is not None:
         sys.stdout.write(methods + "\n")
     else:
-        sys.stdout.write(format_study(study, facts.default_form) + "\n")
+        sys.stdout.write(format_study(study) + "\n")
     return 0
 
 
@@ -120,7 +126,10 @@ def add_commands(sub: Commands) -> None:
     p = sub.add_parser("assign", help="plan who codes which session (stratified, double-coded)")
     p.add_argument("project")
     p.add_argument("--scale", required=True, metavar="ID")
-    p.add_argument("--raters", required=True, metavar="A,B,...")
+    p.add_argument("--raters", metavar="A,B,...", help="the plan's raters (or --pool)")
+    p.add_argument(
+        "--pool", metavar="NAME", help="take the plan's raters from this rater pool (pool add)"
+    )
     p.add_argument(
         "--double",
         required=True,
@@ -137,8 +146,9 @@ def add_commands(sub: Commands) -> None:
     p.add_argument(
         "--exclude-pool-of",
         action="append",
-        metavar="SCALE",
-        help="keep out raters who code this other scale (repeatable)",
+        metavar="SCALE_OR_POOL",
+        help="keep out raters who code this other scale, or who are in this rater pool "
+        "(repeatable; the ones left out are listed)",
     )
     p.add_argument("--session-numbers", metavar="N,M", help="only these session numbers")
     p.add_argument("--training", metavar="S1,S2", help="training sessions, coded by everyone")

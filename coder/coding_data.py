@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import NewType
 
 from coder.scales import RatingScale
+from coder.session_window import SessionWindow, session_window
 
 CodingId = NewType("CodingId", int)
 
@@ -61,3 +62,11 @@ class CodingState:
     duration_ms: int | None
     sha256: str | None
     reopen_allowed: bool
+    window_offset_ms: int = 0
+
+    @property
+    def window(self) -> SessionWindow:
+        """This session's coding window (:func:`coder.session_window.session_window`)."""
+        return session_window(
+            self.scale.window, offset_ms=self.window_offset_ms, recording_ms=self.duration_ms
+        )

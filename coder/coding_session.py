@@ -29,6 +29,7 @@ from coder.coding_data import CodingState, Note, Span
 from coder.errors import InputError
 from coder.kinds import CodingStatus, ItemKind
 from coder.scales import RatingScale, ScaleItem
+from coder.session_window import SessionWindow
 
 Writer = Callable[[Callable[[], None]], None]
 P = ParamSpec("P")
@@ -78,6 +79,8 @@ class CodingWriter(Protocol):
     def set_uncodable(self, coding_id: int, reason: str, text: str = "") -> None: ...
 
     def submit(self, coding_id: int) -> None: ...
+
+    def record_window(self, coding_id: int, *, inside: bool, position_ms: int) -> None: ...
 
 
 class CodingReader(Protocol):
@@ -178,6 +181,8 @@ class CodingSession:
         self._local_ids = itertools.count(-1, -1)
         # local id -> stored id; filled in by the writer's thread, read only there.
         self._db_ids: dict[int, int] = {}
+        # True after leave_window until return_to_window (the screen's toggle mirrors it).
+        self.outside_window = False
         self._load(state)
 
     def _load(self, state: CodingState) -> None:
@@ -236,6 +241,36 @@ class CodingSession:
     def open_span(self, item_id: str) -> Span | None:
         """The span of ``item_id`` that has a start and no stop yet, if any."""
         return next((s for s in self.spans(item_id) if s.end_ms is None), None)
+
+    @property
+    def window(self) -> SessionWindow:
+        """This session's coding window (:func:`coder.session_window.session_window`)."""
+        return self.coding.window
+
+    def note_in_window(self, note: Note) -> bool:
+        """Whether a note lies inside the coding window (the notes panel flags the others)."""
+        return self.window.contains(note.position_ms)
+
+    def span_in_window(self, span: Span) -> bool:
+        """Whether a span lies wholly inside the coding window."""
+        return self.window.contains_span(span.start_ms, span.end_ms)
+
+    def leave_window(self, position_ms: int) -> None:
+        """The rater chose to listen outside the coding window: kept in the history.
+
+        The screen asks the rater first; this records the choice (the player then
+        stops keeping to the window).
+        """
+        self._record_window(inside=False, position_ms=position_ms)
+
+    def return_to_window(self, position_ms: int) -> None:
+        """The rater went back to keeping inside the coding window: kept in the history."""
+        self._record_window(inside=True, position_ms=position_ms)
+
+    def _record_window(self, *, inside: bool, position_ms: int) -> None:
+        self.outside_window = not inside
+        store, coding_id, position = self.store, self.coding_id, max(0, int(position_ms))
+        self._write(lambda: store.record_window(coding_id, inside=inside, position_ms=position))
 
     def composite_scores(self) -> dict[str, float | None]:
         return self.scale.composite_scores(self._values)

@@ -6,10 +6,14 @@ file format. The writers in ``exports/`` (xlsx, csv, sav) only lay these tables 
 
 Conventions every table follows:
 
-* Several scales share one table; the ``scale_id`` column tells the rows apart. An
-  item or composite is a column named by its id (an id that clashes with a fixed
-  column such as ``rater`` becomes ``item_<id>``). The ``variables`` table is the
-  codebook of those columns.
+* One table per scale: ``scores``, ``final`` and ``pairs`` hold every scale's rows
+  (the ``scale_id`` column tells them apart) and :meth:`ExportBundle.per_scale` cuts
+  them into one table per scale, each with the fixed columns and that scale's own
+  columns only; the writers lay out those. An item or composite is a column named
+  ``<scale>_<item>`` (:func:`variable_column`: ``thabs_rationale``, never a bare
+  ``rationale`` that another scale's item could share), so a column name is unique
+  across every table and format of an export and the same in every export. The
+  ``variables`` table is the codebook of those columns.
 * Only *finished* codings are exported: ``submitted`` ones carry scores, ``uncodable``
   ones carry a reason. Codings not started or still in progress are left out and
   counted (:attr:`ExportBundle.excluded`).
@@ -37,7 +41,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata as _metadata
 from typing import Any, Literal, get_args
@@ -82,6 +86,9 @@ TABLES: tuple[str, ...] = (
     "variables",
 )
 
+#: The wide tables, laid out one per scale by every writer (:meth:`ExportBundle.per_scale`).
+SCALE_TABLES: tuple[str, ...] = ("scores", "final", "pairs")
+
 # Fixed columns of the tables; item and composite columns come after these.
 SESSION_COLUMNS = ("scale_id", "session_id", "patient", "therapist", "session_number", "phase")
 SCORE_COLUMNS = (
@@ -91,10 +98,20 @@ SCORE_COLUMNS = (
     "double_coded",
     "state",
     "submitted_at",
+    "scale_version",
 )
 FINAL_COLUMNS = (*SESSION_COLUMNS, "n_coders", "final_source")
 PAIR_COLUMNS = ("scale_id", "session_id", "rater_A", "rater_B")
-LONG_COLUMNS = ("scale_id", "session_id", "rater", "item_id", "kind", "value", "text")
+LONG_COLUMNS = (
+    "scale_id",
+    "session_id",
+    "rater",
+    "item_id",
+    "variable",
+    "kind",
+    "value",
+    "text",
+)
 NOTE_COLUMNS = ("scale_id", "session_id", "rater", "position_ms", "time", "text")
 SPAN_COLUMNS = (
     "scale_id",
@@ -301,6 +318,30 @@ class ExportBundle:
     def all_variables(self) -> tuple[Variable, ...]:
         return tuple(v for vs in self.variables_by_scale.values() for v in vs)
 
+    def scale_columns(self, name: str, scale_id: str) -> list[str]:
+        """The columns of one scale's ``scores``, ``final`` or ``pairs`` table, in order.
+
+        The table's fixed columns (every column not of a variable), then the scale's
+        own variables' columns (``_A`` and ``_B`` in ``pairs``).
+        """
+        if name not in SCALE_TABLES:
+            raise KeyError(name)
+        frame = self.table(name)
+        suffixes = ("_A", "_B") if name == "pairs" else ("",)
+        every = {v.column + x for v in self.all_variables for x in suffixes}
+        mine = {v.column + x for v in self.variables_by_scale[scale_id] for x in suffixes}
+        return [str(c) for c in frame.columns if c not in every or c in mine]
+
+    def scale_table(self, name: str, scale_id: str) -> pd.DataFrame:
+        """One scale's ``scores``, ``final`` or ``pairs``: its rows and its columns only."""
+        frame = self.table(name)
+        rows = (frame["scale_id"] == scale_id).to_numpy(dtype=bool)
+        return frame.loc[rows, self.scale_columns(name, scale_id)].reset_index(drop=True)
+
+    def per_scale(self, name: str) -> dict[str, pd.DataFrame]:
+        """``scale_table`` of every exported scale, in export order (scale id -> table)."""
+        return {sid: self.scale_table(name, sid) for sid in self.variables_by_scale}
+
     @property
     def adjusted_total(self) -> int:
         """Values of ``final`` set to a fence by winsorizing (0 when not asked)."""
@@ -335,10 +376,47 @@ def _unique(values: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _column_name(item_id: str) -> str:
-    """An item's column: its id, unless that clashes with a fixed or opt-in column."""
-    clashes = item_id in _RESERVED or item_id.startswith("meta_")
-    return f"item_{item_id}" if clashes else item_id
+def variable_column(scale_id: str, item_id: str) -> str:
+    """The column of an item or composite in every wide table: ``<scale>_<item>``.
+
+    The rule: the scale id, an underscore, the item (or composite) id, e.g.
+    ``thabs_rationale`` and ``sthar_rationale`` for the two scales' ``rationale``
+    items. Scale and item ids are lower-case letters, digits and ``_`` (the scale
+    schema), so the name is a valid R, pandas, SPSS and Stata name as it is. Should it
+    equal a fixed column (scale ``final`` with an item ``source`` would give
+    ``final_source``) or start like a manifest column (``meta_``), the column is
+    ``item_<scale>_<item>`` instead. Two exported scales whose names would still meet
+    (scale ``a_b`` item ``c`` and scale ``a`` item ``b_c``) are told apart by
+    :func:`unique_columns`.
+    """
+    name = f"{scale_id}_{item_id}"
+    if name in _RESERVED or name.startswith("meta_"):
+        return f"item_{name}"
+    return name
+
+
+def unique_columns(
+    variables_by_scale: Mapping[str, Sequence[Variable]],
+) -> dict[str, tuple[Variable, ...]]:
+    """The variables with no column name shared by two scales (``_2``, ``_3``... added).
+
+    Only the rare clash of :func:`variable_column` between two scales (``a_b`` + ``c``
+    against ``a`` + ``b_c``) changes a name: the later scale's column (in export
+    order) gets the lowest free suffix.
+    """
+    taken: set[str] = set()
+    out: dict[str, tuple[Variable, ...]] = {}
+    for scale_id, variables in variables_by_scale.items():
+        mine: list[Variable] = []
+        for v in variables:
+            name, n = v.column, 1
+            while name in taken:
+                n += 1
+                name = f"{v.column}_{n}"
+            taken.add(name)
+            mine.append(v if name == v.column else replace(v, column=name))
+        out[scale_id] = tuple(mine)
+    return out
 
 
 def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
@@ -349,7 +427,7 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
         out.append(
             Variable(
                 scale_id=scale.id,
-                column=_column_name(item.id),
+                column=variable_column(scale.id, item.id),
                 item_id=item.id,
                 kind=item.kind,
                 label=item.label,
@@ -362,7 +440,7 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
         out.append(
             Variable(
                 scale_id=scale.id,
-                column=_column_name(comp.id),
+                column=variable_column(scale.id, comp.id),
                 item_id=comp.id,
                 kind="composite",
                 label=comp.label,
@@ -525,7 +603,9 @@ def build_export_bundle(
         include_audio_paths=include_audio_paths,
         include_metadata=include_metadata,
     )
-    variables_by_scale = {scale.id: _with_old_items(scale, definitions) for scale in scales}
+    variables_by_scale = unique_columns(
+        {scale.id: _with_old_items(scale, definitions) for scale in scales}
+    )
     steps.at(0.05)
     raw = _read(
         project,
@@ -534,6 +614,8 @@ def build_export_bundle(
         include_metadata=include_metadata,
     )
     steps.at(0.35)
+    versions = {pk: d.version for pk, d in definitions.items()}
+    raw.codings["scale_version"] = raw.codings["scale_pk"].map(versions).astype("Int64")
     codings = _prepare_codings(raw.codings, raw.facts, chosen)
     excluded = _excluded_counts(codings, chosen)
     extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
@@ -717,15 +799,17 @@ def _scores(
     wide = pd.DataFrame(index=pd.Index(ids, name="coding_id"))
     if not ratings.empty:
         ratings = ratings[ratings["coding_id"].isin(ids[submitted])]
-        # An item's column is its id except for the few renamed ones (see _column_name).
-        column = ratings["item_id"].astype(object)
-        renamed = {k: c for k, c in columns_of.items() if k[1] != c}
-        if renamed:
-            scale_of = pd.Series(finished["scale_id"].to_numpy(), index=ids)
-            scale = ratings["coding_id"].map(scale_of)
-            keys = pd.Series(list(zip(scale, ratings["item_id"], strict=True)), index=ratings.index)
-            column = keys.map(renamed).fillna(column)
-        ratings = ratings.assign(column=column)
+        # Each rating's column (variable_column); an item of no exported version is dropped.
+        scale_of = pd.DataFrame(
+            {"coding_id": ids, "scale_id": finished["scale_id"].to_numpy(dtype=object)}
+        )
+        column_of = pd.DataFrame(
+            [(sid, item, col) for (sid, item), col in columns_of.items()],
+            columns=["scale_id", "item_id", "column"],
+        )
+        ratings = ratings.merge(scale_of, on="coding_id", how="inner").merge(
+            column_of, on=["scale_id", "item_id"], how="inner"
+        )
         is_text = ratings["text"].notna()
         num = ratings[~is_text]
         if not num.empty:
@@ -741,7 +825,9 @@ def _scores(
     for col in text_items:
         if col not in wide.columns:
             wide[col] = None
-        wide[col] = wide[col].astype("str").where(wide[col].notna(), None)
+        # A text answer left empty is missing, as an answer never given is.
+        given = wide[col].notna() & (wide[col].astype(object) != "")
+        wide[col] = wide[col].astype("str").where(given, None)
     wide = wide.loc[:, [*numeric_items, *text_items]]
 
     comp_values: dict[str, np.ndarray] = {c: np.full(len(ids), np.nan) for c in composites}
@@ -802,6 +888,7 @@ def _melt(sub: pd.DataFrame, scale_id: str, variables: Sequence[Variable]) -> pd
             "session_id": np.repeat(sub["session_id"].to_numpy(dtype=object), m),
             "rater": np.repeat(sub["rater"].to_numpy(dtype=object), m),
             "item_id": np.tile(np.array([v.item_id for v in variables], dtype=object), n),
+            "variable": np.tile(np.array([v.column for v in variables], dtype=object), n),
             "kind": np.tile(np.array([v.long_kind for v in variables], dtype=object), n),
             "value": numeric.ravel(),
             "text": texts.ravel(),
@@ -823,7 +910,7 @@ def _long(
         out["value"] = out["value"].astype("float64")
         return out
     out = pd.concat(parts, ignore_index=True)
-    for col in ("scale_id", "session_id", "rater", "item_id", "kind", "text"):
+    for col in ("scale_id", "session_id", "rater", "item_id", "variable", "kind", "text"):
         out[col] = out[col].astype("str").where(out[col].notna(), None)
     return out
 
@@ -1087,7 +1174,9 @@ def _reliability(
                 and v.max is not None
             }
             composites = {c.id: c.items for c in scale.composites}
-            study = study_reliability(long_df, ranges, composites=composites)
+            study = study_reliability(
+                long_df, ranges, composites=composites, scale_default=scale.reliability.icc
+            )
             studies[scale.id] = study
             report = study.report.items
             named = {v.item_id: (v.column, v.long_kind) for v in variables}
@@ -1270,7 +1359,8 @@ TABLE_DOCS: dict[str, str] = {
     ),
     "long": (
         "Tidy scores for R and pandas: one row per submitted coding and item or "
-        "composite (kind), the number in value, the answer of a text item in text."
+        "composite (kind), the number in value, the answer of a text item in text; "
+        "variable is its column name in the wide tables."
     ),
     "pairs": (
         "Double-coded sessions side by side: one row per session, its two reliability "
@@ -1330,6 +1420,10 @@ _COMMON_DOCS: dict[str, str] = {
     ),
     "state": "submitted (scored) or uncodable (no scores; see uncodable).",
     "submitted_at": "When the coding was submitted or marked uncodable (UTC).",
+    "scale_version": (
+        "The version of the scale the coding was made with (the codebook gives each "
+        "version's file hash)."
+    ),
     "date": "Session date from the manifest (exported only on request).",
     "audio_path": "Path of the session's audio file (exported only on request).",
     "n_coders": "Submitted analysis codings of the session.",
@@ -1338,7 +1432,7 @@ _COMMON_DOCS: dict[str, str] = {
     ),
     "rater_A": "The pair's rater with the lower code (string order).",
     "rater_B": "The pair's other rater.",
-    "item_id": "Item or composite id.",
+    "item_id": "Item or composite id (as in the scale file).",
     "kind": "item or composite.",
     "value": "The score (empty when not scored); seconds for duration items.",
     "text": "Text: the answer of a text item, the note, or the uncodable explanation.",
@@ -1352,7 +1446,7 @@ _COMMON_DOCS: dict[str, str] = {
     "reason": "The uncodable reason chosen by the rater.",
     "n": "Number of codings.",
     "queue_position": "Position in the rater's queue.",
-    "variable": "Item or composite column.",
+    "variable": "Item or composite column: <scale>_<item>, as in scores and final.",
     "label": "Item or composite label.",
     "column": "Column name in scores, final and pairs (_A/_B) and the sav file.",
     "min": "Lowest value of an ordinal or nominal item.",
@@ -1428,9 +1522,19 @@ def _reliability_docs(reported: str) -> dict[str, str]:
     return docs
 
 
-def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
-    """Every column of one table with a one-line description (for the READMEs)."""
-    frame = bundle.table(table)
+def describe_columns(
+    bundle: ExportBundle, table: str, scale_id: str | None = None
+) -> list[tuple[str, str]]:
+    """Every column of one table with a one-line description (for the READMEs).
+
+    With ``scale_id``, the columns of that scale's table
+    (:meth:`ExportBundle.scale_table`) of ``scores``, ``final`` or ``pairs``.
+    """
+    columns = (
+        bundle.scale_columns(table, scale_id)
+        if scale_id is not None
+        else [str(c) for c in bundle.table(table).columns]
+    )
     by_column: dict[str, list[Variable]] = {}
     for v in bundle.all_variables:
         by_column.setdefault(v.column, []).append(v)
@@ -1460,7 +1564,7 @@ def describe_columns(bundle: ExportBundle, table: str) -> list[tuple[str, str]]:
         "plan": {"state": _PLAN_STATE_DOC},
     }.get(table, {})
     out = []
-    for column in frame.columns:
+    for column in columns:
         doc = special.get(column) or _COMMON_DOCS.get(column) or variable_doc(column)
         if doc is None and table == "pairs" and column[-2:] in ("_A", "_B"):
             base = variable_doc(column[:-2])
@@ -1502,10 +1606,8 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
     else:
         d = bundle.descriptives
         per_var = [
-            f"{scale_id}.{variable}: {n}"
-            for scale_id, variable, n in zip(
-                d["scale_id"], d["variable"], d["adjusted_n"], strict=True
-            )
+            f"{variable}: {n}"
+            for variable, n in zip(d["variable"], d["adjusted_n"], strict=True)
             if n
         ]
         winsor = (

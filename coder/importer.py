@@ -13,7 +13,9 @@ An import runs in three phases, so that bad input changes nothing half-way:
    trailing ``.0`` or ``.00`` is allowed, so ``3.0`` is 3) or is above
    :data:`MAX_SESSION_NUMBER` (``+5``, ``1e3``, ``3.5``, ``-1``, ``0x10``, ``inf``,
    ``٣`` are all refused); a ``date`` that is not ``YYYY-MM-DD`` (or ``D.M.YYYY``; a
-   time of midnight from Excel is dropped, slashed dates are ambiguous and refused). A
+   time of midnight from Excel is dropped, slashed dates are ambiguous and refused); a
+   ``window_offset`` (the session's shift of the scale's coding window, kept as
+   metadata) that is not seconds or ``m:ss`` (:func:`coder.session_window.parse_window_offset`). A
    phase rule that does not cover a row's session number is reported on that row.
 2. **Probe** every row's audio (duration, format, SHA-256; unchanged files, same size
    and modification time, are not hashed again), with progress. Cancelling here
@@ -63,6 +65,7 @@ from coder.session_fields import (
     parse_session_number,
     session_id_problem,
 )
+from coder.session_window import WINDOW_OFFSET_FIELD, parse_window_offset
 from coder.store.imports import (
     LinkedRecording,
     StoredAudio,
@@ -414,6 +417,10 @@ def read_manifest(
             reasons.append(str(exc))
         try:
             session_date = parse_session_date(values.get("date", ""))
+        except ValueError as exc:
+            reasons.append(str(exc))
+        try:  # kept as metadata; coder.session_window reads it
+            parse_window_offset(values.get(WINDOW_OFFSET_FIELD, ""))
         except ValueError as exc:
             reasons.append(str(exc))
         shown_sid = "" if not sid or len(sid) > MAX_ID_LENGTH or bad_text else sid

@@ -20,7 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coder.reliability import ICC_LABELS, IccForm, ItemReliability, StudyReliability
+from coder.reliability import (
+    ICC_LABELS,
+    ItemReliability,
+    StudyReliability,
+    form_label,
+    pair_form,
+)
 
 
 @dataclass(frozen=True)
@@ -56,31 +62,48 @@ def apa(value: float | None) -> str:
     return text.replace("0.", ".", 1)
 
 
-def _ci(form: IccForm) -> str:
-    if form.ci95 is None:
+def _ci(ci95: tuple[float, float] | None) -> str:
+    if ci95 is None:
         return ""
-    return f", 95% CI [{apa(form.ci95[0])}, {apa(form.ci95[1])}]"
+    return f", 95% CI [{apa(ci95[0])}, {apa(ci95[1])}]"
 
 
-def headline_form(item: ItemReliability, default: str, *, scale: bool = True) -> tuple[str, str]:
-    """The ICC form an item's paragraph reports, and why.
+@dataclass(frozen=True)
+class Headline:
+    """The ICC an item's sentence reports: the report's recommendation, as it is.
 
-    Returns:
-        ``(form, reason)``: the scale's default form (``reliability.icc``; for a long
-        CSV, ``default``) with the design caveat of the report when the design is
-        not crossed.
+    Attributes:
+        form: A key of the item's ``icc`` or ``icc_vc``.
+        label: As a paper writes it (``ICC(A,1)``).
+        value: Its value (None when not defined).
+        ci95: Its 95 % interval.
+        reason: Why this form (the recommendation's reason).
+        ci_method: How the interval was computed, in words, when not the F-based one.
     """
-    reason = (
-        "the form the scale's reliability settings name"
-        if scale
-        else "the default form for rating data without a scale"
-    )
-    if item.design == "varying_pairs":
-        reason += (
-            "; rater pairs varied across sessions, so the two-way forms are computed with "
-            "coder A as the rater with the lower code"
-        )
-    return default, reason
+
+    form: str
+    label: str
+    value: float | None
+    ci95: tuple[float, float] | None
+    reason: str
+    ci_method: str | None = None
+
+
+def headline(item: ItemReliability, default: str) -> Headline:
+    """The form an item's sentence reports: :func:`coder.reliability.recommend_form`'s.
+
+    The recommendation (``item.recommendation``) decides the form and gives the
+    reason; without one (an item nobody double-coded) the ``default`` form of the
+    Shrout & Fleiss table is named.
+    """
+    rec = item.recommendation
+    if rec is None or rec.form is None:
+        stat = item.icc[default]
+        return Headline(default, form_label(default), stat.value, stat.ci95, "")
+    method = None
+    if rec.source == "icc_vc" and item.icc_vc is not None:
+        method = item.icc_vc.ci_description
+    return Headline(rec.form, rec.label, rec.value, rec.ci95, rec.reason, method)
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -160,41 +183,53 @@ def methods_paragraph(study: StudyReliability, facts: MethodsFacts) -> str:
         )
     out += _allocation(facts, raters)
     if assessed:
-        first = next(iter(assessed.values()))
-        form, reason = headline_form(first, facts.default_form, scale=facts.scale_name is not None)
-        sf, mw, desc = ICC_LABELS[form]
-        out.append(f"We report the {sf} ({mw}; {desc}): {reason}.")
+        heads = {i: headline(it, facts.default_form) for i, it in assessed.items()}
+        first = next(iter(heads.values()))
+        reason = first.reason or (
+            "the form the scale's reliability settings name"
+            if facts.scale_name
+            else "the default form for rating data without a scale"
+        )
+        reason = reason[:1].lower() + reason[1:].rstrip(".")
+        out.append(f"We report the {first.label}: {reason}.")
+        if first.ci_method:
+            out.append(f"Its 95% confidence intervals are from a {first.ci_method.rstrip('.')}.")
         values = []
         defined: list[float] = []
-        for item_id, it in assessed.items():
-            stat = it.icc[form]
-            if stat.value is not None:
-                defined.append(stat.value)
+        for item_id, head in heads.items():
+            if head.value is not None:
+                defined.append(head.value)
+            other = f"{head.label} " if head.label != first.label else ""
             values.append(
-                f"{label.get(item_id, item_id)} {apa(stat.value)}{_ci(stat)} (n = {it.n_sessions})"
+                f"{label.get(item_id, item_id)} {other}{apa(head.value)}{_ci(head.ci95)} "
+                f"(n = {assessed[item_id].n_sessions})"
             )
-        out.append(f"{sf} was {'; '.join(values)}.")
+        out.append(f"{first.label} was {'; '.join(values)}.")
         if len(defined) > 1:
             mean = sum(defined) / len(defined)
             out.append(
-                f"Across {len(defined)} items and composites, {sf} ranged from "
+                f"Across {len(defined)} items and composites, it ranged from "
                 f"{apa(min(defined))} to {apa(max(defined))} (mean {apa(mean)})."
             )
         varying = [i for i, it in assessed.items() if it.design != "crossed"]
+        per_pair = pair_form(first.form)
         spreads = [
-            (i, study.pair_summary[i][form])
+            (i, study.pair_summary[i][per_pair])
             for i in varying
-            if i in study.pair_summary and study.pair_summary[i][form].n_pairs > 1
+            if i in study.pair_summary
+            and per_pair in study.pair_summary[i]
+            and study.pair_summary[i][per_pair].n_pairs > 1
         ]
         if spreads:
+            sf = ICC_LABELS[per_pair][0]
             parts = [
                 f"{label.get(i, i)} {apa(s.min)} to {apa(s.max)} (mean {apa(s.mean)}, "
                 f"median {apa(s.median)}, {_plural(s.n_pairs, 'pair')})"
                 for i, s in spreads
             ]
             out.append(
-                f"Computed per rater pair on the sessions each pair shared, {sf} ranged "
-                f"{'; '.join(parts)}."
+                f"Computed per rater pair on the sessions each pair shared (a crossed "
+                f"two-rater design, {sf}), it ranged {'; '.join(parts)}."
             )
     if study.fixed:
         names = [f"{label.get(i, i)} (always {v:g})" for i, v in study.fixed.items()]
@@ -228,4 +263,4 @@ def methods_paragraph(study: StudyReliability, facts: MethodsFacts) -> str:
     return " ".join(out)
 
 
-__all__ = ["MethodsFacts", "apa", "headline_form", "methods_paragraph"]
+__all__ = ["Headline", "MethodsFacts", "apa", "headline", "methods_paragraph"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from coder.assignment import (
+    NotCodable,
     Plan,
     PlannedCoding,
     PlanSession,
@@ -21,13 +22,17 @@ from coder.assignment import (
     plan_assignments,
     replan,
 )
+from coder.attrition import no_audio_reason
 from coder.certification import UNPLANNED_ROLES, certification_required, eligible_raters
 from coder.changes import OpChanges
 from coder.discrepancies import progress_by_rater, stored_plan_params
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
+from coder.pools import check_plan_raters
 from coder.scales import RatingScale
+from coder.session_window import WindowShortfall, window_shortfalls
 from coder.store import plans as store
+from coder.store.pools import list_pools, pool
 from coder.store.project import LEAD, Project, Rater, SessionInfo
 from coder.store.queries import StoredPlan
 
@@ -46,9 +51,11 @@ class PlanRequest:
     exclude_pool_of: tuple[str, ...] = ()
     session_numbers: tuple[int, ...] = ()
     training: tuple[str, ...] = ()
+    pool: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            **({"pool": self.pool} if self.pool else {}),
             "scale": self.scale_id,
             "raters": list(self.raters),
             "double": self.double,
@@ -81,29 +88,35 @@ def parse_double(text: str) -> float | int:
 
 def _eligible_sessions(
     project: Project, request: PlanRequest
-) -> tuple[list[PlanSession], list[str]]:
-    """The sessions a plan may use, and notes on the ones it leaves out."""
+) -> tuple[list[PlanSession], list[str], list[NotCodable]]:
+    """The sessions a plan may use, notes on the ones it leaves out, and those left out
+    as not codable with the reason (:func:`coder.attrition.no_audio_reason`)."""
     scale = project.scale(request.scale_id)
     for key in request.stratify:
         if key not in STRATA_KEYS:
             raise InputError(f"cannot stratify by {key!r}; use any of: {', '.join(STRATA_KEYS)}")
     notes = []
     chosen = []
-    no_audio = 0
+    not_codable: list[NotCodable] = []
+    short: list[WindowShortfall] = []
     for session in project.sessions():
         if request.session_numbers and session.session_number not in request.session_numbers:
             continue
         if not scale.applies_to.matches(session.session_number):
             continue
-        if session.audio_status != "ok":
-            no_audio += 1
+        reason = no_audio_reason(session.audio_status, session.audio_reason)
+        if reason is not None:
+            not_codable.append(NotCodable(session.key, reason))
             continue
+        short += window_shortfalls([session], [scale])
         chosen.append(PlanSession(session.key, _strata(session, request.stratify)))
-    if no_audio:
+    if not_codable:
         notes.append(
-            f"coverage: {no_audio} session(s) without usable audio were left out; "
-            "import or re-link their audio and plan again"
+            f"coverage: {len(not_codable)} session(s) without usable audio were left out "
+            "(listed as not codable); import or re-link their audio and plan again"
         )
+    for shortfall in short:
+        notes.append(f"short recording: {shortfall.session_id}: {shortfall.window.shortfall()}")
     if not chosen:
         raise InputError(
             f"no session of the project fits scale {scale.id!r}"
@@ -114,17 +127,75 @@ def _eligible_sessions(
             )
             + " with usable audio"
         )
-    return chosen, notes
+    return chosen, notes, not_codable
 
 
-def _excluded_raters(project: Project, request: PlanRequest) -> set[str]:
+def _with_pool_raters(project: Project, request: PlanRequest) -> PlanRequest:
+    """The request with the raters of its pool (``--pool``), checked against the teams.
+
+    Raises:
+        InputError: both a pool and raters given, an unknown or empty pool, or raters
+            from two separate pools (:func:`coder.pools.check_plan_raters`).
+    """
+    pools = list_pools(project)
+    if request.pool:
+        if request.raters:
+            raise InputError("give --raters or --pool, not both (the pool names the plan's raters)")
+        chosen = next((p for p in pools if p.name == request.pool), None)
+        if chosen is None:
+            pool(project, request.pool)  # raises naming the project's pools
+        assert chosen is not None
+        active = {r.code for r in project.raters()}
+        raters = tuple(r for r in chosen.raters if r in active)
+        if not raters:
+            raise InputError(f"pool {request.pool!r} has no active rater")
+        request = dataclasses.replace(request, raters=raters)
+    check_plan_raters(request.raters, pools)
+    return request
+
+
+def _excluded_raters(project: Project, request: PlanRequest) -> tuple[set[str], list[str]]:
+    """The raters ``--exclude-pool-of`` keeps out, and notes naming the ones dropped.
+
+    Each value is another scale (its raters: every rater with a coding of it) or a
+    named pool (its raters).
+
+    Raises:
+        InputError: the scale being planned, an unknown scale or pool, or a scale
+            that has no coding yet (it has no raters to keep out: plan it first, or
+            name its pool).
+    """
     excluded: set[str] = set()
+    notes: list[str] = []
+    pools = {p.name: p for p in list_pools(project)}
+    scale_ids = {s.id for s in project.scales()}
     for other in request.exclude_pool_of:
         if other == request.scale_id:
             raise InputError("--exclude-pool-of names the scale being planned")
-        project.scale(other)  # a clear error for an unknown scale
-        excluded |= store.raters_coding(project, other)
-    return excluded
+        if other in scale_ids:
+            found = store.raters_coding(project, other)
+            if not found:
+                raise InputError(
+                    f"--exclude-pool-of {other}: scale {other!r} has no coding yet, so "
+                    "it has no raters to keep out; plan it first, or name its rater "
+                    "pool instead (--exclude-pool-of POOL; see session-coder pool list)"
+                )
+        elif other in pools:
+            found = set(pools[other].raters)
+        else:
+            raise InputError(
+                f"--exclude-pool-of {other}: no scale or rater pool of that name (scales: "
+                f"{', '.join(sorted(scale_ids)) or 'none'}; pools: "
+                f"{', '.join(sorted(pools)) or 'none'})"
+            )
+        dropped = sorted(found & set(request.raters))
+        if dropped:
+            notes.append(
+                f"pool separation: {', '.join(dropped)} left out (they code {other}; "
+                "--exclude-pool-of)"
+            )
+        excluded |= found
+    return excluded, notes
 
 
 def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tuple[str, str]]]:
@@ -153,6 +224,7 @@ def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tupl
 
 def make_plan(project: Project, request: PlanRequest) -> Plan:
     """Plan (or re-plan) a scale without storing anything: the preview."""
+    request = _with_pool_raters(project, request)
     known = {r.code for r in project.raters()}
     unknown = [r for r in request.raters if r not in known]
     if unknown:
@@ -172,8 +244,9 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
                 "code real sessions with session-coder certify override"
             )
         request = dataclasses.replace(request, raters=tuple(allowed))
-    sessions, notes = _eligible_sessions(project, request)
-    excluded = _excluded_raters(project, request)
+    sessions, notes, not_codable = _eligible_sessions(project, request)
+    excluded, exclusion_notes = _excluded_raters(project, request)
+    notes += exclusion_notes
     previous, started = _stored_plan(project, request.scale_id)
     if previous is None:
         plan = plan_assignments(
@@ -214,7 +287,7 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
         )
     if notes:
         plan = Plan(**{**plan.__dict__, "relaxed": tuple(plan.relaxed) + tuple(notes)})
-    return plan
+    return dataclasses.replace(plan, not_codable=tuple(not_codable))
 
 
 def _with_trainees(plan: Plan, trainees: Sequence[str], request: PlanRequest) -> Plan:
@@ -247,6 +320,8 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
     Returns:
         The stored plan's id.
     """
+    if request.pool and not request.raters:  # the params name the pool and its raters
+        request = _with_pool_raters(project, request)
     return store.store_plan(
         project,
         request.scale_id,

@@ -133,6 +133,7 @@ def project_study(
         composites=composites,
         subset=Subset(_grouped(where), None if sessions is None else len(sessions)),
         training=training,
+        scale_default=scale.reliability.icc,
     )
     return ProjectStudy(
         scale=scale,

@@ -1,31 +1,41 @@
 """The CSV export: tidy (long) scores for R and pandas, with every other table beside it.
 
-``write_csv(bundle, "study.csv")`` writes, in the folder of ``study.csv``:
+``write_csv(bundle, "study.csv")`` writes, in the folder of ``study.csv`` (one file
+per exported scale where the name says ``<scale>``):
 
-=============================  ==========================================================
-file                           content
-=============================  ==========================================================
-``study.csv``                  the long table: scale_id, session_id, rater, item_id,
-                               kind (item/composite), value, text
-``study_scores.csv``           wide scores, one row per session x rater
-``study_pairs.csv``            double-coded sessions side by side (``_A`` / ``_B``)
-``study_final.csv``            one row per session (primary or pair mean, winsorized?)
-``study_reliability.csv``      ICC (six forms), kappa, alpha, agreement per variable
-``study_descriptives.csv``     n, M, SD, quartiles, outliers, adjusted_n per variable
-``study_notes.csv``            notes with ``position_ms`` and ``time`` (mm:ss)
-``study_spans.csv``            spans of duration items
-``study_uncodable.csv``        uncodable codings with reason and text
-``study_uncodable_counts.csv`` uncodable codings counted by reason
-``study_plan.csv``             the assignment plan
-``study_variables.csv``        the codebook: labels, ranges, anchors of every column
-``study_README.txt``           the options used and every column explained
-=============================  ==========================================================
+====================================  ===================================================
+file                                  content
+====================================  ===================================================
+``study.csv``                         the long table: scale_id, session_id, rater,
+                                      item_id, variable, kind (item/composite), value,
+                                      text
+``study_codebook.csv``                every variable: scale, label, kind, range, anchors
+``study_scores_<scale>.csv``          wide scores, one row per session x rater
+``study_final_<scale>.csv``           one row per session (final rule, winsorized?)
+``study_pairs_<scale>.csv``           double-coded sessions side by side (``_A``/``_B``)
+``study_reliability.csv``             ICC (six forms), kappa, alpha, agreement per
+                                      variable
+``study_reliability_pairs.csv``       every ICC form per rater pair and variable; the
+                                      summary over pairs (range, mean, median) is in
+                                      ``study_reliability_pair_summary.csv``
+``study_descriptives.csv``            n, M, SD, quartiles, outliers, adjusted_n
+``study_notes.csv``                   notes with ``position_ms`` and ``time`` (mm:ss)
+``study_spans.csv``                   spans of duration items
+``study_uncodable.csv``               uncodable codings with reason and text
+``study_uncodable_counts.csv``        uncodable codings counted by reason
+``study_plan.csv``                    the assignment plan
+``study_README.txt``                  the options used and every column explained
+====================================  ===================================================
 
-When ``path`` is an existing folder, the files are ``export.csv``, ``export_scores.csv``
-... inside it. Files are UTF-8 without a byte-order mark, comma-separated, with a
-header row; a missing value is an empty field; booleans are ``True``/``False``;
-``submitted_at`` is ``YYYY-MM-DD HH:MM:SS`` (UTC); an infinite F is ``inf``. Both
-``read.csv`` / ``readr::read_csv`` and ``pandas.read_csv`` read them as they are.
+Item and composite columns are named ``<scale>_<item>`` (``thabs_rationale``; see
+:func:`coder.export_data.variable_column`), the same in every file and format.
+``path`` without ``.csv`` gets it added (``study`` writes ``study.csv`` and the rest
+beside it). When ``path`` is an existing folder, or ends with ``/`` (a new folder is
+created), the files are ``export.csv``, ``export_codebook.csv`` ... inside it. Files
+are UTF-8 without a byte-order mark, comma-separated, with a header row; a missing
+value is an empty field; booleans are ``True``/``False``; ``submitted_at`` is
+``YYYY-MM-DD HH:MM:SS`` (UTC); an infinite F is ``inf``. Both ``read.csv`` /
+``readr::read_csv`` and ``pandas.read_csv`` read them as they are.
 Every file is written beside its final name and moved into place only when all of
 them are complete, so a failed export leaves no half-written set.
 
@@ -41,6 +51,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +126,13 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 LONG_TABLE = "long"
+#: The files beside the long table, in order; ``{scale}`` stands for one file per
+#: exported scale (``study_scores_thabs.csv``, ``study_scores_ghes.csv``, ...).
 BESIDE: tuple[str, ...] = (
-    "scores",
-    "pairs",
-    "final",
+    "codebook",
+    "scores_{scale}",
+    "final_{scale}",
+    "pairs_{scale}",
     "reliability",
     "reliability_pairs",
     "reliability_pair_summary",
@@ -128,22 +142,54 @@ BESIDE: tuple[str, ...] = (
     "uncodable",
     "uncodable_counts",
     "plan",
-    "variables",
 )
 
 
-def csv_paths(path: str | Path) -> dict[str, Path]:
-    """Where each table goes for a given ``path`` (table name -> file), README last."""
-    path = Path(path)
-    if path.is_dir():
-        folder, stem, main = path, "export", path / "export.csv"
-    else:
-        folder, stem, main = path.parent, path.stem, path
-    out = {LONG_TABLE: main}
-    for table in BESIDE:
-        out[table] = folder / f"{stem}_{table}.csv"
-    out["README"] = folder / f"{stem}_README.txt"
-    return out
+@dataclass(frozen=True)
+class CsvFile:
+    """One file of a CSV export: where it goes and which table (and scale) it holds."""
+
+    path: Path
+    table: str
+    scale_id: str | None = None
+
+
+def csv_files(bundle: ExportBundle, path: str | Path) -> list[CsvFile]:
+    """Every file of the export for ``path``, the long table first and the README last.
+
+    ``path`` is the long table's file, named as given when it ends in ``.csv`` and
+    with ``.csv`` added otherwise (``--out study`` writes ``study.csv``,
+    ``study_scores_thabs.csv`` ...). An existing folder, or a path written with a
+    trailing ``/``, is a folder: the files are ``export.csv``, ``export_scores_thabs.csv``
+    ... inside it.
+    """
+    folder, stem = csv_location(path)
+    given = Path(os.fspath(path)).name
+    main = given if given.lower().endswith(".csv") and given[:-4] == stem else f"{stem}.csv"
+    files = [CsvFile(folder / main, LONG_TABLE)]
+    for pattern in BESIDE:
+        if "{scale}" in pattern:
+            table = pattern.split("_", 1)[0]
+            files += [
+                CsvFile(folder / f"{stem}_{table}_{scale_id}.csv", table, scale_id)
+                for scale_id in bundle.variables_by_scale
+            ]
+        else:
+            table = "variables" if pattern == "codebook" else pattern
+            files.append(CsvFile(folder / f"{stem}_{pattern}.csv", table))
+    files.append(CsvFile(folder / f"{stem}_README.txt", "README"))
+    return files
+
+
+def csv_location(path: str | Path) -> tuple[Path, str]:
+    """The folder and the file-name stem of a CSV export written to ``path``."""
+    text = os.fspath(path)
+    target = Path(text).expanduser()
+    if target.is_dir() or text.endswith(("/", os.sep)):
+        return target, "export"
+    name = target.name
+    stem = name[:-4] if name.lower().endswith(".csv") else name
+    return target.parent, stem
 
 
 def write_csv(
@@ -162,18 +208,27 @@ def write_csv(
     Raises:
         OSError: A file cannot be written (no file of the set is left half-written).
     """
-    targets = csv_paths(path)
+    files = csv_files(bundle, path)
+    files[0].path.parent.mkdir(exist_ok=True)  # a new folder given as "NEWDIR/"
+    frames = {
+        id(f): bundle.table(f.table)
+        if f.scale_id is None
+        else bundle.scale_table(f.table, f.scale_id)
+        for f in files
+        if f.table != "README"
+    }
     partial: dict[Path, Path] = {}
-    total = sum(max(1, bundle.table(t).size) for t in targets if t != "README")
+    total = sum(max(1, frame.size) for frame in frames.values())
     done = 0
     try:
-        for table, target in targets.items():
+        for file in files:
+            target = file.path
             tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
             partial[target] = tmp
-            if table == "README":
-                tmp.write_text(_readme(bundle, targets), encoding="utf-8")
+            if file.table == "README":
+                tmp.write_text(_readme(bundle, files), encoding="utf-8")
                 continue
-            frame = escape_formulas(bundle.table(table))
+            frame = escape_formulas(frames[id(file)])
             frame.to_csv(
                 tmp,
                 index=False,
@@ -193,10 +248,10 @@ def write_csv(
         raise
     if progress is not None:
         progress(1.0)
-    return list(targets.values())
+    return [f.path for f in files]
 
 
-def _readme(bundle: ExportBundle, targets: dict[str, Path]) -> str:
+def _readme(bundle: ExportBundle, files: list[CsvFile]) -> str:
     lines = ["Session Coder export (CSV)", "=" * 26, ""]
     for key, text in describe_options(bundle):
         lines.append(f"{key}: {text}")
@@ -210,11 +265,15 @@ def _readme(bundle: ExportBundle, targets: dict[str, Path]) -> str:
         "texts are written as a newline (a carriage return is never written).",
         "",
     ]
-    for table, target in targets.items():
-        if table == "README":
+    for file in files:
+        if file.table == "README":
             continue
-        lines += [target.name, "-" * len(target.name), TABLE_DOCS[table], ""]
-        for column, description in describe_columns(bundle, table):
+        name = file.path.name
+        doc = TABLE_DOCS[file.table]
+        if file.scale_id is not None:
+            doc = f"Scale {file.scale_id}. {doc}"
+        lines += [name, "-" * len(name), doc, ""]
+        for column, description in describe_columns(bundle, file.table, file.scale_id):
             lines.append(f"  {column}: {description}")
         lines.append("")
     return "\n".join(lines)

@@ -1,7 +1,6 @@
 """The Excel export: a README sheet first, then one sheet per analysis table.
 
-Sheets, in order: README, scores, pairs, final, reliability, reliability_pairs,
-reliability_pair_summary, descriptives, notes,
+Sheets, in order: README, scores, pairs, final, reliability, descriptives, notes,
 spans, uncodable (with the counts by reason to its right), plan. Every data sheet has
 a bold, frozen header row, an autofilter and column widths fitted to its content.
 Numbers are stored as numbers, ``submitted_at`` as an Excel date-time, texts as text
@@ -26,6 +25,7 @@ import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
@@ -48,11 +48,15 @@ from coder.export_data import (
 
 Progress = Callable[[float], None]
 
+#: The sheets of every workbook, in order, with ``{scale}`` standing for one sheet per
+#: exported scale (``scores_thabs``, ``scores_ghes``, ... then ``final_thabs`` ...).
 SHEETS: tuple[str, ...] = (
     "README",
-    "scores",
-    "pairs",
-    "final",
+    "codebook",
+    "scores_{scale}",
+    "final_{scale}",
+    "pairs_{scale}",
+    "long",
     "reliability",
     "reliability_pairs",
     "reliability_pair_summary",
@@ -60,15 +64,22 @@ SHEETS: tuple[str, ...] = (
     "notes",
     "spans",
     "uncodable",
+    "uncodable_counts",
     "plan",
 )
-COUNT_COLUMNS = {"scale_id": "count_scale_id", "reason": "count_reason", "n": "count_n"}
-_SHEET_NOTES: dict[str, str] = {
-    "uncodable": (
-        "Codings marked uncodable, with reason and text; to their right, after an empty "
-        "column, the counts by scale and reason (count_scale_id, count_reason, count_n)."
-    ),
-}
+_MAX_SHEET_NAME = 31  # Excel's limit
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One data sheet: its name, the bundle table it shows and, if any, its scale."""
+
+    name: str
+    table: str
+    scale_id: str | None
+    frame: pd.DataFrame
+
+
 _ROWS_PER_CHUNK = 2000
 # zlib's default level, as openpyxl uses: level 1 would save a third of the writing time
 # (0.5 s for 5,000 sessions) for a file a third larger, and the budget is not tight.
@@ -102,9 +113,10 @@ def write_xlsx(bundle: ExportBundle, path: str | Path, *, progress: Progress | N
         OSError: The file or its folder cannot be written (nothing is left behind).
     """
     path = Path(path)
-    tables = sheet_tables(bundle)
+    sheets = sheet_layout(bundle)
+    tables = {sheet.name: sheet.frame for sheet in sheets}
     wb = Workbook(write_only=True)
-    _write_readme(wb.create_sheet("README"), bundle, tables)
+    _write_readme(wb.create_sheet("README"), bundle, sheets)
     date_style = 0
     for name, frame in tables.items():
         ws = wb.create_sheet(name)
@@ -113,8 +125,7 @@ def write_xlsx(bundle: ExportBundle, path: str | Path, *, progress: Progress | N
         ws.auto_filter.ref = f"A1:{last}{frame.shape[0] + 1}"
         for i, width in enumerate(_column_widths(frame), start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
-        # An unnamed column (the gap before the uncodable counts) gets no header cell.
-        ws.append([_header_cell(ws, str(c)) if str(c) else None for c in frame.columns])
+        ws.append([_header_cell(ws, str(c)) for c in frame.columns])
         probe = WriteOnlyCell(ws)
         probe.number_format = "yyyy-mm-dd hh:mm:ss"
         date_style = probe.style_id  # registers the date format in the workbook's styles
@@ -139,32 +150,42 @@ def write_xlsx(bundle: ExportBundle, path: str | Path, *, progress: Progress | N
     return path
 
 
+def sheet_layout(bundle: ExportBundle) -> list[Sheet]:
+    """The data sheets in order (README aside): see :data:`SHEETS`.
+
+    A per-scale sheet is named ``<table>_<scale>``; a name longer than Excel's 31
+    characters is cut and numbered (``scores_a_very_long_scale_id~2``), and the
+    README lists every sheet with its scale.
+    """
+    out: list[Sheet] = []
+    taken: set[str] = {"readme"}
+    for pattern in SHEETS[1:]:
+        if "{scale}" not in pattern:
+            table = "variables" if pattern == "codebook" else pattern
+            out.append(Sheet(pattern, table, None, bundle.table(table)))
+            taken.add(pattern.lower())
+            continue
+        table = pattern.split("_", 1)[0]
+        for scale_id, frame in bundle.per_scale(table).items():
+            name = _sheet_name(f"{table}_{scale_id}", taken)
+            out.append(Sheet(name, table, scale_id, frame))
+    return out
+
+
+def _sheet_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or cut to Excel's limit and numbered to be unique (case-insensitive)."""
+    name, n = wanted[:_MAX_SHEET_NAME], 1
+    while name.lower() in taken:
+        n += 1
+        suffix = f"~{n}"
+        name = wanted[: _MAX_SHEET_NAME - len(suffix)] + suffix
+    taken.add(name.lower())
+    return name
+
+
 def sheet_tables(bundle: ExportBundle) -> dict[str, pd.DataFrame]:
-    """The data sheets in order (README aside): the bundle's tables as laid out."""
-    counts = bundle.uncodable_counts.rename(columns=COUNT_COLUMNS)
-    uncodable = bundle.uncodable.reset_index(drop=True)
-    n = max(len(uncodable), len(counts))
-    side = pd.concat(
-        [
-            uncodable.reindex(range(n)),
-            pd.DataFrame({"": pd.Series([None] * n, dtype=object)}),
-            counts.reset_index(drop=True).reindex(range(n)),
-        ],
-        axis=1,
-    )
-    return {
-        "scores": bundle.scores,
-        "pairs": bundle.pairs,
-        "final": bundle.final,
-        "reliability": bundle.reliability,
-        "reliability_pairs": bundle.reliability_pairs,
-        "reliability_pair_summary": bundle.reliability_pair_summary,
-        "descriptives": bundle.descriptives,
-        "notes": bundle.notes,
-        "spans": bundle.spans,
-        "uncodable": side,
-        "plan": bundle.plan,
-    }
+    """The data sheets in order (README aside): sheet name -> table as laid out."""
+    return {sheet.name: sheet.frame for sheet in sheet_layout(bundle)}
 
 
 # --------------------------------------------------------------------------- README
@@ -200,67 +221,89 @@ def _column_dimensions(ws: WriteOnlyWorksheet) -> DimensionHolder[str, ColumnDim
     return dimensions
 
 
-def _write_readme(
-    ws: WriteOnlyWorksheet, bundle: ExportBundle, tables: dict[str, pd.DataFrame]
-) -> None:
+_README_WIDTHS = {"A": 24.0, "B": 30.0, "C": 90.0}
+
+
+def _write_readme(ws: WriteOnlyWorksheet, bundle: ExportBundle, sheets: list[Sheet]) -> None:
+    """The README sheet: three columns (what, column, explanation), printable.
+
+    Every explanation is in the wide column C with wrapped text and a row height for
+    its lines, so nothing spills over a neighbouring cell on screen or on paper; the
+    sheet prints landscape, one page wide, with its column header rows repeated.
+    """
     widths = _column_dimensions(ws)
-    widths["A"].width = 20
-    widths["B"].width = 28
-    widths["C"].width = 100
-    for letter in "DEFG":
-        widths[letter].width = 24
+    for letter, width in _README_WIDTHS.items():
+        widths[letter].width = width
+    setup: Any = ws  # page_setup, print_options, sheet_properties: set by _setup()
+    setup.page_setup.orientation = "landscape"
+    setup.page_setup.fitToWidth = 1
+    setup.page_setup.fitToHeight = 0
+    setup.sheet_properties.pageSetUpPr.fitToPage = True
+    setup.print_options.gridLines = True
+    heights = setup.row_dimensions
     bold = _HEADER_FONT
+    number = 0
 
     def row(*values: Any, font: Font | None = None) -> None:
+        nonlocal number
+        number += 1
+        lines = max(
+            (
+                _wrapped_lines(str(v), _README_WIDTHS[get_column_letter(i)])
+                for i, v in enumerate(values, start=1)
+                if isinstance(v, str) and i <= len(_README_WIDTHS)
+            ),
+            default=1,
+        )
+        if lines > 1:
+            heights[number].height = 15 * lines
         ws.append([_cell(ws, v, font=font) if v is not None else None for v in values])
 
     row("Session Coder export", font=_TITLE_FONT)
     row(
-        "This workbook holds the scores and inter-rater reliability of the project. "
-        "This sheet explains every sheet and every column; numbers are stored as numbers, "
-        "time stamps in milliseconds and again as mm:ss text."
+        "About",
+        None,
+        "This workbook holds the scores and inter-rater reliability of the project, one "
+        "sheet per scale for scores, final and pairs. This sheet explains every sheet "
+        "and every column; the codebook sheet lists every item and composite column. "
+        "Numbers are stored as numbers, dates as dates, time stamps in milliseconds "
+        "and again as mm:ss text; an empty cell is a missing value.",
     )
     row()
     row("Options", font=bold)
     for key, text in describe_options(bundle):
-        row(key, text)
+        row(key, None, text)
     if bundle.methods:
         row()
         row("Methods", font=bold)
         row(
-            "The reliability in words, for a paper's methods section (the numbers are "
-            "those of the reliability sheets, rounded):"
+            "About",
+            None,
+            "The reliability of each scale in words, for a paper's methods section: the "
+            "numbers are those of the reliability sheets, rounded to two decimals.",
         )
         for scale_id, paragraph in bundle.methods.items():
-            row(scale_id, paragraph)
+            row(scale_id, None, paragraph)
     row()
     row("Sheets", font=bold)
-    row("README", "This sheet.")
-    for name in tables:
-        row(name, _SHEET_NOTES.get(name, TABLE_DOCS[name]))
+    row("README", None, "This sheet.")
+    for sheet in sheets:
+        doc = TABLE_DOCS[sheet.table]
+        if sheet.scale_id is not None:
+            doc = f"Scale {sheet.scale_id}. {doc}"
+        row(sheet.name, None, doc)
     row()
     row("Columns", font=bold)
     row("sheet", "column", "description", font=bold)
-    for name in tables:
-        if name == "uncodable":
-            docs = describe_columns(bundle, "uncodable") + [
-                (new, f"Counts: {desc}")
-                for new, desc in zip(
-                    COUNT_COLUMNS.values(),
-                    ("Scale id.", "Uncodable reason.", "Codings with this reason."),
-                    strict=True,
-                )
-            ]
-        else:
-            docs = describe_columns(bundle, name)
-        for column, description in docs:
-            row(name, column, description)
-    row()
-    row("Variables (codebook)", font=bold)
-    codebook = bundle.variables
-    row(*codebook.columns, font=bold)
-    for values in codebook.itertuples(index=False):
-        row(*(None if _missing(v) else v for v in values))
+    for sheet in sheets:
+        for column, description in describe_columns(bundle, sheet.table, sheet.scale_id):
+            row(sheet.name, column, description)
+
+
+def _wrapped_lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column ``width`` characters wide (an estimate)."""
+    per_line = max(1, int(width * 1.1))
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
 
 
 def _missing(value: Any) -> bool:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from coder import cli
 from coder.cli_common import Commands, open_project, print_json
-from coder.errors import InputError
 
 __all__ = ["build_parser", "main"]
 
@@ -56,11 +55,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from coder.export_data import build_export_bundle
-    from exports import write_export
+    from exports import export_target, write_export
 
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InputError(f"the folder {out.parent} does not exist")
+    # The text as given: a trailing "/" asks for a folder (csv), which Path() drops.
+    out = export_target(args.format, args.out)  # checked before the work, not after
     with open_project(args.project) as project:
         bundle = build_export_bundle(
             project,
@@ -90,7 +88,12 @@ def add_commands(sub: Commands) -> None:
     p = sub.add_parser("export", help="export scores and reliability (xlsx, csv, sav)")
     p.add_argument("project")
     p.add_argument("--format", required=True, choices=("xlsx", "csv", "sav"))
-    p.add_argument("--out", required=True, metavar="PATH")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="the file (its suffix is added when missing); csv: a folder with a trailing /",
+    )
     p.add_argument("--scale", action="append", metavar="ID", help="only this scale (repeatable)")
     p.add_argument(
         "--final",

@@ -223,12 +223,18 @@ class CodingWindow(QMainWindow):
         self.player = Player(self)
         self.player.set_volume(settings.volume)
         self.waveform = WaveformView()
-        window = state.scale.window
-        if not window.is_whole_session:
+        # The session's window (the scale's, moved by the session's offset) is decided
+        # in coder.session_window; the player, the waveform and the notes follow it.
+        window = state.window
+        if window.limits_playback:
             self.player.set_window(window.start_ms, window.end_ms, stay_inside=True)
             self.waveform.set_window(window.start_ms, window.end_ms)
         self.transport = TransportBar(
-            self.player, self.waveform, skip_ms=self._skip_ms, focus_home=self.focus_home
+            self.player,
+            self.waveform,
+            skip_ms=self._skip_ms,
+            focus_home=self.focus_home,
+            toggle_stay=self.toggle_stay_in_window,
         )
         self.scoring = ScoringPanel(self.session, focus_home=self.focus_home)
         self.notes = NotesPanel(
@@ -287,6 +293,24 @@ class CodingWindow(QMainWindow):
             f"&nbsp;&nbsp;<span style='color:#4b5563;'>{state.scale.name}</span>"
         )
         header.addWidget(self.title_label, 1)
+        # A recording that ends before the coding window does: said at once, in the
+        # header (one line; the full sentence is the tooltip and a status message).
+        window = state.window
+        shortfall = window.shortfall()
+        self.window_notice = QLabel(
+            f"Short recording: ends at {format_ms(window.recording_ms or 0)}, "
+            f"the coding window at {format_ms(window.end_ms or 0)}"
+            if shortfall
+            else ""
+        )
+        self.window_notice.setObjectName("notice")
+        self.window_notice.setToolTip(
+            f"{shortfall[0].upper()}{shortfall[1:]}. Code what there is and tell your lab lead."
+            if shortfall
+            else ""
+        )
+        self.window_notice.setVisible(bool(shortfall))
+        header.addWidget(self.window_notice)
         self.state_label = QLabel("")
         self.state_label.setObjectName("state")
         header.addWidget(self.state_label)
@@ -305,6 +329,7 @@ class CodingWindow(QMainWindow):
         self.audio_notice.setWordWrap(True)
         self.audio_notice.setVisible(not has_audio_output())
         layout.addWidget(self.audio_notice)
+
         self.waveform.setMinimumHeight(120)
         self.waveform.setMaximumHeight(190)
         layout.addWidget(self.waveform, 2)
@@ -355,7 +380,7 @@ class CodingWindow(QMainWindow):
             "speed_reset": lambda: player.set_rate(1.0),
             "volume_down": lambda: self._change_volume(-0.1),
             "volume_up": lambda: self._change_volume(0.1),
-            "stay_in_window": lambda: player.set_stay_in_window(not player.stays_in_window()),
+            "stay_in_window": self.toggle_stay_in_window,
             "zoom_in": lambda: self.waveform.zoom_in(),
             "zoom_out": self.waveform.zoom_out,
             "zoom_all": self.waveform.zoom_all,
@@ -443,6 +468,8 @@ class CodingWindow(QMainWindow):
                     on_choice=self._next_dialog,
                 )
             )
+        if self.window_notice.isVisible():
+            self.statusBar().showMessage(self.window_notice.toolTip(), 15000)
         self._load_audio()
         self.focus_home()
 
@@ -878,8 +905,47 @@ class CodingWindow(QMainWindow):
     @Slot()
     def _on_window_end_reached(self) -> None:
         self.statusBar().showMessage(
-            "End of the coding window. Press W to listen beyond it on purpose.", 6000
+            "End of the coding window. Press W to listen beyond it on purpose "
+            "(you are asked first, and it is recorded).",
+            6000,
         )
+
+    def toggle_stay_in_window(self) -> None:
+        """W: leave the coding window (after a confirmation; recorded) or go back to it."""
+        player = self.player
+        if not player.has_window:
+            return
+        if not player.stays_in_window():
+            player.set_stay_in_window(True)
+            self.session.return_to_window(player.position())
+            self.statusBar().showMessage("Back inside the coding window.", 4000)
+            return
+        show_message(
+            self,
+            "Listen outside the coding window?",
+            f"The coding window of this session is {self.session.window.describe()}.",
+            details=(
+                "Only the window is rated. Leaving it is recorded in this coding's history, "
+                "and notes or spans you mark outside it are flagged for the lab lead. "
+                "Press W again to go back inside."
+            ),
+            icon="question",
+            choices=[
+                Choice("leave", "Listen outside"),
+                Choice("stay", "Stay inside", QMessageBox.ButtonRole.RejectRole),
+            ],
+            default="stay",
+            on_choice=self._on_leave_window_choice,
+        )
+
+    def _on_leave_window_choice(self, key: str) -> None:
+        if key == "leave":
+            self.player.set_stay_in_window(False)
+            self.session.leave_window(self.player.position())
+            self.statusBar().showMessage(
+                "Outside the coding window: recorded. Press W to go back inside.", 6000
+            )
+        self.focus_home()
 
     @Slot(int)
     def _on_seek_requested(self, position: int) -> None:

@@ -28,7 +28,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QAbstractItemView,
@@ -54,6 +54,10 @@ _Index = QModelIndex | QPersistentModelIndex
 # Typing pauses this long before the note's text is written: one write per burst of
 # keys, not one per key, and never more than this much typing lost to a crash.
 NOTE_SAVE_DELAY_MS = 400
+
+# How a note outside the coding window is flagged in the time column.
+OUTSIDE_MARK = "(outside window)"
+OUTSIDE_COLOR = "#b45309"
 
 
 class NotesTableModel(QAbstractTableModel):
@@ -109,11 +113,30 @@ class NotesTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         note = self._notes[index.row()]
+        outside = not self._session.note_in_window(note)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return format_ms(note.position_ms) if index.column() == 0 else note.text
+            if index.column() == 1:
+                return note.text
+            time = format_ms(note.position_ms)
+            return (
+                f"{time} {OUTSIDE_MARK}"
+                if outside and role == Qt.ItemDataRole.DisplayRole
+                else time
+            )
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0 and outside:
+            return (
+                f"Outside the coding window ({self._session.window.describe()}): "
+                "flagged for the lab lead"
+            )
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
             return note.text or None
+        if role == Qt.ItemDataRole.ForegroundRole and outside:
+            return QColor(OUTSIDE_COLOR)
         return None
+
+    def is_outside_window(self, row: int) -> bool:
+        """Whether the note of a row lies outside the coding window (shown flagged)."""
+        return not self._session.note_in_window(self._notes[row])
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

@@ -309,6 +309,8 @@ class ScoreItemWidget(QFrame):
                 f"Span {number}: {format_ms(span.start_ms)} – {format_ms(span.end_ms)}"
                 f"  ({span.length_ms / 1000:.1f} s)"
             )
+        if not self.session.span_in_window(span):
+            text += "  (outside window)"
         go = QToolButton()
         go.setText(text)
         go.setAutoRaise(True)

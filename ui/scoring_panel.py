@@ -29,7 +29,6 @@ from coder.coding_session import CodingSession
 from coder.kinds import CodingStatus, ItemKind
 from coder.scales import ScaleItem
 from ui.score_item_widget import ScoreItemWidget
-from ui.timefmt import format_ms
 
 # The item list asks for this much height at most; it scrolls for the rest, so the
 # biggest built-in scale still fits a 1366x768 screen with its title bar and taskbar.
@@ -95,13 +94,11 @@ class ScoringPanel(QWidget):
         self._instructions_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header.addWidget(self._instructions_button)
         layout.addLayout(header)
-        window = scale.window
+        window = session.window  # this session's (coder.session_window)
         window_text = (
             "Rate the whole session."
-            if window.is_whole_session
-            else "Coding window: "
-            f"{format_ms(window.start_ms)} – "
-            f"{'end' if window.end_ms is None else format_ms(window.end_ms)} (shaded on the waveform)."
+            if window.whole_session
+            else f"Coding window: {window.describe()} (shaded on the waveform)."
         )
         self._instructions = QLabel(f"{scale.instructions}\n\n{window_text}")
         self._instructions.setWordWrap(True)
@@ -109,7 +106,7 @@ class ScoringPanel(QWidget):
         self._instructions.setVisible(False)
         self._instructions_button.toggled.connect(self._instructions.setVisible)
         layout.addWidget(self._instructions)
-        if not window.is_whole_session:
+        if not window.whole_session:
             hint = QLabel(window_text)
             hint.setObjectName("description")
             layout.addWidget(hint)

@@ -42,10 +42,14 @@ class TransportBar(QWidget):
         *,
         skip_ms: Callable[[], int],
         focus_home: Callable[[], None],
+        toggle_stay: Callable[[], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``toggle_stay``: what the stay-in-window box does when clicked (the coding
+        window asks and records it); None lets the box switch the player directly."""
         super().__init__(parent)
         self._player = player
+        self._toggle_stay = toggle_stay
         self._skip_ms = skip_ms
         self._focus_home = focus_home
         layout = QHBoxLayout(self)
@@ -115,7 +119,7 @@ class TransportBar(QWidget):
             "Playback stops at the end of the scale's coding window, and seeks stay "
             "inside it. Untick to listen outside the window on purpose."
         )
-        self.stay_box.toggled.connect(player.set_stay_in_window)
+        self.stay_box.toggled.connect(self._on_stay_box_toggled)
         layout.addWidget(self.stay_box)
         layout.addStretch(1)
 
@@ -179,6 +183,15 @@ class TransportBar(QWidget):
         self.volume_slider.blockSignals(True)
         self.volume_slider.setValue(round(volume * 100))
         self.volume_slider.blockSignals(False)
+
+    @Slot(bool)
+    def _on_stay_box_toggled(self, checked: bool) -> None:
+        if self._toggle_stay is None:
+            self._player.set_stay_in_window(checked)
+            return
+        # The box shows the player's state; the owner decides (it may ask first).
+        self._on_player_window_changed()
+        self._toggle_stay()
 
     @Slot()
     def _on_player_window_changed(self) -> None:

@@ -13,6 +13,10 @@ Main entry points:
   :class:`ItemReliability` per item; numbers stay floats, an infinite F stays
   ``math.inf``); its ``to_json()`` is the JSON document of SPEC section 9 and
   :func:`format_report_table` the CLI's plain-text view;
+- :func:`fit_variance_components` fits score ~ 1 + (1|session) + (1|rater) by REML
+  (as R ``lme4``) and gives ICC(A,1), ICC(A,k), ICC(C,1), ICC(C,k) with parametric
+  bootstrap intervals (:class:`IccVc`); :func:`recommend_form` is the one rule that
+  picks an item's headline ICC from its design (:class:`Recommendation`);
 - :func:`reliability_by_pair` and :func:`reliability_drift` break it down by rater
   pair and over coding time (:class:`ReliabilityByPair`, :class:`ReliabilityDrift`);
 - :func:`study_reliability` gives the whole document of the reliability command
@@ -48,10 +52,12 @@ from coder.reliability._pair_summary import (
     PairSummary,
     by_pair_json,
     format_pair_tables,
+    pair_form,
     pair_summary_json,
     summarize_pairs,
 )
 from coder.reliability._pairs import PairReliability, pair_reliability, pair_reliability_items
+from coder.reliability._recommend import Recommendation, form_label, recommend_form
 from coder.reliability._report import (
     DESIGN_LABELS,
     STATISTIC_GROUPS,
@@ -76,10 +82,28 @@ from coder.reliability._study import (
     composite_alphas,
     fixed_items,
     format_study,
+    headline_pair_form,
     study_reliability,
+)
+from coder.reliability._vc import (
+    VC_FORMS,
+    VC_LABELS,
+    IccVc,
+    VarianceComponents,
+    VcForm,
+    fit_variance_components,
 )
 
 __all__ = [
+    "recommend_form",
+    "form_label",
+    "Recommendation",
+    "fit_variance_components",
+    "VcForm",
+    "VarianceComponents",
+    "IccVc",
+    "VC_LABELS",
+    "VC_FORMS",
     "ALPHA_LEVELS",
     "DESIGN_LABELS",
     "ICC_FORMS",
@@ -126,6 +150,8 @@ __all__ = [
     "load_long_csv",
     "pair_reliability",
     "pair_reliability_items",
+    "pair_form",
+    "headline_pair_form",
     "pair_summary_json",
     "reliability_by_pair",
     "reliability_drift",

@@ -146,6 +146,26 @@ def pair_summary_json(summary: PairSummary) -> dict[str, dict[str, dict[str, Any
     }
 
 
+#: The Shrout & Fleiss form of a pair (a crossed two-rater design) that equals a
+#: variance-component form in the crossed case; other keys map to themselves.
+PAIR_FORM_OF: Mapping[str, str] = {
+    "ICC_A1": "ICC2",
+    "ICC_Ak": "ICC2k",
+    "ICC_C1": "ICC3",
+    "ICC_Ck": "ICC3k",
+}
+
+
+def pair_form(form: str) -> str:
+    """The per-pair form that reports ``form`` (a key of ``icc`` or ``icc_vc``) per pair.
+
+    A pair of raters on their shared sessions is fully crossed, where ICC(A,1) of the
+    variance components is the Shrout & Fleiss ICC(2,1), and so on
+    (:data:`PAIR_FORM_OF`).
+    """
+    return PAIR_FORM_OF.get(form, form)
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -199,10 +219,12 @@ def format_pair_tables(
 
 
 __all__ = [
+    "PAIR_FORM_OF",
     "PairSpread",
     "PairSummary",
     "by_pair_json",
     "format_pair_tables",
+    "pair_form",
     "pair_summary_json",
     "summarize_pairs",
 ]

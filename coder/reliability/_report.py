@@ -38,14 +38,17 @@ from coder.reliability._io import LONG_COLUMNS, id_codes, score_array, validate_
 from coder.reliability._kappa import KAPPA_WEIGHTS, MAX_KAPPA_CATEGORIES, kappa_from_positions
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
 from coder.reliability._pairs import PairReliability, pair_reliability_items
+from coder.reliability._recommend import Recommendation, recommend_form
+from coder.reliability._vc import IccVc, fit_variance_components
 
-DesignName = Literal["crossed", "varying_pairs", "varying_raters", "not_double_coded"]
+DesignName = Literal["crossed", "varying_pairs", "varying_raters", "one_way", "not_double_coded"]
 
 #: How each design reads in a table (the report's text table and the GUI's items view).
 DESIGN_LABELS: Mapping[str, str] = {
     "crossed": "crossed",
     "varying_pairs": "varying pairs",
     "varying_raters": "varying raters",
+    "one_way": "one-way",
     "not_double_coded": "not double-coded",
 }
 
@@ -138,6 +141,10 @@ class ItemReliability:
         n_double_coded: Sessions of this item with two or more coders.
         raters: The raters of :attr:`n_raters`, in string order.
         design_note: The design and its caveat in words.
+        icc_vc: ICC(A,1), ICC(A,k), ICC(C,1), ICC(C,k) from the variance components
+            of the crossed random-effects model (None where not computed, e.g. in
+            per-pair reports).
+        recommendation: The headline form and why (:func:`recommend_form`).
     """
 
     item_id: str
@@ -153,6 +160,13 @@ class ItemReliability:
     n_double_coded: int
     raters: tuple[str, ...]
     design_note: str
+    icc_vc: IccVc | None = None
+    recommendation: Recommendation | None = None
+
+    @property
+    def recommended_form(self) -> str | None:
+        """The key of the headline form in ``icc`` or ``icc_vc`` (None if none)."""
+        return self.recommendation.form if self.recommendation else None
 
     def groups(self) -> dict[str, Mapping[str, IccForm | Statistic]]:
         """Every statistic by group (:data:`STATISTIC_GROUPS`) and key, in JSON order."""
@@ -181,6 +195,9 @@ class ItemReliability:
             "n_double_coded": self.n_double_coded,
             "raters": list(self.raters),
             "design_note": self.design_note,
+            "recommended_form": self.recommended_form,
+            "recommended": self.recommendation.to_dict() if self.recommendation else None,
+            "icc_vc": self.icc_vc.to_dict() if self.icc_vc else None,
         }
 
 
@@ -420,7 +437,15 @@ def _design(
             "ICC3k) and kappa are computed on coder position (A = the lower rater id in "
             "string order, B = the other), as labs do in practice, and carry that caveat."
         )
-        if k == 2 and n_excluded == 0:
+        if int(np.bincount(rater).max()) <= 1:
+            note = (
+                f"One-way: no rater coded more than one session ({len(raters)} raters, each "
+                "on a single session), so rater effects cannot be told apart from error; "
+                "ICC1 (one-way) is the correct model, and the two-way forms and kappa are "
+                "computed on coder position (A = the lowest rater id of the session)."
+            )
+            design = "one_way"
+        elif k == 2 and n_excluded == 0:
             n_pairs = int(np.unique(grid[:, 0] * len(rater_names) + grid[:, 1]).size)
             note = (
                 f"Rater pairs vary across sessions ({len(raters)} raters in {n_pairs} "
@@ -592,6 +617,7 @@ class _ItemWork:
     session: IntArray
     score: FloatArray
     cat: CategoryRange
+    rater: IntArray
 
     @property
     def two_coders(self) -> bool:
@@ -621,10 +647,35 @@ def _item_work(
 ) -> _ItemWork:
     design, m_s = _design(item, session, rater, score, prep.session_names, prep.rater_names)
     complete = complete_rows(design.matrix) if design.k else np.zeros((0, 0))
-    return _ItemWork(item, design, m_s, complete, session, score, cat)
+    return _ItemWork(item, design, m_s, complete, session, score, cat, rater)
 
 
-def _item_report(work: _ItemWork, pair: PairReliability | None) -> ItemReliability:
+@dataclass(frozen=True, slots=True)
+class _VcOptions:
+    """How the report fits the variance components and picks the headline form.
+
+    Attributes:
+        fit: Fit the variance-component model (off for per-pair reports, which are
+            crossed two-rater designs).
+        scale_default: The scale file's ``reliability.icc``, or None.
+        icc_k: The k of the ICC(.,k) forms; None for the coders per session.
+    """
+
+    fit: bool = True
+    scale_default: str | None = None
+    icc_k: float | None = None
+
+
+def _vc_of(work: _ItemWork, options: _VcOptions) -> IccVc | None:
+    if not options.fit or work.design.k == 0:
+        return None
+    k = float(options.icc_k) if options.icc_k is not None else float(work.design.k)
+    return fit_variance_components(work.session, work.rater, work.score, k=k)
+
+
+def _item_report(
+    work: _ItemWork, pair: PairReliability | None, options: _VcOptions = _VcOptions()
+) -> ItemReliability:
     design = work.design
     if pair is not None:
         icc_result = pair.icc
@@ -636,6 +687,7 @@ def _item_report(work: _ItemWork, pair: PairReliability | None) -> ItemReliabili
         kappas = _kappas(design, work.complete, work.cat)
         alphas = alphas_from_units(work.session, work.score, ALPHA_LEVELS)
         agree = _agreement(work.score, work.m_s)
+    icc_vc = _vc_of(work, options)
     return ItemReliability(
         item_id=work.item,
         n_sessions=int(work.complete.shape[0]),
@@ -650,6 +702,10 @@ def _item_report(work: _ItemWork, pair: PairReliability | None) -> ItemReliabili
         n_double_coded=design.n_double_coded,
         raters=design.raters,
         design_note=design.note,
+        icc_vc=icc_vc,
+        recommendation=recommend_form(
+            design.design, design.k, icc_result, icc_vc, options.scale_default
+        ),
     )
 
 
@@ -668,7 +724,10 @@ def _are(n: int) -> str:
 
 
 def _report_items(
-    prep: _Prepared, categories: Mapping[str, CategoryRange], extra_items: Sequence[str] = ()
+    prep: _Prepared,
+    categories: Mapping[str, CategoryRange],
+    extra_items: Sequence[str] = (),
+    options: _VcOptions = _VcOptions(),
 ) -> dict[str, ItemReliability]:
     work: list[_ItemWork] = []
     for i, item in enumerate(prep.items):
@@ -684,11 +743,15 @@ def _report_items(
         [w.complete for w in paired], [w.kappa_categories() for w in paired]
     )
     by_item = {w.item: r for w, r in zip(paired, results, strict=True)}
-    return {w.item: _item_report(w, by_item.get(w.item)) for w in work}
+    return {w.item: _item_report(w, by_item.get(w.item), options) for w in work}
 
 
 def reliability_report(
-    long_df: pd.DataFrame, ranges: Mapping[str, tuple[int, int]] | None = None
+    long_df: pd.DataFrame,
+    ranges: Mapping[str, tuple[int, int]] | None = None,
+    *,
+    scale_default: str | None = None,
+    icc_k: float | None = None,
 ) -> ReliabilityReport:
     """Reliability of every item of long rating data (SPEC sections 5 and 9).
 
@@ -707,12 +770,22 @@ def reliability_report(
     beyond the contract ``k``, ``n_double_coded``, ``raters`` and ``design_note``),
     where an infinite F is ``"Infinity"``.
 
+    Each item also gets the variance-component ICCs (``icc_vc``: REML fit of score ~
+    1 + (1|session) + (1|rater) on every rating, :func:`fit_variance_components`) and
+    its headline form (``recommended_form`` and ``recommended``, decided by
+    :func:`recommend_form` from the design and the scale's default).
+
     Args:
         long_df: Columns ``session_id``, ``rater_id``, ``item_id``, ``score``
             (score NaN = missing). Composite scores are just further item ids.
         ranges: ``{item_id: (min, max)}``, the full category range of ordinal
             items. Items without a range use the observed min..max. A range for an
             item absent from the data yields an item with no ratings (so a typo shows).
+        scale_default: The scale file's ``reliability.icc`` (e.g. ``"ICC2"``): its
+            unit (single rater or mean of k) is the intent the headline follows, and a
+            default that does not fit the design is reported as such.
+        icc_k: The k of ICC(A,k) and ICC(C,k) of the variance components; None for
+            the coders per double-coded session.
 
     Returns:
         The :class:`ReliabilityReport`.
@@ -724,14 +797,19 @@ def reliability_report(
     prep = _prepare(long_df)
     categories = _categories(prep, ranges)
     extra = [item for item in categories if item not in prep.items]
-    return ReliabilityReport(_report_items(prep, categories, extra))
+    if icc_k is not None and not float(icc_k) >= 1.0:
+        raise InputError(f"--icc-k {icc_k}: k is the number of raters to average, at least 1")
+    options = _VcOptions(scale_default=scale_default, icc_k=icc_k)
+    return ReliabilityReport(_report_items(prep, categories, extra, options))
 
 
 def _sub_report(
-    long_df: pd.DataFrame, categories: Mapping[str, CategoryRange]
+    long_df: pd.DataFrame,
+    categories: Mapping[str, CategoryRange],
+    options: _VcOptions = _VcOptions(),
 ) -> dict[str, ItemReliability]:
     prep = _prepare(long_df)
-    return _report_items(prep, {item: categories[item] for item in prep.items})
+    return _report_items(prep, {item: categories[item] for item in prep.items}, (), options)
 
 
 def reliability_by_pair(
@@ -769,7 +847,10 @@ def reliability_by_pair(
     pairs: list[PairReport] = []
     for (a, b), sessions in sorted(shared.items()):
         sub = df[df["session_id"].isin(sessions) & df["rater_id"].isin((a, b))]
-        pairs.append(PairReport((a, b), len(sessions), _sub_report(sub, categories)))
+        # A pair is a crossed two-rater design: the Shrout & Fleiss forms apply.
+        pairs.append(
+            PairReport((a, b), len(sessions), _sub_report(sub, categories, _VcOptions(fit=False)))
+        )
     return ReliabilityByPair(tuple(pairs))
 
 

@@ -28,6 +28,7 @@ from coder.reliability._pair_summary import (
     PairSummary,
     by_pair_json,
     format_pair_tables,
+    pair_form,
     pair_summary_json,
     summarize_pairs,
 )
@@ -192,6 +193,8 @@ def study_reliability(
     composites: Mapping[str, Sequence[str]] | None = None,
     subset: Subset | None = None,
     training: pd.DataFrame | None = None,
+    scale_default: str | None = None,
+    icc_k: float | None = None,
 ) -> StudyReliability:
     """The reliability document of one analysed set (see the module docstring).
 
@@ -202,6 +205,10 @@ def study_reliability(
         subset: The session conditions the data were selected with.
         training: Long rating data of the training sessions (every rater's coding),
             or None when not asked for.
+        scale_default: The scale file's ``reliability.icc``, for the headline form
+            (as :func:`reliability_report`).
+        icc_k: The k of the variance-component ICC(.,k) forms (as
+            :func:`reliability_report`).
 
     Returns:
         The :class:`StudyReliability`.
@@ -209,13 +216,13 @@ def study_reliability(
     Raises:
         InputError: Malformed data, as :func:`reliability_report`.
     """
-    report = reliability_report(long_df, ranges)
+    report = reliability_report(long_df, ranges, scale_default=scale_default, icc_k=icc_k)
     by_pair = reliability_by_pair(long_df, ranges)
     df = validate_long_frame(long_df, check_duplicates=False)
     train_report = None
     n_train = 0
     if training is not None:
-        train_report = reliability_report(training, ranges)
+        train_report = reliability_report(training, ranges, scale_default="ICC2k")
         n_train = int(training["session_id"].nunique()) if not training.empty else 0
     return StudyReliability(
         report=report,
@@ -229,16 +236,29 @@ def study_reliability(
     )
 
 
+def headline_pair_form(study: StudyReliability, default: str = "ICC2") -> str:
+    """The Shrout & Fleiss form the per-pair tables lead with.
+
+    The per-pair counterpart (:func:`pair_form`) of the first item's recommended
+    form, or ``default`` when no item has one.
+    """
+    for item in study.report.items.values():
+        if item.recommended_form is not None:
+            return pair_form(item.recommended_form)
+    return default
+
+
 def _fmt(stat: Statistic) -> str:
     return "n/a" if stat.value is None else f"{stat.value:.3f}"
 
 
-def format_study(study: StudyReliability, form: str = "ICC2") -> str:
+def format_study(study: StudyReliability, form: str | None = None) -> str:
     """The CLI's text: the item tables, then pairs, composites, fixed items, training.
 
     Args:
         study: The document.
-        form: The ICC form the per-pair tables show (the reported form).
+        form: The ICC form the per-pair tables show; None for
+            :func:`headline_pair_form`.
 
     Returns:
         The text, without a trailing newline.
@@ -250,7 +270,9 @@ def format_study(study: StudyReliability, form: str = "ICC2") -> str:
     if study.fixed:
         shown = ", ".join(f"{i} (always {v:g})" for i, v in study.fixed.items())
         lines += ["", f"Structurally fixed in these data (no variance to agree on): {shown}"]
-    pair_lines = format_pair_tables(study.by_pair, study.pair_summary, form)
+    pair_lines = format_pair_tables(
+        study.by_pair, study.pair_summary, form or headline_pair_form(study)
+    )
     if pair_lines:
         lines += ["", *pair_lines]
     if study.composites:
@@ -282,5 +304,6 @@ __all__ = [
     "composite_alphas",
     "fixed_items",
     "format_study",
+    "headline_pair_form",
     "study_reliability",
 ]

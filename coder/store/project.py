@@ -32,6 +32,7 @@ from coder.coding_rules import (
 from coder.errors import InputError, ProjectError
 from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.scales import RatingScale, parse_scale
+from coder.session_window import offset_of
 from coder.store import codings
 from coder.store.engine import (
     Location,
@@ -434,28 +435,8 @@ class Project:
             rows = s.scalars(select(RaterRow).order_by(RaterRow.code)).all()
         return [Rater(r.code, r.name, r.active) for r in rows if r.active or include_inactive]
 
-    def set_pool(self, name: str, codes: Sequence[str], *, actor: str = LEAD) -> None:
-        """Define (or redefine) a named rater pool."""
-        with self.store.transaction() as s:
-            raters = [rater_row(s, c) for c in codes]
-            pool = s.scalar(select(RaterPoolRow).where(RaterPoolRow.name == name))
-            old = None
-            if pool is None:
-                pool = RaterPoolRow(name=name)
-                s.add(pool)
-                s.flush()
-            else:
-                old = self._pool_codes(s, pool.id)
-                for member in s.scalars(
-                    select(RaterPoolMemberRow).where(RaterPoolMemberRow.pool_id == pool.id)
-                ):
-                    s.delete(member)
-                s.flush()
-            for rater in raters:
-                s.add(RaterPoolMemberRow(pool_id=pool.id, rater_id=rater.id))
-            log_change(s, actor, "set", "pool", name, old=old, new=sorted(codes))
-
     def pools(self) -> dict[str, list[str]]:
+        """Pool name -> rater codes (:mod:`coder.store.pools` creates and edits pools)."""
         with self.store.read() as s:
             return {p.name: self._pool_codes(s, p.id) for p in s.scalars(select(RaterPoolRow))}
 
@@ -781,6 +762,9 @@ class RaterView:
             duration_ms=audio.duration_ms if audio else None,
             sha256=audio.sha256 if audio else None,
             reopen_allowed=row.reopen_allowed,
+            window_offset_ms=offset_of(
+                session.session_key, json.loads(session.metadata_json or "{}")
+            ),
         )
 
     # Writes. Each is one transaction with its history row(s), written by
@@ -860,6 +844,22 @@ class RaterView:
         """Remember where the rater is (not a scoring change: no history row)."""
         with self._project.store.transaction() as s:
             self._own(s, coding_id, lock=True).playhead_ms = max(0, int(position_ms))
+
+    def record_window(self, coding_id: int, *, inside: bool, position_ms: int) -> None:
+        """Record in the coding's history that the rater left the coding window on
+        purpose (``inside`` False) or went back to it (True), and where the playhead was."""
+        with self._project.store.transaction() as s:
+            row = self._own(s, coding_id)
+            log_change(
+                s,
+                self.code,
+                "return_to_window" if inside else "leave_window",
+                "coding",
+                str(row.id),
+                coding_id=row.id,
+                field="window",
+                new={"position_ms": max(0, int(position_ms))},
+            )
 
     def set_uncodable(self, coding_id: int, reason: str, text: str = "") -> None:
         """Mark the session uncodable with one of the scale's reasons.

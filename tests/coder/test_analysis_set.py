@@ -273,9 +273,9 @@ def test_three_coders_pairs_and_reliability_sheet_use_the_same_sessions(
     pairs = bundle.pairs
     assert {(r.session_id, r.rater_A, r.rater_B) for r in pairs.itertuples()} == expected
     assert len(pairs) == len(design)  # one row per double-coded session
-    sheet = bundle.reliability.set_index("variable").loc[ITEM]
+    sheet = bundle.reliability.set_index("variable").loc[f"{SCALE}_{ITEM}"]
     assert int(sheet["n_sessions"]) == len(pairs)
-    recomputed = icc(pairs[[f"{ITEM}_A", f"{ITEM}_B"]].to_numpy(dtype="float64"))
+    recomputed = icc(pairs[[f"{SCALE}_{ITEM}_A", f"{SCALE}_{ITEM}_B"]].to_numpy(dtype="float64"))
     for form in ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"):
         assert sheet[form] == pytest.approx(recomputed.forms[form].value, abs=1e-12)
 
@@ -508,8 +508,8 @@ def test_every_consumer_uses_the_same_codings(
         pairs = {
             (
                 r.session_id,
-                coding_of(built, r.session_id, r.rater_A, getattr(r, f"{ITEM}_A")),
-                coding_of(built, r.session_id, r.rater_B, getattr(r, f"{ITEM}_B")),
+                coding_of(built, r.session_id, r.rater_A, getattr(r, f"{SCALE}_{ITEM}_A")),
+                coding_of(built, r.session_id, r.rater_B, getattr(r, f"{SCALE}_{ITEM}_B")),
             )
             for r in bundle.pairs.itertuples()
         }
@@ -529,7 +529,7 @@ def test_every_consumer_uses_the_same_codings(
         )
         assert view.n_double_coded == len(expected)
         report = view.items[ITEM]
-        sheet = bundle.reliability.set_index("variable").loc[ITEM]
+        sheet = bundle.reliability.set_index("variable").loc[f"{SCALE}_{ITEM}"]
         assert report.n_sessions == int(sheet["n_sessions"]) == len(expected)
         for form in ("ICC1", "ICC2"):
             value = report.icc[form].value

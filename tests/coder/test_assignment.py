@@ -372,7 +372,9 @@ def test_the_summary_document_keeps_the_cli_contracts_keys_and_shapes() -> None:
         "training",
         "spread",
         "seed",
+        "not_codable",  # added beside the contract's keys (sessions left out, with reason)
     ]
+    assert document["not_codable"] == []
     assert document["pair_counts"] == [
         {"raters": [a, b], "count": p.count}
         for (a, b), p in zip(

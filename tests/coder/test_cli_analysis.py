@@ -133,21 +133,26 @@ def test_export_xlsx_from_the_cli_is_pseudonymous(demo_project: Path, tmp_path: 
     book = openpyxl.load_workbook(out_path, read_only=True)
     assert book.sheetnames[0] == "README"
     for sheet in (
-        "scores",
-        "pairs",
-        "final",
+        "codebook",
+        "scores_thabs",
+        "pairs_thabs",
+        "final_thabs",
+        "scores_sthar",
+        "long",
         "reliability",
         "descriptives",
         "notes",
         "spans",
         "uncodable",
+        "uncodable_counts",
         "plan",
     ):
         assert sheet in book.sheetnames
-    scores = list(book["scores"].iter_rows(values_only=True))
+    scores = list(book["scores_thabs"].iter_rows(values_only=True))
     header = scores[0]
-    assert "specification" in header and "session_id" in header
-    assert isinstance(scores[1][header.index("specification")], (int, float, type(None)))
+    assert "thabs_specification" in header and "session_id" in header
+    assert "sthar_rationale" not in header  # the other scale's item of the same id
+    assert isinstance(scores[1][header.index("thabs_specification")], (int, float, type(None)))
     text = "".join(
         str(c)
         for ws in book.worksheets

@@ -46,16 +46,16 @@ def test_a_consensus_score_is_final_while_reliability_uses_the_independent_score
     record_consensus(project, "thabs", "S01", "rationale", 3, "R1 missed the second rationale")
     bundle = build_export_bundle(project, final="consensus")
     s01 = _row(bundle.final, "thabs", "S01")
-    assert s01["rationale"] == 3  # the consensus, not the pair mean 2.5
-    assert s01["review"] == 1.5  # no consensus: the pair mean
-    assert s01["behaviour_mean"] == pytest.approx((3 + 3 + 4 + 1.5 + 0) / 5)  # recomputed
+    assert s01["thabs_rationale"] == 3  # the consensus, not the pair mean 2.5
+    assert s01["thabs_review"] == 1.5  # no consensus: the pair mean
+    assert s01["thabs_behaviour_mean"] == pytest.approx((3 + 3 + 4 + 1.5 + 0) / 5)  # recomputed
     assert s01["final_source"] == "consensus on rationale; otherwise mean of R1, R2"
     assert _row(bundle.final, "thabs", "S04")["final_source"] == "R1 (only coder)"
     # The independent scores and everything computed from them are untouched.
     scores = bundle.scores[
         (bundle.scores["session_id"] == "S01") & (bundle.scores["scale_id"] == "thabs")
     ]
-    assert sorted(scores["rationale"]) == [2, 3]
+    assert sorted(scores["thabs_rationale"]) == [2, 3]
     pd.testing.assert_frame_equal(bundle.reliability, before.reliability)
     pd.testing.assert_frame_equal(bundle.pairs, before.pairs)
     assert dict(bundle.options.__dict__)["final"] == "consensus"

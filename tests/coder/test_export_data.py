@@ -12,15 +12,19 @@ import pytest
 
 from coder.errors import InputError
 from coder.export_data import (
+    SCALE_TABLES,
     TABLES,
     ExportBundle,
     ExportCancelled,
     build_export_bundle,
     describe_columns,
     format_time_ms,
+    scale_variables,
+    unique_columns,
+    variable_column,
 )
 from coder.reliability import reliability_report
-from coder.scales import load_builtin_scale, parse_scale
+from coder.scales import RatingScale, load_builtin_scale, parse_scale
 from coder.store.project import Project
 from tests.exports._project import (
     AUDIO_DIR,
@@ -86,20 +90,21 @@ def test_scores_hold_every_item_composite_and_text(bundle: ExportBundle) -> None
     for (session, rater, role), (values, (start, end)) in THABS_SCORES.items():
         row = _row(bundle.scores, scale_id="thabs", session_id=session, rater=rater)
         assert row["role"] == role
-        assert [row[item] for item in THABS_ITEMS] == list(values)
-        assert row["duration"] == (end - start) / 1000  # the span sum, in seconds
-        assert row["behaviour_mean"] == pytest.approx(sum(values) / 5)
+        assert [row[f"thabs_{item}"] for item in THABS_ITEMS] == list(values)
+        assert row["thabs_duration"] == (end - start) / 1000  # the span sum, in seconds
+        assert row["thabs_behaviour_mean"] == pytest.approx(sum(values) / 5)
     ghes = _row(bundle.scores, scale_id="ghes", session_id="S02", rater="R1")
-    assert ghes["completed_log"] == "thought record x3"
-    assert ghes["global"] == pytest.approx((3 + 3 + 2 + 2 + 1 + 3 + 2) / 7)
-    assert math.isnan(ghes["specification"])  # a THABS column on a GHES row
-    assert bundle.scores["specification"].dtype == np.float64
+    assert ghes["ghes_completed_log"] == "thought record x3"
+    assert ghes["ghes_global"] == pytest.approx((3 + 3 + 2 + 2 + 1 + 3 + 2) / 7)
+    assert math.isnan(ghes["thabs_specification"])  # a THABS column on a GHES row
+    assert bundle.scores["thabs_specification"].dtype == np.float64
+    assert row["scale_version"] == 1
 
 
 def test_uncodable_coding_is_listed_without_its_partial_scores(bundle: ExportBundle) -> None:
     row = _row(bundle.scores, session_id="S05")
     assert row["state"] == "uncodable"
-    assert math.isnan(row["specification"])  # set to 2 before the rater gave up
+    assert math.isnan(row["thabs_specification"])  # set to 2 before the rater gave up
     assert pd.notna(row["submitted_at"])
 
 
@@ -122,6 +127,7 @@ def test_long_table_is_tidy(bundle: ExportBundle) -> None:
         "session_id",
         "rater",
         "item_id",
+        "variable",
         "kind",
         "value",
         "text",
@@ -134,6 +140,7 @@ def test_long_table_is_tidy(bundle: ExportBundle) -> None:
     assert dict(zip(one["item_id"], one["value"], strict=True))["rationale"] == 3
     composite = one[one["kind"] == "composite"]
     assert list(composite["item_id"]) == ["behaviour_mean"]
+    assert list(composite["variable"]) == ["thabs_behaviour_mean"]
     assert composite["value"].iloc[0] == pytest.approx(3.0)
     text = long[(long["item_id"] == "assigned_log") & (long["session_id"] == "S03")]
     assert text["text"].tolist() == ["none"] and math.isnan(text["value"].iloc[0])
@@ -144,12 +151,12 @@ def test_pairs_put_double_coded_sessions_side_by_side(bundle: ExportBundle) -> N
     assert list(pairs["session_id"]) == ["S01", "S02", "S03"]  # not S04 (training)
     s02 = _row(pairs, session_id="S02")
     assert (s02["rater_A"], s02["rater_B"]) == ("R2", "R3")
-    assert (s02["specification_A"], s02["specification_B"]) == (1, 2)
-    assert (s02["duration_A"], s02["duration_B"]) == (34, 36)
-    assert s02["behaviour_mean_B"] == pytest.approx(1.4)
+    assert (s02["thabs_specification_A"], s02["thabs_specification_B"]) == (1, 2)
+    assert (s02["thabs_duration_A"], s02["thabs_duration_B"]) == (34, 36)
+    assert s02["thabs_behaviour_mean_B"] == pytest.approx(1.4)
     columns = list(bundle.pairs.columns)
-    assert columns.index("rationale_A") + 1 == columns.index("rationale_B")
-    assert "completed_log_A" not in columns  # text is not compared side by side
+    assert columns.index("thabs_rationale_A") + 1 == columns.index("thabs_rationale_B")
+    assert "ghes_completed_log_A" not in columns  # text is not compared side by side
 
 
 # --------------------------------------------------------------------------- final
@@ -160,22 +167,22 @@ def test_final_primary_takes_the_primary_coders_scores(bundle: ExportBundle) -> 
     assert list(final["session_id"]) == ["S01", "S02", "S03", "S04", "S05"]
     s02 = _row(final, session_id="S02")
     assert s02["final_source"] == "R2 (primary)"
-    assert s02["rationale"] == 1 and s02["n_coders"] == 2
+    assert s02["thabs_rationale"] == 1 and s02["n_coders"] == 2
     s05 = _row(final, session_id="S05")
-    assert "uncodable" in s05["final_source"] and math.isnan(s05["specification"])
-    assert "completed_log" not in bundle.final.columns
+    assert "uncodable" in s05["final_source"] and math.isnan(s05["thabs_specification"])
+    assert "ghes_completed_log" not in bundle.final.columns
 
 
 def test_final_mean_averages_the_pair_without_training_codings(project: Project) -> None:
     bundle = build_export_bundle(project, final="mean")
     final = bundle.final[bundle.final["scale_id"] == "thabs"]
     s01 = _row(final, session_id="S01")
-    assert s01["rationale"] == pytest.approx(2.5)
-    assert s01["duration"] == pytest.approx(31.0)
-    assert s01["behaviour_mean"] == pytest.approx((2.0 + 2.4) / 2)
+    assert s01["thabs_rationale"] == pytest.approx(2.5)
+    assert s01["thabs_duration"] == pytest.approx(31.0)
+    assert s01["thabs_behaviour_mean"] == pytest.approx((2.0 + 2.4) / 2)
     assert s01["final_source"] == "mean of R1, R2"
     s04 = _row(final, session_id="S04")
-    assert s04["specification"] == 0 and s04["n_coders"] == 1  # R3's training coding is out
+    assert s04["thabs_specification"] == 0 and s04["n_coders"] == 1  # R3's training coding is out
     assert bundle.options.final == "mean"
 
 
@@ -192,25 +199,25 @@ def test_consensus_without_recorded_scores_falls_back_to_the_mean(project: Proje
 
 
 def test_descriptives_describe_the_final_scores(bundle: ExportBundle) -> None:
-    spec = _row(bundle.descriptives, scale_id="thabs", variable="specification")
+    spec = _row(bundle.descriptives, scale_id="thabs", variable="thabs_specification")
     values = pd.Series([3.0, 1.0, 4.0, 0.0])  # primary coders of S01-S04
     assert spec["n"] == 4
     assert spec["mean"] == pytest.approx(values.mean())
     assert spec["sd"] == pytest.approx(values.std(ddof=1))
     assert (spec["min"], spec["max"]) == (0, 4)
     assert (spec["q1"], spec["q3"]) == (0.75, 3.25)
-    duration = _row(bundle.descriptives, scale_id="thabs", variable="duration")
+    duration = _row(bundle.descriptives, scale_id="thabs", variable="thabs_duration")
     assert duration["n_outliers"] == 1  # 600 s beyond Q3 + 1.5 IQR = 391.5
     assert duration["adjusted_n"] == 0  # not winsorized unless asked
-    assert _row(bundle.final, scale_id="thabs", session_id="S04")["duration"] == 600
+    assert _row(bundle.final, scale_id="thabs", session_id="S04")["thabs_duration"] == 600
 
 
 def test_winsorizing_sets_outliers_to_the_fence_and_counts_them(project: Project) -> None:
     bundle = build_export_bundle(project, winsorize_iqr=1.5)
     # durations 30, 34, 32, 600: Q1 = 31.5, Q3 = 175.5, IQR = 144, upper fence 391.5
-    assert _row(bundle.final, scale_id="thabs", session_id="S04")["duration"] == 391.5
-    assert _row(bundle.final, scale_id="thabs", session_id="S01")["duration"] == 30
-    duration = _row(bundle.descriptives, scale_id="thabs", variable="duration")
+    assert _row(bundle.final, scale_id="thabs", session_id="S04")["thabs_duration"] == 391.5
+    assert _row(bundle.final, scale_id="thabs", session_id="S01")["thabs_duration"] == 30
+    duration = _row(bundle.descriptives, scale_id="thabs", variable="thabs_duration")
     assert duration["adjusted_n"] == 1
     assert duration["upper_fence"] == pytest.approx(391.5)
     assert duration["max"] == pytest.approx(391.5)
@@ -218,7 +225,7 @@ def test_winsorizing_sets_outliers_to_the_fence_and_counts_them(project: Project
     assert bundle.adjusted_total == 1
     # A wider K leaves the value alone.
     wide = build_export_bundle(project, winsorize_iqr=3.0)
-    assert _row(wide.final, scale_id="thabs", session_id="S04")["duration"] == 600
+    assert _row(wide.final, scale_id="thabs", session_id="S04")["thabs_duration"] == 600
     assert wide.adjusted_total == 0
 
 
@@ -233,8 +240,10 @@ def test_a_bad_winsorizing_factor_is_refused(project: Project, k: float) -> None
 
 def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBundle) -> None:
     rel = bundle.reliability[bundle.reliability["scale_id"] == "thabs"]
-    assert list(rel["variable"]) == [*THABS_ITEMS, "duration", "behaviour_mean"]
-    spec = _row(rel, variable="specification")
+    assert list(rel["variable"]) == [
+        f"thabs_{i}" for i in (*THABS_ITEMS, "duration", "behaviour_mean")
+    ]
+    spec = _row(rel, variable="thabs_specification")
     expected = reliability_report(
         pd.DataFrame(
             {
@@ -258,13 +267,13 @@ def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBu
     assert spec["n_sessions"] == 3 and spec["design"] == "varying_pairs"
     assert (spec["categories_min"], spec["categories_max"]) == (0, 4)
     # Troubleshooting agrees perfectly: ICC 1, an infinite F.
-    perfect = _row(rel, variable="troubleshooting")
+    perfect = _row(rel, variable="thabs_troubleshooting")
     assert perfect["ICC1"] == 1 and perfect["ICC1_F"] == math.inf
-    assert _row(rel, variable="behaviour_mean")["kind"] == "composite"
+    assert _row(rel, variable="thabs_behaviour_mean")["kind"] == "composite"
 
 
 def test_undefined_reliability_says_why(bundle: ExportBundle) -> None:
-    ghes = _row(bundle.reliability, scale_id="ghes", variable="engagement")
+    ghes = _row(bundle.reliability, scale_id="ghes", variable="ghes_engagement")
     assert ghes["n_sessions"] == 1
     assert math.isnan(ghes["ICC2"])
     assert "ICC2:" in ghes["not_defined"]
@@ -342,9 +351,9 @@ def test_audio_paths_and_metadata_only_when_asked(project: Project) -> None:
 def test_scale_choice(project: Project) -> None:
     bundle = build_export_bundle(project, scale_ids=["ghes"])
     assert set(bundle.scores["scale_id"]) == {"ghes"}
-    assert "specification" not in bundle.scores.columns
+    assert "thabs_specification" not in bundle.scores.columns
     assert [s.id for s in bundle.scales] == ["ghes"]
-    assert list(bundle.variables["column"])[: len(GHES_ITEMS)] == list(GHES_ITEMS)
+    assert list(bundle.variables["column"])[: len(GHES_ITEMS)] == [f"ghes_{i}" for i in GHES_ITEMS]
     with pytest.raises(InputError, match="no scale 'nope'"):
         build_export_bundle(project, scale_ids=["nope"])
 
@@ -369,11 +378,19 @@ def test_every_column_is_described(bundle: ExportBundle) -> None:
         docs = describe_columns(bundle, table)
         assert [c for c, _ in docs] == [str(c) for c in bundle.table(table).columns]
         assert all(text for _, text in docs), (table, [c for c, t in docs if not t])
+    for table in SCALE_TABLES:
+        for scale_id, frame in bundle.per_scale(table).items():
+            docs = describe_columns(bundle, table, scale_id)
+            assert [c for c, _ in docs] == list(frame.columns)
+            assert all(text for _, text in docs), (table, scale_id)
+            assert set(frame["scale_id"]) <= {scale_id}
 
 
-def test_an_item_named_like_a_fixed_column_gets_its_own_column(tmp_path: Path) -> None:
+def test_an_item_column_is_scale_underscore_item_unless_that_names_a_fixed_column(
+    tmp_path: Path,
+) -> None:
     source = """\
-id: clash
+id: session
 name: Clash
 version: 1
 citation: none
@@ -382,26 +399,70 @@ rated: client
 window: whole
 applies_to: all
 items:
-  - {id: rater, label: Rater warmth, kind: ordinal, min: 1, max: 3,
-     anchors: {1: cold, 3: warm}}
-  - {id: state, label: Client state, kind: nominal, categories: [calm, upset]}
+  - {id: number, label: Session number felt, kind: ordinal, min: 1, max: 3,
+     anchors: {1: low, 3: high}}
+  - {id: mood, label: Client mood, kind: nominal, categories: [calm, upset]}
 """
     with Project.create(tmp_path / "c.scproj") as project:
         project.add_scale(parse_scale(source))
         project.add_raters(["A1"])
         add_plain_sessions(project, ["X1"])
-        coding = project.add_coding("X1", "A1", "clash")
+        coding = project.add_coding("X1", "A1", "session")
         view = project.rater_view("A1")
-        view.set_value(coding, "rater", 3)
-        view.set_value(coding, "state", 2)
+        view.set_value(coding, "number", 3)
+        view.set_value(coding, "mood", 2)
         view.submit(coding)
         bundle = build_export_bundle(project)
     row = bundle.scores.iloc[0]
-    assert row["rater"] == "A1" and row["item_rater"] == 3
-    assert row["state"] == "submitted" and row["item_state"] == 2
-    assert list(bundle.long["item_id"]) == ["rater", "state"]
+    # session + number would be the fixed session_number column.
+    assert row["item_session_number"] == 3 and row["session_mood"] == 2
+    assert list(bundle.long["item_id"]) == ["number", "mood"]
+    assert list(bundle.long["variable"]) == ["item_session_number", "session_mood"]
     codebook = bundle.variables.set_index("column")
-    assert codebook.loc["item_state", "value_labels"] == "1 = calm; 2 = upset"
+    assert codebook.loc["session_mood", "value_labels"] == "1 = calm; 2 = upset"
+    assert variable_column("thabs", "rationale") == "thabs_rationale"
+    assert variable_column("final", "source") == "item_final_source"
+    assert variable_column("meta", "site") == "item_meta_site"
+
+
+def test_two_scales_never_share_a_column(tmp_path: Path) -> None:
+    """thabs and sthar both have ``rationale``; scales a_b and a can meet on a_b_c."""
+    with Project.create(tmp_path / "s.scproj") as project:
+        project.add_scale(load_builtin_scale("thabs"))
+        project.add_scale(load_builtin_scale("sthar"))
+        bundle = build_export_bundle(project)
+    columns = list(bundle.variables["column"])
+    assert len(columns) == len(set(columns))
+    assert {"thabs_rationale", "sthar_rationale"} <= set(columns)
+    assert "rationale" not in bundle.scores.columns
+    per_scale = bundle.per_scale("scores")
+    assert "sthar_rationale" not in per_scale["thabs"].columns
+    assert "thabs_rationale" in per_scale["thabs"].columns
+    met = unique_columns(
+        {
+            "a_b": tuple(scale_variables(_tiny_scale("a_b", "c"))),
+            "a": tuple(scale_variables(_tiny_scale("a", "b_c"))),
+        }
+    )
+    assert [v.column for v in met["a_b"]] == ["a_b_c"]
+    assert [v.column for v in met["a"]] == ["a_b_c_2"]
+
+
+def _tiny_scale(scale_id: str, item_id: str) -> RatingScale:
+    return parse_scale(
+        f"""\
+id: {scale_id}
+name: Tiny
+version: 1
+citation: none
+instructions: Rate.
+rated: client
+window: whole
+applies_to: all
+items:
+  - {{id: {item_id}, label: One, kind: count}}
+"""
+    )
 
 
 def test_a_project_without_codings_exports_empty_tables(tmp_path: Path) -> None:
@@ -410,7 +471,7 @@ def test_a_project_without_codings_exports_empty_tables(tmp_path: Path) -> None:
         bundle = build_export_bundle(project)
     for table in ("scores", "long", "pairs", "final", "notes", "spans", "uncodable", "plan"):
         assert bundle.table(table).empty, table
-    assert "specification" in bundle.scores.columns
+    assert "thabs_specification" in bundle.scores.columns
     assert set(bundle.reliability["design"]) == {"not_double_coded"}
 
 
@@ -426,11 +487,13 @@ def test_the_bundle_is_the_same_on_sqlite_and_postgresql(
     finally:
         project.close()
     row = _row(bundle.scores, scale_id="thabs", session_id="S02", rater="R3")
-    assert [row[i] for i in THABS_ITEMS] == list(THABS_SCORES[("S02", "R3", "second")][0])
+    assert [row[f"thabs_{i}"] for i in THABS_ITEMS] == list(
+        THABS_SCORES[("S02", "R3", "second")][0]
+    )
     assert bool(row["double_coded"]) and row["audio_path"].endswith("S02.wav")
     assert bundle.scores["submitted_at"].notna().all()
     assert str(bundle.scores["submitted_at"].dtype).startswith("datetime64")
-    assert _row(bundle.final, scale_id="thabs", session_id="S01")["rationale"] == 2.5
+    assert _row(bundle.final, scale_id="thabs", session_id="S01")["thabs_rationale"] == 2.5
     assert _row(bundle.spans, session_id="S04", rater="R1")["seconds"] == 600
     assert list(bundle.notes["time"][:3]) == ["01:01", "01:30", "1:02:05"]
     assert bundle.excluded["thabs"]["in_progress"] == 1

@@ -361,6 +361,7 @@ def test_exports_hold_the_pair_tables_and_composite_alpha(
     doc = reliability(study)
     bundle = build_export_bundle(project, scale_ids=["thabs"])
     table = bundle.reliability_pairs
+    column = {v.item_id: v.column for v in bundle.variables_by_scale["thabs"]}
     assert len(table) == sum(len(p["items"]) for p in doc["by_pair"])
     for pair in doc["by_pair"]:
         a, b = pair["raters"]
@@ -369,21 +370,22 @@ def test_exports_hold_the_pair_tables_and_composite_alpha(
         for item, got in pair["items"].items():
             for form in ICC_FORMS:
                 want = got["icc"][form]["value"]
-                cell = rows.loc[item, form]
+                cell = rows.loc[column[item], form]
                 assert math.isnan(cell) if want is None else cell == pytest.approx(want)
     summary = bundle.reliability_pair_summary.set_index(["variable", "form"])
     for item, forms in doc["pair_summary"].items():
         for form, spread in forms.items():
-            row = summary.loc[(item, form)]
+            row = summary.loc[(column[item], form)]
             assert row["n_pairs"] == spread["n_pairs"]
             if spread["mean"] is not None:
                 assert row["mean"] == pytest.approx(spread["mean"])
                 assert row["median"] == pytest.approx(spread["median"])
     rel = bundle.reliability.set_index("variable")
     alpha = doc["composites"]["behaviour_mean"]["cronbach_alpha"]
-    assert rel.loc["behaviour_mean", "cronbach_alpha"] == pytest.approx(alpha["value"])
-    assert rel.loc["behaviour_mean", "cronbach_alpha_n"] == alpha["n"]
-    assert math.isnan(rel.loc["praise", "cronbach_alpha"])  # items have none
+    mean = column["behaviour_mean"]
+    assert rel.loc[mean, "cronbach_alpha"] == pytest.approx(alpha["value"])
+    assert rel.loc[mean, "cronbach_alpha_n"] == alpha["n"]
+    assert math.isnan(rel.loc[column["praise"], "cronbach_alpha"])  # items have none
     wb = openpyxl.load_workbook(write_xlsx(bundle, tmp_path / "e.xlsx"), read_only=True)
     assert {"reliability_pairs", "reliability_pair_summary"} <= set(wb.sheetnames)
     written = [p.name for p in write_csv(bundle, tmp_path / "e.csv")]
@@ -413,7 +415,12 @@ def test_methods_paragraph_carries_the_reports_numbers(study: Study) -> None:
     n_pairs = len(doc["by_pair"])
     counts = [p["n"] for p in doc["by_pair"]]
     assert f"allocated to {n_pairs} rater pairs ({min(counts)} to {max(counts)} sessions" in text
-    assert "We report the ICC(2,1) (ICC(A,1);" in text
+    # The form and its reason are the report's recommendation (varying pairs: ICC(A,1)
+    # of the variance components).
+    rec = doc["items"]["specification"]["recommended"]
+    assert doc["items"]["specification"]["recommended_form"] == "ICC_A1"
+    assert f"We report the {rec['label']}: the rater pairs vary across sessions" in text
+    assert "parametric bootstrap" in text
     # Each item's value and CI, parsed back, equal the report's to two decimals.
     labels = {
         "specification": "Specification of the task",
@@ -422,7 +429,7 @@ def test_methods_paragraph_carries_the_reports_numbers(study: Study) -> None:
     }
     number = r"(-?(?:\d)?\.\d\d|-?1\.00)"
     for item, label in labels.items():
-        icc = doc["items"][item]["icc"]["ICC2"]
+        icc = doc["items"][item]["recommended"]
         match = re.search(
             re.escape(label) + rf" {number}, 95% CI \[{number}, {number}\] \(n = (\d+)\)", text
         )
@@ -472,7 +479,7 @@ def test_methods_paragraph_of_a_long_csv(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     n = df[df["item_id"] == "hw"].groupby("session_id").size().ge(2).sum()
     assert f"assessed on {n} double-coded sessions" in out.stdout
-    assert "the default form for rating data without a scale" in out.stdout
+    assert "We report the ICC(A,1): the rater pairs vary across sessions" in out.stdout
     assert "5 raters (Bob, anna, r10, r2, r9)" in out.stdout
 
 
@@ -490,4 +497,4 @@ def test_xlsx_readme_holds_the_methods_paragraph(
     wb = openpyxl.load_workbook(write_xlsx(bundle, tmp_path / "m.xlsx"), read_only=True)
     rows = [tuple(r) + (None,) * 3 for r in wb["README"].iter_rows(values_only=True)]
     at = next(i for i, r in enumerate(rows) if r[0] == "Methods")
-    assert rows[at + 2][:2] == ("thabs", cli)
+    assert (rows[at + 2][0], rows[at + 2][2]) == ("thabs", cli)

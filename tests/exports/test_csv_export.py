@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from coder.errors import InputError
 from coder.export_data import ExportBundle, build_export_bundle
 from coder.store.project import Project
 from exports import write_export
-from exports.csv_export import BESIDE, write_csv
+from exports.csv_export import write_csv
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA
 
 
@@ -22,10 +23,37 @@ def written(bundle: ExportBundle, tmp_path_factory: pytest.TempPathFactory) -> l
 
 def test_files_are_named_after_the_path(written: list[Path]) -> None:
     folder = written[0].parent
-    assert written[0] == folder / "study.csv"
-    assert [p.name for p in written[1:-1]] == [f"study_{t}.csv" for t in BESIDE]
-    assert written[-1].name == "study_README.txt"
+    assert [p.name for p in written] == [
+        "study.csv",
+        "study_codebook.csv",
+        "study_scores_thabs.csv",
+        "study_scores_ghes.csv",
+        "study_final_thabs.csv",
+        "study_final_ghes.csv",
+        "study_pairs_thabs.csv",
+        "study_pairs_ghes.csv",
+        "study_reliability.csv",
+        "study_reliability_pairs.csv",
+        "study_reliability_pair_summary.csv",
+        "study_descriptives.csv",
+        "study_notes.csv",
+        "study_spans.csv",
+        "study_uncodable.csv",
+        "study_uncodable_counts.csv",
+        "study_plan.csv",
+        "study_README.txt",
+    ]
     assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in written)
+
+
+def test_a_file_per_scale_holds_only_that_scales_rows_and_columns(written: list[Path]) -> None:
+    folder = written[0].parent
+    for table in ("scores", "final", "pairs"):
+        for scale, other in (("thabs", "ghes"), ("ghes", "thabs")):
+            frame = pd.read_csv(folder / f"study_{table}_{scale}.csv")
+            assert any(c.startswith(f"{scale}_") for c in frame.columns)
+            assert not any(c.startswith(f"{other}_") for c in frame.columns)
+            assert set(frame["scale_id"]) == {scale}
 
 
 def test_long_table_reads_back_tidy(written: list[Path], bundle: ExportBundle) -> None:
@@ -35,6 +63,7 @@ def test_long_table_reads_back_tidy(written: list[Path], bundle: ExportBundle) -
         "session_id",
         "rater",
         "item_id",
+        "variable",
         "kind",
         "value",
         "text",
@@ -59,20 +88,20 @@ def test_long_table_reads_back_tidy(written: list[Path], bundle: ExportBundle) -
 
 def test_tables_beside_it(written: list[Path]) -> None:
     folder = written[0].parent
-    scores = pd.read_csv(folder / "study_scores.csv")
+    scores = pd.read_csv(folder / "study_scores_thabs.csv")
     s01 = scores[(scores["session_id"] == "S01") & (scores["rater"] == "R1")].iloc[0]
-    assert s01["specification"] == 3 and bool(s01["double_coded"]) is True
+    assert s01["thabs_specification"] == 3 and bool(s01["double_coded"]) is True
     assert pd.to_datetime(scores["submitted_at"]).notna().all()
-    final = pd.read_csv(folder / "study_final.csv")
-    assert final.loc[final["session_id"] == "S04", "duration"].tolist() == [391.5]
+    final = pd.read_csv(folder / "study_final_thabs.csv")
+    assert final.loc[final["session_id"] == "S04", "thabs_duration"].tolist() == [391.5]
     rel = pd.read_csv(folder / "study_reliability.csv")
-    assert rel.loc[rel["variable"] == "troubleshooting", "ICC1_F"].tolist() == [math.inf]
+    assert rel.loc[rel["variable"] == "thabs_troubleshooting", "ICC1_F"].tolist() == [math.inf]
     notes = pd.read_csv(folder / "study_notes.csv")
     assert "1:02:05" in set(notes["time"])
     counts = pd.read_csv(folder / "study_uncodable_counts.csv")
     assert counts.to_dict("records") == [{"scale_id": "thabs", "reason": "Audio failure", "n": 1}]
     desc = pd.read_csv(folder / "study_descriptives.csv")
-    assert desc.loc[desc["variable"] == "duration", "adjusted_n"].tolist() == [1]
+    assert desc.loc[desc["variable"] == "thabs_duration", "adjusted_n"].tolist() == [1]
 
 
 def test_readme_names_every_file_and_column(written: list[Path], bundle: ExportBundle) -> None:
@@ -91,7 +120,7 @@ def test_no_audio_path_or_metadata_unless_asked(
         assert AUDIO_DIR not in text and SECRET_METADATA not in text, path.name
     full = build_export_bundle(project, include_audio_paths=True, include_metadata=True)
     files = write_csv(full, tmp_path / "full.csv")
-    scores = pd.read_csv(tmp_path / "full_scores.csv")
+    scores = pd.read_csv(tmp_path / "full_scores_thabs.csv")
     assert scores["audio_path"].str.startswith(AUDIO_DIR).all()
     assert (scores["meta_referral"] == SECRET_METADATA).all()
     assert "audio paths included" in files[-1].read_text(encoding="utf-8")
@@ -104,3 +133,18 @@ def test_a_folder_gets_export_csv_files(bundle: ExportBundle, tmp_path: Path) ->
     seen: list[float] = []
     write_csv(bundle, tmp_path / "again.csv", progress=seen.append)
     assert seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_a_new_folder_with_a_slash_and_a_name_without_csv(
+    bundle: ExportBundle, tmp_path: Path
+) -> None:
+    files = write_export(bundle, "csv", f"{tmp_path}/newdir/")
+    assert files[0] == tmp_path / "newdir" / "export.csv"
+    assert (tmp_path / "newdir" / "export_scores_thabs.csv").is_file()
+    named = write_export(bundle, "csv", tmp_path / "study")
+    assert named[0] == tmp_path / "study.csv"
+    assert (tmp_path / "study_codebook.csv").is_file()
+    upper = write_export(bundle, "csv", tmp_path / "UP.CSV")
+    assert upper[0] == tmp_path / "UP.CSV" and (tmp_path / "UP_plan.csv").is_file()
+    with pytest.raises(InputError, match="does not exist"):
+        write_export(bundle, "csv", f"{tmp_path}/missing/deeper/")

@@ -16,7 +16,6 @@ import pytest
 from coder.export_data import build_export_bundle
 from exports.csv_export import (
     FORMULA_TRIGGERS,
-    csv_paths,
     escape_formula,
     escape_formulas,
     write_csv,
@@ -88,6 +87,6 @@ def test_no_exported_text_cell_starts_a_formula(tmp_path: Path) -> None:
                 cells.extend(row)
     unsafe = [c for c in cells if c.startswith(FORMULA_TRIGGERS) and escape_formula(c) != c]
     assert unsafe == []
-    notes = pd.read_csv(csv_paths(tmp_path / "study.csv")["notes"], keep_default_na=False)
+    notes = pd.read_csv(tmp_path / "study_notes.csv", keep_default_na=False)
     assert {f"'{t}".replace("\r", "\n") for t in NASTY_NOTES} <= set(notes["text"])
     assert "client shifts topic" in set(notes["text"])  # ordinary text untouched

@@ -32,21 +32,21 @@ def test_scores_with_variable_and_value_labels(sav: Path, bundle: ExportBundle) 
     frame, meta = pyreadstat.read_sav(str(sav))
     assert len(frame) == len(bundle.scores)
     labels = meta.column_names_to_labels
-    assert labels["specification"] == "Specification of the task"
-    assert labels["behaviour_mean"] == "Mean of the five behaviour ratings"
-    assert labels["completed_log"] == "Homework reportedly completed since the last session"
+    assert labels["thabs_specification"] == "Specification of the task"
+    assert labels["thabs_behaviour_mean"] == "Mean of the five behaviour ratings"
+    assert labels["ghes_completed_log"] == "Homework reportedly completed since the last session"
     assert labels["rater"] == "Rater code"
-    assert meta.variable_value_labels["specification"] == THABS_ANCHORS
-    assert meta.variable_value_labels["engagement"][4.0] == "considerably"
+    assert meta.variable_value_labels["thabs_specification"] == THABS_ANCHORS
+    assert meta.variable_value_labels["ghes_engagement"][4.0] == "considerably"
     assert meta.variable_value_labels["double_coded"] == {0.0: "no", 1.0: "yes"}
-    assert meta.variable_measure["specification"] == "ordinal"
-    assert meta.variable_measure["duration"] == "scale"
-    assert "duration" not in meta.variable_value_labels
+    assert meta.variable_measure["thabs_specification"] == "ordinal"
+    assert meta.variable_measure["thabs_duration"] == "scale"
+    assert "thabs_duration" not in meta.variable_value_labels
     row = frame[(frame["session_id"] == "S02") & (frame["rater"] == "R3")].iloc[0]
-    assert (row["specification"], row["duration"], row["double_coded"]) == (2, 36, 1)
-    assert row["behaviour_mean"] == pytest.approx(1.4)
+    assert (row["thabs_specification"], row["thabs_duration"], row["double_coded"]) == (2, 36, 1)
+    assert row["thabs_behaviour_mean"] == pytest.approx(1.4)
     ghes = frame[(frame["scale_id"] == "ghes") & (frame["rater"] == "R3")].iloc[0]
-    assert ghes["assigned_log"] == "none"
+    assert ghes["ghes_assigned_log"] == "none"
     assert frame["submitted_at"].notna().all()
     assert any("Final rule: primary" in line for line in meta.notes)
     assert meta.file_label.startswith("Session Coder scores")
@@ -67,7 +67,7 @@ def test_names_are_spss_safe() -> None:
 
 
 def test_a_renamed_column_keeps_its_name_in_the_label(tmp_path: Path, bundle: ExportBundle) -> None:
-    renamed = bundle.scores.rename(columns={"specification": "2 spec"})
+    renamed = bundle.scores.rename(columns={"thabs_specification": "2 spec"})
     odd = ExportBundle(**{**bundle.__dict__, "scores": renamed})
     _, meta = pyreadstat.read_sav(str(write_sav(odd, tmp_path / "odd.sav")))
     assert "v_2_spec" in meta.column_names
@@ -112,7 +112,10 @@ items:
         view.submit(coding)
         bundle = build_export_bundle(project)
     frame, meta = pyreadstat.read_sav(str(write_sav(bundle, tmp_path / "m.sav")))
-    assert meta.variable_value_labels["mood"] == {1.0: "calm", 2.0: "tense", 3.0: "angry"}
-    assert meta.variable_measure["mood"] == "nominal"
-    assert meta.variable_measure["turns"] == "scale" and "turns" not in meta.variable_value_labels
-    assert (frame["mood"].iloc[0], frame["turns"].iloc[0]) == (2, 14)
+    assert meta.variable_value_labels["mood_mood"] == {1.0: "calm", 2.0: "tense", 3.0: "angry"}
+    assert meta.variable_measure["mood_mood"] == "nominal"
+    assert (
+        meta.variable_measure["mood_turns"] == "scale"
+        and "mood_turns" not in meta.variable_value_labels
+    )
+    assert (frame["mood_mood"].iloc[0], frame["mood_turns"].iloc[0]) == (2, 14)

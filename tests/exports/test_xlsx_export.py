@@ -13,7 +13,7 @@ import pytest
 from coder.export_data import ExportBundle, build_export_bundle
 from coder.store.project import Project
 from exports import write_export
-from exports.xlsx_export import SHEETS, sheet_tables, write_xlsx
+from exports.xlsx_export import _sheet_name, sheet_tables, write_xlsx
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA, THABS_ITEMS
 
 
@@ -40,9 +40,14 @@ def _raw_text(path: Path) -> str:
 def test_every_sheet_is_there_in_order_readme_first(workbook: openpyxl.Workbook) -> None:
     assert workbook.sheetnames == [
         "README",
-        "scores",
-        "pairs",
-        "final",
+        "codebook",
+        "scores_thabs",
+        "scores_ghes",
+        "final_thabs",
+        "final_ghes",
+        "pairs_thabs",
+        "pairs_ghes",
+        "long",
         "reliability",
         "reliability_pairs",
         "reliability_pair_summary",
@@ -50,70 +55,93 @@ def test_every_sheet_is_there_in_order_readme_first(workbook: openpyxl.Workbook)
         "notes",
         "spans",
         "uncodable",
+        "uncodable_counts",
         "plan",
     ]
-    assert tuple(workbook.sheetnames) == SHEETS
+
+
+def test_a_sheet_per_scale_holds_only_that_scales_rows_and_columns(
+    workbook: openpyxl.Workbook,
+) -> None:
+    for table in ("scores", "final", "pairs"):
+        for scale, other in (("thabs", "ghes"), ("ghes", "thabs")):
+            ws = workbook[f"{table}_{scale}"]
+            header = [c.value for c in ws[1]]
+            assert any(h.startswith(f"{scale}_") for h in header), (table, scale)
+            assert not any(h.startswith(f"{other}_") for h in header), (table, scale)
+            assert {r[0] for r in ws.iter_rows(min_row=2, values_only=True)} <= {scale}
+    assert len(_records(workbook["scores_thabs"])) == 9
+
+
+def test_long_sheet_names_are_cut_to_excels_limit_and_stay_unique() -> None:
+    taken = {"readme"}
+    long_id = "a_scale_with_a_very_long_identifier"
+    first = _sheet_name(f"scores_{long_id}", taken)
+    second = _sheet_name(f"scores_{long_id}_too", taken)
+    assert len(first) == 31 and len(second) <= 31 and first != second
+    assert second.endswith("~2")
 
 
 def test_data_sheets_have_a_frozen_bold_header(workbook: openpyxl.Workbook) -> None:
-    for name in SHEETS[1:]:
+    for name in workbook.sheetnames[1:]:
         ws = workbook[name]
         assert ws.freeze_panes == "A2", name
         assert ws["A1"].font.bold, name
         assert ws["A1"].value == "scale_id", name
         assert ws.column_dimensions["A"].width >= 8
         assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
-    assert not workbook["scores"]["A2"].font.bold
+    assert not workbook["scores_thabs"]["A2"].font.bold
 
 
 def test_numbers_are_numbers_with_the_right_values(workbook: openpyxl.Workbook) -> None:
-    ws = workbook["scores"]
+    ws = workbook["scores_thabs"]
     header = [c.value for c in ws[1]]
     rows = _records(ws)
     s01 = next(r for r in rows if r["session_id"] == "S01" and r["rater"] == "R1")
-    assert [s01[i] for i in THABS_ITEMS] == [3, 2, 4, 1, 0]
-    assert s01["duration"] == 30 and s01["behaviour_mean"] == 2
+    assert [s01[f"thabs_{i}"] for i in THABS_ITEMS] == [3, 2, 4, 1, 0]
+    assert s01["thabs_duration"] == 30 and s01["thabs_behaviour_mean"] == 2
     assert s01["double_coded"] is True and s01["session_number"] == 2
+    assert s01["scale_version"] == 1
     assert isinstance(s01["submitted_at"], dt.datetime)
-    column = header.index("specification") + 1
+    column = header.index("thabs_specification") + 1
     for cell in ws.iter_cols(min_col=column, max_col=column, min_row=2).__next__():
         if cell.value is not None:
             assert cell.data_type == "n"
     assert ws.cell(row=2, column=header.index("submitted_at") + 1).is_date
-    ghes = next(r for r in rows if r["scale_id"] == "ghes" and r["rater"] == "R3")
-    assert ghes["completed_log"] == "all of it"
-    assert ghes["global"] == pytest.approx(26 / 7)
+    ghes = next(r for r in _records(workbook["scores_ghes"]) if r["rater"] == "R3")
+    assert ghes["ghes_completed_log"] == "all of it"
+    assert ghes["ghes_global"] == pytest.approx(26 / 7)
 
 
 def test_pairs_final_and_descriptives(workbook: openpyxl.Workbook) -> None:
-    pairs = _records(workbook["pairs"])
-    s03 = next(r for r in pairs if r["session_id"] == "S03" and r["scale_id"] == "thabs")
-    assert (s03["rater_A"], s03["rater_B"], s03["rationale_A"], s03["rationale_B"]) == (
+    pairs = _records(workbook["pairs_thabs"])
+    s03 = next(r for r in pairs if r["session_id"] == "S03")
+    assert (s03["rater_A"], s03["rater_B"], s03["thabs_rationale_A"], s03["thabs_rationale_B"]) == (
         "R1",
         "R3",
         4,
         3,
     )
-    final = _records(workbook["final"])
+    final = _records(workbook["final_thabs"])
     s04 = next(r for r in final if r["session_id"] == "S04")
-    assert s04["duration"] == 391.5  # winsorized at Q3 + 1.5 IQR
+    assert s04["thabs_duration"] == 391.5  # winsorized at Q3 + 1.5 IQR
     assert s04["final_source"] == "R1 (primary)"
     desc = _records(workbook["descriptives"])
-    duration = next(r for r in desc if r["variable"] == "duration")
+    duration = next(r for r in desc if r["variable"] == "thabs_duration")
     assert (duration["adjusted_n"], duration["n_outliers"], duration["n"]) == (1, 1, 4)
-    assert next(r for r in desc if r["variable"] == "specification")["adjusted_n"] == 0
+    assert next(r for r in desc if r["variable"] == "thabs_specification")["adjusted_n"] == 0
 
 
 def test_reliability_sheet(workbook: openpyxl.Workbook) -> None:
     rows = _records(workbook["reliability"])
     header = list(rows[0])
     assert header.index("reported_icc") < header.index("ICC1")
-    spec = next(r for r in rows if r["variable"] == "specification")
+    spec = next(r for r in rows if r["variable"] == "thabs_specification")
     assert spec["reported_form"] == "ICC2" and isinstance(spec["reported_icc"], float)
     assert spec["agreement_exact"] == pytest.approx(2 / 3)
-    perfect = next(r for r in rows if r["variable"] == "troubleshooting")
+    perfect = next(r for r in rows if r["variable"] == "thabs_troubleshooting")
     assert perfect["ICC1"] == 1 and perfect["ICC1_F"] == "Infinity"
-    ghes = next(r for r in rows if r["variable"] == "engagement")
+    ghes = next(r for r in rows if r["variable"] == "ghes_engagement")
     assert ghes["ICC2"] is None and "ICC2:" in ghes["not_defined"]
 
 
@@ -133,17 +161,13 @@ def test_notes_spans_uncodable_and_plan(workbook: openpyxl.Workbook) -> None:
         ("00:00", "10:00", 600),
         ("00:00", "00:10", 10),
     }
-    ws = workbook["uncodable"]
-    header = [c.value for c in ws[1]]
-    assert header[:6] == ["scale_id", "session_id", "rater", "role", "reason", "text"]
-    assert header[7:] == ["count_scale_id", "count_reason", "count_n"]
-    assert [c.value for c in ws[2]][4:] == [
-        "Audio failure",
-        "recording is silent after 0:05",
-        None,
-        "thabs",
-        "Audio failure",
-        1,
+    uncodable = _records(workbook["uncodable"])
+    assert list(uncodable[0]) == ["scale_id", "session_id", "rater", "role", "reason", "text"]
+    assert [(u["session_id"], u["reason"], u["text"]) for u in uncodable] == [
+        ("S05", "Audio failure", "recording is silent after 0:05")
+    ]
+    assert _records(workbook["uncodable_counts"]) == [
+        {"scale_id": "thabs", "reason": "Audio failure", "n": 1}
     ]
     plan = _records(workbook["plan"])
     assert ("S06", "in_progress") in {(p["session_id"], p["state"]) for p in plan}
@@ -153,29 +177,45 @@ def test_readme_explains_options_sheets_and_every_column(
     workbook: openpyxl.Workbook, bundle: ExportBundle
 ) -> None:
     rows = [r for r in workbook["README"].iter_rows(values_only=True)]
-    by_key = {r[0]: r[1] for r in rows if r[0] and r[1]}
+    by_key = {r[0]: r[2] for r in rows if r[0] and r[2]}
     assert by_key["Final rule"].startswith("primary")
     assert "K = 1.5" in by_key["Winsorizing"] and "1 value(s) adjusted" in by_key["Winsorizing"]
-    assert "thabs.duration: 1" in by_key["Winsorizing"]
+    assert "thabs_duration: 1" in by_key["Winsorizing"]
     assert "no audio paths" in by_key["Privacy"]
     assert "thabs: 1 in progress" in by_key["Codings left out"]
     assert by_key["App version"].startswith("Session Coder ")
     assert dt.datetime.strptime(by_key["Exported"], "%Y-%m-%d %H:%M:%S UTC")
-    documented = {(r[0], r[1]) for r in rows if r[0] in SHEETS and r[2]}
+    documented = {(r[0], r[1]) for r in rows if r[1] and r[2]}
     for name, frame in sheet_tables(bundle).items():
+        assert (name, None) in {(r[0], r[1]) for r in rows if r[2]}, name  # in Sheets
         for column in frame.columns:
-            if column:
-                assert (name, str(column)) in documented, (name, column)
-    # The codebook lists the anchors.
-    assert any(r[1] == "specification" and "0 = not done" in str(r[7]) for r in rows)
+            assert (name, str(column)) in documented, (name, column)
+
+
+def test_readme_prints_without_overlapping_text(workbook: openpyxl.Workbook) -> None:
+    ws = workbook["README"]
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    width = ws.column_dimensions["C"].width
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                # Text wraps in its cell: none runs over into the next column.
+                assert cell.alignment.wrap_text, cell.coordinate
+        text = row[2].value if len(row) > 2 else None
+        if isinstance(text, str) and len(text) > 2 * width:
+            # A long explanation gets a row tall enough for its lines.
+            height = ws.row_dimensions[row[0].row].height
+            assert height is not None and height >= 15 * len(text) / (width * 1.2)
 
 
 def test_pandas_reads_the_sheets(xlsx: Path, bundle: ExportBundle) -> None:
-    final = pd.read_excel(xlsx, sheet_name="final")
-    assert list(final.columns) == list(bundle.final.columns)
-    assert final["duration"].tolist()[:4] == [30, 34, 32, 391.5]
-    scores = pd.read_excel(xlsx, sheet_name="scores")
-    assert len(scores) == len(bundle.scores)
+    final = pd.read_excel(xlsx, sheet_name="final_thabs")
+    assert list(final.columns) == list(bundle.scale_table("final", "thabs").columns)
+    assert final["thabs_duration"].tolist()[:4] == [30, 34, 32, 391.5]
+    scores = pd.read_excel(xlsx, sheet_name="scores_ghes")
+    assert len(scores) == len(bundle.scale_table("scores", "ghes")) == 3
 
 
 def test_no_audio_path_or_metadata_unless_asked(
@@ -215,6 +255,10 @@ def test_write_export_dispatches_and_checks_the_folder(
         write_export(bundle, "xlsx", tmp_path / "missing" / "w.xlsx")
     with pytest.raises(InputError, match="unknown export format"):
         write_export(bundle, "ods", tmp_path / "w.ods")
+    # A name without the suffix gets it; a folder is refused for one-file formats.
+    assert write_export(bundle, "xlsx", tmp_path / "named") == [tmp_path / "named.xlsx"]
+    with pytest.raises(InputError, match="is a folder"):
+        write_export(bundle, "xlsx", f"{tmp_path}/new/")
 
 
 def test_an_empty_project_still_gives_a_valid_workbook(tmp_path: Path) -> None:
@@ -224,5 +268,6 @@ def test_an_empty_project_still_gives_a_valid_workbook(tmp_path: Path) -> None:
         project.add_scale(load_builtin_scale("thabs"))
         bundle = build_export_bundle(project)
     wb = openpyxl.load_workbook(write_xlsx(bundle, tmp_path / "e.xlsx"))
-    assert wb.sheetnames == list(SHEETS)
-    assert wb["scores"].max_row == 1 and wb["scores"]["L1"].value == "specification"
+    assert wb.sheetnames[:4] == ["README", "codebook", "scores_thabs", "final_thabs"]
+    assert wb["scores_thabs"].max_row == 1
+    assert wb["scores_thabs"]["M1"].value == "thabs_specification"

@@ -110,11 +110,13 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     with qtbot.waitSignal(dialog.export_finished, timeout=30_000) as blocker:
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     files = blocker.args[0]
+    # long, codebook, scores/final/pairs of the one scale, 8 more tables, README
     assert files[0] == tmp_path / "lab.csv" and len(files) == 13
-    final = pd.read_csv(tmp_path / "lab_final.csv")
+    final = pd.read_csv(tmp_path / "lab_final_thabs.csv")
     assert set(final["scale_id"]) == {"thabs"}
+    assert not (tmp_path / "lab_final_ghes.csv").exists()
     s01 = final[final["session_id"] == "S01"].iloc[0]
-    assert s01["rationale"] == 2.5 and s01["final_source"] == "mean of R1, R2"
+    assert s01["thabs_rationale"] == 2.5 and s01["final_source"] == "mean of R1, R2"
     assert final["audio_path"].str.startswith(AUDIO_DIR).all()
     desc = pd.read_csv(tmp_path / "lab_descriptives.csv")
     assert desc["winsorize_k"].eq(1.5).all()
@@ -190,7 +192,7 @@ def test_consensus_final_uses_the_recorded_consensus(
     assert dialog.request().final == "consensus"
     with qtbot.waitSignal(dialog.export_finished, timeout=30_000):
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
-    final = pd.read_csv(tmp_path / "lab_final.csv")
+    final = pd.read_csv(tmp_path / "lab_final_thabs.csv")
     s01 = final[final["session_id"] == "S01"].iloc[0]
-    assert s01["rationale"] == 3.0 and s01["specification"] == 3.0
+    assert s01["thabs_rationale"] == 3.0 and s01["thabs_specification"] == 3.0
     assert s01["final_source"].startswith("consensus on rationale")
