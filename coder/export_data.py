@@ -86,6 +86,12 @@ TABLES: tuple[str, ...] = (
     "variables",
 )
 
+#: Columns holding a calendar date (no time of day): dates in xlsx, YYYY-MM-DD in csv.
+DATE_COLUMNS: frozenset[str] = frozenset({"date"})
+
+#: Rows R's readxl and readr read to guess a column's type (their default guess_max).
+GUESS_ROWS = 1000
+
 #: The wide tables, laid out one per scale by every writer (:meth:`ExportBundle.per_scale`).
 SCALE_TABLES: tuple[str, ...] = ("scores", "final", "pairs")
 
@@ -176,7 +182,7 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
     *(
         f"{form}{suffix}"
         for form in ICC_FORMS
-        for suffix in ("", "_ci_low", "_ci_high", "_F", "_df1", "_df2", "_p")
+        for suffix in ("", "_ci_low", "_ci_high", "_F", "_F_infinite", "_df1", "_df2", "_p")
     ),
     *(f"kappa_{w}" for w in KAPPA_KEYS),
     *(f"alpha_{a}" for a in ALPHA_KEYS),
@@ -197,7 +203,10 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
 _RELIABILITY_FLOATS = tuple(
     c
     for c in RELIABILITY_COLUMNS
-    if c.startswith(("ICC", "kappa_", "alpha_", "agreement_", "reported_icc", "reported_ci"))
+    if (
+        c.startswith(("ICC", "kappa_", "alpha_", "agreement_", "reported_icc", "reported_ci"))
+        and not c.endswith("_infinite")
+    )
     or c in ("categories_min", "categories_max", "cronbach_alpha")
     or c.startswith("cronbach_alpha_ci")
 )
@@ -336,7 +345,8 @@ class ExportBundle:
         """One scale's ``scores``, ``final`` or ``pairs``: its rows and its columns only."""
         frame = self.table(name)
         rows = (frame["scale_id"] == scale_id).to_numpy(dtype=bool)
-        return frame.loc[rows, self.scale_columns(name, scale_id)].reset_index(drop=True)
+        table = frame.loc[rows, self.scale_columns(name, scale_id)].reset_index(drop=True)
+        return guess_safe(table)
 
     def per_scale(self, name: str) -> dict[str, pd.DataFrame]:
         """``scale_table`` of every exported scale, in export order (scale id -> table)."""
@@ -474,6 +484,40 @@ def _variables_frame(variables: Sequence[Variable], scales: Sequence[RatingScale
     for col in ("min", "max"):
         frame[col] = frame[col].astype("Int64")
     return frame
+
+
+def guess_safe(frame: pd.DataFrame, guess: int = GUESS_ROWS) -> pd.DataFrame:
+    """``frame`` with every column's first value among its first ``guess`` rows.
+
+    R's readxl and readr guess a column's type from its first 1,000 rows
+    (``guess_max``); a column empty there is guessed logical, and readxl then reads a
+    later score of 0 as FALSE and 1-4 as TRUE without a warning (readr gives NA). So
+    a table is written in its own order except that, for each column whose first
+    value lies beyond the first ``guess`` rows, the row holding that value is moved
+    up to just before row ``guess`` (the rows it passes move one down). A table of
+    at most ``guess`` rows, or with no such column, is returned as it is.
+    """
+    n = len(frame)
+    if n <= guess or frame.shape[1] == 0:
+        return frame
+    order = np.arange(n)
+    for _ in range(8):  # a lifted row can push another column's only early value out
+        present = frame.iloc[order].notna().to_numpy()
+        late = ~present[:guess].any(axis=0) & present.any(axis=0)
+        if not late.any():
+            break
+        lifted: list[int] = []
+        for j in np.flatnonzero(late):
+            first = int(np.flatnonzero(present[:, j])[0])
+            if first not in lifted:
+                lifted.append(first)
+        lifted = sorted(lifted)[:guess]
+        at = guess - len(lifted)
+        rest = np.setdiff1d(np.arange(at, n), lifted, assume_unique=True)
+        order = np.concatenate([order[:at], order[lifted], order[rest]])
+    if (order == np.arange(n)).all():
+        return frame
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def _utc_times(values: pd.Series) -> pd.Series:
@@ -659,20 +703,20 @@ def build_export_bundle(
         scales=tuple(scales),
         variables=_variables_frame(all_variables, [*definitions.values(), *scales]),
         scores=scores.drop(columns=["_analysis", "_reliability", "_primary", "_coding_id"]),
-        long=long,
+        long=guess_safe(long),
         pairs=pairs,
         final=final_table,
-        reliability=reliability,
-        descriptives=descriptives,
-        notes=notes,
-        spans=spans,
-        uncodable=uncodable,
+        reliability=guess_safe(reliability),
+        descriptives=guess_safe(descriptives),
+        notes=guess_safe(notes),
+        spans=guess_safe(spans),
+        uncodable=guess_safe(uncodable),
         uncodable_counts=uncodable_counts,
-        plan=plan,
+        plan=guess_safe(plan),
         excluded=excluded,
         variables_by_scale=variables_by_scale,
-        reliability_pairs=reliability_pairs,
-        reliability_pair_summary=reliability_pair_summary,
+        reliability_pairs=guess_safe(reliability_pairs),
+        reliability_pair_summary=guess_safe(reliability_pair_summary),
         methods=methods,
     )
     steps.at(1.0)
@@ -755,6 +799,10 @@ def _extra_session_columns(
     extra: list[str] = []
     if include_metadata:
         extra.append("date")
+        # A real date (the importer stores YYYY-MM-DD); a blank or odd one is missing.
+        codings["date"] = pd.to_datetime(
+            codings["date"].replace("", None), format="%Y-%m-%d", errors="coerce"
+        ).astype("datetime64[s]")
         parsed = [json.loads(text or "{}") for text in codings["metadata_json"]]
         keys = _unique(k for meta in parsed for k in meta)
         for key in keys:
@@ -1196,6 +1244,8 @@ def _reliability(
     frame = pd.DataFrame.from_records(rows, columns=list(RELIABILITY_COLUMNS))
     for col in ("n_sessions", "n_raters", "k", "n_double_coded", "cronbach_alpha_n"):
         frame[col] = frame[col].astype("Int64")
+    for form in ICC_FORMS:
+        frame[f"{form}_F_infinite"] = frame[f"{form}_F_infinite"].astype("boolean")
     for col in _RELIABILITY_FLOATS:
         frame[col] = frame[col].astype("float64")
     return frame, *pair_frames(pair_table, summary_table), studies
@@ -1229,8 +1279,14 @@ def _methods(
 
 
 def _number(value: float | None) -> float:
-    """A statistic as a float cell: NaN when not defined (an infinite F stays inf)."""
-    return math.nan if value is None else float(value)
+    """A statistic as a float cell: NaN when not defined or not finite.
+
+    No table holds an infinite number (a spreadsheet cannot, and R's readers would
+    turn the column into text): an infinite F is NaN with ``<form>_F_infinite`` TRUE.
+    """
+    if value is None or not math.isfinite(value):
+        return math.nan
+    return float(value)
 
 
 def _reliability_row(
@@ -1272,6 +1328,7 @@ def _reliability_row(
         row[form] = _number(stat.value)
         row[f"{form}_ci_low"], row[f"{form}_ci_high"] = _number(ci[0]), _number(ci[1])
         row[f"{form}_F"] = _number(stat.f)
+        row[f"{form}_F_infinite"] = stat.f is not None and math.isinf(stat.f)
         row[f"{form}_df1"] = float(stat.df1)
         row[f"{form}_df2"] = float(stat.df2)
         row[f"{form}_p"] = _number(stat.p)
@@ -1511,7 +1568,14 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         docs[form] = f"{sf} = McGraw & Wong {mw}: {description}."
         docs[f"{form}_ci_low"] = f"{form} 95% confidence interval, lower bound."
         docs[f"{form}_ci_high"] = f"{form} 95% confidence interval, upper bound."
-        docs[f"{form}_F"] = f"{form} F statistic (Infinity with perfect agreement)."
+        docs[f"{form}_F"] = (
+            f"{form} F statistic (empty when infinite, with perfect agreement: see "
+            f"{form}_F_infinite)."
+        )
+        docs[f"{form}_F_infinite"] = (
+            f"TRUE when {form}'s F is infinite (no error variance: perfect agreement); "
+            f"{form}_F is then empty."
+        )
         docs[f"{form}_df1"] = f"{form} numerator degrees of freedom."
         docs[f"{form}_df2"] = f"{form} denominator degrees of freedom."
         docs[f"{form}_p"] = f"{form} p value of the F test."

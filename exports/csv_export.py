@@ -33,9 +33,10 @@ Item and composite columns are named ``<scale>_<item>`` (``thabs_rationale``; se
 beside it). When ``path`` is an existing folder, or ends with ``/`` (a new folder is
 created), the files are ``export.csv``, ``export_codebook.csv`` ... inside it. Files
 are UTF-8 without a byte-order mark, comma-separated, with a header row; a missing
-value is an empty field; booleans are ``True``/``False``; ``submitted_at`` is
-``YYYY-MM-DD HH:MM:SS`` (UTC); an infinite F is ``inf``. Both ``read.csv`` /
-``readr::read_csv`` and ``pandas.read_csv`` read them as they are.
+value is an empty field; booleans are ``TRUE``/``FALSE``; the session ``date`` is
+``YYYY-MM-DD``, ``submitted_at`` ``YYYY-MM-DD HH:MM:SS`` (UTC); no number is
+infinite (an infinite F is empty, with ``<form>_F_infinite`` TRUE). Both
+``read.csv`` / ``readr::read_csv`` and ``pandas.read_csv`` read them as they are.
 Every file is written beside its final name and moved into place only when all of
 them are complete, so a failed export leaves no half-written set.
 
@@ -55,9 +56,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from coder.export_data import (
+    DATE_COLUMNS,
     TABLE_DOCS,
     ExportBundle,
     describe_columns,
@@ -123,6 +126,36 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             out.isetitem(position, escaped.array)  # the array: same rows, dtype kept
     out.columns = [_safe_cell(c) for c in out.columns]
     return out
+
+
+def csv_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the values R and pandas read back as their types.
+
+    Booleans become ``TRUE``/``FALSE`` (what ``read.csv`` and ``readr`` read as
+    logical; pandas too), a calendar date (:data:`coder.export_data.DATE_COLUMNS`)
+    ``YYYY-MM-DD``, and an infinite number an empty field (the tables flag infinite
+    statistics in a column of their own). Everything else is unchanged.
+    """
+    out: pd.DataFrame | None = None
+    for position, column in enumerate(frame.columns):
+        cells = frame.iloc[:, position]
+        dtype = cells.dtype
+        new: list[Any] | np.ndarray | None = None
+        if pd.api.types.is_bool_dtype(dtype):
+            new = [None if v is pd.NA else ("TRUE" if v else "FALSE") for v in cells.tolist()]
+        elif column in DATE_COLUMNS and pd.api.types.is_datetime64_any_dtype(dtype):
+            new = [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in cells.tolist()]
+        elif pd.api.types.is_float_dtype(dtype):
+            values = cells.to_numpy(dtype="float64", na_value=np.nan)
+            if np.isinf(values).any():
+                new = np.where(np.isinf(values), np.nan, values)
+        if new is not None:
+            if out is None:
+                out = frame.copy()
+            out.isetitem(
+                position, new if isinstance(new, np.ndarray) else np.array(new, dtype=object)
+            )
+    return frame if out is None else out
 
 
 LONG_TABLE = "long"
@@ -228,7 +261,7 @@ def write_csv(
             if file.table == "README":
                 tmp.write_text(_readme(bundle, files), encoding="utf-8")
                 continue
-            frame = escape_formulas(frames[id(file)])
+            frame = escape_formulas(csv_values(frames[id(file)]))
             frame.to_csv(
                 tmp,
                 index=False,
@@ -258,8 +291,10 @@ def _readme(bundle: ExportBundle, files: list[CsvFile]) -> str:
     lines += [
         "",
         "Files are UTF-8, comma-separated, with a header row; a missing value is an empty",
-        "field; booleans are True/False; submitted_at is YYYY-MM-DD HH:MM:SS (UTC); an",
-        "infinite F statistic (perfect agreement) is inf. A text that begins with =, +,",
+        "field; booleans are TRUE/FALSE; the session date is YYYY-MM-DD and submitted_at",
+        "YYYY-MM-DD HH:MM:SS (UTC); an infinite F statistic (perfect agreement) is empty,",
+        "with <form>_F_infinite TRUE. Columns are named <scale>_<item> (the codebook",
+        "lists them). A text that begins with =, +,",
         "-, @, a tab or a carriage return starts with an added ' so that spreadsheet",
         "programs do not run it as a formula; numbers are never changed. Line breaks in",
         "texts are written as a newline (a carriage return is never written).",

@@ -1,11 +1,17 @@
-"""The Excel export: a README sheet first, then one sheet per analysis table.
+"""The Excel export: a README sheet first, then one sheet per analysis table and scale.
 
-Sheets, in order: README, scores, pairs, final, reliability, descriptives, notes,
-spans, uncodable (with the counts by reason to its right), plan. Every data sheet has
-a bold, frozen header row, an autofilter and column widths fitted to its content.
-Numbers are stored as numbers, ``submitted_at`` as an Excel date-time, texts as text
-(never as formulas); an infinite F statistic (perfect agreement) is the text
-``Infinity``, the one thing Excel cannot store as a number.
+Sheets, in order (:data:`SHEETS`): README, codebook, ``scores_<scale>``,
+``final_<scale>`` and ``pairs_<scale>`` for every scale, long, reliability,
+descriptives, notes, spans, uncodable, uncodable_counts, plan. Every data sheet has a
+bold, frozen header row, an autofilter and column widths fitted to its content.
+Types survive R's readxl: numbers are numbers with a number format
+(:func:`number_format`), dates and time stamps are Excel dates, booleans are TRUE and
+FALSE, a missing value is an empty cell and texts are text (never formulas). No cell
+holds an infinite number or the text ``Infinity``: an infinite F is empty and flagged
+in ``<form>_F_infinite``. Each column has a value among its first 1,000 rows, so
+readxl never guesses a score column as logical
+(:func:`coder.export_data.guess_safe`). A text longer than Excel's cell limit is cut
+with a notice at its end (:data:`CUT_NOTICE`).
 
 Speed: openpyxl builds the workbook (README, styles, frozen panes, widths, headers) in
 ``write_only`` mode. The data rows are then streamed into its sheets as plain
@@ -19,6 +25,7 @@ the end, so a failed or cancelled export never leaves half a file.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -40,11 +47,14 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
 from coder.export_data import (
+    DATE_COLUMNS,
     TABLE_DOCS,
     ExportBundle,
+    Variable,
     describe_columns,
     describe_options,
 )
+from coder.kinds import ItemKind
 
 Progress = Callable[[float], None]
 
@@ -87,6 +97,8 @@ _ZIP_LEVEL = 6
 _EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "us")
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MAX_TEXT = 32_767  # Excel's limit for one cell
+#: The end of a text cut at Excel's cell limit (the README says so too).
+CUT_NOTICE = " [cut here: the text is longer than Excel's 32,767-character cell limit]"
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -117,33 +129,42 @@ def write_xlsx(bundle: ExportBundle, path: str | Path, *, progress: Progress | N
     tables = {sheet.name: sheet.frame for sheet in sheets}
     wb = Workbook(write_only=True)
     _write_readme(wb.create_sheet("README"), bundle, sheets)
-    date_style = 0
-    for name, frame in tables.items():
-        ws = wb.create_sheet(name)
+    by_column = {v.column: v for v in bundle.all_variables}
+    styles: dict[str, int] = {}  # number format -> the workbook's style id
+    sheet_styles: dict[str, list[int]] = {}
+    for sheet in sheets:
+        frame = sheet.frame
+        ws = wb.create_sheet(sheet.name)
         ws.freeze_panes = "A2"
         last = get_column_letter(max(1, frame.shape[1]))
         ws.auto_filter.ref = f"A1:{last}{frame.shape[0] + 1}"
         for i, width in enumerate(_column_widths(frame), start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
         ws.append([_header_cell(ws, str(c)) for c in frame.columns])
-        probe = WriteOnlyCell(ws)
-        probe.number_format = "yyyy-mm-dd hh:mm:ss"
-        date_style = probe.style_id  # registers the date format in the workbook's styles
+        column_styles = []
+        for column in frame.columns:
+            fmt = number_format(sheet.table, str(column), frame[column], by_column)
+            if fmt is not None and fmt not in styles:
+                probe = WriteOnlyCell(ws)
+                probe.number_format = fmt
+                styles[fmt] = probe.style_id  # registers the format in the workbook
+            column_styles.append(0 if fmt is None else styles[fmt])
+        sheet_styles[sheet.name] = column_styles
     template = io.BytesIO()
     wb.save(template)
 
     total = sum(max(1, f.size) for f in tables.values())
     done = 0
 
-    def body(frame: pd.DataFrame) -> Iterator[str]:
+    def body(name: str, frame: pd.DataFrame) -> Iterator[str]:
         nonlocal done
-        for chunk in _rows_xml(frame, first_row=2, date_style=date_style):
+        for chunk in _rows_xml(frame, first_row=2, styles=sheet_styles[name]):
             yield chunk
             done += min(frame.size, _ROWS_PER_CHUNK * max(1, frame.shape[1]))
             if progress is not None:
                 progress(min(0.99, done / total))
 
-    bodies = {name: (frame, body) for name, frame in tables.items()}
+    bodies = {name: (frame, functools.partial(body, name)) for name, frame in tables.items()}
     _splice(template.getvalue(), path, bodies)
     if progress is not None:
         progress(1.0)
@@ -191,8 +212,15 @@ def sheet_tables(bundle: ExportBundle) -> dict[str, pd.DataFrame]:
 # --------------------------------------------------------------------------- README
 
 
+def cut_text(text: str) -> str:
+    """A text that fits one Excel cell: cut only when longer, and then saying so."""
+    if len(text) <= _MAX_TEXT:
+        return text
+    return text[: _MAX_TEXT - len(CUT_NOTICE)] + CUT_NOTICE
+
+
 def _clean(text: str) -> str:
-    return _ILLEGAL.sub("", text)[:_MAX_TEXT]
+    return cut_text(_ILLEGAL.sub("", text))
 
 
 def _cell(ws: WriteOnlyWorksheet, value: Any, *, font: Font | None = None) -> Cell:
@@ -340,7 +368,7 @@ def _escape(text: str) -> str:
     if _ILLEGAL.search(text):
         text = _ILLEGAL.sub("", text)
     if len(text) > _MAX_TEXT:
-        text = text[:_MAX_TEXT]
+        text = cut_text(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -354,9 +382,69 @@ def _text_cell(ref: str, text: str) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def _column_cells(series: pd.Series, letter: str, first: int, date_style: int) -> list[str]:
-    """One column of a row block as ``<c>`` elements ('' for an empty cell)."""
+#: Number formats: how a cell shows its number (the number itself is stored in full).
+INTEGER = "0"
+SCORE_MEAN = "0.00"
+SECONDS = "0.0"
+STATISTIC = "0.000"
+F_VALUE = "0.00"
+P_VALUE = "0.0000"
+DATE = "yyyy-mm-dd"
+DATE_TIME = "yyyy-mm-dd hh:mm:ss"
+_INTEGER_KINDS = frozenset({ItemKind.ORDINAL, ItemKind.NOMINAL, ItemKind.COUNT})
+
+
+def number_format(
+    table: str, column: str, series: pd.Series, variables: Mapping[str, Variable]
+) -> str | None:
+    """The Excel number format of one column, or None (General, text, booleans).
+
+    Dates show as dates (``yyyy-mm-dd``, time stamps with the time); whole-number
+    columns (counts, codes, Int64) as integers; a coder's score of an ordinal,
+    nominal or count item as an integer and a composite or a final (possibly
+    averaged) score with two decimals; durations and span lengths in seconds with
+    one decimal and three; ICC, kappa, alpha, agreement and their CIs with three
+    decimals, F with two, p with four; descriptive statistics with two.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return DATE if column in DATE_COLUMNS else DATE_TIME
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return None
+    if pd.api.types.is_integer_dtype(dtype):
+        return INTEGER
+    base = column[:-2] if table == "pairs" and column.endswith(("_A", "_B")) else column
+    variable = variables.get(base)
+    if variable is not None:
+        if variable.kind == ItemKind.DURATION:
+            return SECONDS
+        if table != "final" and variable.kind in _INTEGER_KINDS:
+            return INTEGER
+        return SCORE_MEAN
+    if table == "reliability":
+        if column.endswith("_F"):
+            return F_VALUE
+        if column.endswith("_p"):
+            return P_VALUE
+        if column.endswith(("_df1", "_df2")) or column.startswith("categories_"):
+            return INTEGER
+        return STATISTIC
+    if table in ("reliability_pairs", "reliability_pair_summary"):
+        return STATISTIC
+    if table == "descriptives":
+        return SCORE_MEAN
+    if table == "spans" and column == "seconds":
+        return "0.000"
+    return None
+
+
+def _column_cells(series: pd.Series, letter: str, first: int, style: int) -> list[str]:
+    """One column of a row block as ``<c>`` elements ('' for an empty cell).
+
+    ``style`` is the column's cell style (its number or date format; 0 for none).
+    """
     rows = range(first, first + len(series))
+    s = f' s="{style}"' if style else ""
     dtype = series.dtype
     if dtype == np.bool_:
         return [
@@ -367,20 +455,22 @@ def _column_cells(series: pd.Series, letter: str, first: int, date_style: int) -
         stamps = series.to_numpy(dtype="datetime64[us]")
         serial = (stamps - _EXCEL_EPOCH) / np.timedelta64(86_400_000_000, "us")
         return [
-            "" if v != v else f'<c r="{letter}{r}" s="{date_style}"><v>{v!r}</v></c>'
+            "" if v != v else f'<c r="{letter}{r}"{s}><v>{v!r}</v></c>'
             for r, v in zip(rows, serial.tolist(), strict=True)
         ]
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+    if pd.api.types.is_bool_dtype(dtype):  # nullable booleans: TRUE, FALSE or empty
+        return [
+            "" if v is pd.NA else f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>'
+            for r, v in zip(rows, series.tolist(), strict=True)
+        ]
+    if pd.api.types.is_numeric_dtype(dtype):
         values = series.to_numpy(dtype="float64", na_value=np.nan).tolist()
-        out = []
-        for r, v in zip(rows, values, strict=True):
-            if v != v:
-                out.append("")
-            elif v in (math.inf, -math.inf):
-                out.append(_text_cell(f"{letter}{r}", "Infinity" if v > 0 else "-Infinity"))
-            else:
-                out.append(f'<c r="{letter}{r}"><v>{_number(v)}</v></c>')
-        return out
+        # NaN (missing) and infinities (no spreadsheet number) are empty cells; the
+        # tables flag an infinite statistic in a column of its own.
+        return [
+            f'<c r="{letter}{r}"{s}><v>{_number(v)}</v></c>' if math.isfinite(v) else ""
+            for r, v in zip(rows, values, strict=True)
+        ]
     escaped: dict[str, str] = {}
     out = []
     for r, v in zip(rows, series.tolist(), strict=True):
@@ -395,23 +485,20 @@ def _column_cells(series: pd.Series, letter: str, first: int, date_style: int) -
             out.append(f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>')
         elif isinstance(v, (int, float, np.integer, np.floating)):
             f = float(v)
-            if math.isinf(f):
-                out.append(_text_cell(f"{letter}{r}", "Infinity" if f > 0 else "-Infinity"))
-            else:
-                out.append(f'<c r="{letter}{r}"><v>{_number(f)}</v></c>')
+            out.append(f'<c r="{letter}{r}"{s}><v>{_number(f)}</v></c>' if math.isfinite(f) else "")
         else:
             out.append(_text_cell(f"{letter}{r}", _escape(str(v))))
     return out
 
 
-def _rows_xml(frame: pd.DataFrame, *, first_row: int, date_style: int) -> Iterator[str]:
+def _rows_xml(frame: pd.DataFrame, *, first_row: int, styles: list[int]) -> Iterator[str]:
     """The sheet's data rows as SpreadsheetML, in blocks of rows."""
     letters = [get_column_letter(i + 1) for i in range(frame.shape[1])]
     for start in range(0, len(frame), _ROWS_PER_CHUNK):
         block = frame.iloc[start : start + _ROWS_PER_CHUNK]
         first = first_row + start
         columns = [
-            _column_cells(block.iloc[:, j], letters[j], first, date_style)
+            _column_cells(block.iloc[:, j], letters[j], first, styles[j])
             for j in range(block.shape[1])
         ]
         yield "".join(

@@ -37,6 +37,7 @@ from coder.coding_rules import state_change
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.scales import parse_scale
+from coder.session_window import WINDOW_OFFSET_FIELD
 from coder.store import codings
 from coder.store.engine import copy_database, open_store, resolve_location
 from coder.store.models import (
@@ -181,6 +182,12 @@ def _embedded(s: DbSession) -> list[str]:
     return [r[0] for r in s.execute(text("SELECT DISTINCT sha256 FROM package_audio")).all()]
 
 
+def _window_metadata(metadata_json: str | None) -> dict[str, str]:
+    """The part of a session's metadata a package carries: its window offset, if any."""
+    offset = json.loads(metadata_json or "{}").get(WINDOW_OFFSET_FIELD, "")
+    return {WINDOW_OFFSET_FIELD: str(offset)} if offset else {}
+
+
 def package_contents(package: Project) -> dict[str, Any]:
     """What a package's hash covers besides its manifest, as sorted plain lists.
 
@@ -195,6 +202,9 @@ def package_contents(package: Project) -> dict[str, Any]:
         sessions = sorted(
             [sess.session_key, a.sha256 if a else None, a.duration_ms if a else None]
             + [a.size_bytes if a else None]
+            # A window offset is covered too (absent ones add nothing, so the hash of a
+            # package without offsets is what it always was).
+            + list(_window_metadata(sess.metadata_json).values())
             for sess, a in s.execute(
                 select(SessionRow, AudioFileRow).outerjoin(
                     AudioFileRow, AudioFileRow.id == SessionRow.audio_id
@@ -444,7 +454,9 @@ def write_rater_work(
                 session_number=None,
                 phase="",
                 date="",
-                metadata_json="{}",
+                # Only the window offset: the rater's screen must place the coding
+                # window where the lead's project does (coder.session_window).
+                metadata_json=json.dumps(_window_metadata(sess.metadata_json)),
                 audio_id=audio_pk,
                 audio_status=sess.audio_status,
                 audio_reason="",

@@ -12,6 +12,7 @@ import pytest
 
 from coder.errors import InputError
 from coder.export_data import (
+    GUESS_ROWS,
     SCALE_TABLES,
     TABLES,
     ExportBundle,
@@ -19,6 +20,7 @@ from coder.export_data import (
     build_export_bundle,
     describe_columns,
     format_time_ms,
+    guess_safe,
     scale_variables,
     unique_columns,
     variable_column,
@@ -268,7 +270,9 @@ def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBu
     assert (spec["categories_min"], spec["categories_max"]) == (0, 4)
     # Troubleshooting agrees perfectly: ICC 1, an infinite F.
     perfect = _row(rel, variable="thabs_troubleshooting")
-    assert perfect["ICC1"] == 1 and perfect["ICC1_F"] == math.inf
+    assert perfect["ICC1"] == 1 and math.isnan(perfect["ICC1_F"])
+    assert perfect["ICC1_F_infinite"] and not spec["ICC1_F_infinite"]
+    assert not np.isinf(bundle.reliability.select_dtypes("number").to_numpy(float)).any()
     assert _row(rel, variable="thabs_behaviour_mean")["kind"] == "composite"
 
 
@@ -338,7 +342,8 @@ def test_audio_paths_and_metadata_only_when_asked(project: Project) -> None:
     row = _row(bundle.scores, scale_id="thabs", session_id="S01", rater="R1")
     assert row["audio_path"] == f"{AUDIO_DIR}/S01.wav"
     assert row["meta_referral"] == SECRET_METADATA
-    assert row["date"] == "2024-03-01"
+    assert row["date"] == pd.Timestamp("2024-03-01")
+    assert str(bundle.scores["date"].dtype).startswith("datetime64")
     assert _row(bundle.final, scale_id="thabs", session_id="S02")["audio_path"].endswith("S02.wav")
     only_paths = build_export_bundle(project, include_audio_paths=True)
     assert SECRET_METADATA not in _all_text(only_paths)
@@ -497,3 +502,27 @@ def test_the_bundle_is_the_same_on_sqlite_and_postgresql(
     assert _row(bundle.spans, session_id="S04", rater="R1")["seconds"] == 600
     assert list(bundle.notes["time"][:3]) == ["01:01", "01:30", "1:02:05"]
     assert bundle.excluded["thabs"]["in_progress"] == 1
+
+
+# --------------------------------------------------------------------------- readers' guesses
+
+
+def test_guess_safe_brings_each_columns_first_value_into_the_first_rows() -> None:
+    n = 1_500
+    late = [np.nan] * 1_200 + [0.0] * 300  # first value at row 1200: beyond the guess
+    text = [None] * 1_400 + ["late text"] * 100
+    frame = pd.DataFrame({"row": np.arange(n), "late": late, "text": text})
+    safe = guess_safe(frame)
+    head = safe.iloc[:GUESS_ROWS]
+    assert head["late"].notna().any() and head["text"].notna().any()
+    # Only the two rows holding the first values moved, to just before row 1000.
+    assert list(safe["row"][:998]) == list(range(998))
+    assert list(safe["row"][998:1000]) == [1_200, 1_400]
+    assert sorted(safe["row"]) == list(range(n))  # every row kept, once
+    assert safe.set_index("row").sort_index().equals(frame.set_index("row"))
+    untouched = frame.assign(late=0.0, text="x")
+    assert guess_safe(untouched) is untouched
+    short = frame.iloc[:GUESS_ROWS]
+    assert guess_safe(short) is short
+    empty = frame.assign(late=np.nan, text=None)
+    assert guess_safe(empty) is empty  # a column with no value at all stays as it is

@@ -142,3 +142,29 @@ def test_leaving_the_window_is_recorded_and_outside_notes_are_flagged(tmp_path: 
         # Another rater cannot write into this coding's history.
         with pytest.raises(Exception, match="not"):
             project.rater_view("B").record_window(coding, inside=False, position_ms=0)
+
+
+def test_an_offline_package_keeps_the_sessions_window(tmp_path: Path) -> None:
+    from coder.packages import export_package, open_package
+
+    project_path, manifest = _lab(tmp_path, {"S1": "-295", "S2": ""})
+    text = manifest.read_text(encoding="utf-8").replace(",window_offset", ",window_offset,note")
+    lines = text.splitlines()
+    manifest.write_text(
+        "\n".join([lines[0], *(f"{line},confidential" for line in lines[1:])]) + "\n",
+        encoding="utf-8",
+    )
+    assert run_cli("import", str(project_path), str(manifest)).returncode == 0
+    with Project.open(project_path) as project:
+        for key in ("S1", "S2"):
+            project.add_coding(key, "A", "resistance")
+        export_package(project, "A", tmp_path / "A.scpkg")
+    with open_package(tmp_path / "A.scpkg") as package:
+        windows = {
+            q.session_key: package.view.coding(q.coding_id).window for q in package.view.queue()
+        }
+        metadata = {s.key: dict(s.metadata) for s in package.project.sessions()}
+    assert (windows["S1"].start_ms, windows["S1"].end_ms) == (5_000, 905_000)
+    assert (windows["S2"].start_ms, windows["S2"].end_ms) == (300_000, 1_200_000)
+    # The offset travels, the rest of the metadata does not.
+    assert metadata == {"S1": {"window_offset": "-295"}, "S2": {}}

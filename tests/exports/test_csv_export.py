@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -90,12 +91,17 @@ def test_tables_beside_it(written: list[Path]) -> None:
     folder = written[0].parent
     scores = pd.read_csv(folder / "study_scores_thabs.csv")
     s01 = scores[(scores["session_id"] == "S01") & (scores["rater"] == "R1")].iloc[0]
-    assert s01["thabs_specification"] == 3 and bool(s01["double_coded"]) is True
+    assert s01["thabs_specification"] == 3 and s01["double_coded"] is np.True_
+    assert scores["double_coded"].dtype == bool
+    raw = (folder / "study_scores_thabs.csv").read_text(encoding="utf-8")
+    assert ",TRUE," in raw and "True" not in raw
     assert pd.to_datetime(scores["submitted_at"]).notna().all()
     final = pd.read_csv(folder / "study_final_thabs.csv")
     assert final.loc[final["session_id"] == "S04", "thabs_duration"].tolist() == [391.5]
     rel = pd.read_csv(folder / "study_reliability.csv")
-    assert rel.loc[rel["variable"] == "thabs_troubleshooting", "ICC1_F"].tolist() == [math.inf]
+    perfect = rel[rel["variable"] == "thabs_troubleshooting"].iloc[0]
+    assert math.isnan(perfect["ICC1_F"]) and perfect["ICC1_F_infinite"] is np.True_
+    assert rel["ICC1_F"].dtype == np.float64  # no "inf" text in the column
     notes = pd.read_csv(folder / "study_notes.csv")
     assert "1:02:05" in set(notes["time"])
     counts = pd.read_csv(folder / "study_uncodable_counts.csv")
@@ -121,6 +127,7 @@ def test_no_audio_path_or_metadata_unless_asked(
     full = build_export_bundle(project, include_audio_paths=True, include_metadata=True)
     files = write_csv(full, tmp_path / "full.csv")
     scores = pd.read_csv(tmp_path / "full_scores_thabs.csv")
+    assert set(scores["date"]) == {f"2024-03-0{i}" for i in range(1, 6)}  # ISO dates
     assert scores["audio_path"].str.startswith(AUDIO_DIR).all()
     assert (scores["meta_referral"] == SECRET_METADATA).all()
     assert "audio paths included" in files[-1].read_text(encoding="utf-8")

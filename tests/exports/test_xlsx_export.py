@@ -13,7 +13,7 @@ import pytest
 from coder.export_data import ExportBundle, build_export_bundle
 from coder.store.project import Project
 from exports import write_export
-from exports.xlsx_export import _sheet_name, sheet_tables, write_xlsx
+from exports.xlsx_export import CUT_NOTICE, _sheet_name, cut_text, sheet_tables, write_xlsx
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA, THABS_ITEMS
 
 
@@ -140,9 +140,44 @@ def test_reliability_sheet(workbook: openpyxl.Workbook) -> None:
     assert spec["reported_form"] == "ICC2" and isinstance(spec["reported_icc"], float)
     assert spec["agreement_exact"] == pytest.approx(2 / 3)
     perfect = next(r for r in rows if r["variable"] == "thabs_troubleshooting")
-    assert perfect["ICC1"] == 1 and perfect["ICC1_F"] == "Infinity"
+    assert perfect["ICC1"] == 1 and perfect["ICC1_F"] is None
+    assert perfect["ICC1_F_infinite"] is True and spec["ICC1_F_infinite"] is False
     ghes = next(r for r in rows if r["variable"] == "ghes_engagement")
     assert ghes["ICC2"] is None and "ICC2:" in ghes["not_defined"]
+
+
+def test_numbers_dates_and_statistics_have_number_formats(
+    workbook: openpyxl.Workbook, project: Project, tmp_path: Path
+) -> None:
+    def formats(sheet: str) -> dict[str, str]:
+        ws = workbook[sheet]
+        header = [c.value for c in ws[1]]
+        return {str(h): c.number_format for h, c in zip(header, ws[2], strict=True)}
+
+    scores = formats("scores_thabs")
+    assert scores["thabs_specification"] == "0" and scores["thabs_behaviour_mean"] == "0.00"
+    assert scores["thabs_duration"] == "0.0" and scores["session_number"] == "0"
+    assert scores["submitted_at"] == "yyyy-mm-dd hh:mm:ss"
+    assert formats("final_thabs")["thabs_specification"] == "0.00"  # a mean can be 2.5
+    assert formats("pairs_thabs")["thabs_rationale_A"] == "0"
+    rel = formats("reliability")
+    assert (rel["ICC2"], rel["ICC2_ci_low"], rel["kappa_quadratic"]) == ("0.000",) * 3
+    assert (rel["ICC2_F"], rel["ICC2_p"], rel["n_sessions"]) == ("0.00", "0.0000", "0")
+    assert formats("descriptives")["mean"] == "0.00"
+    # The session date (on request) is a real date.
+    dated = build_export_bundle(project, include_metadata=True)
+    ws = openpyxl.load_workbook(write_xlsx(dated, tmp_path / "d.xlsx"))["scores_thabs"]
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(row=2, column=header.index("date") + 1)
+    assert cell.is_date and cell.number_format == "yyyy-mm-dd"
+    assert cell.value == dt.datetime(2024, 3, 1)
+
+
+def test_a_text_longer_than_a_cell_is_cut_with_a_notice() -> None:
+    text = "x" * 40_000
+    cut = cut_text(text)
+    assert len(cut) == 32_767 and cut.endswith(CUT_NOTICE)
+    assert cut_text("short") == "short"
 
 
 def test_notes_spans_uncodable_and_plan(workbook: openpyxl.Workbook) -> None:
