@@ -458,6 +458,10 @@ def run(
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = parser.parse_args(argv)
+    if sys.stdin.isatty():
+        from coder.store import credentials
+
+        credentials.set_prompt(credentials.terminal_prompt)
     if args.command is None:
         if no_command is None:
             parser.error("give a COMMAND (session-coder with no command opens the app)")
@@ -517,9 +521,11 @@ def _database_fault(exc: BaseException, args: argparse.Namespace) -> CoderError 
 
     if not isinstance(exc, DRIVER_ERRORS):
         return None
+    from coder.store.credentials import mask_passwords
+
     project = getattr(args, "project", None)
     path = Path(project) if project and not str(project).startswith("postgresql") else None
-    return translate_db_error(exc, str(project or "the project"), path)
+    return translate_db_error(exc, mask_passwords(str(project or "the project")), path)
 
 
 def _write_crash_report() -> Path:

@@ -55,11 +55,33 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, allow_nan=False, sort_keys=False) + "\n")
 
 
-def open_project(project: str) -> Project:
-    """Open a project file or ``postgresql://`` URL, as every command takes it."""
+def open_project(project: str, *, rater_ok: bool = False) -> Project:
+    """Open a project file or ``postgresql://`` URL, as every command takes it.
+
+    The command line is the lab lead's: in lab mode a rater's login is refused here
+    (the database refuses it the lead's data anyway), unless ``rater_ok`` (a
+    person's own password, who am I).
+
+    Raises:
+        ProjectError: a rater's login, for a lead's command.
+    """
+    from coder.errors import ProjectError
     from coder.store.project import Project
 
-    return Project.open(project)
+    opened = Project.open(project)
+    if not rater_ok:
+        try:
+            kind = opened.login_kind()
+        except BaseException:
+            opened.close()
+            raise
+        if kind == "rater":
+            opened.close()
+            raise ProjectError(
+                "this login is a rater's: the command line is for the lab lead, and raters "
+                "code in the app (session-coder gui); ask the lab lead for lead work"
+            )
+    return opened
 
 
 def csv_list(text: str) -> list[str]:

@@ -339,6 +339,82 @@ def cmd_package_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- lab logins
+
+
+def cmd_lab_setup(args: argparse.Namespace) -> int:
+    with open_project(args.project) as project:
+        project.secure()
+    print("lab mode rights set up: each person needs their own login (session-coder lab add)")
+    return 0
+
+
+def cmd_lab_add(args: argparse.Namespace) -> int:
+    kind = "lead" if args.lead else "rater"
+    if kind == "rater" and not args.code:
+        raise InputError("give the rater's code (session-coder lab add PROJECT CODE), or --lead")
+    with open_project(args.project) as project:
+        credential = project.add_person(kind=kind, code=args.code, login=args.login)
+    if args.json:
+        print_json(credential.as_dict())
+        return 0
+    who = f"rater {credential.code}" if credential.code else "lead"
+    print(f"login {credential.login} ({who}) created; its password is shown only this once:")
+    print(f"  password: {credential.password}")
+    print("hand it over privately; the person adds this line to ~/.pgpass (chmod 600):")
+    print(f"  {credential.pgpass_line}")
+    print(
+        f"and opens the project with SESSION_CODER_LOGIN={credential.login} (or logs in when asked)"
+    )
+    return 0
+
+
+def cmd_lab_remove(args: argparse.Namespace) -> int:
+    with open_project(args.project) as project:
+        project.remove_person(args.login)
+    print(f"login {args.login} can no longer log in (its history rows keep its name)")
+    return 0
+
+
+def cmd_lab_people(args: argparse.Namespace) -> int:
+    with open_project(args.project) as project:
+        people = project.people()
+    if args.json:
+        print_json(people)
+        return 0
+    if not people:
+        print("no logins yet: add people with session-coder lab add")
+    for person in people:
+        print(
+            f"{person['login']:<24} {person['kind']:<6} {person['rater'] or '':<10}"
+            f"{'' if person['active'] else ' (removed)'}"
+        )
+    return 0
+
+
+def cmd_lab_whoami(args: argparse.Namespace) -> int:
+    with open_project(args.project, rater_ok=True) as project:
+        kind = project.login_kind()
+        code = project.my_rater_code()
+    if args.json:
+        print_json({"kind": kind, "rater": code})
+    else:
+        print(f"{kind or 'single file (no logins)'}" + (f", rater {code}" if code else ""))
+    return 0
+
+
+def cmd_lab_password(args: argparse.Namespace) -> int:
+    import getpass
+
+    new = getpass.getpass("new password: ")
+    if getpass.getpass("the same again: ") != new:
+        raise InputError("the two passwords differ; nothing was changed")
+    with open_project(args.project, rater_ok=True) as project:
+        project.change_password(new)
+    print("password changed: update ~/.pgpass or the keyring")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -435,6 +511,33 @@ def add_commands(sub: Commands) -> None:
     p.add_argument("--scale", metavar="ID")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_consensus_list)
+
+    lsub = add_group(sub, "lab", "lab mode: people's own logins and the database's rights")
+    p = lsub.add_parser("setup", help="(re)install the rights, row policies, history guard")
+    p.add_argument("project")
+    p.set_defaults(func=cmd_lab_setup)
+    p = lsub.add_parser("add", help="give a rater (or --lead) their own login, once")
+    p.add_argument("project")
+    p.add_argument("code", nargs="?", metavar="CODE", help="the rater's code (added if new)")
+    p.add_argument("--lead", action="store_true", help="a lead's login (needs --login)")
+    p.add_argument("--login", metavar="NAME", help="default: DATABASE_CODE in lower case")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_lab_add)
+    p = lsub.add_parser("remove", help="stop a login from logging in")
+    p.add_argument("project")
+    p.add_argument("login", metavar="LOGIN")
+    p.set_defaults(func=cmd_lab_remove)
+    p = lsub.add_parser("people", help="list the lab's logins")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_lab_people)
+    p = lsub.add_parser("whoami", help="which kind of login this is (lead, rater, owner)")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_lab_whoami)
+    p = lsub.add_parser("password", help="change your own login's password")
+    p.add_argument("project")
+    p.set_defaults(func=cmd_lab_password)
 
     psub = add_group(sub, "package", "offline rater packages: export, import, conflicts")
     p = psub.add_parser("export", help="write one rater's package")

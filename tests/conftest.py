@@ -105,6 +105,22 @@ def postgres() -> Iterator[PostgresServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_with_passwords() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of its own that checks passwords (scram-sha-256 on TCP).
+
+    For the lab-mode logins: the usual server trusts every login, so it cannot tell a
+    wrong password from a right one. Skipped or failed as ``postgres`` is.
+    """
+    server, why = start_postgres(password="owner-pw-" + uuid.uuid4().hex[:8])
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {why}")
+        pytest.skip(f"no PostgreSQL server: {why}")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def pg_url(postgres: PostgresServer) -> Iterator[str]:
     """The URL of a fresh, empty database on the test server (dropped afterwards)."""

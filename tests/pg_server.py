@@ -75,10 +75,16 @@ def _bin(name: str) -> str | None:
     return found[-1] if found else shutil.which(name)
 
 
-def start_postgres() -> tuple[PostgresServer | None, str]:
-    """Return a running server, or None and the reason there is none."""
+def start_postgres(password: str | None = None) -> tuple[PostgresServer | None, str]:
+    """Return a running server, or None and the reason there is none.
+
+    Args:
+        password: start a server of our own (never $SESSION_CODER_TEST_PG_URL's) that
+            checks passwords on TCP (scram-sha-256), the superuser's being this one;
+            None: a server that trusts every login (the usual one).
+    """
     url = os.environ.get("SESSION_CODER_TEST_PG_URL")
-    if url:
+    if url and password is None:
         try:
             with psycopg.connect(url, connect_timeout=5):
                 pass
@@ -103,6 +109,13 @@ def start_postgres() -> tuple[PostgresServer | None, str]:
         shutil.chown(data, "postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
+    auth = ["--auth=trust"]
+    if password is not None:
+        pwfile = data / "pwfile"
+        pwfile.write_text(password + "\n")
+        if prefix:
+            shutil.chown(pwfile, "postgres")
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
     run = subprocess.run(
         prefix
         + [
@@ -111,7 +124,7 @@ def start_postgres() -> tuple[PostgresServer | None, str]:
             str(data / "db"),
             "-U",
             "postgres",
-            "--auth=trust",
+            *auth,
             "-E",
             "UTF8",
             "--no-sync",
@@ -140,7 +153,8 @@ def start_postgres() -> tuple[PostgresServer | None, str]:
         )
     finally:
         log.close()
-    server = PostgresServer(f"postgresql://postgres@127.0.0.1:{port}/postgres", process)
+    login = "postgres" if password is None else f"postgres:{password}"
+    server = PostgresServer(f"postgresql://{login}@127.0.0.1:{port}/postgres", process)
     server._cleanup.append(data)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:

@@ -23,11 +23,13 @@ from PySide6.QtWidgets import QApplication
 from coder.coding_session import OpenedCoding, open_coding
 from coder.errors import CoderError
 from coder.packages import open_package
+from coder.store import credentials
 from coder.store.project import LEAD, Project, QueueEntry, RaterView
 from ui.coding_window import CodingWindow
 from ui.dialogs import choose_file, show_error, show_message
 from ui.keymap import Keymap
 from ui.lead_window import LeadWindow
+from ui.login_dialog import LoginPrompter
 from ui.settings import APPLICATION, ORGANISATION, AppSettings
 from ui.start_window import StartWindow
 from ui.style import STYLE_SHEET
@@ -90,7 +92,11 @@ class AppController(QObject):
         self.start_window.refresh_requested.connect(self.load_queue)
         self._raters: list[str] = []
         self._is_package = False
+        self._allow_lead = True
         self._project_name = ""
+        # Lab mode: a login's password is asked with a dialog when it is not stored.
+        self.login_prompter = LoginPrompter(self)
+        credentials.set_prompt(self.login_prompter)
 
     # ------------------------------------------------------------------ project
 
@@ -126,6 +132,7 @@ class AppController(QObject):
         self._close_project()
         self.project, self.project_path, self._raters = opened.project, path, opened.raters
         self._is_package = opened.is_package
+        self._allow_lead = opened.allow_lead
         self._project_name = opened.name  # read in the worker; the GUI thread never queries
         self.settings.last_project = path.resolve()
         self._show_identities()
@@ -143,7 +150,7 @@ class AppController(QObject):
                 self.project_path,
                 self._raters,
                 self.settings.last_rater,
-                allow_lead=not self._is_package,
+                allow_lead=self._allow_lead,
             )
 
     def _close_project(self) -> None:
@@ -187,7 +194,7 @@ class AppController(QObject):
         show_error(self.start_window, error)
 
     def open_lead_window(self) -> None:
-        if self.project is None:
+        if self.project is None or not self._allow_lead:
             return
         if self.lead_window is None:
             self.lead_window = LeadWindow(self.project, self.runner)
@@ -257,6 +264,9 @@ class OpenedProject:
     name: str
     raters: list[str]
     is_package: bool = False
+    # A package has no lead, nor has a rater's login in lab mode (the database would
+    # refuse it the lead's data anyway).
+    allow_lead: bool = True
 
 
 def _open_project(path: Path) -> OpenedProject:
@@ -271,10 +281,19 @@ def _open_project(path: Path) -> OpenedProject:
         package = None  # not a package: an ordinary project (or an error said below)
     if package is not None:
         rater = package.manifest.rater
-        return OpenedProject(package.project, f"offline package for {rater}", [rater], True)
+        return OpenedProject(
+            package.project, f"offline package for {rater}", [rater], True, allow_lead=False
+        )
     project = Project.open(path)
     try:
-        return OpenedProject(project, project.name, [r.code for r in project.raters()])
+        kind = project.login_kind()
+        # A rater's login sees only its own rater row (row-level security).
+        return OpenedProject(
+            project,
+            project.name,
+            [r.code for r in project.raters()],
+            allow_lead=kind in (None, "owner", "lead"),
+        )
     except BaseException:
         project.close()
         raise

@@ -166,9 +166,11 @@ class StartWindow(QMainWindow):
         *,
         allow_lead: bool = True,
     ) -> None:
-        """List the rater codes and "Lead"; the last identity used is preselected.
+        """List the rater codes and "Lead"; the last rater code used is preselected.
 
-        An offline rater package has no lead: ``allow_lead`` is False for it.
+        "Lab lead" is never preselected, also after the lead used it: Enter alone must
+        not open the lead's window. An offline rater package, and a rater's login in
+        lab mode, have no lead: ``allow_lead`` is False for them.
         """
         self.pages.setCurrentIndex(0)
         self.project_label.setText(f"Project <b>{project_name}</b><br><small>{path}</small>")
@@ -185,9 +187,9 @@ class StartWindow(QMainWindow):
             (
                 i
                 for i in range(self.who_list.count())
-                if self.who_list.item(i).data(Qt.ItemDataRole.UserRole) == last
+                if self.who_list.item(i).data(Qt.ItemDataRole.UserRole) == last and last != LEAD
             ),
-            0,
+            0 if raters else -1,
         )
         self.who_list.setCurrentRow(chosen)
         self._set_who_enabled(True)

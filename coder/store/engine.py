@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coder.errors import ProjectDamagedError, ProjectError, StorageLostError
+from coder.store import credentials, lab_security
 from coder.store.faults import busy_timeout_ms, db_faults, translate_db_error
 from coder.store.open_files import open_database_path, register_open, same_file, unregister_open
 from coder.store.text_checks import check_session_texts
@@ -131,7 +132,14 @@ def resolve_location(project: str | Path) -> Location:
         pointer = json.loads(path.read_text(encoding="utf-8"))
         if pointer.get("kind") != POINTER_KIND:
             raise ValueError
-        return Location(normalize_db_url(pointer["db"]), path)
+        url = normalize_db_url(pointer["db"])
+        if make_url(url).password is not None:
+            log.warning(
+                "the pointer file %s holds a password: remove it (the login's password "
+                "belongs in ~/.pgpass or the keyring)",
+                path,
+            )
+        return Location(url, path)
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
         raise ProjectError(
             f"{path} is not a Session Coder project (neither a project database nor a "
@@ -418,9 +426,20 @@ _KEPT_CONNECTIONS: list[Any] = []
 _ENGINE_CONNECTIONS: weakref.WeakKeyDictionary[Engine, _Connections] = weakref.WeakKeyDictionary()
 
 
-def _make_engine(location: Location) -> Engine:
+def _make_engine(location: Location, login: Login | None = None) -> Engine:
     if location.is_postgres:
-        return create_engine(location.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        url = make_url(location.url)
+        connect_args: dict[str, Any] = {"connect_timeout": 10}
+        if login is not None:
+            url = url.set(username=login.user)
+            if login.password is not None:
+                # In the connection's arguments, not the URL: it never shows in a message.
+                connect_args["password"] = login.password
+        return create_engine(
+            url.render_as_string(hide_password=False),
+            pool_pre_ping=True,
+            connect_args=connect_args,
+        )
     engine = create_engine(location.url)
     connections = _Connections()
     connections.attach(engine)
@@ -486,6 +505,7 @@ class Store:
         # Text limits are checked on every flush, so SQLite refuses what PostgreSQL would.
         event.listen(self._sessions, "before_flush", check_session_texts)
         self._guard: _LockGuard | None = None
+        self._login_kind: str | None = None
         self._open_key: tuple[int, int] | None = None
         self._closed = False
         connections = _ENGINE_CONNECTIONS.get(engine)
@@ -527,6 +547,31 @@ class Store:
         with db_faults(self.location.display(), self.location.path), self._sessions() as session:
             yield session
 
+    def login_kind(self) -> str | None:
+        """In lab mode, who this login is: "owner", "lead", "rater" or "other"; None
+        for a single-file project (asked once, then remembered)."""
+        if not self.location.is_postgres:
+            return None
+        if self._login_kind is None:
+            with db_faults(self.location.display()), self.engine.connect() as conn:
+                self._login_kind = lab_security.login_kind(conn)
+        return self._login_kind
+
+    @contextmanager
+    def admin(self) -> Iterator[Any]:
+        """A lab-mode connection in one transaction, for managing logins and rights.
+
+        Raises:
+            ProjectError: a single-file project (it has no logins).
+        """
+        if not self.location.is_postgres:
+            raise ProjectError(
+                "logins and database rights exist only in lab mode (a project on a "
+                "PostgreSQL server); a single-file project has none"
+            )
+        with db_faults(self.location.display()), self.engine.begin() as conn:
+            yield conn
+
     def close(self) -> None:
         self.engine.dispose()
         if not self._closed:
@@ -546,19 +591,93 @@ def _sqlite_path(location: Location) -> Path | None:
     return Path(database) if database and database != ":memory:" else None
 
 
-def _connect_checked(location: Location) -> Engine:
-    engine = _make_engine(location)
+@dataclass(frozen=True)
+class Login:
+    """Who a lab-mode connection logs in as; the password only in memory (or None:
+    libpq finds it in $PGPASSWORD or ~/.pgpass)."""
+
+    user: str | None
+    password: str | None = field(default=None, repr=False)
+
+
+def _try_connect(
+    location: Location, login: Login | None
+) -> tuple[Engine | None, DatabaseError | None]:
+    engine = _make_engine(location, login)
     try:
         with engine.connect():
             pass
     except DatabaseError as exc:  # OperationalError, and a damaged file's DatabaseError
         engine.dispose()
-        fault = translate_db_error(exc, location.display(), location.path)
-        if fault is not None:
-            raise fault from None
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise ProjectError(f"cannot open the database at {location.display()}: {reason}") from None
+        return None, exc
+    return engine, None
+
+
+def _open_failure(location: Location, exc: DatabaseError) -> ProjectError:
+    fault = translate_db_error(exc, location.display(), location.path)
+    if isinstance(fault, ProjectError):
+        return fault
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return ProjectError(f"cannot open the database at {location.display()}: {reason}")
+
+
+def _connect_checked(location: Location) -> Engine:
+    if location.is_postgres:
+        return _connect_postgres(location)
+    engine, error = _try_connect(location, None)
+    if error is not None:
+        raise _open_failure(location, error) from None
+    assert engine is not None
     return engine
+
+
+def _connect_postgres(location: Location) -> Engine:
+    """Log in as the person using the app (see coder.store.credentials).
+
+    Raises:
+        ProjectError: the server cannot be reached, or no password was accepted.
+    """
+    credentials.check_pgpass()
+    url = make_url(location.url)
+    # $SESSION_CODER_LOGIN replaces a pointer file's default login, not one given in a URL.
+    chosen = os.environ.get(credentials.LOGIN_ENV) if location.path is not None else None
+    user = chosen or url.username
+    given = url.password is not None
+    login = Login(user, None if url.password is None else str(url.password))
+    engine, error = _try_connect(location, login)
+    if engine is not None:
+        return engine
+    assert error is not None
+    if given or not credentials.is_auth_failure(str(error.orig or error)):
+        raise _open_failure(location, error) from None
+    host, port, database = url.host or "localhost", url.port or 5432, url.database or ""
+    stored = credentials.keyring_password(host, port, database, user or "")
+    if stored is not None:
+        engine, error = _try_connect(location, Login(user, stored))
+        if engine is not None:
+            return engine
+    ask = credentials.prompt()
+    where = pointer_url(location.url, keep_login=False)
+    retry = False
+    for _attempt in range(3):
+        if ask is None:
+            break
+        answer = ask(credentials.LoginRequest(where, user or "", retry, host, port, database))
+        if answer is None:
+            raise ProjectError(f"no password given for {where}; nothing was opened")
+        user, password = answer
+        engine, error = _try_connect(location, Login(user or None, password))
+        if engine is not None:
+            return engine
+        assert error is not None
+        if not credentials.is_auth_failure(str(error.orig or error)):
+            raise _open_failure(location, error) from None
+        retry = True
+    raise ProjectError(
+        f"the lab database {where} refused the login {user or '(none)'}: give its password "
+        f"in ~/.pgpass (mode 600), the OS keyring, or when asked; the lab lead can hand out "
+        "a new one with session-coder lab add"
+    )
 
 
 def create_store(location: Location) -> Store:
@@ -577,6 +696,8 @@ def create_store(location: Location) -> Store:
     try:
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), "head")
+            if location.is_postgres:
+                lab_security.install(conn)
     except SQLAlchemyError as exc:
         engine.dispose()
         fault = translate_db_error(exc, location.display(), location.path)
@@ -613,6 +734,12 @@ def open_store(location: Location) -> Store:
             f"{current}); update the app to open it"
         )
     if current != head_revision():
+        if location.is_postgres and not _is_owner(engine):
+            engine.dispose()
+            raise ProjectError(
+                f"{location.display()} needs an upgrade to this version's schema, which only "
+                "its owner may run: ask the lab lead to open it once with the owner's login"
+            )
         if location.path is not None and not location.is_postgres:
             backup = location.path.with_name(location.path.name + f".before-{head_revision()}.bak")
             # Through SQLite, not a file copy: the copy then holds what is still in the
@@ -655,11 +782,41 @@ def _upgrade(engine: Engine, location: Location) -> None:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         with conn.begin():
             command.upgrade(_alembic_config(conn), "head")
+            if location.is_postgres:
+                lab_security.install(conn)
         if not location.is_postgres:
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
+def _is_owner(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return lab_security.login_kind(conn) == "owner"
+
+
+def pointer_url(url: str, *, keep_login: bool = True) -> str:
+    """The URL a pointer file keeps: the server, database and login, no password."""
+    parsed = make_url(url)
+    # URL.set(password=None) keeps the password: build the URL anew without it.
+    return URL.create(
+        parsed.drivername,
+        username=parsed.username if keep_login else None,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    ).render_as_string(hide_password=False)
+
+
 def write_pointer_file(path: Path, url: str) -> None:
-    """Write a lab-mode pointer file naming a PostgreSQL database."""
-    payload = {"kind": POINTER_KIND, "db": url}
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    """Write a lab-mode pointer file naming a PostgreSQL database (no password, mode 600).
+
+    Raises:
+        ProjectError: the file exists already.
+    """
+    payload = {"kind": POINTER_KIND, "db": pointer_url(url)}
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ProjectError(f"{path} already exists; choose a new file name") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(payload, indent=2) + "\n")

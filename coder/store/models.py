@@ -63,6 +63,9 @@ class RaterRow(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Lab mode: the rater's own PostgreSQL login (coder.store.lab_security); None in a
+    # single-file project and for raters who have no login yet.
+    login: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
 
 
 class RaterPoolRow(Base):
@@ -185,7 +188,13 @@ class SpanRow(Base):
 
 
 class HistoryRow(Base):
-    """Append-only: who changed what, when, from which value to which."""
+    """Append-only: who changed what, when, from which value to which.
+
+    ``actor`` is the rater code or "lead" the app names. In lab mode ``login`` is the
+    database login that wrote the row, set by the server (a trigger), never by the
+    client, and the server refuses every UPDATE and DELETE but the owner's
+    (coder.store.lab_security); it stays None in a single-file project.
+    """
 
     __tablename__ = "history"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -198,6 +207,7 @@ class HistoryRow(Base):
     field: Mapped[str] = mapped_column(String(100), default="")
     old: Mapped[str | None] = mapped_column(Text, nullable=True)
     new: Mapped[str | None] = mapped_column(Text, nullable=True)
+    login: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class ConsensusScoreRow(Base):

@@ -33,7 +33,7 @@ from coder.errors import InputError, ProjectError
 from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.scales import RatingScale, parse_scale
 from coder.session_window import offset_of
-from coder.store import codings
+from coder.store import codings, lab_security
 from coder.store.engine import (
     Location,
     Store,
@@ -564,6 +564,80 @@ class Project:
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------ lab logins
+
+    def login_kind(self) -> str | None:
+        """Lab mode: "owner", "lead", "rater" or "other"; None for a single file."""
+        return self.store.login_kind()
+
+    def my_rater_code(self) -> str | None:
+        """Lab mode, a rater's login: the rater code it is linked to (else None)."""
+        if self.login_kind() != "rater":
+            return None
+        with self.store.read() as s:
+            return s.scalar(select(RaterRow.code).where(RaterRow.login.is_not(None)))
+
+    def secure(self) -> None:
+        """Lab mode: (re)install the groups, rights, row policies and history guard.
+
+        Raises:
+            ProjectError: not lab mode, or this login is not the schema owner.
+        """
+        with self.store.admin() as conn:
+            if lab_security.login_kind(conn) != "owner":
+                raise ProjectError(
+                    "only the project's owner login (the one that created it) may set up "
+                    "its rights: run this with the owner's login"
+                )
+            lab_security.install(conn)
+
+    def add_person(
+        self, *, kind: str, code: str | None = None, login: str | None = None
+    ) -> lab_security.Credential:
+        """Lab mode: create a lead's or a rater's own login; returns its one-time password.
+
+        A rater code that is not in the project yet is added. The person's history rows
+        carry ``login``; the password is shown once and kept nowhere.
+
+        Raises:
+            InputError: a bad or taken login, or a rater code that has a login already.
+            ProjectError: not lab mode, or this login may not add people.
+        """
+        if kind not in ("lead", "rater"):
+            raise InputError(f"a person is a lead or a rater, not {kind!r}")
+        if kind == "lead" and not login:
+            raise InputError("give the lead's own login with --login NAME (e.g. lab1_maria)")
+        if kind == "rater":
+            if not code:
+                raise InputError("give the rater's code, e.g. session-coder lab add PROJECT AK")
+            self.add_raters([code])
+        with self.store.admin() as conn:
+            database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+            name = login or lab_security.default_login(database, code or "lead")
+            credential = lab_security.add_person(
+                conn, self.store.location.url, kind=kind, login=name, code=code
+            )
+        with self.store.transaction() as s:
+            log_change(s, LEAD, "add", "login", credential.login, new={"kind": kind, "rater": code})
+        return credential
+
+    def remove_person(self, login: str) -> None:
+        """Lab mode: stop a login from logging in (its history rows keep its name)."""
+        with self.store.admin() as conn:
+            lab_security.remove_person(conn, login)
+        with self.store.transaction() as s:
+            log_change(s, LEAD, "remove", "login", login)
+
+    def people(self) -> list[dict[str, Any]]:
+        """Lab mode: every login of the lab (login, kind, rater, active)."""
+        with self.store.admin() as conn:
+            return lab_security.people(conn)
+
+    def change_password(self, password: str) -> None:
+        """Lab mode: set this login's own password (after a one-time one)."""
+        with self.store.admin() as conn:
+            lab_security.change_own_password(conn, password)
 
     # ------------------------------------------------------------------ codings
 

@@ -27,8 +27,13 @@ def build_project(
     sessions: int = 1,
     fmt: str = "wav",
     session_number: int = 2,
+    db_url: str | None = None,
 ) -> BuiltProject:
-    """A project with one scale, raters R1 and R2, and R1 assigned every session."""
+    """A project with one scale, raters R1 and R2, and R1 assigned every session.
+
+    With ``db_url``, a lab-mode project on that PostgreSQL database (the file is its
+    pointer file).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     audio_dir = folder / "audio"
     audio_dir.mkdir(exist_ok=True)
@@ -55,7 +60,7 @@ def build_project(
         writer.writerows(rows)
     path = folder / "study.scproj"
     codings = {}
-    with Project.create(path) as project:
+    with Project.create(path, db_url=db_url) as project:
         project.add_scale(load_builtin_scale(scale_id))
         project.add_raters(["R1", "R2"])
         report = import_manifest(project, manifest)

@@ -1,0 +1,326 @@
+"""Lab mode keeps raters blind by the database, not by the app (issue 14).
+
+A real PostgreSQL server; each person logs in with their own login. Every attempt a
+curious rater could make with raw SQL (``psycopg``, as from psql) to read another
+rater's rows, the sessions' metadata or the history, or to change anything not
+theirs, must be refused by PostgreSQL itself. The lead sees everything; nobody but
+the owner changes the history.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from coder.scales import load_builtin_scale
+from coder.store.lab_security import Credential
+from coder.store.project import Project
+from tests.cli import run_cli
+from tests.factories import add_plain_sessions, session
+
+pytestmark = pytest.mark.postgres
+
+
+@dataclass
+class Lab:
+    url: str  # the owner's URL (the test server's superuser)
+    pointer: Path
+    r1: Credential
+    r2: Credential
+    lead: Credential
+    shared: int  # S1's id: coded by R1 and R2 (double-coded)
+    r1_coding: int  # R1's coding of S1
+    r2_coding: int  # R2's coding of S1
+    r2_only: int  # R2's coding of S2
+
+
+def _libpq(url: str, credential: Credential | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if credential is not None:
+        parsed = parsed.set(username=credential.login, password=credential.password)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _as(lab: Lab, credential: Credential) -> psycopg.Connection:
+    return psycopg.connect(_libpq(lab.url, credential), autocommit=True)
+
+
+def _app_url(lab: Lab, credential: Credential) -> str:
+    return (
+        make_url(lab.url)
+        .set(username=credential.login, password=credential.password)
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture
+def lab(pg_url: str, tmp_path: Path) -> Lab:
+    pointer = tmp_path / "lab.scproj"
+    with Project.create(pointer, db_url=pg_url) as project:
+        project.add_scale(load_builtin_scale("thabs"))
+        add_plain_sessions(
+            project,
+            [
+                session(
+                    "S1",
+                    patient="P-secret",
+                    therapist="T-secret",
+                    date="2024-01-02",
+                    metadata={"site": "Clinic-secret", "window_offset": "1:30"},
+                ),
+                session("S2", patient="P2", therapist="T2", metadata={"window_offset": "20"}),
+            ],
+        )
+        r1 = project.add_person(kind="rater", code="R1")
+        r2 = project.add_person(kind="rater", code="R2")
+        lead = project.add_person(kind="lead", login=f"{make_url(pg_url).database}_boss")
+        c1 = project.add_coding("S1", "R1", "thabs", role="primary")
+        c2 = project.add_coding("S1", "R2", "thabs", role="second")
+        c3 = project.add_coding("S2", "R2", "thabs")
+        project.rater_view("R2").set_value(c2, "praise", 4)
+        project.rater_view("R2").add_note(c2, 1_000, "R2 thinks S1 is hard")
+        shared = next(s.id for s in project.sessions() if s.key == "S1")
+    return Lab(pg_url, pointer, r1, r2, lead, shared, c1, c2, c3)
+
+
+def _refused(conn: psycopg.Connection, sql: str, params: object = None) -> str:
+    """Run ``sql``; it must be refused by the server. Returns the server's message."""
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute(sql, params)  # type: ignore[arg-type]
+    return str(info.value)
+
+
+def _rows(conn: psycopg.Connection, sql: str, params: object = None) -> list[tuple[object, ...]]:
+    return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+def test_a_rater_reads_only_their_own_codings_and_sessions(lab: Lab) -> None:
+    with _as(lab, lab.r1) as conn:
+        assert _rows(conn, "SELECT id FROM codings") == [(lab.r1_coding,)]
+        assert _rows(conn, "SELECT id FROM public.codings") == [(lab.r1_coding,)]
+        # The partner's scores and notes on the shared session: not there.
+        assert _rows(conn, "SELECT * FROM ratings") == []
+        assert _rows(conn, "SELECT * FROM public.notes") == []
+        assert _rows(conn, "SELECT * FROM ratings WHERE coding_id = %s", (lab.r2_coding,)) == []
+        assert _rows(conn, "SELECT session_key FROM sessions") == [("S1",)]
+        assert _rows(conn, "SELECT code FROM raters") == [("R1",)]
+        # The view's blinded columns are empty; the table's are refused.
+        # Of the metadata, only where the coding window lies (as a package carries it).
+        assert _rows(conn, "SELECT patient, therapist, date, metadata_json FROM sessions") == [
+            ("", "", "", '{"window_offset": "1:30"}')
+        ]
+        assert _rows(conn, "SELECT public.sc_rater_metadata(2)") == [(None,)]  # not theirs
+        assert _rows(conn, "SELECT role, plan_id FROM codings") == [("", None)]
+        for column in ("patient", "therapist", "date", "metadata_json", "training", "phase"):
+            assert "permission denied" in _refused(conn, f"SELECT {column} FROM public.sessions")
+        assert "permission denied" in _refused(conn, "SELECT * FROM public.sessions")
+        for column in ("role", "plan_id"):
+            assert "permission denied" in _refused(conn, f"SELECT {column} FROM public.codings")
+
+
+def test_a_rater_cannot_read_the_history_plans_or_anything_of_the_lead(lab: Lab) -> None:
+    with _as(lab, lab.r1) as conn:
+        for sql in (
+            "SELECT * FROM history",
+            "SELECT actor, old, new FROM public.history",
+            "SELECT * FROM plans",
+            "SELECT * FROM rater_pools",
+            "SELECT * FROM consensus_scores",
+            "SELECT * FROM rater_packages",
+        ):
+            assert "permission denied" in _refused(conn, sql), sql
+        # Only the ids of history rows this login wrote (none yet), for INSERT ... RETURNING.
+        assert _rows(conn, "SELECT id FROM history") == []
+        # Its role cannot be switched to the lead's.
+        groups = make_url(lab.url).database
+        _refused(conn, f'SET ROLE "{groups}_lead"')
+
+
+def test_a_rater_cannot_change_anything_not_theirs(lab: Lab) -> None:
+    with _as(lab, lab.r1) as conn:
+        # Another rater's rows: invisible, so an UPDATE or DELETE touches nothing...
+        cur = conn.execute("UPDATE ratings SET value = 0 WHERE coding_id = %s", (lab.r2_coding,))
+        assert cur.rowcount == 0
+        cur = conn.execute(
+            "UPDATE public.codings SET state = 'submitted' WHERE id = %s", (lab.r2_only,)
+        )
+        assert cur.rowcount == 0
+        # ...and writing into their coding, deleting or re-assigning is refused outright.
+        assert "row-level security" in _refused(
+            conn,
+            "INSERT INTO ratings (coding_id, item_id, value, updated_at) VALUES (%s, 'praise', 1, now())",
+            (lab.r2_coding,),
+        )
+        assert "row-level security" in _refused(
+            conn,
+            "INSERT INTO notes (coding_id, position_ms, text, deleted) VALUES (%s, 1, 'x', false)",
+            (lab.r2_coding,),
+        )
+        for sql in (
+            "DELETE FROM ratings",
+            "DELETE FROM public.codings",
+            "DELETE FROM notes",
+            "DELETE FROM spans",
+            "UPDATE public.codings SET rater_id = rater_id",
+            "UPDATE public.codings SET role = 'primary'",
+            "UPDATE public.sessions SET patient = 'x'",
+            "UPDATE raters SET code = 'X'",
+            "UPDATE raters SET login = NULL",
+            "INSERT INTO raters (code, name, active, created_at) VALUES ('R9', '', true, now())",
+            "INSERT INTO codings (session_id, rater_id, scale_pk, role, queue_position, state, "
+            "uncodable_reason, uncodable_text, playhead_ms, reopen_allowed) "
+            "SELECT 2, rater_id, scale_pk, 'primary', 0, 'not_started', '', '', 0, false FROM codings",
+            "UPDATE project SET settings_json = '{}'",
+            "UPDATE scales SET name = 'x'",
+            "UPDATE history SET actor = 'x'",
+            "DELETE FROM history",
+            "TRUNCATE history",
+            "DROP TABLE ratings",
+            "ALTER TABLE ratings DISABLE ROW LEVEL SECURITY",
+            "CREATE TABLE public.mine (x int)",
+        ):
+            _refused(conn, sql)
+        # A history row in another rater's coding is refused too.
+        assert "row-level security" in _refused(
+            conn,
+            "INSERT INTO history (at, actor, action, entity, entity_id, coding_id, field) "
+            "VALUES (now(), 'R2', 'set', 'rating', 'x', %s, 'praise')",
+            (lab.r2_coding,),
+        )
+    with Project.open(lab.url) as project:
+        state = project.rater_view("R2").coding(lab.r2_coding)
+        assert state.values["praise"] == 4 and state.state == "in_progress"
+        assert [n.text for n in state.notes] == ["R2 thinks S1 is hard"]
+
+
+def test_the_lead_sees_and_changes_everything_but_the_history(lab: Lab) -> None:
+    with _as(lab, lab.lead) as conn:
+        assert len(_rows(conn, "SELECT id FROM codings")) == 3
+        assert _rows(conn, "SELECT patient FROM sessions WHERE session_key = 'S1'") == [
+            ("P-secret",)
+        ]
+        assert _rows(conn, "SELECT value FROM ratings") == [(4.0,)]
+        assert len(_rows(conn, "SELECT actor, old, new FROM history")) > 5
+        conn.execute("UPDATE sessions SET phase = 'I' WHERE session_key = 'S2'")
+        assert "permission denied" in _refused(conn, "UPDATE history SET actor = 'x'")
+        _refused(conn, "DELETE FROM history")
+        _refused(conn, "TRUNCATE history")
+        _refused(conn, "DROP TRIGGER sc_history_append_only ON history")
+    # Even a right granted by mistake does not open the history: the trigger refuses.
+    database = make_url(lab.url).database
+    with psycopg.connect(_libpq(lab.url), autocommit=True) as owner:
+        owner.execute(f'GRANT UPDATE, DELETE, TRUNCATE ON history TO "{database}_lead"')
+        owner.execute(f'CREATE POLICY oops ON history FOR ALL TO "{database}_lead" USING (true)')
+    with _as(lab, lab.lead) as conn:
+        assert "append-only" in _refused(conn, "UPDATE history SET actor = 'x'")
+        assert "append-only" in _refused(conn, "DELETE FROM history")
+        assert "append-only" in _refused(conn, "TRUNCATE history")
+    with Project.open(_app_url(lab, lab.lead)) as project:
+        assert project.login_kind() == "lead"
+        assert {s.patient for s in project.sessions()} == {"P-secret", "P2"}
+        assert project.status().codings == 3
+
+
+def test_history_rows_carry_the_login_set_by_the_server(lab: Lab) -> None:
+    with _as(lab, lab.r1) as conn:
+        conn.execute(
+            "INSERT INTO history (at, actor, action, entity, entity_id, coding_id, field, login) "
+            "VALUES (now(), 'R2', 'set', 'rating', 'x', %s, 'praise', 'someone_else')",
+            (lab.r1_coding,),
+        )
+    with psycopg.connect(_libpq(lab.url), autocommit=True) as owner:
+        rows = _rows(
+            owner, "SELECT actor, login FROM history WHERE coding_id = %s", (lab.r1_coding,)
+        )
+        # The client claimed another actor and login: the login is the server's word.
+        assert ("R2", lab.r1.login) in rows
+        owner_login = make_url(lab.url).username
+        assert {
+            login for (login,) in _rows(owner, "SELECT login FROM history WHERE actor = 'lead'")
+        } == {owner_login}
+        # The owner alone may still correct the history (e.g. a migration).
+        owner.execute("UPDATE history SET field = field WHERE coding_id = %s", (lab.r1_coding,))
+
+
+def test_the_raters_app_works_through_what_the_rater_may_see(lab: Lab) -> None:
+    with Project.open(_app_url(lab, lab.r1)) as project:
+        assert project.login_kind() == "rater"
+        assert project.my_rater_code() == "R1"
+        assert [r.code for r in project.raters()] == ["R1"]
+        view = project.rater_view("R1")
+        [entry] = view.queue()
+        assert entry.coding_id == lab.r1_coding and entry.session_key == "S1"
+        for item in ("specification", "rationale", "troubleshooting", "review", "praise"):
+            view.set_value(entry.coding_id, item, 3)
+        view.set_value(entry.coding_id, "praise", 2)
+        note = view.add_note(entry.coding_id, 2_000, "mine")
+        view.update_note(entry.coding_id, note, text="mine, edited")
+        span = view.add_span(entry.coding_id, "duration", 0, 60_000)
+        view.update_span(entry.coding_id, span, end_ms=30_000)
+        view.set_playhead(entry.coding_id, 12_000)
+        view.submit(entry.coding_id)
+        state = view.coding(entry.coding_id)
+        assert state.state == "submitted" and state.values["praise"] == 2
+        assert state.window_offset_ms == 90_000
+        assert state.values["duration"] == 30.0
+        # Another rater's coding, through the app: refused.
+        with pytest.raises(Exception, match="not|no "):
+            project.rater_view("R2")
+    with Project.open(lab.url) as project:
+        history = project.history(coding_id=lab.r1_coding)
+        assert {h.actor for h in history if h.action != "assign"} == {"R1"}
+
+
+def test_the_cli_with_a_raters_login_is_refused(lab: Lab, tmp_path: Path) -> None:
+    url = _app_url(lab, lab.r1)
+    for args in (
+        ["status", url, "--json"],
+        ["raters", "list", url],
+        ["export", url, "--format", "csv", "--out", str(tmp_path / "x.csv")],
+        ["lab", "add", url, "R7"],
+        ["lab", "people", url],
+    ):
+        result = run_cli(*args)
+        assert result.returncode != 0, args
+        assert "rater's" in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert lab.r1.password not in result.stderr + result.stdout
+        assert "P-secret" not in result.stdout and "S2" not in result.stdout
+    result = run_cli("lab", "whoami", url, "--json")
+    assert result.returncode == 0 and '"rater": "R1"' in result.stdout
+    # The lead's login does lead work from the command line.
+    result = run_cli("lab", "people", _app_url(lab, lab.lead), "--json")
+    assert result.returncode == 0, result.stderr
+    assert lab.r2.login in result.stdout and lab.r2.password not in result.stdout
+
+
+def test_the_pointer_file_holds_no_password_and_is_private(pg_url: str, tmp_path: Path) -> None:
+    secret_url = (
+        make_url(pg_url).set(password="hunter2-secret").render_as_string(hide_password=False)
+    )
+    pointer = tmp_path / "p.scproj"
+    with Project.create(pointer, db_url=secret_url):
+        pass
+    text = pointer.read_text()
+    assert "hunter2" not in text and "session-coder-project" in text
+    assert stat.S_IMODE(pointer.stat().st_mode) == 0o600
+
+
+def test_a_pgpass_others_can_read_is_refused_clearly(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(lab.r1.pgpass_line + "\n")
+    pgpass.chmod(0o644)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    result = run_cli("lab", "whoami", lab.pointer)
+    assert result.returncode != 0 and "chmod 600" in result.stderr
+    assert lab.r1.password not in result.stderr
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("SESSION_CODER_LOGIN", lab.r1.login)
+    result = run_cli("lab", "whoami", lab.pointer, "--json")
+    assert result.returncode == 0 and '"rater": "R1"' in result.stdout, result.stderr
