@@ -56,6 +56,8 @@ class CodingFact:
         role: The coding's role (:class:`CodingRole`, or another plan role).
         status: The coding's state (:class:`CodingStatus`).
         training_session: The session's *current* training flag.
+        recode_of: The coding this one re-codes (planned with ``assign --recode``
+            under a newer scale version), or None.
     """
 
     coding_id: int
@@ -65,6 +67,7 @@ class CodingFact:
     role: str
     status: str
     training_session: bool
+    recode_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,13 @@ def _rank(fact: CodingFact) -> tuple[int, int]:
     return (_ROLE_RANK.get(fact.role, 2), fact.coding_id)
 
 
+def _speaking(own: list[CodingFact]) -> CodingFact:
+    """Rule 4: of one rater's finished codings of a session, the one that counts."""
+    replaced = {f.recode_of for f in own if f.recode_of is not None}
+    standing = [f for f in own if f.coding_id not in replaced] or own
+    return min(standing, key=lambda f: f.coding_id)
+
+
 def analysis_codings(facts: Iterable[CodingFact]) -> AnalysisSet:
     """Decide which codings count for analysis, which sessions are double-coded, and how.
 
@@ -179,7 +189,11 @@ def analysis_codings(facts: Iterable[CodingFact]) -> AnalysisSet:
        in :attr:`AnalysisSet.uncodable` (the export's ``uncodable`` sheet, like its
        ``scores``, lists every finished coding with its role, counted or not).
     4. **One coding per rater.** When a rater has several finished codings of one
-       session on one scale (one per scale version), the newest (highest id) speaks.
+       session on one scale (under several versions of it), the first (lowest id)
+       speaks, unless a later one is a finished *re-code* of it (the lead planned it
+       with ``session-coder assign --recode``; its ``recode_of`` names the coding it
+       re-codes): then the re-code speaks in its place. Adding a scale version alone
+       never changes which coding counts; only the lead's re-code does.
     5. **Roles from the plan.** A session's primary coder is its counted coding with
        the ``primary`` role (the lowest id if several).
     6. **Double-coded, and 3+ coders.** A session is double-coded on a scale when two
@@ -199,17 +213,14 @@ def analysis_codings(facts: Iterable[CodingFact]) -> AnalysisSet:
     Returns:
         The :class:`AnalysisSet`.
     """
-    newest: dict[tuple[str, str], dict[str, CodingFact]] = {}
+    finished: dict[tuple[str, str], dict[str, list[CodingFact]]] = {}
     for fact in facts:
-        if not counts_for_analysis(fact):
-            continue
-        by_rater = newest.setdefault((fact.scale_id, fact.session), {})
-        held = by_rater.get(fact.rater)
-        if held is None or fact.coding_id > held.coding_id:
-            by_rater[fact.rater] = fact
+        if counts_for_analysis(fact):
+            own = finished.setdefault((fact.scale_id, fact.session), {})
+            own.setdefault(fact.rater, []).append(fact)
     sessions: dict[tuple[str, str], SessionCoders] = {}
-    for (scale_id, session), by_rater in newest.items():
-        counted = tuple(sorted(by_rater.values(), key=_rank))
+    for (scale_id, session), by_rater in finished.items():
+        counted = tuple(sorted((_speaking(f) for f in by_rater.values()), key=_rank))
         primary = next((c for c in counted if c.role == CodingRole.PRIMARY), None)
         submitted = [c for c in counted if c.status == CodingStatus.SUBMITTED]
         pair: tuple[CodingFact, CodingFact] | None = None

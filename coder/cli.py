@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from coder import cli_analysis, cli_lab
+from coder import cli_analysis, cli_lab, cli_scales
 from coder.cli_common import (
     PROG,
     AddCommands,
@@ -340,6 +340,7 @@ def add_commands(sub: Commands) -> None:
     p.add_argument("project")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_scales_list)
+    cli_scales.add_commands(ssub)
 
     rsub = add_group(sub, "raters", "add and list rater codes")
     p = rsub.add_parser("add", help="add rater codes")

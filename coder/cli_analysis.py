@@ -32,6 +32,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
         exclude_pool_of=tuple(args.exclude_pool_of or ()),
         session_numbers=numbers,
         training=tuple(csv_list(args.training or "")),
+        recode=args.recode,
         pool=args.pool,
     )
     if not request.raters and not request.pool:
@@ -77,10 +78,30 @@ def _parse_ranges(texts: list[str] | None) -> dict[str, tuple[int, int]]:
     return ranges
 
 
+_KIND = re.compile(r"^([^=]+)=([A-Za-z]+)$")
+
+
+def _parse_kinds(texts: list[str] | None) -> dict[str, str]:
+    from coder.kinds import ItemKind
+
+    allowed = [k.value for k in ItemKind if k != ItemKind.TEXT]
+    kinds: dict[str, str] = {}
+    for text in texts or []:
+        match = _KIND.match(text.strip())
+        if not match or match.group(2).lower() not in allowed:
+            raise InputError(
+                f"--kind {text!r}: write ITEM=KIND with KIND one of {', '.join(allowed)}, "
+                "e.g. --kind role=nominal"
+            )
+        kinds[match.group(1).strip()] = match.group(2).lower()
+    return kinds
+
+
 def cmd_reliability(args: argparse.Namespace) -> int:
     from coder.methods_text import MethodsFacts, methods_paragraph
     from coder.reliability import format_study, load_long_csv, study_reliability
     from coder.reliability_project import (
+        check_kinds,
         check_where_needs_project,
         parse_where,
         project_study,
@@ -88,12 +109,21 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
     ranges = _parse_ranges(args.range)
     where = parse_where(args.where)
+    given = _parse_kinds(args.kind)
     facts = MethodsFacts()
     if args.long:
         if args.project or args.scale:
             raise InputError("give either --long FILE.csv or PROJECT --scale ID, not both")
         check_where_needs_project(args.where, args.include_training)
-        study = study_reliability(load_long_csv(args.long), ranges)
+        frame = load_long_csv(args.long)
+        check_kinds(given, frame, ranges, {})
+        study = study_reliability(
+            frame,
+            ranges,
+            kinds=dict(given),
+            kappa_weights=args.kappa_weights,
+            alpha_level=args.alpha_level,
+        )
     else:
         if not args.project or not args.scale:
             raise InputError("give PROJECT --scale ID, or --long FILE.csv")
@@ -104,6 +134,9 @@ def cmd_reliability(args: argparse.Namespace) -> int:
                 where=where,
                 include_training=args.include_training,
                 ranges=ranges,
+                kinds=given,
+                kappa_weights=args.kappa_weights,
+                alpha_level=args.alpha_level,
             )
         study = found.study
         facts = found.methods_facts()
@@ -152,6 +185,12 @@ def add_commands(sub: Commands) -> None:
     )
     p.add_argument("--session-numbers", metavar="N,M", help="only these session numbers")
     p.add_argument("--training", metavar="S1,S2", help="training sessions, coded by everyone")
+    p.add_argument(
+        "--recode",
+        action="store_true",
+        help="code sessions already coded under an older version of the scale again under "
+        "the newest one (without it they stay on the version they were coded under)",
+    )
     p.add_argument("--preview", action="store_true", help="show the plan without storing it")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_assign)
@@ -187,6 +226,24 @@ def add_commands(sub: Commands) -> None:
         "--methods",
         action="store_true",
         help="print the methods paragraph for a paper (with --json: the key methods)",
+    )
+    p.add_argument(
+        "--kind",
+        action="append",
+        metavar="ITEM=KIND",
+        help="an item's kind (repeatable): ordinal, count, nominal or duration; it decides "
+        "which statistics apply (a project's scale gives them)",
+    )
+    p.add_argument(
+        "--kappa-weights",
+        choices=("unweighted", "linear", "quadratic"),
+        help="the kappa to report (and the weights of Gwet's AC2); default: the scale's, "
+        "else quadratic",
+    )
+    p.add_argument(
+        "--alpha-level",
+        choices=("nominal", "ordinal", "interval"),
+        help="the Krippendorff level to report; default: the scale's, else ordinal",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reliability)

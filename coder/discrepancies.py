@@ -31,6 +31,7 @@ import pandas as pd
 
 from coder.coding_data import Note
 from coder.kinds import ItemKind
+from coder.scale_analysis import analysis_definitions
 from coder.scales import RatingScale
 from coder.store.project import CODING_STATES, Project
 from coder.store.queries import (
@@ -40,7 +41,6 @@ from coder.store.queries import (
     coding_notes,
     coding_state_counts,
     reliability_codings,
-    scale_versions,
 )
 
 #: Item kinds whose scores are points on a scale, compared by :func:`find_discrepancies`.
@@ -94,9 +94,11 @@ class _Variable:
 
 
 def _definitions(project: Project, scale_id: str) -> dict[int, RatingScale]:
-    """Every stored version of a scale: scale row id -> definition (raises if unknown)."""
+    """Every stored version of a scale as the analysis sees it (the lead's composite
+    definition, dropped items left out; :mod:`coder.scale_analysis`): scale row id ->
+    definition (raises if unknown)."""
     project.scale(scale_id)  # a clear InputError for an unknown scale
-    return scale_versions(project, [scale_id])
+    return analysis_definitions(project, [scale_id])[0]
 
 
 def _variables(newest: RatingScale, definitions: Mapping[int, RatingScale]) -> list[_Variable]:
@@ -203,6 +205,40 @@ def reliability_frame(
         if item.kind in (ItemKind.ORDINAL, ItemKind.NOMINAL) and item.values:
             ranges[item.id] = (item.values[0], item.values[-1])
     return frame, ranges
+
+
+@dataclass(frozen=True)
+class ReliabilitySettings:
+    """What decides a scale's reliability statistics besides the data.
+
+    Attributes:
+        kinds: Item kind (or ``"composite"``) of every numeric item and composite of
+            :func:`reliability_frame`, by id.
+        kappa_weights: The scale's reported kappa weights (its reliability defaults).
+        alpha_level: The scale's reported Krippendorff level.
+    """
+
+    kinds: dict[str, str]
+    kappa_weights: str
+    alpha_level: str
+
+
+def reliability_settings(project: Project, scale_id: str) -> ReliabilitySettings:
+    """The item kinds and reported kappa and alpha of a scale (newest version wins).
+
+    Pass them to :func:`coder.reliability.reliability_report` (``kinds=``,
+    ``kappa_weights=``, ``alpha_level=``) with the data of :func:`reliability_frame`.
+
+    Raises:
+        InputError: The project has no such scale.
+    """
+    definitions = _definitions(project, scale_id)
+    newest = _newest(definitions)
+    return ReliabilitySettings(
+        kinds={v.item_id: str(v.kind) for v in _variables(newest, definitions)},
+        kappa_weights=newest.reliability.kappa_weights,
+        alpha_level=newest.reliability.alpha_level,
+    )
 
 
 def submission_order(project: Project, scale_id: str) -> dict[str, datetime]:

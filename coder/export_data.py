@@ -61,9 +61,10 @@ from coder.reliability_tables import (
     pair_rows,
     pair_summary_rows,
 )
+from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
 from coder.store.project import Project
-from coder.store.queries import ExportRows, active_plan, export_rows, scale_versions
+from coder.store.queries import ExportRows, active_plan, export_rows
 
 FinalRule = Literal["primary", "mean", "consensus"]
 Progress = Callable[[float], None]
@@ -166,6 +167,25 @@ DESCRIPTIVE_COLUMNS = (
 )
 KAPPA_KEYS = ("unweighted", "linear", "quadratic")
 ALPHA_KEYS = ("nominal", "ordinal", "interval")
+# Issue 11: what the item's kind and the scale's settings report, the alpha's bootstrap
+# interval, and the chance-corrected coefficients (Gwet's AC1 or AC2 by the weights).
+CHANCE_COLUMNS: tuple[str, ...] = (
+    "item_kind",
+    "reported_kappa_weights",
+    "reported_kappa",
+    "reported_alpha_level",
+    "reported_alpha",
+    "reported_alpha_ci_low",
+    "reported_alpha_ci_high",
+    *(f"alpha_{a}_ci_{end}" for a in ALPHA_KEYS for end in ("low", "high")),
+    "agreement_weights",
+    "gwet_coefficient",
+    *(
+        f"{c}{suffix}"
+        for c in ("fleiss_kappa", "gwet_ac", "brennan_prediger")
+        for suffix in ("", "_se", "_ci_low", "_ci_high")
+    ),
+)
 RELIABILITY_COLUMNS: tuple[str, ...] = (
     "scale_id",
     "variable",
@@ -188,6 +208,7 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
     *(f"alpha_{a}" for a in ALPHA_KEYS),
     "agreement_exact",
     "agreement_within_one",
+    *CHANCE_COLUMNS,
     "n_double_coded",
     "categories_min",
     "categories_max",
@@ -203,10 +224,23 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
 _RELIABILITY_FLOATS = tuple(
     c
     for c in RELIABILITY_COLUMNS
-    if (
-        c.startswith(("ICC", "kappa_", "alpha_", "agreement_", "reported_icc", "reported_ci"))
-        and not c.endswith("_infinite")
+    if c.startswith(
+        (
+            "ICC",
+            "kappa_",
+            "alpha_",
+            "agreement_",
+            "reported_icc",
+            "reported_ci",
+            "reported_kappa",
+            "reported_alpha",
+            "fleiss_",
+            "gwet_ac",
+            "brennan_",
+        )
     )
+    and not c.endswith("_infinite")
+    and c not in ("agreement_weights", "reported_kappa_weights", "reported_alpha_level")
     or c in ("categories_min", "categories_max", "cronbach_alpha")
     or c.startswith("cronbach_alpha_ci")
 )
@@ -291,6 +325,8 @@ class ExportBundle:
         plan: Every coding assigned (any state), in queue order per rater.
         excluded: Codings left out per scale, by state (not_started, in_progress).
         variables_by_scale: The :class:`Variable` objects of each scale, in column order.
+        analyses: The lead's analysis choices per scale (composite definition, dropped
+            items; :mod:`coder.scale_analysis`), stated in the documents.
     """
 
     options: ExportOptions
@@ -312,6 +348,7 @@ class ExportBundle:
     plan: pd.DataFrame
     excluded: Mapping[str, Mapping[str, int]]
     variables_by_scale: Mapping[str, tuple[Variable, ...]]
+    analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
     reliability_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     reliability_pair_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     methods: Mapping[str, str] = field(default_factory=dict)
@@ -637,9 +674,12 @@ def build_export_bundle(
     steps.at(0.0)
     scales = _choose_scales(project, scale_ids)
     chosen = [s.id for s in scales]
-    # A coding points at the scale version it was made with; composites are computed
-    # with that version's definition (the columns follow the newest version).
-    definitions = scale_versions(project, chosen)
+    # A coding points at the scale version it was made with; composites are derived
+    # here from its item scores with the definition the lead chose (the newest
+    # version's by default), dropped items left out (coder.scale_analysis). The
+    # columns follow the newest version.
+    definitions, analyses = analysis_definitions(project, chosen)
+    scales = [analyses[s.id].apply(s, s) for s in scales]
     options = ExportOptions(
         scale_ids=tuple(chosen),
         final=final,
@@ -715,6 +755,7 @@ def build_export_bundle(
         plan=guess_safe(plan),
         excluded=excluded,
         variables_by_scale=variables_by_scale,
+        analyses=analyses,
         reliability_pairs=guess_safe(reliability_pairs),
         reliability_pair_summary=guess_safe(reliability_pair_summary),
         methods=methods,
@@ -1223,7 +1264,13 @@ def _reliability(
             }
             composites = {c.id: c.items for c in scale.composites}
             study = study_reliability(
-                long_df, ranges, composites=composites, scale_default=scale.reliability.icc
+                long_df,
+                ranges,
+                composites=composites,
+                scale_default=scale.reliability.icc,
+                kinds={v.item_id: v.kind for v in variables},
+                kappa_weights=scale.reliability.kappa_weights,
+                alpha_level=scale.reliability.alpha_level,
             )
             studies[scale.id] = study
             report = study.report.items
@@ -1350,8 +1397,47 @@ def _reliability_row(
             row[prefix + key] = _number(figure.value)
             if figure.value is None and figure.why:
                 why.append(f"{prefix}{key}: {figure.why}")
+    _chance_cells(row, item, why)
     row["not_defined"] = "; ".join(why) or None
     return row
+
+
+def _chance_cells(row: dict[str, Any], item: ItemReliability, why: list[str]) -> None:
+    """The reported kappa and alpha (by kind), alpha intervals and chance coefficients."""
+    row["item_kind"] = item.kind
+    row["reported_kappa_weights"] = item.kappa_weights
+    kappa = item.kappa.get(item.kappa_weights) if item.kappa_weights else None
+    row["reported_kappa"] = _number(kappa.value if kappa else None)
+    row["reported_alpha_level"] = item.alpha_level
+    alpha = item.krippendorff_alpha.get(item.alpha_level)
+    ci = (alpha.ci95 if alpha else None) or (None, None)
+    row["reported_alpha"] = _number(alpha.value if alpha else None)
+    row["reported_alpha_ci_low"], row["reported_alpha_ci_high"] = _number(ci[0]), _number(ci[1])
+    for level in ALPHA_KEYS:
+        stat = item.krippendorff_alpha.get(level)
+        ci = (stat.ci95 if stat else None) or (None, None)
+        row[f"alpha_{level}_ci_low"], row[f"alpha_{level}_ci_high"] = (
+            _number(ci[0]),
+            _number(ci[1]),
+        )
+    coeffs = item.agreement_coefficients
+    gwet = "gwet_ac2" if "gwet_ac2" in coeffs else "gwet_ac1"
+    row["agreement_weights"] = item.kappa_weights or "unweighted"
+    row["gwet_coefficient"] = "AC2" if gwet == "gwet_ac2" else "AC1"
+    for key, column in (
+        ("fleiss_kappa", "fleiss_kappa"),
+        (gwet, "gwet_ac"),
+        ("brennan_prediger", "brennan_prediger"),
+    ):
+        stat = coeffs.get(key)
+        if stat is None:
+            continue
+        ci = stat.ci95 or (None, None)
+        row[column] = _number(stat.value)
+        row[f"{column}_se"] = _number(stat.se)
+        row[f"{column}_ci_low"], row[f"{column}_ci_high"] = _number(ci[0]), _number(ci[1])
+        if stat.value is None and stat.why:
+            why.append(f"{column}: {stat.why}")
 
 
 def _with_coding(frame: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
@@ -1556,6 +1642,31 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         "not_defined": "Statistics that are not defined for these data, and why.",
         "agreement_exact": "Share of rater-pair comparisons with identical scores.",
         "agreement_within_one": "Share of comparisons differing by at most one point.",
+        "item_kind": (
+            "The item's kind (ordinal, count, nominal, duration, composite): it decides which "
+            "statistics apply (nominal: no ICC, weighted kappa, ordinal/interval alpha or "
+            "within-one; duration: ICC and interval alpha only)."
+        ),
+        "reported_kappa_weights": (
+            "The kappa weights the scale reports, as the kind allows (nominal: unweighted; "
+            "empty for durations)."
+        ),
+        "reported_kappa": "Cohen's kappa with those weights.",
+        "reported_alpha_level": (
+            "The Krippendorff level the scale reports, as the kind allows (nominal items: "
+            "nominal; durations: interval)."
+        ),
+        "reported_alpha": "Krippendorff's alpha at that level.",
+        "reported_alpha_ci_low": (
+            "Its 95% bootstrap interval, lower bound (Hayes & Krippendorff 2007: 1000 "
+            "resamples of pairable values, fixed seed)."
+        ),
+        "reported_alpha_ci_high": "Its 95% bootstrap interval, upper bound.",
+        "agreement_weights": "Weights of Fleiss' kappa, Gwet's AC and Brennan-Prediger.",
+        "gwet_coefficient": "AC1 (unweighted) or AC2 (weighted).",
+        "fleiss_kappa": "Fleiss' kappa, generalised to weights and missing ratings (Gwet 2014).",
+        "gwet_ac": "Gwet's AC1 or AC2 (gwet_coefficient says which).",
+        "brennan_prediger": "Brennan-Prediger coefficient (chance agreement from the weights).",
         "cronbach_alpha": (
             "Composites only: Cronbach's alpha of the composite's items over the codings "
             "of this sheet (both coders of each double-coded session)."
@@ -1564,6 +1675,13 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         "cronbach_alpha_ci_high": "Its 95% confidence interval (Feldt), upper bound.",
         "cronbach_alpha_n": "Codings with every item of the composite scored.",
     }
+    for level in ALPHA_KEYS:
+        docs[f"alpha_{level}_ci_low"] = f"Krippendorff's alpha ({level}) 95% bootstrap CI, lower."
+        docs[f"alpha_{level}_ci_high"] = f"Krippendorff's alpha ({level}) 95% bootstrap CI, upper."
+    for column in ("fleiss_kappa", "gwet_ac", "brennan_prediger"):
+        docs[f"{column}_se"] = f"{column} standard error (Gwet 2014, as irrCAC)."
+        docs[f"{column}_ci_low"] = f"{column} 95% confidence interval, lower bound."
+        docs[f"{column}_ci_high"] = f"{column} 95% confidence interval, upper bound."
     for form, (sf, mw, description) in ICC_LABELS.items():
         docs[form] = f"{sf} = McGraw & Wong {mw}: {description}."
         docs[f"{form}_ci_low"] = f"{form} 95% confidence interval, lower bound."
@@ -1704,6 +1822,16 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Winsorizing", winsor),
         ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
         ("Codings left out", left_out or "none"),
+        (
+            "Scale definitions",
+            "; ".join(
+                line
+                for s in bundle.scales
+                if s.id in bundle.analyses
+                for line in bundle.analyses[s.id].describe(s)
+            )
+            or "as stored",
+        ),
         (
             "Training",
             "Codings with role training, master, certification or recalibration, and "

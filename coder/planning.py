@@ -51,6 +51,9 @@ class PlanRequest:
     exclude_pool_of: tuple[str, ...] = ()
     session_numbers: tuple[int, ...] = ()
     training: tuple[str, ...] = ()
+    # Plan the sessions coded under an older version of the scale again under the
+    # newest one (see coder.store.plans.store_plan).
+    recode: bool = False
     pool: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +67,7 @@ class PlanRequest:
             "exclude_pool_of": list(self.exclude_pool_of),
             "session_numbers": list(self.session_numbers),
             "training": list(self.training),
+            "recode": self.recode,
         }
 
 
@@ -204,9 +208,12 @@ def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tupl
     rows, params = store.scale_codings(project, scale_id, leave_out_roles=UNPLANNED_ROLES)
     if not rows:
         return None, set()
+    # One planned coding per (session, rater): a re-code under a newer version is the
+    # same assignment as the coding it re-codes.
+    latest = {(row.session_key, row.rater): row for row in rows}
     codings = tuple(
         PlannedCoding(row.session_key, row.rater, row.role, row.queue_position)  # type: ignore[arg-type]
-        for row in rows
+        for row in latest.values()
     )
     started = {
         (row.session_key, row.rater) for row in rows if row.state != CodingStatus.NOT_STARTED
@@ -245,6 +252,7 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
             )
         request = dataclasses.replace(request, raters=tuple(allowed))
     sessions, notes, not_codable = _eligible_sessions(project, request)
+    notes += _version_notes(project, request)
     excluded, exclusion_notes = _excluded_raters(project, request)
     notes += exclusion_notes
     previous, started = _stored_plan(project, request.scale_id)
@@ -290,6 +298,31 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
     return dataclasses.replace(plan, not_codable=tuple(not_codable))
 
 
+def _version_notes(project: Project, request: PlanRequest) -> list[str]:
+    """Say which sessions stay on an older scale version, or are re-coded (``recode``)."""
+    newest = project.scale(request.scale_id).version
+    rows, _params = store.scale_codings(project, request.scale_id, leave_out_roles=UNPLANNED_ROLES)
+    coded: dict[str, int] = {}
+    for row in rows:
+        if row.state != CodingStatus.NOT_STARTED or row.recode_of is not None:
+            coded[row.session_key] = max(coded.get(row.session_key, 0), row.version)
+    older = sorted(key for key, version in coded.items() if version < newest)
+    if not older:
+        return []
+    versions = ", ".join(str(v) for v in sorted({coded[key] for key in older}))
+    if request.recode:
+        return [
+            f"re-code: {len(older)} session(s) coded under {request.scale_id} version "
+            f"{versions} are planned again under version {newest} for their raters; "
+            "each earlier coding counts until its re-code is finished"
+        ]
+    return [
+        f"version: {len(older)} session(s) already coded under {request.scale_id} version "
+        f"{versions} stay on that version (so do their new codings); plan with --recode "
+        f"to have them coded again under version {newest}"
+    ]
+
+
 def _with_trainees(plan: Plan, trainees: Sequence[str], request: PlanRequest) -> Plan:
     """Add the plan's training sessions to the queues of raters still in training."""
     have = {(c.session_id, c.rater) for c in plan.codings}
@@ -330,6 +363,7 @@ def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str 
         summary=plan.summary().as_dict(),
         keep_roles=UNPLANNED_ROLES,
         actor=actor,
+        recode=request.recode,
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from coder.analysis_set import analysis_codings
-from coder.discrepancies import reliability_frame
+from coder.discrepancies import reliability_frame, reliability_settings
 from coder.errors import InputError
 from coder.methods_text import MethodsFacts
 from coder.reliability import StudyReliability, Subset, study_reliability
@@ -100,6 +100,9 @@ def project_study(
     where: Sequence[tuple[str, str]] = (),
     include_training: bool = False,
     ranges: Mapping[str, tuple[int, int]] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    kappa_weights: str | None = None,
+    alpha_level: str | None = None,
 ) -> ProjectStudy:
     """Read and compute one scale's reliability document (blocking).
 
@@ -110,17 +113,25 @@ def project_study(
             :func:`coder.store.queries.select_sessions`); empty for every session.
         include_training: Add the training sessions' report (ICC(2,k) of all raters).
         ranges: Category ranges that override the scale's (``--range``).
+        kinds: Item kinds that override the scale's (``--kind``).
+        kappa_weights: The reported kappa, instead of the scale's.
+        alpha_level: The reported Krippendorff level, instead of the scale's.
 
     Returns:
         The :class:`ProjectStudy`.
 
     Raises:
-        InputError: No such scale, or a ``where`` column no session has.
+        InputError: No such scale, a ``where`` column no session has, or a
+            ``kinds`` item the data do not have.
     """
     scale = project.scale(scale_id)
     sessions = select_sessions(project, where) if where else None
     frame, scale_ranges = reliability_frame(project, scale_id, sessions=sessions)
     all_ranges = {**scale_ranges, **(ranges or {})}
+    settings = reliability_settings(project, scale_id)
+    all_kinds: dict[str, str | None] = dict(settings.kinds)
+    check_kinds(kinds or {}, frame, all_ranges, all_kinds)
+    all_kinds.update(kinds or {})
     training = None
     if include_training:
         training, _ = reliability_frame(project, scale_id, sessions=sessions, training=True)
@@ -134,6 +145,9 @@ def project_study(
         subset=Subset(_grouped(where), None if sessions is None else len(sessions)),
         training=training,
         scale_default=scale.reliability.icc,
+        kinds=all_kinds,
+        kappa_weights=kappa_weights or settings.kappa_weights,
+        alpha_level=alpha_level or settings.alpha_level,
     )
     return ProjectStudy(
         scale=scale,
@@ -146,6 +160,21 @@ def project_study(
     )
 
 
+def check_kinds(
+    given: Mapping[str, str],
+    frame: pd.DataFrame,
+    ranges: Mapping[str, object],
+    kinds: Mapping[str, object],
+) -> None:
+    """A clear error for a ``--kind`` naming an item the rating data do not have."""
+    known = {str(i) for i in frame["item_id"].unique()} | set(ranges) | set(kinds)
+    unknown = [item for item in given if item not in known]
+    if unknown:
+        raise InputError(
+            f"--kind {unknown[0]}=...: no item {unknown[0]!r} in the rating data; check the item id"
+        )
+
+
 def check_where_needs_project(where: Sequence[str] | None, include_training: bool) -> None:
     """A clear error when ``--where`` or ``--include-training`` come with ``--long``."""
     if where or include_training:
@@ -156,4 +185,10 @@ def check_where_needs_project(where: Sequence[str] | None, include_training: boo
         )
 
 
-__all__ = ["ProjectStudy", "check_where_needs_project", "parse_where", "project_study"]
+__all__ = [
+    "ProjectStudy",
+    "check_kinds",
+    "check_where_needs_project",
+    "parse_where",
+    "project_study",
+]

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from coder.discrepancies import (
     Discrepancy,
+    ReliabilitySettings,
     find_discrepancies,
     reliability_frame,
+    reliability_settings,
     submission_order,
 )
 from coder.reliability import (
@@ -51,6 +54,7 @@ class ReliabilityData:
         window: The drift window (sessions) ``drift`` was computed with.
         pair_summary: Each ICC form of each item over the rater pairs (range, mean,
             median: :func:`coder.reliability.summarize_pairs` of ``pairs``).
+        settings: The item kinds and reported kappa and alpha the statistics follow.
     """
 
     scale: RatingScale
@@ -62,6 +66,7 @@ class ReliabilityData:
     drift: ReliabilityDrift
     discrepancies: list[Discrepancy]
     window: int
+    settings: ReliabilitySettings | None = None
     pair_summary: PairSummary = field(default_factory=dict)
 
     @property
@@ -89,10 +94,12 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
     """
     scale = project.scale(scale_id)
     frame, ranges = reliability_frame(project, scale_id)
+    settings = reliability_settings(project, scale_id)
     order = submission_order(project, scale_id)
-    items = reliability_report(frame, ranges).items
-    by_pair = reliability_by_pair(frame, ranges)
-    drift = reliability_drift(frame, order, window, ranges)
+    how = _how(settings)
+    items = reliability_report(frame, ranges, **how).items
+    by_pair = reliability_by_pair(frame, ranges, **how)
+    drift = reliability_drift(frame, order, window, ranges, **how)
     discrepancies = find_discrepancies(project, scale_id, threshold=0)
     return ReliabilityData(
         scale,
@@ -104,13 +111,25 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
         drift,
         discrepancies,
         window,
+        settings,
         summarize_pairs(by_pair),
     )
 
 
+def _how(settings: ReliabilitySettings | None) -> dict[str, Any]:
+    """The keyword arguments that make the statistics follow the kinds and settings."""
+    if settings is None:
+        return {}
+    return {
+        "kinds": settings.kinds,
+        "kappa_weights": settings.kappa_weights,
+        "alpha_level": settings.alpha_level,
+    }
+
+
 def compute_drift(data: ReliabilityData, window: int) -> ReliabilityDrift:
     """Drift of already-read data with another window (blocking: run it in a worker)."""
-    return reliability_drift(data.frame, data.order, window, data.ranges)
+    return reliability_drift(data.frame, data.order, window, data.ranges, **_how(data.settings))
 
 
 __all__ = ["ReliabilityData", "compute_drift", "compute_reliability"]

@@ -139,9 +139,13 @@ def stat_cell(stat: Statistic | None, *, percent: bool = False) -> Cell:
     if stat is None or value is None:
         return undefined_cell(stat)
     n = stat.n
-    tip = f"n = {n}" if n else ""
+    lines = [f"n = {n}"] if n else []
+    if stat.ci95 is not None:
+        lines.append(f"95 % CI [{stat.ci95[0]:.3f}, {stat.ci95[1]:.3f}]")
+    if stat.se is not None:
+        lines.append(f"SE {stat.se:.3f}")
     text = f"{value * 100:.0f} %" if percent else f"{value:.3f}"
-    return Cell(text, value, tooltip=tip, number=True)
+    return Cell(text, value, tooltip="\n".join(lines), number=True)
 
 
 # --------------------------------------------------------------------------- model
@@ -264,8 +268,12 @@ class StatColumns:
             f_sf, f_mw, f_desc = ICC_LABELS[form]
             out.append((f_sf, f"{f_sf} = {f_mw}: {f_desc}"))
         out += [
-            (f"κ {self.kappa_weights}", f"Cohen's kappa, {self.kappa_weights} weights"),
-            (f"α {self.alpha_level}", f"Krippendorff's alpha, {self.alpha_level} level"),
+            (f"κ {self.kappa_weights}", f"Cohen's kappa, {self.kappa_weights} weights{_BY_KIND}"),
+            (
+                f"α {self.alpha_level}",
+                f"Krippendorff's alpha, {self.alpha_level} level, bootstrap 95 % CI in the "
+                f"tooltip{_BY_KIND}",
+            ),
             ("Exact", "Share of coder pairs with the same score"),
             ("Within ±1", "Share of coder pairs within one point"),
         ]
@@ -273,15 +281,36 @@ class StatColumns:
 
     def cells(self, item: ItemReliability | None) -> list[Cell]:
         reported = item.icc[self.reported] if item else None
+        # The item's kind may override the scale's choice (coder.reliability.statistics_for):
+        # a nominal item shows unweighted kappa and nominal alpha, a duration no kappa.
+        kappa = alpha = None
+        if item:
+            kappa = item.kappa.get(item.kappa_weights or self.kappa_weights)
+            alpha = item.krippendorff_alpha.get(item.alpha_level)
         return [
             replace(icc_cell(reported), bold=True),
             replace(ci_cell(reported), bold=True),
             *(icc_cell(item.icc[f] if item else None) for f in self.other_forms),
-            stat_cell(item.kappa.get(self.kappa_weights) if item else None),
-            stat_cell(item.krippendorff_alpha.get(self.alpha_level) if item else None),
+            _labelled(stat_cell(kappa), item.kappa_weights if item else None, self.kappa_weights),
+            _labelled(stat_cell(alpha), item.alpha_level if item else None, self.alpha_level),
             stat_cell(item.agreement.exact if item else None, percent=True),
             stat_cell(item.agreement.within_one if item else None, percent=True),
         ]
+
+
+_BY_KIND = " (nominal items: unweighted kappa and nominal alpha; durations: interval alpha)"
+
+
+def _labelled(cell: Cell, shown: str | None, column: str) -> Cell:
+    """Mark a cell whose statistic differs from its column's (the item's kind decided)."""
+    if cell.undefined or shown is None or shown == column:
+        return cell
+    tip = f"{shown} (this item's kind allows no other)"
+    return replace(
+        cell,
+        text=f"{cell.text} ({shown[:3]}.)",
+        tooltip="\n".join(t for t in (tip, cell.tooltip) if t),
+    )
 
 
 def _variables(scale: RatingScale, items: Mapping[str, Any]) -> list[tuple[str, str, bool]]:

@@ -23,12 +23,21 @@ Main entry points:
   (:class:`StudyReliability`: the report, per-pair tables and their summary over
   pairs, Cronbach's alpha of composites, structurally fixed items, the subset and
   the training sessions) from one run of each;
-- :func:`icc`, :func:`cohens_kappa`, :func:`krippendorff_alpha`, :func:`agreement` and
-  :func:`cronbach_alpha` work on plain matrices, and :func:`pair_reliability` gives
-  all two-coder statistics of one item in a single pass.
+- :func:`icc`, :func:`cohens_kappa`, :func:`krippendorff_alpha`, :func:`agreement`,
+  :func:`chance_agreement` (Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger) and
+  :func:`cronbach_alpha` work on plain matrices, :func:`alpha_intervals` gives
+  bootstrap intervals of alpha, and :func:`pair_reliability` gives all two-coder
+  statistics of one item in a single pass;
+- :func:`statistics_for` is the one rule of which statistics an item's kind allows.
 """
 
 from coder.reliability._agreement import Agreement, agreement, cronbach_alpha
+from coder.reliability._alpha_boot import alpha_intervals
+from coder.reliability._chance import (
+    CHANCE_LABELS,
+    chance_agreement,
+    chance_agreement_from_units,
+)
 from coder.reliability._common import Statistic, json_number
 from coder.reliability._icc import (
     ICC_FORMS,
@@ -40,6 +49,7 @@ from coder.reliability._icc import (
 )
 from coder.reliability._io import LONG_COLUMNS, load_long_csv, validate_long_frame
 from coder.reliability._kappa import KAPPA_WEIGHTS, KappaWeights, cohens_kappa
+from coder.reliability._kinds import StatisticPlan, statistics_for
 from coder.reliability._krippendorff import (
     ALPHA_LEVELS,
     AlphaLevel,
@@ -105,6 +115,7 @@ __all__ = [
     "VC_LABELS",
     "VC_FORMS",
     "ALPHA_LEVELS",
+    "CHANCE_LABELS",
     "DESIGN_LABELS",
     "ICC_FORMS",
     "ICC_LABELS",
@@ -131,8 +142,12 @@ __all__ = [
     "Statistic",
     "StudyReliability",
     "Subset",
+    "StatisticPlan",
     "agreement",
     "alpha_from_units",
+    "alpha_intervals",
+    "chance_agreement",
+    "chance_agreement_from_units",
     "alphas_from_units",
     "by_pair_json",
     "check_design",
@@ -158,5 +173,6 @@ __all__ = [
     "reliability_report",
     "study_reliability",
     "summarize_pairs",
+    "statistics_for",
     "validate_long_frame",
 ]

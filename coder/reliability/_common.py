@@ -65,16 +65,20 @@ class Statistic:
         n: How many units the figure rests on (sessions, pairs or comparisons; the
             producing function says which).
         ci95: A 95 % confidence interval, where the statistic has one.
+        se: Its standard error, where the producing function gives one.
     """
 
     value: float | None
     why: str | None = None
     n: int = 0
     ci95: tuple[float, float] | None = None
+    se: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the strict-JSON object ``{"value", "n"[, "ci95"][, "why"]}``."""
+        """Return the strict-JSON object ``{"value", "n"[, "se"][, "ci95"][, "why"]}``."""
         out: dict[str, Any] = {"value": json_number(self.value), "n": int(self.n)}
+        if self.se is not None:
+            out["se"] = json_number(self.se)
         if self.ci95 is not None:
             out["ci95"] = [json_number(self.ci95[0]), json_number(self.ci95[1])]
         if self.why is not None or self.value is None:

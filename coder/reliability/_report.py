@@ -6,7 +6,7 @@ import datetime as _dt
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 import numpy as np
@@ -19,6 +19,8 @@ from coder.reliability._agreement import (
     agreement_counts,
     agreement_from_counts,
 )
+from coder.reliability._alpha_boot import alpha_intervals
+from coder.reliability._chance import chance_agreement_from_units, chance_keys
 from coder.reliability._common import (
     FloatArray,
     IntArray,
@@ -36,6 +38,7 @@ from coder.reliability._icc import (
 )
 from coder.reliability._io import LONG_COLUMNS, id_codes, score_array, validate_long_frame
 from coder.reliability._kappa import KAPPA_WEIGHTS, MAX_KAPPA_CATEGORIES, kappa_from_positions
+from coder.reliability._kinds import StatisticPlan, statistics_for
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
 from coder.reliability._pairs import PairReliability, pair_reliability_items
 from coder.reliability._recommend import Recommendation, recommend_form
@@ -115,7 +118,7 @@ def _json_category(x: float | None) -> int | float | None:
     return int(x) if float(x).is_integer() else float(x)
 
 
-STATISTIC_GROUPS = ("icc", "kappa", "krippendorff_alpha", "agreement")
+STATISTIC_GROUPS = ("icc", "kappa", "krippendorff_alpha", "agreement", "agreement_coefficients")
 """The groups of statistics of an item, in the order of the JSON document."""
 
 
@@ -141,6 +144,12 @@ class ItemReliability:
         n_double_coded: Sessions of this item with two or more coders.
         raters: The raters of :attr:`n_raters`, in string order.
         design_note: The design and its caveat in words.
+        kind: The item kind the statistics follow (:func:`statistics_for`), or None.
+        kappa_weights: The kappa the scale reports for this item (None when kappa does
+            not apply), also the weights of :attr:`agreement_coefficients`.
+        alpha_level: The Krippendorff level the scale reports for this item.
+        agreement_coefficients: ``{"fleiss_kappa", "gwet_ac1" or "gwet_ac2",
+            "brennan_prediger"}`` -> :class:`Statistic` with ``se`` and ``ci95``.
         icc_vc: ICC(A,1), ICC(A,k), ICC(C,1), ICC(C,k) from the variance components
             of the crossed random-effects model (None where not computed, e.g. in
             per-pair reports).
@@ -160,6 +169,10 @@ class ItemReliability:
     n_double_coded: int
     raters: tuple[str, ...]
     design_note: str
+    kind: str | None = None
+    kappa_weights: str | None = "quadratic"
+    alpha_level: str = "ordinal"
+    agreement_coefficients: Mapping[str, Statistic] = field(default_factory=dict)
     icc_vc: IccVc | None = None
     recommendation: Recommendation | None = None
 
@@ -175,6 +188,7 @@ class ItemReliability:
             "kappa": self.kappa,
             "krippendorff_alpha": self.krippendorff_alpha,
             "agreement": {"exact": self.agreement.exact, "within_one": self.agreement.within_one},
+            "agreement_coefficients": self.agreement_coefficients,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -195,6 +209,12 @@ class ItemReliability:
             "n_double_coded": self.n_double_coded,
             "raters": list(self.raters),
             "design_note": self.design_note,
+            "kind": self.kind,
+            "kappa_weights": self.kappa_weights,
+            "alpha_level": self.alpha_level,
+            "agreement_coefficients": {
+                key: s.to_dict() for key, s in self.agreement_coefficients.items()
+            },
             "recommended_form": self.recommended_form,
             "recommended": self.recommendation.to_dict() if self.recommendation else None,
             "icc_vc": self.icc_vc.to_dict() if self.icc_vc else None,
@@ -617,6 +637,7 @@ class _ItemWork:
     session: IntArray
     score: FloatArray
     cat: CategoryRange
+    plan: StatisticPlan
     rater: IntArray
 
     @property
@@ -644,10 +665,11 @@ def _item_work(
     score: FloatArray,
     prep: _Prepared,
     cat: CategoryRange,
+    plan: StatisticPlan,
 ) -> _ItemWork:
     design, m_s = _design(item, session, rater, score, prep.session_names, prep.rater_names)
     complete = complete_rows(design.matrix) if design.k else np.zeros((0, 0))
-    return _ItemWork(item, design, m_s, complete, session, score, cat, rater)
+    return _ItemWork(item, design, m_s, complete, session, score, cat, plan, rater)
 
 
 @dataclass(frozen=True, slots=True)
@@ -667,26 +689,50 @@ class _VcOptions:
 
 
 def _vc_of(work: _ItemWork, options: _VcOptions) -> IccVc | None:
-    if not options.fit or work.design.k == 0:
+    if not options.fit or work.design.k == 0 or not work.plan.icc:
         return None
     k = float(options.icc_k) if options.icc_k is not None else float(work.design.k)
     return fit_variance_components(work.session, work.rater, work.score, k=k)
 
 
 def _item_report(
-    work: _ItemWork, pair: PairReliability | None, options: _VcOptions = _VcOptions()
+    work: _ItemWork,
+    pair: PairReliability | None,
+    options: _VcOptions = _VcOptions(),
+    alpha_ci: bool = True,
 ) -> ItemReliability:
     design = work.design
+    plan = work.plan
     if pair is not None:
         icc_result = pair.icc
         kappas = dict(pair.kappa)
         alphas = dict(pair.krippendorff_alpha)
         agree = pair.agreement
     else:
-        icc_result = icc(work.complete) if design.k else _no_icc(design.note)
+        icc_result = icc(work.complete) if design.k and plan.icc else _no_icc(design.note)
         kappas = _kappas(design, work.complete, work.cat)
         alphas = alphas_from_units(work.session, work.score, ALPHA_LEVELS)
         agree = _agreement(work.score, work.m_s)
+    # The item's kind decides which statistics apply (coder.reliability._kinds); the
+    # others keep their keys, with no value and the reason.
+    why_not = plan.why_not
+    if not plan.icc:
+        icc_result = _no_icc(why_not[0].upper() + why_not[1:] + ".")
+    kappas = {w: s if w in plan.kappa else undefined(why_not) for w, s in kappas.items()}
+    alphas = {lv: s if lv in plan.alpha else undefined(why_not) for lv, s in alphas.items()}
+    if not (plan.exact and plan.within_one):
+        agree = Agreement(
+            agree.exact if plan.exact else undefined(why_not),
+            agree.within_one if plan.within_one else undefined(why_not),
+        )
+    if alpha_ci:
+        wanted = [lv for lv in plan.alpha if alphas[lv].value is not None]
+        if wanted:
+            intervals = alpha_intervals(work.session, work.score, wanted)
+            alphas = {
+                lv: replace(s, ci95=intervals.get(lv)) if intervals.get(lv) else s
+                for lv, s in alphas.items()
+            }
     icc_vc = _vc_of(work, options)
     return ItemReliability(
         item_id=work.item,
@@ -702,10 +748,43 @@ def _item_report(
         n_double_coded=design.n_double_coded,
         raters=design.raters,
         design_note=design.note,
+        kind=plan.kind,
+        kappa_weights=plan.kappa_weights,
+        alpha_level=plan.alpha_level,
+        agreement_coefficients=_chance(work),
         icc_vc=icc_vc,
         recommendation=recommend_form(
             design.design, design.k, icc_result, icc_vc, options.scale_default
-        ),
+        )
+        if plan.icc
+        else Recommendation(None, None, "", None, None, f"No ICC: {why_not}.", None),
+    )
+
+
+def _chance(work: _ItemWork) -> dict[str, Statistic]:
+    """Fleiss' kappa, Gwet's AC1/AC2 and Brennan-Prediger on every observed rating."""
+    plan = work.plan
+    keys = chance_keys(plan.chance_weights)
+    if not plan.chance:
+        return dict.fromkeys(keys, undefined(plan.why_not))
+    cat = work.cat
+    present = np.isfinite(work.score)
+    values = work.score[present]
+    if cat.lo is None or cat.hi is None or values.size == 0:
+        return dict.fromkeys(keys, undefined("no session has two or more ratings"))
+    if not bool(np.all(values == np.floor(values))):
+        why = (
+            "needs whole-number categories and these scores are not whole numbers "
+            f"(e.g. {format_value(values[values != np.floor(values)][0])}); use the ICC or "
+            "Krippendorff's alpha (interval)"
+        )
+        return dict.fromkeys(keys, undefined(why))
+    if cat.hi - cat.lo >= MAX_KAPPA_CATEGORIES:
+        why = f"{format_value(cat.hi - cat.lo + 1)} categories is too many for a category table"
+        return dict.fromkeys(keys, undefined(why))
+    categories = np.arange(math.floor(cat.lo), math.floor(cat.hi) + 1, dtype=np.float64)
+    return chance_agreement_from_units(
+        work.session[present], values, categories.tolist(), plan.chance_weights
     )
 
 
@@ -728,27 +807,35 @@ def _report_items(
     categories: Mapping[str, CategoryRange],
     extra_items: Sequence[str] = (),
     options: _VcOptions = _VcOptions(),
+    plans: _Plans | None = None,
+    alpha_ci: bool = True,
 ) -> dict[str, ItemReliability]:
+    plans = plans or _Plans.of(None)
     work: list[_ItemWork] = []
     for i, item in enumerate(prep.items):
         session, rater, score = prep.item_rows(i)
-        work.append(_item_work(item, session, rater, score, prep, categories[item]))
+        plan = plans.get(item)
+        work.append(_item_work(item, session, rater, score, prep, categories[item], plan))
     empty = np.zeros(0, dtype=np.intp)
     for item in extra_items:
         if item not in prep.items:
-            work.append(_item_work(item, empty, empty, np.zeros(0), prep, categories[item]))
+            plan = plans.get(item)
+            work.append(_item_work(item, empty, empty, np.zeros(0), prep, categories[item], plan))
     # All two-coder items in one vectorised pass (pair_reliability_items).
     paired = [w for w in work if w.two_coders]
     results = pair_reliability_items(
         [w.complete for w in paired], [w.kappa_categories() for w in paired]
     )
     by_item = {w.item: r for w, r in zip(paired, results, strict=True)}
-    return {w.item: _item_report(w, by_item.get(w.item), options) for w in work}
+    return {w.item: _item_report(w, by_item.get(w.item), options, alpha_ci) for w in work}
 
 
 def reliability_report(
     long_df: pd.DataFrame,
     ranges: Mapping[str, tuple[int, int]] | None = None,
+    kinds: Mapping[str, str | None] | None = None,
+    kappa_weights: str | None = None,
+    alpha_level: str | None = None,
     *,
     scale_default: str | None = None,
     icc_k: float | None = None,
@@ -760,15 +847,22 @@ def reliability_report(
     sessions with every coder's score (listwise), Cohen's kappa (unweighted, linear,
     quadratic; only with exactly two coders per session, A/B by coder slot),
     Krippendorff's alpha (nominal, ordinal, interval; every observed rating) and
-    exact / within-one agreement over (session, rater pair) comparisons.
+    exact / within-one agreement over (session, rater pair) comparisons, Fleiss'
+    kappa, Gwet's AC1/AC2 and Brennan-Prediger with standard errors and intervals
+    (:func:`coder.reliability.chance_agreement`, every observed rating), and a
+    bootstrap 95 % interval for each alpha (Hayes & Krippendorff 2007, seeded: the
+    same data give the same interval). An item's kind decides which statistics apply
+    (:func:`coder.reliability.statistics_for`): the others are not defined, with the
+    reason "not applicable to ... items".
 
     Each item is an :class:`ItemReliability`. A statistic that is not defined has
     ``value`` None and a ``why``; an infinite F stays ``math.inf``.
     :meth:`ReliabilityReport.to_json` gives the JSON document of SPEC section 9
     (keys per item: ``n_sessions``, ``n_raters``, ``design``, ``categories``,
     ``category_source``, ``icc``, ``kappa``, ``krippendorff_alpha``, ``agreement``;
-    beyond the contract ``k``, ``n_double_coded``, ``raters`` and ``design_note``),
-    where an infinite F is ``"Infinity"``.
+    beyond the contract ``k``, ``n_double_coded``, ``raters``, ``design_note``,
+    ``kind``, ``kappa_weights``, ``alpha_level`` and ``agreement_coefficients``), where
+    an infinite F is ``"Infinity"``.
 
     Each item also gets the variance-component ICCs (``icc_vc``: REML fit of score ~
     1 + (1|session) + (1|rater) on every rating, :func:`fit_variance_components`) and
@@ -781,6 +875,10 @@ def reliability_report(
         ranges: ``{item_id: (min, max)}``, the full category range of ordinal
             items. Items without a range use the observed min..max. A range for an
             item absent from the data yields an item with no ratings (so a typo shows).
+        kinds: ``{item_id: kind}`` (an :class:`~coder.kinds.ItemKind` value or
+            ``"composite"``); items not named get every statistic.
+        kappa_weights: The scale's reported kappa weights (None: quadratic).
+        alpha_level: The scale's reported Krippendorff level (None: ordinal).
         scale_default: The scale file's ``reliability.icc`` (e.g. ``"ICC2"``): its
             unit (single rater or mean of k) is the intent the headline follows, and a
             default that does not fit the design is reported as such.
@@ -792,7 +890,8 @@ def reliability_report(
 
     Raises:
         InputError: Malformed data (missing column, non-numeric score, duplicate
-            (session, rater, item)), a malformed range, or a score outside its range.
+            (session, rater, item)), a malformed range, a score outside its range, or
+            an unknown kind, weights or level.
     """
     prep = _prepare(long_df)
     categories = _categories(prep, ranges)
@@ -800,20 +899,61 @@ def reliability_report(
     if icc_k is not None and not float(icc_k) >= 1.0:
         raise InputError(f"--icc-k {icc_k}: k is the number of raters to average, at least 1")
     options = _VcOptions(scale_default=scale_default, icc_k=icc_k)
-    return ReliabilityReport(_report_items(prep, categories, extra, options))
+    plans = _Plans.of(kinds, kappa_weights, alpha_level)
+    return ReliabilityReport(_report_items(prep, categories, extra, options, plans))
+
+
+@dataclass(frozen=True, slots=True)
+class _Plans:
+    """:func:`statistics_for` of every item: the named kinds, else ``default``."""
+
+    by_item: Mapping[str, StatisticPlan]
+    default: StatisticPlan
+
+    def get(self, item: str) -> StatisticPlan:
+        return self.by_item.get(item, self.default)
+
+    @classmethod
+    def of(
+        cls,
+        kinds: Mapping[str, str | None] | None,
+        kappa_weights: str | None = None,
+        alpha_level: str | None = None,
+    ) -> _Plans:
+        """The plans, with a bad kind, weights or level as an InputError."""
+        try:
+            default = statistics_for(None, kappa_weights, alpha_level)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        by_item: dict[str, StatisticPlan] = {}
+        for item, kind in (kinds or {}).items():
+            try:
+                by_item[str(item)] = statistics_for(kind, kappa_weights, alpha_level)
+            except ValueError as exc:
+                raise InputError(f"item {item!r}: {exc}") from None
+        return cls(by_item, default)
 
 
 def _sub_report(
     long_df: pd.DataFrame,
     categories: Mapping[str, CategoryRange],
+    plans: _Plans | None = None,
     options: _VcOptions = _VcOptions(),
 ) -> dict[str, ItemReliability]:
+    # Sub-reports (pairs, drift windows) skip the alpha bootstrap: many small reports,
+    # each a thousand resamples, would cost more than the whole report.
     prep = _prepare(long_df)
-    return _report_items(prep, {item: categories[item] for item in prep.items}, (), options)
+    return _report_items(
+        prep, {item: categories[item] for item in prep.items}, (), options, plans, alpha_ci=False
+    )
 
 
 def reliability_by_pair(
-    long_df: pd.DataFrame, ranges: Mapping[str, tuple[int, int]] | None = None
+    long_df: pd.DataFrame,
+    ranges: Mapping[str, tuple[int, int]] | None = None,
+    kinds: Mapping[str, str | None] | None = None,
+    kappa_weights: str | None = None,
+    alpha_level: str | None = None,
 ) -> ReliabilityByPair:
     """Reliability of every pair of raters on the sessions both of them coded.
 
@@ -826,6 +966,9 @@ def reliability_by_pair(
     Args:
         long_df: Long rating data, as for :func:`reliability_report`.
         ranges: As for :func:`reliability_report`.
+        kinds: As for :func:`reliability_report`.
+        kappa_weights: As for :func:`reliability_report`.
+        alpha_level: As for :func:`reliability_report`.
 
     Returns:
         One :class:`PairReport` per pair, pairs in string order (``to_json()`` gives
@@ -836,6 +979,7 @@ def reliability_by_pair(
     """
     prep = _prepare(long_df)
     categories = _categories(prep, ranges)
+    plans = _Plans.of(kinds, kappa_weights, alpha_level)
     df = validate_long_frame(long_df, check_duplicates=False)
     # The rows of each (session, rater), found once: a pair's rows are those of its
     # sessions and its two raters (no scan of the whole frame per pair).
@@ -856,7 +1000,9 @@ def reliability_by_pair(
         sub = df.iloc[idx]
         # A pair is a crossed two-rater design: the Shrout & Fleiss forms apply.
         pairs.append(
-            PairReport((a, b), len(sessions), _sub_report(sub, categories, _VcOptions(fit=False)))
+            PairReport(
+                (a, b), len(sessions), _sub_report(sub, categories, plans, _VcOptions(fit=False))
+            )
         )
     return ReliabilityByPair(tuple(pairs))
 
@@ -879,6 +1025,9 @@ def reliability_drift(
     order: Mapping[str, Any],
     window: int,
     ranges: Mapping[str, tuple[int, int]] | None = None,
+    kinds: Mapping[str, str | None] | None = None,
+    kappa_weights: str | None = None,
+    alpha_level: str | None = None,
 ) -> ReliabilityDrift:
     """Reliability over coding time, in consecutive blocks of double-coded sessions.
 
@@ -897,6 +1046,9 @@ def reliability_drift(
             ISO strings). Every double-coded session needs one.
         window: Sessions per block, at least 2.
         ranges: As for :func:`reliability_report`.
+        kinds: As for :func:`reliability_report`.
+        kappa_weights: As for :func:`reliability_report`.
+        alpha_level: As for :func:`reliability_report`.
 
     Returns:
         The :class:`ReliabilityDrift`: one :class:`DriftWindow` per block, whose
@@ -912,6 +1064,7 @@ def reliability_drift(
         raise InputError(f"drift window must be at least 2 sessions, not {window}")
     prep = _prepare(long_df)
     categories = _categories(prep, ranges)
+    plans = _Plans.of(kinds, kappa_weights, alpha_level)
     df = validate_long_frame(long_df, check_duplicates=False)
     coders = df.groupby(["session_id", "item_id"], sort=False)["rater_id"].size()
     double = sorted({str(s) for s in coders[coders >= 2].index.get_level_values("session_id")})
@@ -937,7 +1090,7 @@ def reliability_drift(
                 sessions=tuple(block),
                 first=order[block[0]],
                 last=order[block[-1]],
-                items=_sub_report(sub, categories),
+                items=_sub_report(sub, categories, plans),
             )
         )
     return ReliabilityDrift(int(window), tuple(windows))
@@ -988,8 +1141,10 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[
 def format_report_table(report: ReliabilityReport) -> str:
     """Render a :func:`reliability_report` result as plain-text tables for the CLI.
 
-    Three tables (ICC values; ICC 95 % intervals and F tests; kappa, Krippendorff's
-    alpha, agreement and categories), then notes: each item's design caveat and the
+    Four tables (ICC values; ICC 95 % intervals and F tests; kappa, Krippendorff's
+    alpha, agreement and categories; the kappa and alpha the scale reports, with the
+    alpha's bootstrap interval, and the chance-corrected agreement coefficients), then
+    notes: each item's design caveat and the
     reason for every "n/a". Values have 3 decimals, intervals 2.
 
     Args:
@@ -1064,6 +1219,8 @@ def format_report_table(report: ReliabilityReport) -> str:
         "kappa = Cohen's kappa (k.lin/k.quad: linear/quadratic weights);\n"
         "a.* = Krippendorff's alpha; exact/+-1 = share of rater-pair comparisons."
     )
+    lines.append("")
+    lines += _reported_table(items)
     # The same design caveat for many items is printed once, naming all of them.
     caveats: dict[str, list[str]] = {}
     reasons: dict[str, list[str]] = {}
@@ -1089,6 +1246,54 @@ def format_report_table(report: ReliabilityReport) -> str:
         for note in notes:
             lines += textwrap.wrap(note, width=100, initial_indent="- ", subsequent_indent="  ")
     return "\n".join(lines)
+
+
+def _reported_table(items: Mapping[str, ItemReliability]) -> list[str]:
+    """The kappa and alpha the scale reports (by kind), and the chance-corrected coefficients."""
+    rows = []
+    chance_rows = []
+    for name, it in items.items():
+        kappa = it.kappa.get(it.kappa_weights) if it.kappa_weights else None
+        alpha = it.krippendorff_alpha.get(it.alpha_level)
+        rows.append(
+            [
+                name,
+                it.kind or "-",
+                f"{_fmt(kappa)} {it.kappa_weights}" if kappa is not None else "n/a",
+                f"{_fmt(alpha)} {it.alpha_level}" if alpha is not None else "n/a",
+                _fmt_ci(alpha) if alpha is not None else "n/a",
+            ]
+        )
+        coeffs = it.agreement_coefficients
+        if not any(stat.value is not None for stat in coeffs.values()):
+            continue
+        gwet = "gwet_ac2" if "gwet_ac2" in coeffs else "gwet_ac1"
+        chance_rows.append(
+            [
+                name,
+                it.kappa_weights or "unweighted",
+                *(
+                    f"{_fmt(coeffs[key])} {_fmt_ci(coeffs[key])}"
+                    for key in ("fleiss_kappa", gwet, "brennan_prediger")
+                ),
+            ]
+        )
+    header = ["item", "kind", "kappa (reported)", "alpha (reported)", "alpha 95% CI"]
+    lines = _table(header, rows, left=(0, 1, 2, 3))
+    lines.append(
+        "reported = the scale's kappa weights and alpha level, as the item's kind allows;\n"
+        "alpha 95% CI = bootstrap of pairable values (Hayes & Krippendorff 2007, 1000\n"
+        "resamples, fixed seed)."
+    )
+    if chance_rows:
+        lines.append("")
+        header = ["item", "weights", "Fleiss [95% CI]", "Gwet AC1/AC2 [95% CI]", "B-P [95% CI]"]
+        lines += _table(header, chance_rows, left=(0, 1))
+        lines.append(
+            "Fleiss' kappa, Gwet's AC1 (unweighted) or AC2 (weighted) and Brennan-Prediger\n"
+            "with the reported kappa weights; intervals from Gwet's (2014) standard errors."
+        )
+    return lines
 
 
 def _categories_text(categories: CategoryRange) -> str:

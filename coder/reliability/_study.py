@@ -195,6 +195,9 @@ def study_reliability(
     training: pd.DataFrame | None = None,
     scale_default: str | None = None,
     icc_k: float | None = None,
+    kinds: Mapping[str, str | None] | None = None,
+    kappa_weights: str | None = None,
+    alpha_level: str | None = None,
 ) -> StudyReliability:
     """The reliability document of one analysed set (see the module docstring).
 
@@ -209,6 +212,9 @@ def study_reliability(
             (as :func:`reliability_report`).
         icc_k: The k of the variance-component ICC(.,k) forms (as
             :func:`reliability_report`).
+        kinds: Item kinds, which decide the statistics (as :func:`reliability_report`).
+        kappa_weights: The reported kappa (as :func:`reliability_report`).
+        alpha_level: The reported Krippendorff level (as :func:`reliability_report`).
 
     Returns:
         The :class:`StudyReliability`.
@@ -216,13 +222,18 @@ def study_reliability(
     Raises:
         InputError: Malformed data, as :func:`reliability_report`.
     """
-    report = reliability_report(long_df, ranges, scale_default=scale_default, icc_k=icc_k)
-    by_pair = reliability_by_pair(long_df, ranges)
+    how: dict[str, Any] = {
+        "kinds": kinds,
+        "kappa_weights": kappa_weights,
+        "alpha_level": alpha_level,
+    }
+    report = reliability_report(long_df, ranges, **how, scale_default=scale_default, icc_k=icc_k)
+    by_pair = reliability_by_pair(long_df, ranges, **how)
     df = validate_long_frame(long_df, check_duplicates=False)
     train_report = None
     n_train = 0
     if training is not None:
-        train_report = reliability_report(training, ranges, scale_default="ICC2k")
+        train_report = reliability_report(training, ranges, **how, scale_default="ICC2k")
         n_train = int(training["session_id"].nunique()) if not training.empty else 0
     return StudyReliability(
         report=report,

@@ -151,6 +151,9 @@ class CodingRow(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     playhead_ms: Mapped[int] = mapped_column(Integer, default=0)
     reopen_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The coding this one re-codes under a newer scale version (planned with --recode);
+    # once finished it counts in that coding's place.
+    recode_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RatingRow(Base):

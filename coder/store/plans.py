@@ -8,6 +8,7 @@ history row.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ class StoredCoding:
     role: str
     queue_position: int
     state: str
+    version: int = 1  # the scale version the coding is made under
+    recode_of: int | None = None  # the coding it re-codes (assign --recode)
 
 
 def scale_codings(
@@ -58,6 +61,8 @@ def scale_codings(
                 CodingRow.role,
                 CodingRow.queue_position,
                 CodingRow.state,
+                ScaleRow.version,
+                CodingRow.recode_of,
             )
             .join(SessionRow, SessionRow.id == CodingRow.session_id)
             .join(RaterRow, RaterRow.id == CodingRow.rater_id)
@@ -85,6 +90,7 @@ def store_plan(
     summary: Mapping[str, Any],
     keep_roles: Collection[str],
     actor: str,
+    recode: bool = False,
 ) -> int:
     """Store a plan of a scale in one transaction; the older plans become inactive.
 
@@ -94,13 +100,28 @@ def store_plan(
     no longer has are deleted. Codings with ``keep_roles`` are never touched. One
     history row counts what was added, moved and removed.
 
+    Scale versions: a session keeps the version its started work is coded under (the
+    newest such version); its unstarted and new codings use that version too, so a
+    new version of the scale never plans a session that is already coded a second
+    time. Sessions without started work use the newest version. With ``recode`` the
+    sessions coded under an older version are planned again under the newest one:
+    each planned rater gets a new coding there whose ``recode_of`` names the rater's
+    earlier coding (:func:`coder.analysis_set.analysis_codings` counts it in that
+    coding's place once it is finished); a re-code stays planned on later re-plans.
+
     Returns:
         The stored plan's id.
     """
     with project.store.transaction() as s:
         scale_pk = latest_scale_pk(s, scale_id)
+        versions: dict[int, int] = {
+            int(pk): int(version)
+            for pk, version in s.execute(
+                select(ScaleRow.id, ScaleRow.version).where(ScaleRow.scale_id == scale_id)
+            ).all()
+        }
         for old in s.scalars(
-            select(PlanRow).where(PlanRow.scale_pk == scale_pk, PlanRow.active.is_(True))
+            select(PlanRow).where(PlanRow.scale_pk.in_(list(versions)), PlanRow.active.is_(True))
         ):
             old.active = False
         plan_row = PlanRow(
@@ -114,24 +135,41 @@ def store_plan(
         s.flush()
         sessions = dict(s.execute(select(SessionRow.session_key, SessionRow.id)).all())
         raters = dict(s.execute(select(RaterRow.code, RaterRow.id)).all())
-        existing = {
-            (row.session_id, row.rater_id): row
-            for row in s.scalars(select(CodingRow).where(CodingRow.scale_pk == scale_pk))
-        }
+        rows = s.scalars(
+            select(CodingRow).where(CodingRow.scale_pk.in_(list(versions))).order_by(CodingRow.id)
+        ).all()
+        existing: dict[tuple[int, int], list[CodingRow]] = defaultdict(list)
+        coded_under: dict[int, int] = {}
+        for stored in rows:
+            existing[(stored.session_id, stored.rater_id)].append(stored)
+            if stored.state != CodingStatus.NOT_STARTED.value and stored.role not in keep_roles:
+                held = coded_under.get(stored.session_id)
+                if held is None or versions[stored.scale_pk] > versions[held]:
+                    coded_under[stored.session_id] = stored.scale_pk
         wanted = set()
-        added = moved = 0
+        added = moved = removed = recoded = 0
         for coding in codings:
             key = (sessions[coding.session_id], raters[coding.rater])
             wanted.add(key)
-            row = existing.get(key)
-            if row is not None and row.role in keep_roles:
+            own = existing.get(key, [])
+            if any(row.role in keep_roles for row in own):
                 continue  # the rater already codes it as master, training or drift check
+            target = coded_under.get(key[0], scale_pk)
+            if target != scale_pk and (recode or any(r.recode_of is not None for r in own)):
+                target = scale_pk  # the session is (being) coded again under the newest
+            waiting = [r for r in own if r.state == CodingStatus.NOT_STARTED.value]
+            row: CodingRow | None = next((r for r in own if r.scale_pk == target), None)
+            if row is None and waiting:
+                row = waiting[0]  # unstarted work moves to the session's version
+                row.scale_pk = target
             if row is None:
+                started = [r for r in own if versions[r.scale_pk] < versions[target]]
+                recode_of = max(r.id for r in started) if started else None
                 s.add(
                     CodingRow(
                         session_id=key[0],
                         rater_id=key[1],
-                        scale_pk=scale_pk,
+                        scale_pk=target,
                         plan_id=plan_row.id,
                         role=coding.role,
                         queue_position=coding.queue_position,
@@ -139,9 +177,13 @@ def store_plan(
                         uncodable_reason="",
                         uncodable_text="",
                         playhead_ms=0,
+                        recode_of=recode_of,
                     )
                 )
-                added += 1
+                if recode_of is None:
+                    added += 1
+                else:
+                    recoded += 1
             elif row.state == CodingStatus.NOT_STARTED.value:
                 if (row.role, row.queue_position) != (coding.role, coding.queue_position):
                     moved += 1
@@ -152,15 +194,19 @@ def store_plan(
                 )
             else:
                 row.queue_position = coding.queue_position
-        removed = 0
-        for key, row in existing.items():
-            if (
-                key not in wanted
-                and row.state == CodingStatus.NOT_STARTED.value
-                and row.role not in keep_roles
-            ):
-                s.delete(row)
-                removed += 1
+            for other in waiting:
+                if other is not row:
+                    s.delete(other)
+                    removed += 1
+        for key, own in existing.items():
+            for stored in own:
+                if (
+                    key not in wanted
+                    and stored.state == CodingStatus.NOT_STARTED.value
+                    and stored.role not in keep_roles
+                ):
+                    s.delete(stored)
+                    removed += 1
         log_change(
             s,
             actor,
@@ -169,9 +215,11 @@ def store_plan(
             str(plan_row.id),
             new={
                 "scale": scale_id,
+                "version": versions[scale_pk],
                 "added": added,
                 "moved": moved,
                 "removed": removed,
+                "recoded": recoded,
                 "params": dict(params),
             },
         )

@@ -656,24 +656,67 @@ class Project:
         role: str = CodingRole.PRIMARY,
         queue_position: int = 0,
         plan_id: int | None = None,
+        recode: bool = False,
         actor: str = LEAD,
     ) -> CodingId:
-        """Assign one coding directly (plans normally do this in bulk)."""
+        """Assign one coding directly, under the scale's newest version (plans normally
+        do this in bulk).
+
+        Args:
+            recode: The coding re-codes the rater's earlier coding of the session on an
+                older version of the scale, and counts in its place once finished (see
+                :func:`coder.analysis_set.analysis_codings`).
+
+        Raises:
+            InputError: an unknown session, rater or scale; with ``recode``, no earlier
+                coding of the rater to re-code.
+        """
         with self.store.transaction() as s:
             session = s.scalar(select(SessionRow).where(SessionRow.session_key == session_key))
             if session is None:
                 raise InputError(f"no session {session_key!r} in this project")
+            rater_id = rater_row(s, rater).id
+            scale_pk = latest_scale_pk(s, scale_id)
+            recode_of = None
+            if recode:
+                recode_of = s.scalar(
+                    select(func.max(CodingRow.id))
+                    .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
+                    .where(
+                        CodingRow.session_id == session.id,
+                        CodingRow.rater_id == rater_id,
+                        ScaleRow.scale_id == scale_id,
+                        CodingRow.scale_pk != scale_pk,
+                    )
+                )
+                if recode_of is None:
+                    raise InputError(
+                        f"{rater} has no coding of {session_key} on an older version of "
+                        f"{scale_id} to re-code"
+                    )
             row = insert_coding(
                 s,
                 session_id=session.id,
-                rater_id=rater_row(s, rater).id,
-                scale_pk=latest_scale_pk(s, scale_id),
+                rater_id=rater_id,
+                scale_pk=scale_pk,
                 role=role,
                 queue_position=queue_position,
                 plan_id=plan_id,
                 actor=actor,
                 described={"session": session_key, "rater": rater, "scale": scale_id},
             )
+            if recode_of is not None:
+                row.recode_of = int(recode_of)
+                log_change(
+                    s,
+                    actor,
+                    "recode",
+                    "coding",
+                    str(row.id),
+                    coding_id=row.id,
+                    field="recode_of",
+                    new=int(recode_of),
+                )
             return CodingId(row.id)
 
     def allow_reopen(self, coding_id: int, allowed: bool = True, *, actor: str = LEAD) -> OpChanges:

@@ -56,6 +56,7 @@ _FACT_COLUMNS: tuple[Any, ...] = (
     CodingRow.role,
     CodingRow.state,
     SessionRow.training,
+    CodingRow.recode_of,
 )
 
 
@@ -71,9 +72,16 @@ def _joined(*columns: Any) -> Any:
 
 def _fact(row: Any) -> CodingFact:
     """The :class:`CodingFact` of a row that starts with :data:`_FACT_COLUMNS`."""
-    cid, scale, key, code, role, state, training = row[: len(_FACT_COLUMNS)]
+    cid, scale, key, code, role, state, training, recode_of = row[: len(_FACT_COLUMNS)]
     return CodingFact(
-        int(cid), str(scale), str(key), str(code), str(role), str(state), bool(training)
+        int(cid),
+        str(scale),
+        str(key),
+        str(code),
+        str(role),
+        str(state),
+        bool(training),
+        None if recode_of is None or recode_of != recode_of else int(recode_of),
     )
 
 
@@ -631,6 +639,7 @@ def export_rows(
         SessionRow.session_number,
         SessionRow.phase,
         SessionRow.training.label("training_session"),
+        CodingRow.recode_of,
     ]
     if include_metadata:
         columns += [SessionRow.date, SessionRow.metadata_json]
@@ -673,6 +682,7 @@ def export_rows(
             codings["role"],
             codings["state"],
             codings["training_session"],
+            codings["recode_of"],
             strict=True,
         )
     ]

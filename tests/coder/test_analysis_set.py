@@ -57,8 +57,9 @@ def fact(
     session: str = "S1",
     training: bool = False,
     scale: str = SCALE,
+    recode_of: int | None = None,
 ) -> CodingFact:
-    return CodingFact(coding_id, scale, session, rater, role, status, training)
+    return CodingFact(coding_id, scale, session, rater, role, status, training, recode_of)
 
 
 # --------------------------------------------------------------------------- pure rule
@@ -131,15 +132,30 @@ def test_without_a_primary_the_first_assigned_coders_are_the_pair() -> None:
     assert [c.coding_id for c in coders.pair] == [3, 2]
 
 
-def test_the_newest_coding_of_a_rater_speaks_for_them() -> None:
-    # One coding per scale version: the later one replaces the earlier.
+def test_a_later_coding_under_a_new_version_does_not_replace_the_first() -> None:
+    # A second coding of the rater (e.g. under a new scale version) that the lead did
+    # not ask for as a re-code: the first one keeps speaking, so a version bump never
+    # switches the analysis to other scores.
     chosen = analysis_codings(
         [fact(1, "R1", "primary"), fact(2, "R2", "second"), fact(9, "R1", "primary")]
     )
     coders = chosen.session(SCALE, "S1")
     assert coders is not None and coders.pair is not None
-    assert sorted(c.coding_id for c in coders.pair) == [2, 9]
-    assert chosen.counted_ids == {2, 9}
+    assert sorted(c.coding_id for c in coders.pair) == [1, 2]
+    assert chosen.counted_ids == {1, 2}
+
+
+def test_a_finished_recode_speaks_in_place_of_the_coding_it_recodes() -> None:
+    before = [fact(1, "R1", "primary"), fact(2, "R2", "second")]
+    waiting = analysis_codings([*before, fact(9, "R1", "primary", "in_progress", recode_of=1)])
+    assert waiting.counted_ids == {1, 2}  # the earlier coding counts until the re-code ends
+    done = analysis_codings([*before, fact(9, "R1", "primary", recode_of=1)])
+    assert done.counted_ids == {2, 9} and done.reliability_ids == {2, 9}
+    # A re-code of a re-code: the newest finished one in the chain speaks.
+    chain = analysis_codings(
+        [*before, fact(9, "R1", recode_of=1), fact(12, "R1", "primary", recode_of=9)]
+    )
+    assert chain.counted_ids == {2, 12}
 
 
 def test_scales_and_sessions_are_kept_apart() -> None:
@@ -367,6 +383,8 @@ class Built:
     by_score: dict[tuple[str, str, float], int]
     # session key -> [(planned coding, coding id, score)] in creation order
     made: dict[str, list[tuple[PlannedCoding, int, int]]]
+    # re-code coding id -> the coding it re-codes
+    recodes: dict[int, int]
 
 
 def second_version(scale: RatingScale) -> RatingScale:
@@ -386,6 +404,7 @@ def build_plan(folder: Path, plan: Plan) -> Built:
     project.set_training([s.key for s in plan.sessions if s.training_before])
     made: dict[str, list[tuple[PlannedCoding, int, int]]] = {s.key: [] for s in plan.sessions}
     by_score: dict[tuple[str, str, float], int] = {}
+    recodes: dict[int, int] = {}
 
     def make(s: PlannedSession, c: PlannedCoding) -> None:
         if c.role == "certification" and s.master is not None and not c.recode:
@@ -396,7 +415,14 @@ def build_plan(folder: Path, plan: Plan) -> Built:
                 if e.session_key == s.key
             )
         else:
-            coding = project.add_coding(s.key, c.rater, SCALE, role=c.role)
+            # A second-version coding of a rater who coded the session before is the
+            # lead's re-code of the rater's (newest) earlier coding.
+            earlier = [coding for p, coding, _ in made[s.key] if p.rater == c.rater]
+            coding = project.add_coding(
+                s.key, c.rater, SCALE, role=c.role, recode=c.recode and bool(earlier)
+            )
+            if c.recode and earlier:
+                recodes[coding] = max(earlier)
         score = s.scores[1 + len(made[s.key])]
         finish(project, c.rater, coding, c.state, score)
         made[s.key].append((c, coding, score))
@@ -419,24 +445,31 @@ def build_plan(folder: Path, plan: Plan) -> Built:
                 make(s, c)
     project.set_training([s.key for s in plan.sessions if s.training_after])
     project.set_training([s.key for s in plan.sessions if not s.training_after], False)
-    return Built(project, by_score, made)
+    return Built(project, by_score, made, recodes)
 
 
 def expected_pairs(plan: Plan, built: Built) -> set[tuple[str, int, int]]:
     """The rule written out from the plan: (session, coding A, coding B), A < B by rater.
 
-    Per rater the newest finished coding with a primary or second role counts; the
-    pair is the first two submitted ones, primary before second, then by coding id.
-    Nothing on a session that is a training session at analysis time.
+    Per rater the first finished coding with a primary or second role counts, unless
+    a finished one of them is a re-code of it; the pair is the first two submitted
+    ones, primary before second, then by coding id. Nothing on a session that is a
+    training session at analysis time.
     """
     out = set()
     for s in plan.sessions:
         if s.training_after:
             continue
+        finished = [
+            (c, coding)
+            for c, coding, _ in built.made[s.key]
+            if c.role in INDEPENDENT_RANK and c.state in FINISHED
+        ]
+        replaced = {built.recodes[coding] for _, coding in finished if coding in built.recodes}
         newest: dict[str, tuple[PlannedCoding, int]] = {}
-        for c, coding, _ in built.made[s.key]:
-            if c.role in INDEPENDENT_RANK and c.state in FINISHED:
-                newest[c.rater] = (c, coding)  # made in id order: the later one wins
+        for c, coding in finished:
+            if coding not in replaced and c.rater not in newest:
+                newest[c.rater] = (c, coding)  # made in id order: the first one standing
         done = sorted(
             (INDEPENDENT_RANK[c.role], coding, c.rater)
             for c, coding in newest.values()

@@ -276,6 +276,41 @@ def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBu
     assert _row(rel, variable="thabs_behaviour_mean")["kind"] == "composite"
 
 
+def test_reliability_follows_item_kinds_and_adds_agreement_coefficients(
+    bundle: ExportBundle,
+) -> None:
+    from irrCAC.raw import CAC
+
+    rel = bundle.reliability[bundle.reliability["scale_id"] == "thabs"]
+    spec = _row(rel, variable="thabs_specification")
+    assert (spec["item_kind"], spec["reported_kappa_weights"]) == ("ordinal", "quadratic")
+    assert spec["reported_kappa"] == spec["kappa_quadratic"]
+    assert spec["reported_alpha_level"] == "ordinal"
+    assert spec["reported_alpha"] == spec["alpha_ordinal"]
+    assert spec["reported_alpha_ci_low"] == spec["alpha_ordinal_ci_low"]
+    assert spec["gwet_coefficient"] == "AC2" and spec["agreement_weights"] == "quadratic"
+    # The same three double-coded sessions as above, as irrCAC sees them.
+    ratings = pd.DataFrame({"R1": [3.0, None, 4.0], "R2": [3.0, 1.0, None], "R3": [None, 2.0, 4.0]})
+    cac = CAC(ratings, weights="quadratic", categories=[0, 1, 2, 3, 4], digits=15)
+    for column, est in (
+        ("fleiss_kappa", cac.fleiss()["est"]),
+        ("gwet_ac", cac.gwet()["est"]),
+        ("brennan_prediger", cac.bp()["est"]),
+    ):
+        assert spec[column] == pytest.approx(est["coefficient_value"], abs=1e-9)
+        assert spec[f"{column}_se"] == pytest.approx(est["se"], abs=1e-9)
+        assert spec[f"{column}_ci_low"] == pytest.approx(est["confidence_interval"][0], abs=1e-9)
+    # Seconds: the ICC and interval alpha only, the rest not applicable and said so.
+    duration = _row(rel, variable="thabs_duration")
+    assert duration["item_kind"] == "duration" and duration["reported_alpha_level"] == "interval"
+    assert duration["reported_kappa_weights"] is None and math.isnan(duration["reported_kappa"])
+    assert duration["reported_alpha"] == duration["alpha_interval"]
+    assert not math.isnan(duration["ICC1"])
+    for column in ("kappa_unweighted", "alpha_ordinal", "agreement_within_one", "fleiss_kappa"):
+        assert math.isnan(duration[column])
+    assert "not applicable to duration items" in duration["not_defined"]
+
+
 def test_undefined_reliability_says_why(bundle: ExportBundle) -> None:
     ghes = _row(bundle.reliability, scale_id="ghes", variable="ghes_engagement")
     assert ghes["n_sessions"] == 1

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from coder.discrepancies import reliability_frame
+from coder.discrepancies import reliability_frame, reliability_settings
 from coder.planning import PlanRequest, plan_and_save
 from coder.reliability import ICC_FORMS, reliability_by_pair, reliability_report
 from coder.scales import load_builtin_scale
@@ -102,7 +102,14 @@ def open_panel(qtbot, project: Project, runner: TaskRunner) -> ReliabilityPanel:
 def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
-    report = reliability_report(frame, ranges).to_json()["items"]
+    settings = reliability_settings(project, "thabs")
+    report = reliability_report(
+        frame,
+        ranges,
+        kinds=settings.kinds,
+        kappa_weights=settings.kappa_weights,
+        alpha_level=settings.alpha_level,
+    ).to_json()["items"]
     model = panel.items_model
     headers = panel.stat_headers()
     # thabs reports ICC2 = ICC(2,1): it comes first, with its interval, then the others.
@@ -116,8 +123,9 @@ def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner,
         columns = {
             1: item["icc"]["ICC2"],
             **{3 + i: item["icc"][f] for i, f in enumerate(forms[1:])},
-            8: item["kappa"]["quadratic"],
-            9: item["krippendorff_alpha"]["ordinal"],
+            # The item's kind decides: the duration item shows interval alpha, no kappa.
+            8: item["kappa"][item["kappa_weights"] or "quadratic"],
+            9: item["krippendorff_alpha"][item["alpha_level"]],
             10: item["agreement"]["exact"],
             11: item["agreement"]["within_one"],
         }
@@ -138,6 +146,12 @@ def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner,
         assert model.data(model.index(row, 12)) == str(item["n_sessions"])
         assert model.data(model.index(row, 13)) == item["design"].replace("_", " ")
 
+    duration = panel.item_row("duration")
+    assert report["duration"]["alpha_level"] == "interval"
+    assert model.data(model.index(duration, 9)).endswith("(int.)")
+    assert "not applicable to duration items" in model.data(
+        model.index(duration, 8), Qt.ItemDataRole.ToolTipRole
+    )
     spec = panel.item_row("specification")
     assert model.data(model.index(spec, 1)) == "1.000"
     assert model.data(model.index(spec, 1), Qt.ItemDataRole.BackgroundRole) == QColor("#4ade80")
