@@ -81,7 +81,51 @@ def open_project(project: str, *, rater_ok: bool = False) -> Project:
                 "this login is a rater's: the command line is for the lab lead, and raters "
                 "code in the app (session-coder gui); ask the lab lead for lead work"
             )
+        try:
+            _check_lead_passphrase(opened)
+        except BaseException:
+            opened.close()
+            raise
     return opened
+
+
+def _check_lead_passphrase(project: Project) -> None:
+    """A single file with a lead passphrase: the lead's commands need it.
+
+    From ``$SESSION_CODER_LEAD_PASSPHRASE``, else asked on the terminal (three tries).
+
+    Raises:
+        ProjectError: no passphrase, or a wrong one.
+    """
+    import getpass
+    import os
+
+    from coder import lead_passphrase
+    from coder.errors import ProjectError
+
+    record = project.lead_passphrase_record()
+    if record is None:
+        return
+    given = os.environ.get(lead_passphrase.PASSPHRASE_ENV)
+    if given is not None:
+        if lead_passphrase.verify(record, given):
+            return
+        raise ProjectError(
+            f"${lead_passphrase.PASSPHRASE_ENV} is not this project's lead passphrase"
+        )
+    if sys.stdin.isatty():
+        for _ in range(3):
+            try:
+                typed = getpass.getpass("lead passphrase: ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if lead_passphrase.verify(record, typed):
+                return
+            sys.stderr.write("that is not the lead passphrase\n")
+    raise ProjectError(
+        "this project's lead commands need the lead passphrase: type it when asked, or "
+        f"set ${lead_passphrase.PASSPHRASE_ENV}"
+    )
 
 
 def csv_list(text: str) -> list[str]:

@@ -415,6 +415,29 @@ def cmd_lab_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lead_passphrase(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from coder.lead_passphrase import PASSPHRASE_ENV, SINGLE_FILE_NOTE
+
+    new: str | None = None
+    if args.action == "set":
+        new = os.environ.get(f"{PASSPHRASE_ENV}_NEW")
+        if new is None:
+            new = getpass.getpass("new lead passphrase: ")
+            if getpass.getpass("the same again: ") != new:
+                raise InputError("the two passphrases differ; nothing was changed")
+    with open_project(args.project) as project:
+        project.set_lead_passphrase(new)
+    if new is None:
+        print("the lead passphrase is cleared: the lead's window and commands open without it")
+    else:
+        print("the lead passphrase is set: the lead's window and commands ask for it")
+        print(SINGLE_FILE_NOTE)
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -538,6 +561,13 @@ def add_commands(sub: Commands) -> None:
     p = lsub.add_parser("password", help="change your own login's password")
     p.add_argument("project")
     p.set_defaults(func=cmd_lab_password)
+
+    p = sub.add_parser(
+        "lead-passphrase", help="a single file: set or clear the passphrase of the lead's door"
+    )
+    p.add_argument("action", choices=("set", "clear"))
+    p.add_argument("project")
+    p.set_defaults(func=cmd_lead_passphrase)
 
     psub = add_group(sub, "package", "offline rater packages: export, import, conflicts")
     p = psub.add_parser("export", help="write one rater's package")

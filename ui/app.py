@@ -20,6 +20,7 @@ from platformdirs import user_log_dir
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
+from coder import lead_passphrase
 from coder.coding_session import OpenedCoding, open_coding
 from coder.errors import CoderError
 from coder.packages import open_package
@@ -29,7 +30,7 @@ from ui.coding_window import CodingWindow
 from ui.dialogs import choose_file, show_error, show_message
 from ui.keymap import Keymap
 from ui.lead_window import LeadWindow
-from ui.login_dialog import LoginPrompter
+from ui.login_dialog import LeadPassphraseDialog, LoginPrompter
 from ui.settings import APPLICATION, ORGANISATION, AppSettings
 from ui.start_window import StartWindow
 from ui.style import STYLE_SHEET
@@ -93,7 +94,10 @@ class AppController(QObject):
         self._raters: list[str] = []
         self._is_package = False
         self._allow_lead = True
+        self._lead_passphrase: dict[str, object] | None = None
+        self._blinding_note = ""
         self._project_name = ""
+        self.passphrase_dialog: LeadPassphraseDialog | None = None
         # Lab mode: a login's password is asked with a dialog when it is not stored.
         self.login_prompter = LoginPrompter(self)
         credentials.set_prompt(self.login_prompter)
@@ -133,6 +137,8 @@ class AppController(QObject):
         self.project, self.project_path, self._raters = opened.project, path, opened.raters
         self._is_package = opened.is_package
         self._allow_lead = opened.allow_lead
+        self._lead_passphrase = opened.lead_passphrase
+        self._blinding_note = opened.blinding_note
         self._project_name = opened.name  # read in the worker; the GUI thread never queries
         self.settings.last_project = path.resolve()
         self._show_identities()
@@ -151,6 +157,7 @@ class AppController(QObject):
                 self._raters,
                 self.settings.last_rater,
                 allow_lead=self._allow_lead,
+                note=self._blinding_note,
             )
 
     def _close_project(self) -> None:
@@ -195,6 +202,34 @@ class AppController(QObject):
 
     def open_lead_window(self) -> None:
         if self.project is None or not self._allow_lead:
+            return
+        if self._lead_passphrase is not None and self.lead_window is None:
+            self._ask_lead_passphrase()
+            return
+        self._show_lead_window()
+
+    def _ask_lead_passphrase(self) -> None:
+        """A single file with a lead passphrase: the lead's window opens only with it."""
+        if self.passphrase_dialog is not None:
+            return
+        dialog = LeadPassphraseDialog(self.start_window)
+        self.passphrase_dialog = dialog
+
+        def done(result: int) -> None:
+            self.passphrase_dialog = None
+            dialog.deleteLater()
+            if result != LeadPassphraseDialog.DialogCode.Accepted:
+                return
+            if lead_passphrase.verify(self._lead_passphrase, dialog.passphrase()):
+                self._show_lead_window()
+            else:
+                self.start_window.show_problem("That is not the lead passphrase.")
+
+        dialog.finished.connect(done)
+        dialog.open()
+
+    def _show_lead_window(self) -> None:
+        if self.project is None:
             return
         if self.lead_window is None:
             self.lead_window = LeadWindow(self.project, self.runner)
@@ -267,6 +302,10 @@ class OpenedProject:
     # A package has no lead, nor has a rater's login in lab mode (the database would
     # refuse it the lead's data anyway).
     allow_lead: bool = True
+    # A single file's lead passphrase (its hash), checked before the lead's window.
+    lead_passphrase: dict[str, object] | None = None
+    # What keeps raters blind here, said on the start window.
+    blinding_note: str = ""
 
 
 def _open_project(path: Path) -> OpenedProject:
@@ -287,12 +326,21 @@ def _open_project(path: Path) -> OpenedProject:
     project = Project.open(path)
     try:
         kind = project.login_kind()
+        if kind is None:
+            note = lead_passphrase.SINGLE_FILE_NOTE
+        else:
+            note = (
+                "Lab mode: the lab's server shows each login only what it may see; you are "
+                f"logged in as a {kind}."
+            )
         # A rater's login sees only its own rater row (row-level security).
         return OpenedProject(
             project,
             project.name,
             [r.code for r in project.raters()],
             allow_lead=kind in (None, "owner", "lead"),
+            lead_passphrase=project.lead_passphrase_record(),
+            blinding_note=note,
         )
     except BaseException:
         project.close()

@@ -104,3 +104,30 @@ class LoginPrompter(QObject):
                 )
         finally:
             dialog.deleteLater()
+
+
+class LeadPassphraseDialog(QDialog):
+    """Asks for a single file's lead passphrase before the lead's window opens."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Lab lead")
+        layout = QVBoxLayout(self)
+        intro = QLabel("The lead's window of this project is guarded by a passphrase.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.passphrase_edit = QLineEdit()
+        self.passphrase_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("Lead passphrase", self.passphrase_edit)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.passphrase_edit.setFocus()
+
+    def passphrase(self) -> str:
+        return self.passphrase_edit.text()

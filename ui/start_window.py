@@ -84,6 +84,11 @@ class StartWindow(QMainWindow):
         self.status_label.setWordWrap(True)
         self.status_label.setObjectName("description")
         layout.addWidget(self.status_label)
+        # What keeps raters blind in this project (a single file, or lab mode).
+        self.blinding_label = QLabel("")
+        self.blinding_label.setWordWrap(True)
+        self.blinding_label.setObjectName("description")
+        layout.addWidget(self.blinding_label)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.continue_button = QPushButton("Continue")
@@ -156,6 +161,7 @@ class StartWindow(QMainWindow):
         self._set_who_enabled(False)
         self.open_button.setEnabled(True)
         self.status_label.setText("")
+        self.blinding_label.setText("")
 
     def show_identities(
         self,
@@ -165,6 +171,7 @@ class StartWindow(QMainWindow):
         last: str = "",
         *,
         allow_lead: bool = True,
+        note: str = "",
     ) -> None:
         """List the rater codes and "Lead"; the last rater code used is preselected.
 
@@ -195,6 +202,7 @@ class StartWindow(QMainWindow):
         self._set_who_enabled(True)
         self.open_button.setEnabled(True)
         self.status_label.setText("" if raters else "This project has no raters yet.")
+        self.blinding_label.setText(note)
         self.who_list.setFocus()
 
     def show_queue(self, code: str, entries: Sequence[QueueEntry]) -> None:

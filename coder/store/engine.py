@@ -781,6 +781,10 @@ def _upgrade(engine: Engine, location: Location) -> None:
             # straight to the driver (SQLAlchemy would BEGIN first, see _sqlite_begin).
             conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         with conn.begin():
+            if location.is_postgres:
+                # The raters' views depend on the tables a migration may change; they
+                # are made anew from the new tables right after.
+                lab_security.drop_views(conn)
             command.upgrade(_alembic_config(conn), "head")
             if location.is_postgres:
                 lab_security.install(conn)

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from coder.errors import InputError, ProjectError
+from coder.errors import ConcurrentChangeError, InputError, ProjectError
 
 RATER_SCHEMA = "sc_rater"
 
@@ -47,24 +47,6 @@ _RATER_CODING_WRITE = (
 )
 _RATER_SESSION_READ = "id, session_key, audio_id, audio_status, audio_reason"
 _RATER_CHILD_TABLES = ("ratings", "notes", "spans")
-_ALL_TABLES = (
-    "project",
-    "scales",
-    "raters",
-    "rater_pools",
-    "rater_pool_members",
-    "audio_files",
-    "sessions",
-    "plans",
-    "codings",
-    "ratings",
-    "notes",
-    "spans",
-    "history",
-    "consensus_scores",
-    "rater_packages",
-    "alembic_version",
-)
 _RLS_TABLES = (
     "raters",
     "audio_files",
@@ -75,6 +57,9 @@ _RLS_TABLES = (
     "spans",
     "history",
 )
+
+# unique_violation (pg_authid's name index), duplicate_object, deadlock: lost races.
+_RACES = ("23505", "42710", "40P01")
 
 # A login name: what PostgreSQL accepts unquoted, so people can type it anywhere.
 _LOGIN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -152,6 +137,13 @@ def _exec_secret(conn: Connection, sql: str, what: str) -> None:
     try:
         _exec(conn, sql)
     except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in _RACES:
+            # Another lead created the same login at this moment: the caller retries
+            # (coder.store.faults.retry_on_conflict) and then finds it taken.
+            raise ConcurrentChangeError(
+                f"another lead changed the logins at the same moment; nothing was changed by "
+                f"this step: {what} again"
+            ) from None
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "refused"
         raise ProjectError(f"the server refused to {what}: {reason}") from None
 
@@ -245,8 +237,11 @@ def install(conn: Connection) -> None:
         "FOR EACH STATEMENT EXECUTE FUNCTION public.sc_history_guard()",
     )
 
-    # Table privileges, from nothing each time (idempotent).
-    for table in _ALL_TABLES:
+    # Table privileges, from nothing each time (idempotent). Every table of the models
+    # (also one a later revision adds): the lead's, never a rater's unless listed here.
+    from coder.store.models import Base
+
+    for table in (*Base.metadata.tables, "alembic_version"):
         _exec(conn, f"REVOKE ALL ON public.{table} FROM PUBLIC, {both}")
         if table == "history":
             _exec(conn, f"GRANT SELECT, INSERT ON public.history TO {lead}")
@@ -335,26 +330,56 @@ def install(conn: Connection) -> None:
     _exec(conn, f"CREATE SCHEMA IF NOT EXISTS {schema}")
     _exec(conn, f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC")
     _exec(conn, f"GRANT USAGE ON SCHEMA {schema} TO {both}")
-    _exec(conn, f"DROP VIEW IF EXISTS {schema}.sessions")
-    _exec(
-        conn,
-        f"CREATE VIEW {schema}.sessions WITH (security_invoker = true) AS SELECT id, "
-        "session_key, ''::varchar(200) AS patient, ''::varchar(200) AS therapist, "
-        "NULL::integer AS session_number, ''::varchar(50) AS phase, ''::varchar(40) AS date, "
-        "COALESCE(public.sc_rater_metadata(id), '{}') AS metadata_json, audio_id, "
-        "audio_status, audio_reason, false AS training "
-        "FROM public.sessions",
-    )
-    _exec(conn, f"DROP VIEW IF EXISTS {schema}.codings")
-    _exec(
-        conn,
-        f"CREATE VIEW {schema}.codings WITH (security_invoker = true) AS SELECT id, "
-        "session_id, rater_id, scale_pk, NULL::integer AS plan_id, ''::varchar(20) AS role, "
-        "queue_position, state, uncodable_reason, uncodable_text, started_at, submitted_at, "
-        "playhead_ms, reopen_allowed FROM public.codings",
-    )
+    for table in ("sessions", "codings"):
+        _exec(conn, f"DROP VIEW IF EXISTS {schema}.{table}")
+        _exec(
+            conn,
+            f"CREATE VIEW {schema}.{table} WITH (security_invoker = true) AS "
+            f"SELECT {_rater_columns(conn, table)} FROM public.{table}",
+        )
     _exec(conn, f"GRANT SELECT ON {schema}.sessions TO {rater}")
     _exec(conn, f"GRANT SELECT, UPDATE ({_RATER_CODING_WRITE}) ON {schema}.codings TO {rater}")
+
+
+# What a rater's view shows in place of a blinded column (any other column not in the
+# rater's read list, e.g. one a later migration adds, is NULL until listed here).
+_BLINDED = {
+    "patient": "''::varchar(200)",
+    "therapist": "''::varchar(200)",
+    "session_number": "NULL::integer",
+    "phase": "''::varchar(50)",
+    "date": "''::varchar(40)",
+    "metadata_json": "COALESCE(public.sc_rater_metadata(id), '{}')",
+    "training": "false",
+    "plan_id": "NULL::integer",
+    "role": "''::varchar(20)",
+}
+
+
+def _rater_columns(conn: Connection, table: str) -> str:
+    """The select list of a rater's view: the table's columns in its order, the ones a
+    rater may read as they are, the others blinded."""
+    from coder.store.models import Base
+
+    readable = {
+        "sessions": set(_RATER_SESSION_READ.split(", ")),
+        "codings": set(_RATER_CODING_READ.split(", ")),
+    }[table]
+    parts = []
+    for column in Base.metadata.tables[table].columns:
+        if column.name in readable:
+            parts.append(column.name)
+        else:
+            kind = column.type.compile(dialect=conn.dialect)
+            blank = _BLINDED.get(column.name, f"NULL::{kind}")
+            parts.append(f"{blank} AS {column.name}")
+    return ", ".join(parts)
+
+
+def drop_views(conn: Connection) -> None:
+    """Drop the raters' views (before a migration; :func:`install` makes them again)."""
+    schema = ident(RATER_SCHEMA)
+    _exec(conn, f"DROP VIEW IF EXISTS {schema}.sessions, {schema}.codings")
 
 
 def groups_of(conn: Connection) -> Groups:
@@ -451,7 +476,10 @@ def add_person(
                 )
     else:
         assert code is not None
-        row = conn.execute(text("SELECT login FROM raters WHERE code = :c"), {"c": code}).one()
+        # Locked: two leads giving the same rater a login at once are served in turn.
+        row = conn.execute(
+            text("SELECT login FROM raters WHERE code = :c FOR UPDATE"), {"c": code}
+        ).one()
         if row[0]:
             raise InputError(
                 f"rater {code!r} already has the login {row[0]!r}; remove it first with "

@@ -18,6 +18,7 @@ from typing import Any, NewType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from coder import lead_passphrase
 from coder.changes import OpChanges
 from coder.coding_data import CodingId, CodingState, Note, Span
 from coder.coding_rules import (
@@ -184,6 +185,8 @@ class HistoryEntry:
     field: str
     old: Any
     new: Any
+    # Lab mode: the database login that wrote the row (set by the server); else None.
+    login: str | None = None
 
 
 def _load(text: str | None) -> Any:
@@ -561,9 +564,41 @@ class Project:
                 r.field,
                 _load(r.old),
                 _load(r.new),
+                r.login,
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------ lead passphrase
+
+    def lead_passphrase_record(self) -> dict[str, Any] | None:
+        """A single file's lead passphrase (its salted hash), or None when unset."""
+        record = self.settings().get(lead_passphrase.SETTING)
+        return record if isinstance(record, dict) else None
+
+    def set_lead_passphrase(self, passphrase: str | None, *, actor: str = LEAD) -> None:
+        """Set (or, with None, clear) the lead passphrase of a single-file project.
+
+        The history says that it changed, never the hash.
+
+        Raises:
+            InputError: too short.
+            ProjectError: a lab-mode project (its people have logins instead).
+        """
+        if self.store.location.is_postgres:
+            raise ProjectError(
+                "a lab-mode project has a login per person instead of a lead passphrase: "
+                "give leads and raters their own logins with session-coder lab add"
+            )
+        record = None if passphrase is None else lead_passphrase.make_record(passphrase)
+        with self.store.transaction() as s:
+            row, settings = locked_settings(s)
+            if record is None:
+                settings.pop(lead_passphrase.SETTING, None)
+            else:
+                settings[lead_passphrase.SETTING] = record
+            row.settings_json = json.dumps(settings, sort_keys=True)
+            log_change(s, actor, "set" if record else "clear", "setting", lead_passphrase.SETTING)
 
     # ------------------------------------------------------------------ lab logins
 
@@ -612,12 +647,16 @@ class Project:
             if not code:
                 raise InputError("give the rater's code, e.g. session-coder lab add PROJECT AK")
             self.add_raters([code])
-        with self.store.admin() as conn:
-            database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
-            name = login or lab_security.default_login(database, code or "lead")
-            credential = lab_security.add_person(
-                conn, self.store.location.url, kind=kind, login=name, code=code
-            )
+
+        def create() -> lab_security.Credential:
+            with self.store.admin() as conn:
+                database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+                name = login or lab_security.default_login(database, code or "lead")
+                return lab_security.add_person(
+                    conn, self.store.location.url, kind=kind, login=name, code=code
+                )
+
+        credential = retry_on_conflict(create)
         with self.store.transaction() as s:
             log_change(s, LEAD, "add", "login", credential.login, new={"kind": kind, "rater": code})
         return credential

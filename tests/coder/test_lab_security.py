@@ -10,6 +10,7 @@ the owner changes the history.
 from __future__ import annotations
 
 import stat
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,14 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from coder.errors import ProjectError
 from coder.scales import load_builtin_scale
 from coder.store.lab_security import Credential
+from coder.store.models import Base
 from coder.store.project import Project
 from tests.cli import run_cli
 from tests.factories import add_plain_sessions, session
+from tests.pg_server import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
@@ -119,7 +123,7 @@ def test_a_rater_reads_only_their_own_codings_and_sessions(lab: Lab) -> None:
         for column in ("patient", "therapist", "date", "metadata_json", "training", "phase"):
             assert "permission denied" in _refused(conn, f"SELECT {column} FROM public.sessions")
         assert "permission denied" in _refused(conn, "SELECT * FROM public.sessions")
-        for column in ("role", "plan_id"):
+        for column in ("role", "plan_id", "recode_of"):
             assert "permission denied" in _refused(conn, f"SELECT {column} FROM public.codings")
 
 
@@ -134,6 +138,10 @@ def test_a_rater_cannot_read_the_history_plans_or_anything_of_the_lead(lab: Lab)
             "SELECT * FROM rater_packages",
         ):
             assert "permission denied" in _refused(conn, sql), sql
+        # Every other table, also one a later revision adds, is closed to a rater.
+        open_to_raters = {"project", "scales", "raters", "audio_files", "ratings", "notes", "spans"}
+        for table in sorted(set(Base.metadata.tables) - open_to_raters):
+            assert "permission denied" in _refused(conn, f"SELECT * FROM public.{table}"), table
         # Only the ids of history rows this login wrote (none yet), for INSERT ... RETURNING.
         assert _rows(conn, "SELECT id FROM history") == []
         # Its role cannot be switched to the lead's.
@@ -324,3 +332,79 @@ def test_a_pgpass_others_can_read_is_refused_clearly(
     monkeypatch.setenv("SESSION_CODER_LOGIN", lab.r1.login)
     result = run_cli("lab", "whoami", lab.pointer, "--json")
     assert result.returncode == 0 and '"rater": "R1"' in result.stdout, result.stderr
+
+
+def test_the_readme_steps_with_an_owner_that_is_not_a_superuser(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """The administrator creates an owner (CREATEROLE) and its database; the owner
+    creates the project and a lead; the lead adds a rater; each works as themselves."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    owner = f"{name}_owner"
+    with psycopg.connect(postgres.admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{owner}" LOGIN CREATEROLE')
+        admin.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+    try:
+        owner_url = (
+            make_url(postgres.url(name)).set(username=owner).render_as_string(hide_password=False)
+        )
+        pointer = tmp_path / "lab.scproj"
+        with Project.create(pointer, db_url=owner_url) as project:
+            assert project.login_kind() == "owner"
+            project.add_scale(load_builtin_scale("thabs"))
+            add_plain_sessions(project, [session("S1", patient="P1")])
+            lead = project.add_person(kind="lead", login=f"{name}_maria")
+        lead_url = (
+            make_url(owner_url).set(username=lead.login).render_as_string(hide_password=False)
+        )
+        with Project.open(lead_url) as project:
+            assert project.login_kind() == "lead"
+            rater = project.add_person(kind="rater", code="AK")
+            project.add_coding("S1", "AK", "thabs")
+            assert [p["login"] for p in project.people()] == sorted([lead.login, rater.login])
+        rater_url = (
+            make_url(owner_url).set(username=rater.login).render_as_string(hide_password=False)
+        )
+        with Project.open(rater_url) as project:
+            view = project.rater_view("AK")
+            [entry] = view.queue()
+            view.set_value(entry.coding_id, "praise", 3)
+        with Project.open(lead_url) as project:
+            [entry] = project.history(limit=None)[-1:]
+            assert entry.actor == "AK"
+            project.remove_person(rater.login)
+            assert [p["active"] for p in project.people() if p["login"] == rater.login] == [False]
+        with pytest.raises(ProjectError):
+            Project.open(rater_url)
+    finally:
+        postgres.drop_database(name)
+
+
+def test_an_older_lab_project_is_migrated_and_secured_by_its_owner(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from coder.store.engine import _alembic_config, head_revision, normalize_db_url
+
+    engine = create_engine(normalize_db_url(pg_url))
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "r0003")
+        conn.exec_driver_sql(
+            "INSERT INTO project (id, name, created_at, settings_json) VALUES (1, 'old', now(), '{}')"
+        )
+    engine.dispose()
+    with Project.open(pg_url) as project:
+        assert project.store.schema_revision() == head_revision()
+        project.add_scale(load_builtin_scale("thabs"))
+        add_plain_sessions(project, [session("S1", patient="P1")])
+        rater = project.add_person(kind="rater", code="R1")
+        project.add_coding("S1", "R1", "thabs")
+        # Opening again (as the owner) re-applies the rights without harm.
+        project.secure()
+    with Project.open(pg_url) as project:
+        pass
+    with _as(Lab(pg_url, tmp_path, rater, rater, rater, 0, 0, 0, 0), rater) as conn:
+        assert _rows(conn, "SELECT session_key, patient FROM sessions") == [("S1", "")]
+        assert "permission denied" in _refused(conn, "SELECT * FROM history")

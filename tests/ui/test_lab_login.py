@@ -123,3 +123,31 @@ def test_the_login_dialog_answers_a_worker_thread(qtbot, app) -> None:  # type: 
     qtbot.waitUntil(lambda: not worker.is_alive())
     assert answers[-1] is None
     timer.stop()
+
+
+def test_the_lead_window_of_a_single_file_needs_its_passphrase(qtbot, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    built = build_project(tmp_path / "p")
+    with Project.open(built.path) as project:
+        project.set_lead_passphrase("the lab's secret")
+    controller = _controller(qtbot)
+    start = controller.start_window
+    try:
+        controller.start(built.path)
+        qtbot.waitUntil(lambda: start.who_list.count() == 3)
+        assert "not a determined reader" in start.blinding_label.text()
+        assert "lab mode" in start.blinding_label.text()
+        controller.choose_identity(LEAD)
+        dialog = controller.passphrase_dialog
+        assert dialog is not None and controller.lead_window is None
+        dialog.passphrase_edit.setText("a guess")
+        dialog.accept()
+        assert controller.lead_window is None
+        assert "not the lead passphrase" in start.status_label.text()
+        controller.choose_identity(LEAD)
+        dialog = controller.passphrase_dialog
+        assert dialog is not None
+        dialog.passphrase_edit.setText("the lab's secret")
+        dialog.accept()
+        assert controller.lead_window is not None
+    finally:
+        controller.shutdown()
