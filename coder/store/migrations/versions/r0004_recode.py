@@ -2,15 +2,15 @@
 names the coding it re-codes (``codings.recode_of``); once finished it counts in that
 coding's place (see :func:`coder.analysis_set.analysis_codings`).
 
-Revision ID: r0005
-Revises: r0004
+Revision ID: r0004
+Revises: r0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "r0005"
-down_revision = "r0004"
+revision = "r0004"
+down_revision = "r0003"
 branch_labels = None
 depends_on = None
 
