@@ -123,6 +123,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
             kinds=dict(given),
             kappa_weights=args.kappa_weights,
             alpha_level=args.alpha_level,
+            icc_k=args.icc_k,
         )
     else:
         if not args.project or not args.scale:
@@ -137,6 +138,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
                 kinds=given,
                 kappa_weights=args.kappa_weights,
                 alpha_level=args.alpha_level,
+                icc_k=args.icc_k,
             )
         study = found.study
         facts = found.methods_facts()
@@ -226,6 +228,12 @@ def add_commands(sub: Commands) -> None:
         "--methods",
         action="store_true",
         help="print the methods paragraph for a paper (with --json: the key methods)",
+    )
+    p.add_argument(
+        "--icc-k",
+        type=float,
+        metavar="K",
+        help="k of ICC(A,k) and ICC(C,k) from variance components (default: raters per session)",
     )
     p.add_argument(
         "--kind",

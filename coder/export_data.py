@@ -53,7 +53,13 @@ from coder.analysis_set import CodingFact, analysis_codings
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
 from coder.methods_text import MethodsFacts, methods_paragraph
-from coder.reliability import ICC_FORMS, ItemReliability, StudyReliability, study_reliability
+from coder.reliability import (
+    ICC_FORMS,
+    VC_FORMS,
+    ItemReliability,
+    StudyReliability,
+    study_reliability,
+)
 from coder.reliability_tables import (
     PAIR_SUMMARY_DOCS,
     PAIR_TABLE_DOCS,
@@ -195,10 +201,24 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
     "n_raters",
     "k",
     "design",
+    "recommended_form",
+    "recommended_label",
+    "recommended_icc",
+    "recommended_ci_low",
+    "recommended_ci_high",
+    "recommended_reason",
+    "scale_default_fits",
+    "scale_default_note",
     "reported_form",
     "reported_icc",
     "reported_ci_low",
     "reported_ci_high",
+    "vc_session",
+    "vc_rater",
+    "vc_residual",
+    "vc_k",
+    *(f"{form}{suffix}" for form in VC_FORMS for suffix in ("", "_ci_low", "_ci_high")),
+    "vc_ci_method",
     *(
         f"{form}{suffix}"
         for form in ICC_FORMS
@@ -237,6 +257,12 @@ _RELIABILITY_FLOATS = tuple(
             "fleiss_",
             "gwet_ac",
             "brennan_",
+            "recommended_icc",
+            "recommended_ci",
+            "vc_session",
+            "vc_rater",
+            "vc_residual",
+            "vc_k",
         )
     )
     and not c.endswith("_infinite")
@@ -1336,6 +1362,38 @@ def _number(value: float | None) -> float:
     return float(value)
 
 
+def _recommended_cells(row: dict[str, Any], item: ItemReliability) -> None:
+    """The headline form with its reason, the scale default's fit, and the
+    variance-component ICCs (coder.reliability.recommend_form decides the form)."""
+    rec = item.recommendation
+    if rec is not None:
+        ci = rec.ci95 or (None, None)
+        row.update(
+            recommended_form=rec.form,
+            recommended_label=rec.label or None,
+            recommended_icc=_number(rec.value),
+            recommended_ci_low=_number(ci[0]),
+            recommended_ci_high=_number(ci[1]),
+            recommended_reason=rec.reason,
+            scale_default_fits={True: "yes", False: "no", None: None}[rec.scale_default_fits],
+            scale_default_note=rec.scale_default_note,
+        )
+    vc = item.icc_vc
+    if vc is None:
+        return
+    c = vc.components
+    row["vc_session"] = _number(c.session if c else None)
+    row["vc_rater"] = _number(c.rater if c else None)
+    row["vc_residual"] = _number(c.residual if c else None)
+    row["vc_k"] = float(vc.k)
+    row["vc_ci_method"] = vc.ci_description
+    for form in VC_FORMS:
+        stat = vc[form]
+        ci = stat.ci95 or (None, None)
+        row[form] = _number(stat.value)
+        row[f"{form}_ci_low"], row[f"{form}_ci_high"] = _number(ci[0]), _number(ci[1])
+
+
 def _reliability_row(
     scale: RatingScale, v: Variable, item: ItemReliability | None
 ) -> dict[str, Any]:
@@ -1385,6 +1443,7 @@ def _reliability_row(
     row["reported_icc"] = row.get(reported)
     row["reported_ci_low"] = row.get(f"{reported}_ci_low")
     row["reported_ci_high"] = row.get(f"{reported}_ci_high")
+    _recommended_cells(row, item)
     groups = item.groups()
     for group, keys, prefix in (
         ("kappa", KAPPA_KEYS, "kappa_"),
@@ -1518,8 +1577,9 @@ TABLE_DOCS: dict[str, str] = {
     ),
     "reliability": (
         "Inter-rater reliability per numeric item and composite over the double-coded "
-        "sessions: the scale's reported ICC form first, then all six Shrout & Fleiss ICC "
-        "forms with F test and 95% CI, Cohen's kappa (for two coders per session), "
+        "sessions: the headline ICC form that fits the design first, with its reason, then "
+        "the scale file's default form (and whether it fits), the variance-component ICCs "
+        "(REML, as R lme4), all six Shrout & Fleiss ICC forms with F test and 95% CI, Cohen's kappa (for two coders per session), "
         "Krippendorff's alpha and agreement. Empty where a statistic is not defined; "
         "not_defined says why."
     ),
@@ -1619,7 +1679,7 @@ _UNCODABLE_COUNT_DOCS = {"count_scale_id": "Scale id.", "count_reason": "Uncodab
 
 
 def _reliability_docs(reported: str) -> dict[str, str]:
-    from coder.reliability import ICC_LABELS
+    from coder.reliability import ICC_LABELS, VC_LABELS
 
     docs = {
         "kind": "item or composite.",
@@ -1627,13 +1687,37 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         "n_raters": "Distinct raters on the double-coded sessions.",
         "k": "Coders per session in the ICC.",
         "design": (
-            "crossed (the same raters on every session), varying_pairs, varying_raters or "
-            "not_double_coded; design_note explains the caveat."
+            "crossed (the same raters on every session), varying_pairs, varying_raters, "
+            "one_way (no rater on two sessions) or not_double_coded; design_note explains "
+            "the caveat."
         ),
-        "reported_form": "The ICC form this scale reports (its reliability defaults).",
-        "reported_icc": f"The reported ICC form's value (here {reported}).",
+        "recommended_form": (
+            "The headline ICC form for this design: a Shrout & Fleiss form (ICC2 ...) for a "
+            "crossed design, ICC_A1/ICC_Ak from variance components when raters vary, ICC1 "
+            "for a one-way design."
+        ),
+        "recommended_label": "The headline form as papers write it, e.g. ICC(A,1).",
+        "recommended_icc": "The headline ICC's value.",
+        "recommended_ci_low": "Its 95% confidence interval, lower bound.",
+        "recommended_ci_high": "Its 95% confidence interval, upper bound.",
+        "recommended_reason": "Why this form fits the design.",
+        "scale_default_fits": "yes/no: whether the scale file's default form fits the design.",
+        "scale_default_note": "Why the scale file's default does not fit, where it does not.",
+        "reported_form": (
+            "The scale file's default ICC form (its reliability defaults); see "
+            "scale_default_fits before using it."
+        ),
+        "reported_icc": f"The scale default form's value (here {reported}).",
         "reported_ci_low": "Its 95% confidence interval, lower bound.",
         "reported_ci_high": "Its 95% confidence interval, upper bound.",
+        "vc_session": (
+            "Session variance of score ~ 1 + (1|session) + (1|rater), REML on every rating "
+            "(as R lme4)."
+        ),
+        "vc_rater": "Rater variance of that model (0 at the boundary).",
+        "vc_residual": "Residual variance of that model.",
+        "vc_k": "k of ICC_Ak and ICC_Ck.",
+        "vc_ci_method": "How the 95% intervals of the variance-component ICCs were computed.",
         "n_double_coded": "Double-coded sessions of this variable.",
         "categories_min": "Lowest category used by kappa and alpha.",
         "categories_max": "Highest category used by kappa and alpha.",
@@ -1697,6 +1781,10 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         docs[f"{form}_df1"] = f"{form} numerator degrees of freedom."
         docs[f"{form}_df2"] = f"{form} denominator degrees of freedom."
         docs[f"{form}_p"] = f"{form} p value of the F test."
+    for form, (mw, description) in VC_LABELS.items():
+        docs[form] = f"{mw}: {description} (ten Hove, Jorgensen & van der Ark 2022)."
+        docs[f"{form}_ci_low"] = f"{form} 95% confidence interval, lower bound."
+        docs[f"{form}_ci_high"] = f"{form} 95% confidence interval, upper bound."
     for w in KAPPA_KEYS:
         docs[f"kappa_{w}"] = f"Cohen's kappa, {w}{' weights' if w != 'unweighted' else ''}."
     for a in ALPHA_KEYS:

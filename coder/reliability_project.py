@@ -103,6 +103,7 @@ def project_study(
     kinds: Mapping[str, str] | None = None,
     kappa_weights: str | None = None,
     alpha_level: str | None = None,
+    icc_k: float | None = None,
 ) -> ProjectStudy:
     """Read and compute one scale's reliability document (blocking).
 
@@ -116,6 +117,7 @@ def project_study(
         kinds: Item kinds that override the scale's (``--kind``).
         kappa_weights: The reported kappa, instead of the scale's.
         alpha_level: The reported Krippendorff level, instead of the scale's.
+        icc_k: The k of the variance-component ICC(.,k) forms (``--icc-k``).
 
     Returns:
         The :class:`ProjectStudy`.
@@ -148,6 +150,7 @@ def project_study(
         kinds=all_kinds,
         kappa_weights=kappa_weights or settings.kappa_weights,
         alpha_level=alpha_level or settings.alpha_level,
+        icc_k=icc_k,
     )
     return ProjectStudy(
         scale=scale,

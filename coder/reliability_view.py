@@ -97,7 +97,7 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
     settings = reliability_settings(project, scale_id)
     order = submission_order(project, scale_id)
     how = _how(settings)
-    items = reliability_report(frame, ranges, **how).items
+    items = reliability_report(frame, ranges, scale_default=scale.reliability.icc, **how).items
     by_pair = reliability_by_pair(frame, ranges, **how)
     drift = reliability_drift(frame, order, window, ranges, **how)
     discrepancies = find_discrepancies(project, scale_id, threshold=0)

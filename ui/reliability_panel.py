@@ -3,8 +3,12 @@
 Four views of the same worker result (:func:`coder.reliability_view.compute_reliability`;
 nothing is computed on the GUI thread):
 
-- **Items**: one row per item and composite; the scale's reported ICC form first with
-  its 95 % interval, then the other ICC forms, kappa (the scale's weights),
+- **Items**: one row per item and composite; the headline ICC first: the form that
+  fits the item's design (:func:`coder.reliability.recommend_form`: two-way Shrout &
+  Fleiss for crossed designs, ICC(A,1) from variance components when raters vary),
+  with its 95 % interval and the form (hover for why); then the scale file's default
+  form (a default that does not fit the design is noted below the table), the
+  other ICC forms, ICC(A,1) and ICC(A,k) from variance components, kappa (the scale's weights),
   Krippendorff's alpha (the scale's level), exact and within-one agreement, n and the
   design. ICC cells are coloured by the Koo & Li (2016) bands; a statistic that is not
   defined says so, and why.
@@ -57,10 +61,13 @@ from coder.reliability import (
     DESIGN_LABELS,
     ICC_FORMS,
     ICC_LABELS,
+    VC_LABELS,
     IccForm,
     ItemReliability,
+    Recommendation,
     ReliabilityDrift,
     Statistic,
+    VcForm,
 )
 from coder.reliability_view import ReliabilityData, compute_drift, compute_reliability
 from coder.scales import RatingScale
@@ -93,7 +100,7 @@ class Cell:
     bold: bool = False
 
 
-Figure = IccForm | Statistic  # an ICC form or any other statistic of an item
+Figure = IccForm | Statistic | VcForm  # an ICC form or any other statistic of an item
 
 
 def _why(stat: Figure | None) -> str:
@@ -107,12 +114,19 @@ def undefined_cell(stat: Figure | None) -> Cell:
     return Cell(NOT_DEFINED, None, None, f"{NOT_DEFINED}: {why}", undefined=True)
 
 
-def icc_cell(stat: IccForm | None) -> Cell:
+def icc_cell(stat: IccForm | VcForm | None) -> Cell:
     """An ICC value, coloured by its Koo & Li band."""
     value = stat.value if stat else None
     if stat is None or value is None:
         return undefined_cell(stat)
     band, colour = koo_li_band(value)
+    if isinstance(stat, VcForm):
+        lines = [f"{stat.mcgraw_wong} from variance components: {value:.3f}"]
+        ci = stat.ci95
+        if ci is not None:
+            lines.append(f"95 % CI [{ci[0]:.3f}, {ci[1]:.3f}] (parametric bootstrap)")
+        lines.append(f"Koo & Li (2016): {band}")
+        return Cell(f"{value:.3f}", value, colour, "\n".join(lines), number=True)
     lines = [f"{stat.shrout_fleiss} = {stat.mcgraw_wong}: {value:.3f}"]
     ci = stat.ci95
     if ci is not None:
@@ -125,6 +139,40 @@ def icc_cell(stat: IccForm | None) -> Cell:
         lines.append(f"F({stat.df1}, {stat.df2}) = {f_text}{p_text}")
     lines.append(f"Koo & Li (2016): {band}")
     return Cell(f"{value:.3f}", value, colour, "\n".join(lines), number=True)
+
+
+def headline_cells(item: ItemReliability | None) -> list[Cell]:
+    """The headline ICC of an item: value (bold, banded), interval, and the form with
+    the reason (and the scale default's discrepancy) as its tooltip."""
+    rec = item.recommendation if item else None
+    stat = _headline_stat(item, rec)
+    if rec is None or rec.form is None:
+        why = rec.reason if rec else NO_DATA_WHY
+        none = Cell(NOT_DEFINED, None, None, f"{NOT_DEFINED}: {why}", undefined=True)
+        return [replace(none, bold=True), replace(none, bold=True), none]
+    tip = rec.reason
+    if rec.scale_default_note:
+        tip += f"\nScale default: {rec.scale_default_note}."
+    form = Cell(rec.label, rec.form, tooltip=tip)
+    return [replace(icc_cell(stat), bold=True), replace(ci_cell(stat), bold=True), form]
+
+
+def _headline_stat(
+    item: ItemReliability | None, rec: Recommendation | None
+) -> IccForm | VcForm | None:
+    if item is None or rec is None or rec.form is None:
+        return None
+    if rec.source == "icc_vc":
+        return item.icc_vc[rec.form] if item.icc_vc else None
+    return item.icc[rec.form]
+
+
+VC_COLUMNS = ("ICC_A1", "ICC_Ak")  # the variance-component forms of the items table
+
+
+def vc_cells(item: ItemReliability | None) -> list[Cell]:
+    vc = item.icc_vc if item else None
+    return [icc_cell(vc[f] if vc else None) for f in VC_COLUMNS]
 
 
 def ci_cell(stat: Figure | None) -> Cell:
@@ -261,7 +309,11 @@ class StatColumns:
     def headers(self) -> list[tuple[str, str]]:
         sf, mw, desc = ICC_LABELS[self.reported]
         out = [
-            (f"{sf} reported", f"{sf} = {mw}: {desc}. The form this scale reports."),
+            (
+                f"{sf} scale default",
+                f"{sf} = {mw}: {desc}. The form the scale file names; see the headline "
+                "for the form that fits the design.",
+            ),
             ("95 % CI", f"95 % confidence interval of {sf}"),
         ]
         for form in self.other_forms:
@@ -557,7 +609,7 @@ class ReliabilityPanel(QWidget):
             f"<b>{data.scale.name}</b>: {data.n_double_coded} double-coded session"
             f"{'s' if data.n_double_coded != 1 else ''} with submitted scores, "
             f"{len(raters)} rater{'s' if len(raters) != 1 else ''}. "
-            f"Reported form: {ICC_LABELS[cols.reported][0]}."
+            f"{_headline_summary(data.items, ICC_LABELS[cols.reported][0])}"
         )
         self.results_shown.emit()
 
@@ -572,15 +624,29 @@ class ReliabilityPanel(QWidget):
     def _show_items(self, data: ReliabilityData) -> None:
         cols = StatColumns.of(data.scale)
         headers = [("Item", "Items, then composites (subscales and totals)")]
+        headers += [
+            (
+                "Headline ICC",
+                "The ICC form that fits the item's design (hover the form for why)",
+            ),
+            ("95 % CI", "95 % confidence interval of the headline ICC"),
+            ("Form", "The headline form; its tooltip says why it fits the design"),
+        ]
         headers += cols.headers()
+        headers += [
+            (f"{VC_LABELS[f][0]} VC", f"{VC_LABELS[f][0]}: {VC_LABELS[f][1]} (REML, as lme4)")
+            for f in VC_COLUMNS
+        ]
         headers += [
             ("n", "Sessions with every coder's score (listwise), used by the ICC and kappa"),
             ("Design", "Who coded the double-coded sessions (hover a cell for the caveat)"),
         ]
         rows, keys = [], []
         design_notes: dict[str, list[str]] = {}
+        headline_notes: dict[str, list[str]] = {}
         undefined_lines: list[str] = []
-        icc_headers = {h for h, _tip in headers[1 : 3 + len(cols.other_forms)]}
+        icc_headers = {h for h, _tip in headers[1 : 6 + len(cols.other_forms)]}
+        icc_headers |= {h for h, _tip in headers[-2 - len(VC_COLUMNS) : -2]}
         variables = _variables(data.scale, data.items)
         for item_id, label, composite in variables:
             item = data.items.get(item_id)
@@ -589,10 +655,14 @@ class ReliabilityPanel(QWidget):
             design = item.design if item else "not_double_coded"
             design_note = item.design_note if item else NO_DATA_WHY
             n = item.n_sessions if item else 0
+            stats = cols.cells(item)
+            stats[:2] = [replace(c, bold=False) for c in stats[:2]]  # the headline is bold
             rows.append(
                 [
                     first,
-                    *cols.cells(item),
+                    *headline_cells(item),
+                    *stats,
+                    *vc_cells(item),
                     Cell(str(n), n, number=True),
                     Cell(DESIGN_LABELS.get(design, design), design, tooltip=design_note),
                 ]
@@ -600,6 +670,15 @@ class ReliabilityPanel(QWidget):
             keys.append(item_id)
             if item and design != "crossed" and design_note:
                 design_notes.setdefault(design_note, []).append(label)
+            rec = item.recommendation if item else None
+            if rec is not None and rec.form is not None:
+                headline_notes.setdefault(
+                    f"<b>Headline {_escape(rec.label)} ({{who}})</b>: {_escape(rec.reason)}", []
+                ).append(label)
+                if rec.scale_default_note:
+                    headline_notes.setdefault(
+                        f"<b>Scale default ({{who}})</b>: {_escape(rec.scale_default_note)}.", []
+                    ).append(label)
             # One line per item and reason: which statistics are not defined, and why.
             reasons: dict[str, list[str]] = {}
             for cell, (header, _tip) in zip(rows[-1][1:], headers[1:], strict=False):
@@ -617,6 +696,9 @@ class ReliabilityPanel(QWidget):
         self.items_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.items_table.horizontalHeader().setStretchLastSection(False)
         lines = []
+        for note, labels in headline_notes.items():
+            who = "all items" if len(labels) == len(variables) else ", ".join(_short(labels))
+            lines.append(note.format(who=_escape(who)))
         for note, labels in design_notes.items():
             who = "all items" if len(labels) == len(variables) else ", ".join(_short(labels))
             lines.append(f"<b>Design ({_escape(who)})</b>: {_escape(note)}")
@@ -646,7 +728,7 @@ class ReliabilityPanel(QWidget):
         self.drift_stat_combo.blockSignals(True)
         self.drift_stat_combo.clear()
         sf = ICC_LABELS[cols.reported][0]
-        self.drift_stat_combo.addItem(f"{sf} (reported)", ("icc", cols.reported))
+        self.drift_stat_combo.addItem(f"{sf} (scale default)", ("icc", cols.reported))
         self.drift_stat_combo.addItem(
             f"Cohen's κ ({cols.kappa_weights})", ("kappa", cols.kappa_weights)
         )
@@ -830,6 +912,28 @@ class ReliabilityPanel(QWidget):
 
     def drift_values(self) -> list[float | None]:
         return [p.value for p in self.drift_chart.points()]
+
+
+def _headline_summary(items: Mapping[str, ItemReliability], default: str) -> str:
+    """One sentence: the headline form(s) and whether the scale default fits."""
+    forms: dict[str, int] = {}
+    misfit = 0
+    for item in items.values():
+        rec = item.recommendation
+        if rec is None or rec.form is None:
+            continue
+        forms[rec.label] = forms.get(rec.label, 0) + 1
+        misfit += rec.scale_default_fits is False
+    if not forms:
+        return f"Scale default form: {default}."
+    shown = ", ".join(f"{label} ({n} item{'s' if n != 1 else ''})" for label, n in forms.items())
+    text = f"Headline: {shown}."
+    if misfit:
+        text += (
+            f" The scale file's default {default} does not fit the design of {misfit} "
+            f"item{'s' if misfit != 1 else ''} (see the notes)."
+        )
+    return text
 
 
 def _date(value: object) -> str:

@@ -42,7 +42,7 @@ from coder.reliability._kinds import StatisticPlan, statistics_for
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
 from coder.reliability._pairs import PairReliability, pair_reliability_items
 from coder.reliability._recommend import Recommendation, recommend_form
-from coder.reliability._vc import IccVc, fit_variance_components
+from coder.reliability._vc import VC_FORMS, VC_LABELS, IccVc, VcForm, fit_variance_components
 
 DesignName = Literal["crossed", "varying_pairs", "varying_raters", "one_way", "not_double_coded"]
 
@@ -453,9 +453,10 @@ def _design(
     else:
         columns = _slot_names(k)
         caveat = (
-            "ICC1 (one-way) is the correct model; the two-way forms (ICC2, ICC3, ICC2k, "
-            "ICC3k) and kappa are computed on coder position (A = the lower rater id in "
-            "string order, B = the other), as labs do in practice, and carry that caveat."
+            "The headline is ICC(A,1) from the variance components (see the recommended "
+            "form); the two-way Shrout & Fleiss forms (ICC2, ICC3, ICC2k, ICC3k) and kappa "
+            "are computed on coder position (A = the lower rater id in string order, B = "
+            "the other), change when rater codes are swapped, and carry that caveat."
         )
         if int(np.bincount(rater).max()) <= 1:
             note = (
@@ -475,10 +476,11 @@ def _design(
         else:
             note = (
                 f"Raters vary across sessions ({len(raters)} raters; sessions have "
-                f"{_coder_counts(ms)} coders). ICC1 (one-way) is the correct model; the "
-                "two-way forms (ICC2, ICC3, ICC2k, ICC3k) and kappa are computed on coder "
+                f"{_coder_counts(ms)} coders). The headline is ICC(A,1) from the variance "
+                "components of every rating (see the recommended form); the two-way Shrout & "
+                "Fleiss forms (ICC2, ICC3, ICC2k, ICC3k) and kappa are computed on coder "
                 "position (A = the lowest rater id of the session in string order, B the "
-                "next, ...), as labs do in practice, and carry that caveat."
+                "next, ...), change when rater codes are swapped, and carry that caveat."
             )
             if n_excluded:
                 note += (
@@ -1099,13 +1101,13 @@ def reliability_drift(
 # ----------------------------------------------------------------------------- table
 
 
-def _fmt(stat: IccForm | Statistic, digits: int = 3) -> str:
+def _fmt(stat: IccForm | Statistic | VcForm | _Shown, digits: int = 3) -> str:
     if stat.value is None:
         return "n/a"
     return f"{stat.value:.{digits}f}"
 
 
-def _fmt_ci(stat: IccForm | Statistic) -> str:
+def _fmt_ci(stat: IccForm | Statistic | VcForm | _Shown) -> str:
     ci = stat.ci95
     if stat.value is None or ci is None or math.isnan(ci[0]) or math.isnan(ci[1]):
         return "n/a"
@@ -1162,6 +1164,7 @@ def format_report_table(report: ReliabilityReport) -> str:
         "(n = sessions with every coder's score, k = coders per session)",
         "",
     ]
+    lines += _headline_lines(items)
     rows = [
         [
             name,
@@ -1246,6 +1249,82 @@ def format_report_table(report: ReliabilityReport) -> str:
         for note in notes:
             lines += textwrap.wrap(note, width=100, initial_indent="- ", subsequent_indent="  ")
     return "\n".join(lines)
+
+
+def _headline_lines(items: Mapping[str, ItemReliability]) -> list[str]:
+    """The recommended form of every item first, with the reasons and the scale
+    default's discrepancies, then the variance components and their ICCs."""
+    rows = []
+    for name, it in items.items():
+        rec = it.recommendation
+        if rec is None:
+            continue
+        stat = _Shown(rec.value, rec.ci95)
+        rows.append(
+            [
+                name,
+                DESIGN_LABELS.get(it.design, it.design),
+                rec.label or "n/a",
+                _fmt(stat),
+                _fmt_ci(stat),
+                "" if rec.scale_default is None else rec.scale_default,
+                {True: "yes", False: "NO", None: ""}[rec.scale_default_fits],
+            ]
+        )
+    if not rows:
+        return []
+    header = ["item", "design", "headline", "ICC", "95% CI", "scale default", "fits"]
+    out = ["Headline ICC (the form that fits each item's design):"]
+    out += _table(header, rows, left=(0, 1, 2, 5))
+    reasons: dict[str, list[str]] = {}
+    for name, it in items.items():
+        rec = it.recommendation
+        if rec is not None:
+            reasons.setdefault(rec.reason, []).append(name)
+            if rec.scale_default_note:
+                reasons.setdefault(f"Scale default: {rec.scale_default_note}.", []).append(name)
+    for why, names_ in reasons.items():
+        out += textwrap.wrap(
+            f"{', '.join(names_)}: {why}", width=100, initial_indent="- ", subsequent_indent="  "
+        )
+    vc_rows = []
+    ci_rows = []
+    method = ""
+    for name, it in items.items():
+        vc = it.icc_vc
+        if vc is None or vc.components is None:
+            continue
+        c = vc.components
+        vc_rows.append(
+            [
+                name,
+                f"{c.session:.4g}",
+                f"{c.rater:.4g}",
+                f"{c.residual:.4g}",
+                f"{vc.k:g}",
+                *(_fmt(vc[f]) for f in VC_FORMS),
+            ]
+        )
+        ci_rows.append([name, *(_fmt_ci(vc[f]) for f in VC_FORMS)])
+        method = method or (vc.ci_description or "")
+    if vc_rows:
+        out += ["", "Variance components (REML, score ~ 1 + (1|session) + (1|rater), all ratings):"]
+        labels = [VC_LABELS[f][0] for f in VC_FORMS]
+        header = ["item", "s2 session", "s2 rater", "s2 resid", "k", *labels]
+        out += _table(header, vc_rows, left=(0,))
+        out += [""]
+        out += _table(["item", *(f"{label} 95% CI" for label in labels)], ci_rows, left=(0,))
+        if method:
+            out += textwrap.wrap(f"95% CI: {method}.", width=100)
+    return [*out, ""]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A value and interval shaped like a statistic, for the table helpers."""
+
+    value: float | None
+    ci95: tuple[float, float] | None
 
 
 def _reported_table(items: Mapping[str, ItemReliability]) -> list[str]:

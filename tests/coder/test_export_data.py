@@ -259,6 +259,14 @@ def test_reliability_is_the_report_of_the_double_coded_sessions(bundle: ExportBu
     ).to_json()["items"]["specification"]
     assert spec["reported_form"] == "ICC2"
     assert spec["reported_icc"] == pytest.approx(expected["icc"]["ICC2"]["value"])
+    # Varying pairs: the headline is ICC(A,1) from variance components, and the scale's
+    # ICC2 default is flagged as not fitting the design.
+    assert spec["recommended_form"] == expected["recommended_form"] == "ICC_A1"
+    assert spec["recommended_icc"] == pytest.approx(expected["icc_vc"]["ICC_A1"]["value"])
+    assert spec["ICC_A1"] == pytest.approx(expected["icc_vc"]["ICC_A1"]["value"])
+    assert spec["vc_residual"] == pytest.approx(expected["icc_vc"]["variance"]["residual"])
+    assert spec["scale_default_fits"] == "no" and "coder position" in spec["scale_default_note"]
+    assert "variance components" in spec["recommended_reason"]
     assert spec["ICC1"] == pytest.approx(expected["icc"]["ICC1"]["value"])
     assert spec["ICC3k_ci_low"] == pytest.approx(expected["icc"]["ICC3k"]["ci95"][0])
     assert spec["kappa_quadratic"] == pytest.approx(expected["kappa"]["quadratic"]["value"])

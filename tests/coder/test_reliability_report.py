@@ -237,7 +237,7 @@ def test_design_varying_pairs_puts_lower_string_id_in_slot_a() -> None:
     assert design.sessions == ("S1", "S2")
     np.testing.assert_array_equal(design.matrix, [[1.0, 5.0], [3.0, 2.0]])
     assert design.raters == ("Bob", "anna", "r10", "r9")
-    assert "ICC1 (one-way) is the correct model" in design.note
+    assert "The headline is ICC(A,1) from the variance components" in design.note
     assert design.n_double_coded == 2
 
 
@@ -557,13 +557,14 @@ def test_table_shows_values_caveats_and_reasons() -> None:
     df = varying_pair_data()
     text = format_report_table(reliability_report(df, {"hw": (0, 6)}))
     lines = text.splitlines()
-    hw = next(line for line in lines if line.startswith("hw ") and "varying pairs" in line)
+    # The ICC table's row (after the headline table, which comes first).
+    hw = [line for line in lines if line.startswith("hw ") and "varying pairs" in line][1]
     report = reliability_report(df, {"hw": (0, 6)}).to_json()
     assert f"{report['items']['hw']['icc']['ICC1']['value']:.3f}" in hw
     assert "0..6 (range)" in text
     assert "(observed)" in text
     flowing = " ".join(text.split())  # notes are wrapped at 100 columns
-    assert "ICC1 (one-way) is the correct model" in flowing
+    assert "The headline is ICC(A,1) from the variance components" in flowing
     assert "whole-number" in flowing  # why kappa is n/a for seconds
     assert max(len(line) for line in lines) <= 100
 

@@ -272,3 +272,35 @@ def test_swapping_rater_codes_leaves_the_demo_headline_unchanged(demo_project: P
         moved += old is not None and new is not None and abs(old - new) > 1e-6
     # The coder-position ICC2 does move under the same swap: the test has teeth.
     assert moved >= 1
+
+
+def test_text_table_shows_the_headline_first_with_reason_and_discrepancy() -> None:
+    from coder.reliability import format_report_table
+
+    report = reliability_report(_long(_pairs(60, 5, seed=3)), scale_default="ICC2")
+    text = format_report_table(report)
+    lines = text.splitlines()
+    headline = next(i for i, line in enumerate(lines) if line.startswith("Headline ICC"))
+    first_table = next(i for i, line in enumerate(lines) if line.startswith("item   n  k"))
+    assert headline < first_table
+    row = next(line for line in lines[headline:] if line.startswith("hw "))
+    value = report.items["hw"].recommendation.value  # type: ignore[union-attr]
+    assert "ICC(A,1)" in row and f"{value:.3f}" in row and row.rstrip().endswith("NO")
+    assert "Scale default: the scale file reports ICC(2,1)" in " ".join(lines)
+    assert "parametric bootstrap" in text
+
+
+def test_cli_project_report_uses_the_scales_default_as_intent(demo_project: Path) -> None:
+    from tests.cli import run_cli
+
+    out = run_cli("reliability", str(demo_project), "--scale", "thabs", "--json", "--icc-k", "2")
+    assert out.returncode == 0, out.stderr
+    items = json.loads(out.stdout)["items"]
+    spec = items["specification"]
+    assert spec["design"] in ("varying_pairs", "varying_raters")
+    assert spec["recommended_form"] == "ICC_A1"
+    assert spec["recommended"]["scale_default"] == "ICC2"
+    assert spec["recommended"]["scale_default_fits"] is False
+    assert spec["icc_vc"]["k"] == 2 and spec["icc_vc"]["ci_method"] == "parametric_bootstrap"
+    bad = run_cli("reliability", str(demo_project), "--scale", "thabs", "--icc-k", "0.5")
+    assert bad.returncode == 2 and "--icc-k" in bad.stderr

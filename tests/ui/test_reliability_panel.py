@@ -99,7 +99,7 @@ def open_panel(qtbot, project: Project, runner: TaskRunner) -> ReliabilityPanel:
     return panel
 
 
-def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
+def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
     settings = reliability_settings(project, "thabs")
@@ -109,25 +109,34 @@ def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner,
         kinds=settings.kinds,
         kappa_weights=settings.kappa_weights,
         alpha_level=settings.alpha_level,
+        scale_default="ICC2",
     ).to_json()["items"]
     model = panel.items_model
     headers = panel.stat_headers()
-    # thabs reports ICC2 = ICC(2,1): it comes first, with its interval, then the others.
-    assert headers[:2] == ["ICC(2,1) reported", "95 % CI"]
-    assert headers[2:7] == ["ICC(1,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"]
-    assert headers[7:11] == ["κ quadratic", "α ordinal", "Exact", "Within ±1"]
+    # The headline (the form that fits the design) comes first, then the scale file's
+    # default ICC2 = ICC(2,1) with its interval, then the other forms.
+    assert headers[:3] == ["Headline ICC", "95 % CI", "Form"]
+    assert headers[3:5] == ["ICC(2,1) scale default", "95 % CI"]
+    assert headers[5:10] == ["ICC(1,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"]
+    assert headers[10:14] == ["κ quadratic", "α ordinal", "Exact", "Within ±1"]
+    assert headers[14:16] == ["ICC(A,1) VC", "ICC(A,k) VC"]
     assert model.keys() == [*ORDINAL, "duration", "behaviour_mean"]
     forms = ["ICC2", *(f for f in ICC_FORMS if f != "ICC2")]
     for row, item_id in enumerate(model.keys()):
         item = report[item_id]
+        rec = item["recommended"]
+        headline = item["icc_vc"] if rec["source"] == "icc_vc" else item["icc"]
         columns = {
-            1: item["icc"]["ICC2"],
-            **{3 + i: item["icc"][f] for i, f in enumerate(forms[1:])},
+            1: headline[rec["form"]],
+            4: item["icc"]["ICC2"],
+            **{6 + i: item["icc"][f] for i, f in enumerate(forms[1:])},
             # The item's kind decides: the duration item shows interval alpha, no kappa.
-            8: item["kappa"][item["kappa_weights"] or "quadratic"],
-            9: item["krippendorff_alpha"][item["alpha_level"]],
-            10: item["agreement"]["exact"],
-            11: item["agreement"]["within_one"],
+            11: item["kappa"][item["kappa_weights"] or "quadratic"],
+            12: item["krippendorff_alpha"][item["alpha_level"]],
+            13: item["agreement"]["exact"],
+            14: item["agreement"]["within_one"],
+            15: item["icc_vc"]["ICC_A1"],
+            16: item["icc_vc"]["ICC_Ak"],
         }
         for col, stat in columns.items():
             index = model.index(row, col)
@@ -140,28 +149,43 @@ def test_the_item_table_shows_the_report_reported_form_first(qtbot, app, runner,
                 )
             else:
                 assert shown == pytest.approx(stat["value"], abs=1e-12)
+        # The form names the headline; its tooltip says why and notes the default.
+        assert model.data(model.index(row, 3)) == rec["label"]
+        tip = model.data(model.index(row, 3), Qt.ItemDataRole.ToolTipRole)
+        assert rec["reason"] in tip
+        if rec["scale_default_fits"] is False:
+            assert rec["scale_default_note"] in tip
+        assert model.data(model.index(row, 1), Qt.ItemDataRole.FontRole).bold()
         ci = item["icc"]["ICC2"]["ci95"]
         if item["icc"]["ICC2"]["value"] is not None:
-            assert model.data(model.index(row, 2)) == f"[{ci[0]:.2f}, {ci[1]:.2f}]"
-        assert model.data(model.index(row, 12)) == str(item["n_sessions"])
-        assert model.data(model.index(row, 13)) == item["design"].replace("_", " ")
+            assert model.data(model.index(row, 5)) == f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+        assert model.data(model.index(row, 17)) == str(item["n_sessions"])
+        assert model.data(model.index(row, 18)) == item["design"].replace("_", " ")
 
     duration = panel.item_row("duration")
     assert report["duration"]["alpha_level"] == "interval"
-    assert model.data(model.index(duration, 9)).endswith("(int.)")
+    assert model.data(model.index(duration, 12)).endswith("(int.)")
     assert "not applicable to duration items" in model.data(
-        model.index(duration, 8), Qt.ItemDataRole.ToolTipRole
+        model.index(duration, 11), Qt.ItemDataRole.ToolTipRole
     )
+    # Three raters in rotating pairs: the headline is ICC(A,1) from variance components,
+    # and the scale file's ICC2 is flagged as not fitting, in the notes and the status.
     spec = panel.item_row("specification")
+    assert report["specification"]["design"] == "varying_pairs"
+    assert model.data(model.index(spec, 3)) == "ICC(A,1)"
     assert model.data(model.index(spec, 1)) == "1.000"
     assert model.data(model.index(spec, 1), Qt.ItemDataRole.BackgroundRole) == QColor("#4ade80")
+    notes = panel.notes_label.text()
+    assert "Headline ICC(A,1)" in notes and "variance components" in notes
+    assert "Scale default" in notes and "coder position" in notes
+    assert "does not fit" in panel.status_label.text()
     rationale = panel.item_row("rationale")
     assert model.data(model.index(rationale, 1)) == "not defined"
     assert model.data(model.index(rationale, 1), Qt.ItemDataRole.BackgroundRole) is None
     assert "not defined" in panel.notes_label.text()
     # Every ICC cell has the colour of its band.
     for row in range(model.rowCount()):
-        for col in (1, 3, 4, 5, 6, 7):
+        for col in (1, 4, 6, 7, 8, 9, 10, 15, 16):
             value = model.data(model.index(row, col), Qt.ItemDataRole.UserRole)
             if value is not None:
                 colour = model.data(model.index(row, col), Qt.ItemDataRole.BackgroundRole)

@@ -1,15 +1,15 @@
 """Lab mode's people: each rater's own database login, and the login that wrote each
 history row (set by the server in lab mode, see coder.store.lab_security).
 
-Revision ID: r0004
-Revises: r0003
+Revision ID: r0005
+Revises: r0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "r0004"
-down_revision = "r0003"
+revision = "r0005"
+down_revision = "r0004"
 branch_labels = None
 depends_on = None
 
