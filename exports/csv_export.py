@@ -12,6 +12,8 @@ file                                  content
 ``study_codebook.csv``                every variable: scale, label, kind, range, anchors
 ``study_scores_<scale>.csv``          wide scores, one row per session x rater
 ``study_final_<scale>.csv``           one row per session (final rule, winsorized?)
+``study_patients.csv``                with ``--layout patient``: the final scores one row
+                                      per patient, ``<scale>_<item>_s<number>``
 ``study_pairs_<scale>.csv``           double-coded sessions side by side (``_A``/``_B``)
 ``study_reliability.csv``             ICC (six forms), kappa, alpha, agreement per
                                       variable
@@ -19,6 +21,7 @@ file                                  content
                                       summary over pairs (range, mean, median) is in
                                       ``study_reliability_pair_summary.csv``
 ``study_descriptives.csv``            n, M, SD, quartiles, outliers, adjusted_n
+``study_winsorizing.csv``             fences per scale, session number and variable
 ``study_notes.csv``                   notes with ``position_ms`` and ``time`` (mm:ss)
 ``study_spans.csv``                   spans of duration items
 ``study_uncodable.csv``               uncodable codings with reason and text
@@ -35,7 +38,8 @@ created), the files are ``export.csv``, ``export_codebook.csv`` ... inside it. F
 are UTF-8 without a byte-order mark, comma-separated, with a header row; a missing
 value is an empty field; booleans are ``TRUE``/``FALSE``; the session ``date`` is
 ``YYYY-MM-DD``, ``submitted_at`` ``YYYY-MM-DD HH:MM:SS`` (UTC); no number is
-infinite (an infinite F is empty, with ``<form>_F_infinite`` TRUE). Both
+infinite (an infinite F is empty, with ``<form>_F_infinite`` TRUE); the time
+texts of notes and spans are ``h:mm:ss`` (``0:01:30``: readr reads them as times). Both
 ``read.csv`` / ``readr::read_csv`` and ``pandas.read_csv`` read them as they are.
 Every file is written beside its final name and moved into place only when all of
 them are complete, so a failed export leaves no half-written set.
@@ -60,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from coder.export_data import (
+    CLOCK_COLUMNS,
     DATE_COLUMNS,
     TABLE_DOCS,
     ExportBundle,
@@ -133,8 +138,10 @@ def csv_values(frame: pd.DataFrame) -> pd.DataFrame:
 
     Booleans become ``TRUE``/``FALSE`` (what ``read.csv`` and ``readr`` read as
     logical; pandas too), a calendar date (:data:`coder.export_data.DATE_COLUMNS`)
-    ``YYYY-MM-DD``, and an infinite number an empty field (the tables flag infinite
-    statistics in a column of their own). Everything else is unchanged.
+    ``YYYY-MM-DD``, a time text (:data:`coder.export_data.CLOCK_COLUMNS`) always
+    ``h:mm:ss`` (readr takes ``mm:ss`` for hours and minutes), and an infinite number
+    an empty field (the tables flag infinite statistics in a column of their own).
+    Everything else is unchanged.
     """
     out: pd.DataFrame | None = None
     for position, column in enumerate(frame.columns):
@@ -143,6 +150,9 @@ def csv_values(frame: pd.DataFrame) -> pd.DataFrame:
         new: list[Any] | np.ndarray | None = None
         if pd.api.types.is_bool_dtype(dtype):
             new = [None if v is pd.NA else ("TRUE" if v else "FALSE") for v in cells.tolist()]
+        elif column in CLOCK_COLUMNS and not pd.api.types.is_numeric_dtype(dtype):
+            # readr reads "01:30" as 1 h 30 min; "0:01:30" is read right (hms).
+            new = [_full_clock(v) for v in cells.tolist()]
         elif column in DATE_COLUMNS and pd.api.types.is_datetime64_any_dtype(dtype):
             new = [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in cells.tolist()]
         elif pd.api.types.is_float_dtype(dtype):
@@ -158,6 +168,13 @@ def csv_values(frame: pd.DataFrame) -> pd.DataFrame:
     return frame if out is None else out
 
 
+def _full_clock(value: Any) -> Any:
+    """``mm:ss`` as ``h:mm:ss`` (``01:30`` -> ``0:01:30``); anything else unchanged."""
+    if isinstance(value, str) and value.count(":") == 1:
+        return f"0:{value}"
+    return value
+
+
 LONG_TABLE = "long"
 #: The files beside the long table, in order; ``{scale}`` stands for one file per
 #: exported scale (``study_scores_thabs.csv``, ``study_scores_ghes.csv``, ...).
@@ -170,6 +187,7 @@ BESIDE: tuple[str, ...] = (
     "reliability_pairs",
     "reliability_pair_summary",
     "descriptives",
+    "winsorizing",
     "notes",
     "spans",
     "uncodable",
@@ -207,6 +225,8 @@ def csv_files(bundle: ExportBundle, path: str | Path) -> list[CsvFile]:
                 CsvFile(folder / f"{stem}_{table}_{scale_id}.csv", table, scale_id)
                 for scale_id in bundle.variables_by_scale
             ]
+            if table == "final" and bundle.options.layout == "patient":
+                files.append(CsvFile(folder / f"{stem}_patients.csv", "patients"))
         else:
             table = "variables" if pattern == "codebook" else pattern
             files.append(CsvFile(folder / f"{stem}_{pattern}.csv", table))
@@ -293,7 +313,8 @@ def _readme(bundle: ExportBundle, files: list[CsvFile]) -> str:
         "Files are UTF-8, comma-separated, with a header row; a missing value is an empty",
         "field; booleans are TRUE/FALSE; the session date is YYYY-MM-DD and submitted_at",
         "YYYY-MM-DD HH:MM:SS (UTC); an infinite F statistic (perfect agreement) is empty,",
-        "with <form>_F_infinite TRUE. Columns are named <scale>_<item> (the codebook",
+        "with <form>_F_infinite TRUE; time texts (time, start, end) are h:mm:ss, e.g.",
+        "0:01:30. Columns are named <scale>_<item> (the codebook",
         "lists them). A text that begins with =, +,",
         "-, @, a tab or a carriage return starts with an added ' so that spreadsheet",
         "programs do not run it as a formula; numbers are never changed. Line breaks in",

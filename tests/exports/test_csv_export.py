@@ -37,6 +37,7 @@ def test_files_are_named_after_the_path(written: list[Path]) -> None:
         "study_reliability_pairs.csv",
         "study_reliability_pair_summary.csv",
         "study_descriptives.csv",
+        "study_winsorizing.csv",
         "study_notes.csv",
         "study_spans.csv",
         "study_uncodable.csv",
@@ -62,6 +63,10 @@ def test_long_table_reads_back_tidy(written: list[Path], bundle: ExportBundle) -
     assert list(long.columns) == [
         "scale_id",
         "session_id",
+        "patient",
+        "therapist",
+        "session_number",
+        "phase",
         "rater",
         "item_id",
         "variable",
@@ -97,17 +102,25 @@ def test_tables_beside_it(written: list[Path]) -> None:
     assert ",TRUE," in raw and "True" not in raw
     assert pd.to_datetime(scores["submitted_at"]).notna().all()
     final = pd.read_csv(folder / "study_final_thabs.csv")
-    assert final.loc[final["session_id"] == "S04", "thabs_duration"].tolist() == [391.5]
+    # Winsorizing is per session number: two sessions a number here, so no outlier.
+    assert final.loc[final["session_id"] == "S04", "thabs_duration"].tolist() == [600]
     rel = pd.read_csv(folder / "study_reliability.csv")
     perfect = rel[rel["variable"] == "thabs_troubleshooting"].iloc[0]
     assert math.isnan(perfect["ICC1_F"]) and perfect["ICC1_F_infinite"] is np.True_
     assert rel["ICC1_F"].dtype == np.float64  # no "inf" text in the column
     notes = pd.read_csv(folder / "study_notes.csv")
-    assert "1:02:05" in set(notes["time"])
+    assert {"0:01:01", "0:01:30", "1:02:05"} <= set(notes["time"])  # h:mm:ss for readr
     counts = pd.read_csv(folder / "study_uncodable_counts.csv")
     assert counts.to_dict("records") == [{"scale_id": "thabs", "reason": "Audio failure", "n": 1}]
     desc = pd.read_csv(folder / "study_descriptives.csv")
-    assert desc.loc[desc["variable"] == "thabs_duration", "adjusted_n"].tolist() == [1]
+    assert desc.loc[desc["variable"] == "thabs_duration", "adjusted_n"].tolist() == [0]
+
+
+def test_the_codebook_file_lists_every_variable(written: list[Path], bundle: ExportBundle) -> None:
+    codebook = pd.read_csv(written[0].parent / "study_codebook.csv")
+    assert list(codebook["column"]) == list(bundle.variables["column"])
+    assert set(codebook["scale_version"]) == {1}
+    assert codebook["scale_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
 
 
 def test_readme_names_every_file_and_column(written: list[Path], bundle: ExportBundle) -> None:

@@ -52,6 +52,7 @@ def test_every_sheet_is_there_in_order_readme_first(workbook: openpyxl.Workbook)
         "reliability_pairs",
         "reliability_pair_summary",
         "descriptives",
+        "winsorizing",
         "notes",
         "spans",
         "uncodable",
@@ -71,6 +72,16 @@ def test_a_sheet_per_scale_holds_only_that_scales_rows_and_columns(
             assert not any(h.startswith(f"{other}_") for h in header), (table, scale)
             assert {r[0] for r in ws.iter_rows(min_row=2, values_only=True)} <= {scale}
     assert len(_records(workbook["scores_thabs"])) == 9
+
+
+def test_the_codebook_sheet_lists_every_variable(
+    workbook: openpyxl.Workbook, bundle: ExportBundle
+) -> None:
+    rows = _records(workbook["codebook"])
+    assert [r["column"] for r in rows] == list(bundle.variables["column"])
+    spec = next(r for r in rows if r["column"] == "thabs_specification")
+    assert (spec["min"], spec["max"], spec["scale_version"]) == (0, 4, 1)
+    assert len(spec["scale_sha256"]) == 64 and spec["missing"]
 
 
 def test_long_sheet_names_are_cut_to_excels_limit_and_stay_unique() -> None:
@@ -124,11 +135,11 @@ def test_pairs_final_and_descriptives(workbook: openpyxl.Workbook) -> None:
     )
     final = _records(workbook["final_thabs"])
     s04 = next(r for r in final if r["session_id"] == "S04")
-    assert s04["thabs_duration"] == 391.5  # winsorized at Q3 + 1.5 IQR
+    assert s04["thabs_duration"] == 600  # per session number: two sessions each, no outlier
     assert s04["final_source"] == "R1 (primary)"
     desc = _records(workbook["descriptives"])
     duration = next(r for r in desc if r["variable"] == "thabs_duration")
-    assert (duration["adjusted_n"], duration["n_outliers"], duration["n"]) == (1, 1, 4)
+    assert (duration["adjusted_n"], duration["n_outliers"], duration["n"]) == (0, 1, 4)
     assert next(r for r in desc if r["variable"] == "thabs_specification")["adjusted_n"] == 0
 
 
@@ -214,8 +225,8 @@ def test_readme_explains_options_sheets_and_every_column(
     rows = [r for r in workbook["README"].iter_rows(values_only=True)]
     by_key = {r[0]: r[2] for r in rows if r[0] and r[2]}
     assert by_key["Final rule"].startswith("primary")
-    assert "K = 1.5" in by_key["Winsorizing"] and "1 value(s) adjusted" in by_key["Winsorizing"]
-    assert "thabs_duration: 1" in by_key["Winsorizing"]
+    assert "K = 1.5" in by_key["Winsorizing"] and "0 item value(s) changed" in by_key["Winsorizing"]
+    assert "thabs: 0 item value(s) changed" in by_key["Winsorizing"]
     assert "no audio paths" in by_key["Privacy"]
     assert "thabs: 1 in progress" in by_key["Codings left out"]
     assert by_key["App version"].startswith("Session Coder ")
@@ -248,7 +259,7 @@ def test_readme_prints_without_overlapping_text(workbook: openpyxl.Workbook) -> 
 def test_pandas_reads_the_sheets(xlsx: Path, bundle: ExportBundle) -> None:
     final = pd.read_excel(xlsx, sheet_name="final_thabs")
     assert list(final.columns) == list(bundle.scale_table("final", "thabs").columns)
-    assert final["thabs_duration"].tolist()[:4] == [30, 34, 32, 391.5]
+    assert final["thabs_duration"].tolist()[:4] == [30, 34, 32, 600]
     scores = pd.read_excel(xlsx, sheet_name="scores_ghes")
     assert len(scores) == len(bundle.scale_table("scores", "ghes")) == 3
 
