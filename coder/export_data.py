@@ -72,6 +72,7 @@ from coder.reliability_tables import (
 from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
 from coder.session_window import SessionWindow, offset_of, session_window
+from coder.store.attrition import window_exits
 from coder.store.project import Project
 from coder.store.queries import ExportRows, active_plan, export_rows
 
@@ -400,6 +401,8 @@ class ExportBundle:
         attrition: Per scale, every session it applies to by outcome
             (:mod:`coder.attrition`); the sessions without audio are also rows of
             ``uncodable``.
+        window_exits: Per scale, the exported codings whose rater left the coding
+            window on purpose (recorded in the history).
     """
 
     options: ExportOptions
@@ -430,6 +433,7 @@ class ExportBundle:
     reliability_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     reliability_pair_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     methods: Mapping[str, str] = field(default_factory=dict)
+    window_exits: Mapping[str, int] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -928,6 +932,7 @@ def build_export_bundle(
         reliability_pairs=guess_safe(reliability_pairs),
         reliability_pair_summary=guess_safe(reliability_pair_summary),
         methods=methods,
+        window_exits=_window_exits(project, chosen, finished),
     )
     steps.at(1.0)
     return bundle
@@ -2034,6 +2039,39 @@ def _flag_window(
     return frame
 
 
+def _window_exits(
+    project: Project, chosen: Sequence[str], finished: pd.DataFrame
+) -> dict[str, int]:
+    """scale id -> the exported codings whose rater left the coding window."""
+    exported = {int(c) for c in finished["coding_id"]}
+    return {
+        scale_id: n
+        for scale_id, by in window_exits(project, chosen).items()
+        if (n := sum(1 for cid in by if cid in exported))
+    }
+
+
+def _describe_windows(bundle: ExportBundle) -> str:
+    """The README's line on coding windows: each scale's window, and what lies outside."""
+    parts = []
+    for scale in bundle.scales:
+        window = session_window(scale.window)
+        if window.whole_session:
+            parts.append(f"{scale.id}: the whole session")
+            continue
+        notes = bundle.notes[bundle.notes["scale_id"] == scale.id]
+        spans = bundle.spans[bundle.spans["scale_id"] == scale.id]
+        parts.append(
+            f"{scale.id}: {window.describe()} (moved per session by the manifest's "
+            f"window_offset); {bundle.window_exits.get(scale.id, 0)} coding(s) listened "
+            f"outside it on purpose (recorded in the history); "
+            f"{int((~notes['in_window'].astype(bool)).sum())} note(s) and "
+            f"{int((~spans['in_window'].astype(bool)).sum())} span(s) outside it "
+            "(in_window False)"
+        )
+    return "; ".join(parts) or "none"
+
+
 def _without_audio_rows(attrition: Attrition) -> pd.DataFrame:
     """Rows of the ``uncodable`` table for sessions that never had a usable recording
     (no rater: the reason comes from the import, see :mod:`coder.attrition`)."""
@@ -2538,6 +2576,7 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Winsorizing", winsor),
         ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
         ("Codings left out", left_out or "none"),
+        ("Coding windows", _describe_windows(bundle)),
         (
             "Attrition",
             "; ".join(f"{a.scale_id}: {a.line()}" for a in bundle.attrition) or "none",
