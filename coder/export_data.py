@@ -428,6 +428,7 @@ class ExportBundle:
     patients: pd.DataFrame = field(default_factory=lambda: _empty(PATIENT_COLUMNS))
     version_ids: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
     attrition: tuple[ScaleAttrition, ...] = ()
     reliability_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     reliability_pair_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -850,6 +851,7 @@ def build_export_bundle(
     raw.codings["scale_version"] = raw.codings["scale_pk"].map(versions).astype("Int64")
     codings = _prepare_codings(raw.codings, raw.facts, chosen)
     excluded = _excluded_counts(codings, chosen)
+    version_counts = _version_counts(codings, definitions)
     extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
     plan = _plan(codings)
     finished = codings[codings["state"].isin(list(FINISHED_STATUSES))].reset_index(drop=True)
@@ -925,6 +927,7 @@ def build_export_bundle(
         },
         patients=guess_safe(patients),
         analyses=analyses,
+        versions=version_counts,
         attrition=attrition.scales,
         reliability_pairs=guess_safe(reliability_pairs),
         reliability_pair_summary=guess_safe(reliability_pair_summary),
@@ -991,6 +994,28 @@ def _prepare_codings(
         dtype=bool,
     )
     return codings
+
+
+def _version_counts(
+    codings: pd.DataFrame, definitions: Mapping[int, RatingScale]
+) -> dict[str, str]:
+    """Per scale, its finished codings by the version they were coded under, and the
+    lead's re-codes (for the document; the rule is coder.analysis_set's)."""
+    finished = codings[codings["state"].isin(list(FINISHED_STATUSES))]
+    out: dict[str, str] = {}
+    for sid, rows in finished.groupby("scale_id", sort=False):
+        by_version: dict[int, int] = {}
+        for pk in rows["scale_pk"]:
+            version = definitions[int(pk)].version
+            by_version[version] = by_version.get(version, 0) + 1
+        text = ", ".join(f"{n} under version {v}" for v, n in sorted(by_version.items()))
+        recodes = int(rows["recode_of"].notna().sum()) if "recode_of" in rows else 0
+        if recodes:
+            text += (
+                f"; {recodes} finished re-code(s), each counting in place of the coding it re-codes"
+            )
+        out[str(sid)] = f"{sid}: {text}"
+    return out
 
 
 def _excluded_counts(codings: pd.DataFrame, chosen: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -2565,6 +2590,12 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
                 for line in bundle.analyses[s.id].describe(s)
             )
             or "as stored",
+        ),
+        (
+            "Scale versions",
+            "Each coding keeps the version it was coded under (scale_version in scores); "
+            "a new version never changes which coding counts, only a re-code the lead "
+            "planned does. Finished codings: " + ("; ".join(bundle.versions.values()) or "none"),
         ),
         (
             "Training",

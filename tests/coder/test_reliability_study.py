@@ -498,6 +498,10 @@ def test_xlsx_readme_holds_the_methods_paragraph(
     rows = [tuple(r) + (None,) * 3 for r in wb["README"].iter_rows(values_only=True)]
     at = next(i for i, r in enumerate(rows) if r[0] == "Methods")
     assert (rows[at + 2][0], rows[at + 2][2]) == ("thabs", cli)
+    from exports.csv_export import write_csv
+
+    readme = write_csv(bundle, tmp_path / "m.csv")[-1].read_text(encoding="utf-8")
+    assert f"thabs: {cli}\n" in readme
 
 
 # Shrout & Fleiss ICC(2,1), ICC(3,1) and ICC(1,1) of every rater pair, in base R from
