@@ -51,11 +51,13 @@ import numpy as np
 import pandas as pd
 
 from coder.analysis_set import CodingFact, analysis_codings
+from coder.attrition import NO_AUDIO, Attrition, ScaleAttrition, project_attrition
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
 from coder.reliability import ICC_FORMS, VC_FORMS, ItemReliability, reliability_report
 from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
+from coder.session_window import SessionWindow, offset_of, session_window
 from coder.store.project import Project
 from coder.store.queries import ExportRows, export_rows
 
@@ -119,7 +121,7 @@ LONG_COLUMNS = (
     "value",
     "text",
 )
-NOTE_COLUMNS = ("scale_id", "session_id", "rater", "position_ms", "time", "text")
+NOTE_COLUMNS = ("scale_id", "session_id", "rater", "position_ms", "time", "text", "in_window")
 SPAN_COLUMNS = (
     "scale_id",
     "session_id",
@@ -130,8 +132,11 @@ SPAN_COLUMNS = (
     "start",
     "end",
     "seconds",
+    "in_window",
 )
 UNCODABLE_COLUMNS = ("scale_id", "session_id", "rater", "role", "reason", "text")
+# The start of the ``reason`` of an uncodable row for a session without audio.
+WITHOUT_AUDIO_PREFIX = "without audio: "
 UNCODABLE_COUNT_COLUMNS = ("scale_id", "reason", "n")
 PLAN_COLUMNS = ("scale_id", "session_id", "rater", "role", "queue_position", "state")
 VARIABLE_COLUMNS = (
@@ -366,6 +371,9 @@ class ExportBundle:
             has, for every version a coding of the export was made with.
         analyses: The lead's analysis choices per scale (composite definition, dropped
             items; :mod:`coder.scale_analysis`), stated in the documents.
+        attrition: Per scale, every session it applies to by outcome
+            (:mod:`coder.attrition`); the sessions without audio are also rows of
+            ``uncodable``.
     """
 
     options: ExportOptions
@@ -391,6 +399,7 @@ class ExportBundle:
     patients: pd.DataFrame = field(default_factory=lambda: _empty(PATIENT_COLUMNS))
     version_ids: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
+    attrition: tuple[ScaleAttrition, ...] = ()
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -843,9 +852,11 @@ def build_export_bundle(
     steps.at(0.78)
     reliability = _reliability(scores, scales, variables_by_scale)
     steps.at(0.92)
-    notes = _notes(raw.notes, finished)
-    spans = _spans(raw.spans, finished)
-    uncodable, uncodable_counts = _uncodable(finished)
+    windows = _coding_windows(project, finished, definitions)
+    notes = _notes(_flag_window(raw.notes, windows, "position_ms"), finished)
+    spans = _spans(_flag_window(raw.spans, windows, "start_ms", "end_ms"), finished)
+    attrition = project_attrition(project, chosen)
+    uncodable, uncodable_counts = _uncodable(finished, _without_audio_rows(attrition))
     all_variables = [v for vs in variables_by_scale.values() for v in vs]
     bundle = ExportBundle(
         options=options,
@@ -878,6 +889,7 @@ def build_export_bundle(
         },
         patients=guess_safe(patients),
         analyses=analyses,
+        attrition=attrition.scales,
     )
     steps.at(1.0)
     return bundle
@@ -1856,7 +1868,7 @@ def _with_coding(frame: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
 
 def _notes(notes: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
     if notes.empty:
-        return _empty(NOTE_COLUMNS).astype({"position_ms": "Int64"})
+        return _empty(NOTE_COLUMNS).astype({"position_ms": "Int64", "in_window": bool})
     out = _with_coding(notes, finished).sort_values(["_row", "position_ms"], kind="stable")
     out["position_ms"] = out["position_ms"].astype("Int64")
     out["time"] = pd.Series([format_time_ms(v) for v in out["position_ms"]], index=out.index)
@@ -1866,7 +1878,7 @@ def _notes(notes: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
 def _spans(spans: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
     if spans.empty:
         return _empty(SPAN_COLUMNS).astype(
-            {"start_ms": "Int64", "end_ms": "Int64", "seconds": "float64"}
+            {"start_ms": "Int64", "end_ms": "Int64", "seconds": "float64", "in_window": bool}
         )
     out = _with_coding(spans, finished).sort_values(["_row", "start_ms"], kind="stable")
     out["start_ms"] = out["start_ms"].astype("Int64")
@@ -1880,13 +1892,72 @@ def _spans(spans: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
     return out.loc[:, list(SPAN_COLUMNS)].reset_index(drop=True)
 
 
-def _uncodable(finished: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _coding_windows(
+    project: Project, finished: pd.DataFrame, definitions: Mapping[int, RatingScale]
+) -> dict[int, SessionWindow]:
+    """coding id -> its session's coding window (:func:`coder.session_window.session_window`:
+    the window of the scale version coded, moved by the session's offset)."""
+    offsets = {s.key: offset_of(s.key, s.metadata) for s in project.sessions()}
+    return {
+        int(cid): session_window(definitions[int(pk)].window, offset_ms=offsets.get(sid, 0))
+        for cid, pk, sid in zip(
+            finished["coding_id"], finished["scale_pk"], finished["session_id"], strict=True
+        )
+    }
+
+
+def _flag_window(
+    frame: pd.DataFrame,
+    windows: Mapping[int, SessionWindow],
+    start: str,
+    end: str | None = None,
+) -> pd.DataFrame:
+    """``frame`` (notes or spans, with ``coding_id``) with a boolean ``in_window`` column."""
+    frame = frame.copy()
+    flags = []
+    ends = frame[end] if end is not None else frame[start]
+    for cid, first, last in zip(frame["coding_id"], frame[start], ends, strict=True):
+        window = windows.get(int(cid))
+        stop = None if last is None or pd.isna(last) else int(last)  # NaN: an open span
+        flags.append(window is None or window.contains_span(int(first), stop))
+    frame["in_window"] = pd.Series(flags, index=frame.index, dtype=bool)
+    return frame
+
+
+def _without_audio_rows(attrition: Attrition) -> pd.DataFrame:
+    """Rows of the ``uncodable`` table for sessions that never had a usable recording
+    (no rater: the reason comes from the import, see :mod:`coder.attrition`)."""
+    rows = [
+        {
+            "scale_id": o.scale_id,
+            "session_id": o.session_id,
+            "rater": None,
+            "role": None,
+            "reason": f"{WITHOUT_AUDIO_PREFIX}{o.reason}",
+            "text": None,
+        }
+        for o in attrition.outcomes
+        if o.outcome == NO_AUDIO
+    ]
+    return pd.DataFrame(rows, columns=list(UNCODABLE_COLUMNS))
+
+
+def _uncodable(
+    finished: pd.DataFrame, without_audio: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = finished[finished["state"] == CodingStatus.UNCODABLE]
     table = rows.rename(columns={"uncodable_reason": "reason", "uncodable_text": "text"})
     table = table.loc[:, list(UNCODABLE_COLUMNS)].reset_index(drop=True)
     # No explanation given is missing, not an empty text.
     given = table["text"].notna() & (table["text"].astype(object) != "")
     table["text"] = table["text"].astype(object).where(given, None)
+    if without_audio is not None and not without_audio.empty:
+        table = (
+            without_audio.astype(object)
+            if table.empty
+            else pd.concat([table.astype(object), without_audio.astype(object)], ignore_index=True)
+        )
+        rows = table
     if rows.empty:
         counts = _empty(UNCODABLE_COUNT_COLUMNS).astype({"n": "Int64"})
     else:
@@ -1950,8 +2021,15 @@ TABLE_DOCS: dict[str, str] = {
     ),
     "notes": "Rater notes with their time stamps (position in the recording).",
     "spans": "Time spans marked for duration items.",
-    "uncodable": "Codings marked uncodable, with the reason and the rater's text.",
-    "uncodable_counts": "Uncodable codings counted by scale and reason.",
+    "uncodable": (
+        "Codings marked uncodable, with the reason and the rater's text; and sessions "
+        "the scale applies to that never had a usable recording (no rater; the reason "
+        "starts with 'without audio:'). The README's Attrition line counts every session."
+    ),
+    "uncodable_counts": (
+        "The rows of uncodable counted by scale and reason (uncodable codings, and "
+        "sessions without audio)."
+    ),
     "plan": "Every coding assigned (whatever its state), per rater in queue order.",
     "variables": (
         "Codebook: every item and composite column of every scale with its scale, text, "
@@ -2004,7 +2082,15 @@ _COMMON_DOCS: dict[str, str] = {
     "start": "Span start as mm:ss.",
     "end": "Span end as mm:ss.",
     "seconds": "Span length in seconds.",
-    "reason": "The uncodable reason chosen by the rater.",
+    "reason": (
+        "The uncodable reason chosen by the rater; 'without audio: ...' for a session "
+        "without a usable recording (no file given, file not found, file unreadable)."
+    ),
+    "in_window": (
+        "True when the note (the whole span) lies inside the session's coding window "
+        "(the scale's window moved by the session's window_offset); False marks one "
+        "outside it. A span outside still counts in its item's seconds."
+    ),
     "n": "Number of codings.",
     "queue_position": "Position in the rater's queue.",
     "variable": "Item or composite column: <scale>_<item>, as in scores and final.",
@@ -2325,6 +2411,10 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Winsorizing", winsor),
         ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
         ("Codings left out", left_out or "none"),
+        (
+            "Attrition",
+            "; ".join(f"{a.scale_id}: {a.line()}" for a in bundle.attrition) or "none",
+        ),
         (
             "Scale definitions",
             "; ".join(

@@ -217,3 +217,20 @@ def test_heat_map_colours_deepen_with_the_count(qtbot, app) -> None:  # type: ig
     view.resize(300, 200)
     image = view.grab().toImage()
     assert not image.isNull()
+
+
+def test_the_lead_is_warned_of_placeholder_anchors_and_our_wording(
+    qtbot,  # type: ignore[no-untyped-def]
+    project: Project,
+    runner: TaskRunner,
+) -> None:
+    panel = open_panel(qtbot, project, runner)
+    assert panel.current_scale_id() == "thabs"
+    text = panel.scale_notes.text()
+    assert panel.scale_notes.isVisible()
+    assert "placeholder anchor texts for value(s) 1, 2, 3" in text
+    assert "Rule of ours" in text and "Review and praise score 0" in text
+    # Another scale shows its own notes: resistance reports the paper's one-way ICC.
+    with qtbot.waitSignal(panel.state_loaded, timeout=10_000):
+        panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("resistance"))
+    assert "Reported ICC form ICC1: as the source reports it" in panel.scale_notes.text()
