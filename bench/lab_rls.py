@@ -4,9 +4,9 @@ views and row policies, against the same work by the owner (no policies).
 Run with ``python bench/lab_rls.py [--sessions N] [--raters R] [--changes K]``. It starts
 a throw-away PostgreSQL server (as the tests do, or uses $SESSION_CODER_TEST_PG_URL),
 makes a project of N sessions, each coded by two of R raters, and times K score changes
-(each one transaction with its history row) and K loads of a coding, once through a
-rater's own login and once through the owner's. The ratio is rater time / owner time.
-Target: the policies cost at most half again (ratio under 1.5).
+(each one transaction with its history row) and K loads of a coding, through a rater's
+own login and through the owner's, alternately, best of three each. The ratio is rater
+time / owner time. Target: the policies cost at most half again (ratio under 1.5).
 
 The last printed line is one JSON object with the figures.
 """
@@ -78,8 +78,12 @@ def main() -> None:
             .render_as_string(hide_password=False)
         )
         _work(url, "R0", 20)  # warm up the server's caches
-        owner = _work(url, "R1", args.changes)
-        rater = _work(rater_url, "R1", args.changes)
+        # Alternating, best of three each: the machine's other load hits both alike.
+        runs = [(_work(url, "R1", args.changes), _work(rater_url, "R1", args.changes))]
+        runs += [(_work(url, "R1", args.changes), _work(rater_url, "R1", args.changes))]
+        runs += [(_work(url, "R1", args.changes), _work(rater_url, "R1", args.changes))]
+        owner = (min(o[0] for o, _r in runs), min(o[1] for o, _r in runs))
+        rater = (min(r[0] for _o, r in runs), min(r[1] for _o, r in runs))
         figures = {
             "sessions": args.sessions,
             "raters": args.raters,

@@ -257,6 +257,13 @@ class PlanPanel(QWidget):
             "Sessions every rater codes for training; they are left out of the analysis"
         )
         form.addRow("Training sessions", self.training_edit)
+        self.recode_check = QCheckBox("Re-code sessions coded under an older version")
+        self.recode_check.setToolTip(
+            "Without it, sessions already coded under an older version of the scale stay "
+            "on it. With it, their raters code them again under the newest version; each "
+            "earlier coding counts until its re-code is submitted."
+        )
+        form.addRow(self.recode_check)
         buttons = QHBoxLayout()
         self.preview_button = QPushButton("Preview")
         self.preview_button.setDefault(True)
@@ -502,6 +509,7 @@ class PlanPanel(QWidget):
             exclude_pool_of=apart,
             session_numbers=parse_session_numbers(self.session_numbers_edit.text()),
             training=training,
+            recode=self.recode_check.isChecked(),
         )
 
     def _checked_request(self) -> PlanRequest | None:
