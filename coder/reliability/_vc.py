@@ -391,13 +391,21 @@ def _evaluate(d: _VcDesign, ys: _YStats, alpha: FloatArray, gamma: FloatArray) -
 
 
 def _newton(
-    d: _VcDesign, ys: _YStats, x0: FloatArray, *, max_iter: int = 60, tol: float = 1e-11
+    d: _VcDesign,
+    ys: _YStats,
+    x0: FloatArray,
+    *,
+    max_iter: int = 60,
+    tol: float = 1e-11,
+    refresh: int = 1,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Projected Newton on x = (alpha, gamma) >= 0, batched; returns (x, converged).
 
-    The Hessian comes from forward differences of the analytic gradient; steps are
-    halved until the deviance does not increase. Data sets that have converged drop
-    out of the batch.
+    The Hessian comes from forward differences of the analytic gradient, recomputed
+    every ``refresh`` iterations (in between it is kept: a chord step, one deviance
+    evaluation per iteration, for starts close to the optimum). Steps are halved
+    until the deviance does not increase. Data sets that have converged drop out of
+    the batch.
     """
     x_all = np.array(x0, dtype=np.float64, copy=True)
     done_all = np.zeros(x_all.shape[0], dtype=bool)
@@ -405,17 +413,12 @@ def _newton(
     sub = ys
     x = x_all.copy()
     cur = _evaluate(d, sub, x[:, 0], x[:, 1])
-    for _ in range(max_iter):
+    h = np.zeros((0, 2, 2))
+    for it in range(max_iter):
         b = x.shape[0]
         g = cur.grad
-        h = np.empty((b, 2, 2))
-        for j in range(2):
-            step = 1e-6 * np.maximum(x[:, j], 1e-3)
-            xp = x.copy()
-            xp[:, j] += step
-            gp = _evaluate(d, sub, xp[:, 0], xp[:, 1]).grad
-            h[:, :, j] = (gp - g) / step[:, None]
-        h = 0.5 * (h + np.transpose(h, (0, 2, 1)))
+        if it % refresh == 0:
+            h = _hessian(d, sub, x, g)
         p = _newton_step(x, g, h)
         t = np.ones(b)
         accepted = np.zeros(b, dtype=bool)
@@ -443,8 +446,21 @@ def _newton(
         idx = idx[keep]
         x = new_x[keep]
         cur = _Eval(new.dev[keep], new.grad[keep], new.r2[keep], new.beta[keep])
+        h = h[keep]
         sub = ys.take(idx)
     return x_all, done_all
+
+
+def _hessian(d: _VcDesign, ys: _YStats, x: FloatArray, g: FloatArray) -> FloatArray:
+    """Forward-difference Hessian of the deviance from its analytic gradient (batched)."""
+    h = np.empty((x.shape[0], 2, 2))
+    for j in range(2):
+        step = 1e-6 * np.maximum(x[:, j], 1e-3)
+        xp = x.copy()
+        xp[:, j] += step
+        gp = _evaluate(d, ys, xp[:, 0], xp[:, 1]).grad
+        h[:, :, j] = (gp - g) / step[:, None]
+    return 0.5 * (h + np.transpose(h, (0, 2, 1)))
 
 
 def _newton_step(x: FloatArray, g: FloatArray, h: FloatArray) -> FloatArray:
@@ -768,7 +784,7 @@ def _bootstrap(
         done += nb
         ys = sim.draw(rng, nb)
         start = np.repeat(np.maximum(x, 1e-6)[None, :], nb, axis=0)
-        xb, ok = _newton(d, ys, start, max_iter=30, tol=1e-7)
+        xb, ok = _newton(d, ys, start, max_iter=60, tol=1e-6, refresh=4)
         ev = _evaluate(d, ys, xb[:, 0], xb[:, 1])
         s, r, e = _components(xb, ev, d.n)
         good = ok & np.isfinite(s) & (e > 0)
