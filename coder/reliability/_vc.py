@@ -420,20 +420,24 @@ def _newton(
         if it % refresh == 0:
             h = _hessian(d, sub, x, g)
         p = _newton_step(x, g, h)
-        t = np.ones(b)
+        t = 1.0
         accepted = np.zeros(b, dtype=bool)
         new_x = x.copy()
         new = cur
-        for _ in range(40):
-            trial = np.clip(x + t[:, None] * p, 0.0, _MAX_RATIO)
-            ev = _evaluate(d, sub, trial[:, 0], trial[:, 1])
-            ok = ~accepted & (ev.dev <= cur.dev + 1e-12 * np.abs(cur.dev))
-            new_x[ok] = trial[ok]
-            new = _merge(new, ev, ok)
-            accepted |= ok
-            if accepted.all():
+        trying = np.arange(b)
+        for _ in range(30):  # step halving, on the data sets without descent yet
+            trial = np.clip(x[trying] + t * p[trying], 0.0, _MAX_RATIO)
+            part = sub if trying.size == b else sub.take(trying)
+            ev = _evaluate(d, part, trial[:, 0], trial[:, 1])
+            ok = ev.dev <= cur.dev[trying] + 1e-12 * np.abs(cur.dev[trying])
+            hit = trying[ok]
+            new_x[hit] = trial[ok]
+            new = _put(new, ev, hit, ok)
+            accepted[hit] = True
+            trying = trying[~ok]
+            if trying.size == 0:
                 break
-            t = np.where(accepted, t, 0.5 * t)
+            t *= 0.5
         moved = np.abs(new_x - x).max(axis=1)
         # Converged when the step is below tol, or no descent is left (the optimum
         # to rounding).
@@ -489,13 +493,11 @@ def _newton_step(x: FloatArray, g: FloatArray, h: FloatArray) -> FloatArray:
     return p
 
 
-def _merge(a: _Eval, b: _Eval, take: npt.NDArray[np.bool_]) -> _Eval:
-    return _Eval(
-        np.where(take, b.dev, a.dev),
-        np.where(take[:, None], b.grad, a.grad),
-        np.where(take, b.r2, a.r2),
-        np.where(take, b.beta, a.beta),
-    )
+def _put(a: _Eval, b: _Eval, at: IntArray, rows: npt.NDArray[np.bool_]) -> _Eval:
+    """``a`` with the entries ``at`` replaced by ``b``'s rows ``rows``."""
+    dev, grad, r2, beta = a.dev.copy(), a.grad.copy(), a.r2.copy(), a.beta.copy()
+    dev[at], grad[at], r2[at], beta[at] = b.dev[rows], b.grad[rows], b.r2[rows], b.beta[rows]
+    return _Eval(dev, grad, r2, beta)
 
 
 def _start(d: _VcDesign, y: FloatArray) -> FloatArray:
