@@ -193,7 +193,7 @@ def add_commands(sub: Commands) -> None:
     p.add_argument(
         "--long",
         metavar="FILE.csv",
-        help="long CSV: session_id,rater_id,item_id,score (blank = missing)",
+        help="long CSV: session_id,rater_id,item_id,score (blank or NA = missing)",
     )
     p.add_argument(
         "--range",

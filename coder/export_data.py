@@ -38,9 +38,10 @@ build stops with :class:`ExportCancelled`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata as _metadata
@@ -76,6 +77,9 @@ TABLES: tuple[str, ...] = (
     "plan",
     "variables",
 )
+
+#: Text twins of millisecond times (``mm:ss``, ``h:mm:ss`` from an hour on).
+CLOCK_COLUMNS: frozenset[str] = frozenset({"time", "start", "end"})
 
 #: Columns holding a calendar date (no time of day): dates in xlsx, YYYY-MM-DD in csv.
 DATE_COLUMNS: frozenset[str] = frozenset({"date"})
@@ -130,10 +134,15 @@ VARIABLE_COLUMNS = (
     "item_id",
     "kind",
     "label",
+    "description",
     "min",
     "max",
     "value_labels",
     "composite_of",
+    "missing",
+    "scale_version",
+    "scale_sha256",
+    "other_versions",
 )
 DESCRIPTIVE_COLUMNS = (
     "scale_id",
@@ -494,13 +503,63 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
     return tuple(out)
 
 
-def _variables_frame(variables: Sequence[Variable], scales: Sequence[RatingScale]) -> pd.DataFrame:
-    methods = {(s.id, c.id): c.method for s in scales for c in s.composites}
+#: What an empty cell of a variable means, by kind (the codebook's ``missing``).
+MISSING_DOCS: Mapping[str, str] = {
+    "item": (
+        "empty when not scored: the coding is uncodable (state uncodable, reason in "
+        "uncodable), the item is not in the scale version coded (scale_version), or "
+        "the rater left it blank"
+    ),
+    "text": (
+        "empty when no answer was given, the coding is uncodable, or the item is not "
+        "in the scale version coded"
+    ),
+    "composite": "empty when any of its items is empty (or the coding is uncodable)",
+}
+
+
+def scale_sha256(scale: RatingScale) -> str:
+    """The SHA-256 of a scale file as stored with the project (its YAML text)."""
+    return hashlib.sha256(scale.source.encode("utf-8")).hexdigest()
+
+
+def _variables_frame(
+    variables: Sequence[Variable],
+    definitions: Mapping[int, RatingScale],
+    newest: Sequence[RatingScale],
+    coded_pks: Collection[int],
+) -> pd.DataFrame:
+    """The codebook: one row per variable, with the scale versions it was coded under.
+
+    The versions of a variable are the stored versions of its scale that define it
+    and have finished codings in the export (the newest version when nothing is
+    coded yet): ``scale_version`` and ``scale_sha256`` give the newest of them,
+    ``other_versions`` the older ones as ``version: sha256`` (``; ``-separated).
+    """
+    versions: dict[str, list[RatingScale]] = {}
+    for pk, definition in definitions.items():
+        if pk in coded_pks:
+            versions.setdefault(definition.id, []).append(definition)
+    for scale in newest:
+        versions.setdefault(scale.id, [scale])
+    by_version = {(d.id, d.version): d for d in (*definitions.values(), *newest)}
     rows = []
     for v in variables:
-        composite = ""
+        composite = description = ""
+        defining = [
+            d
+            for d in versions.get(v.scale_id, [])
+            if any(x.item_id == v.item_id for x in scale_variables(d))
+        ] or [by_version[(s.id, s.version)] for s in newest if s.id == v.scale_id]
+        defining.sort(key=lambda d: d.version)
         if v.kind == "composite":
-            composite = f"{methods[(v.scale_id, v.item_id)]} of " + ", ".join(v.composite_of)
+            comp = next(c for c in defining[-1].composites if c.id == v.item_id)
+            composite = f"{comp.method} of " + ", ".join(v.composite_of)
+            missing = MISSING_DOCS["composite"]
+        else:
+            item = next((i for i in defining[-1].items if i.id == v.item_id), None)
+            description = item.description if item is not None else ""
+            missing = MISSING_DOCS["text" if v.kind == ItemKind.TEXT else "item"]
         rows.append(
             (
                 v.scale_id,
@@ -508,14 +567,19 @@ def _variables_frame(variables: Sequence[Variable], scales: Sequence[RatingScale
                 v.item_id,
                 v.kind,
                 v.label,
+                description or None,
                 v.min,
                 v.max,
-                "; ".join(f"{k} = {t}" for k, t in v.value_labels.items()),
-                composite,
+                "; ".join(f"{k} = {t}" for k, t in v.value_labels.items()) or None,
+                composite or None,
+                missing,
+                defining[-1].version,
+                scale_sha256(defining[-1]),
+                "; ".join(f"{d.version}: {scale_sha256(d)}" for d in defining[:-1]) or None,
             )
         )
     frame = pd.DataFrame.from_records(rows, columns=list(VARIABLE_COLUMNS))
-    for col in ("min", "max"):
+    for col in ("min", "max", "scale_version"):
         frame[col] = frame[col].astype("Int64")
     return frame
 
@@ -735,7 +799,9 @@ def build_export_bundle(
         created_at=datetime.now(UTC),
         app_version=app_version(),
         scales=tuple(scales),
-        variables=_variables_frame(all_variables, [*definitions.values(), *scales]),
+        variables=_variables_frame(
+            all_variables, definitions, scales, set(finished["scale_pk"].astype(int))
+        ),
         scores=scores.drop(columns=["_analysis", "_reliability", "_primary", "_coding_id"]),
         long=guess_safe(long),
         pairs=pairs,
@@ -1450,6 +1516,9 @@ def _uncodable(finished: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = finished[finished["state"] == CodingStatus.UNCODABLE]
     table = rows.rename(columns={"uncodable_reason": "reason", "uncodable_text": "text"})
     table = table.loc[:, list(UNCODABLE_COLUMNS)].reset_index(drop=True)
+    # No explanation given is missing, not an empty text.
+    given = table["text"].notna() & (table["text"].astype(object) != "")
+    table["text"] = table["text"].astype(object).where(given, None)
     if rows.empty:
         counts = _empty(UNCODABLE_COUNT_COLUMNS).astype({"n": "Int64"})
     else:
@@ -1506,7 +1575,11 @@ TABLE_DOCS: dict[str, str] = {
     "uncodable": "Codings marked uncodable, with the reason and the rater's text.",
     "uncodable_counts": "Uncodable codings counted by scale and reason.",
     "plan": "Every coding assigned (whatever its state), per rater in queue order.",
-    "variables": "Codebook: the item and composite columns of every scale.",
+    "variables": (
+        "Codebook: every item and composite column of every scale with its scale, text, "
+        "kind, range, anchors, what an empty cell means, and the scale version(s) and "
+        "scale file hash(es) it was coded under."
+    ),
 }
 
 _COMMON_DOCS: dict[str, str] = {
@@ -1581,6 +1654,25 @@ _DESCRIPTIVE_DOCS: dict[str, str] = {
     "lower_fence": "q1 - K x IQR: lower values were set to this (empty when off).",
     "upper_fence": "q3 + K x IQR: higher values were set to this (empty when off).",
     "adjusted_n": "Values set to a fence by winsorizing (0 when off).",
+}
+_CODEBOOK_DOCS: dict[str, str] = {
+    "column": (
+        "The variable's column in scores, final and pairs (_A/_B): <scale>_<item>, "
+        "item_<scale>_<item> where that names a fixed column."
+    ),
+    "item_id": "The item or composite id in the scale file (long: item_id).",
+    "kind": "ordinal, nominal, count, duration (seconds), text or composite.",
+    "label": "The item's text (its label in the scale file).",
+    "description": "The item's longer description from the scale file, if any.",
+    "missing": "What an empty cell of this variable means.",
+    "scale_version": (
+        "The newest version of the scale the exported codings of this variable were "
+        "made with (the newest version of the scale when none is coded yet)."
+    ),
+    "scale_sha256": ("SHA-256 of that version's scale file (YAML) as stored in the project."),
+    "other_versions": (
+        "Older versions the variable was also coded with, as version: SHA-256 (empty when none)."
+    ),
 }
 _UNCODABLE_COUNT_DOCS = {"count_scale_id": "Scale id.", "count_reason": "Uncodable reason."}
 
@@ -1730,6 +1822,7 @@ def describe_columns(
         "reliability": _reliability_docs(reported),
         "descriptives": _DESCRIPTIVE_DOCS,
         "plan": {"state": _PLAN_STATE_DOC},
+        "variables": _CODEBOOK_DOCS,
     }.get(table, {})
     out = []
     for column in columns:

@@ -32,7 +32,8 @@ created), the files are ``export.csv``, ``export_codebook.csv`` ... inside it. F
 are UTF-8 without a byte-order mark, comma-separated, with a header row; a missing
 value is an empty field; booleans are ``TRUE``/``FALSE``; the session ``date`` is
 ``YYYY-MM-DD``, ``submitted_at`` ``YYYY-MM-DD HH:MM:SS`` (UTC); no number is
-infinite (an infinite F is empty, with ``<form>_F_infinite`` TRUE). Both
+infinite (an infinite F is empty, with ``<form>_F_infinite`` TRUE); the time
+texts of notes and spans are ``h:mm:ss`` (``0:01:30``: readr reads them as times). Both
 ``read.csv`` / ``readr::read_csv`` and ``pandas.read_csv`` read them as they are.
 Every file is written beside its final name and moved into place only when all of
 them are complete, so a failed export leaves no half-written set.
@@ -57,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from coder.export_data import (
+    CLOCK_COLUMNS,
     DATE_COLUMNS,
     TABLE_DOCS,
     ExportBundle,
@@ -130,8 +132,10 @@ def csv_values(frame: pd.DataFrame) -> pd.DataFrame:
 
     Booleans become ``TRUE``/``FALSE`` (what ``read.csv`` and ``readr`` read as
     logical; pandas too), a calendar date (:data:`coder.export_data.DATE_COLUMNS`)
-    ``YYYY-MM-DD``, and an infinite number an empty field (the tables flag infinite
-    statistics in a column of their own). Everything else is unchanged.
+    ``YYYY-MM-DD``, a time text (:data:`coder.export_data.CLOCK_COLUMNS`) always
+    ``h:mm:ss`` (readr takes ``mm:ss`` for hours and minutes), and an infinite number
+    an empty field (the tables flag infinite statistics in a column of their own).
+    Everything else is unchanged.
     """
     out: pd.DataFrame | None = None
     for position, column in enumerate(frame.columns):
@@ -140,6 +144,9 @@ def csv_values(frame: pd.DataFrame) -> pd.DataFrame:
         new: list[Any] | np.ndarray | None = None
         if pd.api.types.is_bool_dtype(dtype):
             new = [None if v is pd.NA else ("TRUE" if v else "FALSE") for v in cells.tolist()]
+        elif column in CLOCK_COLUMNS and not pd.api.types.is_numeric_dtype(dtype):
+            # readr reads "01:30" as 1 h 30 min; "0:01:30" is read right (hms).
+            new = [_full_clock(v) for v in cells.tolist()]
         elif column in DATE_COLUMNS and pd.api.types.is_datetime64_any_dtype(dtype):
             new = [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in cells.tolist()]
         elif pd.api.types.is_float_dtype(dtype):
@@ -153,6 +160,13 @@ def csv_values(frame: pd.DataFrame) -> pd.DataFrame:
                 position, new if isinstance(new, np.ndarray) else np.array(new, dtype=object)
             )
     return frame if out is None else out
+
+
+def _full_clock(value: Any) -> Any:
+    """``mm:ss`` as ``h:mm:ss`` (``01:30`` -> ``0:01:30``); anything else unchanged."""
+    if isinstance(value, str) and value.count(":") == 1:
+        return f"0:{value}"
+    return value
 
 
 LONG_TABLE = "long"
@@ -288,7 +302,8 @@ def _readme(bundle: ExportBundle, files: list[CsvFile]) -> str:
         "Files are UTF-8, comma-separated, with a header row; a missing value is an empty",
         "field; booleans are TRUE/FALSE; the session date is YYYY-MM-DD and submitted_at",
         "YYYY-MM-DD HH:MM:SS (UTC); an infinite F statistic (perfect agreement) is empty,",
-        "with <form>_F_infinite TRUE. Columns are named <scale>_<item> (the codebook",
+        "with <form>_F_infinite TRUE; time texts (time, start, end) are h:mm:ss, e.g.",
+        "0:01:30. Columns are named <scale>_<item> (the codebook",
         "lists them). A text that begins with =, +,",
         "-, @, a tab or a carriage return starts with an added ' so that spreadsheet",
         "programs do not run it as a formula; numbers are never changed. Line breaks in",

@@ -17,6 +17,8 @@ LONG_COLUMNS: tuple[str, ...] = ("session_id", "rater_id", "item_id", "score")
 """Required columns of a long rating file, in the documented order."""
 
 _NA_WORDS = {"na", "nan", "n/a", "null", "none", "-", ".", "missing"}
+#: Scores that mean missing: an empty cell, or ``NA`` as R's ``write.csv`` writes it.
+MISSING_SCORES: frozenset[str] = frozenset({"", "NA"})
 
 
 def load_long_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -24,7 +26,7 @@ def load_long_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     One row per (session, rater, item). Ids are kept as strings exactly as written
     (surrounding spaces removed, so ``"007"`` stays ``"007"``); ``score`` is a number,
-    and a blank score means missing (NaN). Further columns are allowed and ignored.
+    and a blank score or ``NA`` (R's ``write.csv``) means missing (NaN). Further columns are allowed and ignored.
     A UTF-8 byte-order mark (Excel's "CSV UTF-8") is accepted.
 
     Args:
@@ -79,7 +81,7 @@ def _load_fast(path: str | os.PathLike[str]) -> pd.DataFrame | None:
         if column != "score" and bool((stripped == "").any()):
             return None
         frame[column] = stripped.to_numpy()
-    blank = (frame["score"] == "").to_numpy()
+    blank = frame["score"].isin(list(MISSING_SCORES)).to_numpy()
     parsed = pd.to_numeric(frame["score"].where(~blank, "nan"), errors="coerce").to_numpy(
         dtype=np.float64
     )
@@ -152,7 +154,7 @@ def _load_exact(path: str | os.PathLike[str]) -> pd.DataFrame:
                 f"{name}, line {line}, column {column}: empty; every row needs a {column}"
             )
     raw_scores = pd.Series(columns[3], dtype=object)
-    blank = (raw_scores == "").to_numpy()
+    blank = raw_scores.isin(list(MISSING_SCORES)).to_numpy()
     parsed = pd.to_numeric(raw_scores.where(~blank, "nan"), errors="coerce").to_numpy(
         dtype=np.float64
     )
@@ -161,7 +163,7 @@ def _load_exact(path: str | os.PathLike[str]) -> pd.DataFrame:
         pos = int(np.argmax(bad))
         text = str(raw_scores.iloc[pos])
         hint = (
-            "leave the cell empty for a missing score"
+            "leave the cell empty (or write NA) for a missing score"
             if text.lower() in _NA_WORDS
             else "write a number with a dot as decimal separator, or leave it empty when missing"
         )

@@ -46,6 +46,7 @@ _RATER_CODING_WRITE = (
     "state, uncodable_reason, uncodable_text, started_at, submitted_at, playhead_ms, reopen_allowed"
 )
 _RATER_SESSION_READ = "id, session_key, audio_id, audio_status, audio_reason"
+_RATER_PROJECT_READ = "id, name, created_at"
 _RATER_CHILD_TABLES = ("ratings", "notes", "spans")
 _RLS_TABLES = (
     "raters",
@@ -251,8 +252,10 @@ def install(conn: Connection) -> None:
             _exec(conn, f"GRANT SELECT, INSERT, UPDATE, DELETE ON public.{table} TO {lead}")
     _exec(conn, f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, {rater}")
     _exec(conn, f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {lead}")
-    for table in ("project", "scales", "raters", "audio_files"):
+    for table in ("scales", "raters", "audio_files"):
         _exec(conn, f"GRANT SELECT ON public.{table} TO {rater}")
+    # The project's name, not its settings (other raters' certification overrides).
+    _exec(conn, f"GRANT SELECT ({_RATER_PROJECT_READ}) ON public.project TO {rater}")
     _exec(conn, f"GRANT SELECT ({_RATER_CODING_READ}) ON public.codings TO {rater}")
     _exec(conn, f"GRANT UPDATE ({_RATER_CODING_WRITE}) ON public.codings TO {rater}")
     _exec(conn, f"GRANT SELECT ({_RATER_SESSION_READ}) ON public.sessions TO {rater}")
@@ -330,14 +333,14 @@ def install(conn: Connection) -> None:
     _exec(conn, f"CREATE SCHEMA IF NOT EXISTS {schema}")
     _exec(conn, f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC")
     _exec(conn, f"GRANT USAGE ON SCHEMA {schema} TO {both}")
-    for table in ("sessions", "codings"):
+    for table in _RATER_VIEWS:
         _exec(conn, f"DROP VIEW IF EXISTS {schema}.{table}")
         _exec(
             conn,
             f"CREATE VIEW {schema}.{table} WITH (security_invoker = true) AS "
             f"SELECT {_rater_columns(conn, table)} FROM public.{table}",
         )
-    _exec(conn, f"GRANT SELECT ON {schema}.sessions TO {rater}")
+    _exec(conn, f"GRANT SELECT ON {schema}.sessions, {schema}.project TO {rater}")
     _exec(conn, f"GRANT SELECT, UPDATE ({_RATER_CODING_WRITE}) ON {schema}.codings TO {rater}")
 
 
@@ -353,7 +356,9 @@ _BLINDED = {
     "training": "false",
     "plan_id": "NULL::integer",
     "role": "''::varchar(20)",
+    "settings_json": "'{}'::text",
 }
+_RATER_VIEWS = ("sessions", "codings", "project")
 
 
 def _rater_columns(conn: Connection, table: str) -> str:
@@ -364,6 +369,7 @@ def _rater_columns(conn: Connection, table: str) -> str:
     readable = {
         "sessions": set(_RATER_SESSION_READ.split(", ")),
         "codings": set(_RATER_CODING_READ.split(", ")),
+        "project": set(_RATER_PROJECT_READ.split(", ")),
     }[table]
     parts = []
     for column in Base.metadata.tables[table].columns:
@@ -379,7 +385,7 @@ def _rater_columns(conn: Connection, table: str) -> str:
 def drop_views(conn: Connection) -> None:
     """Drop the raters' views (before a migration; :func:`install` makes them again)."""
     schema = ident(RATER_SCHEMA)
-    _exec(conn, f"DROP VIEW IF EXISTS {schema}.sessions, {schema}.codings")
+    _exec(conn, f"DROP VIEW IF EXISTS {', '.join(f'{schema}.{t}' for t in _RATER_VIEWS)}")
 
 
 def groups_of(conn: Connection) -> Groups:

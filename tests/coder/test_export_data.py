@@ -569,3 +569,57 @@ def test_guess_safe_brings_each_columns_first_value_into_the_first_rows() -> Non
     assert guess_safe(short) is short
     empty = frame.assign(late=np.nan, text=None)
     assert guess_safe(empty) is empty  # a column with no value at all stays as it is
+
+
+# --------------------------------------------------------------------------- codebook
+
+
+def test_codebook_lists_every_variable_with_its_scale_version_and_file_hash(
+    bundle: ExportBundle, tmp_path: Path
+) -> None:
+    import hashlib
+
+    codebook = bundle.variables.set_index("column")
+    assert list(bundle.variables["column"]) == [v.column for v in bundle.all_variables]
+    spec = codebook.loc["thabs_specification"]
+    assert (spec["scale_id"], spec["item_id"], spec["kind"]) == (
+        "thabs",
+        "specification",
+        "ordinal",
+    )
+    assert (spec["min"], spec["max"]) == (0, 4) and "0 = not done" in spec["value_labels"]
+    assert spec["scale_version"] == 1 and pd.isna(spec["other_versions"])
+    source = load_builtin_scale("thabs").source
+    assert spec["scale_sha256"] == hashlib.sha256(source.encode("utf-8")).hexdigest()
+    assert "uncodable" in spec["missing"] and "left it blank" in spec["missing"]
+    assert codebook.loc["thabs_behaviour_mean", "composite_of"].startswith("mean of ")
+    assert codebook.loc["ghes_completed_log", "kind"] == "text"
+
+    def tiny(version: int, items: str) -> RatingScale:
+        return parse_scale(
+            f"id: tiny\nname: Tiny\nversion: {version}\ncitation: none\n"
+            "instructions: Rate.\nrated: client\nwindow: whole\napplies_to: all\n"
+            f"items:\n{items}"
+        )
+
+    one = "  - {id: a, label: A, kind: count}\n"
+    with Project.create(tmp_path / "v.scproj") as project:
+        project.add_scale(tiny(1, one))
+        project.add_raters(["A1"])
+        add_plain_sessions(project, ["X1", "X2"])
+        view = project.rater_view("A1")
+        coding = project.add_coding("X1", "A1", "tiny")
+        view.set_value(coding, "a", 1)
+        view.submit(coding)
+        project.add_scale(tiny(2, one + "  - {id: b, label: B, kind: count}\n"))
+        coding = project.add_coding("X2", "A1", "tiny")
+        view.set_value(coding, "a", 0)
+        view.set_value(coding, "b", 5)
+        view.submit(coding)
+        versions = build_export_bundle(project).variables.set_index("column")
+    assert versions.loc["tiny_a", "scale_version"] == 2
+    older = versions.loc["tiny_a", "other_versions"]
+    assert older.startswith("1: ") and len(older) == 3 + 64
+    assert older[3:] != versions.loc["tiny_a", "scale_sha256"]
+    assert versions.loc["tiny_b", "scale_version"] == 2
+    assert pd.isna(versions.loc["tiny_b", "other_versions"])

@@ -67,6 +67,7 @@ def lab(pg_url: str, tmp_path: Path) -> Lab:
     pointer = tmp_path / "lab.scproj"
     with Project.create(pointer, db_url=pg_url) as project:
         project.add_scale(load_builtin_scale("thabs"))
+        project.set_setting("certification_overrides", {"thabs": {"R2": {"allow": False}}})
         add_plain_sessions(
             project,
             [
@@ -139,9 +140,12 @@ def test_a_rater_cannot_read_the_history_plans_or_anything_of_the_lead(lab: Lab)
         ):
             assert "permission denied" in _refused(conn, sql), sql
         # Every other table, also one a later revision adds, is closed to a rater.
-        open_to_raters = {"project", "scales", "raters", "audio_files", "ratings", "notes", "spans"}
+        open_to_raters = {"scales", "raters", "audio_files", "ratings", "notes", "spans"}
         for table in sorted(set(Base.metadata.tables) - open_to_raters):
             assert "permission denied" in _refused(conn, f"SELECT * FROM public.{table}"), table
+        # The project's name, not its settings (e.g. other raters' certification).
+        assert _rows(conn, "SELECT name, settings_json FROM project") == [("lab", "{}")]
+        assert "permission denied" in _refused(conn, "SELECT settings_json FROM public.project")
         # Only the ids of history rows this login wrote (none yet), for INSERT ... RETURNING.
         assert _rows(conn, "SELECT id FROM history") == []
         # Its role cannot be switched to the lead's.

@@ -150,6 +150,48 @@ def test_hayes_krippendorff_example_alpha_and_pairs() -> None:
         assert stat.ci95[0] < stat.value < stat.ci95[1]
 
 
+def _naive_bootstrap(data: np.ndarray, level: str, replicates: int, seed: int) -> np.ndarray:
+    """The procedure as Hayes & Krippendorff describe it, one pair at a time."""
+    rng = np.random.default_rng(seed)
+    values = data[np.isfinite(data)]
+    cats, counts = np.unique(values, return_counts=True)
+    ranks = dict(zip(cats, np.cumsum(counts) - counts / 2.0, strict=True))
+
+    def delta(c: float, k: float) -> float:
+        if level == "nominal":
+            return float(c != k)
+        if level == "ordinal":
+            return (ranks[c] - ranks[k]) ** 2
+        return (c - k) ** 2
+
+    pairs, weights = [], []
+    for unit in data:
+        v = unit[np.isfinite(unit)]
+        for i in range(v.size):
+            for j in range(v.size):
+                if i != j and v.size >= 2:
+                    pairs.append(delta(v[i], v[j]))
+                    weights.append(1.0 / (v.size - 1))
+    n = float(sum(weights))
+    pairable = np.concatenate([u[np.isfinite(u)] for u in data if np.isfinite(u).sum() >= 2])
+    expected = sum(delta(c, k) for c in pairable for k in pairable) / (n * (n - 1))
+    m = int(sum(np.isfinite(u).sum() * (np.isfinite(u).sum() - 1) // 2 for u in data))
+    p = np.array(weights) / n
+    draws = rng.choice(len(pairs), size=(replicates, m), p=p)
+    return np.maximum(1.0 - np.array(pairs)[draws].mean(axis=1) / expected, -1.0)
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
+def test_vectorised_bootstrap_has_the_distribution_of_the_pair_by_pair_procedure(
+    level: str,
+) -> None:
+    naive = _naive_bootstrap(HAYES_KRIPPENDORFF, level, 4000, 1)
+    expected = np.percentile(naive, [2.5, 97.5])
+    ci = alpha_intervals(*_units(HAYES_KRIPPENDORFF), (level,), replicates=4000, seed=2)[level]
+    assert ci is not None
+    assert ci == pytest.approx(tuple(expected), abs=0.012)
+
+
 def test_bootstrap_is_deterministic_for_a_seed_and_moves_with_it() -> None:
     units, values = _units(HAYES_KRIPPENDORFF)
     first = alpha_intervals(units, values, seed=7)
@@ -329,3 +371,40 @@ def test_cli_refuses_an_unknown_kind_or_item(tmp_path: Path) -> None:
     typo = run("reliability", "--long", str(path), "--kind", "rol=nominal")
     assert typo.returncode == 2 and "no item 'rol'" in typo.stderr
     assert "Traceback" not in bad.stderr + typo.stderr
+
+
+def test_cli_project_follows_the_scale_kinds_and_settings(tmp_path: Path) -> None:
+    from tests.exports._project import build_coded_project
+
+    path = tmp_path / "study.scproj"
+    build_coded_project(path).close()
+    out = run("reliability", str(path), "--scale", "thabs", "--json")
+    assert out.returncode == 0, out.stderr
+    items = json.loads(out.stdout)["items"]
+    # thabs reports quadratic kappa and ordinal alpha (its reliability defaults).
+    spec = items["specification"]
+    assert (spec["kind"], spec["kappa_weights"], spec["alpha_level"]) == (
+        "ordinal",
+        "quadratic",
+        "ordinal",
+    )
+    assert "gwet_ac2" in spec["agreement_coefficients"]
+    duration = items["duration"]
+    assert (duration["kind"], duration["kappa_weights"], duration["alpha_level"]) == (
+        "duration",
+        None,
+        "interval",
+    )
+    assert duration["kappa"]["quadratic"]["value"] is None
+    assert duration["kappa"]["quadratic"]["why"].startswith("not applicable to duration items")
+    assert duration["agreement"]["within_one"]["value"] is None
+    assert items["behaviour_mean"]["kind"] == "composite"
+    # Asking for linear weights changes the reported kappa and Gwet's weights only.
+    linear = json.loads(
+        run(
+            "reliability", str(path), "--scale", "thabs", "--kappa-weights", "linear", "--json"
+        ).stdout
+    )["items"]["specification"]
+    assert linear["kappa_weights"] == "linear"
+    assert linear["kappa"] == spec["kappa"]
+    assert linear["agreement_coefficients"] != spec["agreement_coefficients"]

@@ -162,6 +162,21 @@ def test_load_long_csv_fast_and_line_by_line_readers_agree(tmp_path: Path) -> No
     assert fast["score"].iloc[2] == -2.5
 
 
+def test_load_long_csv_reads_r_write_csv_na_as_missing(tmp_path: Path) -> None:
+    """R's write.csv writes a missing score as NA (quoted ids, unquoted NA)."""
+    from coder.reliability._io import _load_exact
+
+    path = write(
+        tmp_path,
+        '"session_id","rater_id","item_id","score"\n'
+        '"S1","A","hw",3\n"S1","B","hw",NA\n"S2","A","hw",NA\n"S2","B","hw",0\n',
+    )
+    fast = load_long_csv(path)
+    pd.testing.assert_frame_equal(fast, _load_exact(path))
+    assert fast["score"].isna().tolist() == [False, True, True, False]
+    assert fast["score"].iloc[3] == 0
+
+
 @pytest.mark.parametrize(
     ("text", "fragments"),
     [
@@ -171,8 +186,8 @@ def test_load_long_csv_fast_and_line_by_line_readers_agree(tmp_path: Path) -> No
             ["line 3", "column score", "'three' is not a number"],
         ),
         (
-            "session_id,rater_id,item_id,score\nS1,A,hw,NA\n",
-            ["line 2", "column score", "leave the cell empty"],
+            "session_id,rater_id,item_id,score\nS1,A,hw,n/a\n",
+            ["line 2", "column score", "leave the cell empty (or write NA)"],
         ),
         (
             "session_id,rater_id,item_id,score\nS1,A,hw,3\nS2,A,hw,1\nS1,A,hw,4\n",

@@ -101,11 +101,18 @@ def test_tables_beside_it(written: list[Path]) -> None:
     assert math.isnan(perfect["ICC1_F"]) and perfect["ICC1_F_infinite"] is np.True_
     assert rel["ICC1_F"].dtype == np.float64  # no "inf" text in the column
     notes = pd.read_csv(folder / "study_notes.csv")
-    assert "1:02:05" in set(notes["time"])
+    assert {"0:01:01", "0:01:30", "1:02:05"} <= set(notes["time"])  # h:mm:ss for readr
     counts = pd.read_csv(folder / "study_uncodable_counts.csv")
     assert counts.to_dict("records") == [{"scale_id": "thabs", "reason": "Audio failure", "n": 1}]
     desc = pd.read_csv(folder / "study_descriptives.csv")
     assert desc.loc[desc["variable"] == "thabs_duration", "adjusted_n"].tolist() == [1]
+
+
+def test_the_codebook_file_lists_every_variable(written: list[Path], bundle: ExportBundle) -> None:
+    codebook = pd.read_csv(written[0].parent / "study_codebook.csv")
+    assert list(codebook["column"]) == list(bundle.variables["column"])
+    assert set(codebook["scale_version"]) == {1}
+    assert codebook["scale_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
 
 
 def test_readme_names_every_file_and_column(written: list[Path], bundle: ExportBundle) -> None:

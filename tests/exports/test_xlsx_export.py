@@ -71,6 +71,16 @@ def test_a_sheet_per_scale_holds_only_that_scales_rows_and_columns(
     assert len(_records(workbook["scores_thabs"])) == 9
 
 
+def test_the_codebook_sheet_lists_every_variable(
+    workbook: openpyxl.Workbook, bundle: ExportBundle
+) -> None:
+    rows = _records(workbook["codebook"])
+    assert [r["column"] for r in rows] == list(bundle.variables["column"])
+    spec = next(r for r in rows if r["column"] == "thabs_specification")
+    assert (spec["min"], spec["max"], spec["scale_version"]) == (0, 4, 1)
+    assert len(spec["scale_sha256"]) == 64 and spec["missing"]
+
+
 def test_long_sheet_names_are_cut_to_excels_limit_and_stay_unique() -> None:
     taken = {"readme"}
     long_id = "a_scale_with_a_very_long_identifier"
