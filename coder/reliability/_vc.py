@@ -617,9 +617,15 @@ def fit_variance_components(
     scale = float(np.max(np.abs(y - centre)))
     z = (y - centre) / scale
     ys = _y_stats(design, z[:, None])
-    if _two_way_residual(design, ys) <= 1e-12 * max(float(np.var(z)) * design.n, 1e-300):
-        return _no_residual(design, z, k, centre, scale)
+    if _within_sessions(design, z) <= 1e-24 * design.n:
+        return _perfect(design, z, k, centre, scale)
     x, ev = _fit_one(design, ys, z)
+    if float(x.max()) >= 0.5 * _MAX_RATIO:
+        why = (
+            "the scores differ only by constant rater offsets (no residual variation): the "
+            "REML fit has no interior optimum, so the variance-component ICCs are not defined"
+        )
+        return _undefined(why, k, *counts)
     s2_s, s2_r, s2_e = (float(v[0]) for v in _components(x[None, :], ev, design.n))
     std_comps = VarianceComponents(s2_s, s2_r, s2_e, float(ev.beta[0]), float(ev.dev[0]))
     sq = scale * scale
@@ -661,6 +667,11 @@ def _why_not(d: _VcDesign, y: FloatArray) -> str | None:
         return "the variance-component model needs at least one session rated twice"
     if d.n_sessions < 2:
         return "the variance-component model needs at least two sessions"
+    if d.n_raters >= d.n:
+        return (
+            "no rater gave more than one rating, so rater and residual variance cannot be "
+            "told apart (lme4 refuses such a model too)"
+        )
     if float(y.max()) == float(y.min()):
         return "every rating is the same score: with no variance the ICC is not defined"
     return None
@@ -671,34 +682,18 @@ def _undefined(why: str, k: float, n: int, n_s: int, n_r: int) -> IccVc:
     return IccVc(None, forms, float(k), n, n_s, n_r, why=why)
 
 
-def _two_way_residual(d: _VcDesign, ys: _YStats) -> float:
-    """Residual sum of squares of y on fixed session and rater effects."""
-    inv_m = 1.0 / d.m
-    # K = D_r - N' D_s^-1 N, f = r - N' D_s^-1 t
-    k_mat = np.diag(d.rater_n) - np.einsum("g,grs->rs", inv_m, d.gram)
-    f = ys.ry[:, 0] - np.einsum("g,gr->r", inv_m, ys.wy[:, :, 0])
-    explained = float(inv_m @ ys.pyy[:, 0]) + float(f @ np.linalg.pinv(k_mat, hermitian=True) @ f)
-    return max(float(ys.yy[0]) - explained, 0.0)
+def _within_sessions(d: _VcDesign, y: FloatArray) -> float:
+    """Sum of squared deviations of the ratings from their session means."""
+    t = np.add.reduceat(y, d.starts)
+    return max(float(np.add.reduceat(y * y, d.starts).sum() - (t * t / d.session_m).sum()), 0.0)
 
 
-def _no_residual(d: _VcDesign, y: FloatArray, k: float, centre: float, scale: float) -> IccVc:
-    """Scores explained exactly by sessions and raters: residual variance 0.
+def _perfect(d: _VcDesign, y: FloatArray, k: float, centre: float, scale: float) -> IccVc:
+    """Every session's ratings agree exactly: residual and rater variance 0, ICC 1.
 
     ``y`` are the standardised scores (original = centre + scale * y).
     """
-    t = np.add.reduceat(y, d.starts)
-    within = float(np.add.reduceat(y * y, d.starts) @ np.ones(d.n_sessions)) - float(
-        (t * t / d.session_m).sum()
-    )
-    counts = (d.n, d.n_sessions, d.n_raters)
-    if within > 1e-12 * max(float(np.var(y)) * d.n, 1e-300):
-        why = (
-            "the scores differ only by constant rater offsets (no residual variation): the "
-            "REML fit has no interior optimum, so the variance-component ICCs are not defined"
-        )
-        return _undefined(why, k, *counts)
-    # Every session's ratings agree exactly: perfect agreement.
-    means = t / d.session_m
+    means = np.add.reduceat(y, d.starts) / d.session_m
     s2_s = float(np.var(means, ddof=1))
     comps = VarianceComponents(
         s2_s * scale * scale, 0.0, 0.0, centre + scale * float(means.mean()), math.nan
@@ -708,7 +703,9 @@ def _no_residual(d: _VcDesign, y: FloatArray, k: float, centre: float, scale: fl
         comps,
         forms,
         float(k),
-        *counts,
+        d.n,
+        d.n_sessions,
+        d.n_raters,
         singular=True,
         ci_method="none_perfect_agreement",
         ci_description="every session's ratings agree exactly: every ICC is 1",
