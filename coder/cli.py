@@ -112,6 +112,9 @@ def cmd_scales_add(args: argparse.Namespace) -> int:
             f"{'added' if was_added else 'already in the project:'} {scale.id} "
             f"(version {scale.version})"
         )
+        warning = scale.placeholder_warning()
+        if warning:
+            print(f"warning: {warning}")
     return 0
 
 

@@ -43,10 +43,14 @@ def cmd_assign(args: argparse.Namespace) -> int:
     with open_project(args.project) as project:
         plan = make_plan(project, request)
         plan_id = None if args.preview else save_plan(project, request, plan)
+        # Placeholder anchor texts are said whenever the scale is planned.
+        warning = project.scale(request.scale_id).placeholder_warning()
     summary = plan.summary()
     if args.json:
-        print_json(summary.as_dict())
+        print_json({**summary.as_dict(), "warnings": [warning] if warning else []})
         return 0
+    if warning:
+        print(f"warning: {warning}")
     print(
         ("preview (not stored)" if plan_id is None else f"stored plan #{plan_id}")
         + f" for {request.scale_id}: {summary.double_coded} double-coded session(s)"

@@ -51,11 +51,13 @@ import numpy as np
 import pandas as pd
 
 from coder.analysis_set import CodingFact, analysis_codings
+from coder.attrition import NO_AUDIO, Attrition, ScaleAttrition, project_attrition
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
 from coder.reliability import ICC_FORMS, VC_FORMS, ItemReliability, reliability_report
 from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
+from coder.session_window import SessionWindow, offset_of, session_window
 from coder.store.project import Project
 from coder.store.queries import ExportRows, export_rows
 
@@ -70,6 +72,8 @@ TABLES: tuple[str, ...] = (
     "final",
     "reliability",
     "descriptives",
+    "winsorizing",
+    "patients",
     "notes",
     "spans",
     "uncodable",
@@ -106,6 +110,10 @@ PAIR_COLUMNS = ("scale_id", "session_id", "rater_A", "rater_B")
 LONG_COLUMNS = (
     "scale_id",
     "session_id",
+    "patient",
+    "therapist",
+    "session_number",
+    "phase",
     "rater",
     "item_id",
     "variable",
@@ -113,7 +121,7 @@ LONG_COLUMNS = (
     "value",
     "text",
 )
-NOTE_COLUMNS = ("scale_id", "session_id", "rater", "position_ms", "time", "text")
+NOTE_COLUMNS = ("scale_id", "session_id", "rater", "position_ms", "time", "text", "in_window")
 SPAN_COLUMNS = (
     "scale_id",
     "session_id",
@@ -124,8 +132,11 @@ SPAN_COLUMNS = (
     "start",
     "end",
     "seconds",
+    "in_window",
 )
 UNCODABLE_COLUMNS = ("scale_id", "session_id", "rater", "role", "reason", "text")
+# The start of the ``reason`` of an uncodable row for a session without audio.
+WITHOUT_AUDIO_PREFIX = "without audio: "
 UNCODABLE_COUNT_COLUMNS = ("scale_id", "reason", "n")
 PLAN_COLUMNS = ("scale_id", "session_id", "rater", "role", "queue_position", "state")
 VARIABLE_COLUMNS = (
@@ -160,10 +171,27 @@ DESCRIPTIVE_COLUMNS = (
     "iqr",
     "n_outliers",
     "winsorize_k",
-    "lower_fence",
-    "upper_fence",
     "adjusted_n",
 )
+WINSOR_COLUMNS = (
+    "scale_id",
+    "session_number",
+    "variable",
+    "kind",
+    "rule",
+    "n",
+    "q1",
+    "q3",
+    "iqr",
+    "winsorize_k",
+    "lower_fence",
+    "upper_fence",
+    "set_low_to",
+    "set_high_to",
+    "adjusted_n",
+)
+Layout = Literal["session", "patient"]
+PATIENT_COLUMNS = ("patient", "therapist")
 KAPPA_KEYS = ("unweighted", "linear", "quadratic")
 ALPHA_KEYS = ("nominal", "ordinal", "interval")
 # Issue 11: what the item's kind and the scale's settings report, the alpha's bootstrap
@@ -306,6 +334,7 @@ class ExportOptions:
     winsorize_iqr: float | None = None
     include_audio_paths: bool = False
     include_metadata: bool = False
+    layout: Layout = "session"
 
 
 @dataclass(frozen=True, eq=False)
@@ -334,8 +363,17 @@ class ExportBundle:
         plan: Every coding assigned (any state), in queue order per rater.
         excluded: Codings left out per scale, by state (not_started, in_progress).
         variables_by_scale: The :class:`Variable` objects of each scale, in column order.
+        winsorizing: With ``winsorize_iqr``: one row per scale, session number and
+            numeric variable: the quartiles, fences and values changed (empty when off).
+        patients: With ``layout="patient"``: the final scores one row per patient,
+            one column per scale, variable and session number (empty otherwise).
+        version_ids: (scale id, version) -> the item and composite ids that version
+            has, for every version a coding of the export was made with.
         analyses: The lead's analysis choices per scale (composite definition, dropped
             items; :mod:`coder.scale_analysis`), stated in the documents.
+        attrition: Per scale, every session it applies to by outcome
+            (:mod:`coder.attrition`); the sessions without audio are also rows of
+            ``uncodable``.
     """
 
     options: ExportOptions
@@ -357,7 +395,11 @@ class ExportBundle:
     plan: pd.DataFrame
     excluded: Mapping[str, Mapping[str, int]]
     variables_by_scale: Mapping[str, tuple[Variable, ...]]
+    winsorizing: pd.DataFrame = field(default_factory=lambda: _empty(WINSOR_COLUMNS))
+    patients: pd.DataFrame = field(default_factory=lambda: _empty(PATIENT_COLUMNS))
+    version_ids: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
+    attrition: tuple[ScaleAttrition, ...] = ()
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -397,10 +439,15 @@ class ExportBundle:
 
     @property
     def adjusted_total(self) -> int:
-        """Values of ``final`` set to a fence by winsorizing (0 when not asked)."""
-        if self.descriptives.empty:
+        """Item values of ``final`` changed by winsorizing (0 when not asked).
+
+        Composites recomputed from changed items are not counted here (the
+        ``winsorizing`` table has them as rows of rule ``composite``).
+        """
+        w = self.winsorizing
+        if w.empty:
             return 0
-        return int(self.descriptives["adjusted_n"].sum())
+        return int(w.loc[w["rule"] != "composite", "adjusted_n"].sum())
 
 
 # --------------------------------------------------------------------------- helpers
@@ -688,6 +735,7 @@ def build_export_bundle(
     winsorize_iqr: float | None = None,
     include_audio_paths: bool = False,
     include_metadata: bool = False,
+    layout: Layout = "session",
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> ExportBundle:
@@ -704,12 +752,15 @@ def build_export_bundle(
             every item without one falls back to the ``"mean"`` rule: the pair mean on
             double-coded sessions, the only coder's score elsewhere). Reliability is
             always computed from the independent scores, whatever the rule.
-        winsorize_iqr: K; when given, every value of ``final`` below Q1 - K x IQR or
-            above Q3 + K x IQR (per scale and variable) is set to that fence, and the
-            number of values changed is reported as ``adjusted_n`` in ``descriptives``.
+        winsorize_iqr: K; when given, ``final`` is winsorized by :func:`winsorize`
+            (per scale, session number and item; composites recomputed), the values
+            changed are counted in ``winsorizing`` and as ``adjusted_n`` in
+            ``descriptives``.
         include_audio_paths: Add the ``audio_path`` column to ``scores`` and ``final``.
         include_metadata: Add the session ``date`` and the manifest's further columns
             (``meta_<key>``) to ``scores`` and ``final``.
+        layout: ``"patient"`` adds the ``patients`` table (:func:`patient_table`);
+            ``"session"`` (the default) leaves it empty.
         progress: Called with the fraction done, 0.0 to 1.0.
         cancelled: Polled between steps; True stops the build.
 
@@ -731,6 +782,8 @@ def build_export_bundle(
             f"the winsorizing factor K must be a number of IQRs of 0 or more (e.g. 1.5), "
             f"not {winsorize_iqr!r}"
         )
+    if layout not in get_args(Layout):
+        raise InputError(f"layout must be session or patient, not {layout!r}")
     steps = _Steps(progress, cancelled)
     steps.at(0.0)
     scales = _choose_scales(project, scale_ids)
@@ -747,6 +800,7 @@ def build_export_bundle(
         winsorize_iqr=None if winsorize_iqr is None else float(winsorize_iqr),
         include_audio_paths=include_audio_paths,
         include_metadata=include_metadata,
+        layout=layout,
     )
     variables_by_scale = unique_columns(
         {scale.id: _with_old_items(scale, definitions) for scale in scales}
@@ -783,15 +837,26 @@ def build_export_bundle(
     else:
         final_table = _final(scores, variables_by_scale, final, extra_columns)
     steps.at(0.72)
-    final_table, descriptives = _descriptives(
-        final_table, variables_by_scale, options.winsorize_iqr
+    coded = final_table
+    winsorizing = _empty(WINSOR_COLUMNS)
+    if options.winsorize_iqr is not None:
+        final_table, winsorizing = winsorize(
+            coded, scales, variables_by_scale, options.winsorize_iqr
+        )
+    descriptives = _descriptives(coded, final_table, variables_by_scale, winsorizing)
+    patients = (
+        patient_table(final_table, variables_by_scale)
+        if layout == "patient"
+        else _empty(PATIENT_COLUMNS)
     )
     steps.at(0.78)
     reliability = _reliability(scores, scales, variables_by_scale)
     steps.at(0.92)
-    notes = _notes(raw.notes, finished)
-    spans = _spans(raw.spans, finished)
-    uncodable, uncodable_counts = _uncodable(finished)
+    windows = _coding_windows(project, finished, definitions)
+    notes = _notes(_flag_window(raw.notes, windows, "position_ms"), finished)
+    spans = _spans(_flag_window(raw.spans, windows, "start_ms", "end_ms"), finished)
+    attrition = project_attrition(project, chosen)
+    uncodable, uncodable_counts = _uncodable(finished, _without_audio_rows(attrition))
     all_variables = [v for vs in variables_by_scale.values() for v in vs]
     bundle = ExportBundle(
         options=options,
@@ -815,7 +880,16 @@ def build_export_bundle(
         plan=guess_safe(plan),
         excluded=excluded,
         variables_by_scale=variables_by_scale,
+        winsorizing=guess_safe(winsorizing),
+        version_ids={
+            (d.id, d.version): frozenset(
+                [*(item.id for item in d.items), *(c.id for c in d.composites)]
+            )
+            for d in definitions.values()
+        },
+        patients=guess_safe(patients),
         analyses=analyses,
+        attrition=attrition.scales,
     )
     steps.at(1.0)
     return bundle
@@ -1032,6 +1106,10 @@ def _melt(sub: pd.DataFrame, scale_id: str, variables: Sequence[Variable]) -> pd
         {
             "scale_id": np.full(n * m, scale_id, dtype=object),
             "session_id": np.repeat(sub["session_id"].to_numpy(dtype=object), m),
+            "patient": np.repeat(sub["patient"].to_numpy(dtype=object), m),
+            "therapist": np.repeat(sub["therapist"].to_numpy(dtype=object), m),
+            "session_number": np.repeat(sub["session_number"].to_numpy(dtype=object), m),
+            "phase": np.repeat(sub["phase"].to_numpy(dtype=object), m),
             "rater": np.repeat(sub["rater"].to_numpy(dtype=object), m),
             "item_id": np.tile(np.array([v.item_id for v in variables], dtype=object), n),
             "variable": np.tile(np.array([v.column for v in variables], dtype=object), n),
@@ -1054,10 +1132,16 @@ def _long(
     if not parts:
         out = _empty(LONG_COLUMNS)
         out["value"] = out["value"].astype("float64")
+        out["session_number"] = out["session_number"].astype("Int64")
         return out
     out = pd.concat(parts, ignore_index=True)
-    for col in ("scale_id", "session_id", "rater", "item_id", "variable", "kind", "text"):
+    for col in ("scale_id", "session_id", "patient", "therapist", "phase", "rater"):
         out[col] = out[col].astype("str").where(out[col].notna(), None)
+    for col in ("item_id", "variable", "kind", "text"):
+        out[col] = out[col].astype("str").where(out[col].notna(), None)
+    out["session_number"] = pd.array(
+        [None if pd.isna(v) else int(v) for v in out["session_number"]], dtype="Int64"
+    )
     return out
 
 
@@ -1093,6 +1177,49 @@ def _pairs(
         return _empty(all_columns)
     out = pd.concat(parts, ignore_index=True)
     return out.reindex(columns=all_columns)
+
+
+# The final_source of a row without scores (row_missing_reasons reads them).
+_NONE_PRIMARY_UNCODABLE = "none: the primary coder {rater} marked it uncodable"
+_NONE_ALL_UNCODABLE = "none: no submitted coding (every coding was marked uncodable)"
+_NONE_NO_PRIMARY = "none: no submitted primary coding"
+
+MissingReason = Literal["not_administered", "uncodable", "left_blank"]
+MISSING_REASONS: dict[str, str] = {
+    "not_administered": (
+        "not administered: no coding of this scale for the session (yet), an item the "
+        "scale version coded did not have, or (patient layout) no such session"
+    ),
+    "uncodable": "uncodable: the coding (or every counted coding) was marked uncodable",
+    "left_blank": "left blank: the coding was submitted without this score",
+}
+
+
+def row_missing_reasons(frame: pd.DataFrame) -> list[MissingReason | None]:
+    """Why each row of ``scores``, ``final`` or ``pairs`` has no scores (None: it has).
+
+    ``scores`` rows (with ``state``): ``uncodable`` for an uncodable coding. ``final``
+    rows (with ``final_source``): ``uncodable`` when the primary coder (primary rule)
+    or every counted coder (mean and consensus rules) marked the session uncodable,
+    ``not_administered`` when the primary coding is not finished yet. A blank score
+    in a row that has scores is ``left_blank``, decided by the caller per cell.
+    """
+    if "state" in frame.columns:
+        return [
+            "uncodable" if state == CodingStatus.UNCODABLE else None for state in frame["state"]
+        ]
+    if "final_source" in frame.columns:
+        out: list[MissingReason | None] = []
+        for source in frame["final_source"]:
+            text = str(source)
+            if not text.startswith("none:"):
+                out.append(None)
+            elif text == _NONE_NO_PRIMARY:
+                out.append("not_administered")
+            else:
+                out.append("uncodable")
+        return out
+    return [None] * len(frame)
 
 
 def _final(
@@ -1135,13 +1262,13 @@ def _final(
             )
             not_submitted = primary.loc[primary["state"] != CodingStatus.SUBMITTED, "rater"]
             for sid, rater in not_submitted.items():
-                source.loc[str(sid)] = f"none: the primary coder {rater} marked it uncodable"
+                source.loc[str(sid)] = _NONE_PRIMARY_UNCODABLE.format(rater=rater)
         frame = sessions.copy()
         frame["n_coders"] = n_coders.reindex(frame.index).fillna(0).astype("Int64")
         frame["final_source"] = source.reindex(frame.index)
         missing = frame["final_source"].isna()
         frame.loc[missing, "final_source"] = (
-            "none: no submitted coding" if rule == "mean" else "none: no submitted primary coding"
+            _NONE_ALL_UNCODABLE if rule == "mean" else _NONE_NO_PRIMARY
         )
         frame = frame.join(values.reindex(frame.index))
         parts.append(frame.reset_index(drop=True))
@@ -1213,39 +1340,227 @@ def _apply_consensus(
     return final
 
 
+WHOLE_NUMBER_WINSOR_KINDS = (ItemKind.ORDINAL, ItemKind.COUNT)
+WINSOR_RULES: dict[str, str] = {
+    "continuous": "values beyond a fence set to the fence",
+    "whole": (
+        "values beyond a fence set to the nearest whole number inside the fences "
+        "(lower fence rounded up, upper fence rounded down)"
+    ),
+    "nominal": "not winsorized: nominal categories have no order",
+    "composite": "recomputed from the winsorized items (the scale's composite rule)",
+}
+
+
+def _session_groups(frame: pd.DataFrame) -> list[tuple[int | None, np.ndarray]]:
+    """Row positions of ``frame`` per session number (None: sessions without one)."""
+    numbers = frame["session_number"]
+    out: list[tuple[int | None, np.ndarray]] = []
+    for number in sorted({int(n) for n in numbers.dropna()}):
+        out.append((number, np.flatnonzero((numbers == number).fillna(False).to_numpy())))
+    blank = np.flatnonzero(numbers.isna().to_numpy())
+    if blank.size:
+        out.append((None, blank))
+    return out
+
+
+def winsorize(
+    final: pd.DataFrame,
+    scales: Sequence[RatingScale],
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+    k: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Winsorize the final table at K x IQR, the way the source labs analyse sessions.
+
+    Each session number's score is its own variable (Jungbluth & Shirk), so the
+    quartiles and fences are computed per scale, session number and item (sessions
+    without a number form one group of their own); quartiles are interpolated linearly
+    (R type 7). A value below Q1 - K x IQR or above Q3 + K x IQR is pulled in:
+
+    * duration items: to the fence itself;
+    * ordinal and count items (whole numbers): to the nearest whole number inside the
+      fences, so a 0-4 item never gets a fractional score from winsorizing (values
+      that were already fractional, as the mean rule makes, stay as they were when
+      inside the fences). When no whole number lies between the fences (an IQR of 0
+      at a half point), the group is left as it is;
+    * nominal items: not winsorized (categories have no order);
+    * composites: not winsorized themselves, but recomputed from the winsorized
+      items with the scale's one composite rule (:meth:`RatingScale.composite_scores`)
+      in every row where one of the scale's items changed.
+
+    Args:
+        final: The final table (not changed).
+        scales: The exported scales (their newest version, whose columns ``final`` has).
+        variables_by_scale: The columns of each scale.
+        k: K, 0 or more.
+
+    Returns:
+        The winsorized copy of ``final`` and the ``winsorizing`` table: one row per
+        scale, session number and numeric variable with the quartiles, the fences,
+        the values outliers were set to and ``adjusted_n``.
+    """
+    out = final.copy()
+    by_id = {scale.id: scale for scale in scales}
+    numbers = out["session_number"].to_numpy(dtype="float64", na_value=np.nan)
+    rows: list[tuple[Any, ...]] = []
+    for scale_id, variables in variables_by_scale.items():
+        scale_rows = np.flatnonzero((out["scale_id"] == scale_id).to_numpy())
+        if scale_rows.size == 0:
+            continue
+        numeric = [v for v in variables if v.is_numeric]
+        data = {v.column: out[v.column].to_numpy(dtype="float64", copy=True) for v in numeric}
+        changed_rows: set[int] = set()
+        groups = _session_groups(out.iloc[scale_rows])
+        items = [v for v in numeric if v.kind != "composite"]
+        for number, positions in groups:
+            at = scale_rows[positions]
+            for v in items:
+                x = data[v.column][at]
+                present = x[~np.isnan(x)]
+                q1 = q3 = iqr = lo = hi = low_to = high_to = math.nan
+                if present.size:
+                    q1, q3 = (float(q) for q in np.quantile(present, [0.25, 0.75]))
+                    iqr = q3 - q1
+                    lo, hi = q1 - k * iqr, q3 + k * iqr
+                rule = "continuous"
+                if v.kind == ItemKind.NOMINAL:
+                    rule = "nominal"
+                elif v.kind in WHOLE_NUMBER_WINSOR_KINDS:
+                    rule = "whole"
+                adjusted = 0
+                if present.size and rule != "nominal":
+                    low_to, high_to = lo, hi
+                    if rule == "whole":
+                        low_to, high_to = float(math.ceil(lo)), float(math.floor(hi))
+                    if low_to <= high_to:
+                        new = x.copy()
+                        low, high = x < lo, x > hi
+                        new[low], new[high] = low_to, high_to
+                        hit = np.flatnonzero((low | high) & (new != x))
+                        adjusted = int(hit.size)
+                        data[v.column][at[hit]] = new[hit]
+                        changed_rows.update(int(t) for t in at[hit])
+                    else:
+                        low_to = high_to = math.nan
+                rows.append(
+                    (
+                        scale_id,
+                        number,
+                        v.column,
+                        v.long_kind,
+                        rule,
+                        int(present.size),
+                        q1,
+                        q3,
+                        iqr,
+                        k,
+                        lo,
+                        hi,
+                        low_to,
+                        high_to,
+                        adjusted,
+                    )
+                )
+        composites = [v for v in numeric if v.kind == "composite"]
+        scale = by_id.get(scale_id)
+        recomputed: dict[tuple[int | None, str], int] = {}
+        if composites and scale is not None:
+            for row in sorted(changed_rows):
+                values = {
+                    v.item_id: (None if math.isnan(x := float(data[v.column][row])) else x)
+                    for v in items
+                }
+                computed = scale.composite_scores(values)
+                for v in composites:
+                    if v.item_id not in computed:
+                        continue  # a composite only an older version had
+                    result = computed[v.item_id]
+                    new_value = math.nan if result is None else float(result)
+                    old_value = float(data[v.column][row])
+                    if old_value == new_value or (math.isnan(old_value) and math.isnan(new_value)):
+                        continue
+                    data[v.column][row] = new_value
+                    number = None if math.isnan(numbers[row]) else int(numbers[row])
+                    recomputed[(number, v.column)] = recomputed.get((number, v.column), 0) + 1
+        for column, array in data.items():
+            out[column] = array
+        for number, positions in groups:
+            for v in composites:
+                x = data[v.column][scale_rows[positions]]
+                rows.append(
+                    (
+                        scale_id,
+                        number,
+                        v.column,
+                        v.long_kind,
+                        "composite",
+                        int((~np.isnan(x)).sum()),
+                        *([math.nan] * 3),
+                        k,
+                        *([math.nan] * 4),
+                        recomputed.get((number, v.column), 0),
+                    )
+                )
+    table = pd.DataFrame.from_records(rows, columns=list(WINSOR_COLUMNS))
+    table["session_number"] = pd.array(list(table["session_number"]), dtype="Int64")
+    for col in ("n", "adjusted_n"):
+        table[col] = table[col].astype("Int64")
+    for col in (
+        "q1",
+        "q3",
+        "iqr",
+        "winsorize_k",
+        "lower_fence",
+        "upper_fence",
+        "set_low_to",
+        "set_high_to",
+    ):
+        table[col] = table[col].astype("float64")
+    return out, table
+
+
 def _descriptives(
+    coded: pd.DataFrame,
     final: pd.DataFrame,
     variables_by_scale: Mapping[str, tuple[Variable, ...]],
-    k: float | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Describe (and, with K, winsorize) every numeric variable of ``final`` per scale.
+    winsorizing: pd.DataFrame,
+) -> pd.DataFrame:
+    """Describe every numeric variable of ``final`` per scale.
 
     Quartiles are interpolated linearly (R's type 7, Excel's QUARTILE.INC, pandas'
-    default). Outliers are counted on the values before adjusting, beyond 1.5 x IQR;
-    the other statistics describe the values as exported (after adjusting).
+    default). Outliers are counted on ``coded`` (the values before winsorizing, over
+    all session numbers), beyond 1.5 x IQR; the other statistics describe ``final``
+    (the values as exported). ``adjusted_n`` sums ``winsorizing`` over session numbers.
     """
-    final = final.copy()
+    k = math.nan
+    adjusted: dict[tuple[str, str], int] = {}
+    if not winsorizing.empty:
+        k = float(winsorizing["winsorize_k"].iloc[0])
+        summed = winsorizing.groupby(["scale_id", "variable"], sort=False)["adjusted_n"].sum()
+        adjusted = {
+            (str(key[0]), str(key[1])): int(n)
+            for key, n in summed.items()
+            if isinstance(key, tuple)
+        }
     rows = []
     for scale_id, variables in variables_by_scale.items():
         mask = (final["scale_id"] == scale_id).to_numpy()
+        before_mask = (coded["scale_id"] == scale_id).to_numpy()
         for v in variables:
             if not v.is_numeric:
                 continue
-            x = final.loc[mask, v.column].astype("float64")
-            present = x.dropna()
+            present = final.loc[mask, v.column].astype("float64").dropna()
+            before = coded.loc[before_mask, v.column].astype("float64").dropna()
             n = int(present.size)
-            q1 = q3 = iqr = lo = hi = math.nan
-            n_out = adjusted = 0
+            q1 = q3 = iqr = math.nan
+            n_out = 0
             if n:
                 q1, q3 = (float(q) for q in present.quantile([0.25, 0.75]))
                 iqr = q3 - q1
-                n_out = int(((present < q1 - 1.5 * iqr) | (present > q3 + 1.5 * iqr)).sum())
-                if k is not None:
-                    lo, hi = q1 - k * iqr, q3 + k * iqr
-                    adjusted = int(((present < lo) | (present > hi)).sum())
-                    if adjusted:
-                        final.loc[mask, v.column] = x.clip(lower=lo, upper=hi)
-                        present = final.loc[mask, v.column].astype("float64").dropna()
+            if before.size:
+                b1, b3 = (float(q) for q in before.quantile([0.25, 0.75]))
+                fence = 1.5 * (b3 - b1)
+                n_out = int(((before < b1 - fence) | (before > b3 + fence)).sum())
             rows.append(
                 (
                     scale_id,
@@ -1262,20 +1577,85 @@ def _descriptives(
                     float(present.max()) if n else math.nan,
                     iqr,
                     n_out,
-                    math.nan if k is None else k,
-                    lo,
-                    hi,
-                    adjusted,
+                    k,
+                    adjusted.get((scale_id, v.column), 0),
                 )
             )
     frame = pd.DataFrame.from_records(rows, columns=list(DESCRIPTIVE_COLUMNS))
     for col in ("n", "n_outliers", "adjusted_n"):
         frame[col] = frame[col].astype("Int64")
-    for col in ("mean", "sd", "min", "q1", "median", "q3", "max", "iqr"):
+    for col in ("mean", "sd", "min", "q1", "median", "q3", "max", "iqr", "winsorize_k"):
         frame[col] = frame[col].astype("float64")
-    for col in ("winsorize_k", "lower_fence", "upper_fence"):
-        frame[col] = frame[col].astype("float64")
-    return final, frame
+    return frame
+
+
+def patient_table(
+    final: pd.DataFrame, variables_by_scale: Mapping[str, tuple[Variable, ...]]
+) -> pd.DataFrame:
+    """The final scores one row per patient (``--layout patient``).
+
+    Both source studies analyse one row per patient with each session's score as its
+    own variable: every numeric variable of a scale becomes one column per session
+    number, :func:`patient_column` (e.g. ``thabs_rationale_s1``), in the
+    order scale, session number, variable. ``therapist`` lists the patient's
+    therapists (``; `` between several). Patients come in the order of ``final``.
+
+    Raises:
+        InputError: A session without a session number, or two sessions of one
+            patient with the same number on one scale (the layout has no place for
+            them; the session layout exports them).
+    """
+    patients: tuple[str, ...] = _unique(p for p in final["patient"] if isinstance(p, str))
+    therapists: dict[str, list[str]] = {p: [] for p in patients}
+    for p, t in zip(final["patient"], final["therapist"], strict=True):
+        if isinstance(p, str) and isinstance(t, str) and t not in therapists[p]:
+            therapists[p].append(t)
+    columns: dict[str, Any] = {
+        "patient": pd.Series(patients, dtype=object),
+        "therapist": pd.Series([("; ".join(therapists[p]) or None) for p in patients]),
+    }
+    index = {p: i for i, p in enumerate(patients)}
+    for scale_id, variables in variables_by_scale.items():
+        sub = final[final["scale_id"] == scale_id]
+        unnumbered = sub.loc[sub["session_number"].isna(), "session_id"]
+        if not unnumbered.empty:
+            raise InputError(
+                f"--layout patient needs a session number for every session; "
+                f"{scale_id}: {', '.join(map(str, unnumbered.head(5)))} have none "
+                f"(add them in the manifest, or export with --layout session)"
+            )
+        twice = sub[sub.duplicated(["patient", "session_number"], keep=False)]
+        if not twice.empty:
+            first = twice.iloc[0]
+            same = twice[
+                (twice["patient"] == first["patient"])
+                & (twice["session_number"] == first["session_number"])
+            ]
+            raise InputError(
+                f"--layout patient needs one session per patient and session number; "
+                f"{scale_id}: patient {first['patient']} has sessions "
+                f"{', '.join(map(str, same['session_id']))} all numbered "
+                f"{int(first['session_number'])} (fix the manifest, or export with "
+                f"--layout session)"
+            )
+        numeric = [v for v in variables if v.is_numeric]
+        rows = np.array([index[p] for p in sub["patient"]], dtype=int)
+        for number in sorted({int(n) for n in sub["session_number"]}):
+            at = (sub["session_number"] == number).to_numpy()
+            for v in numeric:
+                values = np.full(len(patients), np.nan)
+                values[rows[at]] = sub.loc[at, v.column].to_numpy(dtype="float64")
+                columns[patient_column(v.column, number)] = values
+    return pd.DataFrame(columns)
+
+
+def patient_column(column: str, session_number: int) -> str:
+    """A column of the ``patients`` table: the variable's column, ``_s<number>``.
+
+    The variable's column is ``<scale>_<item>`` (:func:`variable_column`), so THABS'
+    rationale in session 1 is ``thabs_rationale_s1``.
+    """
+    return f"{column}_s{session_number}"
 
 
 def _reliability(
@@ -1488,7 +1868,7 @@ def _with_coding(frame: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
 
 def _notes(notes: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
     if notes.empty:
-        return _empty(NOTE_COLUMNS).astype({"position_ms": "Int64"})
+        return _empty(NOTE_COLUMNS).astype({"position_ms": "Int64", "in_window": bool})
     out = _with_coding(notes, finished).sort_values(["_row", "position_ms"], kind="stable")
     out["position_ms"] = out["position_ms"].astype("Int64")
     out["time"] = pd.Series([format_time_ms(v) for v in out["position_ms"]], index=out.index)
@@ -1498,7 +1878,7 @@ def _notes(notes: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
 def _spans(spans: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
     if spans.empty:
         return _empty(SPAN_COLUMNS).astype(
-            {"start_ms": "Int64", "end_ms": "Int64", "seconds": "float64"}
+            {"start_ms": "Int64", "end_ms": "Int64", "seconds": "float64", "in_window": bool}
         )
     out = _with_coding(spans, finished).sort_values(["_row", "start_ms"], kind="stable")
     out["start_ms"] = out["start_ms"].astype("Int64")
@@ -1512,13 +1892,72 @@ def _spans(spans: pd.DataFrame, finished: pd.DataFrame) -> pd.DataFrame:
     return out.loc[:, list(SPAN_COLUMNS)].reset_index(drop=True)
 
 
-def _uncodable(finished: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _coding_windows(
+    project: Project, finished: pd.DataFrame, definitions: Mapping[int, RatingScale]
+) -> dict[int, SessionWindow]:
+    """coding id -> its session's coding window (:func:`coder.session_window.session_window`:
+    the window of the scale version coded, moved by the session's offset)."""
+    offsets = {s.key: offset_of(s.key, s.metadata) for s in project.sessions()}
+    return {
+        int(cid): session_window(definitions[int(pk)].window, offset_ms=offsets.get(sid, 0))
+        for cid, pk, sid in zip(
+            finished["coding_id"], finished["scale_pk"], finished["session_id"], strict=True
+        )
+    }
+
+
+def _flag_window(
+    frame: pd.DataFrame,
+    windows: Mapping[int, SessionWindow],
+    start: str,
+    end: str | None = None,
+) -> pd.DataFrame:
+    """``frame`` (notes or spans, with ``coding_id``) with a boolean ``in_window`` column."""
+    frame = frame.copy()
+    flags = []
+    ends = frame[end] if end is not None else frame[start]
+    for cid, first, last in zip(frame["coding_id"], frame[start], ends, strict=True):
+        window = windows.get(int(cid))
+        stop = None if last is None or pd.isna(last) else int(last)  # NaN: an open span
+        flags.append(window is None or window.contains_span(int(first), stop))
+    frame["in_window"] = pd.Series(flags, index=frame.index, dtype=bool)
+    return frame
+
+
+def _without_audio_rows(attrition: Attrition) -> pd.DataFrame:
+    """Rows of the ``uncodable`` table for sessions that never had a usable recording
+    (no rater: the reason comes from the import, see :mod:`coder.attrition`)."""
+    rows = [
+        {
+            "scale_id": o.scale_id,
+            "session_id": o.session_id,
+            "rater": None,
+            "role": None,
+            "reason": f"{WITHOUT_AUDIO_PREFIX}{o.reason}",
+            "text": None,
+        }
+        for o in attrition.outcomes
+        if o.outcome == NO_AUDIO
+    ]
+    return pd.DataFrame(rows, columns=list(UNCODABLE_COLUMNS))
+
+
+def _uncodable(
+    finished: pd.DataFrame, without_audio: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = finished[finished["state"] == CodingStatus.UNCODABLE]
     table = rows.rename(columns={"uncodable_reason": "reason", "uncodable_text": "text"})
     table = table.loc[:, list(UNCODABLE_COLUMNS)].reset_index(drop=True)
     # No explanation given is missing, not an empty text.
     given = table["text"].notna() & (table["text"].astype(object) != "")
     table["text"] = table["text"].astype(object).where(given, None)
+    if without_audio is not None and not without_audio.empty:
+        table = (
+            without_audio.astype(object)
+            if table.empty
+            else pd.concat([table.astype(object), without_audio.astype(object)], ignore_index=True)
+        )
+        rows = table
     if rows.empty:
         counts = _empty(UNCODABLE_COUNT_COLUMNS).astype({"n": "Int64"})
     else:
@@ -1545,8 +1984,9 @@ TABLE_DOCS: dict[str, str] = {
     ),
     "long": (
         "Tidy scores for R and pandas: one row per submitted coding and item or "
-        "composite (kind), the number in value, the answer of a text item in text; "
-        "variable is its column name in the wide tables."
+        "composite (kind), with the session's patient, therapist, session_number and "
+        "phase, the number in value, the answer of a text item in text; variable is its "
+        "column name in the wide tables."
     ),
     "pairs": (
         "Double-coded sessions side by side: one row per session, its two reliability "
@@ -1570,10 +2010,26 @@ TABLE_DOCS: dict[str, str] = {
     "descriptives": (
         "Descriptive statistics of every numeric variable of the final table, per scale."
     ),
+    "winsorizing": (
+        "Winsorizing (--winsorize-iqr) per scale, session number and variable: the "
+        "quartiles, fences, the values outliers were set to and how many changed."
+    ),
+    "patients": (
+        "The final table one row per patient (--layout patient): one column per scale, "
+        "variable and session number, <scale>_<variable>_s<number>, empty where the "
+        "patient has no such session."
+    ),
     "notes": "Rater notes with their time stamps (position in the recording).",
     "spans": "Time spans marked for duration items.",
-    "uncodable": "Codings marked uncodable, with the reason and the rater's text.",
-    "uncodable_counts": "Uncodable codings counted by scale and reason.",
+    "uncodable": (
+        "Codings marked uncodable, with the reason and the rater's text; and sessions "
+        "the scale applies to that never had a usable recording (no rater; the reason "
+        "starts with 'without audio:'). The README's Attrition line counts every session."
+    ),
+    "uncodable_counts": (
+        "The rows of uncodable counted by scale and reason (uncodable codings, and "
+        "sessions without audio)."
+    ),
     "plan": "Every coding assigned (whatever its state), per rater in queue order.",
     "variables": (
         "Codebook: every item and composite column of every scale with its scale, text, "
@@ -1626,7 +2082,15 @@ _COMMON_DOCS: dict[str, str] = {
     "start": "Span start as mm:ss.",
     "end": "Span end as mm:ss.",
     "seconds": "Span length in seconds.",
-    "reason": "The uncodable reason chosen by the rater.",
+    "reason": (
+        "The uncodable reason chosen by the rater; 'without audio: ...' for a session "
+        "without a usable recording (no file given, file not found, file unreadable)."
+    ),
+    "in_window": (
+        "True when the note (the whole span) lies inside the session's coding window "
+        "(the scale's window moved by the session's window_offset); False marks one "
+        "outside it. A span outside still counts in its item's seconds."
+    ),
     "n": "Number of codings.",
     "queue_position": "Position in the rater's queue.",
     "variable": "Item or composite column: <scale>_<item>, as in scores and final.",
@@ -1651,9 +2115,28 @@ _DESCRIPTIVE_DOCS: dict[str, str] = {
     "iqr": "Interquartile range, q3 - q1.",
     "n_outliers": "Values beyond 1.5 x IQR below q1 or above q3 (before any winsorizing).",
     "winsorize_k": "K of the winsorizing option (empty when off).",
-    "lower_fence": "q1 - K x IQR: lower values were set to this (empty when off).",
-    "upper_fence": "q3 + K x IQR: higher values were set to this (empty when off).",
-    "adjusted_n": "Values set to a fence by winsorizing (0 when off).",
+    "adjusted_n": (
+        "Values changed by winsorizing, all session numbers (composites: recomputed "
+        "from changed items; 0 when off)."
+    ),
+}
+_WINSOR_DOCS: dict[str, str] = {
+    "session_number": "The session number whose sessions form this group.",
+    "kind": "item or composite.",
+    "rule": (
+        "continuous (set to the fence), whole (set to the nearest whole number inside "
+        "the fences), nominal (not winsorized) or composite (recomputed from the items)."
+    ),
+    "n": "Sessions of this group with a value.",
+    "q1": "First quartile of the group (R type 7), before winsorizing.",
+    "q3": "Third quartile of the group, before winsorizing.",
+    "iqr": "q3 - q1.",
+    "winsorize_k": "K of the winsorizing option.",
+    "lower_fence": "q1 - K x IQR.",
+    "upper_fence": "q3 + K x IQR.",
+    "set_low_to": "The value a score below the lower fence was set to.",
+    "set_high_to": "The value a score above the upper fence was set to.",
+    "adjusted_n": "Values of this group changed.",
 }
 _CODEBOOK_DOCS: dict[str, str] = {
     "column": (
@@ -1821,6 +2304,7 @@ def describe_columns(
     special = {
         "reliability": _reliability_docs(reported),
         "descriptives": _DESCRIPTIVE_DOCS,
+        "winsorizing": _WINSOR_DOCS,
         "plan": {"state": _PLAN_STATE_DOC},
         "variables": _CODEBOOK_DOCS,
     }.get(table, {})
@@ -1831,10 +2315,41 @@ def describe_columns(
             base = variable_doc(column[:-2])
             if base is not None:
                 doc = f"Rater {column[-1]}'s score: {base}"
+        if doc is None and table == "patients":
+            doc = _patient_column_doc(bundle, str(column))
         if doc is None and column.startswith("meta_"):
             doc = f"Manifest column {column[5:]!r} (free-text metadata, exported on request)."
         out.append((str(column), doc or ""))
     return out
+
+
+def _patient_column_doc(bundle: ExportBundle, column: str) -> str | None:
+    for v in bundle.all_variables:
+        prefix = f"{v.column}_s"
+        if column.startswith(prefix) and column[len(prefix) :].isdigit():
+            what = v.kind if v.min is None else f"{v.kind} {v.min}..{v.max}"
+            return f"{v.scale_id}: {v.label} ({what}), session {column[len(prefix) :]}"
+    return None
+
+
+def winsorizing_summary(bundle: ExportBundle) -> str:
+    """How many values winsorizing changed, per scale (one sentence; empty when off)."""
+    w = bundle.winsorizing
+    if bundle.options.winsorize_iqr is None:
+        return ""
+    parts = []
+    for scale_id in bundle.options.scale_ids:
+        rows = w[(w["scale_id"] == scale_id) & (w["adjusted_n"] > 0)]
+        items = rows[rows["rule"] != "composite"]
+        comps = rows[rows["rule"] == "composite"]
+        n_items, n_comps = int(items["adjusted_n"].sum()), int(comps["adjusted_n"].sum())
+        text = f"{scale_id}: {n_items} item value(s) changed"
+        if n_items:
+            per = items.groupby("variable", sort=False)["adjusted_n"].sum()
+            text += " (" + ", ".join(f"{v} {int(n)}" for v, n in per.items()) + ")"
+        text += f", {n_comps} composite value(s) recomputed"
+        parts.append(text)
+    return f"{bundle.adjusted_total} item value(s) changed in all: " + "; ".join(parts) + "."
 
 
 def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
@@ -1865,18 +2380,13 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
     if o.winsorize_iqr is None:
         winsor = "off: the final table holds the values as coded."
     else:
-        d = bundle.descriptives
-        per_var = [
-            f"{variable}: {n}"
-            for variable, n in zip(d["variable"], d["adjusted_n"], strict=True)
-            if n
-        ]
         winsor = (
-            f"on, K = {o.winsorize_iqr:g}: values of the final table below Q1 - K x IQR or "
-            f"above Q3 + K x IQR (per scale and variable) were set to that fence; "
-            f"{bundle.adjusted_total} value(s) adjusted"
-            + (f" ({'; '.join(per_var)})" if per_var else "")
-            + ". Descriptives show the fences and adjusted_n per variable."
+            f"on, K = {o.winsorize_iqr:g}, per scale, session number and item (each "
+            f"session number's score is its own variable): a value below Q1 - K x IQR or "
+            f"above Q3 + K x IQR was pulled in. Duration items: to the fence. Ordinal and "
+            f"count items: {WINSOR_RULES['whole']}. Nominal items: not winsorized. "
+            f"Composites: {WINSOR_RULES['composite']}. {winsorizing_summary(bundle)} "
+            f"The winsorizing table lists the fences per session number."
         )
     pseudo = []
     pseudo.append(
@@ -1901,6 +2411,10 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Winsorizing", winsor),
         ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
         ("Codings left out", left_out or "none"),
+        (
+            "Attrition",
+            "; ".join(f"{a.scale_id}: {a.line()}" for a in bundle.attrition) or "none",
+        ),
         (
             "Scale definitions",
             "; ".join(

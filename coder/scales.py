@@ -94,6 +94,18 @@ class ScaleValidationError(InputError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+#: An anchor text that starts with this is a placeholder written for Session Coder where
+#: the source publishes no wording (scales/README.md).
+PLACEHOLDER_PREFIX = "(placeholder)"
+#: What raters see instead of a placeholder anchor text.
+NO_PUBLISHED_WORDING = "(no published wording)"
+
+
+def is_placeholder(text: str) -> bool:
+    """True for a placeholder anchor text (see :data:`PLACEHOLDER_PREFIX`)."""
+    return text.strip().lower().startswith(PLACEHOLDER_PREFIX)
+
+
 @dataclass(frozen=True)
 class ScaleItem:
     """One item of a scale. ``anchors`` maps each anchored value to its text."""
@@ -108,6 +120,18 @@ class ScaleItem:
     max: int | None = None
     anchors: Mapping[int, str] = field(default_factory=dict)
     categories: tuple[str, ...] = ()
+    wording: str = "source"  # the description: the source's wording, or "ours"
+
+    @property
+    def placeholder_values(self) -> tuple[int, ...]:
+        """Values whose anchor text is a placeholder (starts with ``(placeholder)``):
+        text written for Session Coder where the source publishes no wording."""
+        return tuple(v for v, t in self.anchors.items() if is_placeholder(t))
+
+    def published_anchor(self, value: int) -> str | None:
+        """The anchor text raters see: None for a placeholder or an unanchored value."""
+        text = self.anchors.get(value)
+        return None if text is None or is_placeholder(text) else text
 
     @property
     def is_numeric(self) -> bool:
@@ -227,6 +251,9 @@ class ReliabilityDefaults:
     icc: str = "ICC2"
     kappa_weights: str = "quadratic"
     alpha_level: str = "ordinal"
+    # "source": ``icc`` is the form the cited source reports; "ours": chosen for this
+    # file; None: the file does not say.
+    icc_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -274,6 +301,59 @@ class RatingScale:
     certification: CertificationCriterion = CertificationCriterion()
     uncodable_reasons: tuple[str, ...] = DEFAULT_UNCODABLE_REASONS
     source: str = field(default="", compare=False)
+    instructions_wording: str = "source"
+    invented_rules: tuple[str, ...] = ()
+
+    @property
+    def placeholder_items(self) -> tuple[ScaleItem, ...]:
+        """Items with placeholder anchor texts (raters see only the published ones)."""
+        return tuple(i for i in self.items if i.placeholder_values)
+
+    def rater_notes(self) -> list[str]:
+        """What raters are told about wording and rules that are not the source's."""
+        lines = []
+        if self.instructions_wording == "ours":
+            lines.append(
+                "These instructions are written for Session Coder, not the published wording."
+            )
+        lines += [f"Rule of ours, not in the published source: {r}" for r in self.invented_rules]
+        return lines
+
+    def lead_notes(self) -> list[str]:
+        """What the lead's scale view says about the file's provenance (see
+        :meth:`rater_notes`): also descriptions, placeholders and the reported ICC form."""
+        lines = self.rater_notes()
+        ours = [i.id for i in self.items if i.description and i.wording == "ours"]
+        if ours:
+            lines.append(
+                "Item descriptions written for Session Coder, not the published wording: "
+                + ", ".join(ours)
+            )
+        warning = self.placeholder_warning()
+        if warning:
+            lines.append(warning)
+        if self.reliability.icc_source == "source":
+            lines.append(f"Reported ICC form {self.reliability.icc}: as the source reports it.")
+        elif self.reliability.icc_source == "ours":
+            lines.append(
+                f"Reported ICC form {self.reliability.icc}: chosen for Session Coder; the "
+                "source's form is not stated in this file."
+            )
+        return lines
+
+    def placeholder_warning(self) -> str | None:
+        """What the lead is told about placeholder anchors, or None without any."""
+        items = self.placeholder_items
+        if not items:
+            return None
+        values = sorted({v for i in items for v in i.placeholder_values})
+        return (
+            f"{self.id} (version {self.version}): {len(items)} item(s) have placeholder "
+            f"anchor texts for value(s) {', '.join(str(v) for v in values)}, with no "
+            "published wording; raters see only the published end points and a "
+            '"no published wording" mark. Replace them with your coding manual\'s '
+            "wording (copy the file, edit it, raise version) before coding starts"
+        )
 
     def item(self, item_id: str) -> ScaleItem:
         for item in self.items:
@@ -1086,6 +1166,7 @@ def _build(data: dict[str, Any], text: str) -> RatingScale:
                 max=raw.get("max"),
                 anchors=dict(sorted(anchors.items())),
                 categories=tuple(raw.get("categories", ())),
+                wording=raw.get("wording", "source"),
             )
         )
     window = data["window"]
@@ -1125,6 +1206,7 @@ def _build(data: dict[str, Any], text: str) -> RatingScale:
             icc=rel.get("icc", "ICC2"),
             kappa_weights=rel.get("kappa_weights", "quadratic"),
             alpha_level=rel.get("alpha_level", "ordinal"),
+            icc_source=rel.get("icc_source"),
         ),
         certification=CertificationCriterion(
             icc_form=cert.get("icc_form", "ICC2"),
@@ -1134,4 +1216,6 @@ def _build(data: dict[str, Any], text: str) -> RatingScale:
         ),
         uncodable_reasons=tuple(data.get("uncodable_reasons", DEFAULT_UNCODABLE_REASONS)),
         source=text,
+        instructions_wording=data.get("instructions_wording", "source"),
+        invented_rules=tuple(r.strip() for r in data.get("invented_rules", ())),
     )

@@ -33,7 +33,8 @@ def write_export(
     (``study`` becomes ``study.xlsx``). For csv, ``path`` names the long table and the
     other files go beside it (:func:`exports.csv_export.csv_files`); an existing folder
     or a path ending in ``/`` (a new folder, created in an existing one) takes
-    ``export.csv`` and the rest.
+    ``export.csv`` and the rest. For sav, ``path`` names a set of files beside it,
+    one per scale and table (:func:`exports.spss_export.sav_paths`).
 
     Raises:
         InputError: An unknown format, or a folder that does not exist.
@@ -51,7 +52,7 @@ def write_export(
     if fmt == "sav":
         from exports.spss_export import write_sav
 
-        return [write_sav(bundle, target, progress=progress)]
+        return write_sav(bundle, target, progress=progress)
     raise AssertionError(fmt)  # every format is handled above
 
 

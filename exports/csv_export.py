@@ -12,10 +12,13 @@ file                                  content
 ``study_codebook.csv``                every variable: scale, label, kind, range, anchors
 ``study_scores_<scale>.csv``          wide scores, one row per session x rater
 ``study_final_<scale>.csv``           one row per session (final rule, winsorized?)
+``study_patients.csv``                with ``--layout patient``: the final scores one row
+                                      per patient, ``<scale>_<item>_s<number>``
 ``study_pairs_<scale>.csv``           double-coded sessions side by side (``_A``/``_B``)
 ``study_reliability.csv``             ICC (six forms), kappa, alpha, agreement per
                                       variable
 ``study_descriptives.csv``            n, M, SD, quartiles, outliers, adjusted_n
+``study_winsorizing.csv``             fences per scale, session number and variable
 ``study_notes.csv``                   notes with ``position_ms`` and ``time`` (mm:ss)
 ``study_spans.csv``                   spans of duration items
 ``study_uncodable.csv``               uncodable codings with reason and text
@@ -179,6 +182,7 @@ BESIDE: tuple[str, ...] = (
     "pairs_{scale}",
     "reliability",
     "descriptives",
+    "winsorizing",
     "notes",
     "spans",
     "uncodable",
@@ -216,6 +220,8 @@ def csv_files(bundle: ExportBundle, path: str | Path) -> list[CsvFile]:
                 CsvFile(folder / f"{stem}_{table}_{scale_id}.csv", table, scale_id)
                 for scale_id in bundle.variables_by_scale
             ]
+            if table == "final" and bundle.options.layout == "patient":
+                files.append(CsvFile(folder / f"{stem}_patients.csv", "patients"))
         else:
             table = "variables" if pattern == "codebook" else pattern
             files.append(CsvFile(folder / f"{stem}_{pattern}.csv", table))

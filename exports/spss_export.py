@@ -1,30 +1,81 @@
-"""The SPSS export: the scores table (one row per session x rater) as a .sav file.
+"""The SPSS export: one .sav file per scale and table, typed for SPSS and R haven.
 
-Variable names are made SPSS-safe: ASCII letters, digits and ``_`` only, starting with
-a letter, at most 64 bytes, not a reserved word (ALL, AND, BY, ...), and unique
-ignoring case (``_2``, ``_3`` ... on a clash). Each variable carries a label: the
-item or composite label, or a description of a fixed column; a renamed column's label
-names its original column. Ordinal items get their anchor texts as value labels and
-nominal items their categories (coded 1..n); ``double_coded`` is 0/1 with labels no
-and yes. Measurement levels: ordinal items ordinal, nominal items and codes nominal,
-durations, counts and composites scale. Text answers are string variables (empty when
-not given); ``submitted_at`` is an SPSS date-time (UTC). The file's document (File >
-Display Data File Information) holds the export options.
+``write_sav(bundle, "study.sav")`` writes, in the folder of ``study.sav``:
+
+==============================  =======================================================
+file                            content
+==============================  =======================================================
+``study_<scale>.sav``           the final table of the scale: one row per session, by
+                                the final rule (``--final``), winsorized when asked
+                                (``--winsorize-iqr``)
+``study_<scale>_scores.sav``    every finished coding of the scale with its own scores
+``study_<scale>_pairs.sav``     the double-coded sessions' reliability pairs (``_A``,
+                                ``_B``)
+``study_reliability.sav``       the reliability table of every scale
+``study_patients.sav``          with ``--layout patient``: the final scores one row per
+                                patient, ``<scale>_<item>_s<number>``
+==============================  =======================================================
+
+Score variables are named ``<scale>_<item>`` (``thabs_rationale``, as in every format:
+:func:`coder.export_data.variable_column`), and each file holds one scale's, so two
+scales sharing an item id (``rationale`` in THABS and StHAR) never share a variable.
+
+Variables:
+
+* Names are SPSS-safe: ASCII letters, digits and ``_`` only, starting with a letter,
+  at most 64 bytes, not a reserved word (ALL, AND, BY, ...), and unique ignoring case
+  (``_2``, ``_3`` ... on a clash); a renamed column's label names its original column.
+* Labels: the item or composite label, or a description of a fixed column. SPSS keeps
+  at most 255 bytes of a variable label and 120 of a value label: a longer one is cut
+  and the file's document says which (the variables codebook has the full text).
+* Scores are numbers with **user-missing codes** (:data:`MISSING_CODES`): -7 not
+  administered (no coding of this scale for the session, or, in the patient file, no
+  such session), -8 uncodable, -9 left blank. They carry value labels and are
+  declared missing, so SPSS and ``haven::read_sav(user_na = TRUE)`` see why a score
+  is missing; ``haven::read_sav()`` reads them as NA.
+* Measurement levels from the item kinds: ordinal items ordinal, nominal items
+  nominal, counts, durations and composites scale; codes and texts nominal.
+* Display formats from the values: whole numbers ``F2.0`` for a 0-4 item (wide enough
+  for the missing codes), decimals only where values have them, at most three (the
+  mean of five whole scores ``F3.1``, a three-coder mean ``F5.3``).
+* Value labels: an ordinal item's anchors, a nominal item's categories (coded 1..n),
+  the missing codes; ``double_coded`` is 0/1 labelled no/yes.
+* ``submitted_at`` is an SPSS date-time (UTC), the session ``date`` (``--include-
+  metadata``) an SPSS date; texts are string variables as wide as their longest value.
+
+Each file's document (File > Display Data File Information) holds the export options
+it applied: the final rule and winsorizing only in the files they shaped. Every file
+is written beside its final name and moved into place when all are complete.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import textwrap
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 
-from coder.export_data import ExportBundle, Variable, describe_columns, describe_options
+from coder.export_data import (
+    MISSING_REASONS,
+    SCALE_TABLES,
+    TABLE_DOCS,
+    ExportBundle,
+    MissingReason,
+    Variable,
+    describe_columns,
+    describe_options,
+    patient_column,
+    row_missing_reasons,
+)
 from coder.kinds import ItemKind
 
 Progress = Callable[[float], None]
@@ -35,6 +86,16 @@ RESERVED = frozenset(
 MAX_NAME_BYTES = 64
 MAX_LABEL_BYTES = 255
 MAX_VALUE_LABEL_BYTES = 120
+MAX_DECIMALS = 3
+#: The user-missing codes of every score variable (declared missing, with value labels).
+MISSING_CODES: dict[MissingReason, int] = {
+    "not_administered": -7,
+    "uncodable": -8,
+    "left_blank": -9,
+}
+_MISSING_LABELS = {
+    float(code): MISSING_REASONS[reason].split(":")[0] for reason, code in MISSING_CODES.items()
+}
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
 
 
@@ -66,104 +127,319 @@ def _truncate(text: str, limit: int) -> str:
     return data[:limit].decode("utf-8", errors="ignore")
 
 
-def write_sav(bundle: ExportBundle, path: str | Path, *, progress: Progress | None = None) -> Path:
-    """Write the scores table as an SPSS .sav file with variable and value labels.
+@dataclass
+class SavTable:
+    """One .sav file to write: a table, the variable behind each score column, and
+    why a score is missing (a row-level reason, per column where it differs)."""
+
+    table: str
+    scale_id: str | None
+    frame: pd.DataFrame
+    variables: dict[str, tuple[Variable, str]] = field(default_factory=dict)
+    row_reasons: list[MissingReason | None] = field(default_factory=list)
+    cell_reasons: dict[str, list[MissingReason | None]] = field(default_factory=dict)
+
+
+def sav_paths(bundle: ExportBundle, path: str | Path) -> dict[tuple[str, str | None], Path]:
+    """Where each file goes for ``path``: (table, scale id or None) -> file, in order."""
+    path = Path(path)
+    folder, stem = path.parent, path.stem
+    out: dict[tuple[str, str | None], Path] = {}
+    for scale_id in bundle.options.scale_ids:
+        out[("final", scale_id)] = folder / f"{stem}_{scale_id}.sav"
+        out[("scores", scale_id)] = folder / f"{stem}_{scale_id}_scores.sav"
+        out[("pairs", scale_id)] = folder / f"{stem}_{scale_id}_pairs.sav"
+    out[("reliability", None)] = folder / f"{stem}_reliability.sav"
+    if bundle.options.layout == "patient":
+        out[("patients", None)] = folder / f"{stem}_patients.sav"
+    return out
+
+
+def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
+    """The tables of the .sav files, keyed as :func:`sav_paths`."""
+    out: dict[tuple[str, str | None], SavTable] = {}
+    for scale_id in bundle.options.scale_ids:
+        variables = bundle.variables_by_scale[scale_id]
+        numeric = {v.column: (v, "") for v in variables if v.is_numeric}
+        out[("final", scale_id)] = SavTable(
+            "final", scale_id, bundle.scale_table("final", scale_id), numeric
+        )
+        scores = SavTable(
+            "scores",
+            scale_id,
+            bundle.scale_table("scores", scale_id),
+            {v.column: (v, "") for v in variables},
+        )
+        _mark_other_versions(bundle, scores)
+        out[("scores", scale_id)] = scores
+        sides = {
+            f"{column}_{side}": (v, f"rater {side}")
+            for column, (v, _) in numeric.items()
+            for side in ("A", "B")
+        }
+        out[("pairs", scale_id)] = SavTable(
+            "pairs", scale_id, bundle.scale_table("pairs", scale_id), sides
+        )
+    out[("reliability", None)] = SavTable(
+        "reliability", None, bundle.reliability.reset_index(drop=True)
+    )
+    if bundle.options.layout == "patient":
+        out[("patients", None)] = _patient_table(bundle)
+    for table in out.values():
+        if not table.row_reasons:
+            table.row_reasons = row_missing_reasons(table.frame)
+    return out
+
+
+def _mark_other_versions(bundle: ExportBundle, table: SavTable) -> None:
+    """A coding made with a scale version without an item: -7 there, not -9."""
+    table.row_reasons = row_missing_reasons(table.frame)
+    versions = table.frame["scale_version"]
+    for column, (v, _) in table.variables.items():
+        if not v.is_numeric:
+            continue
+        reasons = list(table.row_reasons)
+        changed = False
+        for i, version in enumerate(versions):
+            ids = None if pd.isna(version) else bundle.version_ids.get((v.scale_id, int(version)))
+            if reasons[i] is None and ids is not None and v.item_id not in ids:
+                reasons[i] = "not_administered"
+                changed = True
+        if changed:
+            table.cell_reasons[column] = reasons
+
+
+def _patient_table(bundle: ExportBundle) -> SavTable:
+    frame = bundle.patients.reset_index(drop=True)
+    table = SavTable("patients", None, frame, row_reasons=[None] * len(frame))
+    final = bundle.final
+    reasons = row_missing_reasons(final)
+    row_of = {p: i for i, p in enumerate(frame["patient"])}
+    for scale_id, variables in bundle.variables_by_scale.items():
+        at = (final["scale_id"] == scale_id).to_numpy()
+        numbers = final.loc[at, "session_number"]
+        patients = final.loc[at, "patient"]
+        why = [r for r, keep in zip(reasons, at, strict=True) if keep]
+        for number in sorted({int(n) for n in numbers.dropna()}):
+            by_patient: list[MissingReason | None] = ["not_administered"] * len(frame)
+            for p, n, r in zip(patients, numbers, why, strict=True):
+                if not pd.isna(n) and int(n) == number and p in row_of:
+                    by_patient[row_of[p]] = r
+            for v in variables:
+                column = patient_column(v.column, number)
+                if column in frame.columns:
+                    table.variables[column] = (v, f"session {number}")
+                    table.cell_reasons[column] = by_patient
+    return table
+
+
+def write_sav(
+    bundle: ExportBundle, path: str | Path, *, progress: Progress | None = None
+) -> list[Path]:
+    """Write the .sav files of :func:`sav_paths` (see the module docstring).
 
     Args:
         bundle: The tables (:func:`coder.export_data.build_export_bundle`).
-        path: The .sav file to write (replaced if it exists).
+        path: Names the files: ``study.sav`` gives ``study_<scale>.sav`` and the rest
+            beside it (each replaced if it exists).
         progress: Called with the fraction done, 0.0 to 1.0.
 
     Returns:
-        The path written.
+        Every file written, the first scale's final table first.
 
     Raises:
-        OSError: The file cannot be written (nothing is left behind).
+        OSError: A file cannot be written (no file of the set is left half-written).
     """
-    path = Path(path)
-    scores = bundle.scores
-    names = spss_names(scores.columns)
-    by_column: dict[str, list[Variable]] = {}
-    for v in bundle.all_variables:
-        by_column.setdefault(v.column, []).append(v)
-    docs = dict(describe_columns(bundle, "scores"))
-
-    frame = pd.DataFrame(index=scores.index)
-    labels: dict[str, str | None] = {}
-    value_labels: dict[str, dict[float, str]] = {}
-    measure: dict[str, str] = {}
-    for column in scores.columns:
-        name = names[column]
-        series = scores[column]
-        variables = by_column.get(column, [])
-        if column == "double_coded":
-            frame[name] = series.astype("float64")
-            value_labels[name] = {0.0: "no", 1.0: "yes"}
-            measure[name] = "nominal"
-        elif pd.api.types.is_datetime64_any_dtype(series.dtype):
-            frame[name] = series
-            measure[name] = "scale"
-        elif pd.api.types.is_numeric_dtype(series.dtype):
-            frame[name] = series.astype("float64")
-            measure[name] = _measure(variables)
-            merged = _value_labels(variables)
-            if merged:
-                value_labels[name] = merged
-        else:
-            frame[name] = series.astype("str").where(series.notna(), "").astype("str")
-            measure[name] = "nominal"
-        label = _variable_label(column, variables, docs.get(column, ""))
-        if name != column:
-            label = f"{column}: {label}" if label else column
-        labels[name] = _truncate(label, MAX_LABEL_BYTES)
-    if progress is not None:
-        progress(0.3)
-    # SPSS keeps a file's document as lines of at most 80 bytes.
-    note = [
-        line
-        for key, text in describe_options(bundle)
-        for line in textwrap.wrap(f"{key}: {text}", width=80)
-    ]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    targets = sav_paths(bundle, path)
+    tables = sav_tables(bundle)
+    partial: dict[Path, Path] = {}
     try:
-        pyreadstat.write_sav(
-            frame,
-            str(tmp),
-            file_label=_truncate(f"Session Coder scores: {bundle.project_name}", 64),
-            column_labels=labels,
-            variable_value_labels=value_labels,
-            variable_measure=measure,
-            note=note,
-        )
-        os.replace(tmp, path)
+        for i, (key, target) in enumerate(targets.items()):
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+            partial[target] = tmp
+            _write_one(bundle, tables[key], tmp)
+            if progress is not None:
+                progress(min(0.99, (i + 1) / len(targets)))
+        for target, tmp in partial.items():
+            os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for tmp in partial.values():
+            tmp.unlink(missing_ok=True)
         raise
     if progress is not None:
         progress(1.0)
-    return path
+    return list(targets.values())
 
 
-def _variable_label(column: str, variables: list[Variable], doc: str) -> str:
-    if not variables:
-        return doc.rstrip(".")
-    if len({v.label for v in variables}) == 1:
-        return variables[0].label
-    return " | ".join(f"{v.scale_id}: {v.label}" for v in variables)
+def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
+    frame = table.frame
+    names = spss_names(frame.columns)
+    docs = dict(
+        describe_columns(
+            bundle, table.table, table.scale_id if table.table in SCALE_TABLES else None
+        )
+    )
+    columns: dict[str, Any] = {}  # one DataFrame at the end: a wide table stays whole
+    labels: dict[str, str | None] = {}
+    value_labels: dict[str, dict[float, str]] = {}
+    measure: dict[str, str] = {}
+    formats: dict[str, str] = {}
+    missing: dict[str, list[int | float | str | Any]] = {}
+    cut: list[str] = []
+    for column in frame.columns:
+        name = names[column]
+        series = frame[column]
+        found = table.variables.get(column)
+        if found is not None and found[0].is_numeric:
+            variable, _ = found
+            values = series.to_numpy(dtype="float64", na_value=np.nan)
+            reasons = table.cell_reasons.get(column, table.row_reasons)
+            codes = np.array([MISSING_CODES[r or "left_blank"] for r in reasons], dtype="float64")
+            blank = np.isnan(values)
+            columns[name] = np.where(blank, codes, values)
+            measure[name] = _measure(variable)
+            formats[name] = _format(values[~blank], codes)
+            anchors = {
+                float(k): _truncate(t, MAX_VALUE_LABEL_BYTES)
+                for k, t in variable.value_labels.items()
+            }
+            if any(
+                len(t.encode("utf-8")) > MAX_VALUE_LABEL_BYTES
+                for t in variable.value_labels.values()
+            ):
+                cut.append(f"{name} (value labels)")
+            value_labels[name] = {**anchors, **_MISSING_LABELS}
+            missing[name] = list(MISSING_CODES.values())
+            label = variable.label + (f" ({found[1]})" if found[1] else "")
+            if table.table == "patients":
+                label = f"{variable.scale_id}: {label}"
+        elif found is not None:  # a text item
+            columns[name] = series.astype("str").where(series.notna(), "").astype("str")
+            measure[name] = "nominal"
+            label = found[0].label
+        elif column == "date":
+            columns[name] = [_as_date(v) for v in series]
+            measure[name] = "scale"
+            formats[name] = "DATE11"
+            label = docs.get(column, "").rstrip(".")
+        elif pd.api.types.is_bool_dtype(series.dtype):
+            columns[name] = series.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+            value_labels[name] = {0.0: "no", 1.0: "yes"}
+            measure[name] = "nominal"
+            formats[name] = "F1.0"
+            label = docs.get(column, "").rstrip(".")
+        elif pd.api.types.is_datetime64_any_dtype(series.dtype):
+            columns[name] = series
+            measure[name] = "scale"
+            label = docs.get(column, "").rstrip(".")
+        elif pd.api.types.is_numeric_dtype(series.dtype):
+            values = series.to_numpy(dtype="float64", na_value=np.nan)
+            values = np.where(np.isinf(values), np.nan, values)
+            columns[name] = values
+            measure[name] = "scale"
+            formats[name] = _format(values[~np.isnan(values)], np.array([]))
+            label = docs.get(column, "").rstrip(".")
+        else:
+            columns[name] = series.astype("str").where(series.notna(), "").astype("str")
+            measure[name] = "nominal"
+            label = docs.get(column, "").rstrip(".")
+        if name != column:
+            label = f"{column}: {label}" if label else column
+        if len(label.encode("utf-8")) > MAX_LABEL_BYTES:
+            cut.append(name)
+        labels[name] = _truncate(label, MAX_LABEL_BYTES)
+    out = pd.DataFrame(columns, index=frame.index)
+    pyreadstat.write_sav(
+        out,
+        str(target),
+        file_label=_truncate(f"Session Coder {_title(table)}: {bundle.project_name}", 64),
+        column_labels=labels,
+        variable_value_labels=value_labels,
+        variable_measure=measure,
+        variable_format=formats,
+        missing_ranges=missing,
+        note=_notes(bundle, table, cut),
+    )
 
 
-def _measure(variables: list[Variable]) -> str:
-    kinds = {v.kind for v in variables}
-    if kinds == {ItemKind.ORDINAL}:
+def _title(table: SavTable) -> str:
+    return table.table if table.scale_id is None else f"{table.scale_id} {table.table}"
+
+
+def _notes(bundle: ExportBundle, table: SavTable, cut: list[str]) -> list[str]:
+    """The file's document: what it holds and only the options that shaped it."""
+    lines: list[tuple[str, str]] = [("This file", f"{_title(table)}: {TABLE_DOCS[table.table]}")]
+    shaped = table.table in ("final", "patients")
+    for key, text in describe_options(bundle):
+        if key in ("Final rule", "Winsorizing") and not shaped:
+            text = (
+                "does not apply to this file: it holds every coding's own scores."
+                if table.table != "reliability"
+                else "does not apply: reliability uses the coders' independent scores."
+            )
+        lines.append((key, text))
+    if table.variables:
+        codes = ", ".join(
+            f"{code} = {MISSING_REASONS[reason]}" for reason, code in MISSING_CODES.items()
+        )
+        lines.append(("Missing codes", f"user-missing (declared missing, labelled): {codes}."))
+    if table.table == "reliability":
+        lines.append(
+            (
+                "Infinite F",
+                "an infinite F statistic (perfect agreement) is empty, with "
+                "<form>_F_infinite = 1 (yes).",
+            )
+        )
+    if cut:
+        lines.append(
+            (
+                "Labels cut",
+                f"SPSS keeps 255 bytes of a variable label and 120 of a value label; cut "
+                f"here: {', '.join(cut)} (the variables codebook has the full text).",
+            )
+        )
+    # SPSS keeps a file's document as lines of at most 80 bytes.
+    return [
+        _truncate(line, 80)
+        for key, text in lines
+        for line in textwrap.wrap(f"{key}: {text}", width=80)
+    ]
+
+
+def _measure(variable: Variable) -> str:
+    if variable.kind == ItemKind.ORDINAL:
         return "ordinal"
-    if kinds == {ItemKind.NOMINAL}:
+    if variable.kind == ItemKind.NOMINAL:
         return "nominal"
     return "scale"
 
 
-def _value_labels(variables: list[Variable]) -> dict[float, str]:
-    """The anchors of a column; none when scales sharing the column disagree on them."""
-    sets: list[dict[Any, str]] = [dict(v.value_labels) for v in variables if v.value_labels]
-    if not sets or any(s != sets[0] for s in sets[1:]):
-        return {}
-    return {float(k): _truncate(t, MAX_VALUE_LABEL_BYTES) for k, t in sets[0].items()}
+def _decimals(values: np.ndarray) -> int:
+    for d in range(MAX_DECIMALS + 1):
+        scaled = values * 10**d
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6):
+            return d
+    return MAX_DECIMALS
+
+
+def _format(values: np.ndarray, codes: np.ndarray) -> str:
+    """``Fw.d``: the decimals the values have (at most 3), wide enough for every value."""
+    values = values[np.isfinite(values)]
+    d = _decimals(values) if values.size else 0
+    shown = [f"{v:.{d}f}" for v in values] + [f"{c:.0f}" for c in np.unique(codes)]
+    width = max([len(s) for s in shown] + [d + 2 if d else 1])
+    return f"F{width}.{d}"
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None

@@ -1,8 +1,9 @@
 """The Excel export: a README sheet first, then one sheet per analysis table and scale.
 
 Sheets, in order (:data:`SHEETS`): README, codebook, ``scores_<scale>``,
-``final_<scale>`` and ``pairs_<scale>`` for every scale, long, reliability,
-descriptives, notes, spans, uncodable, uncodable_counts, plan. Every data sheet has a
+``final_<scale>`` and ``pairs_<scale>`` for every scale (``patients`` after the final
+sheets with ``--layout patient``), long, reliability, descriptives, winsorizing,
+notes, spans, uncodable, uncodable_counts, plan. Every data sheet has a
 bold, frozen header row, an autofilter and column widths fitted to its content.
 Types survive R's readxl: numbers are numbers with a number format
 (:func:`number_format`), dates and time stamps are Excel dates, booleans are TRUE and
@@ -69,6 +70,7 @@ SHEETS: tuple[str, ...] = (
     "long",
     "reliability",
     "descriptives",
+    "winsorizing",
     "notes",
     "spans",
     "uncodable",
@@ -188,6 +190,8 @@ def sheet_layout(bundle: ExportBundle) -> list[Sheet]:
         for scale_id, frame in bundle.per_scale(table).items():
             name = _sheet_name(f"{table}_{scale_id}", taken)
             out.append(Sheet(name, table, scale_id, frame))
+        if table == "final" and bundle.options.layout == "patient":
+            out.append(Sheet(_sheet_name("patients", taken), "patients", None, bundle.patients))
     return out
 
 

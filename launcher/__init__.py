@@ -67,6 +67,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             winsorize_iqr=args.winsorize_iqr,
             include_audio_paths=args.include_audio_paths,
             include_metadata=args.include_metadata,
+            layout=args.layout,
         )
     for path in write_export(bundle, args.format, out):
         print(f"wrote {path}")
@@ -106,6 +107,12 @@ def add_commands(sub: Commands) -> None:
         type=float,
         metavar="K",
         help="pull values beyond K x IQR outside the quartiles to that fence",
+    )
+    p.add_argument(
+        "--layout",
+        default="session",
+        choices=("session", "patient"),
+        help="patient: add the final scores one row per patient, a column per session number",
     )
     p.add_argument("--include-audio-paths", action="store_true")
     p.add_argument(

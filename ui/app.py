@@ -289,6 +289,8 @@ class AppController(QObject):
         if self.project is not None:
             self.project.close()
             self.project = None
+        if credentials.prompt() is self.login_prompter:
+            credentials.set_prompt(None)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,8 @@ TOPIC_LABELS = {
     "double coding": "Double coding",
     "coverage": "Coverage",
     "certification": "Certification",
+    "version": "Scale version",
+    "re-code": "Re-code",
 }
 
 
@@ -204,6 +206,14 @@ class PlanPanel(QWidget):
         self.scale_combo.setMinimumContentsLength(16)
         self.scale_combo.currentIndexChanged.connect(self._on_scale_changed)
         form.addRow("Scale", self.scale_combo)
+        # What in the chosen scale is not the published source's (placeholder anchors,
+        # our descriptions and rules): the lead sees it before planning.
+        self.scale_notes = QLabel("")
+        self.scale_notes.setObjectName("scale_notes")
+        self.scale_notes.setWordWrap(True)
+        self.scale_notes.setStyleSheet("color: #9a3412;")
+        self.scale_notes.setVisible(False)
+        form.addRow(self.scale_notes)
         self.rater_list = QListWidget()
         self.rater_list.setMaximumHeight(110)
         self.rater_list.setToolTip("The rater pool of this plan (tick to include)")
@@ -247,6 +257,13 @@ class PlanPanel(QWidget):
             "Sessions every rater codes for training; they are left out of the analysis"
         )
         form.addRow("Training sessions", self.training_edit)
+        self.recode_check = QCheckBox("Re-code sessions coded under an older version")
+        self.recode_check.setToolTip(
+            "Without it, sessions already coded under an older version of the scale stay "
+            "on it. With it, their raters code them again under the newest version; each "
+            "earlier coding counts until its re-code is submitted."
+        )
+        form.addRow(self.recode_check)
         buttons = QHBoxLayout()
         self.preview_button = QPushButton("Preview")
         self.preview_button.setDefault(True)
@@ -354,6 +371,7 @@ class PlanPanel(QWidget):
         finally:
             self._loading = False
         self._show_progress(state.progress)
+        self._show_scale_notes(state)
         if state.scale_id is None:
             self.result_title.setText("The project has no scales yet; add one first.")
             self._clear_summary()
@@ -375,6 +393,12 @@ class PlanPanel(QWidget):
             )
             self._clear_summary()
         self.state_loaded.emit()
+
+    def _show_scale_notes(self, state: PlanState) -> None:
+        scale = next((sc for sc in state.scales if sc.id == state.scale_id), None)
+        lines = scale.lead_notes() if scale is not None else []
+        self.scale_notes.setText("\n".join(f"• {line}" for line in lines))
+        self.scale_notes.setVisible(bool(lines))
 
     def _fill_inputs(self, state: PlanState) -> None:
         self.scale_combo.clear()
@@ -485,6 +509,7 @@ class PlanPanel(QWidget):
             exclude_pool_of=apart,
             session_numbers=parse_session_numbers(self.session_numbers_edit.text()),
             training=training,
+            recode=self.recode_check.isChecked(),
         )
 
     def _checked_request(self) -> PlanRequest | None:

@@ -37,11 +37,13 @@ from coder.coding_rules import value_bounds
 from coder.coding_session import CodingSession
 from coder.errors import InputError
 from coder.kinds import ItemKind
-from coder.scales import CHOICE_KINDS, ScaleItem
+from coder.scales import CHOICE_KINDS, NO_PUBLISHED_WORDING, ScaleItem
 from ui.focus import EscapeReturnsFocus
 from ui.timefmt import format_ms
 
 TEXT_SAVE_DELAY_MS = 500
+#: Shown after a description written for Session Coder rather than taken from the source.
+OUR_WORDING = "Description written for Session Coder, not the published wording."
 
 
 class _AnchorLabel(QLabel):
@@ -115,6 +117,12 @@ class ScoreItemWidget(QFrame):
             description.setWordWrap(True)
             description.setObjectName("description")
             layout.addWidget(description)
+            if item.wording == "ours":
+                ours = QLabel(OUR_WORDING)
+                ours.setWordWrap(True)
+                ours.setObjectName("wording_ours")
+                ours.setStyleSheet("color:#6b7280; font-style:italic;")
+                layout.addWidget(ours)
         if item.kind in CHOICE_KINDS:
             layout.addLayout(self._build_choices())
         elif item.kind == ItemKind.COUNT:
@@ -155,12 +163,20 @@ class ScoreItemWidget(QFrame):
             button.setMinimumWidth(36)
             button.setObjectName(f"value_{value}")
             anchor = self.item.value_label(value) or ""
+            if value in self.item.placeholder_values:
+                # Raters see only the published end points: a placeholder text written
+                # for Session Coder would read as the scale's wording.
+                anchor = NO_PUBLISHED_WORDING
             button.setToolTip(f"{value}: {anchor}" if anchor else str(value))
             button.clicked.connect(lambda _checked=False, v=value: self._on_value_clicked(v))
             self._group.addButton(button, value)
             self._buttons[value] = button
             grid.addWidget(button, 0, column)
-            grid.addWidget(_AnchorLabel(anchor, button), 1, column)
+            label = _AnchorLabel(anchor, button)
+            if value in self.item.placeholder_values:
+                label.setObjectName("anchor_unpublished")
+                label.setStyleSheet("color:#6b7280; font-style:italic;")
+            grid.addWidget(label, 1, column)
             grid.setColumnStretch(column, 1)
         return grid
 

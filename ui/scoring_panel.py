@@ -100,7 +100,9 @@ class ScoringPanel(QWidget):
             if window.whole_session
             else f"Coding window: {window.describe()} (shaded on the waveform)."
         )
-        self._instructions = QLabel(f"{scale.instructions}\n\n{window_text}")
+        # Wording and rules that are not the published source's are said as such.
+        notes = "".join(f"\n\n{line}" for line in scale.rater_notes())
+        self._instructions = QLabel(f"{scale.instructions}\n\n{window_text}{notes}")
         self._instructions.setWordWrap(True)
         self._instructions.setObjectName("instructions")
         self._instructions.setVisible(False)

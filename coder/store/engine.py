@@ -659,13 +659,16 @@ def _connect_postgres(location: Location) -> Engine:
     ask = credentials.prompt()
     where = pointer_url(location.url, keep_login=False)
     retry = False
+    # A pointer file's login is the owner's, a default: the prompt does not offer it.
+    shown = user if (chosen or location.path is None) else None
     for _attempt in range(3):
         if ask is None:
             break
-        answer = ask(credentials.LoginRequest(where, user or "", retry, host, port, database))
+        answer = ask(credentials.LoginRequest(where, shown or "", retry, host, port, database))
         if answer is None:
             raise ProjectError(f"no password given for {where}; nothing was opened")
         user, password = answer
+        shown = user
         engine, error = _try_connect(location, Login(user or None, password))
         if engine is not None:
             return engine

@@ -149,8 +149,13 @@ def _exec_secret(conn: Connection, sql: str, what: str) -> None:
         raise ProjectError(f"the server refused to {what}: {reason}") from None
 
 
+# This login's rater id, as a sub-select: the planner runs it once per query (an
+# InitPlan), not once per row as it would the function call itself.
+_ME = "(SELECT public.sc_my_rater_id())"
+
+
 def _own_codings() -> str:
-    return "SELECT c.id FROM public.codings c WHERE c.rater_id = public.sc_my_rater_id()"
+    return f"SELECT c.id FROM public.codings c WHERE c.rater_id = {_ME}"
 
 
 def install(conn: Connection) -> None:
@@ -270,9 +275,8 @@ def install(conn: Connection) -> None:
     own = _own_codings()
     rater_rows = {
         "raters": "login = session_user",
-        "codings": "rater_id = public.sc_my_rater_id()",
-        "sessions": "id IN (SELECT c.session_id FROM public.codings c "
-        "WHERE c.rater_id = public.sc_my_rater_id())",
+        "codings": f"rater_id = {_ME}",
+        "sessions": f"id IN (SELECT c.session_id FROM public.codings c WHERE c.rater_id = {_ME})",
         "audio_files": "id IN (SELECT s.audio_id FROM public.sessions s)",
         **{table: f"coding_id IN ({own})" for table in _RATER_CHILD_TABLES},
     }

@@ -641,6 +641,8 @@ class Project:
         """
         if kind not in ("lead", "rater"):
             raise InputError(f"a person is a lead or a rater, not {kind!r}")
+        with self.store.admin():
+            pass  # not lab mode: refused before anything is added
         if kind == "lead" and not login:
             raise InputError("give the lead's own login with --login NAME (e.g. lab1_maria)")
         if kind == "rater":

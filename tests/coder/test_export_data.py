@@ -127,6 +127,10 @@ def test_long_table_is_tidy(bundle: ExportBundle) -> None:
     assert list(long.columns) == [
         "scale_id",
         "session_id",
+        "patient",
+        "therapist",
+        "session_number",
+        "phase",
         "rater",
         "item_id",
         "variable",
@@ -140,6 +144,11 @@ def test_long_table_is_tidy(bundle: ExportBundle) -> None:
         (long["session_id"] == "S03") & (long["rater"] == "R3") & (long["scale_id"] == "thabs")
     ]
     assert dict(zip(one["item_id"], one["value"], strict=True))["rationale"] == 3
+    # The session's fields ride along: S03 is patient P2's session 2 with T1, phase I.
+    assert set(
+        zip(one["patient"], one["therapist"], one["session_number"], one["phase"], strict=True)
+    ) == {("P2", "T1", 2, "I")}
+    assert str(long["session_number"].dtype) == "Int64"
     composite = one[one["kind"] == "composite"]
     assert list(composite["item_id"]) == ["behaviour_mean"]
     assert list(composite["variable"]) == ["thabs_behaviour_mean"]
@@ -214,21 +223,21 @@ def test_descriptives_describe_the_final_scores(bundle: ExportBundle) -> None:
     assert _row(bundle.final, scale_id="thabs", session_id="S04")["thabs_duration"] == 600
 
 
-def test_winsorizing_sets_outliers_to_the_fence_and_counts_them(project: Project) -> None:
+def test_winsorizing_fences_each_session_number_on_its_own(project: Project) -> None:
     bundle = build_export_bundle(project, winsorize_iqr=1.5)
-    # durations 30, 34, 32, 600: Q1 = 31.5, Q3 = 175.5, IQR = 144, upper fence 391.5
-    assert _row(bundle.final, scale_id="thabs", session_id="S04")["thabs_duration"] == 391.5
-    assert _row(bundle.final, scale_id="thabs", session_id="S01")["thabs_duration"] == 30
-    duration = _row(bundle.descriptives, scale_id="thabs", variable="thabs_duration")
-    assert duration["adjusted_n"] == 1
-    assert duration["upper_fence"] == pytest.approx(391.5)
-    assert duration["max"] == pytest.approx(391.5)
-    assert duration["n_outliers"] == 1  # counted before adjusting
-    assert bundle.adjusted_total == 1
-    # A wider K leaves the value alone.
-    wide = build_export_bundle(project, winsorize_iqr=3.0)
-    assert _row(wide.final, scale_id="thabs", session_id="S04")["thabs_duration"] == 600
-    assert wide.adjusted_total == 0
+    # Durations 30, 34, 32, 600 would put 600 beyond Q3 + 1.5 IQR = 391.5 over all
+    # sessions; but S01, S03 are session 2 and S02, S04 session 3: two values a group.
+    assert _row(bundle.final, scale_id="thabs", session_id="S04")["thabs_duration"] == 600
+    w = bundle.winsorizing
+    duration = _row(w, scale_id="thabs", variable="thabs_duration", session_number=3)
+    assert (duration["n"], duration["q1"], duration["q3"]) == (2, 175.5, 458.5)
+    assert duration["adjusted_n"] == 0 and duration["rule"] == "continuous"
+    assert set(w.loc[w["scale_id"] == "thabs", "session_number"]) == {2, 3}
+    assert _row(w, scale_id="thabs", variable="thabs_behaviour_mean", session_number=2)["rule"] == (
+        "composite"
+    )
+    assert bundle.adjusted_total == 0
+    assert build_export_bundle(project).winsorizing.empty  # nothing when off
 
 
 @pytest.mark.parametrize("k", [-1.0, math.nan, math.inf])

@@ -47,6 +47,17 @@ class MemoryKeyring(KeyringBackend):
         self.passwords.pop((service, username), None)
 
 
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An empty keyring of our own: the machine's (a desktop's, or none in CI) is never
+    read or written by a test."""
+    saved = keyring.get_keyring()
+    ours = MemoryKeyring()
+    keyring.set_keyring(ours)
+    yield ours
+    keyring.set_keyring(saved)
+
+
 @pytest.fixture
 def lab(
     postgres_with_passwords: PostgresServer, tmp_path: Path
@@ -122,20 +133,19 @@ def test_the_password_comes_from_pgpass(
 
 
 def test_the_password_comes_from_the_keyring(
-    lab: tuple[Path, Credential], no_prompt: None, monkeypatch: pytest.MonkeyPatch
+    lab: tuple[Path, Credential],
+    no_prompt: None,
+    monkeypatch: pytest.MonkeyPatch,
+    memory_keyring: MemoryKeyring,
 ) -> None:
     pointer, rater = lab
-    saved = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    try:
-        assert credentials.remember_in_keyring(
-            rater.host, rater.port, rater.database, rater.login, rater.password
-        )
-        monkeypatch.setenv(credentials.LOGIN_ENV, rater.login)
-        with Project.open(pointer) as project:
-            assert project.login_kind() == "rater"
-    finally:
-        keyring.set_keyring(saved)
+    assert credentials.remember_in_keyring(
+        rater.host, rater.port, rater.database, rater.login, rater.password
+    )
+    assert rater.password in memory_keyring.passwords.values()
+    monkeypatch.setenv(credentials.LOGIN_ENV, rater.login)
+    with Project.open(pointer) as project:
+        assert project.login_kind() == "rater"
 
 
 def test_the_prompt_is_asked_again_after_a_wrong_password(lab: tuple[Path, Credential]) -> None:
@@ -154,4 +164,6 @@ def test_the_prompt_is_asked_again_after_a_wrong_password(lab: tuple[Path, Crede
     finally:
         credentials.set_prompt(saved)
     assert [r.retry for r in asked] == [False, True]
+    # The pointer's login (the owner's) is not offered; the typed one is, on a retry.
+    assert [r.login for r in asked] == ["", rater.login]
     assert all("owner-pw" not in r.where and "@" not in r.where for r in asked)

@@ -146,6 +146,13 @@ def test_a_rater_cannot_read_the_history_plans_or_anything_of_the_lead(lab: Lab)
         # The project's name, not its settings (e.g. other raters' certification).
         assert _rows(conn, "SELECT name, settings_json FROM project") == [("lab", "{}")]
         assert "permission denied" in _refused(conn, "SELECT settings_json FROM public.project")
+        # Nor through the planner's statistics of the tables with row security.
+        stats = "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public'"
+        with psycopg.connect(_libpq(lab.url), autocommit=True) as owner:
+            owner.execute("ANALYZE")
+            assert "ratings" in {t for (t,) in _rows(owner, stats)}
+        secured = {"ratings", "notes", "spans", "codings", "sessions", "history", "raters"}
+        assert {t for (t,) in _rows(conn, stats)}.isdisjoint(secured)
         # Only the ids of history rows this login wrote (none yet), for INSERT ... RETURNING.
         assert _rows(conn, "SELECT id FROM history") == []
         # Its role cannot be switched to the lead's.

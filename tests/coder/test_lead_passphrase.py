@@ -62,3 +62,12 @@ def test_a_lab_project_has_logins_instead(pg_url: str, tmp_path: Path) -> None:
     with Project.create(tmp_path / "lab.scproj", db_url=pg_url) as project:
         with pytest.raises(ProjectError, match="login per person"):
             project.set_lead_passphrase("the lab's secret")
+
+
+def test_logins_are_lab_modes_only(tmp_path: Path) -> None:
+    path = tmp_path / "p.scproj"
+    Project.create(path).close()
+    result = run_cli("lab", "add", path, "R1")
+    assert result.returncode != 0 and "only in lab mode" in result.stderr
+    with Project.open(path) as project:
+        assert project.raters() == []  # refused before anything was added

@@ -35,6 +35,7 @@ def test_files_are_named_after_the_path(written: list[Path]) -> None:
         "study_pairs_ghes.csv",
         "study_reliability.csv",
         "study_descriptives.csv",
+        "study_winsorizing.csv",
         "study_notes.csv",
         "study_spans.csv",
         "study_uncodable.csv",
@@ -60,6 +61,10 @@ def test_long_table_reads_back_tidy(written: list[Path], bundle: ExportBundle) -
     assert list(long.columns) == [
         "scale_id",
         "session_id",
+        "patient",
+        "therapist",
+        "session_number",
+        "phase",
         "rater",
         "item_id",
         "variable",
@@ -95,7 +100,8 @@ def test_tables_beside_it(written: list[Path]) -> None:
     assert ",TRUE," in raw and "True" not in raw
     assert pd.to_datetime(scores["submitted_at"]).notna().all()
     final = pd.read_csv(folder / "study_final_thabs.csv")
-    assert final.loc[final["session_id"] == "S04", "thabs_duration"].tolist() == [391.5]
+    # Winsorizing is per session number: two sessions a number here, so no outlier.
+    assert final.loc[final["session_id"] == "S04", "thabs_duration"].tolist() == [600]
     rel = pd.read_csv(folder / "study_reliability.csv")
     perfect = rel[rel["variable"] == "thabs_troubleshooting"].iloc[0]
     assert math.isnan(perfect["ICC1_F"]) and perfect["ICC1_F_infinite"] is np.True_
@@ -105,7 +111,7 @@ def test_tables_beside_it(written: list[Path]) -> None:
     counts = pd.read_csv(folder / "study_uncodable_counts.csv")
     assert counts.to_dict("records") == [{"scale_id": "thabs", "reason": "Audio failure", "n": 1}]
     desc = pd.read_csv(folder / "study_descriptives.csv")
-    assert desc.loc[desc["variable"] == "thabs_duration", "adjusted_n"].tolist() == [1]
+    assert desc.loc[desc["variable"] == "thabs_duration", "adjusted_n"].tolist() == [0]
 
 
 def test_the_codebook_file_lists_every_variable(written: list[Path], bundle: ExportBundle) -> None:

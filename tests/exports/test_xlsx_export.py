@@ -50,6 +50,7 @@ def test_every_sheet_is_there_in_order_readme_first(workbook: openpyxl.Workbook)
         "long",
         "reliability",
         "descriptives",
+        "winsorizing",
         "notes",
         "spans",
         "uncodable",
@@ -132,11 +133,11 @@ def test_pairs_final_and_descriptives(workbook: openpyxl.Workbook) -> None:
     )
     final = _records(workbook["final_thabs"])
     s04 = next(r for r in final if r["session_id"] == "S04")
-    assert s04["thabs_duration"] == 391.5  # winsorized at Q3 + 1.5 IQR
+    assert s04["thabs_duration"] == 600  # per session number: two sessions each, no outlier
     assert s04["final_source"] == "R1 (primary)"
     desc = _records(workbook["descriptives"])
     duration = next(r for r in desc if r["variable"] == "thabs_duration")
-    assert (duration["adjusted_n"], duration["n_outliers"], duration["n"]) == (1, 1, 4)
+    assert (duration["adjusted_n"], duration["n_outliers"], duration["n"]) == (0, 1, 4)
     assert next(r for r in desc if r["variable"] == "thabs_specification")["adjusted_n"] == 0
 
 
@@ -222,8 +223,8 @@ def test_readme_explains_options_sheets_and_every_column(
     rows = [r for r in workbook["README"].iter_rows(values_only=True)]
     by_key = {r[0]: r[2] for r in rows if r[0] and r[2]}
     assert by_key["Final rule"].startswith("primary")
-    assert "K = 1.5" in by_key["Winsorizing"] and "1 value(s) adjusted" in by_key["Winsorizing"]
-    assert "thabs_duration: 1" in by_key["Winsorizing"]
+    assert "K = 1.5" in by_key["Winsorizing"] and "0 item value(s) changed" in by_key["Winsorizing"]
+    assert "thabs: 0 item value(s) changed" in by_key["Winsorizing"]
     assert "no audio paths" in by_key["Privacy"]
     assert "thabs: 1 in progress" in by_key["Codings left out"]
     assert by_key["App version"].startswith("Session Coder ")
@@ -256,7 +257,7 @@ def test_readme_prints_without_overlapping_text(workbook: openpyxl.Workbook) -> 
 def test_pandas_reads_the_sheets(xlsx: Path, bundle: ExportBundle) -> None:
     final = pd.read_excel(xlsx, sheet_name="final_thabs")
     assert list(final.columns) == list(bundle.scale_table("final", "thabs").columns)
-    assert final["thabs_duration"].tolist()[:4] == [30, 34, 32, 391.5]
+    assert final["thabs_duration"].tolist()[:4] == [30, 34, 32, 600]
     scores = pd.read_excel(xlsx, sheet_name="scores_ghes")
     assert len(scores) == len(bundle.scale_table("scores", "ghes")) == 3
 

@@ -79,9 +79,13 @@ def test_anchors_between_the_end_points_are_marked_as_placeholders(path: Path) -
 
 
 @pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
-def test_reliability_defaults_are_icc2_with_quadratic_kappa(path: Path) -> None:
+def test_reliability_defaults_are_the_papers_form_or_icc2_with_quadratic_kappa(
+    path: Path,
+) -> None:
     scale = load_scale(path)
-    assert scale.reliability.icc == "ICC2"
+    # Resistance reports the paper's one-way ICC; the others ICC2, marked as our choice.
+    expected = ("ICC1", "source") if scale.id == "resistance" else ("ICC2", "ours")
+    assert (scale.reliability.icc, scale.reliability.icc_source) == expected
     assert scale.reliability.kappa_weights == "quadratic"
     assert scale.reliability.alpha_level == "ordinal"
 
@@ -192,7 +196,7 @@ def test_ghes() -> None:
         "Carried out as agreed",
         "Applied strategies in difficult times",
         "Intensity",
-        "Difficulties faced",
+        "Difficulties experienced",
         "Benefit",
         "Estimated time spent",
     ]
@@ -223,7 +227,10 @@ def test_sthar() -> None:
         assert item.kind == "ordinal"
         assert (item.min, item.max) == (0, 4)
     composites = {c.id: c for c in scale.composites}
-    assert set(composites) == {"sth_a", "sth_r", "global"}
+    # Not the paper's name: its global pairs StH-A of the previous session with StH-R
+    # of this one, while this is the mean of one session's eight items.
+    assert set(composites) == {"sth_a", "sth_r", "same_session_mean"}
+    assert "not the paper's global" in composites["same_session_mean"].label
     assert all(c.method == "mean" for c in composites.values())
     labels = {item.id: item.label for item in scale.items}
     assert [labels[i] for i in composites["sth_a"].items] == [
@@ -238,14 +245,19 @@ def test_sthar() -> None:
         "Drawing conclusions",
         "Strengthening self-efficacy",
     ]
-    # The subscales split the eight items; the global score takes all of them.
+    # The subscales split the eight items; the same-session mean takes all of them.
+    same = composites["same_session_mean"]
     assert not set(composites["sth_a"].items) & set(composites["sth_r"].items)
-    assert composites["global"].items == composites["sth_a"].items + composites["sth_r"].items
-    assert composites["global"].items == tuple(item.id for item in scale.items)
+    assert same.items == composites["sth_a"].items + composites["sth_r"].items
+    assert same.items == tuple(item.id for item in scale.items)
     scores = {item_id: 4.0 for item_id in composites["sth_a"].items} | {
         item_id: 0.0 for item_id in composites["sth_r"].items
     }
-    assert scale.composite_scores(scores) == {"sth_a": 4.0, "sth_r": 0.0, "global": 2.5}
+    assert scale.composite_scores(scores) == {
+        "sth_a": 4.0,
+        "sth_r": 0.0,
+        "same_session_mean": 2.5,
+    }
 
 
 def test_the_readme_example_is_a_valid_scale() -> None:
@@ -257,3 +269,75 @@ def test_the_readme_example_is_a_valid_scale() -> None:
     assert [item.kind for item in scale.items] == ["ordinal", "ordinal", "count", "nominal", "text"]
     assert scale.item("bond").anchors == scale.item("agreement").anchors
     assert scale.window == CodingWindow(start_ms=0, duration_ms=20 * 60_000)
+
+
+# --------------------------------------------------------------------------- faithful to the papers
+
+
+def test_ghes_applies_to_every_session_and_words_items_5_and_7_as_the_paper() -> None:
+    scale = load_builtin_scale("ghes")
+    # Haller & Watzke rated every session, the first (telephone) session included.
+    assert scale.applies_to.matches(1) and scale.applies_to.matches(None)
+    assert scale.applies_to.min_session_number is None
+    difficulties = scale.item("difficulties")
+    assert "extent of the difficulties" in difficulties.description
+    assert "experienced" in difficulties.description
+    assert "faced the difficulties" not in difficulties.description
+    assert "relative to what was agreed" not in scale.item("time_spent").description
+    assert "uncodable" not in scale.instructions  # no invented "no homework" rule in them
+    assert any("every session" in rule for rule in scale.invented_rules)
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_descriptions_and_instructions_written_by_us_are_marked(path: Path) -> None:
+    scale = load_scale(path)
+    assert scale.instructions_wording == "ours"
+    assert all(item.wording == "ours" for item in scale.items)
+    assert scale.reliability.icc_source in ("source", "ours")
+    notes = scale.lead_notes()
+    assert any("not the published wording" in line for line in notes)
+    assert scale.placeholder_warning() is not None  # every built-in has placeholders
+
+
+def test_invented_rules_are_marked_and_out_of_the_instructions() -> None:
+    thabs = load_builtin_scale("thabs")
+    assert any("Review and praise score 0" in r and "structural" in r for r in thabs.invented_rules)
+    assert "no earlier assignment" not in thabs.instructions
+    assert any(line.startswith("Rule of ours") for line in thabs.rater_notes())
+    sthar = load_builtin_scale("sthar")
+    assert any("first session" in r and "structural" in r for r in sthar.invented_rules)
+    assert "first session" not in sthar.instructions
+
+
+def test_resistance_reports_the_papers_one_way_icc_and_cites_its_source() -> None:
+    scale = load_builtin_scale("resistance")
+    assert scale.reliability.icc == "ICC1"
+    assert scale.reliability.icc_source == "source"
+    assert "Suh, C. S., Strupp, H. H., & O'Malley, S. S. (1986)" in " ".join(scale.citation.split())
+    assert any("as the source reports it" in line for line in scale.lead_notes())
+
+
+@pytest.mark.parametrize("path", SCALE_FILES, ids=lambda p: p.stem)
+def test_raters_see_only_published_anchor_texts(path: Path) -> None:
+    scale = load_scale(path)
+    for item in scale.items:
+        if item.kind != "ordinal":
+            continue
+        lo, hi = item.values[0], item.values[-1]
+        assert item.placeholder_values == tuple(range(lo + 1, hi))
+        assert item.published_anchor(lo) == item.anchors[lo]
+        assert item.published_anchor(hi) == item.anchors[hi]
+        assert all(item.published_anchor(v) is None for v in item.placeholder_values)
+
+
+def test_a_bad_wording_marker_names_file_line_and_field(tmp_path: Path) -> None:
+    from coder.scales import ScaleValidationError
+
+    text = builtin_scale_path("hw_adherence").read_text(encoding="utf-8")
+    bad = tmp_path / "hw.yaml"
+    bad.write_text(text.replace("    wording: ours\n", "    wording: mine\n"), encoding="utf-8")
+    line = 1 + bad.read_text(encoding="utf-8").split("\n").index("    wording: mine")
+    with pytest.raises(ScaleValidationError) as caught:
+        load_scale(bad)
+    message = str(caught.value)
+    assert f"hw.yaml:{line}" in message and "items[0].wording" in message

@@ -20,8 +20,8 @@ from coder.scales import (
 BROKEN = Path(__file__).parent / "broken"
 
 TOP_LEVEL_KEYS = (
-    "applies_to, certification, citation, composites, id, instructions, items, name, rated, "
-    "reliability, uncodable_reasons, version, window"
+    "applies_to, certification, citation, composites, id, instructions, instructions_wording, "
+    "invented_rules, items, name, rated, reliability, uncodable_reasons, version, window"
 )
 
 # file -> the one problem it has, as (line, key path, message).
@@ -136,7 +136,7 @@ SEVERAL_EXPECTED = [
         21,
         "items[0].colour",
         "unknown key; allowed here: anchors, description, id, kind, label, max, min, "
-        "required, shortcut",
+        "required, shortcut, wording",
     ),
     (22, "items[1]", "missing required key 'kind'"),
     (22, "items[1].id", "duplicate item id 'effort' (also items[0])"),

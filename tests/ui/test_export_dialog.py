@@ -110,8 +110,8 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     with qtbot.waitSignal(dialog.export_finished, timeout=30_000) as blocker:
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     files = blocker.args[0]
-    # long, codebook, scores/final/pairs of the one scale, 8 more tables, README
-    assert files[0] == tmp_path / "lab.csv" and len(files) == 13
+    # long, codebook, scores/final/pairs of the one scale, 9 more tables, README
+    assert files[0] == tmp_path / "lab.csv" and len(files) == 14
     final = pd.read_csv(tmp_path / "lab_final_thabs.csv")
     assert set(final["scale_id"]) == {"thabs"}
     assert not (tmp_path / "lab_final_ghes.csv").exists()

@@ -74,7 +74,7 @@ def test_submitting_a_training_coding_shows_the_masters_scores(
             for r in range(feedback.items_model.rowCount())
         }
         assert rows["Specification of the task"][1:] == (
-            "3 · (placeholder) done well",
+            "3 · (no published wording)",
             "4 · very well done",
             "-1",
         )

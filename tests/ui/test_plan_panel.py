@@ -217,3 +217,51 @@ def test_heat_map_colours_deepen_with_the_count(qtbot, app) -> None:  # type: ig
     view.resize(300, 200)
     image = view.grab().toImage()
     assert not image.isNull()
+
+
+def test_the_lead_is_warned_of_placeholder_anchors_and_our_wording(
+    qtbot,  # type: ignore[no-untyped-def]
+    project: Project,
+    runner: TaskRunner,
+) -> None:
+    panel = open_panel(qtbot, project, runner)
+    assert panel.current_scale_id() == "thabs"
+    text = panel.scale_notes.text()
+    assert panel.scale_notes.isVisible()
+    assert "placeholder anchor texts for value(s) 1, 2, 3" in text
+    assert "Rule of ours" in text and "Review and praise score 0" in text
+    # Another scale shows its own notes: resistance reports the paper's one-way ICC.
+    with qtbot.waitSignal(panel.state_loaded, timeout=10_000):
+        panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("resistance"))
+    assert "Reported ICC form ICC1: as the source reports it" in panel.scale_notes.text()
+
+
+def test_recode_box_plans_older_version_sessions_again(
+    qtbot,  # type: ignore[no-untyped-def]
+    project: Project,
+    runner: TaskRunner,
+) -> None:
+    plan_and_save(project, PlanRequest("thabs", ("A", "B"), 0.25, (), seed=2))
+    view = project.rater_view("A")
+    entry = next(e for e in view.queue() if e.scale_id == "thabs")
+    for item in ("specification", "rationale", "troubleshooting", "review", "praise"):
+        view.set_value(entry.coding_id, item, 2)
+    view.set_value(entry.coding_id, "duration", 10)
+    view.submit(entry.coding_id)
+    v2 = load_builtin_scale("thabs").source.replace("\nversion: 1\n", "\nversion: 2\n")
+    from coder.scales import parse_scale
+
+    project.add_scale(parse_scale(v2))
+    panel = open_panel(qtbot, project, runner)
+    assert not panel.recode_check.isChecked()
+    assert not panel.request().recode
+    with qtbot.waitSignal(panel.preview_shown, timeout=10_000):
+        qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
+    assert "stay on that version" in panel.relaxed_label.text()
+    check = panel.recode_check
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
+    assert panel.request().recode
+    with qtbot.waitSignal(panel.preview_shown, timeout=10_000):
+        qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
+    assert "Re-code" in panel.relaxed_label.text()
+    assert "planned again under version 2" in panel.relaxed_label.text()

@@ -22,8 +22,34 @@ def test_every_anchor_is_on_screen_not_only_in_a_tooltip(window) -> None:  # typ
         if widget.item.kind != "ordinal":
             continue
         shown = {label.text() for label in widget.findChildren(QLabel, "anchor")}
-        assert set(widget.item.anchors.values()) <= shown
+        published = {
+            text
+            for value, text in widget.item.anchors.items()
+            if value not in widget.item.placeholder_values
+        }
+        assert published and published <= shown
         assert widget.item.description in {label.text() for label in widget.findChildren(QLabel)}
+
+
+def test_raters_see_only_published_anchors_and_a_no_wording_mark(window) -> None:  # type: ignore[no-untyped-def]
+    # THABS: 0 and 4 are the published end points; 1-3 have no published wording.
+    widget = _item(window, "specification")
+    texts = {label.text() for label in widget.findChildren(QLabel)}
+    assert not any("placeholder" in text for text in texts)
+    assert {label.text() for label in widget.findChildren(QLabel, "anchor")} == {
+        "not done",
+        "very well done",
+    }
+    marks = widget.findChildren(QLabel, "anchor_unpublished")
+    assert [m.text() for m in marks] == ["(no published wording)"] * 3
+    assert all(m.isVisibleTo(widget) for m in marks)
+    tip = _value_button(window, "specification", 2).toolTip()
+    assert tip == "2: (no published wording)"
+    # The description is marked as ours, and the instructions list our rules.
+    ours = widget.findChildren(QLabel, "wording_ours")
+    assert len(ours) == 1 and "not the published wording" in ours[0].text()
+    instructions = window.scoring.findChild(QLabel, "instructions").text()
+    assert "Rule of ours, not in the published source: Review and praise score 0" in instructions
 
 
 def test_scoring_by_mouse_with_composites_updated_live(qtbot, window) -> None:  # type: ignore[no-untyped-def]
