@@ -282,6 +282,7 @@ def test_the_raters_app_works_through_what_the_rater_may_see(lab: Lab) -> None:
         span = view.add_span(entry.coding_id, "duration", 0, 60_000)
         view.update_span(entry.coding_id, span, end_ms=30_000)
         view.set_playhead(entry.coding_id, 12_000)
+        view.record_window(entry.coding_id, inside=False, position_ms=12_000)  # left on purpose
         view.submit(entry.coding_id)
         state = view.coding(entry.coding_id)
         assert state.state == "submitted" and state.values["praise"] == 2
@@ -293,6 +294,7 @@ def test_the_raters_app_works_through_what_the_rater_may_see(lab: Lab) -> None:
     with Project.open(lab.url) as project:
         history = project.history(coding_id=lab.r1_coding)
         assert {h.actor for h in history if h.action != "assign"} == {"R1"}
+        assert [h.new for h in history if h.action == "leave_window"] == [{"position_ms": 12_000}]
 
 
 def test_the_cli_with_a_raters_login_is_refused(lab: Lab, tmp_path: Path) -> None:

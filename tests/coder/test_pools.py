@@ -77,8 +77,10 @@ def test_pool_commands_refuse_bad_input_with_a_clear_line(project_path: Path) ->
         assert list_pools(project) == [RaterPool("team1", ("A", "B"), True)]
 
 
-def test_a_rater_in_two_separate_pools_is_refused(project_path: Path) -> None:
-    with Project.open(project_path) as project:
+def test_a_rater_in_two_separate_pools_is_refused(new_project_args: dict[str, object]) -> None:
+    # On SQLite and on a lab server (PostgreSQL).
+    with Project.create(new_project_args["path"], db_url=new_project_args["db_url"]) as project:  # type: ignore[arg-type]
+        seed_project(project, raters=RATERS)
         add_pool(project, "thabs-team", ["A", "B", "C"], separate=True)
         add_pool(project, "resistance-team", ["D", "E"], separate=True)
         with pytest.raises(InputError, match="C is in both 'resistance-team' and 'thabs-team'"):
