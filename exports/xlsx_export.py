@@ -69,6 +69,8 @@ SHEETS: tuple[str, ...] = (
     "pairs_{scale}",
     "long",
     "reliability",
+    "reliability_pairs",
+    "reliability_pair_summary",
     "descriptives",
     "winsorizing",
     "notes",
@@ -303,6 +305,17 @@ def _write_readme(ws: WriteOnlyWorksheet, bundle: ExportBundle, sheets: list[She
     row("Options", font=bold)
     for key, text in describe_options(bundle):
         row(key, None, text)
+    if bundle.methods:
+        row()
+        row("Methods", font=bold)
+        row(
+            "About",
+            None,
+            "The reliability of each scale in words, for a paper's methods section: the "
+            "numbers are those of the reliability sheets, rounded to two decimals.",
+        )
+        for scale_id, paragraph in bundle.methods.items():
+            row(scale_id, None, paragraph)
     row()
     row("Sheets", font=bold)
     row("README", None, "This sheet.")
@@ -419,6 +432,8 @@ def number_format(
             return P_VALUE
         if column.endswith(("_df1", "_df2")) or column.startswith("categories_"):
             return INTEGER
+        return STATISTIC
+    if table in ("reliability_pairs", "reliability_pair_summary"):
         return STATISTIC
     if table == "descriptives":
         return SCORE_MEAN

@@ -49,6 +49,8 @@ def test_every_sheet_is_there_in_order_readme_first(workbook: openpyxl.Workbook)
         "pairs_ghes",
         "long",
         "reliability",
+        "reliability_pairs",
+        "reliability_pair_summary",
         "descriptives",
         "winsorizing",
         "notes",
