@@ -72,6 +72,7 @@ from coder.reliability_tables import (
 from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
 from coder.session_window import SessionWindow, offset_of, session_window
+from coder.store.attrition import window_exits
 from coder.store.project import Project
 from coder.store.queries import ExportRows, active_plan, export_rows
 
@@ -400,6 +401,8 @@ class ExportBundle:
         attrition: Per scale, every session it applies to by outcome
             (:mod:`coder.attrition`); the sessions without audio are also rows of
             ``uncodable``.
+        window_exits: Per scale, the exported codings whose rater left the coding
+            window on purpose (recorded in the history).
     """
 
     options: ExportOptions
@@ -425,10 +428,12 @@ class ExportBundle:
     patients: pd.DataFrame = field(default_factory=lambda: _empty(PATIENT_COLUMNS))
     version_ids: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
     attrition: tuple[ScaleAttrition, ...] = ()
     reliability_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     reliability_pair_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     methods: Mapping[str, str] = field(default_factory=dict)
+    window_exits: Mapping[str, int] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -846,6 +851,7 @@ def build_export_bundle(
     raw.codings["scale_version"] = raw.codings["scale_pk"].map(versions).astype("Int64")
     codings = _prepare_codings(raw.codings, raw.facts, chosen)
     excluded = _excluded_counts(codings, chosen)
+    version_counts = _version_counts(codings, definitions)
     extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
     plan = _plan(codings)
     finished = codings[codings["state"].isin(list(FINISHED_STATUSES))].reset_index(drop=True)
@@ -921,10 +927,12 @@ def build_export_bundle(
         },
         patients=guess_safe(patients),
         analyses=analyses,
+        versions=version_counts,
         attrition=attrition.scales,
         reliability_pairs=guess_safe(reliability_pairs),
         reliability_pair_summary=guess_safe(reliability_pair_summary),
         methods=methods,
+        window_exits=_window_exits(project, chosen, finished),
     )
     steps.at(1.0)
     return bundle
@@ -986,6 +994,28 @@ def _prepare_codings(
         dtype=bool,
     )
     return codings
+
+
+def _version_counts(
+    codings: pd.DataFrame, definitions: Mapping[int, RatingScale]
+) -> dict[str, str]:
+    """Per scale, its finished codings by the version they were coded under, and the
+    lead's re-codes (for the document; the rule is coder.analysis_set's)."""
+    finished = codings[codings["state"].isin(list(FINISHED_STATUSES))]
+    out: dict[str, str] = {}
+    for sid, rows in finished.groupby("scale_id", sort=False):
+        by_version: dict[int, int] = {}
+        for pk in rows["scale_pk"]:
+            version = definitions[int(pk)].version
+            by_version[version] = by_version.get(version, 0) + 1
+        text = ", ".join(f"{n} under version {v}" for v, n in sorted(by_version.items()))
+        recodes = int(rows["recode_of"].notna().sum()) if "recode_of" in rows else 0
+        if recodes:
+            text += (
+                f"; {recodes} finished re-code(s), each counting in place of the coding it re-codes"
+            )
+        out[str(sid)] = f"{sid}: {text}"
+    return out
 
 
 def _excluded_counts(codings: pd.DataFrame, chosen: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -2009,6 +2039,39 @@ def _flag_window(
     return frame
 
 
+def _window_exits(
+    project: Project, chosen: Sequence[str], finished: pd.DataFrame
+) -> dict[str, int]:
+    """scale id -> the exported codings whose rater left the coding window."""
+    exported = {int(c) for c in finished["coding_id"]}
+    return {
+        scale_id: n
+        for scale_id, by in window_exits(project, chosen).items()
+        if (n := sum(1 for cid in by if cid in exported))
+    }
+
+
+def _describe_windows(bundle: ExportBundle) -> str:
+    """The README's line on coding windows: each scale's window, and what lies outside."""
+    parts = []
+    for scale in bundle.scales:
+        window = session_window(scale.window)
+        if window.whole_session:
+            parts.append(f"{scale.id}: the whole session")
+            continue
+        notes = bundle.notes[bundle.notes["scale_id"] == scale.id]
+        spans = bundle.spans[bundle.spans["scale_id"] == scale.id]
+        parts.append(
+            f"{scale.id}: {window.describe()} (moved per session by the manifest's "
+            f"window_offset); {bundle.window_exits.get(scale.id, 0)} coding(s) listened "
+            f"outside it on purpose (recorded in the history); "
+            f"{int((~notes['in_window'].astype(bool)).sum())} note(s) and "
+            f"{int((~spans['in_window'].astype(bool)).sum())} span(s) outside it "
+            "(in_window False)"
+        )
+    return "; ".join(parts) or "none"
+
+
 def _without_audio_rows(attrition: Attrition) -> pd.DataFrame:
     """Rows of the ``uncodable`` table for sessions that never had a usable recording
     (no rater: the reason comes from the import, see :mod:`coder.attrition`)."""
@@ -2513,6 +2576,7 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Winsorizing", winsor),
         ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
         ("Codings left out", left_out or "none"),
+        ("Coding windows", _describe_windows(bundle)),
         (
             "Attrition",
             "; ".join(f"{a.scale_id}: {a.line()}" for a in bundle.attrition) or "none",
@@ -2526,6 +2590,12 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
                 for line in bundle.analyses[s.id].describe(s)
             )
             or "as stored",
+        ),
+        (
+            "Scale versions",
+            "Each coding keeps the version it was coded under (scale_version in scores); "
+            "a new version never changes which coding counts, only a re-code the lead "
+            "planned does. Finished codings: " + ("; ".join(bundle.versions.values()) or "none"),
         ),
         (
             "Training",

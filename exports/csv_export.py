@@ -308,6 +308,15 @@ def _readme(bundle: ExportBundle, files: list[CsvFile]) -> str:
     lines = ["Session Coder export (CSV)", "=" * 26, ""]
     for key, text in describe_options(bundle):
         lines.append(f"{key}: {text}")
+    if bundle.methods:
+        lines += [
+            "",
+            "Methods (the reliability in words, for a paper; numbers as in",
+            "the reliability files, rounded)",
+            "",
+        ]
+        for scale_id, paragraph in bundle.methods.items():
+            lines += [f"{scale_id}: {paragraph}", ""]
     lines += [
         "",
         "Files are UTF-8, comma-separated, with a header row; a missing value is an empty",

@@ -395,6 +395,7 @@ F_VALUE = "0.00"
 P_VALUE = "0.0000"
 DATE = "yyyy-mm-dd"
 DATE_TIME = "yyyy-mm-dd hh:mm:ss"
+_PATIENT_SUFFIX = re.compile(r"_s\d+$")
 _INTEGER_KINDS = frozenset({ItemKind.ORDINAL, ItemKind.NOMINAL, ItemKind.COUNT})
 
 
@@ -417,12 +418,16 @@ def number_format(
         return None
     if pd.api.types.is_integer_dtype(dtype):
         return INTEGER
-    base = column[:-2] if table == "pairs" and column.endswith(("_A", "_B")) else column
+    base = column
+    if table == "pairs" and column.endswith(("_A", "_B")):
+        base = column[:-2]
+    elif table == "patients":
+        base = _PATIENT_SUFFIX.sub("", column)  # thabs_rationale_s1: final scores
     variable = variables.get(base)
     if variable is not None:
         if variable.kind == ItemKind.DURATION:
             return SECONDS
-        if table != "final" and variable.kind in _INTEGER_KINDS:
+        if table not in ("final", "patients") and variable.kind in _INTEGER_KINDS:
             return INTEGER
         return SCORE_MEAN
     if table == "reliability":

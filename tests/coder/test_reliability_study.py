@@ -498,3 +498,77 @@ def test_xlsx_readme_holds_the_methods_paragraph(
     rows = [tuple(r) + (None,) * 3 for r in wb["README"].iter_rows(values_only=True)]
     at = next(i for i, r in enumerate(rows) if r[0] == "Methods")
     assert (rows[at + 2][0], rows[at + 2][2]) == ("thabs", cli)
+    from exports.csv_export import write_csv
+
+    readme = write_csv(bundle, tmp_path / "m.csv")[-1].read_text(encoding="utf-8")
+    assert f"thabs: {cli}\n" in readme
+
+
+# Shrout & Fleiss ICC(2,1), ICC(3,1) and ICC(1,1) of every rater pair, in base R from
+# the two-way ANOVA (aov) of the pair's shared sessions: an outside computation of the
+# by_pair table, and its summary over pairs with R's min, max, mean and median.
+R_PAIRS = r"""
+d <- read.csv(commandArgs(TRUE)[1], colClasses = c("character", "character", "character", "numeric"))
+d <- d[d$item_id == "hw", ]
+raters <- sort(unique(d$rater_id), method = "radix")
+out <- c()
+icc2 <- c()
+for (i in seq_along(raters)) for (j in seq_along(raters)) if (i < j) {
+  a <- raters[i]; b <- raters[j]
+  s <- intersect(d$session_id[d$rater_id == a], d$session_id[d$rater_id == b])
+  if (length(s) < 3) next
+  p <- d[d$session_id %in% s & d$rater_id %in% c(a, b), ]
+  p$session_id <- factor(p$session_id); p$rater_id <- factor(p$rater_id)
+  t <- summary(aov(score ~ session_id + rater_id, data = p))[[1]]
+  n <- length(s); k <- 2
+  msb <- t[1, "Mean Sq"]; msj <- t[2, "Mean Sq"]; mse <- t[3, "Mean Sq"]
+  msw <- (t[2, "Sum Sq"] + t[3, "Sum Sq"]) / (n * (k - 1))
+  v2 <- (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
+  v3 <- (msb - mse) / (msb + (k - 1) * mse)
+  v1 <- (msb - msw) / (msb + (k - 1) * msw)
+  icc2 <- c(icc2, v2)
+  cat(a, b, n, sprintf("%.12f", c(v1, v2, v3)), "\n")
+}
+cat("summary", sprintf("%.12f", c(min(icc2), max(icc2), mean(icc2), median(icc2))), "\n")
+"""
+
+
+def test_by_pair_and_summary_equal_base_r(tmp_path: Path) -> None:
+    from tests.r_lang import run_r
+
+    df = varying_pair_data(n=90)
+    path = write_long(tmp_path / "l.csv", df)
+    doc = json.loads(run_cli("reliability", "--long", str(path), "--json").stdout)
+    pairs = {tuple(p["raters"]): p for p in doc["by_pair"]}
+    lines = run_r(R_PAIRS, str(path)).strip().splitlines()
+    checked = 0
+    for line in lines[:-1]:
+        a, b, n, v1, v2, v3 = line.split()
+        pair = pairs[(a, b)]
+        assert pair["n"] == int(n)
+        icc = pair["items"]["hw"]["icc"]
+        for form, value in (("ICC1", v1), ("ICC2", v2), ("ICC3", v3)):
+            assert icc[form]["value"] == pytest.approx(float(value), abs=1e-9), (a, b, form)
+        checked += 1
+    assert checked >= 5
+    lo, hi, mean, median = (float(v) for v in lines[-1].split()[1:])
+    spread = doc["pair_summary"]["hw"]["ICC2"]
+    assert spread["n_pairs"] == checked == len(pairs)  # every pair shares >= 3 sessions
+    assert (spread["min"], spread["max"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert spread["mean"] == pytest.approx(mean, abs=1e-12)
+    assert spread["median"] == pytest.approx(median, abs=1e-12)
+
+
+def test_where_values_no_session_has_are_named_and_numbers_compare_as_numbers(
+    study: Study,
+) -> None:
+    def run(*where: str) -> Any:
+        return run_cli("reliability", str(study.path), "--scale", "thabs", *where, "--json")
+
+    out = run("--where", "phase=III")
+    assert out.returncode == 2
+    assert "no session has phase 'III'" in out.stderr and "'I', 'II'" in out.stderr
+    out = run("--where", "phase=II", "--where", "session_number=3")  # training ones are 3
+    assert out.returncode == 2 and "together" in out.stderr
+    ones = json.loads(run("--where", "session_number=01").stdout)["subset"]
+    assert ones["n_sessions"] == sum(1 for n in study.number.values() if n == 1)
