@@ -233,7 +233,63 @@ def analysis_codings(facts: Iterable[CodingFact]) -> AnalysisSet:
     return AnalysisSet(sessions)
 
 
+#: Roles whose codings of a training session count for its calibration reliability: every
+#: rater's own coding. The master coding is the reference raters are certified against,
+#: not one more rater, so it stays out.
+CALIBRATION_ROLES_EXCLUDED: frozenset[str] = frozenset({CodingRole.MASTER})
+
+
+def is_training_fact(fact: CodingFact) -> bool:
+    """Whether a coding belongs to training: a plan training coding, or a training session."""
+    return fact.training_session or fact.role == CodingRole.TRAINING
+
+
+def calibration_codings(
+    facts: Iterable[CodingFact],
+) -> dict[tuple[str, str], tuple[CodingFact, ...]]:
+    """The codings of training (calibration) sessions that count for their reliability.
+
+    The counterpart of :func:`analysis_codings` for ``session-coder reliability
+    --include-training``: the sessions every rater codes for calibration, reported
+    apart from the analysis (ICC(2,k) of all raters). The rules:
+
+    1. **Training only.** A coding counts when it belongs to training
+       (:func:`is_training_fact`: the session's *current* training flag is set, or
+       the plan gave it the ``training`` role); analysis codings never do.
+    2. **Raters, not the reference.** Master codings (the certification reference)
+       are left out (:data:`CALIBRATION_ROLES_EXCLUDED`); training, certification,
+       recalibration and any independent role count.
+    3. **Submitted only, one per rater.** Only submitted codings carry scores; a
+       rater's newest (highest id) submitted coding of the session speaks.
+
+    Args:
+        facts: Codings of any scales and sessions, in any order.
+
+    Returns:
+        ``{(scale_id, session key): codings}`` for every training session with at least
+        two such codings, each session's codings in rater order.
+    """
+    newest: dict[tuple[str, str], dict[str, CodingFact]] = {}
+    for fact in facts:
+        if (
+            not is_training_fact(fact)
+            or fact.role in CALIBRATION_ROLES_EXCLUDED
+            or fact.status != CodingStatus.SUBMITTED
+        ):
+            continue
+        by_rater = newest.setdefault((fact.scale_id, fact.session), {})
+        held = by_rater.get(fact.rater)
+        if held is None or fact.coding_id > held.coding_id:
+            by_rater[fact.rater] = fact
+    return {
+        key: tuple(sorted(by_rater.values(), key=lambda c: c.rater))
+        for key, by_rater in newest.items()
+        if len(by_rater) >= 2
+    }
+
+
 __all__ = [
+    "CALIBRATION_ROLES_EXCLUDED",
     "FINISHED_STATUSES",
     "NON_ANALYSIS_ROLES",
     "AnalysisSet",
@@ -242,5 +298,7 @@ __all__ = [
     "CodingStatus",
     "SessionCoders",
     "analysis_codings",
+    "calibration_codings",
     "counts_for_analysis",
+    "is_training_fact",
 ]

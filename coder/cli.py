@@ -271,12 +271,14 @@ def cmd_relink(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from coder.attrition import no_audio_reason, project_attrition
     from coder.session_window import window_shortfalls
+    from coder.store.attrition import window_exits
 
     with open_project(args.project) as project:
         status = project.status()
         attrition = project_attrition(project)
         sessions = project.sessions()
         short = window_shortfalls(sessions, project.scales())
+        exits = window_exits(project, [s.id for s in project.scales()])
         no_audio: dict[str, int] = {}
         for session in sessions:
             reason = no_audio_reason(session.audio_status, session.audio_reason)
@@ -289,6 +291,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "sessions_without_audio": dict(sorted(no_audio.items())),
                 "attrition": attrition.as_dict(),
                 "short_windows": [x.as_dict() for x in short],
+                "window_exits": {
+                    scale_id: {"codings": len(by), "exits": sum(by.values())}
+                    for scale_id, by in exits.items()
+                },
             }
         )
         return 0
@@ -312,6 +318,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  attrition {scale.scale_id}: {scale.line()}")
     for shortfall in short:
         print(f"  short recording, {shortfall.line()}")
+    for scale_id, by in exits.items():
+        print(
+            f"  left the coding window, {scale_id}: {len(by)} coding(s), "
+            f"{sum(by.values())} time(s) (see the history)"
+        )
     return 0
 
 

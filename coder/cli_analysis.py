@@ -102,50 +102,60 @@ def _parse_kinds(texts: list[str] | None) -> dict[str, str]:
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
-    from coder.reliability import format_report_table, load_long_csv, reliability_report
+    from coder.methods_text import MethodsFacts, methods_paragraph
+    from coder.reliability import format_study, load_long_csv, study_reliability
+    from coder.reliability_project import (
+        check_kinds,
+        check_where_needs_project,
+        parse_where,
+        project_study,
+    )
 
     ranges = _parse_ranges(args.range)
-    scale_default: str | None = None  # the scale file's reliability.icc
-    kinds: dict[str, str] = {}
-    kappa_weights: str | None = None
-    alpha_level: str | None = None
+    where = parse_where(args.where)
+    given = _parse_kinds(args.kind)
+    facts = MethodsFacts()
     if args.long:
         if args.project or args.scale:
             raise InputError("give either --long FILE.csv or PROJECT --scale ID, not both")
+        check_where_needs_project(args.where, args.include_training)
         frame = load_long_csv(args.long)
+        check_kinds(given, frame, ranges, {})
+        study = study_reliability(
+            frame,
+            ranges,
+            kinds=dict(given),
+            kappa_weights=args.kappa_weights,
+            alpha_level=args.alpha_level,
+            icc_k=args.icc_k,
+        )
     else:
         if not args.project or not args.scale:
             raise InputError("give PROJECT --scale ID, or --long FILE.csv")
-        from coder.discrepancies import reliability_frame, reliability_settings
-
         with open_project(args.project) as project:
-            frame, scale_ranges = reliability_frame(project, args.scale)
-            settings = reliability_settings(project, args.scale)
-            scale_default = project.scale(args.scale).reliability.icc
-        ranges = {**scale_ranges, **ranges}
-        kinds = dict(settings.kinds)
-        kappa_weights, alpha_level = settings.kappa_weights, settings.alpha_level
-    given = _parse_kinds(args.kind)
-    known = {str(i) for i in frame["item_id"].unique()} | set(ranges) | set(kinds)
-    unknown = [item for item in given if item not in known]
-    if unknown:
-        raise InputError(
-            f"--kind {unknown[0]}=...: no item {unknown[0]!r} in the rating data; check the item id"
-        )
-    kinds.update(given)
-    report = reliability_report(
-        frame,
-        ranges,
-        kinds=kinds,
-        kappa_weights=args.kappa_weights or kappa_weights,
-        alpha_level=args.alpha_level or alpha_level,
-        scale_default=scale_default,
-        icc_k=args.icc_k,
-    )
+            found = project_study(
+                project,
+                args.scale,
+                where=where,
+                include_training=args.include_training,
+                ranges=ranges,
+                kinds=given,
+                kappa_weights=args.kappa_weights,
+                alpha_level=args.alpha_level,
+                icc_k=args.icc_k,
+            )
+        study = found.study
+        facts = found.methods_facts()
+    methods = methods_paragraph(study, facts) if args.methods else None
     if args.json:
-        print_json(report.to_json())  # JSON only here, at the CLI edge
+        doc = study.to_json()
+        if methods is not None:
+            doc["methods"] = methods
+        print_json(doc)  # JSON only here, at the CLI edge
+    elif methods is not None:
+        sys.stdout.write(methods + "\n")
     else:
-        sys.stdout.write(format_report_table(report) + "\n")
+        sys.stdout.write(format_study(study) + "\n")
     return 0
 
 
@@ -204,6 +214,24 @@ def add_commands(sub: Commands) -> None:
         action="append",
         metavar="ITEM=MIN..MAX",
         help="an item's category range (repeatable); else the observed min..max",
+    )
+    p.add_argument(
+        "--where",
+        action="append",
+        metavar="COLUMN=VALUE",
+        help="only sessions whose manifest column (session_number, phase, therapist, "
+        "patient, or a metadata column) has this value; repeatable (one column: any of "
+        "the values; several columns: all)",
+    )
+    p.add_argument(
+        "--include-training",
+        action="store_true",
+        help="also report the training sessions coded by all raters (ICC(2,k))",
+    )
+    p.add_argument(
+        "--methods",
+        action="store_true",
+        help="print the methods paragraph for a paper (with --json: the key methods)",
     )
     p.add_argument(
         "--icc-k",

@@ -119,16 +119,20 @@ def _variables(newest: RatingScale, definitions: Mapping[int, RatingScale]) -> l
 
 
 def _double_coded(
-    project: Project, scale_id: str
+    project: Project,
+    scale_id: str,
+    sessions: Collection[str] | None = None,
+    training: bool = False,
 ) -> tuple[dict[int, RatingScale], list[ScoredCoding]]:
     """The reliability pairs of the scale's double-coded sessions (:func:`analysis_codings`).
 
     Returns the scale's definitions by row id and the codings
-    (:func:`coder.store.queries.reliability_codings`), ordered by session (import
-    order) and rater code, each with its numeric item values.
+    (:func:`coder.store.queries.reliability_codings`, optionally of some sessions
+    only, or of the training sessions), ordered by session (import order) and rater
+    code, each with its numeric item values.
     """
     definitions = _definitions(project, scale_id)
-    return definitions, reliability_codings(project, scale_id)
+    return definitions, reliability_codings(project, scale_id, sessions=sessions, training=training)
 
 
 def _newest(definitions: Mapping[int, RatingScale]) -> RatingScale:
@@ -136,7 +140,11 @@ def _newest(definitions: Mapping[int, RatingScale]) -> RatingScale:
 
 
 def reliability_frame(
-    project: Project, scale_id: str
+    project: Project,
+    scale_id: str,
+    *,
+    sessions: Collection[str] | None = None,
+    training: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
     """The long rating data of a scale's double-coded sessions, and its category ranges.
 
@@ -151,6 +159,10 @@ def reliability_frame(
     Args:
         project: The open project.
         scale_id: The scale.
+        sessions: Only these session keys (a subset; see
+            :func:`coder.store.queries.select_sessions`), or None for all.
+        training: The training (calibration) sessions instead, every rater's coding
+            of each (:func:`coder.analysis_set.calibration_codings`).
 
     Returns:
         ``(frame, ranges)``: ``frame`` has the columns ``session_id`` (session key),
@@ -161,10 +173,10 @@ def reliability_frame(
     Raises:
         InputError: The project has no such scale.
     """
-    definitions, codings = _double_coded(project, scale_id)
+    definitions, codings = _double_coded(project, scale_id, sessions, training)
     newest = _newest(definitions)
     variables = _variables(newest, definitions)
-    sessions: list[str] = []
+    keys: list[str] = []
     raters: list[str] = []
     items: list[str] = []
     scores: list[float] = []
@@ -176,13 +188,13 @@ def reliability_frame(
                 value = composites.get(var.item_id)
             else:
                 value = coding.values.get(var.item_id)
-            sessions.append(coding.session_key)
+            keys.append(coding.session_key)
             raters.append(coding.rater)
             items.append(var.item_id)
             scores.append(math.nan if value is None else float(value))
     frame = pd.DataFrame(
         {
-            "session_id": pd.Series(sessions, dtype=object),
+            "session_id": pd.Series(keys, dtype=object),
             "rater_id": pd.Series(raters, dtype=object),
             "item_id": pd.Series(items, dtype=object),
             "score": pd.Series(scores, dtype="float64"),

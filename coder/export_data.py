@@ -54,12 +54,27 @@ from coder.analysis_set import CodingFact, analysis_codings
 from coder.attrition import NO_AUDIO, Attrition, ScaleAttrition, project_attrition
 from coder.errors import CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingStatus, ItemKind
-from coder.reliability import ICC_FORMS, VC_FORMS, ItemReliability, reliability_report
+from coder.methods_text import MethodsFacts, methods_paragraph
+from coder.reliability import (
+    ICC_FORMS,
+    VC_FORMS,
+    ItemReliability,
+    StudyReliability,
+    study_reliability,
+)
+from coder.reliability_tables import (
+    PAIR_SUMMARY_DOCS,
+    PAIR_TABLE_DOCS,
+    pair_frames,
+    pair_rows,
+    pair_summary_rows,
+)
 from coder.scale_analysis import ScaleAnalysis, analysis_definitions
 from coder.scales import RatingScale
 from coder.session_window import SessionWindow, offset_of, session_window
+from coder.store.attrition import window_exits
 from coder.store.project import Project
-from coder.store.queries import ExportRows, export_rows
+from coder.store.queries import ExportRows, active_plan, export_rows
 
 FinalRule = Literal["primary", "mean", "consensus"]
 Progress = Callable[[float], None]
@@ -71,6 +86,8 @@ TABLES: tuple[str, ...] = (
     "pairs",
     "final",
     "reliability",
+    "reliability_pairs",
+    "reliability_pair_summary",
     "descriptives",
     "winsorizing",
     "patients",
@@ -256,6 +273,10 @@ RELIABILITY_COLUMNS: tuple[str, ...] = (
     "category_source",
     "design_note",
     "not_defined",
+    "cronbach_alpha",
+    "cronbach_alpha_ci_low",
+    "cronbach_alpha_ci_high",
+    "cronbach_alpha_n",
 )
 
 _RELIABILITY_FLOATS = tuple(
@@ -284,7 +305,8 @@ _RELIABILITY_FLOATS = tuple(
     )
     and not c.endswith("_infinite")
     and c not in ("agreement_weights", "reported_kappa_weights", "reported_alpha_level")
-    or c in ("categories_min", "categories_max")
+    or c in ("categories_min", "categories_max", "cronbach_alpha")
+    or c.startswith("cronbach_alpha_ci")
 )
 _RESERVED = frozenset(
     {
@@ -355,6 +377,11 @@ class ExportBundle:
         final: One row per session and scale, by the ``final`` rule; winsorized
             when asked.
         reliability: One row per numeric item and composite.
+        reliability_pairs: Every ICC form per scale, rater pair and variable.
+        reliability_pair_summary: Each ICC form over the rater pairs (range, mean,
+            median), per scale and variable.
+        methods: scale id -> the methods paragraph (:mod:`coder.methods_text`) of its
+            reliability, from the same objects as the reliability tables.
         descriptives: One row per numeric item and composite of ``final``.
         notes: Rater notes with their time stamps.
         spans: Marked time spans of duration items.
@@ -374,6 +401,8 @@ class ExportBundle:
         attrition: Per scale, every session it applies to by outcome
             (:mod:`coder.attrition`); the sessions without audio are also rows of
             ``uncodable``.
+        window_exits: Per scale, the exported codings whose rater left the coding
+            window on purpose (recorded in the history).
     """
 
     options: ExportOptions
@@ -399,7 +428,12 @@ class ExportBundle:
     patients: pd.DataFrame = field(default_factory=lambda: _empty(PATIENT_COLUMNS))
     version_ids: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
+    versions: Mapping[str, str] = field(default_factory=dict)
     attrition: tuple[ScaleAttrition, ...] = ()
+    reliability_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reliability_pair_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    methods: Mapping[str, str] = field(default_factory=dict)
+    window_exits: Mapping[str, int] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """One table by name (see :data:`TABLES`)."""
@@ -817,6 +851,7 @@ def build_export_bundle(
     raw.codings["scale_version"] = raw.codings["scale_pk"].map(versions).astype("Int64")
     codings = _prepare_codings(raw.codings, raw.facts, chosen)
     excluded = _excluded_counts(codings, chosen)
+    version_counts = _version_counts(codings, definitions)
     extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
     plan = _plan(codings)
     finished = codings[codings["state"].isin(list(FINISHED_STATUSES))].reset_index(drop=True)
@@ -850,7 +885,10 @@ def build_export_bundle(
         else _empty(PATIENT_COLUMNS)
     )
     steps.at(0.78)
-    reliability = _reliability(scores, scales, variables_by_scale)
+    reliability, reliability_pairs, reliability_pair_summary, studies = _reliability(
+        scores, scales, variables_by_scale
+    )
+    methods = _methods(project, scales, studies, scores)
     steps.at(0.92)
     windows = _coding_windows(project, finished, definitions)
     notes = _notes(_flag_window(raw.notes, windows, "position_ms"), finished)
@@ -889,7 +927,12 @@ def build_export_bundle(
         },
         patients=guess_safe(patients),
         analyses=analyses,
+        versions=version_counts,
         attrition=attrition.scales,
+        reliability_pairs=guess_safe(reliability_pairs),
+        reliability_pair_summary=guess_safe(reliability_pair_summary),
+        methods=methods,
+        window_exits=_window_exits(project, chosen, finished),
     )
     steps.at(1.0)
     return bundle
@@ -951,6 +994,28 @@ def _prepare_codings(
         dtype=bool,
     )
     return codings
+
+
+def _version_counts(
+    codings: pd.DataFrame, definitions: Mapping[int, RatingScale]
+) -> dict[str, str]:
+    """Per scale, its finished codings by the version they were coded under, and the
+    lead's re-codes (for the document; the rule is coder.analysis_set's)."""
+    finished = codings[codings["state"].isin(list(FINISHED_STATUSES))]
+    out: dict[str, str] = {}
+    for sid, rows in finished.groupby("scale_id", sort=False):
+        by_version: dict[int, int] = {}
+        for pk in rows["scale_pk"]:
+            version = definitions[int(pk)].version
+            by_version[version] = by_version.get(version, 0) + 1
+        text = ", ".join(f"{n} under version {v}" for v, n in sorted(by_version.items()))
+        recodes = int(rows["recode_of"].notna().sum()) if "recode_of" in rows else 0
+        if recodes:
+            text += (
+                f"; {recodes} finished re-code(s), each counting in place of the coding it re-codes"
+            )
+        out[str(sid)] = f"{sid}: {text}"
+    return out
 
 
 def _excluded_counts(codings: pd.DataFrame, chosen: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -1662,19 +1727,26 @@ def _reliability(
     scores: pd.DataFrame,
     scales: Sequence[RatingScale],
     variables_by_scale: Mapping[str, tuple[Variable, ...]],
-) -> pd.DataFrame:
-    """Flatten :func:`coder.reliability.reliability_report` per numeric variable.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, StudyReliability]]:
+    """Flatten :func:`coder.reliability.study_reliability` per numeric variable.
 
     The input is the two reliability coders of every double-coded session (the rows
     of ``pairs``); the
-    category range of ordinal and nominal items is their full scale range.
+    category range of ordinal and nominal items is their full scale range. Returns
+    the reliability table, the per-pair table and the summary over pairs
+    (:mod:`coder.reliability_tables`), all from one study per scale, and the studies
+    (scale id -> study, for the methods paragraph).
     """
+    studies: dict[str, StudyReliability] = {}
     rows: list[dict[str, Any]] = []
+    pair_table: list[dict[str, Any]] = []
+    summary_table: list[dict[str, Any]] = []
     analysis = _reliability_codings(scores)
     for scale in scales:
         variables = [v for v in variables_by_scale[scale.id] if v.is_numeric]
         sub = _scale_rows(analysis, scale.id)
         report: Mapping[str, ItemReliability] = {}
+        study: StudyReliability | None = None
         if not sub.empty and variables:
             melted = _melt(sub, scale.id, variables)
             long_df = pd.DataFrame(
@@ -1692,24 +1764,67 @@ def _reliability(
                 and v.min is not None
                 and v.max is not None
             }
-            report = reliability_report(
+            composites = {c.id: c.items for c in scale.composites}
+            study = study_reliability(
                 long_df,
                 ranges,
+                composites=composites,
+                scale_default=scale.reliability.icc,
                 kinds={v.item_id: v.kind for v in variables},
                 kappa_weights=scale.reliability.kappa_weights,
                 alpha_level=scale.reliability.alpha_level,
-                scale_default=scale.reliability.icc,
-            ).items
+            )
+            studies[scale.id] = study
+            report = study.report.items
+            named = {v.item_id: (v.column, v.long_kind) for v in variables}
+            pair_table += pair_rows(scale.id, study, named)
+            summary_table += pair_summary_rows(scale.id, study, named)
         for v in variables:
-            rows.append(_reliability_row(scale, v, report.get(v.item_id)))
+            row = _reliability_row(scale, v, report.get(v.item_id))
+            composite = study.composites.get(v.item_id) if study is not None else None
+            if composite is not None:
+                alpha = composite.alpha
+                ci = alpha.ci95 or (None, None)
+                row["cronbach_alpha"] = _number(alpha.value)
+                row["cronbach_alpha_ci_low"] = _number(ci[0])
+                row["cronbach_alpha_ci_high"] = _number(ci[1])
+                row["cronbach_alpha_n"] = alpha.n
+            rows.append(row)
     frame = pd.DataFrame.from_records(rows, columns=list(RELIABILITY_COLUMNS))
-    for col in ("n_sessions", "n_raters", "k", "n_double_coded"):
+    for col in ("n_sessions", "n_raters", "k", "n_double_coded", "cronbach_alpha_n"):
         frame[col] = frame[col].astype("Int64")
     for form in ICC_FORMS:
         frame[f"{form}_F_infinite"] = frame[f"{form}_F_infinite"].astype("boolean")
     for col in _RELIABILITY_FLOATS:
         frame[col] = frame[col].astype("float64")
-    return frame
+    return frame, *pair_frames(pair_table, summary_table), studies
+
+
+def _methods(
+    project: Project,
+    scales: Sequence[RatingScale],
+    studies: Mapping[str, StudyReliability],
+    scores: pd.DataFrame,
+) -> dict[str, str]:
+    """The methods paragraph of each scale with double-coded sessions."""
+    out: dict[str, str] = {}
+    for scale in scales:
+        study = studies.get(scale.id)
+        if study is None:
+            continue
+        counted = scores[(scores["scale_id"] == scale.id) & scores["_analysis"]]
+        plan = active_plan(project, scale.id)
+        labels = {i.id: i.label for i in scale.items} | {c.id: c.label for c in scale.composites}
+        facts = MethodsFacts(
+            scale_name=scale.name,
+            n_coded=int(counted["session_id"].nunique()),
+            plan_params=None if plan is None else plan.params,
+            plan_summary=None if plan is None else plan.summary,
+            default_form=scale.reliability.icc,
+            labels=labels,
+        )
+        out[scale.id] = methods_paragraph(study, facts)
+    return out
 
 
 def _number(value: float | None) -> float:
@@ -1924,6 +2039,39 @@ def _flag_window(
     return frame
 
 
+def _window_exits(
+    project: Project, chosen: Sequence[str], finished: pd.DataFrame
+) -> dict[str, int]:
+    """scale id -> the exported codings whose rater left the coding window."""
+    exported = {int(c) for c in finished["coding_id"]}
+    return {
+        scale_id: n
+        for scale_id, by in window_exits(project, chosen).items()
+        if (n := sum(1 for cid in by if cid in exported))
+    }
+
+
+def _describe_windows(bundle: ExportBundle) -> str:
+    """The README's line on coding windows: each scale's window, and what lies outside."""
+    parts = []
+    for scale in bundle.scales:
+        window = session_window(scale.window)
+        if window.whole_session:
+            parts.append(f"{scale.id}: the whole session")
+            continue
+        notes = bundle.notes[bundle.notes["scale_id"] == scale.id]
+        spans = bundle.spans[bundle.spans["scale_id"] == scale.id]
+        parts.append(
+            f"{scale.id}: {window.describe()} (moved per session by the manifest's "
+            f"window_offset); {bundle.window_exits.get(scale.id, 0)} coding(s) listened "
+            f"outside it on purpose (recorded in the history); "
+            f"{int((~notes['in_window'].astype(bool)).sum())} note(s) and "
+            f"{int((~spans['in_window'].astype(bool)).sum())} span(s) outside it "
+            "(in_window False)"
+        )
+    return "; ".join(parts) or "none"
+
+
 def _without_audio_rows(attrition: Attrition) -> pd.DataFrame:
     """Rows of the ``uncodable`` table for sessions that never had a usable recording
     (no rater: the reason comes from the import, see :mod:`coder.attrition`)."""
@@ -2006,6 +2154,14 @@ TABLE_DOCS: dict[str, str] = {
         "(REML, as R lme4), all six Shrout & Fleiss ICC forms with F test and 95% CI, Cohen's kappa (for two coders per session), "
         "Krippendorff's alpha and agreement. Empty where a statistic is not defined; "
         "not_defined says why."
+    ),
+    "reliability_pairs": (
+        "Every ICC form per rater pair, on the double-coded sessions the two raters "
+        "share (a fully crossed two-rater design), per scale and variable."
+    ),
+    "reliability_pair_summary": (
+        "Each ICC form over the rater pairs where it is defined: number of pairs, range, "
+        "mean and median (how papers report per-pair reliability)."
     ),
     "descriptives": (
         "Descriptive statistics of every numeric variable of the final table, per scale."
@@ -2233,6 +2389,13 @@ def _reliability_docs(reported: str) -> dict[str, str]:
         "fleiss_kappa": "Fleiss' kappa, generalised to weights and missing ratings (Gwet 2014).",
         "gwet_ac": "Gwet's AC1 or AC2 (gwet_coefficient says which).",
         "brennan_prediger": "Brennan-Prediger coefficient (chance agreement from the weights).",
+        "cronbach_alpha": (
+            "Composites only: Cronbach's alpha of the composite's items over the codings "
+            "of this sheet (both coders of each double-coded session)."
+        ),
+        "cronbach_alpha_ci_low": "Its 95% confidence interval (Feldt), lower bound.",
+        "cronbach_alpha_ci_high": "Its 95% confidence interval (Feldt), upper bound.",
+        "cronbach_alpha_n": "Codings with every item of the composite scored.",
     }
     for level in ALPHA_KEYS:
         docs[f"alpha_{level}_ci_low"] = f"Krippendorff's alpha ({level}) 95% bootstrap CI, lower."
@@ -2303,6 +2466,8 @@ def describe_columns(
     reported = ", ".join(sorted({s.reliability.icc for s in bundle.scales})) or "ICC2"
     special = {
         "reliability": _reliability_docs(reported),
+        "reliability_pairs": PAIR_TABLE_DOCS,
+        "reliability_pair_summary": PAIR_SUMMARY_DOCS,
         "descriptives": _DESCRIPTIVE_DOCS,
         "winsorizing": _WINSOR_DOCS,
         "plan": {"state": _PLAN_STATE_DOC},
@@ -2411,6 +2576,7 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Winsorizing", winsor),
         ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
         ("Codings left out", left_out or "none"),
+        ("Coding windows", _describe_windows(bundle)),
         (
             "Attrition",
             "; ".join(f"{a.scale_id}: {a.line()}" for a in bundle.attrition) or "none",
@@ -2424,6 +2590,12 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
                 for line in bundle.analyses[s.id].describe(s)
             )
             or "as stored",
+        ),
+        (
+            "Scale versions",
+            "Each coding keeps the version it was coded under (scale_version in scores); "
+            "a new version never changes which coding counts, only a re-code the lead "
+            "planned does. Finished codings: " + ("; ".join(bundle.versions.values()) or "none"),
         ),
         (
             "Training",

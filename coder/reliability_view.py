@@ -10,7 +10,7 @@ drift view with another window from data already read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,10 +27,12 @@ from coder.discrepancies import (
 from coder.reliability import (
     ItemReliability,
     PairReport,
+    PairSummary,
     ReliabilityDrift,
     reliability_by_pair,
     reliability_drift,
     reliability_report,
+    summarize_pairs,
 )
 from coder.scales import RatingScale
 from coder.store.project import Project
@@ -50,6 +52,8 @@ class ReliabilityData:
         drift: The drift of the statistics over windows of sessions.
         discrepancies: Every differing pair of scores (threshold 0).
         window: The drift window (sessions) ``drift`` was computed with.
+        pair_summary: Each ICC form of each item over the rater pairs (range, mean,
+            median: :func:`coder.reliability.summarize_pairs` of ``pairs``).
         settings: The item kinds and reported kappa and alpha the statistics follow.
     """
 
@@ -63,6 +67,7 @@ class ReliabilityData:
     discrepancies: list[Discrepancy]
     window: int
     settings: ReliabilitySettings | None = None
+    pair_summary: PairSummary = field(default_factory=dict)
 
     @property
     def n_double_coded(self) -> int:
@@ -93,11 +98,21 @@ def compute_reliability(project: Project, scale_id: str, window: int) -> Reliabi
     order = submission_order(project, scale_id)
     how = _how(settings)
     items = reliability_report(frame, ranges, scale_default=scale.reliability.icc, **how).items
-    pairs = reliability_by_pair(frame, ranges, **how).pairs
+    by_pair = reliability_by_pair(frame, ranges, **how)
     drift = reliability_drift(frame, order, window, ranges, **how)
     discrepancies = find_discrepancies(project, scale_id, threshold=0)
     return ReliabilityData(
-        scale, frame, ranges, order, items, pairs, drift, discrepancies, window, settings
+        scale,
+        frame,
+        ranges,
+        order,
+        items,
+        by_pair.pairs,
+        drift,
+        discrepancies,
+        window,
+        settings,
+        summarize_pairs(by_pair),
     )
 
 

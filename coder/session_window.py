@@ -23,6 +23,9 @@ from coder.scales import CodingWindow, RatingScale
 
 #: The manifest column (kept in the session's metadata) with the per-session offset.
 WINDOW_OFFSET_FIELD = "window_offset"
+#: The history actions of a rater leaving the coding window on purpose, and going back.
+LEAVE_WINDOW = "leave_window"
+RETURN_TO_WINDOW = "return_to_window"
 
 # A plausible offset: at most 4 hours either way (a larger one is a typo).
 _MAX_OFFSET_MS = 4 * 3600 * 1000

@@ -17,6 +17,9 @@ file                                  content
 ``study_pairs_<scale>.csv``           double-coded sessions side by side (``_A``/``_B``)
 ``study_reliability.csv``             ICC (six forms), kappa, alpha, agreement per
                                       variable
+``study_reliability_pairs.csv``       every ICC form per rater pair and variable; the
+                                      summary over pairs (range, mean, median) is in
+                                      ``study_reliability_pair_summary.csv``
 ``study_descriptives.csv``            n, M, SD, quartiles, outliers, adjusted_n
 ``study_winsorizing.csv``             fences per scale, session number and variable
 ``study_notes.csv``                   notes with ``position_ms`` and ``time`` (mm:ss)
@@ -181,6 +184,8 @@ BESIDE: tuple[str, ...] = (
     "final_{scale}",
     "pairs_{scale}",
     "reliability",
+    "reliability_pairs",
+    "reliability_pair_summary",
     "descriptives",
     "winsorizing",
     "notes",
@@ -303,6 +308,15 @@ def _readme(bundle: ExportBundle, files: list[CsvFile]) -> str:
     lines = ["Session Coder export (CSV)", "=" * 26, ""]
     for key, text in describe_options(bundle):
         lines.append(f"{key}: {text}")
+    if bundle.methods:
+        lines += [
+            "",
+            "Methods (the reliability in words, for a paper; numbers as in",
+            "the reliability files, rounded)",
+            "",
+        ]
+        for scale_id, paragraph in bundle.methods.items():
+            lines += [f"{scale_id}: {paragraph}", ""]
     lines += [
         "",
         "Files are UTF-8, comma-separated, with a header row; a missing value is an empty",

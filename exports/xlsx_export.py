@@ -69,6 +69,8 @@ SHEETS: tuple[str, ...] = (
     "pairs_{scale}",
     "long",
     "reliability",
+    "reliability_pairs",
+    "reliability_pair_summary",
     "descriptives",
     "winsorizing",
     "notes",
@@ -303,6 +305,17 @@ def _write_readme(ws: WriteOnlyWorksheet, bundle: ExportBundle, sheets: list[She
     row("Options", font=bold)
     for key, text in describe_options(bundle):
         row(key, None, text)
+    if bundle.methods:
+        row()
+        row("Methods", font=bold)
+        row(
+            "About",
+            None,
+            "The reliability of each scale in words, for a paper's methods section: the "
+            "numbers are those of the reliability sheets, rounded to two decimals.",
+        )
+        for scale_id, paragraph in bundle.methods.items():
+            row(scale_id, None, paragraph)
     row()
     row("Sheets", font=bold)
     row("README", None, "This sheet.")
@@ -382,6 +395,7 @@ F_VALUE = "0.00"
 P_VALUE = "0.0000"
 DATE = "yyyy-mm-dd"
 DATE_TIME = "yyyy-mm-dd hh:mm:ss"
+_PATIENT_SUFFIX = re.compile(r"_s\d+$")
 _INTEGER_KINDS = frozenset({ItemKind.ORDINAL, ItemKind.NOMINAL, ItemKind.COUNT})
 
 
@@ -404,12 +418,16 @@ def number_format(
         return None
     if pd.api.types.is_integer_dtype(dtype):
         return INTEGER
-    base = column[:-2] if table == "pairs" and column.endswith(("_A", "_B")) else column
+    base = column
+    if table == "pairs" and column.endswith(("_A", "_B")):
+        base = column[:-2]
+    elif table == "patients":
+        base = _PATIENT_SUFFIX.sub("", column)  # thabs_rationale_s1: final scores
     variable = variables.get(base)
     if variable is not None:
         if variable.kind == ItemKind.DURATION:
             return SECONDS
-        if table != "final" and variable.kind in _INTEGER_KINDS:
+        if table not in ("final", "patients") and variable.kind in _INTEGER_KINDS:
             return INTEGER
         return SCORE_MEAN
     if table == "reliability":
@@ -419,6 +437,8 @@ def number_format(
             return P_VALUE
         if column.endswith(("_df1", "_df2")) or column.startswith("categories_"):
             return INTEGER
+        return STATISTIC
+    if table in ("reliability_pairs", "reliability_pair_summary"):
         return STATISTIC
     if table == "descriptives":
         return SCORE_MEAN

@@ -517,7 +517,13 @@ class ReliabilityPanel(QWidget):
         pairs_layout.addLayout(pair_controls)
         self.pairs_model = CellTableModel(self)
         self.pairs_table = _table(self.pairs_model)
-        pairs_layout.addWidget(self.pairs_table, 1)
+        pairs_layout.addWidget(self.pairs_table, 2)
+        self.pair_summary_label = QLabel("")
+        self.pair_summary_label.setWordWrap(True)
+        pairs_layout.addWidget(self.pair_summary_label)
+        self.pair_summary_model = CellTableModel(self)
+        self.pair_summary_table = _table(self.pair_summary_model)
+        pairs_layout.addWidget(self.pair_summary_table, 1)
         pairs_note = QLabel(
             "Each pair on the sessions both raters coded: a fully crossed two-rater "
             "design, so every ICC form and kappa apply. Few shared sessions give wide "
@@ -773,6 +779,50 @@ class ReliabilityPanel(QWidget):
             keys.append(f"{a}|{b}")
         self.pairs_model.set_table(headers, rows, keys)
         self.pairs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self._show_pair_summary(data, cols.reported)
+
+    def _show_pair_summary(self, data: ReliabilityData, form: str) -> None:
+        """Every item's ICC (the reported form) over the rater pairs: range, mean, median."""
+        sf = ICC_LABELS[form][0]
+        self.pair_summary_label.setText(
+            f"<b>{sf} over rater pairs</b>, every item: the pairs where it is defined "
+            "(as papers report per-pair reliability)"
+        )
+        headers = [
+            ("Item", "Items, then composites"),
+            ("Pairs", f"Rater pairs where {sf} is defined"),
+            ("Sessions", "The sessions of those pairs"),
+            ("Min", f"Lowest {sf} of a pair"),
+            ("Max", f"Highest {sf} of a pair"),
+            ("Mean", f"Mean of the pairs' {sf} (each pair counts once)"),
+            ("Median", f"Median of the pairs' {sf}"),
+        ]
+        rows, keys = [], []
+        for item_id, label, composite in _variables(data.scale, data.items):
+            spread = data.pair_summary.get(item_id, {}).get(form)
+            if spread is None:
+                continue
+            why = f"{NOT_DEFINED}: no pair has a defined {sf}"
+
+            def num(value: float | None, why: str = why) -> Cell:
+                if value is None:
+                    return Cell(NOT_DEFINED, None, tooltip=why, undefined=True)
+                band, colour = koo_li_band(value)
+                return Cell(f"{value:.3f}", value, colour, f"Koo & Li (2016): {band}", number=True)
+
+            rows.append(
+                [
+                    Cell(f"{label} (composite)" if composite else label, item_id),
+                    Cell(str(spread.n_pairs), spread.n_pairs, number=True),
+                    Cell(str(spread.n_sessions), spread.n_sessions, number=True),
+                    num(spread.min),
+                    num(spread.max),
+                    num(spread.mean),
+                    num(spread.median),
+                ]
+            )
+            keys.append(item_id)
+        self.pair_summary_model.set_table(headers, rows, keys)
 
     # ------------------------------------------------------------------ drift
 

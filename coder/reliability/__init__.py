@@ -19,6 +19,10 @@ Main entry points:
   picks an item's headline ICC from its design (:class:`Recommendation`);
 - :func:`reliability_by_pair` and :func:`reliability_drift` break it down by rater
   pair and over coding time (:class:`ReliabilityByPair`, :class:`ReliabilityDrift`);
+- :func:`study_reliability` gives the whole document of the reliability command
+  (:class:`StudyReliability`: the report, per-pair tables and their summary over
+  pairs, Cronbach's alpha of composites, structurally fixed items, the subset and
+  the training sessions) from one run of each;
 - :func:`icc`, :func:`cohens_kappa`, :func:`krippendorff_alpha`, :func:`agreement`,
   :func:`chance_agreement` (Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger) and
   :func:`cronbach_alpha` work on plain matrices, :func:`alpha_intervals` gives
@@ -53,6 +57,15 @@ from coder.reliability._krippendorff import (
     alphas_from_units,
     krippendorff_alpha,
 )
+from coder.reliability._pair_summary import (
+    PairSpread,
+    PairSummary,
+    by_pair_json,
+    format_pair_tables,
+    pair_form,
+    pair_summary_json,
+    summarize_pairs,
+)
 from coder.reliability._pairs import PairReliability, pair_reliability, pair_reliability_items
 from coder.reliability._recommend import Recommendation, form_label, recommend_form
 from coder.reliability._report import (
@@ -71,6 +84,16 @@ from coder.reliability._report import (
     reliability_by_pair,
     reliability_drift,
     reliability_report,
+)
+from coder.reliability._study import (
+    CompositeAlpha,
+    StudyReliability,
+    Subset,
+    composite_alphas,
+    fixed_items,
+    format_study,
+    headline_pair_form,
+    study_reliability,
 )
 from coder.reliability._vc import (
     VC_FORMS,
@@ -102,6 +125,7 @@ __all__ = [
     "Agreement",
     "AlphaLevel",
     "CategoryRange",
+    "CompositeAlpha",
     "DriftWindow",
     "IccForm",
     "IccResult",
@@ -110,10 +134,14 @@ __all__ = [
     "KappaWeights",
     "PairReliability",
     "PairReport",
+    "PairSpread",
+    "PairSummary",
     "ReliabilityByPair",
     "ReliabilityDrift",
     "ReliabilityReport",
     "Statistic",
+    "StudyReliability",
+    "Subset",
     "StatisticPlan",
     "agreement",
     "alpha_from_units",
@@ -121,20 +149,30 @@ __all__ = [
     "chance_agreement",
     "chance_agreement_from_units",
     "alphas_from_units",
+    "by_pair_json",
     "check_design",
     "cohens_kappa",
     "complete_rows",
+    "composite_alphas",
     "cronbach_alpha",
+    "fixed_items",
+    "format_pair_tables",
     "format_report_table",
+    "format_study",
     "icc",
     "json_number",
     "krippendorff_alpha",
     "load_long_csv",
     "pair_reliability",
     "pair_reliability_items",
+    "pair_form",
+    "headline_pair_form",
+    "pair_summary_json",
     "reliability_by_pair",
     "reliability_drift",
     "reliability_report",
+    "study_reliability",
+    "summarize_pairs",
     "statistics_for",
     "validate_long_frame",
 ]

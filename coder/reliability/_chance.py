@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -170,6 +171,13 @@ def chance_agreement(
     return chance_agreement_from_units(units, x.reshape(-1), categories, weights)
 
 
+@lru_cache(maxsize=4096)
+def _t975(df: int) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (cached: the
+    per-pair reports ask for the same few ``df`` thousands of times)."""
+    return float(stats.t.ppf(0.975, df))
+
+
 def _coefficients(
     table: FloatArray, w: FloatArray, keys: tuple[str, str, str]
 ) -> dict[str, Statistic]:
@@ -196,7 +204,7 @@ def _coefficients(
     fleiss_pe = float(pi @ w @ pi)
     gwet_pe = w_sum * float(pi @ (1.0 - pi)) / (q * (q - 1))
     bp_pe = w_sum / (q * q)
-    t = float(stats.t.ppf(0.975, n - 1))
+    t = _t975(int(n) - 1)
     scale = n / n2
 
     def finish(pe: float, pe_i: FloatArray | None) -> Statistic:

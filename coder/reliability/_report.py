@@ -7,7 +7,7 @@ import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -983,16 +983,23 @@ def reliability_by_pair(
     categories = _categories(prep, ranges)
     plans = _Plans.of(kinds, kappa_weights, alpha_level)
     df = validate_long_frame(long_df, check_duplicates=False)
-    by_session = df.groupby("session_id", sort=False)["rater_id"].unique()
+    # The rows of each (session, rater), found once: a pair's rows are those of its
+    # sessions and its two raters (no scan of the whole frame per pair).
+    rows_of: dict[str, dict[str, IntArray]] = {}
+    groups = df.groupby(["session_id", "rater_id"], sort=False).indices
+    for key, idx in groups.items():
+        session_id, rater = cast(tuple[Any, Any], key)
+        rows_of.setdefault(str(session_id), {})[str(rater)] = np.asarray(idx, dtype=np.intp)
     shared: dict[tuple[str, str], list[str]] = {}
-    for session_id, raters in by_session.items():
-        ordered = sorted(str(r) for r in raters)
+    for session_id, by_rater in rows_of.items():
+        ordered = sorted(by_rater)
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
-                shared.setdefault((a, b), []).append(str(session_id))
+                shared.setdefault((a, b), []).append(session_id)
     pairs: list[PairReport] = []
     for (a, b), sessions in sorted(shared.items()):
-        sub = df[df["session_id"].isin(sessions) & df["rater_id"].isin((a, b))]
+        idx = np.sort(np.concatenate([rows_of[s][r] for s in sessions for r in (a, b)]))
+        sub = df.iloc[idx]
         # A pair is a crossed two-rater design: the Shrout & Fleiss forms apply.
         pairs.append(
             PairReport(

@@ -33,7 +33,7 @@ from coder.coding_rules import (
 from coder.errors import InputError, ProjectError
 from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.scales import RatingScale, parse_scale
-from coder.session_window import offset_of
+from coder.session_window import LEAVE_WINDOW, RETURN_TO_WINDOW, offset_of
 from coder.store import codings, lab_security
 from coder.store.engine import (
     Location,
@@ -1011,7 +1011,7 @@ class RaterView:
             log_change(
                 s,
                 self.code,
-                "return_to_window" if inside else "leave_window",
+                RETURN_TO_WINDOW if inside else LEAVE_WINDOW,
                 "coding",
                 str(row.id),
                 coding_id=row.id,

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from coder.analysis_set import CodingFact, analysis_codings
+from coder.analysis_set import CodingFact, analysis_codings, calibration_codings
 from coder.coding_data import Note
 from coder.errors import InputError
 from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
@@ -182,20 +182,33 @@ class ScoredCoding:
     values: dict[str, float | None]
 
 
-def reliability_codings(project: Project, scale_id: str) -> list[ScoredCoding]:
+def reliability_codings(
+    project: Project,
+    scale_id: str,
+    *,
+    sessions: Collection[str] | None = None,
+    training: bool = False,
+) -> list[ScoredCoding]:
     """The reliability pairs of a scale's double-coded sessions, with their scores.
 
     Which codings these are is :func:`coder.analysis_set.analysis_codings`'s decision
     (:attr:`~coder.analysis_set.AnalysisSet.reliability_ids`): two per double-coded
-    session. Read in one transaction, so the pairs and their scores agree.
+    session; with ``training`` it is :func:`coder.analysis_set.calibration_codings`'s
+    instead (every rater's coding of each training session). Read in one
+    transaction, so the pairs and their scores agree.
 
     Args:
         project: The open project.
         scale_id: The scale (every stored version).
+        sessions: Only these session keys (a subset, :func:`select_sessions`); the
+            rule decides per session, so a subset keeps each session's coders. None
+            for all.
+        training: Read the training (calibration) sessions instead of the analysis.
 
     Returns:
         The codings, ordered by session (import order), rater code and coding id.
     """
+    keep = None if sessions is None else frozenset(sessions)
     with project.store.read() as s:
         # The facts and the coding data come from one statement, so they agree even
         # where each statement sees the newest data (PostgreSQL's READ COMMITTED).
@@ -204,7 +217,17 @@ def reliability_codings(project: Project, scale_id: str) -> list[ScoredCoding]:
                 *_FACT_COLUMNS, CodingRow.scale_pk, CodingRow.submitted_at, SessionRow.id
             ).where(ScaleRow.scale_id == scale_id)
         ).all()
-        wanted = analysis_codings(_fact(row) for row in rows).reliability_ids
+        facts = [_fact(row) for row in rows]
+        if training:
+            wanted = frozenset(
+                c.coding_id for cs in calibration_codings(facts).values() for c in cs
+            )
+        else:
+            wanted = analysis_codings(facts).reliability_ids
+        if keep is not None:
+            wanted = frozenset(
+                f.coding_id for f in facts if f.coding_id in wanted and f.session in keep
+            )
         # Filtered in Python, not with IN (ids): a large project has more reliability
         # codings than SQLite takes bound parameters.
         ratings = s.execute(
@@ -218,8 +241,7 @@ def reliability_codings(project: Project, scale_id: str) -> list[ScoredCoding]:
         if coding_id in wanted:
             values[coding_id][item_id] = None if value is None else float(value)
     codings = []
-    for row in rows:
-        fact = _fact(row)
+    for row, fact in zip(rows, facts, strict=True):
         if fact.coding_id in wanted:
             pk, at, session_pk = row[len(_FACT_COLUMNS) :]
             codings.append(
@@ -235,6 +257,123 @@ def reliability_codings(project: Project, scale_id: str) -> list[ScoredCoding]:
             )
     codings.sort(key=lambda c: (c.session_pk, c.rater, c.coding_id))
     return codings
+
+
+#: The session columns every project has, as ``--where`` names them (manifest names).
+SESSION_COLUMNS: tuple[str, ...] = (
+    "session_id",
+    "patient",
+    "therapist",
+    "session_number",
+    "phase",
+    "date",
+    "training",
+)
+
+
+@dataclass(frozen=True)
+class SessionAttributes:
+    """Every session's columns as text, for selecting a subset of sessions.
+
+    Attributes:
+        columns: :data:`SESSION_COLUMNS`, then the manifest's further (metadata)
+            columns in name order.
+        values: session key -> column -> value as text (``""`` when empty;
+            ``training`` is ``"true"`` or ``"false"``).
+    """
+
+    columns: tuple[str, ...]
+    values: Mapping[str, Mapping[str, str]]
+
+
+def session_attributes(project: Project) -> SessionAttributes:
+    """Read every session's manifest columns and metadata (one SELECT)."""
+    with project.store.read() as s:
+        rows = s.execute(
+            select(
+                SessionRow.session_key,
+                SessionRow.patient,
+                SessionRow.therapist,
+                SessionRow.session_number,
+                SessionRow.phase,
+                SessionRow.date,
+                SessionRow.training,
+                SessionRow.metadata_json,
+            ).order_by(SessionRow.id)
+        ).all()
+    values: dict[str, dict[str, str]] = {}
+    extra: set[str] = set()
+    for key, patient, therapist, number, phase, date, training, meta in rows:
+        row = {
+            "session_id": str(key),
+            "patient": str(patient or ""),
+            "therapist": str(therapist or ""),
+            "session_number": "" if number is None else str(number),
+            "phase": str(phase or ""),
+            "date": str(date or ""),
+            "training": "true" if training else "false",
+        }
+        for name, value in (json.loads(meta or "{}") or {}).items():
+            if name not in row:
+                row[str(name)] = "" if value is None else str(value)
+                extra.add(str(name))
+        values[str(key)] = row
+    return SessionAttributes(SESSION_COLUMNS + tuple(sorted(extra)), values)
+
+
+def _same(a: str, b: str) -> bool:
+    """Two column values compare as text, trimmed; whole numbers as numbers (01 = 1)."""
+    a, b = a.strip(), b.strip()
+    if a == b:
+        return True
+    try:
+        return int(a) == int(b)
+    except ValueError:
+        return False
+
+
+def select_sessions(project: Project, where: Collection[tuple[str, str]]) -> frozenset[str]:
+    """The keys of the sessions meeting every condition ``(column, value)``.
+
+    Conditions on one column are alternatives (``phase=early`` and ``phase=mid``: either);
+    conditions on different columns must all hold. Values compare as text, trimmed,
+    whole numbers as numbers (``session_number=1`` and ``session_number=01`` match the
+    number 1; a session without the metadata column has ``""``).
+
+    Raises:
+        InputError: A column no session has (naming the columns there are), a value
+            no session has in its column (naming the values there are), or
+            conditions no session meets together.
+    """
+    attributes = session_attributes(project)
+    wanted: dict[str, list[str]] = {}
+    for column, value in where:
+        if column not in attributes.columns:
+            raise InputError(
+                f"--where {column}={value}: no session column {column!r}; the columns are "
+                + ", ".join(attributes.columns)
+            )
+        wanted.setdefault(column, []).append(value.strip())
+    rows = attributes.values
+    for column, values in wanted.items():
+        present = sorted({row.get(column, "") for row in rows.values()})
+        for value in values:
+            if not any(_same(p, value) for p in present):
+                shown = ", ".join(repr(p) for p in present[:12])
+                more = f" and {len(present) - 12} more" if len(present) > 12 else ""
+                raise InputError(
+                    f"--where {column}={value}: no session has {column} {value!r}; the "
+                    f"values are {shown}{more}"
+                )
+    keys = frozenset(
+        key
+        for key, row in rows.items()
+        if all(any(_same(row.get(c, ""), v) for v in vs) for c, vs in wanted.items())
+    )
+    if not keys:
+        said = " and ".join(f"{c}={' or '.join(vs)}" for c, vs in wanted.items())
+        raise InputError(f"--where: no session has {said} together; loosen the conditions")
+    return keys
 
 
 def coding_notes(project: Project, coding_ids: Collection[int]) -> dict[int, tuple[Note, ...]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from coder.export_data import build_export_bundle
+from coder.export_data import build_export_bundle, describe_options
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
 from coder.store.queries import coding_facts
@@ -149,7 +149,10 @@ def test_recode_plans_coded_sessions_again_and_the_recode_counts_once_finished(
     written = run_cli("export", project, "--format", "xlsx", "--out", tmp_path / "r.xlsx")
     assert written.returncode == 0, written.stderr
     with Project.open(project) as p:
-        pairs = build_export_bundle(p, scale_ids=[SCALE]).pairs
+        bundle = build_export_bundle(p, scale_ids=[SCALE])
+    pairs = bundle.pairs
+    note = dict(describe_options(bundle))["Scale versions"]
+    assert f"{len(recodes)} finished re-code(s)" in note and "under version 2" in note
     a_col = next(c for c in pairs.columns if c.endswith("specification_A"))
     b_col = next(c for c in pairs.columns if c.endswith("specification_B"))
     assert len(pairs) > 0 and (pairs[a_col] == 2).all() and (pairs[b_col] == 2).all()

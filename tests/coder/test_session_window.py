@@ -139,9 +139,17 @@ def test_leaving_the_window_is_recorded_and_outside_notes_are_flagged(tmp_path: 
             ("A", "leave_window", {"position_ms": 2_500}),
             ("A", "return_to_window", {"position_ms": 5_000}),
         ]
+        from coder.store.attrition import window_exits
+
+        assert window_exits(project, ["resistance"]) == {"resistance": {coding: 1}}
         # Another rater cannot write into this coding's history.
         with pytest.raises(Exception, match="not"):
             project.rater_view("B").record_window(coding, inside=False, position_ms=0)
+    status = json.loads(run_cli("status", str(project_path), "--json").stdout)
+    assert status["window_exits"] == {"resistance": {"codings": 1, "exits": 1}}
+    assert "left the coding window, resistance: 1 coding(s), 1 time(s)" in (
+        run_cli("status", str(project_path)).stdout
+    )
 
 
 def test_an_offline_package_keeps_the_sessions_window(tmp_path: Path) -> None:

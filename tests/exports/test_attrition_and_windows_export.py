@@ -42,6 +42,7 @@ def _project(path: Path) -> Project:
     view.add_note(s1, 1_000, "before the window")
     view.add_note(s1, 6_000, "inside")
     view.add_note(s1, 906_000, "after the window")
+    view.record_window(s1, inside=False, position_ms=905_000)
     items = {i.id: 2 for i in project.scale("resistance").items}
     score_coding(project, "A", s1, items, submit=True)
     project.rater_view("B").set_uncodable(s2, "Audio failure")
@@ -71,6 +72,11 @@ def test_exports_count_sessions_without_audio_and_flag_notes_outside(tmp_path: P
         f"{WITHOUT_AUDIO_PREFIX}{FILE_NOT_FOUND}": 1,
         f"{WITHOUT_AUDIO_PREFIX}{FILE_UNREADABLE}": 1,
     }
+    assert dict(describe_options(bundle))["Coding windows"] == (
+        "resistance: 5:00-20:00 (moved per session by the manifest's window_offset); "
+        "1 coding(s) listened outside it on purpose (recorded in the history); "
+        "2 note(s) and 0 span(s) outside it (in_window False)"
+    )
     attrition = dict(describe_options(bundle))["Attrition"]
     assert attrition == (
         "resistance: 5 existing, 1 rated, 1 uncodable (Audio failure: 1), 2 without audio "

@@ -34,6 +34,8 @@ def test_files_are_named_after_the_path(written: list[Path]) -> None:
         "study_pairs_thabs.csv",
         "study_pairs_ghes.csv",
         "study_reliability.csv",
+        "study_reliability_pairs.csv",
+        "study_reliability_pair_summary.csv",
         "study_descriptives.csv",
         "study_winsorizing.csv",
         "study_notes.csv",

@@ -2,7 +2,7 @@
 
 One project of three scales that share item ids (``rationale`` in thabs and sthar,
 ``global`` in ghes and sthar), with three-coder sessions, uncodable sessions, text
-answers (one left empty) and more than 1,000 THABS codings, whose ``praise`` item is
+answers (one left empty), the per-patient layout and more than 1,000 THABS codings, whose ``praise`` item is
 only scored after the first 1,050 sessions (readxl's and readr's type guess looks at
 1,000 rows; a score of 0 there must still read as the number 0). R reads every sheet
 and file; each value and type R sees is compared with the export's tables, and the
@@ -203,7 +203,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Study]:
             for item in texts[1:]:
                 project.rater_view(rater).set_text(coding, item, f"{item} answer")
             project.rater_view(rater).submit(coding)
-        bundle = build_export_bundle(project, include_metadata=True)
+        bundle = build_export_bundle(project, include_metadata=True, layout="patient")
     finally:
         project.close()
     xlsx = write_xlsx(bundle, folder / "study.xlsx")
@@ -302,7 +302,7 @@ def test_r_reads_no_warning(study: Study) -> None:
 
 def test_readxl_reads_every_sheet_with_the_exports_values_and_types(study: Study) -> None:
     sheets = sheet_layout(study.bundle)
-    assert {"scores_thabs", "scores_ghes", "scores_sthar", "final_thabs"} <= {
+    assert {"scores_thabs", "scores_ghes", "scores_sthar", "final_thabs", "patients"} <= {
         s.name for s in sheets
     }
     for sheet in sheets:

@@ -107,7 +107,7 @@ def test_patient_layout_puts_each_session_number_side_by_side(study: Project) ->
     columns = list(patients.columns)
     assert len(columns) == len(set(columns))
     assert "thabs_rationale_s1" in columns and "sthar_rationale_s1" in columns
-    assert "ghes_global_s2" in columns and "sthar_sth_a_s2" in columns
+    assert "ghes_global_s2" in columns and "sthar_same_session_mean_s2" in columns
     assert "ghes_global_s1" not in columns  # GHES applies from session 2
     # Every cell is the final (winsorized, mean-rule) value of that session.
     final = bundle.final

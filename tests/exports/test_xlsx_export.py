@@ -49,6 +49,8 @@ def test_every_sheet_is_there_in_order_readme_first(workbook: openpyxl.Workbook)
         "pairs_ghes",
         "long",
         "reliability",
+        "reliability_pairs",
+        "reliability_pair_summary",
         "descriptives",
         "winsorizing",
         "notes",
@@ -173,6 +175,11 @@ def test_numbers_dates_and_statistics_have_number_formats(
     assert (rel["ICC2"], rel["ICC2_ci_low"], rel["kappa_quadratic"]) == ("0.000",) * 3
     assert (rel["ICC2_F"], rel["ICC2_p"], rel["n_sessions"]) == ("0.00", "0.0000", "0")
     assert formats("descriptives")["mean"] == "0.00"
+    per_patient = build_export_bundle(project, layout="patient")
+    ws = openpyxl.load_workbook(write_xlsx(per_patient, tmp_path / "p.xlsx"))["patients"]
+    header = [c.value for c in ws[1]]
+    row = {h: c.number_format for h, c in zip(header, ws[2], strict=True)}
+    assert row["thabs_specification_s2"] == "0.00" and row["thabs_duration_s2"] == "0.0"
     # The session date (on request) is a real date.
     dated = build_export_bundle(project, include_metadata=True)
     ws = openpyxl.load_workbook(write_xlsx(dated, tmp_path / "d.xlsx"))["scores_thabs"]

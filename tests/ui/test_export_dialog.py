@@ -110,8 +110,14 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     with qtbot.waitSignal(dialog.export_finished, timeout=30_000) as blocker:
         qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     files = blocker.args[0]
-    # long, codebook, scores/final/pairs of the one scale, 9 more tables, README
-    assert files[0] == tmp_path / "lab.csv" and len(files) == 14
+    # The long table first, the README last, one scores/final/pairs file of the one scale.
+    assert files[0] == tmp_path / "lab.csv" and files[-1] == tmp_path / "lab_README.txt"
+    names = {f.name for f in files}
+    assert {"lab_scores_thabs.csv", "lab_final_thabs.csv", "lab_pairs_thabs.csv"} <= names
+    assert not any("ghes" in name for name in names)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".csv", ".txt")) == sorted(
+        names
+    )
     final = pd.read_csv(tmp_path / "lab_final_thabs.csv")
     assert set(final["scale_id"]) == {"thabs"}
     assert not (tmp_path / "lab_final_ghes.csv").exists()
