@@ -11,7 +11,9 @@ file                            content
 ``study_<scale>_scores.sav``    every finished coding of the scale with its own scores
 ``study_<scale>_pairs.sav``     the double-coded sessions' reliability pairs (``_A``,
                                 ``_B``)
-``study_reliability.sav``       the reliability table of every scale
+``study_reliability.sav``       the reliability table of every scale (and
+                                ``study_reliability_<table>.sav`` for each further
+                                reliability table, such as the per-pair ones)
 ``study_patients.sav``          with ``--layout patient``: the final scores one row per
                                 patient, ``<scale>_<item>_s<number>``
 ==============================  =======================================================
@@ -68,6 +70,7 @@ from coder.export_data import (
     MISSING_REASONS,
     SCALE_TABLES,
     TABLE_DOCS,
+    TABLES,
     ExportBundle,
     MissingReason,
     Variable,
@@ -97,6 +100,11 @@ _MISSING_LABELS = {
     float(code): MISSING_REASONS[reason].split(":")[0] for reason, code in MISSING_CODES.items()
 }
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
+#: The reliability tables, each a file of its own: ``reliability`` and every
+#: ``reliability_*`` table of the bundle (the per-pair tables).
+RELIABILITY_TABLES: tuple[str, ...] = tuple(
+    t for t in TABLES if t == "reliability" or t.startswith("reliability_")
+)
 
 
 def spss_names(columns: Iterable[str]) -> dict[str, str]:
@@ -149,7 +157,8 @@ def sav_paths(bundle: ExportBundle, path: str | Path) -> dict[tuple[str, str | N
         out[("final", scale_id)] = folder / f"{stem}_{scale_id}.sav"
         out[("scores", scale_id)] = folder / f"{stem}_{scale_id}_scores.sav"
         out[("pairs", scale_id)] = folder / f"{stem}_{scale_id}_pairs.sav"
-    out[("reliability", None)] = folder / f"{stem}_reliability.sav"
+    for table in RELIABILITY_TABLES:
+        out[(table, None)] = folder / f"{stem}_{table}.sav"
     if bundle.options.layout == "patient":
         out[("patients", None)] = folder / f"{stem}_patients.sav"
     return out
@@ -180,9 +189,8 @@ def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
         out[("pairs", scale_id)] = SavTable(
             "pairs", scale_id, bundle.scale_table("pairs", scale_id), sides
         )
-    out[("reliability", None)] = SavTable(
-        "reliability", None, bundle.reliability.reset_index(drop=True)
-    )
+    for name in RELIABILITY_TABLES:
+        out[(name, None)] = SavTable(name, None, bundle.table(name).reset_index(drop=True))
     if bundle.options.layout == "patient":
         out[("patients", None)] = _patient_table(bundle)
     for table in out.values():
@@ -374,7 +382,7 @@ def _notes(bundle: ExportBundle, table: SavTable, cut: list[str]) -> list[str]:
         if key in ("Final rule", "Winsorizing") and not shaped:
             text = (
                 "does not apply to this file: it holds every coding's own scores."
-                if table.table != "reliability"
+                if not table.table.startswith("reliability")
                 else "does not apply: reliability uses the coders' independent scores."
             )
         lines.append((key, text))
@@ -383,7 +391,7 @@ def _notes(bundle: ExportBundle, table: SavTable, cut: list[str]) -> list[str]:
             f"{code} = {MISSING_REASONS[reason]}" for reason, code in MISSING_CODES.items()
         )
         lines.append(("Missing codes", f"user-missing (declared missing, labelled): {codes}."))
-    if table.table == "reliability":
+    if any(str(c).endswith("_F_infinite") for c in table.frame.columns):
         lines.append(
             (
                 "Infinite F",

@@ -197,8 +197,7 @@ def make_study_project(path: str | Path) -> Project:
     (``P<p>S<n>``, dated, phase I for session 1 and II after). Scales: THABS and StHAR
     on every session, GHES on sessions 2 and 3 (its ``applies_to``), and the
     ``extra`` scale (count, nominal, an optional ordinal 1-5 with a 300-byte label, a
-    text) on session 1 of P1-P4. THABS shares the item id ``rationale`` with StHAR,
-    GHES its composite id ``global`` with StHAR.
+    text) on session 1 of P1-P4. THABS shares the item id ``rationale`` with StHAR.
 
     * Primary coder R1 (P1, P4, P7), R2 (P2, P5, P8) or R3 (P3, P6); ordinal scores
       2 or 3, so a 0 is an outlier: P8S1 scores 0 on THABS specification, P7S2 has a

@@ -391,13 +391,21 @@ def _evaluate(d: _VcDesign, ys: _YStats, alpha: FloatArray, gamma: FloatArray) -
 
 
 def _newton(
-    d: _VcDesign, ys: _YStats, x0: FloatArray, *, max_iter: int = 60, tol: float = 1e-11
+    d: _VcDesign,
+    ys: _YStats,
+    x0: FloatArray,
+    *,
+    max_iter: int = 60,
+    tol: float = 1e-11,
+    refresh: int = 1,
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """Projected Newton on x = (alpha, gamma) >= 0, batched; returns (x, converged).
 
-    The Hessian comes from forward differences of the analytic gradient; steps are
-    halved until the deviance does not increase. Data sets that have converged drop
-    out of the batch.
+    The Hessian comes from forward differences of the analytic gradient, recomputed
+    every ``refresh`` iterations (in between it is kept: a chord step, one deviance
+    evaluation per iteration, for starts close to the optimum). Steps are halved
+    until the deviance does not increase. Data sets that have converged drop out of
+    the batch.
     """
     x_all = np.array(x0, dtype=np.float64, copy=True)
     done_all = np.zeros(x_all.shape[0], dtype=bool)
@@ -405,32 +413,31 @@ def _newton(
     sub = ys
     x = x_all.copy()
     cur = _evaluate(d, sub, x[:, 0], x[:, 1])
-    for _ in range(max_iter):
+    h = np.zeros((0, 2, 2))
+    for it in range(max_iter):
         b = x.shape[0]
         g = cur.grad
-        h = np.empty((b, 2, 2))
-        for j in range(2):
-            step = 1e-6 * np.maximum(x[:, j], 1e-3)
-            xp = x.copy()
-            xp[:, j] += step
-            gp = _evaluate(d, sub, xp[:, 0], xp[:, 1]).grad
-            h[:, :, j] = (gp - g) / step[:, None]
-        h = 0.5 * (h + np.transpose(h, (0, 2, 1)))
+        if it % refresh == 0:
+            h = _hessian(d, sub, x, g)
         p = _newton_step(x, g, h)
-        t = np.ones(b)
+        t = 1.0
         accepted = np.zeros(b, dtype=bool)
         new_x = x.copy()
         new = cur
-        for _ in range(40):
-            trial = np.clip(x + t[:, None] * p, 0.0, _MAX_RATIO)
-            ev = _evaluate(d, sub, trial[:, 0], trial[:, 1])
-            ok = ~accepted & (ev.dev <= cur.dev + 1e-12 * np.abs(cur.dev))
-            new_x[ok] = trial[ok]
-            new = _merge(new, ev, ok)
-            accepted |= ok
-            if accepted.all():
+        trying = np.arange(b)
+        for _ in range(30):  # step halving, on the data sets without descent yet
+            trial = np.clip(x[trying] + t * p[trying], 0.0, _MAX_RATIO)
+            part = sub if trying.size == b else sub.take(trying)
+            ev = _evaluate(d, part, trial[:, 0], trial[:, 1])
+            ok = ev.dev <= cur.dev[trying] + 1e-12 * np.abs(cur.dev[trying])
+            hit = trying[ok]
+            new_x[hit] = trial[ok]
+            new = _put(new, ev, hit, ok)
+            accepted[hit] = True
+            trying = trying[~ok]
+            if trying.size == 0:
                 break
-            t = np.where(accepted, t, 0.5 * t)
+            t *= 0.5
         moved = np.abs(new_x - x).max(axis=1)
         # Converged when the step is below tol, or no descent is left (the optimum
         # to rounding).
@@ -443,8 +450,21 @@ def _newton(
         idx = idx[keep]
         x = new_x[keep]
         cur = _Eval(new.dev[keep], new.grad[keep], new.r2[keep], new.beta[keep])
+        h = h[keep]
         sub = ys.take(idx)
     return x_all, done_all
+
+
+def _hessian(d: _VcDesign, ys: _YStats, x: FloatArray, g: FloatArray) -> FloatArray:
+    """Forward-difference Hessian of the deviance from its analytic gradient (batched)."""
+    h = np.empty((x.shape[0], 2, 2))
+    for j in range(2):
+        step = 1e-6 * np.maximum(x[:, j], 1e-3)
+        xp = x.copy()
+        xp[:, j] += step
+        gp = _evaluate(d, ys, xp[:, 0], xp[:, 1]).grad
+        h[:, :, j] = (gp - g) / step[:, None]
+    return 0.5 * (h + np.transpose(h, (0, 2, 1)))
 
 
 def _newton_step(x: FloatArray, g: FloatArray, h: FloatArray) -> FloatArray:
@@ -473,13 +493,11 @@ def _newton_step(x: FloatArray, g: FloatArray, h: FloatArray) -> FloatArray:
     return p
 
 
-def _merge(a: _Eval, b: _Eval, take: npt.NDArray[np.bool_]) -> _Eval:
-    return _Eval(
-        np.where(take, b.dev, a.dev),
-        np.where(take[:, None], b.grad, a.grad),
-        np.where(take, b.r2, a.r2),
-        np.where(take, b.beta, a.beta),
-    )
+def _put(a: _Eval, b: _Eval, at: IntArray, rows: npt.NDArray[np.bool_]) -> _Eval:
+    """``a`` with the entries ``at`` replaced by ``b``'s rows ``rows``."""
+    dev, grad, r2, beta = a.dev.copy(), a.grad.copy(), a.r2.copy(), a.beta.copy()
+    dev[at], grad[at], r2[at], beta[at] = b.dev[rows], b.grad[rows], b.r2[rows], b.beta[rows]
+    return _Eval(dev, grad, r2, beta)
 
 
 def _start(d: _VcDesign, y: FloatArray) -> FloatArray:
@@ -599,9 +617,15 @@ def fit_variance_components(
     scale = float(np.max(np.abs(y - centre)))
     z = (y - centre) / scale
     ys = _y_stats(design, z[:, None])
-    if _two_way_residual(design, ys) <= 1e-12 * max(float(np.var(z)) * design.n, 1e-300):
-        return _no_residual(design, z, k, centre, scale)
+    if _within_sessions(design, z) <= 1e-24 * design.n:
+        return _perfect(design, z, k, centre, scale)
     x, ev = _fit_one(design, ys, z)
+    if float(x.max()) >= 0.5 * _MAX_RATIO:
+        why = (
+            "the scores differ only by constant rater offsets (no residual variation): the "
+            "REML fit has no interior optimum, so the variance-component ICCs are not defined"
+        )
+        return _undefined(why, k, *counts)
     s2_s, s2_r, s2_e = (float(v[0]) for v in _components(x[None, :], ev, design.n))
     std_comps = VarianceComponents(s2_s, s2_r, s2_e, float(ev.beta[0]), float(ev.dev[0]))
     sq = scale * scale
@@ -643,6 +667,11 @@ def _why_not(d: _VcDesign, y: FloatArray) -> str | None:
         return "the variance-component model needs at least one session rated twice"
     if d.n_sessions < 2:
         return "the variance-component model needs at least two sessions"
+    if d.n_raters >= d.n:
+        return (
+            "no rater gave more than one rating, so rater and residual variance cannot be "
+            "told apart (lme4 refuses such a model too)"
+        )
     if float(y.max()) == float(y.min()):
         return "every rating is the same score: with no variance the ICC is not defined"
     return None
@@ -653,34 +682,18 @@ def _undefined(why: str, k: float, n: int, n_s: int, n_r: int) -> IccVc:
     return IccVc(None, forms, float(k), n, n_s, n_r, why=why)
 
 
-def _two_way_residual(d: _VcDesign, ys: _YStats) -> float:
-    """Residual sum of squares of y on fixed session and rater effects."""
-    inv_m = 1.0 / d.m
-    # K = D_r - N' D_s^-1 N, f = r - N' D_s^-1 t
-    k_mat = np.diag(d.rater_n) - np.einsum("g,grs->rs", inv_m, d.gram)
-    f = ys.ry[:, 0] - np.einsum("g,gr->r", inv_m, ys.wy[:, :, 0])
-    explained = float(inv_m @ ys.pyy[:, 0]) + float(f @ np.linalg.pinv(k_mat, hermitian=True) @ f)
-    return max(float(ys.yy[0]) - explained, 0.0)
+def _within_sessions(d: _VcDesign, y: FloatArray) -> float:
+    """Sum of squared deviations of the ratings from their session means."""
+    t = np.add.reduceat(y, d.starts)
+    return max(float(np.add.reduceat(y * y, d.starts).sum() - (t * t / d.session_m).sum()), 0.0)
 
 
-def _no_residual(d: _VcDesign, y: FloatArray, k: float, centre: float, scale: float) -> IccVc:
-    """Scores explained exactly by sessions and raters: residual variance 0.
+def _perfect(d: _VcDesign, y: FloatArray, k: float, centre: float, scale: float) -> IccVc:
+    """Every session's ratings agree exactly: residual and rater variance 0, ICC 1.
 
     ``y`` are the standardised scores (original = centre + scale * y).
     """
-    t = np.add.reduceat(y, d.starts)
-    within = float(np.add.reduceat(y * y, d.starts) @ np.ones(d.n_sessions)) - float(
-        (t * t / d.session_m).sum()
-    )
-    counts = (d.n, d.n_sessions, d.n_raters)
-    if within > 1e-12 * max(float(np.var(y)) * d.n, 1e-300):
-        why = (
-            "the scores differ only by constant rater offsets (no residual variation): the "
-            "REML fit has no interior optimum, so the variance-component ICCs are not defined"
-        )
-        return _undefined(why, k, *counts)
-    # Every session's ratings agree exactly: perfect agreement.
-    means = t / d.session_m
+    means = np.add.reduceat(y, d.starts) / d.session_m
     s2_s = float(np.var(means, ddof=1))
     comps = VarianceComponents(
         s2_s * scale * scale, 0.0, 0.0, centre + scale * float(means.mean()), math.nan
@@ -690,7 +703,9 @@ def _no_residual(d: _VcDesign, y: FloatArray, k: float, centre: float, scale: fl
         comps,
         forms,
         float(k),
-        *counts,
+        d.n,
+        d.n_sessions,
+        d.n_raters,
         singular=True,
         ci_method="none_perfect_agreement",
         ci_description="every session's ratings agree exactly: every ICC is 1",
@@ -768,7 +783,7 @@ def _bootstrap(
         done += nb
         ys = sim.draw(rng, nb)
         start = np.repeat(np.maximum(x, 1e-6)[None, :], nb, axis=0)
-        xb, ok = _newton(d, ys, start, max_iter=30, tol=1e-7)
+        xb, ok = _newton(d, ys, start, max_iter=60, tol=1e-6, refresh=4)
         ev = _evaluate(d, ys, xb[:, 0], xb[:, 1])
         s, r, e = _components(xb, ev, d.n)
         good = ok & np.isfinite(s) & (e > 0)

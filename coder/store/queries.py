@@ -321,31 +321,59 @@ def session_attributes(project: Project) -> SessionAttributes:
     return SessionAttributes(SESSION_COLUMNS + tuple(sorted(extra)), values)
 
 
+def _same(a: str, b: str) -> bool:
+    """Two column values compare as text, trimmed; whole numbers as numbers (01 = 1)."""
+    a, b = a.strip(), b.strip()
+    if a == b:
+        return True
+    try:
+        return int(a) == int(b)
+    except ValueError:
+        return False
+
+
 def select_sessions(project: Project, where: Collection[tuple[str, str]]) -> frozenset[str]:
     """The keys of the sessions meeting every condition ``(column, value)``.
 
     Conditions on one column are alternatives (``phase=early`` and ``phase=mid``: either);
-    conditions on different columns must all hold. Values compare as text, trimmed
-    (``session_number=1`` matches the number 1; a session without the metadata column
-    has ``""``).
+    conditions on different columns must all hold. Values compare as text, trimmed,
+    whole numbers as numbers (``session_number=1`` and ``session_number=01`` match the
+    number 1; a session without the metadata column has ``""``).
 
     Raises:
-        InputError: A column no session has, naming the columns there are.
+        InputError: A column no session has (naming the columns there are), a value
+            no session has in its column (naming the values there are), or
+            conditions no session meets together.
     """
     attributes = session_attributes(project)
-    wanted: dict[str, set[str]] = {}
+    wanted: dict[str, list[str]] = {}
     for column, value in where:
         if column not in attributes.columns:
             raise InputError(
                 f"--where {column}={value}: no session column {column!r}; the columns are "
                 + ", ".join(attributes.columns)
             )
-        wanted.setdefault(column, set()).add(value.strip())
-    return frozenset(
+        wanted.setdefault(column, []).append(value.strip())
+    rows = attributes.values
+    for column, values in wanted.items():
+        present = sorted({row.get(column, "") for row in rows.values()})
+        for value in values:
+            if not any(_same(p, value) for p in present):
+                shown = ", ".join(repr(p) for p in present[:12])
+                more = f" and {len(present) - 12} more" if len(present) > 12 else ""
+                raise InputError(
+                    f"--where {column}={value}: no session has {column} {value!r}; the "
+                    f"values are {shown}{more}"
+                )
+    keys = frozenset(
         key
-        for key, row in attributes.values.items()
-        if all(row.get(c, "").strip() in vs for c, vs in wanted.items())
+        for key, row in rows.items()
+        if all(any(_same(row.get(c, ""), v) for v in vs) for c, vs in wanted.items())
     )
+    if not keys:
+        said = " and ".join(f"{c}={' or '.join(vs)}" for c, vs in wanted.items())
+        raise InputError(f"--where: no session has {said} together; loosen the conditions")
+    return keys
 
 
 def coding_notes(project: Project, coding_ids: Collection[int]) -> dict[int, tuple[Note, ...]]:

@@ -557,3 +557,18 @@ def test_by_pair_and_summary_equal_base_r(tmp_path: Path) -> None:
     assert (spread["min"], spread["max"]) == (pytest.approx(lo), pytest.approx(hi))
     assert spread["mean"] == pytest.approx(mean, abs=1e-12)
     assert spread["median"] == pytest.approx(median, abs=1e-12)
+
+
+def test_where_values_no_session_has_are_named_and_numbers_compare_as_numbers(
+    study: Study,
+) -> None:
+    def run(*where: str) -> Any:
+        return run_cli("reliability", str(study.path), "--scale", "thabs", *where, "--json")
+
+    out = run("--where", "phase=III")
+    assert out.returncode == 2
+    assert "no session has phase 'III'" in out.stderr and "'I', 'II'" in out.stderr
+    out = run("--where", "phase=II", "--where", "session_number=3")  # training ones are 3
+    assert out.returncode == 2 and "together" in out.stderr
+    ones = json.loads(run("--where", "session_number=01").stdout)["subset"]
+    assert ones["n_sessions"] == sum(1 for n in study.number.values() if n == 1)

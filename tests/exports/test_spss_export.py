@@ -18,7 +18,7 @@ import pytest
 from coder.export_data import ExportBundle, build_export_bundle
 from coder.store.project import Project
 from exports import write_export
-from exports.spss_export import MISSING_CODES, spss_names, write_sav
+from exports.spss_export import MISSING_CODES, RELIABILITY_TABLES, spss_names, write_sav
 from tests.cli import run_cli
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA
 from tests.r_lang import run_r
@@ -65,7 +65,9 @@ def test_one_file_per_scale_and_table(study_bundle: ExportBundle, tmp_path: Path
     names = [p.name for p in written]
     assert names[0] == "study_thabs.sav"
     expected = {f"study_{s}{t}.sav" for s in SCALES for t in ("", "_scores", "_pairs")}
-    assert set(names) == expected | {"study_reliability.sav", "study_patients.sav"}
+    reliability = {f"study_{t}.sav" for t in RELIABILITY_TABLES}
+    assert "study_reliability.sav" in reliability
+    assert set(names) == expected | reliability | {"study_patients.sav"}
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # no leftovers
     # A variable belongs to one scale: THABS' rationale and StHAR's have their own labels.
     _, thabs = _read(tmp_path / "study_thabs.sav")
@@ -254,6 +256,9 @@ def test_pairs_and_reliability_files(savs: Path, study_bundle: ExportBundle) -> 
         equal_nan=True,
     )
     assert "does not apply" in " ".join(meta.notes)
+    for table in RELIABILITY_TABLES:  # the per-pair tables too, one file each
+        frame, _ = _read(savs / f"study_{table}.sav")
+        assert len(frame) == len(study_bundle.table(table)), table
 
 
 def test_haven_reads_types_values_and_missing_reasons(savs: Path) -> None:
