@@ -162,3 +162,12 @@ def test_patient_layout_refuses_two_sessions_with_one_number(tmp_path: Path) -> 
         with pytest.raises(InputError, match="patient P1 has sessions A, B all numbered 2"):
             build_export_bundle(project, layout="patient")
         assert build_export_bundle(project).final.shape[0] == 2
+    # From the command line: one clear line, exit 2, and no file written.
+    out = tmp_path / "d.sav"
+    done = run_cli(
+        "export", tmp_path / "d.scproj", "--format", "sav", "--out", out, "--layout", "patient"
+    )
+    assert done.returncode == 2
+    assert "patient P1 has sessions A, B all numbered 2" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sav") == []
