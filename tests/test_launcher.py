@@ -111,6 +111,20 @@ def test_export_is_a_launcher_command_that_writes_the_files(
         == 2
     )
     assert "does not exist" in capsys.readouterr().err
+    # --out NEWDIR/ writes into a new folder; --out NAME without .csv gets it.
+    project = str(tmp_path / "p.scproj")
+    newdir = f"{tmp_path}/newdir/"
+    assert launcher.main(["export", project, "--format", "csv", "--out", newdir]) == 0
+    assert (tmp_path / "newdir" / "export.csv").is_file()
+    assert (tmp_path / "newdir" / "export_scores_thabs.csv").is_file()
+    named = str(tmp_path / "named")
+    assert launcher.main(["export", project, "--format", "csv", "--out", named]) == 0
+    assert (tmp_path / "named.csv").is_file() and not (tmp_path / "named").exists()
+    assert launcher.main(["export", project, "--format", "xlsx", "--out", named]) == 0
+    assert (tmp_path / "named.xlsx").is_file()
+    capsys.readouterr()
+    assert launcher.main(["export", project, "--format", "xlsx", "--out", newdir]) == 2
+    assert "is a folder" in capsys.readouterr().err
 
 
 def test_the_command_line_starts_without_qt() -> None:
