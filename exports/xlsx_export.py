@@ -473,13 +473,21 @@ def _column_cells(series: pd.Series, letter: str, first: int, style: int) -> lis
             for r, v in zip(rows, series.tolist(), strict=True)
         ]
     if pd.api.types.is_numeric_dtype(dtype):
-        values = series.to_numpy(dtype="float64", na_value=np.nan).tolist()
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
         # NaN (missing) and infinities (no spreadsheet number) are empty cells; the
         # tables flag an infinite statistic in a column of its own.
-        return [
-            f'<c r="{letter}{r}"{s}><v>{_number(v)}</v></c>' if math.isfinite(v) else ""
-            for r, v in zip(rows, values, strict=True)
+        codes, uniques = pd.factorize(np.where(np.isfinite(values), values, np.nan))
+        tails = [f'"{s}><v>{_number(float(u))}</v></c>' for u in uniques.tolist()]
+        return _coded_cells(letter, rows, codes, tails)
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        # Text (or nothing): each distinct text is escaped once (columns such as
+        # scale_id, rater, item_id and kind repeat a handful of values).
+        text_codes, texts = pd.factorize(series, use_na_sentinel=True)
+        tails = [
+            f'" t="inlineStr"><is><t xml:space="preserve">{_escape(str(u))}</t></is></c>'
+            for u in texts.tolist()
         ]
+        return _coded_cells(letter, rows, text_codes, tails)
     escaped: dict[str, str] = {}
     out = []
     for r, v in zip(rows, series.tolist(), strict=True):
@@ -498,6 +506,14 @@ def _column_cells(series: pd.Series, letter: str, first: int, style: int) -> lis
         else:
             out.append(_text_cell(f"{letter}{r}", _escape(str(v))))
     return out
+
+
+def _coded_cells(letter: str, rows: range, codes: np.ndarray, tails: list[str]) -> list[str]:
+    """Cells from factorized values: ``tails[code]`` after the reference, '' for -1."""
+    return [
+        f'<c r="{letter}{r}{tails[c]}' if c >= 0 else ""
+        for r, c in zip(rows, codes.tolist(), strict=True)
+    ]
 
 
 def _rows_xml(frame: pd.DataFrame, *, first_row: int, styles: list[int]) -> Iterator[str]:
