@@ -77,6 +77,7 @@ class ExportRequest:
     winsorize_iqr: float | None
     include_audio_paths: bool
     include_metadata: bool
+    layout: str = "session"  # or "patient": the final scores one row per patient too
 
 
 def run_export(
@@ -115,6 +116,7 @@ def run_export(
         winsorize_iqr=request.winsorize_iqr,
         include_audio_paths=request.include_audio_paths,
         include_metadata=request.include_metadata,
+        layout=request.layout,  # type: ignore[arg-type]
         progress=build_progress,
         cancelled=cancelled,
     )
@@ -168,6 +170,9 @@ class ExportDialog(QDialog):
         winsor_row = QHBoxLayout()
         winsor_row.addWidget(self.winsorize_check)
         winsor_row.addWidget(self.k_spin, 1)
+        self.patient_check = QCheckBox(
+            "Add the final scores one row per patient (a column per session number)"
+        )
         self.audio_check = QCheckBox("Include audio file paths")
         self.metadata_check = QCheckBox("Include session dates and manifest metadata")
         privacy_note = QLabel(
@@ -190,6 +195,7 @@ class ExportDialog(QDialog):
         form.addRow("Save to", path_row)
         form.addRow("Final scores", self.final_box)
         form.addRow("Outliers", winsor_row)
+        form.addRow("Layout", self.patient_check)
         form.addRow("Privacy", self.audio_check)
         form.addRow("", self.metadata_check)
         form.addRow("", privacy_note)
@@ -241,6 +247,7 @@ class ExportDialog(QDialog):
             winsorize_iqr=self.k_spin.value() if self.winsorize_check.isChecked() else None,
             include_audio_paths=self.audio_check.isChecked(),
             include_metadata=self.metadata_check.isChecked(),
+            layout="patient" if self.patient_check.isChecked() else "session",
         )
 
     def _default_path(self, fmt: str) -> Path:
@@ -257,6 +264,7 @@ class ExportDialog(QDialog):
             self.browse_button,
             self.final_box,
             self.winsorize_check,
+            self.patient_check,
             self.audio_check,
             self.metadata_check,
             self.export_button,

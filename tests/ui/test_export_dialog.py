@@ -105,6 +105,7 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     _choose(dialog.final_box, "mean")
     _choose(dialog.scale_box, "thabs")
     _tick(qtbot, dialog.winsorize_check)
+    _tick(qtbot, dialog.patient_check)
     _tick(qtbot, dialog.audio_check)
     _type_path(qtbot, dialog, tmp_path / "lab.csv")
     with qtbot.waitSignal(dialog.export_finished, timeout=30_000) as blocker:
@@ -126,6 +127,8 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     assert final["audio_path"].str.startswith(AUDIO_DIR).all()
     desc = pd.read_csv(tmp_path / "lab_descriptives.csv")
     assert desc["winsorize_k"].eq(1.5).all()
+    patients = pd.read_csv(tmp_path / "lab_patients.csv")  # the layout box ticked
+    assert patients.loc[patients["patient"] == "P1", "thabs_rationale_s2"].tolist() == [2.5]
     assert "more files beside it" in dialog.status_label.text()
 
 
