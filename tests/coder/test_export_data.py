@@ -320,7 +320,7 @@ def test_reliability_follows_item_kinds_and_adds_agreement_coefficients(
     # Seconds: the ICC and interval alpha only, the rest not applicable and said so.
     duration = _row(rel, variable="thabs_duration")
     assert duration["item_kind"] == "duration" and duration["reported_alpha_level"] == "interval"
-    assert duration["reported_kappa_weights"] is None and math.isnan(duration["reported_kappa"])
+    assert pd.isna(duration["reported_kappa_weights"]) and math.isnan(duration["reported_kappa"])
     assert duration["reported_alpha"] == duration["alpha_interval"]
     assert not math.isnan(duration["ICC1"])
     for column in ("kappa_unweighted", "alpha_ordinal", "agreement_within_one", "fleiss_kappa"):
