@@ -242,7 +242,9 @@ class PlanPanel(QWidget):
         self.seed_spin.setToolTip("The same inputs and seed always give the same plan")
         form.addRow("Seed", self.seed_spin)
         self.exclude_list = QListWidget()
-        self.exclude_list.setMaximumHeight(72)
+        # Five rows (its items are padded by the style sheet), not a three-row slit.
+        self.exclude_list.setMinimumHeight(5 * (self.fontMetrics().height() + 10) + 4)
+        self.exclude_list.setMaximumHeight(6 * (self.fontMetrics().height() + 10) + 4)
         self.exclude_list.setToolTip(
             "Raters who code a ticked scale get no work on this one, so the ratings of "
             "one scale cannot colour those of another on the same sessions"
@@ -306,6 +308,10 @@ class PlanPanel(QWidget):
             ["Rater", *(STATE_LABELS[s].capitalize() for s in CODING_STATES), "Total"], self
         )
         self.progress_table = _table(self.progress_model)
+        # The count columns take their header's width ("Not started" is never clipped).
+        progress_header = self.progress_table.horizontalHeader()
+        for column in range(1, self.progress_model.columnCount()):
+            progress_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.progress_box = _box("Progress on this scale (stored codings)", self.progress_table)
         grid.addWidget(self.progress_box, 1, 1)
         grid.setColumnStretch(0, 1)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
@@ -265,3 +266,41 @@ def test_recode_box_plans_older_version_sessions_again(
         qtbot.mouseClick(panel.preview_button, Qt.MouseButton.LeftButton)
     assert "Re-code" in panel.relaxed_label.text()
     assert "planned again under version 2" in panel.relaxed_label.text()
+
+
+def _header_fits(table) -> list[str]:  # type: ignore[no-untyped-def]
+    """The headers of a table whose text is wider than their section (clipped)."""
+    header = table.horizontalHeader()
+    metrics = QFontMetrics(header.font())
+    clipped = []
+    model = table.model()
+    for column in range(model.columnCount()):
+        text = str(model.headerData(column, Qt.Orientation.Horizontal))
+        # 8 px: the header's own margins either side of the text.
+        if metrics.horizontalAdvance(text) + 8 > header.sectionSize(column):
+            clipped.append(text)
+    return clipped
+
+
+def test_at_1366x768_no_progress_header_is_clipped_and_the_keep_apart_list_is_tall(  # type: ignore[no-untyped-def]
+    qtbot, app, runner, project
+) -> None:
+    font = app.font()
+    font.setPointSizeF(font.pointSizeF() * 1.5)  # a desktop with a large font
+    app.setFont(font)
+    panel = open_panel(qtbot, project, runner)
+    qtbot.waitUntil(lambda: panel.progress_table.isVisible())
+    app.processEvents()
+    clipped = _header_fits(panel.progress_table)
+    if clipped:
+        font.setPointSizeF(font.pointSizeF() / 1.5)
+        app.setFont(font)
+    assert clipped == []
+    # Both other scales of the project would fit without scrolling, and at least five rows.
+    rows = panel.exclude_list.sizeHintForRow(0)
+    assert rows > 0
+    try:
+        assert panel.exclude_list.height() >= 5 * rows
+    finally:
+        font.setPointSizeF(font.pointSizeF() / 1.5)
+        app.setFont(font)
