@@ -281,15 +281,8 @@ def write_csv(
             if file.table == "README":
                 tmp.write_text(_readme(bundle, files), encoding="utf-8")
                 continue
-            frame = escape_formulas(csv_values(frames[id(file)]))
-            frame.to_csv(
-                tmp,
-                index=False,
-                na_rep="",
-                date_format="%Y-%m-%d %H:%M:%S",
-                lineterminator="\n",
-                encoding="utf-8",
-            )
+            frame = frames[id(file)]
+            write_table_csv(frame, tmp)
             done += max(1, frame.size)
             if progress is not None:
                 progress(min(0.99, done / total))
@@ -302,6 +295,23 @@ def write_csv(
     if progress is not None:
         progress(1.0)
     return [f.path for f in files]
+
+
+def write_table_csv(frame: pd.DataFrame, target: Path) -> None:
+    """Write one table as a file of this export (see the module docstring).
+
+    The values are those R and pandas read back as their types (:func:`csv_values`)
+    and text cells are safe to open in a spreadsheet (:func:`escape_formulas`); the
+    SPSS export writes its codebook with this too.
+    """
+    escape_formulas(csv_values(frame)).to_csv(
+        target,
+        index=False,
+        na_rep="",
+        date_format="%Y-%m-%d %H:%M:%S",
+        lineterminator="\n",
+        encoding="utf-8",
+    )
 
 
 def _readme(bundle: ExportBundle, files: list[CsvFile]) -> str:

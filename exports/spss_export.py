@@ -16,6 +16,10 @@ file                            content
                                 reliability table, such as the per-pair ones)
 ``study_patients.sav``          with ``--layout patient``: the final scores one row per
                                 patient, ``<scale>_<item>_s<number>``
+``study_codebook.csv``          the codebook (:func:`sav_codebook`): every item and
+                                composite variable with its scale, label, item text,
+                                kind, range, anchors, the scale version and file
+                                SHA-256, its SPSS name and its user-missing codes
 ==============================  =======================================================
 
 Score variables are named ``<scale>_<item>`` (``thabs_rationale``, as in every format:
@@ -29,7 +33,7 @@ Variables:
   (``_2``, ``_3`` ... on a clash); a renamed column's label names its original column.
 * Labels: the item or composite label, or a description of a fixed column. SPSS keeps
   at most 255 bytes of a variable label and 120 of a value label: a longer one is cut
-  and the file's document says which (the variables codebook has the full text).
+  and the file's document says which (``study_codebook.csv`` has the full text).
 * Scores are numbers with **user-missing codes** (:data:`MISSING_CODES`): -7 not
   administered (no coding of this scale for the session, or, in the patient file, no
   such session), -8 uncodable, -9 left blank. They carry value labels and are
@@ -80,6 +84,7 @@ from coder.export_data import (
     row_missing_reasons,
 )
 from coder.kinds import ItemKind
+from exports.csv_export import write_table_csv
 
 Progress = Callable[[float], None]
 
@@ -99,6 +104,16 @@ MISSING_CODES: dict[MissingReason, int] = {
 _MISSING_LABELS = {
     float(code): MISSING_REASONS[reason].split(":")[0] for reason, code in MISSING_CODES.items()
 }
+#: The codebook's ``spss_missing_codes`` of a score variable: every code and its reason
+#: (led by a word: a cell starting with ``-`` would get the csv formula escape ``'``).
+SPSS_MISSING_TEXT = "user-missing " + "; ".join(
+    f"{code:.0f} = {label}" for code, label in _MISSING_LABELS.items()
+)
+#: The codebook's ``spss_missing_codes`` of a text item (a string variable).
+SPSS_TEXT_MISSING = "none: a string variable, empty when there is no answer"
+#: The columns the SPSS codebook adds to the codebook of every format.
+SAV_CODEBOOK_COLUMNS = ("spss_name", "spss_missing_codes")
+CODEBOOK = "codebook"
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]+")
 #: The reliability tables, each a file of its own: ``reliability`` and every
 #: ``reliability_*`` table of the bundle (the per-pair tables).
@@ -162,6 +177,45 @@ def sav_paths(bundle: ExportBundle, path: str | Path) -> dict[tuple[str, str | N
     if bundle.options.layout == "patient":
         out[("patients", None)] = folder / f"{stem}_patients.sav"
     return out
+
+
+def codebook_path(path: str | Path) -> Path:
+    """The codebook written beside the .sav files for ``path`` (``study_codebook.csv``)."""
+    path = Path(path)
+    return path.parent / f"{path.stem}_{CODEBOOK}.csv"
+
+
+def sav_codebook(
+    bundle: ExportBundle, tables: dict[tuple[str, str | None], SavTable]
+) -> pd.DataFrame:
+    """The codebook of the .sav files: the codebook of every format, plus SPSS columns.
+
+    The rows and columns are the bundle's ``variables`` table (the xlsx codebook sheet
+    and ``study_codebook.csv`` of the csv export), followed by :data:`SAV_CODEBOOK_COLUMNS`:
+    ``spss_name``, the variable's name in the .sav files (``<name>_A``/``_B`` in the
+    pairs file, ``<name>_s<number>`` in the patient file), and ``spss_missing_codes``,
+    the user-missing codes a score variable carries (:data:`MISSING_CODES`).
+
+    Args:
+        bundle: The tables of the export.
+        tables: The .sav tables (:func:`sav_tables`); the names come from the
+            scores file of each scale, which holds every variable of the scale.
+    """
+    frame = bundle.table("variables").reset_index(drop=True).copy()
+    names: dict[str, str] = {}
+    numeric: dict[str, bool] = {}
+    for scale_id in bundle.options.scale_ids:
+        scores = tables[("scores", scale_id)]
+        found = spss_names(scores.frame.columns)
+        for column, (variable, _) in scores.variables.items():
+            names[column] = found[column]
+            numeric[column] = variable.is_numeric
+    frame["spss_name"] = [names.get(c) for c in frame["column"]]
+    frame["spss_missing_codes"] = [
+        None if c not in numeric else SPSS_MISSING_TEXT if numeric[c] else SPSS_TEXT_MISSING
+        for c in frame["column"]
+    ]
+    return frame
 
 
 def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
@@ -253,21 +307,26 @@ def write_sav(
         progress: Called with the fraction done, 0.0 to 1.0.
 
     Returns:
-        Every file written, the first scale's final table first.
+        Every file written, the first scale's final table first and the codebook
+        (``study_codebook.csv``) last.
 
     Raises:
         OSError: A file cannot be written (no file of the set is left half-written).
     """
     targets = sav_paths(bundle, path)
     tables = sav_tables(bundle)
+    codebook = codebook_path(path)
     partial: dict[Path, Path] = {}
     try:
         for i, (key, target) in enumerate(targets.items()):
             tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
             partial[target] = tmp
-            _write_one(bundle, tables[key], tmp)
+            _write_one(bundle, tables[key], tmp, codebook.name)
             if progress is not None:
-                progress(min(0.99, (i + 1) / len(targets)))
+                progress(min(0.99, (i + 1) / (len(targets) + 1)))
+        tmp = codebook.with_name(f".{codebook.name}.{os.getpid()}.partial")
+        partial[codebook] = tmp
+        write_table_csv(sav_codebook(bundle, tables), tmp)
         for target, tmp in partial.items():
             os.replace(tmp, target)
     except BaseException:
@@ -276,10 +335,10 @@ def write_sav(
         raise
     if progress is not None:
         progress(1.0)
-    return list(targets.values())
+    return [*targets.values(), codebook]
 
 
-def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
+def _write_one(bundle: ExportBundle, table: SavTable, target: Path, codebook: str) -> None:
     frame = table.frame
     names = spss_names(frame.columns)
     docs = dict(
@@ -366,7 +425,7 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path) -> None:
         variable_measure=measure,
         variable_format=formats,
         missing_ranges=missing,
-        note=_notes(bundle, table, cut),
+        note=_notes(bundle, table, cut, codebook),
     )
 
 
@@ -374,7 +433,7 @@ def _title(table: SavTable) -> str:
     return table.table if table.scale_id is None else f"{table.scale_id} {table.table}"
 
 
-def _notes(bundle: ExportBundle, table: SavTable, cut: list[str]) -> list[str]:
+def _notes(bundle: ExportBundle, table: SavTable, cut: list[str], codebook: str) -> list[str]:
     """The file's document: what it holds and only the options that shaped it."""
     lines: list[tuple[str, str]] = [("This file", f"{_title(table)}: {TABLE_DOCS[table.table]}")]
     shaped = table.table in ("final", "patients")
@@ -391,6 +450,14 @@ def _notes(bundle: ExportBundle, table: SavTable, cut: list[str]) -> list[str]:
             f"{code} = {MISSING_REASONS[reason]}" for reason, code in MISSING_CODES.items()
         )
         lines.append(("Missing codes", f"user-missing (declared missing, labelled): {codes}."))
+        lines.append(
+            (
+                "Codebook",
+                f"{codebook} beside this file lists every score variable: "
+                "scale, label, item text, kind, range, anchors, missing codes, and the "
+                "scale version and file SHA-256 it was coded under.",
+            )
+        )
     if any(str(c).endswith("_F_infinite") for c in table.frame.columns):
         lines.append(
             (
@@ -404,7 +471,7 @@ def _notes(bundle: ExportBundle, table: SavTable, cut: list[str]) -> list[str]:
             (
                 "Labels cut",
                 f"SPSS keeps 255 bytes of a variable label and 120 of a value label; cut "
-                f"here: {', '.join(cut)} (the variables codebook has the full text).",
+                f"here: {', '.join(cut)} ({codebook} has the full text).",
             )
         )
     # SPSS keeps a file's document as lines of at most 80 bytes.

@@ -13,6 +13,10 @@ Blinding and the audit trail rest on the server, not on the app:
   under the tables' names) leave out patient, therapist, date, session number, phase,
   metadata, training marks, coding roles and plans. Other tables (plans, pools,
   consensus, packages) are closed to raters.
+- A finished coding stays locked against its rater: triggers of migration r0006
+  (``sc_coding_lock``) refuse a rater's change of the lead-only columns of a coding,
+  turning ``reopen_allowed`` on, and any change of a submitted or uncodable coding
+  (its state, ratings, notes, spans) the lead has not reopened.
 - The history is append-only: raters and leads may only insert; a trigger refuses
   UPDATE, DELETE and TRUNCATE by anyone but the owner, and sets each new row's
   ``login`` to the session's login (the client cannot choose it).

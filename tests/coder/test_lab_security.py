@@ -421,3 +421,138 @@ def test_an_older_lab_project_is_migrated_and_secured_by_its_owner(
     with _as(Lab(pg_url, tmp_path, rater, rater, rater, 0, 0, 0, 0), rater) as conn:
         assert _rows(conn, "SELECT session_key, patient FROM sessions") == [("S1", "")]
         assert "permission denied" in _refused(conn, "SELECT * FROM history")
+
+
+def _submitted_r1_coding(lab: Lab) -> tuple[int, int, int]:
+    """R1 scores, notes, marks a span and submits through the app (as R1's login).
+
+    Returns the ids of the note and the span."""
+    with Project.open(_app_url(lab, lab.r1)) as project:
+        view = project.rater_view("R1")
+        for item in ("specification", "rationale", "troubleshooting", "review", "praise"):
+            view.set_value(lab.r1_coding, item, 3)
+        note = view.add_note(lab.r1_coding, 2_000, "mine")
+        span = view.add_span(lab.r1_coding, "duration", 0, 60_000)
+        view.submit(lab.r1_coding)
+    return lab.r1_coding, note, span
+
+
+# Each change a rater may not make to their own finished coding with raw SQL.
+_LOCKED_CHANGES = (
+    "UPDATE ratings SET value = 1 WHERE coding_id = %(c)s",
+    "INSERT INTO ratings (coding_id, item_id, value, updated_at) VALUES (%(c)s, 'extra', 1, now())",
+    "DELETE FROM ratings WHERE coding_id = %(c)s",
+    "UPDATE notes SET text = 'changed' WHERE id = %(note)s",
+    "INSERT INTO notes (coding_id, position_ms, text, deleted) VALUES (%(c)s, 5, 'x', false)",
+    "UPDATE spans SET end_ms = 1 WHERE id = %(span)s",
+    "UPDATE spans SET deleted = true WHERE id = %(span)s",
+    "INSERT INTO spans (coding_id, item_id, start_ms, end_ms, deleted) "
+    "VALUES (%(c)s, 'duration', 0, 5, false)",
+    "UPDATE codings SET state = 'in_progress' WHERE id = %(c)s",
+    "UPDATE public.codings SET state = 'uncodable', uncodable_reason = 'x' WHERE id = %(c)s",
+    "UPDATE public.codings SET uncodable_text = 'x' WHERE id = %(c)s",
+    "UPDATE public.codings SET submitted_at = now() WHERE id = %(c)s",
+    "UPDATE public.codings SET reopen_allowed = true WHERE id = %(c)s",
+)
+
+
+def test_a_rater_cannot_change_their_own_finished_coding(lab: Lab) -> None:
+    coding, note, span = _submitted_r1_coding(lab)
+    ids = {"c": coding, "note": note, "span": span}
+    scores = "SELECT item_id, value, text FROM ratings WHERE coding_id = %s ORDER BY item_id"
+    with psycopg.connect(_libpq(lab.url), autocommit=True) as owner:
+        before = _rows(owner, scores, (coding,))
+    assert ("praise", 3.0, None) in before
+    with _as(lab, lab.r1) as conn:
+        for sql in _LOCKED_CHANGES:
+            message = _refused(conn, sql, ids)
+            assert "only the lead" in message or "permission denied" in message, sql
+        # Reopening it themselves, by any road, is refused by the server.
+        assert "only the lead may allow reopening" in _refused(
+            conn, "UPDATE codings SET reopen_allowed = true WHERE id = %s", (coding,)
+        )
+        # Where the playhead stands is not a change of the coding: still allowed.
+        conn.execute("UPDATE codings SET playhead_ms = 7 WHERE id = %s", (coding,))
+    with psycopg.connect(_libpq(lab.url), autocommit=True) as owner:
+        assert _rows(
+            owner, "SELECT state, reopen_allowed, playhead_ms FROM codings WHERE id = %s", (coding,)
+        ) == [("submitted", False, 7)]
+        assert _rows(owner, scores, (coding,)) == before
+        assert _rows(owner, "SELECT text FROM notes WHERE coding_id = %s", (coding,)) == [("mine",)]
+        assert _rows(owner, "SELECT end_ms, deleted FROM spans WHERE id = %s", (span,)) == [
+            (60_000, False)
+        ]
+
+
+def test_a_rater_cannot_change_lead_only_columns_of_their_open_coding(lab: Lab) -> None:
+    with _as(lab, lab.r1) as conn:
+        # In progress and theirs, yet what the lead decides stays the lead's.
+        conn.execute(
+            "UPDATE codings SET playhead_ms = 5, state = 'in_progress' WHERE id = %s",
+            (lab.r1_coding,),
+        )
+        assert "only the lead may allow reopening" in _refused(
+            conn, "UPDATE codings SET reopen_allowed = true WHERE id = %s", (lab.r1_coding,)
+        )
+        for column, value in (
+            ("role", "'second'"),
+            ("plan_id", "NULL"),
+            ("scale_pk", "scale_pk"),
+            ("recode_of", "1"),
+            ("queue_position", "9"),
+            ("rater_id", "rater_id"),
+            ("session_id", "session_id"),
+        ):
+            _refused(
+                conn,
+                f"UPDATE public.codings SET {column} = {value} WHERE id = %s",
+                (lab.r1_coding,),
+            )
+    # Even a column right granted by mistake does not open them: the trigger refuses.
+    database = make_url(lab.url).database
+    with psycopg.connect(_libpq(lab.url), autocommit=True) as owner:
+        owner.execute(f'GRANT UPDATE ON public.codings TO "{database}_rater"')
+    with _as(lab, lab.r1) as conn:
+        for sql in (
+            "UPDATE public.codings SET role = 'second' WHERE id = %s",
+            "UPDATE public.codings SET queue_position = 9 WHERE id = %s",
+            "UPDATE public.codings SET recode_of = 1 WHERE id = %s",
+        ):
+            assert "only the lead may change" in _refused(conn, sql, (lab.r1_coding,)), sql
+
+
+def test_the_lead_may_still_change_a_finished_coding(lab: Lab) -> None:
+    coding, note, span = _submitted_r1_coding(lab)
+    ids = {"c": coding, "note": note, "span": span}
+    with _as(lab, lab.lead) as conn:
+        for sql in _LOCKED_CHANGES:
+            conn.execute(sql, ids)
+        conn.execute(
+            "UPDATE public.codings SET role = 'second', queue_position = 4 WHERE id = %s", (coding,)
+        )
+        assert _rows(
+            conn, "SELECT state, reopen_allowed, role FROM codings WHERE id = %s", (coding,)
+        ) == [("uncodable", True, "second")]
+
+
+def test_a_reopened_coding_is_changed_and_resubmitted_through_the_app(lab: Lab) -> None:
+    coding, _, _ = _submitted_r1_coding(lab)
+    with _as(lab, lab.r1) as conn:
+        _refused(conn, "UPDATE ratings SET value = 1 WHERE coding_id = %s", (coding,))
+    with Project.open(_app_url(lab, lab.lead)) as project:
+        project.allow_reopen(coding)
+    with Project.open(_app_url(lab, lab.r1)) as project:
+        view = project.rater_view("R1")
+        view.set_value(coding, "praise", 1)
+        view.add_note(coding, 3_000, "second thoughts")
+        view.submit(coding)
+        state = view.coding(coding)
+        assert state.state == "submitted" and state.values["praise"] == 1
+    # Locked again by the resubmission: the rater's own raw SQL is refused once more.
+    with _as(lab, lab.r1) as conn:
+        assert "only the lead" in _refused(
+            conn, "UPDATE ratings SET value = 2 WHERE coding_id = %s", (coding,)
+        )
+        assert "only the lead" in _refused(
+            conn, "UPDATE codings SET reopen_allowed = true WHERE id = %s", (coding,)
+        )

@@ -67,7 +67,8 @@ def test_one_file_per_scale_and_table(study_bundle: ExportBundle, tmp_path: Path
     expected = {f"study_{s}{t}.sav" for s in SCALES for t in ("", "_scores", "_pairs")}
     reliability = {f"study_{t}.sav" for t in RELIABILITY_TABLES}
     assert "study_reliability.sav" in reliability
-    assert set(names) == expected | reliability | {"study_patients.sav"}
+    assert set(names) == expected | reliability | {"study_patients.sav", "study_codebook.csv"}
+    assert names[-1] == "study_codebook.csv"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)  # no leftovers
     # A variable belongs to one scale: THABS' rationale and StHAR's have their own labels.
     _, thabs = _read(tmp_path / "study_thabs.sav")
@@ -342,3 +343,74 @@ def test_an_infinite_f_is_empty_and_flagged(bundle: ExportBundle, tmp_path: Path
     assert np.isnan(row["ICC1_F"]) and row["ICC1_F_infinite"] == 1
     assert meta.variable_value_labels["ICC1_F_infinite"] == {0.0: "no", 1.0: "yes"}
     assert rel["ICC1_F"].notna().any()  # a finite F stays a number
+
+
+# --------------------------------------------------------------------------- codebook
+
+
+@pytest.fixture(scope="module")
+def sav_cli(study_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``session-coder export --format sav`` of the study (default options)."""
+    folder = tmp_path_factory.mktemp("sav_cli")
+    done = run_cli("export", study_file, "--format", "sav", "--out", folder / "study.sav")
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_the_sav_export_writes_a_codebook_of_every_score_variable(sav_cli: Path) -> None:
+    codebook = pd.read_csv(sav_cli / "study_codebook.csv").set_index("spss_name")
+    seen: set[str] = set()
+    for path in sorted(sav_cli.glob("study_*.sav")):
+        frame, meta = _read(path, user_missing=True)
+        scale = path.stem.removeprefix("study_").split("_")[0]
+        for name in meta.missing_ranges:  # every score variable of every .sav file
+            base = name[:-2] if path.stem.endswith("_pairs") else name
+            row = codebook.loc[base]
+            seen.add(base)
+            assert row["scale_id"] == scale, (path.name, name)
+            for code, label in MISSING_LABELS.items():
+                assert f"{code:.0f} = {label}" in row["spss_missing_codes"]
+            assert sorted(r["lo"] for r in meta.missing_ranges[name]) == [-9, -8, -7]
+            scored = frame[name][frame[name] >= 0]
+            if row["kind"] != "composite" and len(scored):  # a count may have no max
+                assert not row["min"] > scored.min() and not scored.max() > row["max"], name
+        for name, kind in meta.readstat_variable_types.items():
+            if name in codebook.index and kind == "string":  # a text item
+                assert codebook.loc[name, "kind"] == "text"
+                assert codebook.loc[name, "spss_missing_codes"].startswith("none")
+    assert seen == set(codebook.index[codebook["kind"] != "text"])
+    thabs = codebook.loc["thabs_specification"]
+    assert (thabs["kind"], thabs["min"], thabs["max"]) == ("ordinal", 0, 4)
+    assert thabs["value_labels"].startswith("0 = not done")
+    assert codebook.loc["sthar_rationale", "scale_id"] == "sthar"  # not THABS's column
+    assert codebook["scale_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
+    _, notes = _read(sav_cli / "study_thabs.sav")
+    assert any("study_codebook.csv" in line for line in notes.notes)
+
+
+def test_the_sav_codebook_is_the_csv_codebook_plus_spss_columns(
+    study_file: Path, sav_cli: Path, tmp_path: Path
+) -> None:
+    done = run_cli("export", study_file, "--format", "csv", "--out", tmp_path / "c.csv")
+    assert done.returncode == 0, done.stderr
+    csv = pd.read_csv(tmp_path / "c_codebook.csv")
+    sav = pd.read_csv(sav_cli / "study_codebook.csv")
+    assert list(sav.columns) == [*csv.columns, "spss_name", "spss_missing_codes"]
+    pd.testing.assert_frame_equal(sav[list(csv.columns)], csv)
+
+
+def test_readr_reads_the_sav_codebook(sav_cli: Path) -> None:
+    script = r"""
+    suppressMessages(library(readr))
+    cb <- read_csv(file.path(commandArgs(TRUE)[1], "study_codebook.csv"),
+                   show_col_types = FALSE, progress = FALSE)
+    stopifnot(nrow(problems(cb)) == 0)
+    row <- cb[cb$column == "thabs_specification", ]
+    cat(class(cb$min), class(cb$scale_version), row$kind, row$min, row$max, "\n")
+    cat(row$spss_missing_codes, "\n")
+    cat(sum(is.na(cb$spss_missing_codes)), "\n")
+    """
+    out = run_r(script, str(sav_cli), packages=("readr",)).splitlines()
+    assert out[0].split() == ["numeric", "numeric", "ordinal", "0", "4"]
+    assert out[1].strip() == "user-missing -7 = not administered; -8 = uncodable; -9 = left blank"
+    assert out[2].strip() == "0"
