@@ -11,7 +11,7 @@ for the changes it shows. The window connects navigation only (open a session).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QLabel,
@@ -54,7 +54,8 @@ class ExportsTab(QWidget):
         layout.addWidget(text)
         self.export_button = QPushButton("Export…")
         self.export_button.clicked.connect(self._on_export_clicked)
-        layout.addWidget(self.export_button)
+        # A normal-width button at the right, not a bar across the window.
+        layout.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addStretch(1)
         self.dialog: ExportDialog | None = None
 

@@ -70,3 +70,26 @@ def test_the_lead_window_and_its_dialogs_query_the_database_only_in_workers(
     finally:
         runner.wait_for_writes()
         project.close()
+
+
+def test_the_export_button_is_a_normal_button_at_the_right_not_a_bar(
+    qtbot,
+    runner: TaskRunner,
+    built: BuiltProject,  # type: ignore[no-untyped-def]
+) -> None:
+    project = Project.open(built.path)
+    try:
+        window = LeadWindow(project, runner)
+        qtbot.addWidget(window)
+        window.resize(1366, 768)
+        window.show()
+        window.tabs.setCurrentWidget(window.exports_tab)
+        qtbot.waitUntil(lambda: window.exports_tab.export_button.isVisible())
+        button = window.exports_tab.export_button
+        tab = window.exports_tab
+        assert button.width() < tab.width() / 4
+        # Aligned right: its right edge near the tab's, its left edge far from the tab's.
+        assert button.geometry().right() > tab.width() - 40
+        assert button.geometry().left() > tab.width() / 2
+    finally:
+        project.close()
