@@ -137,6 +137,10 @@ class UncodableDialog(QDialog):
         self.reason.setCurrentIndex(-1)  # a deliberate choice, never a default
         self.text = QLineEdit()
         self.text.setPlaceholderText("In a few words (needed for “Other”)")
+        # Room for the whole placeholder, and for the title beside the title bar's buttons.
+        metrics = self.fontMetrics()
+        self.text.setMinimumWidth(metrics.horizontalAdvance(self.text.placeholderText()) + 24)
+        self.setMinimumWidth(metrics.horizontalAdvance(self.windowTitle()) + 160)
         form.addRow("Reason", self.reason)
         form.addRow("Details", self.text)
         layout.addLayout(form)

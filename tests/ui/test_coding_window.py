@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QWidget
 
@@ -102,3 +103,16 @@ def test_no_sound_output_is_said_calmly_in_the_window(window) -> None:  # type: 
     if silent:
         assert _inside(notice, window)
     assert "No sound output" in notice.text() and "headphones" in notice.text()
+
+
+def test_the_uncodable_dialog_has_room_for_its_title_and_placeholder(qtbot, app) -> None:  # type: ignore[no-untyped-def]
+    dialog = UncodableDialog(("Audio unusable", "Other"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    metrics = QFontMetrics(dialog.text.font())
+    placeholder = dialog.text.placeholderText()
+    # The line edit's frame and text margins take a few pixels either side.
+    assert dialog.text.width() >= metrics.horizontalAdvance(placeholder) + 12
+    title = QFontMetrics(dialog.font()).horizontalAdvance(dialog.windowTitle())
+    assert dialog.width() >= title + 120  # the title bar's icon and buttons beside it
