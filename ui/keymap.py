@@ -123,6 +123,11 @@ class Keymap(QObject):
         super().__init__(parent)
         self._settings = settings
 
+    @property
+    def settings(self) -> AppSettings:
+        """The settings the keys (and the player's skip lengths) are read from."""
+        return self._settings
+
     def keys(self, action_id: str) -> list[QKeySequence]:
         stored = self._settings.shortcut(action_id)
         if stored is not None:
@@ -301,6 +306,11 @@ class HelpOverlay(QWidget):
                 else:
                     keys = format_keys(self._keymap.keys(spec.id), native=True)
                     label = spec.label
+                    # How far a skip goes: the player's setting, read each time it opens.
+                    if spec.id in ("skip_back", "skip_forward"):
+                        label = f"{label} ({self._keymap.settings.skip_s:g} s)"
+                    elif spec.id in ("skip_back_long", "skip_forward_long"):
+                        label = f"{label} ({self._keymap.settings.long_skip_s:g} s)"
                 key_label = QLabel(keys or "—")
                 key_label.setStyleSheet("color: #ffd27f; font-family: monospace;")
                 text = QLabel(label)

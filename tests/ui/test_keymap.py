@@ -87,3 +87,13 @@ def test_text_items_keep_digits_and_save_after_a_pause(qtbot, make_window, tmp_p
     with Project.open(built.path) as project:
         texts = project.rater_view("R1").coding(built.codings["S1"]).texts
     assert texts[item_id] == "did 3 of 4 worksheets"
+
+
+def test_the_help_overlay_says_how_long_a_skip_is(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    window.settings.skip_s = 3.5
+    window.settings.long_skip_s = 12
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    overlay = window.help_overlay
+    texts = [w.text() for w in overlay.findChildren(type(window.state_label))]
+    assert "Skip back (3.5 s)" in texts and "Skip forward (3.5 s)" in texts
+    assert "Skip back (long) (12 s)" in texts and "Skip forward (long) (12 s)" in texts
