@@ -32,13 +32,19 @@ from ui.scoring_panel import STATE_LABELS
 from ui.tasks import TaskRunner
 
 
-def _table(model: RowsTableModel) -> QTableView:
+def _table(model: RowsTableModel, *, counts: bool = False) -> QTableView:
+    """A read-only table; with ``counts``, the number columns (all but the first) take
+    their contents' width and the first (a scale or rater name) the rest."""
     table = QTableView()
     table.setModel(model)
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    if counts:
+        for column in range(1, model.columnCount()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
     return table
 
 
@@ -79,7 +85,7 @@ class ProgressTab(QWidget):
         for title, model in (("By scale", self.by_scale), ("By rater", self.by_rater)):
             box = QVBoxLayout()
             box.addWidget(QLabel(f"<b>{title}</b>"))
-            box.addWidget(_table(model))
+            box.addWidget(_table(model, counts=True))
             tables.addLayout(box)
         layout.addLayout(tables, 1)
         layout.addWidget(

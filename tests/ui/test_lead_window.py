@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QTableView
+
 from coder.store.project import Project
 from tests.ui.helpers import BuiltProject
 from ui.lead_window import LeadWindow
@@ -92,4 +95,36 @@ def test_the_export_button_is_a_normal_button_at_the_right_not_a_bar(
         assert button.geometry().right() > tab.width() - 40
         assert button.geometry().left() > tab.width() / 2
     finally:
+        project.close()
+
+
+def test_at_1366x768_the_progress_tabs_scale_names_are_not_truncated(
+    qtbot,
+    app,
+    runner: TaskRunner,
+    built: BuiltProject,  # type: ignore[no-untyped-def]
+) -> None:
+    font = app.font()
+    font.setPointSizeF(font.pointSizeF() * 1.5)  # a desktop with a large font
+    app.setFont(font)
+    project = Project.open(built.path)
+    try:
+        window = LeadWindow(project, runner)
+        qtbot.addWidget(window)
+        with qtbot.waitSignal(window.progress_tab.loaded, timeout=10_000):
+            pass
+        window.resize(1366, 768)
+        window.show()
+        app.processEvents()
+        model = window.progress_tab.by_scale
+        table = next(t for t in window.progress_tab.findChildren(QTableView) if t.model() is model)
+        assert model.rowCount() > 0
+        metrics = QFontMetrics(table.font())
+        # The scale ids shown, and the example of a truncated one.
+        names = [str(model.index(row, 0).data()) for row in range(model.rowCount())]
+        for name in [*names, "hw_adherence"]:
+            assert metrics.horizontalAdvance(name) + 8 <= table.columnWidth(0), name
+    finally:
+        font.setPointSizeF(font.pointSizeF() / 1.5)
+        app.setFont(font)
         project.close()
