@@ -304,18 +304,24 @@ class PlanPanel(QWidget):
         self.strata_keys_label = QLabel("")
         self.strata_keys_label.setStyleSheet("color: #4b5563;")
         grid.addWidget(_box("Strata coverage", self.strata_table, self.strata_keys_label), 1, 0)
+        # Two-line headers ("Not / started") and columns as wide as their contents: six
+        # columns fit the half-width box at 1366x768, none clipped, none scrolled away.
         self.progress_model = RowsTableModel(
-            ["Rater", *(STATE_LABELS[s].capitalize() for s in CODING_STATES), "Total"], self
+            [
+                "Rater",
+                *(STATE_LABELS[s].capitalize().replace(" ", "\n", 1) for s in CODING_STATES),
+                "Total",
+            ],
+            self,
         )
         self.progress_table = _table(self.progress_model)
-        # The count columns take their header's width ("Not started" is never clipped).
         progress_header = self.progress_table.horizontalHeader()
-        for column in range(1, self.progress_model.columnCount()):
-            progress_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        progress_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.progress_box = _box("Progress on this scale (stored codings)", self.progress_table)
         grid.addWidget(self.progress_box, 1, 1)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
+        # The right column holds the widest tables (pair matrix, six progress columns).
+        grid.setColumnStretch(0, 4)
+        grid.setColumnStretch(1, 5)
         grid.setRowStretch(0, 1)
         grid.setRowStretch(1, 1)
         results.addLayout(grid, 1)

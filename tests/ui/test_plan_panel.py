@@ -276,8 +276,9 @@ def _header_fits(table) -> list[str]:  # type: ignore[no-untyped-def]
     model = table.model()
     for column in range(model.columnCount()):
         text = str(model.headerData(column, Qt.Orientation.Horizontal))
+        widest = max(metrics.horizontalAdvance(line) for line in text.split("\n"))
         # 8 px: the header's own margins either side of the text.
-        if metrics.horizontalAdvance(text) + 8 > header.sectionSize(column):
+        if widest + 8 > header.sectionSize(column):
             clipped.append(text)
     return clipped
 
@@ -304,3 +305,15 @@ def test_at_1366x768_no_progress_header_is_clipped_and_the_keep_apart_list_is_ta
     finally:
         font.setPointSizeF(font.pointSizeF() / 1.5)
         app.setFont(font)
+
+
+def test_at_1366x768_the_progress_columns_fit_their_box_without_scrolling(  # type: ignore[no-untyped-def]
+    qtbot, runner, project
+) -> None:
+    panel = open_panel(qtbot, project, runner)
+    table = panel.progress_table
+    qtbot.waitUntil(table.isVisible)
+    header = table.horizontalHeader()
+    # Every count column is visible at once and no header text is cut.
+    qtbot.waitUntil(lambda: header.length() <= table.viewport().width() + 1)
+    assert _header_fits(table) == []
