@@ -52,7 +52,7 @@ from coder.coding_data import CodingId, Note
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.reliability import agreement, icc
-from coder.scales import NO_PUBLISHED_WORDING, CertificationCriterion, RatingScale, ScaleItem
+from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store
 from coder.store.certification_store import MasterComparison, QueuedCoding
 from coder.store.project import LEAD, Project
@@ -490,9 +490,7 @@ def _anchor(item: ScaleItem, value: float | None) -> str | None:
     text shows as the "no published wording" mark, as in the scoring widget)."""
     if value is None or value != int(value):
         return None
-    if int(value) in item.placeholder_values:
-        return NO_PUBLISHED_WORDING
-    return item.value_label(int(value))
+    return item.shown_label(int(value))
 
 
 # --------------------------------------------------------------------------- status

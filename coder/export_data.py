@@ -557,7 +557,7 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
     """The item and composite columns of a scale, in the scale's order."""
     out = []
     for item in scale.items:
-        labels = {v: item.value_label(v) for v in item.values}
+        labels = {v: item.shown_label(v) for v in item.values}
         out.append(
             Variable(
                 scale_id=scale.id,

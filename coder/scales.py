@@ -156,6 +156,15 @@ class ScaleItem:
             return self.categories[value - 1] if 1 <= value <= len(self.categories) else None
         return self.anchors.get(value)
 
+    def shown_label(self, value: int) -> str | None:
+        """The text shown for a value wherever people read it (the rating screen,
+        training feedback, the exports' labels): the scale's wording, or the "no
+        published wording" mark where the text is a placeholder written for Session
+        Coder (it would otherwise read as the source's wording)."""
+        if value in self.placeholder_values:
+            return NO_PUBLISHED_WORDING
+        return self.value_label(value)
+
     def check_value(self, value: float | None) -> None:
         """Raise InputError if ``value`` is not admissible for this item.
 

@@ -37,7 +37,7 @@ from coder.coding_rules import value_bounds
 from coder.coding_session import CodingSession
 from coder.errors import InputError
 from coder.kinds import ItemKind
-from coder.scales import CHOICE_KINDS, NO_PUBLISHED_WORDING, ScaleItem
+from coder.scales import CHOICE_KINDS, ScaleItem
 from ui.focus import EscapeReturnsFocus
 from ui.timefmt import format_ms
 
@@ -162,11 +162,8 @@ class ScoreItemWidget(QFrame):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setMinimumWidth(36)
             button.setObjectName(f"value_{value}")
-            anchor = self.item.value_label(value) or ""
-            if value in self.item.placeholder_values:
-                # Raters see only the published end points: a placeholder text written
-                # for Session Coder would read as the scale's wording.
-                anchor = NO_PUBLISHED_WORDING
+            # Raters see only published wording (a placeholder shows as the mark).
+            anchor = self.item.shown_label(value) or ""
             button.setToolTip(f"{value}: {anchor}" if anchor else str(value))
             button.clicked.connect(lambda _checked=False, v=value: self._on_value_clicked(v))
             self._group.addButton(button, value)

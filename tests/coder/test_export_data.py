@@ -26,7 +26,13 @@ from coder.export_data import (
     variable_column,
 )
 from coder.reliability import reliability_report
-from coder.scales import RatingScale, load_builtin_scale, parse_scale
+from coder.scales import (
+    NO_PUBLISHED_WORDING,
+    RatingScale,
+    is_placeholder,
+    load_builtin_scale,
+    parse_scale,
+)
 from coder.store.project import Project
 from tests.exports._project import (
     AUDIO_DIR,
@@ -632,3 +638,17 @@ def test_codebook_lists_every_variable_with_its_scale_version_and_file_hash(
     assert older[3:] != versions.loc["tiny_a", "scale_sha256"]
     assert versions.loc["tiny_b", "scale_version"] == 2
     assert pd.isna(versions.loc["tiny_b", "other_versions"])
+
+
+def test_value_labels_never_present_a_placeholder_as_the_sources_wording() -> None:
+    """The exports label values as raters see them: published wording, or the mark."""
+    thabs = load_builtin_scale("thabs")
+    praise = next(item for item in thabs.items if item.id == "praise")
+    assert praise.placeholder_values, "the built-in THABS has placeholder middle anchors"
+    (variable,) = (v for v in scale_variables(thabs) if v.item_id == "praise")
+    for value in praise.placeholder_values:
+        assert variable.value_labels[value] == NO_PUBLISHED_WORDING
+    for value, text in variable.value_labels.items():
+        assert not is_placeholder(text)
+        if value not in praise.placeholder_values:
+            assert text == praise.anchors[value]

@@ -23,11 +23,13 @@ from tests.cli import run_cli
 from tests.exports._project import AUDIO_DIR, SECRET_METADATA
 from tests.r_lang import run_r
 
+# The middle anchors are placeholders of ours: labelled as raters see them, with the
+# mark, never as if they were the source's wording.
 THABS_ANCHORS = {
     0.0: "not done",
-    1.0: "(placeholder) done minimally",
-    2.0: "(placeholder) done adequately",
-    3.0: "(placeholder) done well",
+    1.0: "(no published wording)",
+    2.0: "(no published wording)",
+    3.0: "(no published wording)",
     4.0: "very well done",
 }
 MISSING_LABELS = {-7.0: "not administered", -8.0: "uncodable", -9.0: "left blank"}
