@@ -47,6 +47,11 @@ def json_number(x: float | None) -> float | str | None:
     return v
 
 
+def json_interval(ci: tuple[float, float] | None) -> list[float | str | None] | None:
+    """A confidence interval as strict JSON: ``[low, high]`` (see :func:`json_number`)."""
+    return None if ci is None else [json_number(ci[0]), json_number(ci[1])]
+
+
 def format_value(x: float) -> str:
     """Format a score for a message: ``3`` for whole numbers, ``2.5`` otherwise."""
     v = float(x)
@@ -80,7 +85,7 @@ class Statistic:
         if self.se is not None:
             out["se"] = json_number(self.se)
         if self.ci95 is not None:
-            out["ci95"] = [json_number(self.ci95[0]), json_number(self.ci95[1])]
+            out["ci95"] = json_interval(self.ci95)
         if self.why is not None or self.value is None:
             out["why"] = self.why or "not defined for these data"
         return out

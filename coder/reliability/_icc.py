@@ -40,6 +40,7 @@ from coder.reliability._common import (
     FloatArray,
     as_matrix,
     format_value,
+    json_interval,
     json_number,
 )
 
@@ -110,9 +111,7 @@ class IccForm:
             "df1": int(self.df1),
             "df2": int(self.df2),
             "p": json_number(self.p),
-            "ci95": None
-            if self.ci95 is None
-            else [json_number(self.ci95[0]), json_number(self.ci95[1])],
+            "ci95": json_interval(self.ci95),
             "shrout_fleiss": self.shrout_fleiss,
             "mcgraw_wong": self.mcgraw_wong,
             "description": self.description,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from coder.reliability._common import json_number
+from coder.reliability._common import json_interval, json_number
 from coder.reliability._icc import ICC_FORMS, ICC_LABELS, IccResult
 from coder.reliability._vc import VC_LABELS, IccVc
 
@@ -69,9 +69,7 @@ class Recommendation:
             "source": self.source,
             "label": self.label,
             "value": json_number(self.value),
-            "ci95": None
-            if self.ci95 is None
-            else [json_number(self.ci95[0]), json_number(self.ci95[1])],
+            "ci95": json_interval(self.ci95),
             "reason": self.reason,
             "scale_default": self.scale_default,
             "scale_default_fits": self.scale_default_fits,

@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, sparse
 
-from coder.reliability._common import FloatArray, IntArray, json_number
+from coder.reliability._common import FloatArray, IntArray, json_interval, json_number
 
 VC_FORMS: tuple[str, ...] = ("ICC_A1", "ICC_Ak", "ICC_C1", "ICC_Ck")
 """The four ICCs of the variance components, in the order of the JSON document."""
@@ -123,9 +123,7 @@ class VcForm:
         """``{"value", "ci95", "mcgraw_wong", "description"[, "why"]}`` (strict JSON)."""
         out: dict[str, Any] = {
             "value": json_number(self.value),
-            "ci95": None
-            if self.ci95 is None
-            else [json_number(self.ci95[0]), json_number(self.ci95[1])],
+            "ci95": json_interval(self.ci95),
             "mcgraw_wong": self.mcgraw_wong,
             "description": self.description,
         }
