@@ -147,9 +147,9 @@ def new_project_args(
 
 
 # The demo build makes 24 synthetic recordings (about 28 s of CPU, most of it Vorbis
-# encoding). It runs as a real `session-coder demo` process, started at a low priority
-# as soon as the tests are collected, on the CPU time the tests leave idle; the tests
-# that use it run last, so by then it is usually done. Under pytest-xdist (./dev test
+# encoding). It runs as a real `session-coder demo` process, started as soon as the
+# tests are collected, beside them; the tests that use it run last, so by then it is
+# usually done. Under pytest-xdist (./dev test
 # runs a worker per core) the workers share one build: the first to create the shared
 # folder starts it, and every worker waits for the exit code it writes.
 _DEMO: dict[str, object] = {}
@@ -202,9 +202,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
-        # At a low priority (its pool workers inherit it): it takes the CPU time the
-        # tests leave, instead of slowing them down.
-        preexec_fn=lambda: os.nice(15),
+        # At the tests' own priority: with a worker per core nothing is left idle, and at
+        # a low priority a busy machine starved it past the tests' 5-minute timeout.
     )
     recorder = threading.Thread(target=_wait_and_record, args=(process, folder), daemon=True)
     recorder.start()
