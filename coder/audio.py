@@ -227,6 +227,17 @@ class Peaks:
         """Milliseconds covered by one block."""
         return self.samples_per_peak * 1000.0 / self.sample_rate
 
+    def level(self, quantile: float = 0.999) -> float:
+        """How loud the recording gets: the ``quantile`` of the blocks' absolute peaks.
+
+        A quantile, not the maximum, so one click or thump does not set the scale of a
+        whole session's overview. 0.0 for silence or no blocks.
+        """
+        if len(self) == 0:
+            return 0.0
+        loudest = np.maximum(np.abs(self.mins), np.abs(self.maxs))
+        return float(np.quantile(loudest, quantile))
+
     def window(self, start_ms: float, end_ms: float, columns: int) -> tuple[FloatArray, FloatArray]:
         """Reduce the peaks of ``[start_ms, end_ms)`` to ``columns`` pixel columns.
 

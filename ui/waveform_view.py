@@ -35,6 +35,11 @@ from coder.audio import Peaks
 from ui.timefmt import format_ms
 
 MIN_VIEW_MS = 2_000
+#: A span is drawn at least this wide, so a few seconds of a long session still show.
+MIN_SPAN_PX = 8.0
+# The quietest level the overview scales up to full height: a near-silent recording
+# is not blown up into noise that looks like speech.
+_MIN_LEVEL = 0.02
 _DRAG_PX = 5
 _AXIS_PX = 16
 _OVERVIEW_PX = 4
@@ -81,6 +86,7 @@ class WaveformView(QWidget):
             "Click: go there · drag: zoom into a region · wheel: zoom · right-click: zoom out"
         )
         self._peaks: Peaks | None = None
+        self._gain = 1.0
         self._duration = 0
         self._view = (0, 1)
         self._zoom_stack: list[tuple[int, int]] = []
@@ -100,6 +106,9 @@ class WaveformView(QWidget):
 
     def set_peaks(self, peaks: Peaks | None) -> None:
         self._peaks = peaks
+        # Speech rarely reaches full scale: scale so the recording's loud parts fill the
+        # band's height, not a third of it (the same gain at every zoom).
+        self._gain = 1.0 / max(peaks.level(), _MIN_LEVEL) if peaks is not None else 1.0
         if peaks is not None:
             self._message = ""
             if self._duration <= 0:
@@ -214,6 +223,22 @@ class WaveformView(QWidget):
             0, _OVERVIEW_PX, self.width(), max(1, self.height() - _AXIS_PX - _OVERVIEW_PX)
         )
 
+    def gain(self) -> float:
+        """The factor the peaks are drawn with (the loud parts fill the band)."""
+        return self._gain
+
+    def span_rect(self, start_ms: int, end_ms: int) -> QRectF:
+        """Where a span is drawn: its true extent, at least :data:`MIN_SPAN_PX` wide.
+
+        A short span is widened about its middle, so 5 s of an hour still shows.
+        """
+        plot = self._plot_rect()
+        x0, x1 = sorted((self.x_for_ms(start_ms), self.x_for_ms(end_ms)))
+        if x1 - x0 < MIN_SPAN_PX:
+            middle = (x0 + x1) / 2
+            x0, x1 = middle - MIN_SPAN_PX / 2, middle + MIN_SPAN_PX / 2
+        return QRectF(x0, plot.top(), x1 - x0, plot.height())
+
     def x_for_ms(self, position_ms: float) -> float:
         start, end = self._view
         return (position_ms - start) * self.width() / max(1, end - start)
@@ -258,8 +283,8 @@ class WaveformView(QWidget):
             start, end = self._view
             mins, maxs = self._peaks.window(start, end, columns)
             half = plot.height() / 2 * 0.95
-            top = mid - maxs.astype(np.float64) * half
-            bottom = mid - mins.astype(np.float64) * half
+            top = mid - np.clip(maxs.astype(np.float64) * self._gain, -1.0, 1.0) * half
+            bottom = mid - np.clip(mins.astype(np.float64) * self._gain, -1.0, 1.0) * half
             # At least one pixel tall, so silence still shows as a line.
             bottom = np.maximum(bottom, top + 1)
             xs = np.arange(columns, dtype=np.float64) + 0.5
@@ -344,11 +369,11 @@ class WaveformView(QWidget):
         band_height = min(16.0, plot.height() * 0.15)
         for span in self._spans:
             end = self._playhead if span.end_ms is None else span.end_ms
-            x0, x1 = sorted((self.x_for_ms(span.start_ms), self.x_for_ms(end)))
+            rect = self.span_rect(span.start_ms, end)
+            x0, x1, width = rect.left(), rect.right(), rect.width()
             if x1 < 0 or x0 > self.width():
                 continue
-            width = max(2.0, x1 - x0)
-            painter.fillRect(QRectF(x0, plot.top(), width, plot.height()), _SPAN)
+            painter.fillRect(rect, _SPAN)
             band = QRectF(x0, plot.bottom() - band_height, width, band_height)
             painter.fillRect(band, _SPAN_BAND if span.end_ms is not None else _SPAN)
             style = Qt.PenStyle.SolidLine if span.end_ms is not None else Qt.PenStyle.DashLine

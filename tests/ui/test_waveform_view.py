@@ -95,3 +95,42 @@ def test_a_zoomed_view_follows_the_playhead(view: WaveformView) -> None:
     view.set_playhead(25_000)
     start, end = view.view_range()
     assert start <= 25_000 <= end and end - start == 10_000
+
+
+def _wave_rows(view: WaveformView) -> list[int]:
+    """The image rows where the waveform colour is painted."""
+    image = view.grab().toImage()
+    return [
+        y
+        for y in range(image.height())
+        if any(image.pixelColor(x, y).name() == "#3d6fa8" for x in range(0, image.width(), 2))
+    ]
+
+
+def test_the_waveform_fills_the_band_height(view: WaveformView, peaks: Peaks) -> None:
+    # Speech-like audio peaks well below full scale: drawn as is, it used about a
+    # third of the band. The view scales the recording's loud parts to the full band.
+    assert peaks.level() < 0.7
+    assert view.gain() == pytest.approx(1 / peaks.level())
+    rows = _wave_rows(view)
+    band = view.height() - 16 - 4  # the plot between the overview bar and the time axis
+    assert rows and (max(rows) - min(rows)) >= 0.8 * band
+
+
+def test_a_short_span_of_a_long_session_stays_visible(qtbot, view: WaveformView) -> None:  # type: ignore[no-untyped-def]
+    view.set_duration(3_600_000)  # an hour at 600 px: 5 s is under one pixel
+    view.set_spans([SpanMark(1_800_000, 1_805_000)])
+    rect = view.span_rect(1_800_000, 1_805_000)
+    assert rect.width() >= 8
+    assert rect.left() <= view.x_for_ms(1_800_000) and rect.right() >= view.x_for_ms(1_805_000)
+    image = view.grab().toImage()
+    y = view.height() - 16 - 6  # in the span's band at the bottom of the plot
+    green = [
+        x
+        for x in range(image.width())
+        if image.pixelColor(x, y).green() > image.pixelColor(x, y).red() + 40
+    ]
+    assert len(green) >= 7
+    # A long span keeps its true extent.
+    long = view.span_rect(600_000, 1_200_000)
+    assert long.width() == pytest.approx(view.x_for_ms(1_200_000) - view.x_for_ms(600_000))
