@@ -389,6 +389,7 @@ class CodingWindow(QMainWindow):
             "zoom_out": self.waveform.zoom_out,
             "zoom_all": self.waveform.zoom_all,
             "add_note": self._guarded(self.add_note),
+            "delete_note": self._guarded(self.delete_note),
             "span_toggle": self._guarded(lambda: self._span(None)),
             "span_start": self._guarded(lambda: self._span(True)),
             "span_stop": self._guarded(lambda: self._span(False)),
@@ -746,6 +747,16 @@ class CodingWindow(QMainWindow):
 
     def add_note(self) -> None:
         self.notes.add_note_at(self.player.position())
+
+    def delete_note(self) -> None:
+        """Delete the note selected in the list (Delete), wherever the keyboard is."""
+        note = self.notes.delete_selected()
+        self.statusBar().showMessage(
+            f"Deleted the note at {format_ms(note.position_ms)}."
+            if note is not None
+            else "No note selected: click a note in the list first.",
+            5000,
+        )
 
     def _score(self, digit: int) -> None:
         item = self.scoring.current_item()

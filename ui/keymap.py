@@ -71,6 +71,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("zoom_out", "Zoom back out", "Waveform", ("Shift+Z", "Ctrl+-")),
     ActionSpec("zoom_all", "Show the whole recording", "Waveform", ("Ctrl+0",)),
     ActionSpec("add_note", "Note at the playhead", "Notes and spans", ("N",)),
+    ActionSpec("delete_note", "Delete the selected note", "Notes and spans", ("Delete",)),
     ActionSpec("span_toggle", "Start / stop a span at the playhead", "Notes and spans", ("M",)),
     ActionSpec("span_start", "Start a span at the playhead", "Notes and spans", ("S",)),
     ActionSpec("span_stop", "Stop the open span at the playhead", "Notes and spans", ("E",)),
@@ -179,7 +180,9 @@ def make_actions(
         action.setShortcuts(keymap.keys(spec.id))
         # WindowShortcut: fires whatever child has the focus (pedals, mouse users).
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setAutoRepeat(spec.id not in ("add_note", "span_toggle", "submit", "help"))
+        action.setAutoRepeat(
+            spec.id not in ("add_note", "delete_note", "span_toggle", "submit", "help")
+        )
         action.triggered.connect(handler)
         window.addAction(action)
         actions[spec.id] = action

@@ -28,7 +28,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QAbstractItemView,
@@ -289,9 +289,8 @@ class NotesPanel(QWidget):
         self._draft_timer.timeout.connect(self._save_draft)
         # A reset closes every editor without closeEditor: forget the one being typed.
         self.model.modelAboutToBeReset.connect(self._forget_editor)
-        delete = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.table)
-        delete.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        delete.activated.connect(self.delete_selected)
+        # Delete is the window's "delete_note" action (ui.keymap), wherever the focus is:
+        # a shortcut of the table's own would make the key ambiguous there.
         layout.addWidget(self.table, 1)
 
         buttons = QHBoxLayout()
@@ -333,10 +332,13 @@ class NotesPanel(QWidget):
             return self.model.note_at(index.row()) if index.isValid() else None
         return self.model.note_at(rows[0].row())
 
-    def delete_selected(self) -> None:
+    def delete_selected(self) -> Note | None:
+        """Delete the selected note (as its Delete button does); returns it, or None."""
         note = self.selected_note()
         if note is not None and self.session.editable:
             self.session.delete_note(note.id)
+            return note
+        return None
 
     def move_selected_to_playhead(self) -> None:
         note = self.selected_note()

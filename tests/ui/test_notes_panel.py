@@ -122,3 +122,40 @@ def test_ctrl_u_while_typing_a_note_opens_uncodable_and_keeps_the_note(
     qtbot.waitUntil(lambda: runner.pending_writes == 0)
     assert [t for _, t in _stored_notes(built)] == ["client forgot the diary"]
     assert [n.text for n in window.session.notes()] == ["client forgot the diary"]
+
+
+def test_delete_removes_the_selected_note_while_the_keyboard_is_on_the_player(
+    qtbot, window, built, runner
+) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(window, Qt.Key.Key_Delete)  # nothing selected: said, nothing deleted
+    assert "No note selected" in window.statusBar().currentMessage()
+    for position, text in ((3_000, "first"), (9_000, "second")):
+        window.player.seek(position)
+        qtbot.keyClick(window, Qt.Key.Key_N)
+        editor = _note_editor()
+        qtbot.keyClicks(editor, text)
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: window.waveform.hasFocus())
+    qtbot.waitUntil(lambda: len(_stored_notes(built)) == 2, timeout=5_000)
+    # Click the first note (it seeks there), then the keyboard goes back to the player.
+    rect = window.notes.table.visualRect(window.notes.model.index(0, 1))
+    qtbot.mouseClick(window.notes.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    window.focus_home()
+    assert window.waveform.hasFocus()
+    qtbot.keyClick(window.waveform, Qt.Key.Key_Delete)
+    assert [n.text for n in window.session.notes()] == ["second"]
+    assert "Deleted the note at 0:03" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: runner.pending_writes == 0)
+    assert _stored_notes(built) == [(9_000, "second")]
+    # In the list itself the same key works (one action, no ambiguous shortcut).
+    window.notes.table.setFocus()
+    window.notes.table.selectRow(0)
+    qtbot.keyClick(window.notes.table, Qt.Key.Key_Delete)
+    assert window.session.notes() == []
+
+
+def test_the_f1_overlay_lists_the_delete_note_key(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    assert window.keymap.keys_text("delete_note") == "Del"
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    texts = [w.text() for w in window.help_overlay.findChildren(type(window.state_label))]
+    assert "Delete the selected note" in texts and "Del" in texts
