@@ -1,4 +1,4 @@
-"""CLI commands of the lead's analysis work: assign and reliability.
+"""CLI commands of the lead's analysis work: assign, reliability and descriptives.
 
 The ``export`` command needs the exporters, a layer above ``coder``: the launcher
 adds it.
@@ -10,7 +10,13 @@ import argparse
 import re
 import sys
 
-from coder.cli_common import Commands, csv_list, open_project, print_json
+from coder.cli_common import (
+    Commands,
+    add_final_arguments,
+    csv_list,
+    open_project,
+    print_json,
+)
 from coder.errors import InputError
 
 
@@ -159,8 +165,58 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_descriptives(args: argparse.Namespace) -> int:
+    import math
+
+    from coder.export_data import build_export_bundle
+
+    with open_project(args.project) as project:
+        bundle = build_export_bundle(
+            project,
+            scale_ids=args.scale or None,
+            final=args.final,
+            winsorize_iqr=args.winsorize_iqr,
+            descriptives_by=args.by,
+        )
+    table = bundle.descriptives_by_session if args.by == "session_number" else bundle.descriptives
+    records = [
+        {
+            str(k): (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+            for k, v in row.items()
+        }
+        for row in table.astype(object).where(table.notna(), None).to_dict("records")
+    ]
+    if args.json:
+        print_json({"by": args.by, "descriptives": records})
+        return 0
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    columns = ["scale_id", "variable", "n", "mean", "sd", "median", "min", "max"]
+    if args.by == "session_number":
+        columns[1:1] = ["session_number"]
+        columns += ["lower_fence", "upper_fence", "n_outliers"]
+    else:
+        columns += ["n_outliers"]
+    rows = [[cell(r[c]) for c in columns] for r in records]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + "\n")
+    for row in rows:
+        sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + "\n")
+    if args.by == "session_number" and records:
+        k = records[0]["fence_k"]
+        sys.stdout.write(
+            f"fences: Q1 - {k:g} x IQR and Q3 + {k:g} x IQR per scale, session number and "
+            "variable, on the values before any winsorizing\n"
+        )
+    return 0
+
+
 def add_commands(sub: Commands) -> None:
-    """Add assign and reliability to the main parser."""
+    """Add assign, reliability and descriptives to the main parser."""
 
     p = sub.add_parser("assign", help="plan who codes which session (stratified, double-coded)")
     p.add_argument("project")
@@ -259,3 +315,18 @@ def add_commands(sub: Commands) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reliability)
+
+    p = sub.add_parser(
+        "descriptives", help="n, mean, SD, median, min, max (and fences) of the final scores"
+    )
+    p.add_argument("project")
+    p.add_argument("--scale", action="append", metavar="ID", help="only this scale (repeatable)")
+    p.add_argument(
+        "--by",
+        default="scale",
+        choices=("scale", "session_number"),
+        help="session_number: per scale, session number and variable, with Tukey's fences",
+    )
+    add_final_arguments(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_descriptives)

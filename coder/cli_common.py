@@ -131,3 +131,20 @@ def _check_lead_passphrase(project: Project) -> None:
 def csv_list(text: str) -> list[str]:
     """``"R1, R2,,R3"`` -> ``["R1", "R2", "R3"]``: a comma list, blanks dropped."""
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def add_final_arguments(p: argparse.ArgumentParser) -> None:
+    """``--final`` and ``--winsorize-iqr``: how the final scores are made (export,
+    descriptives)."""
+    p.add_argument(
+        "--final",
+        default="primary",
+        choices=("primary", "mean", "consensus"),
+        help="final score per session: the primary coder's, or the pair mean",
+    )
+    p.add_argument(
+        "--winsorize-iqr",
+        type=float,
+        metavar="K",
+        help="pull values beyond K x IQR outside the quartiles to that fence",
+    )

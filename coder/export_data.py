@@ -89,6 +89,7 @@ TABLES: tuple[str, ...] = (
     "reliability_pairs",
     "reliability_pair_summary",
     "descriptives",
+    "descriptives_by_session",
     "winsorizing",
     "patients",
     "notes",
@@ -190,6 +191,17 @@ DESCRIPTIVE_COLUMNS = (
     "winsorize_k",
     "adjusted_n",
 )
+DESCRIPTIVE_BY_SESSION_COLUMNS = (
+    "scale_id",
+    "session_number",
+    *DESCRIPTIVE_COLUMNS[1:13],  # variable ... iqr
+    "fence_k",
+    "lower_fence",
+    "upper_fence",
+    "n_outliers",
+)
+#: ``descriptives`` of the whole scale only, or also one table per session number.
+DescriptivesBy = Literal["scale", "session_number"]
 WINSOR_COLUMNS = (
     "scale_id",
     "session_number",
@@ -357,6 +369,7 @@ class ExportOptions:
     include_audio_paths: bool = False
     include_metadata: bool = False
     layout: Layout = "session"
+    descriptives_by: DescriptivesBy = "scale"
 
 
 @dataclass(frozen=True, eq=False)
@@ -383,6 +396,9 @@ class ExportBundle:
         methods: scale id -> the methods paragraph (:mod:`coder.methods_text`) of its
             reliability, from the same objects as the reliability tables.
         descriptives: One row per numeric item and composite of ``final``.
+        descriptives_by_session: With ``descriptives_by="session_number"``: the same
+            per scale, session number and variable, with Tukey's fences and the values
+            beyond them (:func:`descriptives_by_session`; empty otherwise).
         notes: Rater notes with their time stamps.
         spans: Marked time spans of duration items.
         uncodable: Codings marked uncodable, with reason and text.
@@ -426,6 +442,9 @@ class ExportBundle:
     variables_by_scale: Mapping[str, tuple[Variable, ...]]
     winsorizing: pd.DataFrame = field(default_factory=lambda: _empty(WINSOR_COLUMNS))
     patients: pd.DataFrame = field(default_factory=lambda: _empty(PATIENT_COLUMNS))
+    descriptives_by_session: pd.DataFrame = field(
+        default_factory=lambda: _empty(DESCRIPTIVE_BY_SESSION_COLUMNS)
+    )
     version_ids: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     analyses: Mapping[str, ScaleAnalysis] = field(default_factory=dict)
     versions: Mapping[str, str] = field(default_factory=dict)
@@ -770,6 +789,7 @@ def build_export_bundle(
     include_audio_paths: bool = False,
     include_metadata: bool = False,
     layout: Layout = "session",
+    descriptives_by: DescriptivesBy = "scale",
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> ExportBundle:
@@ -795,6 +815,9 @@ def build_export_bundle(
             (``meta_<key>``) to ``scores`` and ``final``.
         layout: ``"patient"`` adds the ``patients`` table (:func:`patient_table`);
             ``"session"`` (the default) leaves it empty.
+        descriptives_by: ``"session_number"`` adds the ``descriptives_by_session``
+            table (:func:`descriptives_by_session`); ``"scale"`` (the default) leaves
+            it empty.
         progress: Called with the fraction done, 0.0 to 1.0.
         cancelled: Polled between steps; True stops the build.
 
@@ -818,6 +841,8 @@ def build_export_bundle(
         )
     if layout not in get_args(Layout):
         raise InputError(f"layout must be session or patient, not {layout!r}")
+    if descriptives_by not in get_args(DescriptivesBy):
+        raise InputError(f"descriptives by: use scale or session_number, not {descriptives_by!r}")
     steps = _Steps(progress, cancelled)
     steps.at(0.0)
     scales = _choose_scales(project, scale_ids)
@@ -835,6 +860,7 @@ def build_export_bundle(
         include_audio_paths=include_audio_paths,
         include_metadata=include_metadata,
         layout=layout,
+        descriptives_by=descriptives_by,
     )
     variables_by_scale = unique_columns(
         {scale.id: _with_old_items(scale, definitions) for scale in scales}
@@ -879,6 +905,16 @@ def build_export_bundle(
             coded, scales, variables_by_scale, options.winsorize_iqr
         )
     descriptives = _descriptives(coded, final_table, variables_by_scale, winsorizing)
+    by_session = (
+        descriptives_by_session(
+            coded,
+            final_table,
+            variables_by_scale,
+            TUKEY_K if options.winsorize_iqr is None else options.winsorize_iqr,
+        )
+        if descriptives_by == "session_number"
+        else _empty(DESCRIPTIVE_BY_SESSION_COLUMNS)
+    )
     patients = (
         patient_table(final_table, variables_by_scale)
         if layout == "patient"
@@ -911,6 +947,7 @@ def build_export_bundle(
         final=final_table,
         reliability=guess_safe(reliability),
         descriptives=guess_safe(descriptives),
+        descriptives_by_session=guess_safe(by_session),
         notes=guess_safe(notes),
         spans=guess_safe(spans),
         uncodable=guess_safe(uncodable),
@@ -1417,6 +1454,51 @@ WINSOR_RULES: dict[str, str] = {
 }
 
 
+#: Tukey's K: the fences of the outlier counts when no winsorizing K is given.
+TUKEY_K = 1.5
+
+
+@dataclass(frozen=True)
+class Fences:
+    """Tukey's fences of some values: quartiles (R type 7) and Q1 - K x IQR, Q3 + K x IQR."""
+
+    q1: float
+    q3: float
+    k: float
+    lower: float
+    upper: float
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+    def outside(self, values: np.ndarray) -> np.ndarray:
+        """True where a value lies beyond a fence (NaN never does)."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray((values < self.lower) | (values > self.upper), dtype=bool)
+
+
+def tukey_fences(values: np.ndarray, k: float) -> Fences | None:
+    """The one fence rule of the exports: winsorizing, outlier counts, descriptives.
+
+    Quartiles are interpolated linearly (R type 7, Excel QUARTILE.INC, numpy's and
+    pandas' default); the fences are Q1 - K x IQR and Q3 + K x IQR (Tukey 1977, K = 1.5).
+
+    Args:
+        values: The values; NaN (missing) is left out.
+        k: K, 0 or more.
+
+    Returns:
+        The fences, or None when no value is present.
+    """
+    present = values[~np.isnan(values)]
+    if not present.size:
+        return None
+    q1, q3 = (float(q) for q in np.quantile(present, [0.25, 0.75]))
+    iqr = q3 - q1
+    return Fences(q1, q3, float(k), q1 - k * iqr, q3 + k * iqr)
+
+
 def _session_groups(frame: pd.DataFrame) -> list[tuple[int | None, np.ndarray]]:
     """Row positions of ``frame`` per session number (None: sessions without one)."""
     numbers = frame["session_number"]
@@ -1483,10 +1565,10 @@ def winsorize(
                 x = data[v.column][at]
                 present = x[~np.isnan(x)]
                 q1 = q3 = iqr = lo = hi = low_to = high_to = math.nan
-                if present.size:
-                    q1, q3 = (float(q) for q in np.quantile(present, [0.25, 0.75]))
-                    iqr = q3 - q1
-                    lo, hi = q1 - k * iqr, q3 + k * iqr
+                fences = tukey_fences(x, k)
+                if fences is not None:
+                    q1, q3, iqr = fences.q1, fences.q3, fences.iqr
+                    lo, hi = fences.lower, fences.upper
                 rule = "continuous"
                 if v.kind == ItemKind.NOMINAL:
                     rule = "nominal"
@@ -1566,22 +1648,53 @@ def winsorize(
                         recomputed.get((number, v.column), 0),
                     )
                 )
-    table = pd.DataFrame.from_records(rows, columns=list(WINSOR_COLUMNS))
-    table["session_number"] = pd.array(list(table["session_number"]), dtype="Int64")
-    for col in ("n", "adjusted_n"):
-        table[col] = table[col].astype("Int64")
-    for col in (
-        "q1",
-        "q3",
-        "iqr",
-        "winsorize_k",
-        "lower_fence",
-        "upper_fence",
-        "set_low_to",
-        "set_high_to",
-    ):
-        table[col] = table[col].astype("float64")
+    table = _typed_frame(
+        rows,
+        WINSOR_COLUMNS,
+        ints=("session_number", "n", "adjusted_n"),
+        floats=WINSOR_COLUMNS[6:14],  # q1 ... set_high_to
+    )
     return out, table
+
+
+def _typed_frame(
+    rows: Sequence[tuple[Any, ...]],
+    columns: Sequence[str],
+    *,
+    ints: Sequence[str],
+    floats: Sequence[str],
+) -> pd.DataFrame:
+    """A statistics table from row tuples: ``ints`` as nullable Int64, ``floats`` float64."""
+    frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
+    for col in ints:
+        frame[col] = pd.array(list(frame[col]), dtype="Int64")
+    for col in floats:
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
+def _summary(values: np.ndarray) -> tuple[Any, ...]:
+    """n, mean, SD (n - 1), min, Q1, median, Q3, max and IQR of some values (NaN left out).
+
+    Quartiles are interpolated linearly (R type 7, as :func:`tukey_fences`); a statistic
+    with too few values is NaN.
+    """
+    present = values[~np.isnan(values)]
+    n = int(present.size)
+    if not n:
+        return (0, *([math.nan] * 8))
+    q1, median, q3 = (float(q) for q in np.quantile(present, [0.25, 0.5, 0.75]))
+    return (
+        n,
+        float(present.mean()),
+        float(present.std(ddof=1)) if n > 1 else math.nan,
+        float(present.min()),
+        q1,
+        median,
+        q3,
+        float(present.max()),
+        q3 - q1,
+    )
 
 
 def _descriptives(
@@ -1614,44 +1727,88 @@ def _descriptives(
         for v in variables:
             if not v.is_numeric:
                 continue
-            present = final.loc[mask, v.column].astype("float64").dropna()
-            before = coded.loc[before_mask, v.column].astype("float64").dropna()
-            n = int(present.size)
-            q1 = q3 = iqr = math.nan
-            n_out = 0
-            if n:
-                q1, q3 = (float(q) for q in present.quantile([0.25, 0.75]))
-                iqr = q3 - q1
-            if before.size:
-                b1, b3 = (float(q) for q in before.quantile([0.25, 0.75]))
-                fence = 1.5 * (b3 - b1)
-                n_out = int(((before < b1 - fence) | (before > b3 + fence)).sum())
+            present = final.loc[mask, v.column].to_numpy(dtype="float64", na_value=np.nan)
+            before = coded.loc[before_mask, v.column].to_numpy(dtype="float64", na_value=np.nan)
+            fences = tukey_fences(before, TUKEY_K)
             rows.append(
                 (
                     scale_id,
                     v.column,
                     v.long_kind,
                     v.label,
-                    n,
-                    float(present.mean()) if n else math.nan,
-                    float(present.std(ddof=1)) if n > 1 else math.nan,
-                    float(present.min()) if n else math.nan,
-                    q1,
-                    float(present.median()) if n else math.nan,
-                    q3,
-                    float(present.max()) if n else math.nan,
-                    iqr,
-                    n_out,
+                    *_summary(present),
+                    0 if fences is None else int(fences.outside(before).sum()),
                     k,
                     adjusted.get((scale_id, v.column), 0),
                 )
             )
-    frame = pd.DataFrame.from_records(rows, columns=list(DESCRIPTIVE_COLUMNS))
-    for col in ("n", "n_outliers", "adjusted_n"):
-        frame[col] = frame[col].astype("Int64")
-    for col in ("mean", "sd", "min", "q1", "median", "q3", "max", "iqr", "winsorize_k"):
-        frame[col] = frame[col].astype("float64")
-    return frame
+    return _typed_frame(
+        rows,
+        DESCRIPTIVE_COLUMNS,
+        ints=("n", "n_outliers", "adjusted_n"),
+        floats=("mean", "sd", "min", "q1", "median", "q3", "max", "iqr", "winsorize_k"),
+    )
+
+
+def descriptives_by_session(
+    coded: pd.DataFrame,
+    final: pd.DataFrame,
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+    k: float = TUKEY_K,
+) -> pd.DataFrame:
+    """Describe every numeric variable per scale and session number (``--by session_number``).
+
+    The source labs treat each session number's score as its own variable (Jungbluth &
+    Shirk), so n, mean, SD, the quartiles, min and max are given per scale, session
+    number and item or composite (sessions without a number form one group of their
+    own, ``session_number`` empty). They describe ``final`` (the values as exported,
+    after any winsorizing); the fences and ``n_outliers`` are Tukey's
+    (:func:`tukey_fences`, the winsorizing rule) on ``coded``, the values before any
+    winsorizing, so they match the ``winsorizing`` table's fences when K is the same.
+
+    Args:
+        coded: The final table before winsorizing (the same rows as ``final``).
+        final: The final table as exported.
+        variables_by_scale: The columns of each scale.
+        k: K of the fences: the winsorizing K when winsorizing, else Tukey's 1.5.
+
+    Returns:
+        One row per scale, session number and numeric variable
+        (:data:`DESCRIPTIVE_BY_SESSION_COLUMNS`).
+    """
+    rows: list[tuple[Any, ...]] = []
+    for scale_id, variables in variables_by_scale.items():
+        scale_rows = np.flatnonzero((final["scale_id"] == scale_id).to_numpy())
+        if scale_rows.size == 0:
+            continue
+        for number, positions in _session_groups(final.iloc[scale_rows]):
+            at = scale_rows[positions]
+            for v in variables:
+                if not v.is_numeric:
+                    continue
+                x = final[v.column].to_numpy(dtype="float64", na_value=np.nan)[at]
+                before = coded[v.column].to_numpy(dtype="float64", na_value=np.nan)[at]
+                fences = tukey_fences(before, k)
+                rows.append(
+                    (
+                        scale_id,
+                        number,
+                        v.column,
+                        v.long_kind,
+                        v.label,
+                        *_summary(x),
+                        float(k),
+                        math.nan if fences is None else fences.lower,
+                        math.nan if fences is None else fences.upper,
+                        0 if fences is None else int(fences.outside(before).sum()),
+                    )
+                )
+    return _typed_frame(
+        rows,
+        DESCRIPTIVE_BY_SESSION_COLUMNS,
+        ints=("session_number", "n", "n_outliers"),
+        floats=DESCRIPTIVE_BY_SESSION_COLUMNS[6:14] + ("fence_k", "lower_fence", "upper_fence"),
+    )
 
 
 def patient_table(
@@ -2166,6 +2323,11 @@ TABLE_DOCS: dict[str, str] = {
     "descriptives": (
         "Descriptive statistics of every numeric variable of the final table, per scale."
     ),
+    "descriptives_by_session": (
+        "Descriptive statistics per scale, session number and numeric variable of the "
+        "final table (--descriptives-by session_number), with Tukey's fences and the "
+        "values beyond them."
+    ),
     "winsorizing": (
         "Winsorizing (--winsorize-iqr) per scale, session number and variable: the "
         "quartiles, fences, the values outliers were set to and how many changed."
@@ -2275,6 +2437,17 @@ _DESCRIPTIVE_DOCS: dict[str, str] = {
         "Values changed by winsorizing, all session numbers (composites: recomputed "
         "from changed items; 0 when off)."
     ),
+}
+_BY_SESSION_DOCS: dict[str, str] = {
+    **_DESCRIPTIVE_DOCS,
+    "session_number": (
+        "The session number whose sessions form this group (empty: sessions without one)."
+    ),
+    "n": "Sessions of this group with a value.",
+    "fence_k": "K of the fences: the winsorizing K when winsorizing, else Tukey's 1.5.",
+    "lower_fence": "q1 - K x IQR of the values before any winsorizing.",
+    "upper_fence": "q3 + K x IQR of the values before any winsorizing.",
+    "n_outliers": "Values of this group beyond a fence (before any winsorizing).",
 }
 _WINSOR_DOCS: dict[str, str] = {
     "session_number": "The session number whose sessions form this group.",
@@ -2469,6 +2642,7 @@ def describe_columns(
         "reliability_pairs": PAIR_TABLE_DOCS,
         "reliability_pair_summary": PAIR_SUMMARY_DOCS,
         "descriptives": _DESCRIPTIVE_DOCS,
+        "descriptives_by_session": _BY_SESSION_DOCS,
         "winsorizing": _WINSOR_DOCS,
         "plan": {"state": _PLAN_STATE_DOC},
         "variables": _CODEBOOK_DOCS,
@@ -2574,6 +2748,16 @@ def describe_options(bundle: ExportBundle) -> list[tuple[str, str]]:
         ("Scales", scales),
         ("Final rule", final),
         ("Winsorizing", winsor),
+        (
+            "Descriptives",
+            "per scale (descriptives)"
+            if o.descriptives_by == "scale"
+            else "per scale (descriptives) and per scale and session number "
+            "(descriptives_by_session: n, mean, SD, quartiles, min, max, and Tukey's "
+            "fences at K = "
+            f"{TUKEY_K if o.winsorize_iqr is None else o.winsorize_iqr:g} with the "
+            "values beyond them, before any winsorizing)",
+        ),
         ("Privacy", "; ".join(pseudo) + ". Rater notes and text answers are included."),
         ("Codings left out", left_out or "none"),
         ("Coding windows", _describe_windows(bundle)),

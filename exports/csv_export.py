@@ -21,6 +21,8 @@ file                                  content
                                       summary over pairs (range, mean, median) is in
                                       ``study_reliability_pair_summary.csv``
 ``study_descriptives.csv``            n, M, SD, quartiles, outliers, adjusted_n
+``study_descriptives_by_session.csv`` with ``--descriptives-by session_number``: the
+                                      same per session number, with Tukey's fences
 ``study_winsorizing.csv``             fences per scale, session number and variable
 ``study_notes.csv``                   notes with ``position_ms`` and ``time`` (mm:ss)
 ``study_spans.csv``                   spans of duration items
@@ -230,6 +232,9 @@ def csv_files(bundle: ExportBundle, path: str | Path) -> list[CsvFile]:
         else:
             table = "variables" if pattern == "codebook" else pattern
             files.append(CsvFile(folder / f"{stem}_{pattern}.csv", table))
+            if table == "descriptives" and bundle.options.descriptives_by == "session_number":
+                by_session = "descriptives_by_session"
+                files.append(CsvFile(folder / f"{stem}_{by_session}.csv", by_session))
     files.append(CsvFile(folder / f"{stem}_README.txt", "README"))
     return files
 

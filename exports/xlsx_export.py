@@ -80,6 +80,8 @@ SHEETS: tuple[str, ...] = (
     "plan",
 )
 _MAX_SHEET_NAME = 31  # Excel's limit
+#: The per-session-number descriptives: a sheet after ``descriptives`` only when asked.
+BY_SESSION_TABLE = "descriptives_by_session"
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,9 @@ def sheet_layout(bundle: ExportBundle) -> list[Sheet]:
             table = "variables" if pattern == "codebook" else pattern
             out.append(Sheet(pattern, table, None, bundle.table(table)))
             taken.add(pattern.lower())
+            if table == "descriptives" and bundle.options.descriptives_by == "session_number":
+                name = _sheet_name(BY_SESSION_TABLE, taken)
+                out.append(Sheet(name, BY_SESSION_TABLE, None, bundle.descriptives_by_session))
             continue
         table = pattern.split("_", 1)[0]
         for scale_id, frame in bundle.per_scale(table).items():
@@ -440,7 +445,7 @@ def number_format(
         return STATISTIC
     if table in ("reliability_pairs", "reliability_pair_summary"):
         return STATISTIC
-    if table == "descriptives":
+    if table in ("descriptives", BY_SESSION_TABLE):
         return SCORE_MEAN
     if table == "spans" and column == "seconds":
         return "0.000"

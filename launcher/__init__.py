@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from coder import cli
-from coder.cli_common import Commands, open_project, print_json
+from coder.cli_common import Commands, add_final_arguments, open_project, print_json
 
 __all__ = ["build_parser", "main"]
 
@@ -68,6 +68,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             include_audio_paths=args.include_audio_paths,
             include_metadata=args.include_metadata,
             layout=args.layout,
+            descriptives_by=args.descriptives_by,
         )
     for path in write_export(bundle, args.format, out):
         print(f"wrote {path}")
@@ -96,23 +97,18 @@ def add_commands(sub: Commands) -> None:
         help="the file (its suffix is added when missing); csv: a folder with a trailing /",
     )
     p.add_argument("--scale", action="append", metavar="ID", help="only this scale (repeatable)")
-    p.add_argument(
-        "--final",
-        default="primary",
-        choices=("primary", "mean", "consensus"),
-        help="final score per session: the primary coder's, or the pair mean",
-    )
-    p.add_argument(
-        "--winsorize-iqr",
-        type=float,
-        metavar="K",
-        help="pull values beyond K x IQR outside the quartiles to that fence",
-    )
+    add_final_arguments(p)
     p.add_argument(
         "--layout",
         default="session",
         choices=("session", "patient"),
         help="patient: add the final scores one row per patient, a column per session number",
+    )
+    p.add_argument(
+        "--descriptives-by",
+        default="scale",
+        choices=("scale", "session_number"),
+        help="session_number: add descriptives and Tukey's fences per session number",
     )
     p.add_argument("--include-audio-paths", action="store_true")
     p.add_argument(

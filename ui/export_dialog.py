@@ -78,6 +78,7 @@ class ExportRequest:
     include_audio_paths: bool
     include_metadata: bool
     layout: str = "session"  # or "patient": the final scores one row per patient too
+    descriptives_by: str = "scale"  # or "session_number": descriptives per session number too
 
 
 def run_export(
@@ -117,6 +118,7 @@ def run_export(
         include_audio_paths=request.include_audio_paths,
         include_metadata=request.include_metadata,
         layout=request.layout,  # type: ignore[arg-type]
+        descriptives_by=request.descriptives_by,  # type: ignore[arg-type]
         progress=build_progress,
         cancelled=cancelled,
     )
@@ -173,6 +175,7 @@ class ExportDialog(QDialog):
         self.patient_check = QCheckBox(
             "Add the final scores one row per patient (a column per session number)"
         )
+        self.by_session_check = QCheckBox("Add descriptives and outlier fences per session number")
         self.audio_check = QCheckBox("Include audio file paths")
         self.metadata_check = QCheckBox("Include session dates and manifest metadata")
         privacy_note = QLabel(
@@ -196,6 +199,7 @@ class ExportDialog(QDialog):
         form.addRow("Final scores", self.final_box)
         form.addRow("Outliers", winsor_row)
         form.addRow("Layout", self.patient_check)
+        form.addRow("Descriptives", self.by_session_check)
         form.addRow("Privacy", self.audio_check)
         form.addRow("", self.metadata_check)
         form.addRow("", privacy_note)
@@ -248,6 +252,7 @@ class ExportDialog(QDialog):
             include_audio_paths=self.audio_check.isChecked(),
             include_metadata=self.metadata_check.isChecked(),
             layout="patient" if self.patient_check.isChecked() else "session",
+            descriptives_by="session_number" if self.by_session_check.isChecked() else "scale",
         )
 
     def _default_path(self, fmt: str) -> Path:
@@ -265,6 +270,7 @@ class ExportDialog(QDialog):
             self.final_box,
             self.winsorize_check,
             self.patient_check,
+            self.by_session_check,
             self.audio_check,
             self.metadata_check,
             self.export_button,
