@@ -27,7 +27,7 @@ from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.scales import RatingScale
 from coder.store.models import CodingRow, NoteRow, RaterRow, RatingRow, SessionRow, SpanRow, utcnow
 from coder.store.project import LEAD, Project
-from coder.store.rows import latest_scale_pk, log_change
+from coder.store.rows import latest_scale_pk, log_change, queue_end
 from coder.store.text_checks import check_fields
 
 
@@ -46,7 +46,9 @@ class LoadedCoding:
         uncodable_reason: For an uncodable coding, one of the scale's reasons.
         uncodable_text: The rater's words (required for "Other").
         submitted_at: When it was submitted (None when not submitted).
-        queue_position: Its place in the rater's queue.
+        queue_position: Its place in the plan's order of the rater's work on the scale
+            (in the rater's queue the codings follow the rater's other work, in this
+            order).
     """
 
     session_key: str
@@ -124,6 +126,11 @@ def load_codings(
                     "session-coder raters add"
                 )
         now = utcnow()
+        next_order = {r: queue_end(s, raters[r]) for r in {c.rater for c in codings}}
+        orders = [0] * len(codings)
+        for i in sorted(range(len(codings)), key=lambda i: codings[i].queue_position):
+            orders[i] = next_order[codings[i].rater]
+            next_order[codings[i].rater] += 1
         ids = list(
             s.scalars(
                 insert(CodingRow).returning(CodingRow.id, sort_by_parameter_order=True),
@@ -134,6 +141,7 @@ def load_codings(
                         "scale_pk": scale_pk,
                         "role": c.role,
                         "queue_position": c.queue_position,
+                        "queue_order": order,
                         "state": c.state,
                         "uncodable_reason": c.uncodable_reason,
                         "uncodable_text": c.uncodable_text,
@@ -142,7 +150,7 @@ def load_codings(
                         "playhead_ms": 0,
                         "reopen_allowed": False,
                     }
-                    for c in codings
+                    for c, order in zip(codings, orders, strict=True)
                 ],
             )
         )

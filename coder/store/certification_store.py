@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.certification_settings import SETTING_KEYS, CertificationSettings
@@ -198,9 +198,13 @@ def add_training_codings(
                 .order_by(CodingRow.queue_position)
                 .limit(1)
             )
+            first_order = s.scalar(
+                select(func.min(CodingRow.queue_order)).where(CodingRow.rater_id == rater.id)
+            )
             todo = [k for k in keys if mastered[k] not in coded]
-            # Before the rest of the queue.
+            # Before the rest of the queue (certification comes before real work).
             start = min(0, first if first is not None else 0) - len(todo)
+            start_order = min(0, first_order if first_order is not None else 0) - len(todo)
             for i, key in enumerate(todo):
                 insert_coding(
                     s,
@@ -209,6 +213,7 @@ def add_training_codings(
                     scale_pk=scale_pk,
                     role=CodingRole.CERTIFICATION.value,
                     queue_position=start + i,
+                    queue_order=start_order + i,
                     actor=actor,
                     described={"session": key, "rater": code, "scale": scale_id},
                 )
@@ -281,6 +286,8 @@ def add_recalibration_codings(
             if missing:
                 short[code] = missing
             for session_id, position in checks:
+                # Right after the coding whose place it shares (ties go by id), else last.
+                beside = next((r for r in rows if r.queue_position == position), None)
                 insert_coding(
                     s,
                     session_id=session_id,
@@ -288,6 +295,7 @@ def add_recalibration_codings(
                     scale_pk=scale_pk,
                     role=CodingRole.RECALIBRATION.value,
                     queue_position=position,
+                    queue_order=beside.queue_order if beside is not None else None,
                     actor=actor,
                     described={"session": mastered[session_id], "rater": code, "scale": scale_id},
                 )

@@ -144,6 +144,11 @@ class CodingRow(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
     role: Mapped[str] = mapped_column(String(20), default=CodingRole.PRIMARY)
     queue_position: Mapped[int] = mapped_column(Integer, default=0)
+    # The coding's place in its rater's queue over every scale (ties: by id), set when
+    # the coding is made (:func:`coder.store.rows.queue_end`) and never renumbered: a
+    # new plan appends its work, so the rater's queue keeps its order. ``queue_position``
+    # is the plan's order of the rater's work on one scale (what re-planning reads).
+    queue_order: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(20), default=CodingStatus.NOT_STARTED)
     uncodable_reason: Mapped[str] = mapped_column(String(200), default="")
     uncodable_text: Mapped[str] = mapped_column(Text, default="")

@@ -368,7 +368,7 @@ def rater_work(project: Project, rater: str) -> RaterWork:
             .join(SessionRow, SessionRow.id == CodingRow.session_id)
             .outerjoin(AudioFileRow, AudioFileRow.id == SessionRow.audio_id)
             .where(CodingRow.rater_id == rater_rec.id)
-            .order_by(CodingRow.queue_position, CodingRow.id)
+            .order_by(CodingRow.queue_order, CodingRow.id)
         ).all()
         if not rows:
             raise InputError(f"{rater} has no codings to take offline; assign some first")
@@ -476,6 +476,7 @@ def write_rater_work(
                     plan_id=None,
                     role=CodingRole.PRIMARY,  # roles stay with the lead
                     queue_position=coding.queue_position,
+                    queue_order=coding.queue_order,
                     state=coding.state,
                     uncodable_reason=coding.uncodable_reason,
                     uncodable_text=coding.uncodable_text,

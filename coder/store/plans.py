@@ -19,7 +19,7 @@ from coder.assignment import PlannedCoding
 from coder.kinds import CodingStatus
 from coder.store.models import CodingRow, PlanRow, RaterRow, ScaleRow, SessionRow
 from coder.store.project import Project
-from coder.store.rows import latest_scale_pk, log_change
+from coder.store.rows import latest_scale_pk, log_change, queue_end
 
 
 def raters_coding(project: Project, scale_id: str) -> set[str]:
@@ -97,7 +97,9 @@ def store_plan(
     The plan's codings replace the scale's unstarted ones: new (session, rater) pairs
     are added, unstarted codings take the planned role and queue position, started
     ones keep their role and take the planned position, and unstarted codings the plan
-    no longer has are deleted. Codings with ``keep_roles`` are never touched. One
+    no longer has are deleted. The raters' queues keep their order: codings that stay
+    keep their place (``queue_order``), new ones go after each rater's other work, in
+    the plan's order (:func:`coder.store.rows.queue_end`). Codings with ``keep_roles`` are never touched. One
     history row counts what was added, moved and removed.
 
     Scale versions: a session keeps the version its started work is coded under (the
@@ -148,7 +150,8 @@ def store_plan(
                     coded_under[stored.session_id] = stored.scale_pk
         wanted = set()
         added = moved = removed = recoded = 0
-        for coding in codings:
+        next_order: dict[int, int] = {}
+        for coding in sorted(codings, key=lambda c: (c.rater, c.queue_position)):
             key = (sessions[coding.session_id], raters[coding.rater])
             wanted.add(key)
             own = existing.get(key, [])
@@ -165,6 +168,10 @@ def store_plan(
             if row is None:
                 started = [r for r in own if versions[r.scale_pk] < versions[target]]
                 recode_of = max(r.id for r in started) if started else None
+                order = next_order.get(key[1])
+                if order is None:
+                    order = queue_end(s, key[1])
+                next_order[key[1]] = order + 1
                 s.add(
                     CodingRow(
                         session_id=key[0],
@@ -173,6 +180,7 @@ def store_plan(
                         plan_id=plan_row.id,
                         role=coding.role,
                         queue_position=coding.queue_position,
+                        queue_order=order,
                         state=CodingStatus.NOT_STARTED.value,
                         uncodable_reason="",
                         uncodable_text="",

@@ -58,7 +58,13 @@ from coder.store.models import (
     SessionRow,
     SpanRow,
 )
-from coder.store.rows import latest_scale_pk, locked_settings, log_change, rater_row
+from coder.store.rows import (
+    latest_scale_pk,
+    locked_settings,
+    log_change,
+    queue_end,
+    rater_row,
+)
 from coder.text_limits import CODE_LIMIT, check_text
 
 SessionId = NewType("SessionId", int)
@@ -801,11 +807,13 @@ def insert_coding(
     actor: str,
     described: Mapping[str, Any],
     plan_id: int | None = None,
+    queue_order: int | None = None,
 ) -> CodingRow:
     """Add one not-started coding and its history row (in the caller's transaction).
 
     ``described`` names the session, rater and scale for the history (by key and
-    code, not by database id); the role is added to it.
+    code, not by database id); the role is added to it. ``queue_order``: its place in
+    the rater's queue; by default at the end (:func:`coder.store.rows.queue_end`).
     """
     row = CodingRow(
         session_id=session_id,
@@ -814,6 +822,7 @@ def insert_coding(
         plan_id=plan_id,
         role=role,
         queue_position=queue_position,
+        queue_order=queue_end(s, rater_id) if queue_order is None else queue_order,
         state=CodingStatus.NOT_STARTED,
         uncodable_reason="",
         uncodable_text="",
@@ -841,14 +850,14 @@ class RaterView:
         self.code = code
 
     def queue(self) -> list[QueueEntry]:
-        """This rater's codings in plan order."""
+        """This rater's codings in queue order (new work after older; never renumbered)."""
         project = self._project
         with project.store.read() as s:
             rows = s.execute(
                 select(CodingRow, SessionRow.session_key)
                 .join(SessionRow, SessionRow.id == CodingRow.session_id)
                 .where(CodingRow.rater_id == self._rater_id)
-                .order_by(CodingRow.queue_position, CodingRow.id)
+                .order_by(CodingRow.queue_order, CodingRow.id)
             ).all()
             counts = dict(
                 s.execute(
@@ -869,7 +878,7 @@ class RaterView:
                         scale.id,
                         scale.name,
                         coding.state,
-                        coding.queue_position,
+                        coding.queue_order,
                         counts.get(coding.id, 0),
                         len(scale.items),
                     )

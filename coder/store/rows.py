@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.errors import InputError, ProjectError
-from coder.store.models import HistoryRow, ProjectRow, RaterRow, ScaleRow, utcnow
+from coder.store.models import CodingRow, HistoryRow, ProjectRow, RaterRow, ScaleRow, utcnow
 
 
 def _dump(value: Any) -> str | None:
@@ -47,6 +47,17 @@ def log_change(
             new=_dump(new),
         )
     )
+
+
+def queue_end(s: DbSession, rater_id: int) -> int:
+    """The ``queue_order`` after every coding of the rater: where new work goes.
+
+    The one rule of a rater's queue order: a coding made later comes after those
+    already there (whatever scale or plan made them), so a new plan never inserts
+    work between codings the rater has seen.
+    """
+    last = s.scalar(select(func.max(CodingRow.queue_order)).where(CodingRow.rater_id == rater_id))
+    return 0 if last is None else int(last) + 1
 
 
 def latest_scale_pk(s: DbSession, scale_id: str) -> int:
