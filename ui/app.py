@@ -27,7 +27,7 @@ from coder.packages import open_package
 from coder.store import credentials
 from coder.store.project import LEAD, Project, QueueEntry, RaterView
 from ui.coding_window import CodingWindow
-from ui.dialogs import choose_file, show_error, show_message
+from ui.dialogs import choose_file, dialog_hub, show_error, show_message
 from ui.keymap import Keymap
 from ui.lead_window import LeadWindow
 from ui.login_dialog import LeadPassphraseDialog, LoginPrompter
@@ -85,7 +85,7 @@ class AppController(QObject):
         self.view: RaterView | None = None
         self.coding_window: CodingWindow | None = None
         self.lead_window: LeadWindow | None = None
-        self.start_window = StartWindow()
+        self.start_window = StartWindow(self.settings)
         self.start_window.open_project_requested.connect(self._ask_project)
         self.start_window.identity_chosen.connect(self.choose_identity)
         self.start_window.coding_chosen.connect(self.open_coding)
@@ -227,6 +227,7 @@ class AppController(QObject):
 
         dialog.finished.connect(done)
         dialog.open()
+        dialog_hub().announce(dialog)
 
     def _show_lead_window(self) -> None:
         if self.project is None:

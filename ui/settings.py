@@ -71,6 +71,16 @@ class AppSettings:
     def volume(self, value: float) -> None:
         self._s.setValue("player/volume", float(value))
 
+    # The rater's queue shows only unfinished codings (a toggle of the start window).
+    @property
+    def hide_finished(self) -> bool:
+        value = self._s.value("queue/hide_finished", False)
+        return value is True or str(value).lower() in ("true", "1")
+
+    @hide_finished.setter
+    def hide_finished(self, hide: bool) -> None:
+        self._s.setValue("queue/hide_finished", bool(hide))
+
     def shortcut(self, action_id: str) -> str | None:
         """The stored key sequence(s) of an action (PortableText), or None for the default."""
         value = self._s.value(f"keys/{action_id}")

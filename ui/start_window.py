@@ -2,7 +2,10 @@
 
 The window only shows and collects; :class:`ui.app.AppController` does the work
 (opening the project in a worker, loading the queue) and calls the ``show_*`` methods.
-A rater sees their own queue only: session, scale, state and progress, in plan order.
+A rater sees their own queue only: session, scale, state and progress, in queue order
+(new work comes after older work; a new plan never renumbers it, see
+:func:`coder.store.rows.queue_end`). "Hide finished" (kept in the settings) leaves out
+submitted and uncodable codings; the numbers stay those of the whole queue.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,8 +34,10 @@ from PySide6.QtWidgets import (
 
 from coder.kinds import FINISHED_STATUSES
 from coder.store.project import LEAD, QueueEntry
+from ui.dialogs import dialog_hub
 from ui.rows_table_model import RowsTableModel
 from ui.scoring_panel import STATE_LABELS
+from ui.settings import AppSettings
 
 
 class StartWindow(QMainWindow):
@@ -49,14 +57,20 @@ class StartWindow(QMainWindow):
     back_requested = Signal()
     refresh_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._settings = settings if settings is not None else AppSettings()
+        self._code = ""
+        self._entries: list[QueueEntry] = []
         self.setWindowTitle("Session Coder")
         self.resize(760, 560)
         self.pages = QStackedWidget()
         self.setCentralWidget(self.pages)
         self.pages.addWidget(self._build_who_page())
         self.pages.addWidget(self._build_queue_page())
+        # Whatever dialog of this window closes (a cancelled "Open project…", an error,
+        # the lead passphrase), the keyboard goes back to the list of the page shown.
+        dialog_hub().dialog_opened.connect(self._on_dialog_opened)
 
     # ------------------------------------------------------------------ pages
 
@@ -106,9 +120,17 @@ class StartWindow(QMainWindow):
         layout.setSpacing(10)
         self.queue_title = QLabel("")
         layout.addWidget(self.queue_title)
+        hint_row = QHBoxLayout()
         hint = QLabel("Open a session with Enter or a double-click. Your work is saved as you go.")
         hint.setObjectName("description")
-        layout.addWidget(hint)
+        hint.setWordWrap(True)
+        hint_row.addWidget(hint, 1)
+        self.hide_finished_check = QCheckBox("Hide finished")
+        self.hide_finished_check.setToolTip("Show only the sessions you have not finished yet")
+        self.hide_finished_check.setChecked(self._settings.hide_finished)
+        self.hide_finished_check.toggled.connect(self._on_hide_finished_toggled)
+        hint_row.addWidget(self.hide_finished_check)
+        layout.addLayout(hint_row)
         self.queue_model = RowsTableModel(["#", "Session", "Scale", "State", "Items scored"], self)
         self.queue_table = QTableView()
         self.queue_table.setModel(self.queue_model)
@@ -206,10 +228,28 @@ class StartWindow(QMainWindow):
         self.who_list.setFocus()
 
     def show_queue(self, code: str, entries: Sequence[QueueEntry]) -> None:
+        """Show a rater's queue (in the order given), finished work hidden if asked."""
         self.pages.setCurrentIndex(1)
+        self._code, self._entries = code, list(entries)
         self.queue_title.setText(
             f"<span style='font-size:14pt;'><b>Your sessions</b></span> — rater {code}"
         )
+        self._fill_queue()
+        self.queue_table.setFocus()
+
+    def hides_finished(self) -> bool:
+        return self.hide_finished_check.isChecked()
+
+    def _fill_queue(self, keep: int | None = None) -> None:
+        """Fill the table; select coding ``keep`` if shown, else the first unfinished."""
+        entries = self._entries
+        hide = self.hides_finished()
+        # The number is the place in the whole queue: hiding never renumbers.
+        shown = [
+            (number, e)
+            for number, e in enumerate(entries, 1)
+            if not (hide and e.state in FINISHED_STATUSES)
+        ]
         rows = [
             (
                 number,
@@ -218,21 +258,72 @@ class StartWindow(QMainWindow):
                 STATE_LABELS.get(e.state, e.state),
                 f"{e.items_scored} / {e.items_total}",
             )
-            for number, e in enumerate(entries, 1)
+            for number, e in shown
         ]
-        self.queue_model.set_rows(rows, [int(e.coding_id) for e in entries])
+        self.queue_model.set_rows(rows, [int(e.coding_id) for _n, e in shown])
         done = sum(1 for e in entries if e.state in FINISHED_STATUSES)
-        self.queue_status.setText(
-            f"{done} of {len(entries)} finished." if entries else "No sessions assigned to you yet."
-        )
-        self.open_coding_button.setEnabled(bool(entries))
-        if entries:
-            first_open = next(
-                (i for i, e in enumerate(entries) if e.state not in FINISHED_STATUSES),
-                0,
-            )
-            self.queue_table.selectRow(first_open)
-        self.queue_table.setFocus()
+        if not entries:
+            status = "No sessions assigned to you yet."
+        elif hide and done:
+            status = f"{done} of {len(entries)} finished (hidden)."
+            if not shown:
+                status += " Everything is finished: untick “Hide finished” to see it."
+        else:
+            status = f"{done} of {len(entries)} finished."
+        self.queue_status.setText(status)
+        self.open_coding_button.setEnabled(bool(shown))
+        if shown:
+            ids = [int(e.coding_id) for _n, e in shown]
+            row = ids.index(keep) if keep in ids else None
+            if row is None:
+                row = next(
+                    (i for i, (_n, e) in enumerate(shown) if e.state not in FINISHED_STATUSES), 0
+                )
+            self.queue_table.selectRow(row)
+
+    @Slot(bool)
+    def _on_hide_finished_toggled(self, hide: bool) -> None:
+        self._settings.hide_finished = hide
+        current = self.queue_table.currentIndex()
+        keep = int(self.queue_model.payload(current.row())) if current.isValid() else None
+        self._fill_queue(keep)
+        self.focus_home()
+
+    # ------------------------------------------------------------------ keyboard
+
+    def focus_home(self) -> None:
+        """Put the keyboard on the page's list: who you are, or your queue."""
+        home = self.who_list if self.pages.currentIndex() == 0 else self.queue_table
+        if home.isEnabled():
+            home.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @Slot(object)
+    def _on_dialog_opened(self, dialog: QDialog) -> None:
+        parent = dialog.parentWidget()
+        if parent is not None and parent.window() is self:
+            dialog.finished.connect(self._on_dialog_finished)
+
+    @Slot()
+    def _on_dialog_finished(self) -> None:
+        # After the dialog has gone: Qt gives the focus back to the widget that had it
+        # (the "Open project…" button) when the window is active again.
+        QTimer.singleShot(0, self.focus_home)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter anywhere in the window does what the page's default button does.
+
+        A main window has no default button (only dialogs do), so Enter on a button
+        that has the focus did nothing; it reaches here instead.
+        """
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
+            if self.pages.currentIndex() == 0:
+                self._choose_identity()
+            elif self.open_coding_button.isEnabled():
+                self._on_queue_activated(self.queue_table.currentIndex())
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # ------------------------------------------------------------------ internals
 
