@@ -1,8 +1,10 @@
 """The project database schema (SQLAlchemy 2 ORM), the same on SQLite and PostgreSQL.
 
-The tables here describe the newest schema revision. Alembic migrations in
-``coder/store/migrations/versions`` create and upgrade real files; a test checks that the
-migrations produce exactly these tables.
+The tables here describe the newest schema revision: a new SQLite project is made from
+them (``create_all``). Alembic migrations in ``coder/store/migrations/versions`` upgrade
+older files and create PostgreSQL databases; tests check that migrating from the first
+revision produces exactly these tables. Columns that a migration added to existing rows
+carry that migration's server default here too, so both ways give the same schema.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -112,7 +115,7 @@ class SessionRow(Base):
     audio_id: Mapped[int | None] = mapped_column(ForeignKey("audio_files.id"), nullable=True)
     audio_status: Mapped[str] = mapped_column(String(20), default="ok")
     audio_reason: Mapped[str] = mapped_column(Text, default="")
-    training: Mapped[bool] = mapped_column(Boolean, default=False)
+    training: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PlanRow(Base):
@@ -154,8 +157,8 @@ class CodingRow(Base):
     uncodable_text: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    playhead_ms: Mapped[int] = mapped_column(Integer, default=0)
-    reopen_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    playhead_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reopen_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The coding this one re-codes under a newer scale version (planned with --recode);
     # once finished it counts in that coding's place.
     recode_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -232,8 +235,8 @@ class ConsensusScoreRow(Base):
     scale_pk: Mapped[int] = mapped_column(ForeignKey("scales.id"))
     item_id: Mapped[str] = mapped_column(String(100))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    actor: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    actor: Mapped[str] = mapped_column(String(100), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -249,9 +252,9 @@ class RaterPackageRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     rater_id: Mapped[int] = mapped_column(ForeignKey("raters.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
     content_sha256: Mapped[str] = mapped_column(String(64))
-    with_audio: Mapped[bool] = mapped_column(Boolean, default=False)
-    state_json: Mapped[str] = mapped_column(Text, default="{}")
+    with_audio: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    state_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    import_count: Mapped[int] = mapped_column(Integer, default=0)
+    import_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 from coder.errors import InputError, ProjectError
 from coder.scales import load_builtin_scale, parse_scale
+from coder.store import migrations
 from coder.store.engine import head_revision
 from coder.store.models import Base, HistoryRow, RatingRow
 from coder.store.project import Project
@@ -51,6 +55,77 @@ def test_new_project_has_newest_schema_and_matches_models(project: Project) -> N
     assert [
         d for d in diff if d[0] in ("add_table", "remove_table", "add_column", "remove_column")
     ] == []
+
+
+def _migrated_from_scratch(path: Path) -> None:
+    """Run every migration, from the first revision, on a new empty SQLite file."""
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def _sqlite_schema(path: Path) -> dict[str, object]:
+    """Everything SQLite knows about a file's schema, by name: each table's columns
+    (name, type, NOT NULL, default, key position), foreign keys and indexes (columns,
+    unique, made by a constraint or by CREATE INDEX), every index, trigger and view, and
+    the revision stamp. Column order is left out: a migration appends added columns."""
+    conn = sqlite3.connect(path)
+    try:
+        objects = conn.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+        schema: dict[str, object] = {"objects": sorted(objects)}
+        for kind, name, _table in objects:
+            if kind == "trigger" or kind == "view":
+                schema[name] = conn.execute(
+                    "SELECT sql FROM sqlite_master WHERE name = ?", (name,)
+                ).fetchone()
+            if kind != "table":
+                continue
+            columns = sorted(row[1:] for row in conn.execute(f"PRAGMA table_xinfo('{name}')"))
+            keys = sorted(row[2:] for row in conn.execute(f"PRAGMA foreign_key_list('{name}')"))
+            indexes = sorted(
+                (
+                    tuple(c[2] for c in conn.execute(f"PRAGMA index_info('{index}')")),
+                    unique,
+                    origin,
+                    # An automatic index (a UNIQUE constraint's) has a made-up name.
+                    None if index.startswith("sqlite_autoindex_") else index,
+                )
+                for _seq, index, unique, origin, _partial in conn.execute(
+                    f"PRAGMA index_list('{name}')"
+                )
+            )
+            schema[name] = {"columns": columns, "foreign_keys": keys, "indexes": indexes}
+        schema["revision"] = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        return schema
+    finally:
+        conn.close()
+
+
+def test_a_new_project_file_has_the_schema_the_migrations_make(tmp_path: Path) -> None:
+    """A new SQLite project is made from the models and stamped (not migrated): it must
+    be the very schema that running every migration from scratch gives, so migrated and
+    new files stay the same to every later migration and query."""
+    Project.create(tmp_path / "new.scproj").close()
+    _migrated_from_scratch(tmp_path / "migrated.db")
+    new = _sqlite_schema(tmp_path / "new.scproj")
+    migrated = _sqlite_schema(tmp_path / "migrated.db")
+    assert new["revision"] == [(head_revision(),)]
+    assert len(new) > 10  # the project's tables are there
+    assert new == migrated
+    # And the migrations still describe the models (as on PostgreSQL, which migrates).
+    engine = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
 
 
 def test_reopening_finds_everything(project: Project, new_project_args: dict[str, object]) -> None:
