@@ -151,7 +151,7 @@ class CodingRow(Base):
     # the coding is made (:func:`coder.store.rows.queue_end`) and never renumbered: a
     # new plan appends its work, so the rater's queue keeps its order. ``queue_position``
     # is the plan's order of the rater's work on one scale (what re-planning reads).
-    queue_order: Mapped[int] = mapped_column(Integer, default=0)
+    queue_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[str] = mapped_column(String(20), default=CodingStatus.NOT_STARTED)
     uncodable_reason: Mapped[str] = mapped_column(String(200), default="")
     uncodable_text: Mapped[str] = mapped_column(Text, default="")
