@@ -16,7 +16,8 @@ The fields say what kind of data changed, not which rows:
   master codings, recalibration);
 - ``codings``: the state, scores, notes or reopen permission of existing codings;
 - ``certification``: certification settings, criteria and the lead's overrides;
-- ``consensus``: consensus scores.
+- ``consensus``: consensus scores;
+- ``pools``: the named rater pools, their members and their keep-apart marks.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class OpChanges:
     codings: bool = False
     certification: bool = False
     consensus: bool = False
+    pools: bool = False
 
     def __or__(self, other: OpChanges) -> OpChanges:
         """Everything either changed: the changes of two mutations run as one."""

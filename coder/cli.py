@@ -169,7 +169,7 @@ def cmd_pool_add(args: argparse.Namespace) -> int:
     from coder.store.pools import add_pool
 
     with open_project(args.project) as project:
-        found = add_pool(project, args.name, csv_list(args.raters), separate=args.separate)
+        found = add_pool(project, args.name, csv_list(args.raters), separate=args.separate).pool
     print(f"added pool {found.name}: {', '.join(found.raters)}" + _separate_text(found.separate))
     return 0
 
@@ -191,7 +191,7 @@ def cmd_pool_edit(args: argparse.Namespace) -> int:
             add=csv_list(args.add or ""),
             remove=csv_list(args.remove or ""),
             separate=args.separate,
-        )
+        ).pool
     print(f"pool {found.name}: {', '.join(found.raters)}" + _separate_text(found.separate))
     return 0
 
@@ -215,7 +215,7 @@ def cmd_pool_remove(args: argparse.Namespace) -> int:
     from coder.store.pools import remove_pool
 
     with open_project(args.project) as project:
-        found = remove_pool(project, args.name)
+        found = remove_pool(project, args.name).pool
     print(f"removed pool {found.name} (its raters and their codings stay)")
     return 0
 

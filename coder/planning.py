@@ -28,7 +28,7 @@ from coder.changes import OpChanges
 from coder.discrepancies import progress_by_rater, stored_plan_params
 from coder.errors import InputError
 from coder.kinds import CodingRole, CodingStatus
-from coder.pools import check_plan_raters
+from coder.pools import RaterPool, check_plan_raters
 from coder.scales import RatingScale
 from coder.session_window import WindowShortfall, window_shortfalls
 from coder.store import plans as store
@@ -394,6 +394,7 @@ class PlanState:
         stored: The scale's plan in force, or None.
         stored_summary: That plan's summary, or None.
         progress: rater -> state -> codings of the scale.
+        pools: The project's named rater pools (a plan may draw its raters from one).
     """
 
     scales: list[RatingScale]
@@ -403,6 +404,7 @@ class PlanState:
     stored: StoredPlan | None = None
     stored_summary: PlanSummary | None = None
     progress: dict[str, dict[str, int]] = field(default_factory=dict)
+    pools: list[RaterPool] = field(default_factory=list)
 
 
 def load_plan_state(project: Project, scale_id: str | None) -> PlanState:
@@ -414,10 +416,11 @@ def load_plan_state(project: Project, scale_id: str | None) -> PlanState:
     scales = project.scales()
     raters = project.raters()
     sessions = project.sessions()
+    pools = list_pools(project)
     if scale_id is None or scale_id not in {s.id for s in scales}:
         scale_id = scales[0].id if scales else None
     if scale_id is None:
-        return PlanState(scales, raters, sessions, None)
+        return PlanState(scales, raters, sessions, None, pools=pools)
     stored = stored_plan_params(project, scale_id)
     return PlanState(
         scales,
@@ -427,4 +430,5 @@ def load_plan_state(project: Project, scale_id: str | None) -> PlanState:
         stored,
         None if stored is None else PlanSummary.from_dict(stored.summary),
         progress_by_rater(project, scale_id),
+        pools,
     )

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from coder.changes import OpChanges
 from coder.errors import InputError
 from coder.text_limits import CODE_LIMIT, check_text
 
@@ -34,6 +35,24 @@ class RaterPool:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "raters": list(self.raters), "separate": self.separate}
+
+
+@dataclass(frozen=True)
+class PoolChange:
+    """What a pool mutation did (:mod:`coder.store.pools`): the lead's window broadcasts it.
+
+    Attributes:
+        pool: The pool after the change (as it was, for a removed pool).
+        changed: False when the edit asked for what the pool already was.
+    """
+
+    pool: RaterPool
+    changed: bool = True
+
+    @property
+    def changes(self) -> OpChanges:
+        """The pools changed (nothing else: raters and their codings stay)."""
+        return OpChanges(pools=self.changed)
 
 
 def check_pool_name(name: str) -> str:

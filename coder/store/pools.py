@@ -20,7 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from coder.errors import InputError
-from coder.pools import SEPARATE_POOLS_SETTING, RaterPool, check_pool_name, check_teams_apart
+from coder.pools import (
+    SEPARATE_POOLS_SETTING,
+    PoolChange,
+    RaterPool,
+    check_pool_name,
+    check_teams_apart,
+)
 from coder.store.faults import retry_on_conflict
 from coder.store.models import ProjectRow, RaterPoolMemberRow, RaterPoolRow, RaterRow
 from coder.store.project import LEAD, Project
@@ -113,7 +119,7 @@ def add_pool(
     *,
     separate: bool = False,
     actor: str = LEAD,
-) -> RaterPool:
+) -> PoolChange:
     """Create a pool of raters (``separate``: a team kept apart from other teams).
 
     Raises:
@@ -125,7 +131,7 @@ def add_pool(
     if not codes:
         raise InputError(f"pool {name!r} needs at least one rater, e.g. --raters R1,R2")
 
-    def run() -> RaterPool:
+    def run() -> PoolChange:
         with project.store.transaction() as s:
             if s.scalar(select(RaterPoolRow).where(RaterPoolRow.name == name)) is not None:
                 raise InputError(
@@ -137,7 +143,7 @@ def add_pool(
             s.flush()
             _write(s, row, codes, separate)
             log_change(s, actor, "add", "pool", name, new={"raters": codes, "separate": separate})
-        return RaterPool(name, tuple(codes), separate)
+        return PoolChange(RaterPool(name, tuple(codes), separate))
 
     return retry_on_conflict(run)
 
@@ -151,7 +157,7 @@ def edit_pool(
     remove: Sequence[str] = (),
     separate: bool | None = None,
     actor: str = LEAD,
-) -> RaterPool:
+) -> PoolChange:
     """Change a pool: replace its raters, add or remove some, or change its separate mark.
 
     Raises:
@@ -178,7 +184,7 @@ def edit_pool(
         new_separate = before.separate if separate is None else separate
         after = RaterPool(name, tuple(sorted(codes)), new_separate)
         if after == before:
-            return after
+            return PoolChange(after, changed=False)
         _write(s, row, sorted(codes), new_separate)
         log_change(
             s,
@@ -189,10 +195,10 @@ def edit_pool(
             old={"raters": list(before.raters), "separate": before.separate},
             new={"raters": list(after.raters), "separate": after.separate},
         )
-    return after
+    return PoolChange(after)
 
 
-def remove_pool(project: Project, name: str, *, actor: str = LEAD) -> RaterPool:
+def remove_pool(project: Project, name: str, *, actor: str = LEAD) -> PoolChange:
     """Delete a pool (its raters stay in the project, their codings untouched).
 
     Raises:
@@ -211,4 +217,4 @@ def remove_pool(project: Project, name: str, *, actor: str = LEAD) -> RaterPool:
             name,
             old={"raters": list(before.raters), "separate": before.separate},
         )
-    return before
+    return PoolChange(before)
