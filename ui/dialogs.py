@@ -116,6 +116,15 @@ def show_message(
     return box
 
 
+def as_sentence(text: str) -> str:
+    """A core message as a sentence on screen: capital first letter, final full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def show_error(
     parent: QWidget | None,
     error: BaseException,
@@ -125,10 +134,7 @@ def show_error(
 ) -> QMessageBox:
     """Show an expected error (a CoderError) as a calm message: what happened, what to do."""
     if isinstance(error, CoderError):
-        text = str(error).strip() or type(error).__name__
-        text = text[0].upper() + text[1:]
-        if not text.endswith((".", "?", "!")):
-            text += "."
+        text = as_sentence(str(error)) or type(error).__name__
         return show_message(parent, title, text, icon="warning", on_choice=on_choice)
     return show_message(
         parent,

@@ -1,6 +1,6 @@
 """The lab lead's window: a home for the lead's tabs.
 
-Progress, Plans, Reliability, Exports and Certification, each a widget of its own module; a session
+Progress, Plans, Pools, Reliability, Exports and Certification, each a widget of its own module; a session
 asked for from the discrepancy list opens in a read-only :class:`ListenWindow`.
 
 The window wires no tab to another. Every lead-side mutation runs through
@@ -27,6 +27,7 @@ from ui.certification_tab import CertificationTab
 from ui.export_dialog import ExportDialog
 from ui.listen_window import ListenWindow
 from ui.plan_panel import PlanPanel
+from ui.pools_tab import PoolsTab
 from ui.progress_tab import ProgressTab
 from ui.reliability_panel import ReliabilityPanel
 from ui.tasks import TaskRunner
@@ -87,6 +88,8 @@ class LeadWindow(QMainWindow):
         self.add_tab("Progress", self.progress_tab)
         self.plan_panel = PlanPanel(project, runner)
         self.add_tab("Plans", self.plan_panel)
+        self.pools_tab = PoolsTab(project, runner)
+        self.add_tab("Pools", self.pools_tab)
         self.reliability_panel = ReliabilityPanel(project, runner)
         self.add_tab("Reliability", self.reliability_panel)
         self.exports_tab = ExportsTab(project, runner)

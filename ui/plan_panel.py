@@ -1,6 +1,7 @@
 """The lead's "Plans" tab: build, preview and store the assignment plan of a scale.
 
-The inputs are those of ``session-coder assign``. "Preview" runs
+The inputs are those of ``session-coder assign``; the raters are ticked one by one or
+drawn from a named rater pool (``--pool``, the Pools tab makes them). "Preview" runs
 :func:`coder.planning.make_plan` in a worker and shows the plan's summary without
 storing anything: rater loads, the rater-pair heat-map, strata coverage and the
 guarantees the plan had to relax. "Save plan" plans again and stores the plan in the
@@ -58,7 +59,7 @@ from coder.planning import (
     plan_and_save,
 )
 from coder.store.project import CODING_STATES, Project
-from ui.dialogs import Choice, show_error, show_message
+from ui.dialogs import Choice, as_sentence, show_error, show_message
 from ui.pair_matrix_view import PairMatrixView
 from ui.rows_table_model import RowsTableModel
 from ui.scoring_panel import STATE_LABELS
@@ -68,6 +69,7 @@ DEFAULT_SHARE_PERCENT = 30
 DEFAULT_SEED = 1
 SHARE_UNIT = "% of sessions"
 COUNT_UNIT = "sessions"
+NO_POOL = "None: tick the raters"
 STRATA_LABELS = {
     "therapist": "Therapist",
     "patient": "Patient",
@@ -169,7 +171,7 @@ class PlanPanel(QWidget):
     """
 
     #: Changes that read everything again and fill the inputs anew.
-    INPUTS = OpChanges(sessions=True, raters=True, scales=True)
+    INPUTS = OpChanges(sessions=True, raters=True, scales=True, pools=True)
     #: Changes that read the stored plan and the progress again.
     STORED = OpChanges(plan=True, assignments=True, codings=True)
 
@@ -214,9 +216,20 @@ class PlanPanel(QWidget):
         self.scale_notes.setStyleSheet("color: #9a3412;")
         self.scale_notes.setVisible(False)
         form.addRow(self.scale_notes)
+        self.pool_combo = QComboBox()
+        self.pool_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.pool_combo.setMinimumContentsLength(16)
+        self.pool_combo.setToolTip(
+            "Take the plan's raters from a named pool (the Pools tab makes them), or "
+            "tick them one by one"
+        )
+        self.pool_combo.currentIndexChanged.connect(self._on_pool_changed)
+        form.addRow("Rater pool", self.pool_combo)
         self.rater_list = QListWidget()
         self.rater_list.setMaximumHeight(110)
-        self.rater_list.setToolTip("The rater pool of this plan (tick to include)")
+        self.rater_list.setToolTip("The raters of this plan (tick to include)")
         form.addRow("Raters", self.rater_list)
         double_row = QHBoxLayout()
         self.double_spin = QSpinBox()
@@ -448,8 +461,27 @@ class PlanPanel(QWidget):
         for key, check in self.strata_checks.items():
             check.setChecked(key in stratify)
         self.seed_spin.setValue(int(params.get("seed", DEFAULT_SEED)))
+        self.pool_combo.clear()
+        self.pool_combo.addItem(NO_POOL, None)
+        for found in state.pools:
+            label = f"{found.name} (separate team)" if found.separate else found.name
+            self.pool_combo.addItem(label, found.name)
+            self.pool_combo.setItemData(
+                self.pool_combo.count() - 1, ", ".join(found.raters), Qt.ItemDataRole.ToolTipRole
+            )
+        self.pool_combo.setCurrentIndex(max(0, self.pool_combo.findData(params.get("pool"))))
+        self._on_pool_changed(self.pool_combo.currentIndex())
         apart = set(params.get("exclude_pool_of", ()))
         self.exclude_list.clear()
+        for found in state.pools:
+            item = QListWidgetItem(f"pool {found.name}")
+            item.setToolTip(f"The raters of pool {found.name}: {', '.join(found.raters)}")
+            item.setData(Qt.ItemDataRole.UserRole, found.name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if found.name in apart else Qt.CheckState.Unchecked
+            )
+            self.exclude_list.addItem(item)
         for scale in state.scales:
             if scale.id == state.scale_id:
                 continue
@@ -473,6 +505,24 @@ class PlanPanel(QWidget):
         self.training_edit.setText(", ".join(training or ()))
         self.input_problem.setText("")
 
+    def current_pool(self) -> str | None:
+        """The pool the plan's raters come from, or None (raters ticked one by one)."""
+        data = self.pool_combo.currentData()
+        return str(data) if data is not None else None
+
+    def _on_pool_changed(self, _index: int) -> None:
+        """A pool ticks its raters (and only them); the list is then read only."""
+        name = self.current_pool()
+        found = (
+            next((p for p in self._state.pools if p.name == name), None) if self._state else None
+        )
+        if found is not None:
+            for i in range(self.rater_list.count()):
+                item = self.rater_list.item(i)
+                inside = item.data(Qt.ItemDataRole.UserRole) in found.raters
+                item.setCheckState(Qt.CheckState.Checked if inside else Qt.CheckState.Unchecked)
+        self.rater_list.setEnabled(found is None)
+
     def _on_double_unit_changed(self, _index: int) -> None:
         if self.double_unit.currentText() == SHARE_UNIT:
             self.double_spin.setRange(0, 100)
@@ -492,13 +542,19 @@ class PlanPanel(QWidget):
         scale_id = self.current_scale_id()
         if scale_id is None:
             raise InputError("choose a scale first")
-        raters = tuple(
-            str(self.rater_list.item(i).data(Qt.ItemDataRole.UserRole))
-            for i in range(self.rater_list.count())
-            if self.rater_list.item(i).checkState() == Qt.CheckState.Checked
+        pool = self.current_pool()
+        # With a pool the core takes its raters (and checks the teams), as --pool does.
+        raters = (
+            ()
+            if pool
+            else tuple(
+                str(self.rater_list.item(i).data(Qt.ItemDataRole.UserRole))
+                for i in range(self.rater_list.count())
+                if self.rater_list.item(i).checkState() == Qt.CheckState.Checked
+            )
         )
-        if not raters:
-            raise InputError("tick at least one rater")
+        if not raters and not pool:
+            raise InputError("tick at least one rater, or choose a rater pool")
         if self.double_unit.currentText() == SHARE_UNIT:
             double: float | int = self.double_spin.value() / 100
         else:
@@ -522,13 +578,14 @@ class PlanPanel(QWidget):
             session_numbers=parse_session_numbers(self.session_numbers_edit.text()),
             training=training,
             recode=self.recode_check.isChecked(),
+            pool=pool,
         )
 
     def _checked_request(self) -> PlanRequest | None:
         try:
             request = self.request()
         except InputError as error:
-            self.input_problem.setText(str(error)[0].upper() + str(error)[1:] + ".")
+            self.input_problem.setText(as_sentence(str(error)))
             return None
         self.input_problem.setText("")
         return request
@@ -567,8 +624,7 @@ class PlanPanel(QWidget):
         self.save_button.setEnabled(True)
         self.result_title.setText("<b>The plan could not be made.</b>")
         if isinstance(error, InputError):
-            message = str(error)
-            self.input_problem.setText(message[0].upper() + message[1:] + ".")
+            self.input_problem.setText(as_sentence(str(error)))
         else:
             show_error(self, error)
 
