@@ -42,6 +42,7 @@ from typing import Any, Literal
 import numpy as np
 
 from coder.certification_settings import (
+    OVERRIDES_SETTING,
     CertificationSettings,
     RaterOverride,
     RecalibrationRate,
@@ -54,7 +55,11 @@ from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.reliability import agreement, icc
 from coder.scales import CertificationCriterion, RatingScale, ScaleItem
 from coder.store import certification_store as store
-from coder.store.certification_store import MasterComparison, QueuedCoding
+from coder.store.certification_store import (
+    MasterComparison,
+    QueuedCoding,
+    TrainingSessionRecord,
+)
 from coder.store.project import LEAD, Project
 
 MASTER_ROLE = CodingRole.MASTER
@@ -278,6 +283,59 @@ class RecalibrationReport:
 
 
 @dataclass(frozen=True)
+class MasterCodingsReport:
+    """What :func:`add_master_codings` added.
+
+    Attributes:
+        master_rater: The code that enters the master codings.
+        codings: session key -> the new master coding.
+    """
+
+    master_rater: str
+    codings: dict[str, CodingId]
+
+    @property
+    def changes(self) -> OpChanges:
+        """What adding them changed: the assignments."""
+        return OpChanges(assignments=bool(self.codings))
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """What :func:`assign_training` added: rater -> the session keys added."""
+
+    added: dict[str, list[str]]
+
+    @property
+    def changes(self) -> OpChanges:
+        """What giving the sessions changed: the assignments, if any coding was added."""
+        return OpChanges(assignments=any(self.added.values()))
+
+
+@dataclass(frozen=True)
+class OverrideEvent:
+    """One change of the lead's override of a rater on a scale, from the history.
+
+    ``allow`` is None when the override was removed (the rater follows the criterion
+    again); ``reason`` is the reason given with it.
+    """
+
+    at: datetime
+    actor: str
+    rater: str
+    allow: bool | None
+    reason: str
+
+    def sentence(self) -> str:
+        what = {
+            True: "allowed real sessions",
+            False: "barred from real sessions",
+            None: "back to the criterion",
+        }[self.allow]
+        return f"{self.rater} {what}" + (f": {self.reason}" if self.reason else "")
+
+
+@dataclass(frozen=True)
 class _Comparison:
     coding_id: int
     session_key: str
@@ -325,6 +383,37 @@ def set_criterion(
     return OpChanges(certification=True)
 
 
+def update_criterion(
+    project: Project,
+    scale_id: str,
+    *,
+    icc_form: str | None = None,
+    min_icc: float | None = None,
+    min_within_one: float | None = None,
+    min_sessions: int | None = None,
+    actor: str = LEAD,
+) -> OpChanges:
+    """Change some fields of a scale's criterion in this project; the others keep the
+    value in force (the project's, else the scale file's). Nothing given: no change.
+
+    Returns:
+        What changed: the certification settings (nothing when no field is given).
+
+    Raises:
+        InputError: an unknown scale or ICC form, or a bound out of range.
+    """
+    if icc_form is None and min_icc is None and min_within_one is None and min_sessions is None:
+        return OpChanges()
+    current = criterion_for(project, scale_id)
+    criterion = CertificationCriterion(
+        icc_form=current.icc_form if icc_form is None else icc_form,
+        min_icc=current.min_icc if min_icc is None else min_icc,
+        min_within_one=current.min_within_one if min_within_one is None else min_within_one,
+        min_sessions=current.min_sessions if min_sessions is None else min_sessions,
+    )
+    return set_criterion(project, scale_id, criterion, actor=actor)
+
+
 def set_require_certification(project: Project, required: bool, *, actor: str = LEAD) -> OpChanges:
     """Turn on (or off) that plans give real sessions only to certified raters.
 
@@ -369,21 +458,67 @@ def set_override(
     return OpChanges(certification=True)
 
 
+def override_history(project: Project, scale_id: str) -> list[OverrideEvent]:
+    """Every change of the lead's rater overrides on a scale, newest first, with the
+    reason given (read from the append-only history)."""
+    events = []
+    for row in project.history(entity="setting", entity_id=OVERRIDES_SETTING):
+        old = CertificationSettings.from_stored({OVERRIDES_SETTING: row.old})
+        new = CertificationSettings.from_stored({OVERRIDES_SETTING: row.new})
+        before = old.overrides.get(scale_id, {})
+        after = new.overrides.get(scale_id, {})
+        for rater in sorted(set(before) | set(after)):
+            if before.get(rater) == after.get(rater):
+                continue
+            entry = after.get(rater)
+            events.append(
+                OverrideEvent(
+                    at=row.at,
+                    actor=row.actor,
+                    rater=rater,
+                    allow=None if entry is None else entry.allow,
+                    reason="" if entry is None else entry.reason,
+                )
+            )
+    events.reverse()
+    return events
+
+
 # --------------------------------------------------------------------------- codings
+
+
+def add_master_codings(
+    project: Project,
+    session_keys: Sequence[str],
+    scale_id: str,
+    master_rater: str,
+    *,
+    actor: str = LEAD,
+) -> MasterCodingsReport:
+    """Assign the master codings of training sessions to a master rater code, in one
+    transaction (on any error none is added).
+
+    The master then scores each in their queue like any coding (``project.rater_view``;
+    the lead's window opens it in the coding window).
+
+    Raises:
+        InputError: no session given; a session is not a training session, already has
+            a master coding on the scale, or the rater already codes it.
+    """
+    codings = store.add_master_codings(project, session_keys, scale_id, master_rater, actor=actor)
+    return MasterCodingsReport(master_rater, codings)
 
 
 def add_master_coding(
     project: Project, session_key: str, scale_id: str, master_rater: str, *, actor: str = LEAD
 ) -> CodingId:
-    """Assign the master coding of a training session to a master rater code.
+    """Assign the master coding of one training session (:func:`add_master_codings`).
 
-    The master then scores it in their queue like any coding (``project.rater_view``).
-
-    Raises:
-        InputError: the session is not a training session, already has a master
-            coding on the scale, or the rater already codes it.
+    Returns:
+        The new coding.
     """
-    return store.add_master_coding(project, session_key, scale_id, master_rater, actor=actor)
+    report = add_master_codings(project, [session_key], scale_id, master_rater, actor=actor)
+    return report.codings[session_key]
 
 
 def assign_training(
@@ -393,7 +528,7 @@ def assign_training(
     *,
     session_keys: Sequence[str] | None = None,
     actor: str = LEAD,
-) -> dict[str, list[str]]:
+) -> TrainingReport:
     """Give raters the training sessions of a scale to code against the master.
 
     By default every training session with a master coding of the scale (submitted or
@@ -401,11 +536,35 @@ def assign_training(
     codings (role ``certification``) come before the rest of the rater's queue.
 
     Returns:
-        rater -> the session keys added.
+        rater -> the session keys added, and what changed.
+
+    Raises:
+        InputError: no rater given, an unknown rater, or no master-coded session.
     """
-    return store.add_training_codings(
+    if not raters:
+        raise InputError("choose at least one rater to give the training sessions to")
+    added = store.add_training_codings(
         project, scale_id, raters, session_keys=session_keys, actor=actor
     )
+    return TrainingReport(added)
+
+
+def training_sessions(project: Project, scale_id: str) -> list[TrainingSessionRecord]:
+    """Every training session with its master coding of a scale, if it has one (blocking)."""
+    return store.training_sessions(project, scale_id)
+
+
+def set_training_sessions(
+    project: Project, session_keys: Sequence[str], training: bool = True, *, actor: str = LEAD
+) -> OpChanges:
+    """Mark sessions as training sessions (or no longer); they leave the analysis.
+
+    Raises:
+        InputError: no session given, or an unknown session (nothing is changed).
+    """
+    if not session_keys:
+        raise InputError("choose at least one session")
+    return project.set_training(session_keys, training, actor=actor)
 
 
 # --------------------------------------------------------------------------- feedback
@@ -657,18 +816,31 @@ def _shortfall(f: CertificationFigures, c: CertificationCriterion) -> str:
 
 @dataclass(frozen=True)
 class CertificationOverview:
-    """A scale's certification at a glance: the settings in force and every rater's status.
+    """A scale's certification at a glance: the settings in force, every rater's status,
+    the training sessions and the lead's overrides.
 
     Attributes:
         required: Whether plans give real sessions only to certified raters.
         criterion: The criterion in force on the scale.
         statuses: rater code -> status, every active rater.
+        training: Every training session with its master coding of the scale, if any.
+        overrides: The changes of the lead's rater overrides on the scale, newest first.
+        recalibration_every: The remembered drift-check rate (one in every N real
+            codings), or None when drift checks were never scheduled on the scale.
     """
 
     scale_id: str
     required: bool
     criterion: CertificationCriterion
     statuses: Mapping[str, CertificationStatus]
+    training: tuple[TrainingSessionRecord, ...] = ()
+    overrides: tuple[OverrideEvent, ...] = ()
+    recalibration_every: int | None = None
+
+    @property
+    def masters(self) -> frozenset[str]:
+        """The rater codes that enter master codings of the scale."""
+        return frozenset(t.master_rater for t in self.training if t.master_rater is not None)
 
     def settings_sentence(self) -> str:
         """One sentence on the criterion and whether plans require it."""
@@ -682,17 +854,61 @@ class CertificationOverview:
             return rule + " Plans give real sessions only to certified raters."
         return rule + " Certification is not required for plans."
 
+    def next_step(self) -> str | None:
+        """What the lead does next to get raters certified, or None once raters are
+        being compared with the master and enough sessions are master-coded."""
+        need = self.criterion.min_sessions
+        mastered = [t for t in self.training if t.master_rater is not None]
+        submitted = [t for t in mastered if t.master_state == CodingStatus.SUBMITTED]
+        plural = "s" if need != 1 else ""
+        if not self.training:
+            return (
+                f"Start by marking at least {need} session{plural} as training sessions "
+                "(they leave the analysis): raters are certified on them."
+            )
+        if not mastered:
+            return (
+                "Next, choose who enters the master coding of the training sessions: an "
+                "expert, or a consensus of experts entered under one rater code. Raters "
+                "are compared with those scores."
+            )
+        if not submitted:
+            return (
+                "Next, enter the master codings: select a training session and choose "
+                "Enter master coding (submit it when done)."
+            )
+        if len(mastered) < need:
+            return (
+                f"Only {len(mastered)} training session{'s' if len(mastered) != 1 else ''} "
+                f"of {need} needed have a master coding: mark and master-code more."
+            )
+        if not any(t.trainees for t in self.training):
+            return "Next, give the raters the master-coded training sessions to code."
+        compared = any(
+            s.training.sessions for code, s in self.statuses.items() if code not in self.masters
+        )
+        if not compared:
+            return (
+                "The raters have their training sessions; each is compared with the master "
+                "as soon as they submit it and the master coding is submitted."
+            )
+        return None
+
 
 def certification_overview(project: Project, scale_id: str) -> CertificationOverview:
-    """The settings in force on a scale and every active rater's status (blocking: the GUI
-    runs it in a worker)."""
+    """The settings in force on a scale, every active rater's status, the training
+    sessions and the override history (blocking: the GUI runs it in a worker)."""
     settings = certification_settings(project)
     scale = project.scale(scale_id)
+    rate = settings.recalibration.get(scale_id)
     return CertificationOverview(
         scale_id=scale_id,
         required=settings.required,
         criterion=settings.criterion(scale_id, scale.certification),
         statuses=certification_status(project, scale_id),
+        training=tuple(training_sessions(project, scale_id)),
+        overrides=tuple(override_history(project, scale_id)),
+        recalibration_every=None if rate is None else rate.every,
     )
 
 

@@ -21,19 +21,21 @@ def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
 
 
 def cmd_certify_sessions(args: argparse.Namespace) -> int:
+    from coder.certification import set_training_sessions
+
     with open_project(args.project) as project:
-        project.set_training(args.sessions, not args.off)
+        set_training_sessions(project, args.sessions, not args.off)
     print(f"{len(args.sessions)} session(s) {'no longer' if args.off else 'now'} training sessions")
     return 0
 
 
 def cmd_certify_master(args: argparse.Namespace) -> int:
-    from coder.certification import add_master_coding
+    from coder.certification import add_master_codings
 
     with open_project(args.project) as project:
-        for key in args.sessions:
-            coding = add_master_coding(project, key, args.scale, args.rater)
-            print(f"master coding #{coding}: {key} by {args.rater}")
+        report = add_master_codings(project, args.sessions, args.scale, args.rater)
+    for key, coding in report.codings.items():
+        print(f"master coding #{coding}: {key} by {args.rater}")
     return 0
 
 
@@ -42,8 +44,8 @@ def cmd_certify_train(args: argparse.Namespace) -> int:
 
     keys = csv_list(args.sessions) if args.sessions else None
     with open_project(args.project) as project:
-        added = assign_training(project, args.scale, csv_list(args.raters), session_keys=keys)
-    for rater, sessions in added.items():
+        report = assign_training(project, args.scale, csv_list(args.raters), session_keys=keys)
+    for rater, sessions in report.added.items():
         print(
             f"{rater}: {len(sessions)} training session(s) added"
             + (f" ({', '.join(sessions)})" if sessions else "")
@@ -113,23 +115,20 @@ def cmd_certify_require(args: argparse.Namespace) -> int:
 
 
 def cmd_certify_criterion(args: argparse.Namespace) -> int:
-    from coder.certification import criterion_for, set_criterion
-    from coder.scales import CertificationCriterion
+    from coder.certification import criterion_for, set_criterion, update_criterion
 
     with open_project(args.project) as project:
         if args.reset:
             set_criterion(project, args.scale, None)
         else:
-            current = criterion_for(project, args.scale).as_dict()
-            given = {
-                "icc_form": args.icc_form,
-                "min_icc": args.min_icc,
-                "min_within_one": args.min_within_one,
-                "min_sessions": args.min_sessions,
-            }
-            if any(v is not None for v in given.values()):
-                changes = {k: v for k, v in given.items() if v is not None}
-                set_criterion(project, args.scale, CertificationCriterion(**{**current, **changes}))
+            update_criterion(
+                project,
+                args.scale,
+                icc_form=args.icc_form,
+                min_icc=args.min_icc,
+                min_within_one=args.min_within_one,
+                min_sessions=args.min_sessions,
+            )
         c = criterion_for(project, args.scale)
     print(
         f"{args.scale}: {c.icc_form} >= {c.min_icc:g} and {c.min_within_one:.0%} within one "

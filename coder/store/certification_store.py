@@ -85,58 +85,134 @@ def _scale_pks(s: DbSession, scale_id: str) -> list[int]:
     return list(s.scalars(select(ScaleRow.id).where(ScaleRow.scale_id == scale_id)).all())
 
 
-def add_master_coding(
-    project: Project, session_key: str, scale_id: str, master_rater: str, *, actor: str
-) -> CodingId:
-    """Add the master coding of a training session (see
-    :func:`coder.certification.add_master_coding`), with its history row.
+def add_master_codings(
+    project: Project,
+    session_keys: Sequence[str],
+    scale_id: str,
+    master_rater: str,
+    *,
+    actor: str,
+) -> dict[str, CodingId]:
+    """Add the master codings of training sessions (see
+    :func:`coder.certification.add_master_codings`), with their history rows, in one
+    transaction: on any error none is added.
 
-    The session row is locked while the checks run, so two leads cannot both add one.
+    The session rows are locked while the checks run, so two leads cannot both add one.
+
+    Returns:
+        session key -> the new master coding, in the order given.
 
     Raises:
-        InputError: no such session, scale or rater; the session is not a training
-            session, already has a master coding on the scale, or the rater already
-            codes it.
+        InputError: no session given; no such session, scale or rater; a session is
+            not a training session, already has a master coding on the scale, or the
+            rater already codes it.
     """
+    keys = list(dict.fromkeys(session_keys))
+    if not keys:
+        raise InputError("choose at least one training session for the master coding")
+    added: dict[str, CodingId] = {}
     with project.store.transaction() as s:
-        session = s.scalar(
-            select(SessionRow).where(SessionRow.session_key == session_key).with_for_update()
-        )
-        if session is None:
-            raise InputError(f"no session {session_key!r} in this project")
-        if not session.training:
-            raise InputError(
-                f"session {session_key!r} is not a training session; mark it first "
-                "(session-coder certify sessions PROJECT KEY...)"
-            )
         scale_pk = latest_scale_pk(s, scale_id)
+        scale_pks = _scale_pks(s, scale_id)
         rater = rater_row(s, master_rater)
-        existing = s.execute(
-            select(CodingRow.role, RaterRow.code)
-            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
-            .where(
-                CodingRow.session_id == session.id,
-                CodingRow.scale_pk.in_(_scale_pks(s, scale_id)),
+        for session_key in keys:
+            session = s.scalar(
+                select(SessionRow).where(SessionRow.session_key == session_key).with_for_update()
             )
-        ).all()
-        for role, code in existing:
-            if role == CodingRole.MASTER.value:
+            if session is None:
+                raise InputError(f"no session {session_key!r} in this project")
+            if not session.training:
                 raise InputError(
-                    f"session {session_key!r} already has a master coding of {scale_id} (by {code})"
+                    f"session {session_key!r} is not a training session; mark it first "
+                    "(session-coder certify sessions PROJECT KEY...)"
                 )
-            if code == master_rater:
-                raise InputError(f"{master_rater} already codes session {session_key!r}")
-        row = insert_coding(
-            s,
-            session_id=session.id,
-            rater_id=rater.id,
-            scale_pk=scale_pk,
-            role=CodingRole.MASTER.value,
-            queue_position=0,
-            actor=actor,
-            described={"session": session_key, "rater": master_rater, "scale": scale_id},
+            existing = s.execute(
+                select(CodingRow.role, RaterRow.code)
+                .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+                .where(CodingRow.session_id == session.id, CodingRow.scale_pk.in_(scale_pks))
+            ).all()
+            for role, code in existing:
+                if role == CodingRole.MASTER.value:
+                    raise InputError(
+                        f"session {session_key!r} already has a master coding of {scale_id} "
+                        f"(by {code})"
+                    )
+                if code == master_rater:
+                    raise InputError(f"{master_rater} already codes session {session_key!r}")
+            row = insert_coding(
+                s,
+                session_id=session.id,
+                rater_id=rater.id,
+                scale_pk=scale_pk,
+                role=CodingRole.MASTER.value,
+                queue_position=0,
+                actor=actor,
+                described={"session": session_key, "rater": master_rater, "scale": scale_id},
+            )
+            added[session_key] = CodingId(row.id)
+    return added
+
+
+@dataclass(frozen=True)
+class TrainingSessionRecord:
+    """A training session as the lead's certification view sees it, for one scale.
+
+    Attributes:
+        master_rater: The code that enters the master coding, or None when the session
+            has no master coding of the scale yet.
+        master_coding_id: That coding.
+        master_state: Its state (a :class:`~coder.kinds.CodingStatus` value).
+        trainees: Other raters' codings of the session on the scale (training and
+            drift checks).
+        trainees_submitted: How many of them are submitted.
+    """
+
+    session_key: str
+    master_rater: str | None
+    master_coding_id: CodingId | None
+    master_state: str | None
+    trainees: int
+    trainees_submitted: int
+
+
+def training_sessions(project: Project, scale_id: str) -> list[TrainingSessionRecord]:
+    """Every training session with its master coding of a scale (if any), in one read,
+    by session key."""
+    project.scale(scale_id)
+    with project.store.read() as s:
+        pks = _scale_pks(s, scale_id)
+        sessions = s.execute(
+            select(SessionRow.id, SessionRow.session_key)
+            .where(SessionRow.training.is_(True))
+            .order_by(SessionRow.session_key)
+        ).all()
+        ids = [sid for sid, _key in sessions]
+        codings = s.execute(
+            select(
+                CodingRow.id, CodingRow.session_id, CodingRow.role, CodingRow.state, RaterRow.code
+            )
+            .join(RaterRow, RaterRow.id == CodingRow.rater_id)
+            .where(CodingRow.session_id.in_(ids), CodingRow.scale_pk.in_(pks))
+        ).all()
+    by_session: dict[int, list[tuple[int, str, str, str]]] = {}
+    for coding_id, session_id, role, state, code in codings:
+        by_session.setdefault(session_id, []).append((coding_id, role, state, code))
+    out = []
+    for session_id, key in sessions:
+        rows = by_session.get(session_id, [])
+        master = next((r for r in rows if r[1] == CodingRole.MASTER.value), None)
+        others = [r for r in rows if r[1] != CodingRole.MASTER.value]
+        out.append(
+            TrainingSessionRecord(
+                session_key=key,
+                master_rater=None if master is None else master[3],
+                master_coding_id=None if master is None else CodingId(master[0]),
+                master_state=None if master is None else master[2],
+                trainees=len(others),
+                trainees_submitted=sum(1 for r in others if r[2] == CodingStatus.SUBMITTED.value),
+            )
         )
-        return CodingId(row.id)
+    return out
 
 
 def add_training_codings(

@@ -550,12 +550,23 @@ class Project:
     # ------------------------------------------------------------------ history
 
     def history(
-        self, *, coding_id: int | None = None, limit: int | None = None
+        self,
+        *,
+        coding_id: int | None = None,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        limit: int | None = None,
     ) -> list[HistoryEntry]:
+        """The history, oldest first: all of it, or only one coding's or one entity's rows
+        (``entity="setting", entity_id=KEY``: one setting's changes)."""
         with self.store.read() as s:
             query = select(HistoryRow).order_by(HistoryRow.id)
             if coding_id is not None:
                 query = query.where(HistoryRow.coding_id == coding_id)
+            if entity is not None:
+                query = query.where(HistoryRow.entity == entity)
+            if entity_id is not None:
+                query = query.where(HistoryRow.entity_id == entity_id)
             if limit is not None:
                 query = query.limit(limit)
             rows = s.scalars(query).all()
