@@ -270,16 +270,20 @@ class RecalibrationReport:
         added: rater -> session keys of the recalibration codings added now.
         short: rater -> how many due recalibrations found no master-coded session the
             rater has not coded yet (master-code more training sessions).
+        rate_changed: The drift-check rate given differs from the one remembered.
     """
 
     every: int
     added: dict[str, list[str]] = field(default_factory=dict)
     short: dict[str, int] = field(default_factory=dict)
+    rate_changed: bool = False
 
     @property
     def changes(self) -> OpChanges:
-        """What scheduling changed: the assignments, if a recalibration coding was added."""
-        return OpChanges(assignments=any(self.added.values()))
+        """What scheduling changed: the assignments and the certification data, if a
+        drift check was added; the certification settings, if the rate changed."""
+        added = any(self.added.values())
+        return OpChanges(assignments=added, certification=added or self.rate_changed)
 
 
 @dataclass(frozen=True)
@@ -296,8 +300,8 @@ class MasterCodingsReport:
 
     @property
     def changes(self) -> OpChanges:
-        """What adding them changed: the assignments."""
-        return OpChanges(assignments=bool(self.codings))
+        """What adding them changed: the assignments and the certification data."""
+        return OpChanges(assignments=bool(self.codings), certification=bool(self.codings))
 
 
 @dataclass(frozen=True)
@@ -308,8 +312,10 @@ class TrainingReport:
 
     @property
     def changes(self) -> OpChanges:
-        """What giving the sessions changed: the assignments, if any coding was added."""
-        return OpChanges(assignments=any(self.added.values()))
+        """What giving the sessions changed: the assignments and the certification data,
+        if any coding was added."""
+        added = any(self.added.values())
+        return OpChanges(assignments=added, certification=added)
 
 
 @dataclass(frozen=True)
@@ -996,7 +1002,7 @@ def schedule_recalibration(
         return _drift_checks(code, queue, mastered, scale_id, rate)
 
     added, short = store.add_recalibration_codings(project, scale_id, certified, plan, actor=actor)
-    return RecalibrationReport(rate.every, added, short)
+    return RecalibrationReport(rate.every, added, short, rate_changed=stored != rate)
 
 
 def _drift_checks(

@@ -15,7 +15,9 @@ The fields say what kind of data changed, not which rows:
 - ``assignments``: which codings exist and who codes them (plans, training,
   master codings, recalibration);
 - ``codings``: the state, scores, notes or reopen permission of existing codings;
-- ``certification``: certification settings, criteria and the lead's overrides;
+- ``certification``: certification settings, criteria and the lead's overrides, and
+  the codings certification rests on (master, training and drift-check codings, which
+  also set ``assignments``);
 - ``consensus``: consensus scores;
 - ``pools``: the named rater pools, their members and their keep-apart marks.
 """

@@ -66,6 +66,8 @@ class DriftPoint:
     why: str | None = None
 
 
+X_TITLE = "window of double-coded sessions, in order of submission"
+
 _LINE = QColor("#1d4ed8")
 _AXIS = QColor("#6b7280")
 _UNDEFINED = QColor("#9ca3af")
@@ -79,23 +81,40 @@ class DriftChart(QWidget):
         self._points: list[DriftPoint] = []
         self._title = ""
         self._bands = True
+        self._x_title = X_TITLE
+        self._threshold: float | None = None
         self._empty_text = "Nothing to show yet."
         self.setMouseTracking(True)
         self.setMinimumSize(320, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def set_points(self, points: Sequence[DriftPoint], *, title: str, bands: bool) -> None:
+    def set_points(
+        self,
+        points: Sequence[DriftPoint],
+        *,
+        title: str,
+        bands: bool,
+        x_title: str = "",
+        threshold: float | None = None,
+    ) -> None:
         """Show ``points`` (one per window, in time order) under ``title``.
 
         Args:
             points: The windows.
             title: Says what is plotted (statistic and item).
             bands: Colour the background by the Koo & Li bands (for ICCs).
+            x_title: What a point is (default: a window of double-coded sessions).
+            threshold: A value to mark with a dashed line (a criterion), if any.
         """
         self._points = list(points)
         self._title = title
         self._bands = bands
+        self._x_title = x_title or X_TITLE
+        self._threshold = threshold
         self.update()
+
+    def threshold(self) -> float | None:
+        return self._threshold
 
     def clear(self, text: str) -> None:
         self._points, self._title, self._empty_text = [], "", text
@@ -177,6 +196,10 @@ class DriftChart(QWidget):
                 f"{tick:.2f}",
             )
             tick += 0.25
+        if self._threshold is not None:
+            y = self._y(rect, lo, hi, self._threshold)
+            painter.setPen(QPen(QColor("#b91c1c"), 1.5, Qt.PenStyle.DashLine))
+            painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
         painter.setPen(QPen(_AXIS, 1))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.drawLine(rect.bottomLeft(), rect.topLeft())
@@ -230,7 +253,7 @@ class DriftChart(QWidget):
         painter.drawText(
             QRectF(rect.left(), rect.bottom() + fm.height() + 4, rect.width(), fm.height() + 4),
             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
-            "window of double-coded sessions, in order of submission",
+            self._x_title,
         )
 
     def point_at(self, x: float) -> int | None:
@@ -245,7 +268,7 @@ class DriftChart(QWidget):
 
     def tooltip_text(self, i: int) -> str:
         p = self._points[i]
-        head = f"Window {p.label}: {p.detail}"
+        head = f"Window {p.label}: {p.detail}" if self._x_title == X_TITLE else p.detail
         if p.value is None:
             return f"{head}\nnot defined: {p.why or 'no data'}"
         ci = f" [{p.ci95[0]:.2f}, {p.ci95[1]:.2f}]" if p.ci95 is not None else ""

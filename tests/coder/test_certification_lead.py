@@ -44,7 +44,7 @@ def test_next_step_walks_the_lead_from_nothing_to_compared_raters(bare: Project)
     step = certification_overview(bare, "thabs").next_step()
     assert step is not None and "master coding" in step
     report = add_master_codings(bare, ["T1", "T2", "T3", "T4", "T5"], "thabs", "M")
-    assert report.changes == OpChanges(assignments=True)
+    assert report.changes == OpChanges(assignments=True, certification=True)
     assert list(report.codings) == ["T1", "T2", "T3", "T4", "T5"]
     step = certification_overview(bare, "thabs").next_step()
     assert step is not None and "enter the master codings" in step
@@ -56,7 +56,7 @@ def test_next_step_walks_the_lead_from_nothing_to_compared_raters(bare: Project)
         overview.next_step() == "Next, give the raters the master-coded training sessions to code."
     )
     trained = assign_training(bare, "thabs", ["A"])
-    assert trained.changes == OpChanges(assignments=True)
+    assert trained.changes == OpChanges(assignments=True, certification=True)
     assert trained.added == {"A": ["T1", "T2", "T3", "T4", "T5"]}
     step = certification_overview(bare, "thabs").next_step()
     assert step is not None and "as soon as they submit" in step

@@ -94,5 +94,8 @@ def test_relink_and_recalibration_reports_carry_their_changes() -> None:
 
     assert RelinkReport([("S1", "/audio/s1.wav")]).changes == OpChanges(sessions=True)
     assert RelinkReport([], ["S2"]).changes == OpChanges()
-    assert RecalibrationReport(5, {"A": ["S3"]}).changes == OpChanges(assignments=True)
+    assert RecalibrationReport(5, {"A": ["S3"]}).changes == OpChanges(
+        assignments=True, certification=True
+    )
+    assert RecalibrationReport(5, {}, rate_changed=True).changes == OpChanges(certification=True)
     assert RecalibrationReport(5, {"A": []}, {"A": 1}).changes == OpChanges()
