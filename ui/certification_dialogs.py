@@ -55,6 +55,7 @@ class _Dialog(QDialog):
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.setMinimumWidth(480)  # the explanation wraps at a readable width
 
     def ok_button(self) -> QPushButton:
         return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -207,6 +208,9 @@ class ChecklistDialog(_Dialog):
             item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
             self.list.addItem(item)
         self.body.addWidget(self.list, 1)
+        # Wide enough for the longest line, tall enough for a dozen.
+        self.list.setMinimumWidth(min(760, self.list.sizeHintForColumn(0) + 40))
+        self.list.setMinimumHeight(min(12, max(self.list.count(), 4)) * 22)
         self.finish_layout()
         self.list.itemChanged.connect(self._update)
         self._update()

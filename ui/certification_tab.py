@@ -513,14 +513,22 @@ class CertificationTab(QWidget):
         has_rater = self.selected_rater() is not None
         self.override_button.setEnabled(ready and has_rater)
         self.criterion_button.setEnabled(ready)
-        self.recalibrate_button.setEnabled(ready)
-        self.train_button.setEnabled(ready)
+        training = self.overview.training if self.overview is not None else ()
+        mastered = any(t.master_rater is not None for t in training)
+        self.train_button.setEnabled(mastered)
+        self.train_button.setToolTip("" if mastered else "Assign master codings first.")
+        certified = self.overview is not None and any(
+            s.state != "in_training" for s in self.overview.statuses.values()
+        )
+        self.recalibrate_button.setEnabled(mastered and certified)
+        self.recalibrate_button.setToolTip(
+            "" if mastered and certified else "Drift checks are for certified raters."
+        )
         enterable = self._master_to_enter() is not None
         self.enter_button.setEnabled(enterable)
         self.enter_button.setToolTip(
             "" if enterable else "Select a training session whose master coding is not submitted."
         )
-        training = self.overview.training if self.overview is not None else ()
         self.guide_master_button.setVisible(bool(training))
         self.guide_enter_button.setVisible(enterable)
         self.guide_train_button.setVisible(
@@ -756,7 +764,7 @@ class CertificationTab(QWidget):
                     self.project,
                     on,
                     True,
-                    done_text=f"{len(on)} session(s) now training sessions.",
+                    done_text=f"{_sessions(len(on))} now training sessions.",
                 )
             if off:
                 self._run(
@@ -764,7 +772,7 @@ class CertificationTab(QWidget):
                     self.project,
                     off,
                     False,
-                    done_text=f"{len(off)} session(s) no longer training sessions.",
+                    done_text=f"{_sessions(len(off))} no longer training sessions.",
                 )
 
         dialog.accepted.connect(done)
@@ -882,6 +890,10 @@ class CertificationTab(QWidget):
         self.master_window = None
         # The coding window's writes are the master's, not lead mutations: no broadcast.
         self.refresh(after_writes=True)
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session{'s' if n != 1 else ''}"
 
 
 def _enterable(record: TrainingSessionRecord) -> bool:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QCheckBox, QRadioButton
 
 from coder.certification import (
     add_master_coding,
@@ -113,6 +114,10 @@ def test_choosing_another_scale_recomputes(qtbot, app, runner, project) -> None:
 
 
 def _click(qtbot, widget) -> None:  # type: ignore[no-untyped-def]
+    if isinstance(widget, QRadioButton | QCheckBox):
+        # Only the indicator and the label take a click, not the width the layout gives.
+        qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(6, widget.height() // 2))
+        return
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
