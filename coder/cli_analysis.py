@@ -29,8 +29,11 @@ def cmd_assign(args: argparse.Namespace) -> int:
             numbers = tuple(int(n) for n in csv_list(args.session_numbers))
         except ValueError:
             raise InputError("--session-numbers takes whole numbers, e.g. 2,3") from None
+    scale_ids = list(args.scale)
     request = PlanRequest(
-        scale_id=args.scale,
+        scale_id=scale_ids[0],
+        # Repeated --scale: the scales planned together (same raters on every one).
+        with_scales=tuple(scale_ids[1:]),
         raters=tuple(csv_list(args.raters or "")),
         double=parse_double(args.double),
         stratify=tuple(csv_list(args.stratify)),
@@ -50,16 +53,23 @@ def cmd_assign(args: argparse.Namespace) -> int:
         plan = make_plan(project, request)
         plan_id = None if args.preview else save_plan(project, request, plan)
         # Placeholder anchor texts are said whenever the scale is planned.
-        warning = project.scale(request.scale_id).placeholder_warning()
+        found = (project.scale(scale_id).placeholder_warning() for scale_id in request.scale_ids)
+        warnings = [warning for warning in found if warning]
     summary = plan.summary()
+    together = {"scales": list(request.scale_ids)} if request.with_scales else {}
     if args.json:
-        print_json({**summary.as_dict(), "warnings": [warning] if warning else []})
+        print_json({**summary.as_dict(), **together, "warnings": warnings})
         return 0
-    if warning:
+    for warning in warnings:
         print(f"warning: {warning}")
     print(
         ("preview (not stored)" if plan_id is None else f"stored plan #{plan_id}")
-        + f" for {request.scale_id}: {summary.double_coded} double-coded session(s)"
+        + f" for {' + '.join(request.scale_ids)}: {summary.double_coded} double-coded session(s)"
+        + (
+            " (the same raters on every scale, coded in one listening)"
+            if request.with_scales
+            else ""
+        )
     )
     print("loads: " + ", ".join(f"{r}={n}" for r, n in summary.loads.items()))
     print(
@@ -220,7 +230,14 @@ def add_commands(sub: Commands) -> None:
 
     p = sub.add_parser("assign", help="plan who codes which session (stratified, double-coded)")
     p.add_argument("project")
-    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument(
+        "--scale",
+        required=True,
+        action="append",
+        metavar="ID",
+        help="the scale to plan; repeat it to plan several scales together (every session "
+        "gets the same raters on each, who code them in one listening)",
+    )
     p.add_argument("--raters", metavar="A,B,...", help="the plan's raters (or --pool)")
     p.add_argument(
         "--pool", metavar="NAME", help="take the plan's raters from this rater pool (pool add)"

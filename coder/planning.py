@@ -41,7 +41,14 @@ STRATA_KEYS = ("therapist", "patient", "phase", "session_number")
 
 @dataclass(frozen=True)
 class PlanRequest:
-    """The lead's inputs for a plan of one scale."""
+    """The lead's inputs for a plan of one scale, or of several planned together.
+
+    ``with_scales`` names further scales planned together with ``scale_id``
+    (``assign --scale A --scale B``): every session of the plan gets the same raters,
+    roles and queue positions on each of them, the rater codes them in one listening,
+    and each scale still has its own codings (so reliability and exports stay per
+    scale). The sessions are those every scale of the group applies to.
+    """
 
     scale_id: str
     raters: tuple[str, ...]
@@ -52,14 +59,21 @@ class PlanRequest:
     session_numbers: tuple[int, ...] = ()
     training: tuple[str, ...] = ()
     # Plan the sessions coded under an older version of the scale again under the
-    # newest one (see coder.store.plans.store_plan).
+    # newest one (see coder.store.plans.store_plans).
     recode: bool = False
     pool: str | None = None
+    with_scales: tuple[str, ...] = ()
+
+    @property
+    def scale_ids(self) -> tuple[str, ...]:
+        """The plan's scales: ``scale_id`` first, then those planned together with it."""
+        return (self.scale_id, *self.with_scales)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **({"pool": self.pool} if self.pool else {}),
             "scale": self.scale_id,
+            **({"with_scales": list(self.with_scales)} if self.with_scales else {}),
             "raters": list(self.raters),
             "double": self.double,
             "stratify": list(self.stratify),
@@ -95,7 +109,7 @@ def _eligible_sessions(
 ) -> tuple[list[PlanSession], list[str], list[NotCodable]]:
     """The sessions a plan may use, notes on the ones it leaves out, and those left out
     as not codable with the reason (:func:`coder.attrition.no_audio_reason`)."""
-    scale = project.scale(request.scale_id)
+    scales = [project.scale(scale_id) for scale_id in request.scale_ids]
     for key in request.stratify:
         if key not in STRATA_KEYS:
             raise InputError(f"cannot stratify by {key!r}; use any of: {', '.join(STRATA_KEYS)}")
@@ -106,13 +120,13 @@ def _eligible_sessions(
     for session in project.sessions():
         if request.session_numbers and session.session_number not in request.session_numbers:
             continue
-        if not scale.applies_to.matches(session.session_number):
+        if not all(scale.applies_to.matches(session.session_number) for scale in scales):
             continue
         reason = no_audio_reason(session.audio_status, session.audio_reason)
         if reason is not None:
             not_codable.append(NotCodable(session.key, reason))
             continue
-        short += window_shortfalls([session], [scale])
+        short += window_shortfalls([session], scales)
         chosen.append(PlanSession(session.key, _strata(session, request.stratify)))
     if not_codable:
         notes.append(
@@ -123,7 +137,12 @@ def _eligible_sessions(
         notes.append(f"short recording: {shortfall.session_id}: {shortfall.window.shortfall()}")
     if not chosen:
         raise InputError(
-            f"no session of the project fits scale {scale.id!r}"
+            "no session of the project fits "
+            + (
+                f"scale {scales[0].id!r}"
+                if len(scales) == 1
+                else f"every one of the scales {', '.join(s.id for s in scales)}"
+            )
             + (
                 f" and session numbers {list(request.session_numbers)}"
                 if request.session_numbers
@@ -174,8 +193,11 @@ def _excluded_raters(project: Project, request: PlanRequest) -> tuple[set[str], 
     pools = {p.name: p for p in list_pools(project)}
     scale_ids = {s.id for s in project.scales()}
     for other in request.exclude_pool_of:
-        if other == request.scale_id:
-            raise InputError("--exclude-pool-of names the scale being planned")
+        if other in request.scale_ids:
+            raise InputError(
+                "--exclude-pool-of names the scale being planned"
+                + (f" ({other})" if request.with_scales else "")
+            )
         if other in scale_ids:
             found = store.raters_coding(project, other)
             if not found:
@@ -202,22 +224,36 @@ def _excluded_raters(project: Project, request: PlanRequest) -> tuple[set[str], 
     return excluded, notes
 
 
-def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tuple[str, str]]]:
-    """The scale's codings as a Plan, and the (session, rater) pairs already started."""
-    # Master codings and certification / drift-check codings are not plan work.
-    rows, params = store.scale_codings(project, scale_id, leave_out_roles=UNPLANNED_ROLES)
-    if not rows:
+def _stored_plan(
+    project: Project, scale_ids: Sequence[str]
+) -> tuple[Plan | None, set[tuple[str, str]]]:
+    """The scales' codings as one Plan, and the (session, rater) pairs already started.
+
+    For scales planned together the plan is the union over them (the first scale's
+    role and queue position where several have the pair), and work started on any of
+    them counts as started: the group's raters of a session stay its raters.
+    """
+    latest: dict[tuple[str, str], store.StoredCoding] = {}
+    started: set[tuple[str, str]] = set()
+    params: dict[str, Any] = {}
+    for scale_id in scale_ids:
+        # Master codings and certification / drift-check codings are not plan work.
+        rows, scale_params = store.scale_codings(project, scale_id, leave_out_roles=UNPLANNED_ROLES)
+        params = params or scale_params
+        # One planned coding per (session, rater): a re-code under a newer version is
+        # the same assignment as the coding it re-codes.
+        own = {(row.session_key, row.rater): row for row in rows}
+        for key, row in own.items():
+            latest.setdefault(key, row)
+        started |= {
+            (row.session_key, row.rater) for row in rows if row.state != CodingStatus.NOT_STARTED
+        }
+    if not latest:
         return None, set()
-    # One planned coding per (session, rater): a re-code under a newer version is the
-    # same assignment as the coding it re-codes.
-    latest = {(row.session_key, row.rater): row for row in rows}
     codings = tuple(
         PlannedCoding(row.session_key, row.rater, row.role, row.queue_position)  # type: ignore[arg-type]
         for row in latest.values()
     )
-    started = {
-        (row.session_key, row.rater) for row in rows if row.state != CodingStatus.NOT_STARTED
-    }
     previous = Plan(
         codings=codings,
         relaxed=(),
@@ -229,8 +265,23 @@ def _stored_plan(project: Project, scale_id: str) -> tuple[Plan | None, set[tupl
     return previous, started
 
 
+def _check_group(project: Project, request: PlanRequest) -> None:
+    """Scales planned together: each known, none twice.
+
+    Raises:
+        InputError: a scale named twice, or one the project does not have.
+    """
+    seen: set[str] = set()
+    for scale_id in request.scale_ids:
+        if scale_id in seen:
+            raise InputError(f"--scale {scale_id} is given twice; name each scale once")
+        seen.add(scale_id)
+        project.scale(scale_id)  # raises naming the project's scales
+
+
 def make_plan(project: Project, request: PlanRequest) -> Plan:
     """Plan (or re-plan) a scale without storing anything: the preview."""
+    _check_group(project, request)
     request = _with_pool_raters(project, request)
     known = {r.code for r in project.raters()}
     unknown = [r for r in request.raters if r not in known]
@@ -242,20 +293,26 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
     if certification_required(project):
         # Real sessions go only to raters certified on the scale (or allowed by the
         # lead); the others keep just the plan's training sessions.
+        # Scales planned together: certified on every one of them.
         allowed = eligible_raters(project, request.scale_id, request.raters)
+        for other in request.with_scales:
+            also = set(eligible_raters(project, other, request.raters))
+            allowed = [rater for rater in allowed if rater in also]
         trainees = tuple(r for r in request.raters if r not in allowed)
         if not allowed:
             raise InputError(
-                f"no rater of the pool is certified on {request.scale_id} and the project "
+                f"no rater of the pool is certified on {' and '.join(request.scale_ids)} "
+                "and the project "
                 "requires certification; see session-coder certify status, or let a rater "
                 "code real sessions with session-coder certify override"
             )
         request = dataclasses.replace(request, raters=tuple(allowed))
     sessions, notes, not_codable = _eligible_sessions(project, request)
-    notes += _version_notes(project, request)
+    for scale_id in request.scale_ids:
+        notes += _version_notes(project, dataclasses.replace(request, scale_id=scale_id))
     excluded, exclusion_notes = _excluded_raters(project, request)
     notes += exclusion_notes
-    previous, started = _stored_plan(project, request.scale_id)
+    previous, started = _stored_plan(project, request.scale_ids)
     if previous is None:
         plan = plan_assignments(
             sessions,
@@ -290,7 +347,8 @@ def make_plan(project: Project, request: PlanRequest) -> Plan:
     if trainees:
         plan = _with_trainees(plan, trainees, request)
         notes.append(
-            f"certification: {', '.join(trainees)} not certified on {request.scale_id}: "
+            f"certification: {', '.join(trainees)} not certified on "
+            f"{' and '.join(request.scale_ids)}: "
             "no real sessions, training sessions only"
         )
     if notes:
@@ -350,21 +408,24 @@ def _strata(session: Any, keys: Sequence[str]) -> dict[str, str]:
 def save_plan(project: Project, request: PlanRequest, plan: Plan, *, actor: str = LEAD) -> int:
     """Store a plan: its codings replace the scale's unstarted ones, in one transaction.
 
+    Scales planned together (``request.with_scales``) are stored in the same
+    transaction, each with the same codings, linked as a group.
+
     Returns:
-        The stored plan's id.
+        The stored plan's id (of ``request.scale_id``'s plan for a group).
     """
     if request.pool and not request.raters:  # the params name the pool and its raters
         request = _with_pool_raters(project, request)
-    return store.store_plan(
+    return store.store_plans(
         project,
-        request.scale_id,
+        request.scale_ids,
         plan.codings,
         params=request.as_dict(),
         summary=plan.summary().as_dict(),
         keep_roles=UNPLANNED_ROLES,
         actor=actor,
         recode=request.recode,
-    )
+    )[0]
 
 
 class SavedPlan(NamedTuple):

@@ -14,7 +14,7 @@ Times are integer milliseconds. An offset is given in seconds (``90``, ``-30``,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -173,6 +173,37 @@ def session_window(
         end_ms=None if end is None else max(0, end + offset_ms),
         offset_ms=offset_ms,
         recording_ms=recording_ms,
+    )
+
+
+def group_window(windows: Sequence[SessionWindow]) -> SessionWindow:
+    """The one window a rater listens in when coding several scales of a session at once.
+
+    Scales planned together (:class:`coder.planning.PlanRequest` ``with_scales``) are
+    coded in one listening, but each keeps its own window: the player keeps to the
+    smallest span that holds every scale's window (from the earliest start to the
+    latest end; any whole-session scale makes it the whole session), and each scale's
+    notes and spans are still flagged against that scale's own window
+    (:meth:`SessionWindow.contains`), so "outside the window" keeps its meaning per
+    scale in the notes panel and the exports.
+
+    Raises:
+        ValueError: no window given.
+    """
+    if not windows:
+        raise ValueError("a group of scales has at least one window")
+    if len(windows) == 1:
+        return windows[0]
+    first = windows[0]
+    recording = first.recording_ms
+    if any(w.whole_session for w in windows):
+        return SessionWindow(0, None, 0, recording, whole_session=True)
+    ends = [w.end_ms for w in windows]
+    return SessionWindow(
+        start_ms=min(w.start_ms for w in windows),
+        end_ms=None if any(end is None for end in ends) else max(e for e in ends if e is not None),
+        offset_ms=first.offset_ms,
+        recording_ms=recording,
     )
 
 

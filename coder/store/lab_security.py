@@ -44,7 +44,8 @@ RATER_SCHEMA = "sc_rater"
 # What a rater's login may read and change, column by column.
 _RATER_CODING_READ = (
     "id, session_id, rater_id, scale_pk, queue_position, state, uncodable_reason, "
-    "uncodable_text, started_at, submitted_at, playhead_ms, reopen_allowed, queue_order"
+    "uncodable_text, started_at, submitted_at, playhead_ms, reopen_allowed, queue_order, "
+    "scale_group_id"
 )
 _RATER_CODING_WRITE = (
     "state, uncodable_reason, uncodable_text, started_at, submitted_at, playhead_ms, reopen_allowed"

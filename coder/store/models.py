@@ -131,6 +131,22 @@ class PlanRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class ScaleGroupRow(Base):
+    """Scales planned together (``assign --scale A --scale B``): for every session of
+    the plan the same raters code all of them, in one listening.
+
+    ``scales`` lists the scale ids in the order the lead gave them (the order of the
+    rater's tabs); the codings stay one per scale and name their group
+    (``codings.scale_group_id``).
+    """
+
+    __tablename__ = "scale_groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scales: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
 class CodingRow(Base):
     """One rater's coding of one session on one scale.
 
@@ -162,6 +178,9 @@ class CodingRow(Base):
     # The coding this one re-codes under a newer scale version (planned with --recode);
     # once finished it counts in that coding's place.
     recode_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The scales this coding is planned together with (None: planned alone); the
+    # rater's codings of the session with the same group open in one coding window.
+    scale_group_id: Mapped[int | None] = mapped_column(ForeignKey("scale_groups.id"), nullable=True)
 
 
 class RatingRow(Base):

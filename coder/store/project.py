@@ -113,6 +113,9 @@ class QueueEntry:
     position: int
     items_scored: int
     items_total: int
+    # The group of scales planned together that this coding belongs to (None: alone);
+    # the rater's codings of the session with the same group are coded in one window.
+    scale_group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -892,9 +895,41 @@ class RaterView:
                         coding.queue_order,
                         counts.get(coding.id, 0),
                         len(scale.items),
+                        coding.scale_group_id,
                     )
                 )
         return entries
+
+    def group_codings(self, coding_id: int) -> list[CodingId]:
+        """The codings opened together with one of this rater's codings: those of the
+        same session whose scales were planned together with its scale (the coding
+        itself among them), in the order they were planned; just ``[coding_id]`` for a
+        coding planned alone.
+
+        Raises:
+            InputError: the coding is not this rater's.
+        """
+        with self._project.store.read() as s:
+            row = self._own(s, coding_id)
+            if row.scale_group_id is None:
+                return [CodingId(row.id)]
+            rows = s.execute(
+                select(CodingRow.id, ScaleRow.scale_id)
+                .join(ScaleRow, ScaleRow.id == CodingRow.scale_pk)
+                .where(
+                    CodingRow.rater_id == self._rater_id,
+                    CodingRow.session_id == row.session_id,
+                    CodingRow.scale_group_id == row.scale_group_id,
+                )
+                .order_by(CodingRow.id)
+            ).all()
+        # One coding per scale: a re-code under a newer version stands for the coding
+        # it re-codes (and the coding asked for always stands for its scale).
+        own_scale = next(scale for coding, scale in rows if coding == row.id)
+        newest: dict[str, int] = {}
+        for coding, scale in rows:
+            newest[scale] = row.id if scale == own_scale else coding
+        return [CodingId(i) for i in sorted(newest.values())]
 
     def _own(self, s: DbSession, coding_id: int, *, lock: bool = False) -> CodingRow:
         return codings.own_coding(s, coding_id, rater_id=self._rater_id, rater=self.code, lock=lock)
