@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
 from coder import lead_passphrase
-from coder.coding_session import OpenedCoding, open_coding
+from coder.coding_groups import OpenedGroup, open_coding_group
 from coder.errors import CoderError
 from coder.packages import open_package
 from coder.store import credentials
@@ -84,6 +84,7 @@ class AppController(QObject):
         self.project_path: Path | None = None
         self.view: RaterView | None = None
         self.coding_window: CodingWindow | None = None
+        self._opening_coding = False  # a coding is being loaded (open_coding)
         self.lead_window: LeadWindow | None = None
         self.start_window = StartWindow(self.settings)
         self.start_window.open_project_requested.connect(self._ask_project)
@@ -248,9 +249,15 @@ class AppController(QObject):
     def open_coding(self, coding_id: int) -> None:
         if self.project is None or self.view is None or self.coding_window is not None:
             return
+        # One opening at a time: Enter on the queue can arrive twice (the table's
+        # activation and the window's Enter), and a second window must not follow.
+        if self._opening_coding:
+            return
+        self._opening_coding = True
         self.start_window.show_busy("Opening the session…")
+        # The coding, with the codings of the scales planned together with it.
         self.runner.read(
-            open_coding,
+            open_coding_group,
             self.project,
             self.view,
             coding_id,
@@ -259,11 +266,14 @@ class AppController(QObject):
         )
 
     def _on_open_failed(self, error: BaseException) -> None:
+        self._opening_coding = False
         self.start_window.show_problem("The session could not be opened.")
         show_error(self.start_window, error, title="Cannot open the session")
 
-    def _on_coding_loaded(self, opened: OpenedCoding) -> None:
-        assert self.project is not None and self.view is not None
+    def _on_coding_loaded(self, opened: OpenedGroup) -> None:
+        self._opening_coding = False
+        if self.project is None or self.view is None:  # the app closed meanwhile
+            return
         window = CodingWindow(
             self.project, self.view, opened, self.runner, self.settings, self.keymap
         )

@@ -1,4 +1,5 @@
-"""The rater workstation: one coding of one session on one scale.
+"""The rater workstation: one coding of one session on one scale, or the codings of
+scales planned together (issue 13, item 5), coded in one listening.
 
 Waveform and playback controls on top; the scoring panel and the notes below. Every
 action is a window-wide QAction (see ``ui/keymap.py``). The window holds a
@@ -6,6 +7,15 @@ action is a window-wide QAction (see ``ui/keymap.py``). The window holds a
 nothing here waits for the disk; a label beside Submit says when everything is saved.
 The window fits a 1366x768 laptop screen with its title bar and taskbar (the item list
 scrolls), and says so calmly when the computer has no sound output.
+
+Scales planned together (:mod:`coder.coding_groups`) open in one window: one tab per
+scale, each with its own scoring panel, notes and Submit, each tab a
+:class:`CodingSession` of its own coding (so each is saved and submitted through the
+same rules as a coding alone). The waveform shows the notes and spans of the scale on
+screen; the player keeps to the group's window
+(:func:`coder.session_window.group_window`: from the earliest start to the latest end
+of the scales' windows), while each scale's notes and spans are flagged against that
+scale's own window.
 """
 
 from __future__ import annotations
@@ -13,11 +23,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from platformdirs import user_cache_dir
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -30,6 +41,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -47,12 +59,14 @@ from coder.audio import (
 )
 from coder.certification import Feedback, load_feedback
 from coder.coding_data import CodingState
+from coder.coding_groups import OpenedGroup
 from coder.coding_rules import check_uncodable
 from coder.coding_session import CodingSession, OpenedCoding, open_coding
 from coder.errors import CoderError, InputError
 from coder.importer import relink_session_audio
 from coder.kinds import ItemKind
-from coder.scales import CHOICE_KINDS
+from coder.scales import CHOICE_KINDS, RatingScale
+from coder.session_window import SessionWindow, group_window
 from coder.store.project import Project, RaterView
 from ui.dialogs import Choice, choose_file, dialog_hub, show_error, show_message
 from ui.feedback_dialog import FeedbackDialog
@@ -109,6 +123,13 @@ def _load_peaks(path: str, sha256: str | None, cancelled: Callable[[], bool]) ->
     if sha256:
         return load_or_compute_peaks(path, sha256, peaks_cache_dir(), cancelled=cancelled)
     return compute_peaks(path, cancelled=cancelled)
+
+
+def short_scale_name(scale: RatingScale) -> str:
+    """A scale's name as a tab and a button show it: its abbreviation where the name
+    starts with one ("GHES - Global Homework Engagement Scale" -> "GHES")."""
+    head, sep, _rest = scale.name.partition(" - ")
+    return head if sep and head else scale.name
 
 
 class UncodableDialog(QDialog):
@@ -189,7 +210,11 @@ class UncodableDialog(QDialog):
 
 
 class CodingWindow(QMainWindow):
-    """The workstation for one coding. See the module docstring.
+    """The workstation for one coding, or a group of them. See the module docstring.
+
+    ``opened`` is one coding (:func:`coder.coding_session.open_coding`) or the codings
+    of scales coded together (:func:`coder.coding_groups.open_coding_group`).
+    ``session``, ``scoring`` and ``notes`` are those of the scale on screen.
 
     Signals:
         closed(): the window closed (the app shows the rater's queue again).
@@ -201,7 +226,7 @@ class CodingWindow(QMainWindow):
         self,
         project: Project,
         view: RaterView,
-        opened: OpenedCoding,
+        opened: OpenedCoding | OpenedGroup,
         runner: TaskRunner,
         settings: AppSettings,
         keymap: Keymap,
@@ -213,23 +238,31 @@ class CodingWindow(QMainWindow):
         self.runner = runner
         self.settings = settings
         self.keymap = keymap
-        self._opened = opened
-        state = opened.state
-        self.session = CodingSession(view, state, writer=self._write)
+        group = opened if isinstance(opened, OpenedGroup) else OpenedGroup((opened,))
+        self._group = group
+        # Every scale of a group codes the same session: its recording is the first's.
+        self._opened = group.codings[0]
+        state = self._opened.state
+        self.sessions = [
+            CodingSession(view, member.state, writer=partial(self._write, index))
+            for index, member in enumerate(group.codings)
+        ]
+        self._current = group.current
+        self.session = self.sessions[self._current]
         self._cancel_peaks = threading.Event()
         self._audio_problem = False
         self._write_problem = False
         self._closing = False
         self._pending_dialogs: list[Callable[[], QMessageBox]] = []
         self._dialog_open = False
-        self.setWindowTitle(f"{state.session_key} · {state.scale.name} — Session Coder")
+        self.setWindowTitle(f"{state.session_key} · {self._scale_names()} — Session Coder")
 
         self.player = Player(self)
         self.player.set_volume(settings.volume)
         self.waveform = WaveformView()
         # The session's window (the scale's, moved by the session's offset) is decided
         # in coder.session_window; the player, the waveform and the notes follow it.
-        window = state.window
+        window = self.listen_window
         if window.limits_playback:
             self.player.set_window(window.start_ms, window.end_ms, stay_inside=True)
             self.waveform.set_window(window.start_ms, window.end_ms)
@@ -240,13 +273,26 @@ class CodingWindow(QMainWindow):
             focus_home=self.focus_home,
             toggle_stay=self.toggle_stay_in_window,
         )
-        self.scoring = ScoringPanel(self.session, focus_home=self.focus_home)
-        self.notes = NotesPanel(
-            self.session, playhead=self.player.position, focus_home=self.focus_home
-        )
+        grouped = len(self.sessions) > 1
+        self.scoring_panels = [
+            ScoringPanel(
+                session,
+                focus_home=self.focus_home,
+                scale_label=short_scale_name(session.scale) if grouped else "",
+            )
+            for session in self.sessions
+        ]
+        self.notes_panels = [
+            NotesPanel(session, playhead=self.player.position, focus_home=self.focus_home)
+            for session in self.sessions
+        ]
+        self.scoring = self.scoring_panels[self._current]
+        self.notes = self.notes_panels[self._current]
+        self.scale_tabs: QTabWidget | None = None
         self._build_layout()
         self.help_overlay = HelpOverlay(keymap, self)
         self.actions_by_id = make_actions(self, keymap, self._handlers())
+        self.scale_actions: list[QAction] = []
         self._add_item_shortcuts()
         self._build_menus()
 
@@ -266,15 +312,17 @@ class CodingWindow(QMainWindow):
         self.player.failed.connect(self._on_player_failed)
         self.player.volume_changed.connect(self._on_player_volume_changed)
         self.waveform.seek_requested.connect(self._on_seek_requested)
-        self.scoring.seek_requested.connect(self._on_seek_requested)
-        self.scoring.span_toggle_requested.connect(self._toggle_span_of)
-        self.scoring.submit_requested.connect(self.submit)
-        self.scoring.uncodable_requested.connect(self.ask_uncodable)
-        self.notes.seek_requested.connect(self._on_seek_requested)
-        self.session.notes_changed.connect(self._on_notes_changed)
-        self.session.spans_changed.connect(self._on_spans_changed)
-        self.session.state_changed.connect(self._on_state_changed)
-        self.session.reset.connect(self._on_session_reset)
+        for index, session in enumerate(self.sessions):
+            scoring, notes = self.scoring_panels[index], self.notes_panels[index]
+            scoring.seek_requested.connect(self._on_seek_requested)
+            scoring.span_toggle_requested.connect(self._toggle_span_of)
+            scoring.submit_requested.connect(self.submit)
+            scoring.uncodable_requested.connect(self.ask_uncodable)
+            notes.seek_requested.connect(self._on_seek_requested)
+            session.notes_changed.connect(partial(self._on_member_notes_changed, index))
+            session.spans_changed.connect(partial(self._on_member_spans_changed, index))
+            session.state_changed.connect(partial(self._on_member_state_changed, index))
+            session.reset.connect(partial(self._on_member_reset, index))
         self._on_notes_changed()
         self._on_spans_changed("")
         self._on_state_changed(self.session.state)
@@ -294,12 +342,12 @@ class CodingWindow(QMainWindow):
         state = self._opened.state
         self.title_label = QLabel(
             f"<span style='font-size:13pt;'><b>Session {state.session_key}</b></span>"
-            f"&nbsp;&nbsp;<span style='color:#4b5563;'>{state.scale.name}</span>"
+            f"&nbsp;&nbsp;<span style='color:#4b5563;'>{self._scale_names()}</span>"
         )
         header.addWidget(self.title_label, 1)
         # A recording that ends before the coding window does: said at once, in the
         # header (one line; the full sentence is the tooltip and a status message).
-        window = state.window
+        window = self.listen_window
         shortfall = window.shortfall()
         self.window_notice = QLabel(
             f"Short recording: ends at {format_ms(window.recording_ms or 0)}, "
@@ -338,18 +386,92 @@ class CodingWindow(QMainWindow):
         self.waveform.setMaximumHeight(190)
         layout.addWidget(self.waveform, 2)
         layout.addWidget(self.transport)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.scoring)
-        splitter.addWidget(self.notes)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([780, 520])
-        splitter.setChildrenCollapsible(False)
-        layout.addWidget(splitter, 5)
+        splitters = []
+        for scoring, notes in zip(self.scoring_panels, self.notes_panels, strict=True):
+            splitter = QSplitter(Qt.Orientation.Horizontal)
+            splitter.addWidget(scoring)
+            splitter.addWidget(notes)
+            splitter.setStretchFactor(0, 3)
+            splitter.setStretchFactor(1, 2)
+            splitter.setSizes([780, 520])
+            splitter.setChildrenCollapsible(False)
+            splitters.append(splitter)
+        if len(splitters) == 1:
+            layout.addWidget(splitters[0], 5)
+        else:
+            # Scales coded together: a tab per scale, each its own coding.
+            self.scale_tabs = QTabWidget()
+            self.scale_tabs.setDocumentMode(True)
+            self.scale_tabs.tabBar().setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            for index, splitter in enumerate(splitters):
+                self.scale_tabs.addTab(splitter, self._tab_text(index))
+                self.scale_tabs.setTabToolTip(index, self.sessions[index].scale.name)
+            self.scale_tabs.setCurrentIndex(self._current)
+            self.scale_tabs.currentChanged.connect(self._on_scale_tab_changed)
+            layout.addWidget(self.scale_tabs, 5)
         self.setCentralWidget(central)
         # The save state lives beside Submit; the status bar keeps the passing messages.
         self.save_label = self.scoring.save_state
         self.statusBar()
+
+    # ------------------------------------------------------------------ scales
+
+    @property
+    def listen_window(self) -> SessionWindow:
+        """The window the player keeps to: the coding's, or the group's
+        (:func:`coder.session_window.group_window`)."""
+        return group_window([session.window for session in self.sessions])
+
+    def _scale_names(self) -> str:
+        return " + ".join(session.scale.name for session in self.sessions)
+
+    def _tab_text(self, index: int) -> str:
+        session = self.sessions[index]
+        state = STATE_LABELS.get(session.state, session.state)
+        return f"{short_scale_name(session.scale)} · {state}"
+
+    def show_scale(self, index: int) -> None:
+        """Show the scale at ``index`` of the group (its tab)."""
+        if self.scale_tabs is not None:
+            self.scale_tabs.setCurrentIndex(index % len(self.sessions))
+
+    def _next_scale(self, step: int) -> None:
+        self.show_scale(self._current + step)
+
+    @Slot(int)
+    def _on_scale_tab_changed(self, index: int) -> None:
+        self.notes.flush()
+        self.scoring.flush()
+        self._current = index
+        self.session = self.sessions[index]
+        self.scoring = self.scoring_panels[index]
+        self.notes = self.notes_panels[index]
+        self._on_session_reset()
+        self.focus_home()
+
+    def _select_item_of(self, index: int, item_id: str) -> None:
+        self.show_scale(index)
+        self.scoring.select_item(item_id)
+
+    def _on_member_notes_changed(self, index: int) -> None:
+        if index == self._current:
+            self._on_notes_changed()
+
+    def _on_member_spans_changed(self, index: int, item_id: str) -> None:
+        if index == self._current:
+            self._on_spans_changed(item_id)
+
+    def _on_member_state_changed(self, index: int, state: str) -> None:
+        if self.scale_tabs is not None:
+            self.scale_tabs.setTabText(index, self._tab_text(index))
+        if index == self._current:
+            self._on_state_changed(state)
+
+    def _on_member_reset(self, index: int) -> None:
+        if self.scale_tabs is not None:
+            self.scale_tabs.setTabText(index, self._tab_text(index))
+        if index == self._current:
+            self._on_session_reset()
 
     def fit_to_screen(self) -> None:
         """Take the preferred size, or less so the whole window is on its screen.
@@ -393,9 +515,10 @@ class CodingWindow(QMainWindow):
             "span_toggle": self._guarded(lambda: self._span(None)),
             "span_start": self._guarded(lambda: self._span(True)),
             "span_stop": self._guarded(lambda: self._span(False)),
-            "next_item": self.scoring.next_item,
-            "prev_item": self.scoring.previous_item,
-            "clear_score": self._guarded(self.scoring.clear_current),
+            # The scale on screen at the time of the key (a group has one per tab).
+            "next_item": lambda: self.scoring.next_item(),
+            "prev_item": lambda: self.scoring.previous_item(),
+            "clear_score": self._guarded(lambda: self.scoring.clear_current()),
             "uncodable": self.ask_uncodable,
             "submit": self.submit,
             "help": self.show_help,
@@ -409,7 +532,24 @@ class CodingWindow(QMainWindow):
     def _add_item_shortcuts(self) -> None:
         """Keys the scale gives its items select them (unless the keymap uses the key)."""
         taken = {s.toString() for action in self.actions_by_id.values() for s in action.shortcuts()}
-        for item in self.session.scale.items:
+        if len(self.sessions) > 1:
+            # Scales coded together: Ctrl+PgDown / Ctrl+PgUp show the next / previous one.
+            for text, keys, step in (
+                ("Next scale", "Ctrl+PgDown", 1),
+                ("Previous scale", "Ctrl+PgUp", -1),
+            ):
+                action = QAction(text, self)
+                action.setShortcut(QKeySequence(keys))
+                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                action.triggered.connect(partial(self._next_scale, step))
+                self.addAction(action)
+                self.scale_actions.append(action)
+                taken.update(k.toString() for k in action.shortcuts())
+        for index, session in enumerate(self.sessions):
+            self._add_scale_item_shortcuts(index, session.scale, taken)
+
+    def _add_scale_item_shortcuts(self, index: int, scale: RatingScale, taken: set[str]) -> None:
+        for item in scale.items:
             if not item.shortcut:
                 continue
             try:
@@ -423,7 +563,7 @@ class CodingWindow(QMainWindow):
             action = QAction(f"Go to item: {item.label}", self)
             action.setShortcut(keys[0])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(lambda _c=False, i=item.id: self.scoring.select_item(i))
+            action.triggered.connect(partial(self._select_item_of, index, item.id))
             self.addAction(action)
             taken.add(keys[0].toString())
 
@@ -455,31 +595,39 @@ class CodingWindow(QMainWindow):
 
     # ------------------------------------------------------------------ after open
 
+    def _show_scale_changed(self, opened: OpenedCoding) -> QMessageBox:
+        state = opened.state
+        return show_message(
+            self,
+            "The scale has changed",
+            f"The lab lead has updated “{state.scale.name}” to version "
+            f"{opened.newest_scale_version} since this coding was assigned.",
+            details=f"This coding keeps version {state.scale.version}, the one it was "
+            "assigned with, so your scores keep their meaning. There is nothing "
+            "you need to do.",
+            on_choice=self._next_dialog,
+        )
+
     @Slot()
     def _after_open(self) -> None:
         if self._closing:  # closed before the event loop came round
             return
-        state = self._opened.state
-        if self._opened.newest_scale_version > state.scale.version:
-            self._queue_dialog(
-                lambda: show_message(
-                    self,
-                    "The scale has changed",
-                    f"The lab lead has updated “{state.scale.name}” to version "
-                    f"{self._opened.newest_scale_version} since this coding was assigned.",
-                    details=f"This coding keeps version {state.scale.version}, the one it was "
-                    "assigned with, so your scores keep their meaning. There is nothing "
-                    "you need to do.",
-                    on_choice=self._next_dialog,
-                )
-            )
+        for opened in self._group.codings:
+            if opened.newest_scale_version > opened.state.scale.version:
+                self._queue_dialog(partial(self._show_scale_changed, opened))
         if self.window_notice.isVisible():
             self.statusBar().showMessage(self.window_notice.toolTip(), 15000)
         self._load_audio()
         self.focus_home()
 
+    @property
+    def _audio_session(self) -> CodingSession:
+        """The coding whose stored recording the window plays (the group's first: every
+        scale of a group codes the same session)."""
+        return self.sessions[0]
+
     def _load_audio(self) -> None:
-        state = self.session.coding
+        state = self._audio_session.coding
         if not state.audio_path:
             self._audio_failed(
                 AudioMissingError("no recording is linked to this session in the project")
@@ -521,15 +669,15 @@ class CodingWindow(QMainWindow):
         if self._audio_problem:
             return
         self._audio_problem = True
-        key = self.session.session_key
+        key = self._audio_session.session_key
         self.waveform.set_message("No recording to show")
         uncodable = (
             "If it cannot be fixed, mark the session uncodable with the reason "
             "“Audio failure” (Ctrl+U)."
         )
         if isinstance(error, AudioMissingError):
-            path = self.session.coding.audio_path
-            can_locate = bool(path) and bool(self.session.coding.sha256)
+            path = self._audio_session.coding.audio_path
+            can_locate = bool(path) and bool(self._audio_session.coding.sha256)
             details = (
                 "It may have been moved, renamed, or be on a drive that is not connected. "
                 + (
@@ -617,12 +765,12 @@ class CodingWindow(QMainWindow):
         self._next_dialog(key)
 
     def locate_audio(self) -> None:
-        path = self.session.coding.audio_path or ""
+        path = self._audio_session.coding.audio_path or ""
         folder = str(Path(path).parent) if path and Path(path).parent.is_dir() else ""
         patterns = " ".join(f"*{ext}" for ext in sorted(AUDIO_EXTENSIONS))
         choose_file(
             self,
-            f"Find the recording of session {self.session.session_key}",
+            f"Find the recording of session {self._audio_session.session_key}",
             name_filter=f"Audio files ({patterns});;All files (*)",
             directory=folder,
             on_chosen=self.relink_to,
@@ -630,13 +778,13 @@ class CodingWindow(QMainWindow):
 
     def relink_to(self, chosen: str) -> None:
         """Check a chosen file against the stored fingerprint and use it (in the worker)."""
-        state = self.session.coding
+        state = self._audio_session.coding
         self.statusBar().showMessage("Checking the file you chose…")
         self.runner.read(
             relink_chosen_file,
             self.project,
             self.view,
-            self.session.coding_id,
+            self._audio_session.coding_id,
             state.sha256,
             Path(chosen),
             on_done=self._on_relinked,
@@ -647,7 +795,13 @@ class CodingWindow(QMainWindow):
         if self._closing:
             return
         self._opened = opened
-        self.session.replace_state(opened.state)
+        self._audio_session.replace_state(opened.state)
+        for index, session in enumerate(self.sessions[1:], 1):  # the same recording
+            self.runner.read(
+                self.view.coding,
+                session.coding_id,
+                on_done=partial(self._on_reloaded, index),
+            )
         self.statusBar().showMessage("Found the recording; it will be used from now on.", 8000)
         self._load_audio()
 
@@ -684,29 +838,41 @@ class CodingWindow(QMainWindow):
 
     # ------------------------------------------------------------------ writing
 
-    def _write(self, fn: Callable[[], None]) -> None:
-        self.scoring.show_save_state("Saving…")
-        self.runner.write(fn, on_done=self._on_write_done, on_error=self._on_write_failed)
+    def _write(self, index: int, fn: Callable[[], None]) -> None:
+        """The writer of the coding at ``index`` of the window (the storage worker)."""
+        self._show_save_state("Saving…")
+        self.runner.write(
+            fn, on_done=self._on_write_done, on_error=partial(self._on_write_failed, index)
+        )
+
+    def _show_save_state(self, text: str) -> None:
+        # One worker writes every scale's coding: the state is the window's.
+        for panel in self.scoring_panels:
+            panel.show_save_state(text)
 
     def _on_write_done(self, _result: object) -> None:
         if self.runner.pending_writes == 0:
-            self.scoring.show_save_state(SAVED_TEXT)
+            self._show_save_state(SAVED_TEXT)
 
-    def _on_write_failed(self, error: BaseException) -> None:
-        self.scoring.show_save_state("Not saved")
+    def _on_write_failed(self, index: int, error: BaseException) -> None:
+        self._show_save_state("Not saved")
         if self._write_problem or self._closing:
             return
         self._write_problem = True
         show_error(self, error, title="Not saved", on_choice=self._after_write_problem)
         # Show what the store really holds.
-        self.runner.read(self.view.coding, self.session.coding_id, on_done=self._on_reloaded)
+        self.runner.read(
+            self.view.coding,
+            self.sessions[index].coding_id,
+            on_done=partial(self._on_reloaded, index),
+        )
 
     def _after_write_problem(self, _key: str) -> None:
         self._write_problem = False
 
-    def _on_reloaded(self, state: CodingState) -> None:
+    def _on_reloaded(self, index: int, state: CodingState) -> None:
         if not self._closing:
-            self.session.replace_state(state)
+            self.sessions[index].replace_state(state)
             # The label keeps saying "Not saved" until a later write commits: the change
             # that failed (e.g. StorageLostError) is not on disk, whatever the reload shows.
 
@@ -846,7 +1012,7 @@ class CodingWindow(QMainWindow):
         show_message(
             self,
             "Submit this coding?",
-            f"Submit your coding of session {self.session.session_key}?",
+            f"Submit {self._coding_words(self.session)} of session {self.session.session_key}?",
             details="After submitting you cannot change it; the lab lead can reopen it if needed.",
             icon="question",
             choices=[
@@ -854,32 +1020,57 @@ class CodingWindow(QMainWindow):
                 Choice("cancel", "Not yet", QMessageBox.ButtonRole.RejectRole),
             ],
             default="submit",
-            on_choice=self._on_submit_choice,
+            # The coding on screen now, also if the rater switches scales meanwhile.
+            on_choice=partial(self._on_submit_choice, self._current),
         )
 
-    def _on_submit_choice(self, key: str) -> None:
+    def _coding_words(self, session: CodingSession) -> str:
+        """ "your coding", or in a group "your GHES coding"."""
+        if len(self.sessions) > 1:
+            return f"your {short_scale_name(session.scale)} coding"
+        return "your coding"
+
+    def _on_submit_choice(self, index: int, key: str) -> None:
         if key != "submit":
             self.focus_home()
             return
+        session = self.sessions[index]
         try:
-            self.session.submit()
+            session.submit()
         except CoderError as exc:
             show_error(self, exc)
             return
-        self.player.pause()
         # A read in the storage worker runs after the submit write queued just now.
         self.runner.read(
             load_feedback,
             self.project,
             self.view.code,
-            self.session.coding_id,
+            session.coding_id,
             on_done=self._on_feedback_loaded,
             on_error=self._on_feedback_failed,
         )
+        done = f"{self._coding_words(session)[0].upper()}{self._coding_words(session)[1:]}"
+        still = [i for i, other in enumerate(self.sessions) if other.editable]
+        if still:
+            # Scales coded together: the rater goes on listening for the others.
+            names = ", ".join(short_scale_name(self.sessions[i].scale) for i in still)
+            show_message(
+                self,
+                "Submitted",
+                f"{done} of session {session.session_key} is submitted. Still to do: {names}.",
+                choices=[
+                    Choice("next", f"Go to {short_scale_name(self.sessions[still[0]].scale)}"),
+                    Choice("queue", "Back to my queue", QMessageBox.ButtonRole.RejectRole),
+                ],
+                default="next",
+                on_choice=partial(self._after_submit_in_group, still[0]),
+            )
+            return
+        self.player.pause()
         show_message(
             self,
             "Submitted",
-            f"Your coding of session {self.session.session_key} is submitted. Thank you.",
+            f"{done} of session {session.session_key} is submitted. Thank you.",
             choices=[
                 Choice("queue", "Back to my queue"),
                 Choice("stay", "Stay here", QMessageBox.ButtonRole.RejectRole),
@@ -887,6 +1078,13 @@ class CodingWindow(QMainWindow):
             default="queue",
             on_choice=lambda key: self.close() if key == "queue" else self.focus_home(),
         )
+
+    def _after_submit_in_group(self, next_index: int, key: str) -> None:
+        if key == "queue":
+            self.close()
+            return
+        self.show_scale(next_index)
+        self.focus_home()
 
     def _on_feedback_loaded(self, feedback: Feedback | None) -> None:
         if feedback is None:  # not a training session, or no finished master coding
@@ -908,7 +1106,8 @@ class CodingWindow(QMainWindow):
     @Slot(int)
     def _on_player_position_changed(self, position: int) -> None:
         self.waveform.set_playhead(position)
-        self.session.set_playhead(position)
+        for session in self.sessions:
+            session.set_playhead(position)
         if not self.player.is_playing() and self.player.is_loaded:
             self._playhead_settle.start()
 
@@ -932,13 +1131,14 @@ class CodingWindow(QMainWindow):
             return
         if not player.stays_in_window():
             player.set_stay_in_window(True)
-            self.session.return_to_window(player.position())
+            for session in self.sessions:  # each coding's history says so
+                session.return_to_window(player.position())
             self.statusBar().showMessage("Back inside the coding window.", 4000)
             return
         show_message(
             self,
             "Listen outside the coding window?",
-            f"The coding window of this session is {self.session.window.describe()}.",
+            f"The coding window of this session is {self.listen_window.describe()}.",
             details=(
                 "Only the window is rated. Leaving it is recorded in this coding's history, "
                 "and notes or spans you mark outside it are flagged for the lab lead. "
@@ -956,7 +1156,8 @@ class CodingWindow(QMainWindow):
     def _on_leave_window_choice(self, key: str) -> None:
         if key == "leave":
             self.player.set_stay_in_window(False)
-            self.session.leave_window(self.player.position())
+            for session in self.sessions:
+                session.leave_window(self.player.position())
             self.statusBar().showMessage(
                 "Outside the coding window: recorded. Press W to go back inside.", 6000
             )
@@ -967,7 +1168,8 @@ class CodingWindow(QMainWindow):
         self.player.seek(position)
 
     def _save_playhead(self) -> None:
-        self.session.save_playhead()
+        for session in self.sessions:
+            session.save_playhead()
 
     def _on_notes_changed(self) -> None:
         self.waveform.set_notes([n.position_ms for n in self.session.notes()])
@@ -1009,15 +1211,19 @@ class CodingWindow(QMainWindow):
         self._playhead_settle.stop()
         # A note being typed is committed now (Qt sends no focus-out when the window is
         # not active, so moving the focus home alone is not enough).
-        self.notes.flush()
+        for notes in self.notes_panels:
+            notes.flush()
         self.focus_home()
-        self.scoring.flush()
+        for scoring in self.scoring_panels:
+            scoring.flush()
         self.player.pause()
-        self.session.set_playhead(self.player.position())
-        self.session.save_playhead()
+        for session in self.sessions:
+            session.set_playhead(self.player.position())
+            session.save_playhead()
         self.player.unload()
-        self.scoring.detach()
-        self.notes.detach()
+        for scoring, notes in zip(self.scoring_panels, self.notes_panels, strict=True):
+            scoring.detach()
+            notes.detach()
         # Closing is the one moment the UI may wait for the disk: the last writes must
         # be in the store before the window (and perhaps the app) goes away.
         self.runner.wait_for_writes()

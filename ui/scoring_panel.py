@@ -71,8 +71,11 @@ class ScoringPanel(QWidget):
         session: CodingSession,
         *,
         focus_home: Callable[[], None],
+        scale_label: str = "",
         parent: QWidget | None = None,
     ) -> None:
+        """``scale_label`` names the scale on the buttons, for a window that codes several
+        scales of the session together (each has its own panel, submitted on its own)."""
         super().__init__(parent)
         self.session = session
         scale = session.scale
@@ -149,11 +152,15 @@ class ScoringPanel(QWidget):
         self.save_state.setObjectName("saved")
         self.save_state.setToolTip("Every change is saved as you make it.")
         row.addWidget(self.save_state)
-        self.uncodable_button = QPushButton("Mark uncodable…")
+        self.uncodable_button = QPushButton(
+            f"Mark {scale_label} uncodable…" if scale_label else "Mark uncodable…"
+        )
         self.uncodable_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.uncodable_button.setToolTip("The session cannot be coded (Ctrl+U)")
         self.uncodable_button.clicked.connect(self.uncodable_requested)
-        self.submit_button = QPushButton("Submit  (Ctrl+Enter)")
+        self.submit_button = QPushButton(
+            f"Submit {scale_label}  (Ctrl+Enter)" if scale_label else "Submit  (Ctrl+Enter)"
+        )
         self.submit_button.setObjectName("submit")
         self.submit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.submit_button.clicked.connect(self.submit_requested)

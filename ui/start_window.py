@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coder.kinds import FINISHED_STATUSES
+from coder.coding_groups import QueueLine, queue_lines
 from coder.store.project import LEAD, QueueEntry
 from ui.dialogs import dialog_hub
 from ui.rows_table_model import RowsTableModel
@@ -242,42 +242,43 @@ class StartWindow(QMainWindow):
 
     def _fill_queue(self, keep: int | None = None) -> None:
         """Fill the table; select coding ``keep`` if shown, else the first unfinished."""
-        entries = self._entries
+        # Scales planned together are one line: one listening codes them all.
+        lines = queue_lines(self._entries)
         hide = self.hides_finished()
         # The number is the place in the whole queue: hiding never renumbers.
         shown = [
-            (number, e)
-            for number, e in enumerate(entries, 1)
-            if not (hide and e.state in FINISHED_STATUSES)
+            (number, line)
+            for number, line in enumerate(lines, 1)
+            if not (hide and line.finished == line.scales)
         ]
         rows = [
             (
                 number,
-                e.session_key,
-                e.scale_name,
-                STATE_LABELS.get(e.state, e.state),
-                f"{e.items_scored} / {e.items_total}",
+                line.session_key,
+                " + ".join(line.scale_names),
+                _line_state(line),
+                f"{line.items_scored} / {line.items_total}",
             )
-            for number, e in shown
+            for number, line in shown
         ]
-        self.queue_model.set_rows(rows, [int(e.coding_id) for _n, e in shown])
-        done = sum(1 for e in entries if e.state in FINISHED_STATUSES)
-        if not entries:
+        self.queue_model.set_rows(rows, [line.coding_id for _n, line in shown])
+        done = sum(1 for line in lines if line.finished == line.scales)
+        if not lines:
             status = "No sessions assigned to you yet."
         elif hide and done:
-            status = f"{done} of {len(entries)} finished (hidden)."
+            status = f"{done} of {len(lines)} finished (hidden)."
             if not shown:
                 status += " Everything is finished: untick “Hide finished” to see it."
         else:
-            status = f"{done} of {len(entries)} finished."
+            status = f"{done} of {len(lines)} finished."
         self.queue_status.setText(status)
         self.open_coding_button.setEnabled(bool(shown))
         if shown:
-            ids = [int(e.coding_id) for _n, e in shown]
+            ids = [line.coding_id for _n, line in shown]
             row = ids.index(keep) if keep in ids else None
             if row is None:
                 row = next(
-                    (i for i, (_n, e) in enumerate(shown) if e.state not in FINISHED_STATUSES), 0
+                    (i for i, (_n, line) in enumerate(shown) if line.finished < line.scales), 0
                 )
             self.queue_table.selectRow(row)
 
@@ -339,3 +340,11 @@ class StartWindow(QMainWindow):
     def _on_queue_activated(self, index: QModelIndex) -> None:
         if index.isValid():
             self.coding_chosen.emit(int(self.queue_model.payload(index.row())))
+
+
+def _line_state(line: QueueLine) -> str:
+    """A queue line's state in words; scales coded together say how many are finished."""
+    text = STATE_LABELS.get(line.state, line.state)
+    if line.scales > 1 and 0 < line.finished < line.scales:
+        text += f" ({line.finished} of {line.scales} scales finished)"
+    return text

@@ -21,7 +21,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 import ui
-from coder.coding_session import open_coding
+from coder.coding_groups import open_coding_group
 from coder.store.project import Project
 from tests.ui.helpers import BuiltProject, build_project
 from ui.app import make_application
@@ -131,7 +131,8 @@ def make_window(qtbot, runner, settings, gui_queries):  # type: ignore[no-untype
         project = Project.open(built.path)
         view = project.rater_view(rater)
         with gui_queries.allowed():  # the app loads the coding in a worker (AppController)
-            opened_coding = open_coding(project, view, built.codings[session])
+            # With the codings of the scales planned together with it, as the app opens it.
+            opened_coding = open_coding_group(project, view, built.codings[session])
         window = CodingWindow(
             project,
             view,
