@@ -624,7 +624,10 @@ class PlanPanel(QWidget):
         self.save_button.setEnabled(True)
         self.result_title.setText("<b>The plan could not be made.</b>")
         if isinstance(error, InputError):
-            self.input_problem.setText(as_sentence(str(error)))
+            message = as_sentence(str(error))
+            self.input_problem.setText(message)
+            # The inputs may be scrolled: say why where the result goes, always in view.
+            self.result_title.setText(f"<b>The plan could not be made:</b> {_escape(message)}")
         else:
             show_error(self, error)
 

@@ -130,6 +130,7 @@ def test_the_plans_tab_draws_raters_from_a_pool_and_refuses_mixed_teams(
         qtbot.mouseClick(plans.preview_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "separate coder teams" in plans.input_problem.text(), timeout=10_000)
     assert "team-a: A, B, C" in plans.input_problem.text()
+    assert "separate coder teams" in plans.result_title.text()  # also where results show
 
     # Drawing the raters from team-a: its raters are ticked, the list is read only.
     plans.pool_combo.setCurrentIndex(plans.pool_combo.findData("team-a"))
