@@ -216,6 +216,16 @@ class PlanPanel(QWidget):
         self.scale_notes.setStyleSheet("color: #9a3412;")
         self.scale_notes.setVisible(False)
         form.addRow(self.scale_notes)
+        # Scales planned together (assign --scale A --scale B): the same raters on each,
+        # coded in one listening; each scale keeps its own codings.
+        self.together_list = QListWidget()
+        self.together_list.setMaximumHeight(4 * (self.fontMetrics().height() + 10) + 4)
+        self.together_list.setToolTip(
+            "Ticked scales are planned with this one: every session gets the same raters "
+            "on each, who code them in one listening (each scale keeps its own codings, "
+            "reliability and exports)"
+        )
+        form.addRow("Plan together\nwith", self.together_list)
         self.pool_combo = QComboBox()
         self.pool_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -471,6 +481,24 @@ class PlanPanel(QWidget):
             )
         self.pool_combo.setCurrentIndex(max(0, self.pool_combo.findData(params.get("pool"))))
         self._on_pool_changed(self.pool_combo.currentIndex())
+        # A stored group plan names its first scale and the others (with_scales).
+        together = {params.get("scale"), *params.get("with_scales", ())} - {state.scale_id}
+        self.together_list.clear()
+        for scale in state.scales:
+            if scale.id == state.scale_id:
+                continue
+            item = QListWidgetItem(scale.id)
+            item.setToolTip(scale.name)
+            item.setData(Qt.ItemDataRole.UserRole, scale.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if scale.id in together else Qt.CheckState.Unchecked
+            )
+            self.together_list.addItem(item)
+        if self.together_list.count() == 0:
+            none = QListWidgetItem("(no other scale in the project)")
+            none.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.together_list.addItem(none)
         apart = set(params.get("exclude_pool_of", ()))
         self.exclude_list.clear()
         for found in state.pools:
@@ -560,11 +588,8 @@ class PlanPanel(QWidget):
         else:
             double = int(self.double_spin.value())
         stratify = tuple(k for k in STRATA_KEYS if self.strata_checks[k].isChecked())
-        apart = tuple(
-            str(self.exclude_list.item(i).data(Qt.ItemDataRole.UserRole))
-            for i in range(self.exclude_list.count())
-            if self.exclude_list.item(i).checkState() == Qt.CheckState.Checked
-        )
+        apart = _ticked(self.exclude_list)
+        together = _ticked(self.together_list)
         training = tuple(
             dict.fromkeys(t for t in re.split(r"[,\s;]+", self.training_edit.text()) if t)
         )
@@ -579,6 +604,7 @@ class PlanPanel(QWidget):
             training=training,
             recode=self.recode_check.isChecked(),
             pool=pool,
+            with_scales=together,
         )
 
     def _checked_request(self) -> PlanRequest | None:
@@ -613,7 +639,7 @@ class PlanPanel(QWidget):
         self._show_summary(
             summary,
             request.stratify,
-            f"<b>Preview — not saved.</b> {len(plan.sessions)} sessions, "
+            f"<b>Preview — not saved.</b>{_together_words(request)} {len(plan.sessions)} sessions, "
             f"{summary.double_coded} double-coded, seed {request.seed}. "
             "Press <i>Save plan</i> to store it.",
         )
@@ -642,7 +668,7 @@ class PlanPanel(QWidget):
             show_message(
                 self,
                 "Replace the plan?",
-                f"Replace the plan in force for {request.scale_id}?",
+                f"Replace the plan in force for {' + '.join(request.scale_ids)}?",
                 details="Codings not yet started are planned again; started and finished "
                 "work stays with its rater.",
                 icon="question",
@@ -676,7 +702,8 @@ class PlanPanel(QWidget):
         self._show_summary(
             summary,
             request.stratify,
-            f"<b>Plan saved</b> (#{plan_id}): {len(plan.sessions)} sessions, "
+            f"<b>Plan saved</b> (#{plan_id}){_together_words(request)}: "
+            f"{len(plan.sessions)} sessions, "
             f"{summary.double_coded} double-coded. The raters see it in their queues.",
         )
         # The change notification has asked for the stored plan and progress already.
@@ -767,3 +794,19 @@ class PlanPanel(QWidget):
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _ticked(items: QListWidget) -> tuple[str, ...]:
+    """The ids (user data) of the ticked items of a list, in list order."""
+    return tuple(
+        str(items.item(i).data(Qt.ItemDataRole.UserRole))
+        for i in range(items.count())
+        if items.item(i).checkState() == Qt.CheckState.Checked
+    )
+
+
+def _together_words(request: PlanRequest) -> str:
+    """ " for ghes + sthar (the same raters on each)" for scales planned together."""
+    if not request.with_scales:
+        return ""
+    return f" for {' + '.join(request.scale_ids)} (the same raters on each)"

@@ -317,3 +317,44 @@ def test_at_1366x768_the_progress_columns_fit_their_box_without_scrolling(  # ty
     # Every count column is visible at once and no header text is cut.
     qtbot.waitUntil(lambda: header.length() <= table.viewport().width() + 1)
     assert _header_fits(table) == []
+
+
+def test_scales_ticked_to_plan_together_get_the_same_raters(qtbot, app, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    project = make_project(tmp_path / "g.scproj", sessions=9, raters=("A", "B", "C"))
+    try:
+        project.add_scale(load_builtin_scale("ghes"))
+        project.add_scale(load_builtin_scale("sthar"))
+        panel = open_panel(qtbot, project, runner)
+        with qtbot.waitSignal(panel.state_loaded, timeout=10_000):
+            panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("ghes"))
+        assert panel.together_list.count() == 3  # thabs, resistance, sthar
+        row = next(
+            i
+            for i in range(panel.together_list.count())
+            if panel.together_list.item(i).text() == "sthar"
+        )
+        panel.together_list.setFocus()
+        panel.together_list.setCurrentRow(row)
+        qtbot.keyClick(panel.together_list, Qt.Key.Key_Space)
+        request = panel.request()
+        assert request.scale_ids == ("ghes", "sthar")
+        with qtbot.waitSignal(panel.state_loaded, timeout=10_000):
+            qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
+        assert "ghes + sthar" in panel.result_title.text()
+        # The same code path as the CLI: every session has the same raters on both scales.
+        by_scale: dict[str, dict[str, set[str]]] = {"ghes": {}, "sthar": {}}
+        for code in ("A", "B", "C"):
+            for entry in project.rater_view(code).queue():
+                by_scale[entry.scale_id].setdefault(entry.session_key, set()).add(code)
+        assert by_scale["ghes"] == by_scale["sthar"] and len(by_scale["ghes"]) == 9
+        # Shown for StHAR, the stored group plan ticks GHES.
+        with qtbot.waitSignal(panel.state_loaded, timeout=10_000):
+            panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("sthar"))
+        ticked = [
+            panel.together_list.item(i).text()
+            for i in range(panel.together_list.count())
+            if panel.together_list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+        assert ticked == ["ghes"]
+    finally:
+        project.close()
