@@ -293,15 +293,19 @@ class MasterCodingsReport:
     Attributes:
         master_rater: The code that enters the master codings.
         codings: session key -> the new master coding.
+        new_rater: The master's code was added as a rater.
     """
 
     master_rater: str
     codings: dict[str, CodingId]
+    new_rater: bool = False
 
     @property
     def changes(self) -> OpChanges:
-        """What adding them changed: the assignments and the certification data."""
-        return OpChanges(assignments=bool(self.codings), certification=bool(self.codings))
+        """What adding them changed: the assignments and the certification data, and
+        the raters when the master's code was added."""
+        added = bool(self.codings)
+        return OpChanges(assignments=added, certification=added, raters=self.new_rater)
 
 
 @dataclass(frozen=True)
@@ -499,10 +503,14 @@ def add_master_codings(
     scale_id: str,
     master_rater: str,
     *,
+    new_rater: bool = False,
     actor: str = LEAD,
 ) -> MasterCodingsReport:
     """Assign the master codings of training sessions to a master rater code, in one
     transaction (on any error none is added).
+
+    With ``new_rater``, a code the project does not have yet is added as a rater in the
+    same transaction (e.g. ``MASTER`` for a consensus of experts).
 
     The master then scores each in their queue like any coding (``project.rater_view``;
     the lead's window opens it in the coding window).
@@ -511,8 +519,10 @@ def add_master_codings(
         InputError: no session given; a session is not a training session, already has
             a master coding on the scale, or the rater already codes it.
     """
-    codings = store.add_master_codings(project, session_keys, scale_id, master_rater, actor=actor)
-    return MasterCodingsReport(master_rater, codings)
+    codings, created = store.add_master_codings(
+        project, session_keys, scale_id, master_rater, actor=actor, new_rater=new_rater
+    )
+    return MasterCodingsReport(master_rater, codings, new_rater=created)
 
 
 def add_master_coding(

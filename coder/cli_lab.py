@@ -33,7 +33,9 @@ def cmd_certify_master(args: argparse.Namespace) -> int:
     from coder.certification import add_master_codings
 
     with open_project(args.project) as project:
-        report = add_master_codings(project, args.sessions, args.scale, args.rater)
+        report = add_master_codings(
+            project, args.sessions, args.scale, args.rater, new_rater=args.add_rater
+        )
     for key, coding in report.codings.items():
         print(f"master coding #{coding}: {key} by {args.rater}")
     return 0
@@ -454,6 +456,9 @@ def add_commands(sub: Commands) -> None:
     p.add_argument("sessions", nargs="+", metavar="KEY")
     p.add_argument("--scale", required=True, metavar="ID")
     p.add_argument("--rater", required=True, metavar="CODE", help="the master rater code")
+    p.add_argument(
+        "--add-rater", action="store_true", help="add CODE as a rater if the project has none"
+    )
     p.set_defaults(func=cmd_certify_master)
 
     p = csub.add_parser("train", help="give raters the master-coded training sessions")

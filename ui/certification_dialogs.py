@@ -236,7 +236,14 @@ class ChecklistDialog(_Dialog):
 
 
 class MasterCodingDialog(ChecklistDialog):
-    """Who enters the master coding of which training sessions."""
+    """Who enters the master coding of which training sessions.
+
+    The master's code is one of the raters, or a new code (such as ``MASTER`` for a
+    consensus of experts), added as a rater with the master codings.
+    """
+
+    #: The code offered when no master has entered codings of the scale yet.
+    DEFAULT_MASTER = "MASTER"
 
     def __init__(
         self,
@@ -255,16 +262,39 @@ class MasterCodingDialog(ChecklistDialog):
             [(key, key, True) for key in sessions],
             parent,
         )
+        self._raters = list(raters)
         self.master = QComboBox()
-        self.master.addItems(list(raters))
-        if preferred is not None and preferred in raters:
-            self.master.setCurrentText(preferred)
+        self.master.setEditable(True)
+        self.master.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.master.addItems(self._raters)
+        self.master.setCurrentText(preferred or self.DEFAULT_MASTER)
+        self.new_hint = _explain("")
         form = QFormLayout()
         form.addRow("Master rater code", self.master)
+        form.addRow("", self.new_hint)
         self.body.insertLayout(1, form)
+        self.master.currentTextChanged.connect(self._update)
+        self._update()
 
     def master_rater(self) -> str:
         return self.master.currentText().strip()
+
+    def is_new_rater(self) -> bool:
+        """The code is not one of the project's raters yet: it is added with the codings."""
+        return self.master_rater() not in self._raters
+
+    @Slot()
+    def _update(self, *_args: object) -> None:
+        super()._update()
+        if not hasattr(self, "master"):
+            return  # the checklist is being filled, before the code's box exists
+        code = self.master_rater()
+        self.new_hint.setText(
+            f"{code} is not a rater of this project yet: it is added as one."
+            if code and self.is_new_rater()
+            else ""
+        )
+        self.ok_button().setEnabled(bool(code) and bool(self.checked()))
 
 
 class RecalibrationDialog(_Dialog):

@@ -633,6 +633,8 @@ class CertificationTab(QWidget):
         elif isinstance(result, MasterCodingsReport):
             n = len(result.codings)
             text = f"{n} master coding{'s' if n != 1 else ''} assigned to {result.master_rater}."
+            if result.new_rater:
+                text += f" {result.master_rater} is now a rater of the project."
         elif isinstance(result, RecalibrationReport):
             total = sum(len(v) for v in result.added.values())
             text = f"{total} drift check{'s' if total != 1 else ''} added."
@@ -802,7 +804,12 @@ class CertificationTab(QWidget):
 
         def done() -> None:
             self._run(
-                add_master_codings, self.project, dialog.checked(), scale_id, dialog.master_rater()
+                add_master_codings,
+                self.project,
+                dialog.checked(),
+                scale_id,
+                dialog.master_rater(),
+                new_rater=dialog.is_new_rater(),
             )
 
         dialog.accepted.connect(done)

@@ -28,7 +28,7 @@ from coder.store.models import (
     ScaleRow,
     SessionRow,
 )
-from coder.store.project import Project, insert_coding
+from coder.store.project import Project, check_rater_code, insert_coding
 from coder.store.queries import notes_of
 from coder.store.rows import latest_scale_pk, locked_settings, log_change, rater_row
 
@@ -92,15 +92,21 @@ def add_master_codings(
     master_rater: str,
     *,
     actor: str,
-) -> dict[str, CodingId]:
+    new_rater: bool = False,
+) -> tuple[dict[str, CodingId], bool]:
     """Add the master codings of training sessions (see
     :func:`coder.certification.add_master_codings`), with their history rows, in one
-    transaction: on any error none is added.
+    transaction: on any error none is added (nor the new rater).
 
     The session rows are locked while the checks run, so two leads cannot both add one.
 
+    Args:
+        new_rater: Add ``master_rater`` as a rater first when the project has no such
+            code (a MASTER code for a consensus of experts).
+
     Returns:
-        session key -> the new master coding, in the order given.
+        session key -> the new master coding, in the order given; and whether the
+        master's code was added as a rater.
 
     Raises:
         InputError: no session given; no such session, scale or rater; a session is
@@ -114,7 +120,16 @@ def add_master_codings(
     with project.store.transaction() as s:
         scale_pk = latest_scale_pk(s, scale_id)
         scale_pks = _scale_pks(s, scale_id)
-        rater = rater_row(s, master_rater)
+        rater = s.scalar(select(RaterRow).where(RaterRow.code == master_rater))
+        created = rater is None and new_rater
+        if rater is None and new_rater:
+            check_rater_code(master_rater)
+            rater = RaterRow(code=master_rater, name="", active=True)
+            s.add(rater)
+            s.flush()
+            log_change(s, actor, "add", "rater", master_rater)
+        if rater is None:
+            rater = rater_row(s, master_rater)  # raises: no such rater
         for session_key in keys:
             session = s.scalar(
                 select(SessionRow).where(SessionRow.session_key == session_key).with_for_update()
@@ -150,7 +165,7 @@ def add_master_codings(
                 described={"session": session_key, "rater": master_rater, "scale": scale_id},
             )
             added[session_key] = CodingId(row.id)
-    return added
+    return added, created
 
 
 @dataclass(frozen=True)

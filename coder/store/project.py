@@ -81,6 +81,18 @@ class Rater:
     active: bool = True
 
 
+def check_rater_code(code: str) -> None:
+    """Check a new rater code.
+
+    Raises:
+        InputError: the code is empty, has spaces or commas, or is too long
+            (``coder.text_limits``).
+    """
+    if not code or any(ch.isspace() for ch in code) or "," in code:
+        raise InputError(f"rater code {code!r} is not valid: use letters, digits, - or _")
+    check_text("rater code", code, CODE_LIMIT)
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     """A session as the lead sees it (raters see only ``key`` and the audio)."""
@@ -423,9 +435,7 @@ class Project:
         """
         codes = [c.strip() for c in codes]
         for code in codes:
-            if not code or any(ch.isspace() for ch in code) or "," in code:
-                raise InputError(f"rater code {code!r} is not valid: use letters, digits, - or _")
-            check_text("rater code", code, CODE_LIMIT)
+            check_rater_code(code)
 
         def add_all() -> list[str]:
             added = []

@@ -102,6 +102,26 @@ def test_master_codings_of_several_sessions_are_all_or_nothing(bare: Project) ->
         assign_training(bare, "thabs", [])
 
 
+def test_a_new_master_code_is_added_with_its_codings_or_not_at_all(bare: Project) -> None:
+    set_training_sessions(bare, ["T1", "T2"])
+    with pytest.raises(InputError, match="no rater 'MASTER'"):
+        add_master_codings(bare, ["T1"], "thabs", "MASTER")
+    with pytest.raises(InputError, match="'T3' is not a training session"):
+        add_master_codings(bare, ["T1", "T3"], "thabs", "MASTER", new_rater=True)
+    with pytest.raises(InputError, match="is not valid"):
+        add_master_codings(bare, ["T1"], "thabs", "MY MASTER", new_rater=True)
+    assert "MASTER" not in [r.code for r in bare.raters()]
+    report = add_master_codings(bare, ["T1", "T2"], "thabs", "MASTER", new_rater=True)
+    assert report.new_rater
+    assert report.changes == OpChanges(raters=True, assignments=True, certification=True)
+    assert "MASTER" in [r.code for r in bare.raters()]
+    assert [q.session_key for q in bare.rater_view("MASTER").queue()] == ["T1", "T2"]
+    # An existing code is no new rater.
+    set_training_sessions(bare, ["T3"])
+    again = add_master_codings(bare, ["T3"], "thabs", "MASTER", new_rater=True)
+    assert not again.new_rater and not again.changes.raters
+
+
 def test_marking_no_session_or_an_unknown_one_changes_nothing(bare: Project) -> None:
     with pytest.raises(InputError, match="at least one session"):
         set_training_sessions(bare, [])
@@ -147,7 +167,20 @@ def test_the_cli_runs_the_same_core_functions(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     out = run_cli("certify", "master", str(path), "T1", "T3", "--scale", "thabs", "--rater", "M")
     assert out.returncode == 2 and "'T3' is not a training session" in out.stderr
-    out = run_cli("certify", "master", str(path), "T1", "T2", "--scale", "thabs", "--rater", "M")
+    out = run_cli("certify", "master", str(path), "T1", "T2", "--scale", "thabs", "--rater", "EXP")
+    assert out.returncode == 2 and "no rater 'EXP'" in out.stderr
+    out = run_cli(
+        "certify",
+        "master",
+        str(path),
+        "T1",
+        "T2",
+        "--scale",
+        "thabs",
+        "--rater",
+        "M",
+        "--add-rater",
+    )
     assert out.returncode == 0 and out.stdout.count("master coding #") == 2
     out = run_cli("certify", "criterion", str(path), "--scale", "thabs", "--min-sessions", "2")
     assert out.returncode == 0

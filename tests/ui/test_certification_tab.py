@@ -305,23 +305,37 @@ def test_the_empty_tab_says_how_to_start_and_leads_to_a_master_coding(  # type: 
         assert tab.training_model.row(0) == ("S2", "—", "none yet", "0 of 1 submitted")
         assert "choose who enters the master coding" in tab.guide_label.text()
 
-        # Step 2: R2 enters the master coding.
+        # Step 2: a new code, EXPERT, enters the master coding.
         _click(qtbot, tab.guide_master_button)
         dialog = _last_dialog(dialogs, MasterCodingDialog)
         assert dialog.checked() == ["S2"]
-        qtbot.keyClicks(dialog.master, "R2")
-        assert dialog.master_rater() == "R2"
+        assert dialog.master_rater() == "MASTER" and dialog.is_new_rater()
+        editor = dialog.master.lineEdit()
+        qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(editor, "R2")
+        assert not dialog.is_new_rater() and dialog.new_hint.text() == ""
+        qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(editor, "EXPERT")
+        assert (
+            dialog.new_hint.text()
+            == "EXPERT is not a rater of this project yet: it is added as one."
+        )
         _ok(qtbot, tab, dialog)
-        assert tab.training_model.row(0) == ("S2", "R2", "not started", "0 of 1 submitted")
+        assert "EXPERT" in [r.code for r in project.raters()]
+        assert tab.message_label.text() == (
+            "1 master coding assigned to EXPERT. EXPERT is now a rater of the project."
+        )
+        assert _rows(tab)["EXPERT"][1] == "master"
+        assert tab.training_model.row(0) == ("S2", "EXPERT", "not started", "0 of 1 submitted")
         assert "enter the master codings" in tab.guide_label.text()
 
-        # Step 3: the master coding opens in the coding window, as R2.
+        # Step 3: the master coding opens in the coding window, as EXPERT.
         _select(qtbot, tab.training_table, 0)
         assert tab.enter_button.isEnabled()
         with qtbot.waitSignal(tab.master_window_opened, timeout=15_000) as opened:
             _click(qtbot, tab.enter_button)
         window = opened.args[0]
-        assert window.view.code == "R2" and window.session.session_key == "S2"
+        assert window.view.code == "EXPERT" and window.session.session_key == "S2"
         window.focus_home()
         qtbot.keyClick(window, Qt.Key.Key_4)
         qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -335,6 +349,6 @@ def test_the_empty_tab_says_how_to_start_and_leads_to_a_master_coding(  # type: 
         with qtbot.waitSignal(tab.status_shown, timeout=15_000):
             window.close()
         assert tab.master_window is None
-        assert tab.training_model.row(0) == ("S2", "R2", "submitted", "0 of 1 submitted")
+        assert tab.training_model.row(0) == ("S2", "EXPERT", "submitted", "0 of 1 submitted")
         assert "Only 1 training session of 5 needed" in tab.guide_label.text()
         tab.close()
