@@ -483,48 +483,13 @@ class PlanPanel(QWidget):
         self._on_pool_changed(self.pool_combo.currentIndex())
         # A stored group plan names its first scale and the others (with_scales).
         together = {params.get("scale"), *params.get("with_scales", ())} - {state.scale_id}
-        self.together_list.clear()
-        for scale in state.scales:
-            if scale.id == state.scale_id:
-                continue
-            item = QListWidgetItem(scale.id)
-            item.setToolTip(scale.name)
-            item.setData(Qt.ItemDataRole.UserRole, scale.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if scale.id in together else Qt.CheckState.Unchecked
-            )
-            self.together_list.addItem(item)
-        if self.together_list.count() == 0:
-            none = QListWidgetItem("(no other scale in the project)")
-            none.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.together_list.addItem(none)
-        apart = set(params.get("exclude_pool_of", ()))
-        self.exclude_list.clear()
-        for found in state.pools:
-            item = QListWidgetItem(f"pool {found.name}")
-            item.setToolTip(f"The raters of pool {found.name}: {', '.join(found.raters)}")
-            item.setData(Qt.ItemDataRole.UserRole, found.name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if found.name in apart else Qt.CheckState.Unchecked
-            )
-            self.exclude_list.addItem(item)
-        for scale in state.scales:
-            if scale.id == state.scale_id:
-                continue
-            item = QListWidgetItem(scale.id)
-            item.setToolTip(scale.name)
-            item.setData(Qt.ItemDataRole.UserRole, scale.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if scale.id in apart else Qt.CheckState.Unchecked
-            )
-            self.exclude_list.addItem(item)
-        if self.exclude_list.count() == 0:
-            none = QListWidgetItem("(no other scale in the project)")
-            none.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.exclude_list.addItem(none)
+        others = [(sc.id, sc.id, sc.name) for sc in state.scales if sc.id != state.scale_id]
+        _fill_checks(self.together_list, others, together)
+        pools = [
+            (p.name, f"pool {p.name}", f"The raters of pool {p.name}: {', '.join(p.raters)}")
+            for p in state.pools
+        ]
+        _fill_checks(self.exclude_list, pools + others, set(params.get("exclude_pool_of", ())))
         self.session_numbers_edit.setText(_format_numbers(params.get("session_numbers", ())))
         # Without a stored plan, the sessions the project marks as training are proposed.
         training = (
@@ -794,6 +759,22 @@ class PlanPanel(QWidget):
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _fill_checks(items: QListWidget, choices: list[tuple[str, str, str]], ticked: set[Any]) -> None:
+    """Fill a list with check boxes: ``(id, text, tooltip)`` each, ticked if in ``ticked``."""
+    items.clear()
+    for key, text, tip in choices:
+        item = QListWidgetItem(text)
+        item.setToolTip(tip)
+        item.setData(Qt.ItemDataRole.UserRole, key)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if key in ticked else Qt.CheckState.Unchecked)
+        items.addItem(item)
+    if not choices:
+        none = QListWidgetItem("(no other scale in the project)")
+        none.setFlags(Qt.ItemFlag.NoItemFlags)
+        items.addItem(none)
 
 
 def _ticked(items: QListWidget) -> tuple[str, ...]:
