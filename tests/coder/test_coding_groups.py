@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from coder.coding_groups import group_state, open_coding_group, queue_lines
 from coder.coding_session import CodingSession
@@ -228,3 +229,33 @@ def test_cli_assign_plans_several_scales_together(tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode == 2
     assert "given twice" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_a_raters_login_in_lab_mode_opens_the_group_blind(pg_url: str, tmp_path: Path) -> None:
+    pointer = tmp_path / "lab.scproj"
+    with Project.create(pointer, db_url=pg_url) as project:
+        project.add_scale(load_builtin_scale("ghes"))
+        project.add_scale(load_builtin_scale("sthar"))
+        add_plain_sessions(project, [session("S1"), session("S2")])
+        login = project.add_person(kind="rater", code="R1")
+        project.add_raters(["R2"])
+        plan_and_save(
+            project, PlanRequest("ghes", ("R1", "R2"), 0, (), seed=2, with_scales=("sthar",))
+        )
+    url = (
+        make_url(pg_url)
+        .set(username=login.login, password=login.password)
+        .render_as_string(hide_password=False)
+    )
+    with Project.open(url) as project:
+        assert project.login_kind() == "rater"
+        view = project.rater_view("R1")
+        queue = view.queue()
+        # The rater's view of codings carries the group (and nothing of the plan).
+        assert queue and all(e.scale_group is not None for e in queue)
+        lines = queue_lines(queue)
+        assert all(line.scale_ids == ("ghes", "sthar") for line in lines)
+        group = open_coding_group(project, view, lines[0].coding_id)
+        assert [o.state.scale.id for o in group.codings] == ["ghes", "sthar"]
+        assert {o.state.session_key for o in group.codings} == {lines[0].session_key}
