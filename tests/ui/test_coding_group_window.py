@@ -137,3 +137,39 @@ def test_two_scales_are_coded_in_one_window_and_stored_per_scale(  # type: ignor
     assert window.notes.row_count() == 1
     assert window.scoring.submit_button.text().startswith("Submit StHAR")
     assert not window.scoring.submit_button.isEnabled()
+
+
+def test_each_scale_flags_its_notes_against_its_own_window(  # type: ignore[no-untyped-def]
+    qtbot, tmp_path, make_window
+) -> None:
+    # Initial resistance rates 5:00-20:00 of session 1, GHES the whole session: coded
+    # together, the player keeps to the whole session, and a note at 0:05 is outside
+    # the window for resistance only.
+    folder = tmp_path / "lab"
+    (folder / "audio").mkdir(parents=True)
+    audio = synthesize_session(folder / "audio" / "S1.wav", 30.0, seed=2)
+    manifest = folder / "manifest.csv"
+    manifest.write_text(f"session_id,audio,session_number\nS1,audio/{audio.name},1\n")
+    path = folder / "study.scproj"
+    with Project.create(path) as project:
+        project.add_scale(load_builtin_scale("resistance"))
+        project.add_scale(load_builtin_scale("ghes"))
+        project.add_raters(["R1"])
+        assert not import_manifest(project, manifest).problems
+        plan_and_save(
+            project, PlanRequest("resistance", ("R1",), 0, (), seed=1, with_scales=("ghes",))
+        )
+        [first, _second] = project.rater_view("R1").queue()
+    window = make_window(BuiltProject(path, {}, {"S1": int(first.coding_id)}))
+    assert window.session.scale.id == "resistance"
+    assert window.listen_window.whole_session and not window.session.window.whole_session
+    qtbot.waitUntil(lambda: window.player.is_loaded, timeout=10_000)
+    for index in (0, 1):
+        window.show_scale(index)
+        qtbot.keyClick(window, Qt.Key.Key_Home)
+        qtbot.keyClick(window, Qt.Key.Key_Right)
+        _note(qtbot, window, f"note on {window.session.scale.id}")
+    window.show_scale(0)
+    assert window.notes.row_count() == 1 and window.notes.model.is_outside_window(0)
+    window.show_scale(1)
+    assert window.notes.row_count() == 1 and not window.notes.model.is_outside_window(0)
