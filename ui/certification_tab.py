@@ -890,6 +890,11 @@ class CertificationTab(QWidget):
         window.show()
         self.master_window_opened.emit(window)
 
+    def close_master_window(self) -> None:
+        """Close the master coding's window, if open (its last writes are saved)."""
+        if self.master_window is not None:
+            self.master_window.close()
+
     @Slot()
     def _on_master_closed(self) -> None:
         if self.master_window is not None:

@@ -112,5 +112,6 @@ class LeadWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         for window in self.listen_windows:
             window.close()
+        self.certification_tab.close_master_window()
         event.accept()
         self.closed.emit()

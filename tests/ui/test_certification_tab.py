@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QRadioButton
 
@@ -347,8 +348,9 @@ def test_the_empty_tab_says_how_to_start_and_leads_to_a_master_coding(  # type: 
         if done is not None and done.windowTitle() == "Submitted":
             qtbot.keyClick(done, Qt.Key.Key_Escape)
         with qtbot.waitSignal(tab.status_shown, timeout=15_000):
-            window.close()
+            tab.close_master_window()
         assert tab.master_window is None
+        qtbot.waitUntil(lambda: not shiboken6.isValid(window))  # closed and deleted
         assert tab.training_model.row(0) == ("S2", "EXPERT", "submitted", "0 of 1 submitted")
         assert "Only 1 training session of 5 needed" in tab.guide_label.text()
         tab.close()
