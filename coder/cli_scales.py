@@ -54,7 +54,7 @@ def cmd_composites(args: argparse.Namespace) -> int:
 
 
 def cmd_analysis(args: argparse.Namespace) -> int:
-    from coder.scale_analysis import analysis_scale, scale_analysis
+    from coder.scale_analysis import across_session_rule, analysis_scale, scale_analysis
 
     with open_project(args.project) as project:
         scale = project.scale(args.scale)
@@ -71,6 +71,9 @@ def cmd_analysis(args: argparse.Namespace) -> int:
                     for d in choice.dropped
                 ],
                 "composite_items": {c.id: list(c.items) for c in seen.composites},
+                "previous_session_items": {
+                    c.id: list(c.previous_session) for c in seen.across_sessions
+                },
             }
         )
         return 0
@@ -78,6 +81,8 @@ def cmd_analysis(args: argparse.Namespace) -> int:
         print(line)
     for comp in seen.composites:
         print(f"{comp.id}: {comp.method} of {', '.join(comp.items)}")
+    for comp in seen.across_sessions:
+        print(f"{comp.id}: {across_session_rule(comp)}")
     return 0
 
 

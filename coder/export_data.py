@@ -69,7 +69,13 @@ from coder.reliability_tables import (
     pair_rows,
     pair_summary_rows,
 )
-from coder.scale_analysis import ScaleAnalysis, analysis_definitions
+from coder.scale_analysis import (
+    ScaleAnalysis,
+    across_session_rule,
+    across_session_scores,
+    analysis_definitions,
+    previous_rows,
+)
 from coder.scales import RatingScale
 from coder.session_window import SessionWindow, offset_of, session_window
 from coder.store.attrition import window_exits
@@ -349,6 +355,13 @@ class Variable:
     max: int | None = None
     value_labels: Mapping[int, str] = field(default_factory=dict)
     composite_of: tuple[str, ...] = ()
+    # A composite spanning two sessions: its items taken from the previous session.
+    previous_session: tuple[str, ...] = ()
+
+    @property
+    def across_sessions(self) -> bool:
+        """A composite of two sessions: only in ``final`` (and ``patients``)."""
+        return bool(self.previous_session)
 
     @property
     def is_numeric(self) -> bool:
@@ -476,7 +489,12 @@ class ExportBundle:
         frame = self.table(name)
         suffixes = ("_A", "_B") if name == "pairs" else ("",)
         every = {v.column + x for v in self.all_variables for x in suffixes}
-        mine = {v.column + x for v in self.variables_by_scale[scale_id] for x in suffixes}
+        mine = {
+            v.column + x
+            for v in self.variables_by_scale[scale_id]
+            if name == "final" or not v.across_sessions
+            for x in suffixes
+        }
         return [str(c) for c in frame.columns if c not in every or c in mine]
 
     def scale_table(self, name: str, scale_id: str) -> pd.DataFrame:
@@ -589,7 +607,7 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
                 value_labels={v: t for v, t in labels.items() if t is not None},
             )
         )
-    for comp in scale.composites:
+    for comp in (*scale.composites, *scale.across_sessions):
         out.append(
             Variable(
                 scale_id=scale.id,
@@ -598,6 +616,7 @@ def scale_variables(scale: RatingScale) -> tuple[Variable, ...]:
                 kind="composite",
                 label=comp.label,
                 composite_of=comp.items,
+                previous_session=comp.previous_session,
             )
         )
     return tuple(out)
@@ -615,6 +634,10 @@ MISSING_DOCS: Mapping[str, str] = {
         "in the scale version coded"
     ),
     "composite": "empty when any of its items is empty (or the coding is uncodable)",
+    "across_sessions": (
+        "empty when any of its items is empty in this session's or (for the items taken "
+        "from it) the previous session's final scores, or there is no previous session"
+    ),
 }
 
 
@@ -653,9 +676,13 @@ def _variables_frame(
         ] or [by_version[(s.id, s.version)] for s in newest if s.id == v.scale_id]
         defining.sort(key=lambda d: d.version)
         if v.kind == "composite":
-            comp = next(c for c in defining[-1].composites if c.id == v.item_id)
+            last = defining[-1]
+            comp = next(c for c in (*last.composites, *last.across_sessions) if c.id == v.item_id)
             composite = f"{comp.method} of " + ", ".join(v.composite_of)
             missing = MISSING_DOCS["composite"]
+            if comp.previous_session:
+                composite = across_session_rule(comp)
+                missing = MISSING_DOCS["across_sessions"]
         else:
             item = next((i for i in defining[-1].items if i.id == v.item_id), None)
             description = item.description if item is not None else ""
@@ -897,6 +924,7 @@ def build_export_bundle(
         )
     else:
         final_table = _final(scores, variables_by_scale, final, extra_columns)
+    final_table = _across_sessions(final_table, scales, variables_by_scale)
     steps.at(0.72)
     coded = final_table
     winsorizing = _empty(WINSOR_COLUMNS)
@@ -904,6 +932,8 @@ def build_export_bundle(
         final_table, winsorizing = winsorize(
             coded, scales, variables_by_scale, options.winsorize_iqr
         )
+        # The composites spanning two sessions follow the winsorized items too.
+        final_table = _across_sessions(final_table, scales, variables_by_scale)
     descriptives = _descriptives(coded, final_table, variables_by_scale, winsorizing)
     by_session = (
         descriptives_by_session(
@@ -958,7 +988,10 @@ def build_export_bundle(
         winsorizing=guess_safe(winsorizing),
         version_ids={
             (d.id, d.version): frozenset(
-                [*(item.id for item in d.items), *(c.id for c in d.composites)]
+                [
+                    *(item.id for item in d.items),
+                    *(c.id for c in (*d.composites, *d.across_sessions)),
+                ]
             )
             for d in definitions.values()
         },
@@ -1110,7 +1143,7 @@ def _scores(
     definitions: Mapping[int, RatingScale],
     extra_columns: Sequence[str],
 ) -> pd.DataFrame:
-    all_vars = [v for vs in variables_by_scale.values() for v in vs]
+    all_vars = [v for vs in _per_coding(variables_by_scale).values() for v in vs]
     numeric_items = _unique(v.column for v in all_vars if v.is_numeric and v.kind != "composite")
     text_items = _unique(v.column for v in all_vars if not v.is_numeric)
     composites = _unique(v.column for v in all_vars if v.kind == "composite")
@@ -1190,6 +1223,58 @@ def _scores(
     return scores
 
 
+def _per_coding(
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+) -> dict[str, tuple[Variable, ...]]:
+    """The variables a single coding has: all but the composites spanning two sessions."""
+    return {
+        sid: tuple(v for v in vs if not v.across_sessions) for sid, vs in variables_by_scale.items()
+    }
+
+
+def _across_sessions(
+    final: pd.DataFrame,
+    scales: Sequence[RatingScale],
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+) -> pd.DataFrame:
+    """``final`` with its composites spanning two sessions (re)computed from its items.
+
+    Each row's previous session is :func:`coder.scale_analysis.previous_rows`' (same
+    scale and patient, session number minus one), and the value
+    :func:`coder.scale_analysis.across_session_scores`'.
+    """
+    by_id = {scale.id: scale for scale in scales}
+    wanted = [
+        (sid, v)
+        for sid, vs in variables_by_scale.items()
+        for v in vs
+        if v.across_sessions and sid in by_id
+    ]
+    if not wanted or final.empty:
+        return final
+    out = final.copy()
+    previous = previous_rows(
+        list(out["scale_id"]), list(out["patient"]), list(out["session_number"])
+    )
+    for sid, variables in variables_by_scale.items():
+        scale = by_id.get(sid)
+        if scale is None or not scale.across_sessions:
+            continue
+        items = {v.item_id: v.column for v in variables if v.is_numeric and v.kind != "composite"}
+        values = {
+            item: [None if x != x else float(x) for x in out[col].to_numpy(dtype="float64")]
+            for item, col in items.items()
+        }
+        rows = [{item: values[item][r] for item in items} for r in range(len(out))]
+        mine = (out["scale_id"] == sid).to_numpy()
+        for comp in scale.across_sessions:
+            column = next(v.column for v in variables if v.item_id == comp.id)
+            scores = across_session_scores(comp, rows, previous)
+            computed = np.array([np.nan if x is None else x for x in scores], dtype="float64")
+            out[column] = np.where(mine, computed, out[column].to_numpy(dtype="float64"))
+    return out
+
+
 def _scale_rows(frame: pd.DataFrame, scale_id: str) -> pd.DataFrame:
     return frame[frame["scale_id"] == scale_id]
 
@@ -1226,7 +1311,7 @@ def _long(
     scores: pd.DataFrame, variables_by_scale: Mapping[str, tuple[Variable, ...]]
 ) -> pd.DataFrame:
     parts = []
-    for scale_id, variables in variables_by_scale.items():
+    for scale_id, variables in _per_coding(variables_by_scale).items():
         sub = _scale_rows(scores, scale_id)
         sub = sub[sub["state"] == CodingStatus.SUBMITTED]
         if not sub.empty and variables:
@@ -1257,7 +1342,7 @@ def _pairs(
 ) -> pd.DataFrame:
     parts = []
     all_columns: list[str] = list(PAIR_COLUMNS)
-    for scale_id, variables in variables_by_scale.items():
+    for scale_id, variables in _per_coding(variables_by_scale).items():
         numeric = [v.column for v in variables if v.is_numeric]
         for col in numeric:
             for suffix in ("_A", "_B"):
@@ -1290,7 +1375,8 @@ MissingReason = Literal["not_administered", "uncodable", "left_blank"]
 MISSING_REASONS: dict[str, str] = {
     "not_administered": (
         "not administered: no coding of this scale for the session (yet), an item the "
-        "scale version coded did not have, or (patient layout) no such session"
+        "scale version coded did not have, (patient layout) no such session, or (a "
+        "composite spanning two sessions) no previous session's score to pair with"
     ),
     "uncodable": "uncodable: the coding (or every counted coding) was marked uncodable",
     "left_blank": "left blank: the coding was submitted without this score",
@@ -1335,7 +1421,7 @@ def _final(
         v.column for vs in variables_by_scale.values() for v in vs if v.is_numeric
     )
     columns = [*FINAL_COLUMNS, *extra_columns, *all_numeric]
-    for scale_id, variables in variables_by_scale.items():
+    for scale_id, variables in _per_coding(variables_by_scale).items():
         numeric = [v.column for v in variables if v.is_numeric]
         sub = _scale_rows(scores, scale_id)
         sub = sub[sub["_analysis"]]
@@ -1900,7 +1986,9 @@ def _reliability(
     summary_table: list[dict[str, Any]] = []
     analysis = _reliability_codings(scores)
     for scale in scales:
-        variables = [v for v in variables_by_scale[scale.id] if v.is_numeric]
+        variables = [
+            v for v in variables_by_scale[scale.id] if v.is_numeric and not v.across_sessions
+        ]
         sub = _scale_rows(analysis, scale.id)
         report: Mapping[str, ItemReliability] = {}
         study: StudyReliability | None = None

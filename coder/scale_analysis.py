@@ -5,6 +5,11 @@ reliability report and the GUI's reliability tab, the discrepancy list) derives 
 from the stored item scores at analysis time through :func:`analysis_definitions`, so
 a lead's choice applies everywhere at once and no stale composite can remain.
 
+A composite spanning two sessions (a ``previous_session`` list in the scale file, such
+as StHAR's global: StH-A of the previous session with StH-R of this one) has no value
+within one coding. The exports derive it from the final scores of a session and of the
+same patient's previous session (:func:`previous_rows`, :func:`across_session_scores`).
+
 The lead's choices per scale (:class:`ScaleAnalysis`, changed with ``session-coder
 scale drop-item | restore-item | composites``, each recorded in the history):
 
@@ -24,7 +29,7 @@ scale drop-item | restore-item | composites``, each recorded in the history):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -73,27 +78,36 @@ class ScaleAnalysis:
             is removed; one that lost items says so in its label).
         """
         base = newest if self.composites == "newest" else coded
+        return dataclasses.replace(
+            coded,
+            items=tuple(i for i in coded.items if i.id not in self.dropped_ids),
+            composites=self._without_dropped(base.composites),
+            across_sessions=self._without_dropped(base.across_sessions),
+        )
+
+    def _without_dropped(self, composites: tuple[Composite, ...]) -> tuple[Composite, ...]:
         dropped = self.dropped_ids
-        composites = []
-        for comp in base.composites:
+        out = []
+        for comp in composites:
             kept = tuple(i for i in comp.items if i not in dropped)
-            if not kept:
-                continue
+            earlier = tuple(i for i in comp.previous_session if i not in dropped)
+            if not kept or (comp.previous_session and (not earlier or earlier == kept)):
+                continue  # nothing left, or no longer spanning two sessions
             if kept != comp.items:
                 left_out = ", ".join(i for i in comp.items if i in dropped)
                 comp = Composite(
-                    comp.id, f"{comp.label} (without {left_out}: dropped)", comp.method, kept
+                    comp.id,
+                    f"{comp.label} (without {left_out}: dropped)",
+                    comp.method,
+                    kept,
+                    earlier,
                 )
-            composites.append(comp)
-        return dataclasses.replace(
-            coded,
-            items=tuple(i for i in coded.items if i.id not in dropped),
-            composites=tuple(composites),
-        )
+            out.append(comp)
+        return tuple(out)
 
     def describe(self, newest: RatingScale) -> list[str]:
         """Sentences for export documents: the composite definition and dropped items."""
-        if not newest.composites and not self.dropped:
+        if not newest.composites and not newest.across_sessions and not self.dropped:
             return []
         if self.composites == "newest":
             lines = [
@@ -106,6 +120,10 @@ class ScaleAnalysis:
                 f"{self.scale_id}: composites are computed at export time from the stored "
                 "item scores with the definition of the version each coding was coded under"
             ]
+        for comp in newest.across_sessions:
+            lines.append(
+                f"{self.scale_id}: {comp.id} spans two sessions: {across_session_rule(comp)}"
+            )
         for d in self.dropped:
             when = f", {d.at[:10]}" if d.at else ""
             by = f" by {d.by}" if d.by else ""
@@ -114,6 +132,69 @@ class ScaleAnalysis:
                 f"(reason: {d.reason}); it is in no table, composite or reliability figure"
             )
         return lines
+
+
+def across_session_rule(comp: Composite) -> str:
+    """What a composite spanning two sessions is, in one sentence (codebook, README)."""
+    now = [i for i in comp.items if i not in comp.previous_session]
+    return (
+        f"the {comp.method} of {', '.join(comp.previous_session)} from the same patient's "
+        f"previous session (session number minus one) and {', '.join(now)} from this "
+        "session, computed at export time from the final scores of both sessions; empty "
+        "when the previous session has no final score for one of them (always in a "
+        "patient's first session) or the session has no number. Only in the final and "
+        "patient tables: it has no per-coding score and no reliability"
+    )
+
+
+def previous_rows(
+    scale_ids: Sequence[object], patients: Sequence[object], numbers: Sequence[object]
+) -> list[int | None]:
+    """For each row, the row of the same scale and patient one session number earlier.
+
+    The one rule of "the previous session" for composites spanning two sessions:
+    the same patient's session whose number is this one's minus one. A row without a
+    patient or a number, or whose previous number is missing (or held by two rows, so
+    it is not clear which), has None.
+
+    Args:
+        scale_ids, patients, numbers: The rows' scale id, patient and session number
+            (None, NaN or "" for missing).
+    """
+
+    def given(value: object) -> bool:
+        return value is not None and value == value and value != ""
+
+    at: dict[tuple[object, object, int], int | None] = {}
+    for row, key in enumerate(zip(scale_ids, patients, numbers, strict=True)):
+        if given(key[1]) and given(key[2]):
+            k = (key[0], key[1], int(key[2]))  # type: ignore[call-overload]
+            at[k] = None if k in at else row
+    out: list[int | None] = []
+    for sid, patient, number in zip(scale_ids, patients, numbers, strict=True):
+        if not (given(patient) and given(number)):
+            out.append(None)
+            continue
+        out.append(at.get((sid, patient, int(number) - 1)))  # type: ignore[call-overload]
+    return out
+
+
+def across_session_scores(
+    comp: Composite,
+    rows: Sequence[Mapping[str, float | None]],
+    previous: Sequence[int | None],
+) -> list[float | None]:
+    """A composite spanning two sessions, row by row (:meth:`Composite.compute_across`).
+
+    Args:
+        comp: The composite (with ``previous_session`` items).
+        rows: Each row's final item scores (item id -> score, None when missing).
+        previous: Each row's previous-session row (:func:`previous_rows`).
+    """
+    return [
+        comp.compute_across(current, None if before is None else rows[before])
+        for current, before in zip(rows, previous, strict=True)
+    ]
 
 
 def scale_analysis(project: Project, scale_id: str) -> ScaleAnalysis:

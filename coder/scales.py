@@ -198,12 +198,21 @@ class ScaleItem:
 
 @dataclass(frozen=True)
 class Composite:
-    """A subscale or total: the sum or mean of listed items."""
+    """A subscale or total: the sum or mean of listed items.
+
+    ``previous_session`` lists the items taken from the same patient's previous session
+    (session number minus one) rather than from this one: such a composite spans two
+    sessions (StHAR's global pairs the assignment of the previous session with the
+    review of this one). It is derived from the final scores of both sessions at
+    analysis time (:func:`coder.scale_analysis.across_session_scores`), never within
+    one coding; a scale keeps it apart, in :attr:`RatingScale.across_sessions`.
+    """
 
     id: str
     label: str
     method: Literal["sum", "mean"]
     items: tuple[str, ...]
+    previous_session: tuple[str, ...] = ()
 
     def compute(self, scores: Mapping[str, float | None]) -> float | None:
         """The composite of ``scores``; None unless every listed item is scored."""
@@ -212,6 +221,18 @@ class Composite:
             return None
         total = float(sum(v for v in values if v is not None))
         return total if self.method == "sum" else total / len(values)
+
+    def compute_across(
+        self,
+        current: Mapping[str, float | None],
+        previous: Mapping[str, float | None] | None,
+    ) -> float | None:
+        """The composite of two sessions: ``previous_session`` items from ``previous``,
+        the others from ``current``; None without a previous session or a listed score."""
+        if previous is None:
+            return None
+        chosen = set(self.previous_session)
+        return self.compute({i: (previous if i in chosen else current).get(i) for i in self.items})
 
 
 @dataclass(frozen=True)
@@ -312,6 +333,9 @@ class RatingScale:
     source: str = field(default="", compare=False)
     instructions_wording: str = "source"
     invented_rules: tuple[str, ...] = ()
+    # Composites spanning two sessions (a ``previous_session`` list): derived from the
+    # final scores at analysis time, never within a coding, so never in ``composites``.
+    across_sessions: tuple[Composite, ...] = ()
 
     @property
     def placeholder_items(self) -> tuple[ScaleItem, ...]:
@@ -1136,6 +1160,18 @@ def _check_composites(items: list[dict[str, Any]], composites: Any, report: Any)
                 report((*path, "items", j), f"{ref!r} is a text item and cannot be summed")
         if len(set(comp["items"])) != len(comp["items"]):
             report((*path, "items"), "an item is listed twice")
+        earlier = comp.get("previous_session")
+        for j, ref in enumerate(earlier if isinstance(earlier, list) else []):
+            if ref not in comp["items"]:
+                report(
+                    (*path, "previous_session", j),
+                    f"{ref!r} is not one of this composite's items",
+                )
+        if isinstance(earlier, list) and earlier and set(earlier) >= set(comp["items"]):
+            report(
+                (*path, "previous_session"),
+                "lists every item of the composite: leave at least one to this session",
+            )
 
 
 def _check_window(data: dict[str, Any], report: Any) -> None:
@@ -1210,6 +1246,14 @@ def _build(data: dict[str, Any], text: str) -> RatingScale:
         composites=tuple(
             Composite(c["id"], c["label"], c["method"], tuple(c["items"]))
             for c in data.get("composites", [])
+            if not c.get("previous_session")
+        ),
+        across_sessions=tuple(
+            Composite(
+                c["id"], c["label"], c["method"], tuple(c["items"]), tuple(c["previous_session"])
+            )
+            for c in data.get("composites", [])
+            if c.get("previous_session")
         ),
         reliability=ReliabilityDefaults(
             icc=rel.get("icc", "ICC2"),

@@ -199,17 +199,18 @@ def sav_codebook(
     Args:
         bundle: The tables of the export.
         tables: The .sav tables (:func:`sav_tables`); the names come from the
-            scores file of each scale, which holds every variable of the scale.
+            scores file of each scale, which holds every variable of the scale but
+            the composites spanning two sessions (those from the final file).
     """
     frame = bundle.table("variables").reset_index(drop=True).copy()
     names: dict[str, str] = {}
     numeric: dict[str, bool] = {}
     for scale_id in bundle.options.scale_ids:
-        scores = tables[("scores", scale_id)]
-        found = spss_names(scores.frame.columns)
-        for column, (variable, _) in scores.variables.items():
-            names[column] = found[column]
-            numeric[column] = variable.is_numeric
+        for table in (tables[("scores", scale_id)], tables[("final", scale_id)]):
+            found = spss_names(table.frame.columns)
+            for column, (variable, _) in table.variables.items():
+                names.setdefault(column, found[column])
+                numeric[column] = variable.is_numeric
     frame["spss_name"] = [names.get(c) for c in frame["column"]]
     frame["spss_missing_codes"] = [
         None if c not in numeric else SPSS_MISSING_TEXT if numeric[c] else SPSS_TEXT_MISSING
@@ -224,14 +225,16 @@ def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
     for scale_id in bundle.options.scale_ids:
         variables = bundle.variables_by_scale[scale_id]
         numeric = {v.column: (v, "") for v in variables if v.is_numeric}
-        out[("final", scale_id)] = SavTable(
-            "final", scale_id, bundle.scale_table("final", scale_id), numeric
-        )
+        final = SavTable("final", scale_id, bundle.scale_table("final", scale_id), numeric)
+        _mark_no_previous_session(final)
+        out[("final", scale_id)] = final
+        # A composite spanning two sessions has no per-coding score (final only).
+        numeric = {c: (v, x) for c, (v, x) in numeric.items() if not v.across_sessions}
         scores = SavTable(
             "scores",
             scale_id,
             bundle.scale_table("scores", scale_id),
-            {v.column: (v, "") for v in variables},
+            {v.column: (v, "") for v in variables if not v.across_sessions},
         )
         _mark_other_versions(bundle, scores)
         out[("scores", scale_id)] = scores
@@ -251,6 +254,19 @@ def sav_tables(bundle: ExportBundle) -> dict[tuple[str, str | None], SavTable]:
         if not table.row_reasons:
             table.row_reasons = row_missing_reasons(table.frame)
     return out
+
+
+def _mark_no_previous_session(table: SavTable) -> None:
+    """A composite spanning two sessions, empty in a scored row: -7 (no previous
+    session's score to pair with), not -9 (left blank)."""
+    table.row_reasons = row_missing_reasons(table.frame)
+    for column, (v, _) in table.variables.items():
+        if v.across_sessions:
+            empty = table.frame[column].isna().to_numpy()
+            table.cell_reasons[column] = [
+                "not_administered" if r is None and gone else r
+                for r, gone in zip(table.row_reasons, empty, strict=True)
+            ]
 
 
 def _mark_other_versions(bundle: ExportBundle, table: SavTable) -> None:
