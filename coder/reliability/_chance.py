@@ -26,7 +26,6 @@ coefficients suit varying rater pairs as well as crossed designs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
@@ -182,53 +181,109 @@ def _coefficients(
     table: FloatArray, w: FloatArray, keys: tuple[str, str, str]
 ) -> dict[str, Statistic]:
     """The three coefficients from the units x categories count table (every r_i >= 1)."""
-    n, q = table.shape
+    return coefficients_of_profiles(table, np.ones((1, table.shape[0])), w, keys)[0]
+
+
+def pair_profiles(q: int) -> FloatArray:
+    """The (q * q) x q category counts of a unit rated twice, in the cells of a pair table.
+
+    Row ``a * q + b`` counts the categories of a unit whose two ratings are at
+    positions a and b: one in each, or two in category a when a = b. With a two-coder
+    contingency table as the multiplicities, :func:`coefficients_of_profiles` gives the
+    coefficients of the complete pairs without a row per session.
+    """
+    eye = np.eye(q)
+    return (eye[:, None, :] + eye[None, :, :]).reshape(q * q, q)
+
+
+def coefficients_of_profiles(
+    profiles: FloatArray, mult: FloatArray, w: FloatArray, keys: tuple[str, str, str]
+) -> list[dict[str, Statistic]]:
+    """The three coefficients of M data sets that share their unit profiles.
+
+    Each data set m has ``mult[m, i]`` units with the category counts of row i of
+    ``profiles`` (a plain units x categories table is the one data set with every
+    multiplicity 1). Every sum over units is a sum over profiles weighted by the
+    multiplicities, vectorised across the data sets.
+
+    Args:
+        profiles: P x q category counts per unit profile (every row sum >= 1).
+        mult: M x P units per profile (0 where a data set has none).
+        w: The q x q agreement weights.
+        keys: The three keys (:func:`chance_keys`).
+
+    Returns:
+        One ``{key: Statistic}`` per data set.
+    """
+    p_rows, q = profiles.shape
     # Row sums as matrix-vector products: numpy's axis=1 sums over a handful of
     # categories are several times slower.
-    r_i = table @ np.ones(q)
-    multi = r_i >= 2
-    n2 = int(np.count_nonzero(multi))
-    if n2 == 0:
-        return dict.fromkeys(keys, undefined("no session has two or more ratings", n))
-    if n < 2:
-        return dict.fromkeys(keys, undefined("needs at least 2 rated sessions; there is 1", n))
-    weighted = table @ w.T
-    sum_q = np.einsum("ij,ij->i", table, weighted) - r_i
+    r_i = profiles @ np.ones(q)
+    multi = (r_i >= 2).astype(np.float64)
+    n = mult.sum(axis=1)
+    n2 = mult @ multi
+    weighted = profiles @ w.T
+    sum_q = np.einsum("ij,ij->i", profiles, weighted) - r_i
     pairs = r_i * (r_i - 1.0)
-    pa_i = np.zeros(n)
-    pa_i[multi] = sum_q[multi] / pairs[multi]
-    pa = float(pa_i[multi].sum()) / n2
+    pa_i = np.zeros(p_rows)
+    pa_i[multi > 0] = sum_q[multi > 0] / pairs[multi > 0]
+    safe_n = np.where(n > 0, n, 1.0)
+    safe_n2 = np.where(n2 > 0, n2, 1.0)
+    pa = (mult @ pa_i) / safe_n2
     inv_r = 1.0 / r_i
-    pi = (inv_r @ table) / n
+    pi = ((mult * inv_r) @ profiles) / safe_n[:, None]
     w_sum = float(w.sum())
-    fleiss_pe = float(pi @ w @ pi)
-    gwet_pe = w_sum * float(pi @ (1.0 - pi)) / (q * (q - 1))
-    bp_pe = w_sum / (q * q)
-    t = _t975(int(n) - 1)
-    scale = n / n2
-
-    def finish(pe: float, pe_i: FloatArray | None) -> Statistic:
-        if not 1.0 - pe > 1e-12:
-            return undefined(
-                "chance agreement is perfect (every rating in one category), so the "
-                "coefficient is not defined",
-                n,
-            )
-        value = (pa - pe) / (1.0 - pe)
-        per_unit = scale * (pa_i - pe * multi) / (1.0 - pe)
-        if pe_i is not None:
-            per_unit = per_unit - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe)
-        dev = per_unit - value
-        se = math.sqrt(float(dev @ dev) / (n * (n - 1)))
-        return Statistic(value=value, n=n, se=se, ci95=(value - t * se, min(1.0, value + t * se)))
-
+    gwet_c = w_sum / (q * (q - 1))
+    pe = np.stack(
+        [
+            np.einsum("mk,kl,ml->m", pi, w, pi),
+            gwet_c * np.einsum("mk,mk->m", pi, 1.0 - pi),
+            np.full(mult.shape[0], w_sum / (q * q)),
+        ]
+    )  # 3 x M
     # Each unit's share of the chance agreement (Gwet 2014, ch. 5): the linearisation
     # term of Fleiss and Gwet; Brennan-Prediger's chance agreement is a constant.
-    pi_sym = (w @ pi + w.T @ pi) / 2.0
-    fleiss_i = (table @ pi_sym) * inv_r
-    gwet_i = (w_sum / (q * (q - 1))) * (table @ (1.0 - pi)) * inv_r
-    return {
-        keys[0]: finish(fleiss_pe, fleiss_i),
-        keys[1]: finish(gwet_pe, gwet_i),
-        keys[2]: finish(bp_pe, None),
-    }
+    pi_sym = (pi @ w.T + pi @ w) / 2.0
+    pe_i = [(pi_sym @ profiles.T) * inv_r, gwet_c * ((1.0 - pi) @ profiles.T) * inv_r, None]
+    defined = (1.0 - pe) > 1e-12
+    safe_q = np.where(defined, 1.0 - pe, 1.0)
+    values = (pa[None, :] - pe) / safe_q
+    scale = (n / safe_n2)[:, None]
+    se = np.zeros_like(values)
+    for j in range(3):
+        per_unit = scale * (pa_i[None, :] - pe[j][:, None] * multi[None, :]) / safe_q[j][:, None]
+        share = pe_i[j]
+        if share is not None:
+            per_unit = (
+                per_unit
+                - 2.0 * (1.0 - values[j])[:, None] * (share - pe[j][:, None]) / safe_q[j][:, None]
+            )
+        dev = per_unit - values[j][:, None]
+        se[j] = np.sqrt(np.einsum("mi,mi->m", mult * dev, dev) / (safe_n * np.maximum(n - 1, 1)))
+    out: list[dict[str, Statistic]] = []
+    for m in range(mult.shape[0]):
+        n_m = int(round(float(n[m])))
+        if n2[m] == 0:
+            out.append(dict.fromkeys(keys, undefined("no session has two or more ratings", n_m)))
+            continue
+        if n_m < 2:
+            why = "needs at least 2 rated sessions; there is 1"
+            out.append(dict.fromkeys(keys, undefined(why, n_m)))
+            continue
+        t = _t975(n_m - 1)
+        row: dict[str, Statistic] = {}
+        for j, key in enumerate(keys):
+            if not defined[j, m]:
+                row[key] = undefined(
+                    "chance agreement is perfect (every rating in one category), so the "
+                    "coefficient is not defined",
+                    n_m,
+                )
+                continue
+            value = float(values[j, m])
+            s = float(se[j, m])
+            row[key] = Statistic(
+                value=value, n=n_m, se=s, ci95=(value - t * s, min(1.0, value + t * s))
+            )
+        out.append(row)
+    return out

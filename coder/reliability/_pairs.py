@@ -51,7 +51,7 @@ from coder.reliability._icc import IccResult, icc, icc_from_sums
 from coder.reliability._kappa import KAPPA_WEIGHTS, category_positions, kappa_from_positions
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
 
-_MAX_TABLE_CATEGORIES = 256
+MAX_TABLE_CATEGORIES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +230,7 @@ def _prepare_pair(
     if matrix.shape[0] < 2:
         return _general(matrix[:, 0], matrix[:, 1], categories)
     if categories is None:
-        if not hi - lo < _MAX_TABLE_CATEGORIES:  # also catches an infinite spread
+        if not hi - lo < MAX_TABLE_CATEGORIES:  # also catches an infinite spread
             return _general(matrix[:, 0], matrix[:, 1], categories)
         base = lo
         n_cat = int(hi - lo) + 1
@@ -246,7 +246,7 @@ def _prepare_pair(
             category_positions(matrix[:, 0], matrix[:, 1], categories)  # raises
         base = float(values[0])
         n_cat = int(values.size)
-    if not base.is_integer() or n_cat > _MAX_TABLE_CATEGORIES:
+    if not base.is_integer() or n_cat > MAX_TABLE_CATEGORIES:
         return _general(matrix[:, 0], matrix[:, 1], categories)
     shifted = matrix - base if base else matrix
     positions = shifted.astype(np.intp)
@@ -278,6 +278,25 @@ def _general(xa: FloatArray, xb: FloatArray, categories: Sequence[float] | None)
     alphas = alphas_from_units(units, matrix.reshape(-1), ALPHA_LEVELS)
     agree = agreement_from_counts(*agreement_counts(matrix))
     return PairReliability(n, icc_result, kappas, alphas, agree)
+
+
+def pair_tables(tables: FloatArray, v: int, bases: FloatArray) -> list[PairReliability]:
+    """Every two-coder statistic of M contingency tables at once.
+
+    Args:
+        tables: M x (V * V) counts of (position of A, position of B), positions being
+            score - ``bases[m]``; every table has at least 2 sessions.
+        v: V, the positions per coder.
+        bases: The score of position 0 of each table.
+
+    Returns:
+        One :class:`PairReliability` per table, as :func:`pair_reliability_items`
+        gives for the same scores with the categories ``bases[m]`` onwards.
+    """
+    used = (tables.reshape(-1, v, v).sum(axis=2) + tables.reshape(-1, v, v).sum(axis=1)) > 0
+    # The first score only names the one category of a table whose sessions all have it.
+    firsts = bases + np.argmax(used, axis=1)
+    return _from_tables(tables, v, bases, firsts)
 
 
 def _from_tables(

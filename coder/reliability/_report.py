@@ -7,7 +7,7 @@ import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,13 @@ from coder.reliability._agreement import (
     agreement_from_counts,
 )
 from coder.reliability._alpha_boot import alpha_intervals
-from coder.reliability._chance import chance_agreement_from_units, chance_keys
+from coder.reliability._chance import (
+    chance_agreement_from_units,
+    chance_keys,
+    coefficients_of_profiles,
+    pair_profiles,
+    weight_matrix,
+)
 from coder.reliability._common import (
     FloatArray,
     IntArray,
@@ -40,7 +46,12 @@ from coder.reliability._io import LONG_COLUMNS, id_codes, score_array, validate_
 from coder.reliability._kappa import KAPPA_WEIGHTS, MAX_KAPPA_CATEGORIES, kappa_from_positions
 from coder.reliability._kinds import StatisticPlan, statistics_for
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
-from coder.reliability._pairs import PairReliability, pair_reliability_items
+from coder.reliability._pairs import (
+    MAX_TABLE_CATEGORIES,
+    PairReliability,
+    pair_reliability_items,
+    pair_tables,
+)
 from coder.reliability._recommend import Recommendation, recommend_form
 from coder.reliability._vc import VC_FORMS, VC_LABELS, IccVc, VcForm, fit_variance_components
 
@@ -341,6 +352,7 @@ class _Prepared:
     rater: IntArray
     score: FloatArray
     bounds: IntArray  # rows of item i are bounds[i]:bounds[i + 1]
+    rows: IntArray  # position of each row in the long data
 
     def item_rows(self, i: int) -> tuple[IntArray, IntArray, FloatArray]:
         lo, hi = int(self.bounds[i]), int(self.bounds[i + 1])
@@ -386,6 +398,7 @@ def _prepare(long_df: pd.DataFrame) -> _Prepared:
         rater=rater_s,
         score=scores[order],
         bounds=bounds,
+        rows=order.astype(np.intp),
     )
 
 
@@ -683,18 +696,22 @@ class _VcOptions:
             crossed two-rater designs).
         scale_default: The scale file's ``reliability.icc``, or None.
         icc_k: The k of the ICC(.,k) forms; None for the coders per session.
+        bootstrap: Give the ICCs their parametric bootstrap intervals.
     """
 
     fit: bool = True
     scale_default: str | None = None
     icc_k: float | None = None
+    bootstrap: bool = True
 
 
 def _vc_of(work: _ItemWork, options: _VcOptions) -> IccVc | None:
     if not options.fit or work.design.k == 0 or not work.plan.icc:
         return None
     k = float(options.icc_k) if options.icc_k is not None else float(work.design.k)
-    return fit_variance_components(work.session, work.rater, work.score, k=k)
+    return fit_variance_components(
+        work.session, work.rater, work.score, k=k, bootstrap=None if options.bootstrap else 0
+    )
 
 
 def _item_report(
@@ -702,6 +719,7 @@ def _item_report(
     pair: PairReliability | None,
     options: _VcOptions = _VcOptions(),
     alpha_ci: bool = True,
+    chance: dict[str, Statistic] | None = None,
 ) -> ItemReliability:
     design = work.design
     plan = work.plan
@@ -753,7 +771,7 @@ def _item_report(
         kind=plan.kind,
         kappa_weights=plan.kappa_weights,
         alpha_level=plan.alpha_level,
-        agreement_coefficients=_chance(work),
+        agreement_coefficients=_chance(work) if chance is None else chance,
         icc_vc=icc_vc,
         recommendation=recommend_form(
             design.design, design.k, icc_result, icc_vc, options.scale_default
@@ -841,6 +859,7 @@ def reliability_report(
     *,
     scale_default: str | None = None,
     icc_k: float | None = None,
+    vc_bootstrap: bool = True,
 ) -> ReliabilityReport:
     """Reliability of every item of long rating data (SPEC sections 5 and 9).
 
@@ -886,6 +905,10 @@ def reliability_report(
             default that does not fit the design is reported as such.
         icc_k: The k of ICC(A,k) and ICC(C,k) of the variance components; None for
             the coders per double-coded session.
+        vc_bootstrap: Give the variance-component ICCs their parametric bootstrap
+            intervals (the default). False leaves ``ci95`` None and ``ci_method`` null:
+            the bootstrap refits the model a few hundred times per item, most of the
+            report's time on large data.
 
     Returns:
         The :class:`ReliabilityReport`.
@@ -896,12 +919,25 @@ def reliability_report(
             an unknown kind, weights or level.
     """
     prep = _prepare(long_df)
-    categories = _categories(prep, ranges)
+    return _report_of(
+        prep,
+        _categories(prep, ranges),
+        _Plans.of(kinds, kappa_weights, alpha_level),
+        _VcOptions(scale_default=scale_default, icc_k=icc_k, bootstrap=vc_bootstrap),
+    )
+
+
+def _report_of(
+    prep: _Prepared,
+    categories: Mapping[str, CategoryRange],
+    plans: _Plans,
+    options: _VcOptions,
+) -> ReliabilityReport:
+    """:func:`reliability_report` on prepared data."""
     extra = [item for item in categories if item not in prep.items]
+    icc_k = options.icc_k
     if icc_k is not None and not float(icc_k) >= 1.0:
         raise InputError(f"--icc-k {icc_k}: k is the number of raters to average, at least 1")
-    options = _VcOptions(scale_default=scale_default, icc_k=icc_k)
-    plans = _Plans.of(kinds, kappa_weights, alpha_level)
     return ReliabilityReport(_report_items(prep, categories, extra, options, plans))
 
 
@@ -981,32 +1017,295 @@ def reliability_by_pair(
     """
     prep = _prepare(long_df)
     categories = _categories(prep, ranges)
-    plans = _Plans.of(kinds, kappa_weights, alpha_level)
-    df = validate_long_frame(long_df, check_duplicates=False)
-    # The rows of each (session, rater), found once: a pair's rows are those of its
-    # sessions and its two raters (no scan of the whole frame per pair).
-    rows_of: dict[str, dict[str, IntArray]] = {}
-    groups = df.groupby(["session_id", "rater_id"], sort=False).indices
-    for key, idx in groups.items():
-        session_id, rater = cast(tuple[Any, Any], key)
-        rows_of.setdefault(str(session_id), {})[str(rater)] = np.asarray(idx, dtype=np.intp)
-    shared: dict[tuple[str, str], list[str]] = {}
-    for session_id, by_rater in rows_of.items():
-        ordered = sorted(by_rater)
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1 :]:
-                shared.setdefault((a, b), []).append(session_id)
-    pairs: list[PairReport] = []
-    for (a, b), sessions in sorted(shared.items()):
-        idx = np.sort(np.concatenate([rows_of[s][r] for s in sessions for r in (a, b)]))
-        sub = df.iloc[idx]
-        # A pair is a crossed two-rater design: the Shrout & Fleiss forms apply.
-        pairs.append(
-            PairReport(
-                (a, b), len(sessions), _sub_report(sub, categories, plans, _VcOptions(fit=False))
+    return _by_pair(prep, categories, _Plans.of(kinds, kappa_weights, alpha_level))
+
+
+@dataclass(frozen=True, slots=True)
+class _PairEntries:
+    """Every (rater pair, shared session), sorted by pair (in string order) then session.
+
+    ``pair_a``/``pair_b`` are the rater codes of each pair; entries of pair p are
+    ``bounds[p]:bounds[p + 1]`` of ``session``.
+    """
+
+    pair_a: IntArray
+    pair_b: IntArray
+    bounds: IntArray
+    session: IntArray
+    entry_a: IntArray
+    entry_b: IntArray
+
+
+def _pair_entries(prep: _Prepared) -> _PairEntries:
+    """The raters of each session (any item), and every pair of them on it."""
+    n_r = max(len(prep.rater_names), 1)
+    key = np.unique(prep.session.astype(np.int64) * n_r + prep.rater)
+    sess, rater = key // n_r, key % n_r
+    starts = np.flatnonzero(np.r_[True, sess[1:] != sess[:-1]]) if key.size else key[:0]
+    sizes = np.diff(np.r_[starts, key.size])
+    a_parts, b_parts, s_parts = [], [], []
+    for m in np.unique(sizes):
+        if m < 2:
+            continue
+        first = starts[sizes == m]
+        i, j = np.triu_indices(int(m), 1)
+        a_parts.append(rater[first[:, None] + i[None, :]].reshape(-1))
+        b_parts.append(rater[first[:, None] + j[None, :]].reshape(-1))
+        s_parts.append(np.repeat(sess[first], i.size))
+    if not a_parts:
+        empty = np.zeros(0, dtype=np.intp)
+        return _PairEntries(empty, empty, np.zeros(1, dtype=np.intp), empty, empty, empty)
+    a = np.concatenate(a_parts).astype(np.intp)
+    b = np.concatenate(b_parts).astype(np.intp)
+    session = np.concatenate(s_parts).astype(np.intp)
+    order = np.lexsort((session, b, a))
+    a, b, session = a[order], b[order], session[order]
+    code = a * n_r + b
+    new = np.r_[True, code[1:] != code[:-1]]
+    first = np.flatnonzero(new)
+    bounds = np.r_[first, code.size].astype(np.intp)
+    return _PairEntries(a[first], b[first], bounds, session, a, b)
+
+
+def _sub_prepared(prep: _Prepared, sel: IntArray) -> _Prepared:
+    """The long data of the rows ``sel`` (positions in ``prep``) as :func:`_prepare` of
+    those rows would give it: items and sessions numbered by first appearance, rater
+    codes (and names) kept, so codes still compare like the ids."""
+    item_of = np.searchsorted(prep.bounds, sel, side="right") - 1
+    by_row = np.argsort(prep.rows[sel], kind="stable")
+    items_u, item_first = np.unique(item_of[by_row], return_index=True)
+    item_rank = np.empty(items_u.size, dtype=np.intp)
+    item_rank[np.argsort(item_first, kind="stable")] = np.arange(items_u.size)
+    item_local = item_rank[np.searchsorted(items_u, item_of)]
+    sess_u, sess_first = np.unique(prep.session[sel][by_row], return_index=True)
+    sess_order = np.argsort(sess_first, kind="stable")
+    sess_rank = np.empty(sess_u.size, dtype=np.intp)
+    sess_rank[sess_order] = np.arange(sess_u.size)
+    sess_local = sess_rank[np.searchsorted(sess_u, prep.session[sel])]
+    rater = prep.rater[sel]
+    order = np.lexsort((rater, sess_local, item_local))
+    item_s = item_local[order]
+    names = [prep.items[int(i)] for i in items_u[np.argsort(item_first, kind="stable")]]
+    return _Prepared(
+        items=names,
+        session_names=prep.session_names[sess_u[sess_order]],
+        rater_names=prep.rater_names,
+        session=sess_local[order],
+        rater=rater[order],
+        score=prep.score[sel][order],
+        bounds=np.searchsorted(item_s, np.arange(len(names) + 1)).astype(np.intp),
+        rows=prep.rows[sel][order],
+    )
+
+
+def _by_pair(
+    prep: _Prepared, categories: Mapping[str, CategoryRange], plans: _Plans
+) -> ReliabilityByPair:
+    """:func:`reliability_by_pair` on prepared data.
+
+    A pair of raters on their shared sessions is a crossed two-rater design. Where
+    both of them scored an item on every shared session with whole numbers of the
+    item's range (the usual case), its statistics come from the pair's contingency
+    table, and the tables of every pair and item are tabulated with one ``bincount``
+    and computed together (:func:`coder.reliability._pairs.pair_tables`). A pair with
+    any other item (a missing or blank score, fractional scores, a long range) gets
+    :func:`reliability_report`'s item route on its rows, as a report of its own.
+    """
+    entries = _pair_entries(prep)
+    n_pairs = entries.pair_a.size
+    if n_pairs == 0:
+        return ReliabilityByPair(())
+    n_items = len(prep.items)
+    n_s = max(len(prep.session_names), 1)
+    n_r = max(len(prep.rater_names), 1)
+    item_of = np.repeat(np.arange(n_items, dtype=np.int64), np.diff(prep.bounds))
+    keys = (item_of * n_s + prep.session) * n_r + prep.rater
+    base = (np.arange(n_items, dtype=np.int64)[:, None] * n_s + entries.session[None, :]) * n_r
+
+    def lookup(rater: IntArray) -> tuple[npt.NDArray[np.bool_], IntArray]:
+        query = base + rater[None, :]
+        pos = np.minimum(np.searchsorted(keys, query), max(keys.size - 1, 0))
+        found = keys[pos] == query if keys.size else np.zeros(query.shape, dtype=bool)
+        return found, pos
+
+    found_a, pos_a = lookup(entries.entry_a)
+    found_b, pos_b = lookup(entries.entry_b)
+    score_a = np.where(found_a, prep.score[pos_a], np.nan)
+    score_b = np.where(found_b, prep.score[pos_b], np.nan)
+    starts = entries.bounds[:-1]
+    n_per_pair = np.diff(entries.bounds)
+
+    def per_pair_all(x: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        return np.logical_and.reduceat(x, starts, axis=1)
+
+    any_row = np.logical_or.reduceat(found_a | found_b, starts, axis=1)  # items x pairs
+    first_row = np.minimum.reduceat(
+        np.minimum(
+            np.where(found_a, prep.rows[pos_a], np.iinfo(np.intp).max),
+            np.where(found_b, prep.rows[pos_b], np.iinfo(np.intp).max),
+        ),
+        starts,
+        axis=1,
+    )
+    both = found_a & found_b & np.isfinite(score_a) & np.isfinite(score_b)
+    # The table route per item: whole-number categories of the item's range.
+    lo_item = np.zeros(n_items)
+    v_item = np.zeros(n_items, dtype=np.intp)
+    for i, item in enumerate(prep.items):
+        cat = categories[item]
+        if (
+            cat.lo is None
+            or cat.hi is None
+            or not (float(cat.lo).is_integer() and float(cat.hi).is_integer())
+        ):
+            continue
+        if cat.hi - cat.lo < min(MAX_KAPPA_CATEGORIES, MAX_TABLE_CATEGORIES):
+            lo_item[i] = cat.lo
+            v_item[i] = int(cat.hi - cat.lo) + 1
+    pos_a_cat = np.where(both, score_a, lo_item[:, None]) - lo_item[:, None]
+    pos_b_cat = np.where(both, score_b, lo_item[:, None]) - lo_item[:, None]
+    whole = (pos_a_cat == np.floor(pos_a_cat)) & (pos_b_cat == np.floor(pos_b_cat))
+    clean = per_pair_all(both & whole) & (v_item[:, None] > 0) & (n_per_pair[None, :] >= 2)
+    # A pair takes the table route when every item it has is clean.
+    fast_pair = np.all(clean | ~any_row, axis=0)
+
+    width = int(v_item.max()) if v_item.size else 0
+    fast_cells = np.flatnonzero((clean & any_row & fast_pair[None, :]).reshape(-1))
+    results: dict[tuple[int, int], ItemReliability] = {}
+    if fast_cells.size and width > 0:
+        cell_item, cell_pair = np.divmod(fast_cells, n_pairs)
+        pa = pos_a_cat.astype(np.intp)
+        pb = pos_b_cat.astype(np.intp)
+        # Table m (= cell) counts (A, B) positions over the entries of its pair.
+        pair_of_entry = np.repeat(np.arange(n_pairs), n_per_pair)
+        cell_index = np.full((n_items, n_pairs), -1, dtype=np.int64)
+        cell_index[cell_item, cell_pair] = np.arange(fast_cells.size)
+        m_of = cell_index[:, pair_of_entry]  # items x entries
+        use = m_of >= 0
+        codes = (m_of[use] * width + pa[use]) * width + pb[use]
+        tables = np.bincount(codes, minlength=fast_cells.size * width * width).astype(np.float64)
+        tables = tables.reshape(fast_cells.size, width * width)
+        bases = lo_item[cell_item]
+        stats = pair_tables(tables, width, bases)
+        chance = _pair_chance(tables, width, cell_item, v_item, prep, plans)
+        pair_entry_sessions = np.split(entries.session, entries.bounds[1:-1])
+        for m in range(fast_cells.size):
+            i, p = int(cell_item[m]), int(cell_pair[m])
+            item = prep.items[i]
+            a, b = int(entries.pair_a[p]), int(entries.pair_b[p])
+            lo_e, hi_e = int(entries.bounds[p]), int(entries.bounds[p + 1])
+            complete = np.column_stack([score_a[i, lo_e:hi_e], score_b[i, lo_e:hi_e]])
+            work = _pair_work(
+                item,
+                prep,
+                a,
+                b,
+                pair_entry_sessions[p],
+                complete,
+                categories[item],
+                plans.get(item),
             )
-        )
+            results[(i, p)] = _item_report(
+                work, stats[m], _VcOptions(fit=False), alpha_ci=False, chance=chance[m]
+            )
+
+    pairs: list[PairReport] = []
+    for p in range(n_pairs):
+        a, b = int(entries.pair_a[p]), int(entries.pair_b[p])
+        names = (str(prep.rater_names[a]), str(prep.rater_names[b]))
+        n_shared = int(n_per_pair[p])
+        if fast_pair[p]:
+            present = np.flatnonzero(any_row[:, p])
+            present = present[np.argsort(first_row[present, p], kind="stable")]
+            items = {prep.items[int(i)]: results[(int(i), p)] for i in present}
+        else:
+            lo_e, hi_e = int(entries.bounds[p]), int(entries.bounds[p + 1])
+            sel = np.concatenate(
+                [
+                    pos_a[:, lo_e:hi_e][found_a[:, lo_e:hi_e]],
+                    pos_b[:, lo_e:hi_e][found_b[:, lo_e:hi_e]],
+                ]
+            )
+            sub = _sub_prepared(prep, np.sort(sel))
+            items = _report_items(
+                sub,
+                {item: categories[item] for item in sub.items},
+                (),
+                _VcOptions(fit=False),
+                plans,
+                alpha_ci=False,
+            )
+        pairs.append(PairReport(names, n_shared, items))
     return ReliabilityByPair(tuple(pairs))
+
+
+def _pair_work(
+    item: str,
+    prep: _Prepared,
+    a: int,
+    b: int,
+    sessions: IntArray,
+    complete: FloatArray,
+    cat: CategoryRange,
+    plan: StatisticPlan,
+) -> _ItemWork:
+    """The :class:`_ItemWork` of a pair's clean item: a crossed design of raters a, b."""
+    n = complete.shape[0]
+    columns = (str(prep.rater_names[a]), str(prep.rater_names[b]))
+    note = (
+        f"Fully crossed: the same 2 raters ({', '.join(columns)}) coded all "
+        f"{n} double-coded sessions."
+    )
+    design = ItemDesign(
+        item,
+        "crossed",
+        2,
+        columns,
+        columns,
+        tuple(prep.session_names[sessions].tolist()),
+        complete,
+        n,
+        0,
+        note,
+    )
+    return _ItemWork(
+        item,
+        design,
+        np.full(n, 2, dtype=np.intp),
+        complete,
+        np.repeat(sessions, 2),
+        complete.reshape(-1),
+        cat,
+        plan,
+        np.tile(np.array([a, b], dtype=np.intp), n),
+    )
+
+
+def _pair_chance(
+    tables: FloatArray,
+    width: int,
+    cell_item: IntArray,
+    v_item: IntArray,
+    prep: _Prepared,
+    plans: _Plans,
+) -> list[dict[str, Statistic] | None]:
+    """The chance-corrected coefficients of every pair table, grouped by categories and
+    weights (None where the item's kind has none: :func:`_chance` then says why)."""
+    out: list[dict[str, Statistic] | None] = [None] * tables.shape[0]
+    groups: dict[tuple[int, str], list[int]] = {}
+    for m, i in enumerate(cell_item.tolist()):
+        plan = plans.get(prep.items[i])
+        if plan.chance:
+            groups.setdefault((int(v_item[i]), plan.chance_weights), []).append(m)
+    square = tables.reshape(-1, width, width)
+    for (v, weights), members in groups.items():
+        mult = square[members][:, :v, :v].reshape(len(members), v * v)
+        found = coefficients_of_profiles(
+            pair_profiles(v), mult, weight_matrix(v, weights), chance_keys(weights)
+        )
+        for m, stat in zip(members, found, strict=True):
+            out[m] = stat
+    return out
 
 
 def _json_order_value(value: Any) -> Any:

@@ -35,8 +35,14 @@ from coder.reliability._pair_summary import (
 from coder.reliability._report import (
     ReliabilityByPair,
     ReliabilityReport,
+    _by_pair,
+    _categories,
+    _Plans,
+    _prepare,
+    _Prepared,
+    _report_of,
+    _VcOptions,
     format_report_table,
-    reliability_by_pair,
     reliability_report,
 )
 
@@ -143,12 +149,17 @@ class StudyReliability:
 
 def fixed_items(long_df: pd.DataFrame) -> dict[str, float]:
     """Items whose every present score is one and the same value (item -> value)."""
-    scores = long_df.dropna(subset=["score"])
-    if scores.empty:
-        return {}
-    by_item = scores.groupby("item_id", sort=False)["score"].agg(["min", "max"])
-    same = by_item[by_item["min"] == by_item["max"]]
-    return {str(item): float(row["min"]) for item, row in same.iterrows()}
+    return _fixed_values(_prepare(long_df))
+
+
+def _fixed_values(prep: _Prepared) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for i, item in enumerate(prep.items):
+        scores = prep.item_rows(i)[2]
+        scores = scores[np.isfinite(scores)]
+        if scores.size and float(scores.min()) == float(scores.max()):
+            out[item] = float(scores[0])
+    return out
 
 
 def composite_alphas(
@@ -198,6 +209,7 @@ def study_reliability(
     kinds: Mapping[str, str | None] | None = None,
     kappa_weights: str | None = None,
     alpha_level: str | None = None,
+    vc_bootstrap: bool = True,
 ) -> StudyReliability:
     """The reliability document of one analysed set (see the module docstring).
 
@@ -215,6 +227,8 @@ def study_reliability(
         kinds: Item kinds, which decide the statistics (as :func:`reliability_report`).
         kappa_weights: The reported kappa (as :func:`reliability_report`).
         alpha_level: The reported Krippendorff level (as :func:`reliability_report`).
+        vc_bootstrap: Bootstrap intervals of the variance-component ICCs (as
+            :func:`reliability_report`).
 
     Returns:
         The :class:`StudyReliability`.
@@ -227,20 +241,32 @@ def study_reliability(
         "kappa_weights": kappa_weights,
         "alpha_level": alpha_level,
     }
-    report = reliability_report(long_df, ranges, **how, scale_default=scale_default, icc_k=icc_k)
-    by_pair = reliability_by_pair(long_df, ranges, **how)
-    df = validate_long_frame(long_df, check_duplicates=False)
+    # One reading of the data (ids numbered, sorted, checked) serves the report, the
+    # pairs and the fixed items.
+    prep = _prepare(long_df)
+    categories = _categories(prep, ranges)
+    plans = _Plans.of(kinds, kappa_weights, alpha_level)
+    options = _VcOptions(scale_default=scale_default, icc_k=icc_k, bootstrap=vc_bootstrap)
+    report = _report_of(prep, categories, plans, options)
+    by_pair = _by_pair(prep, categories, plans)
+    alphas = (
+        composite_alphas(validate_long_frame(long_df, check_duplicates=False), composites)
+        if composites
+        else {}
+    )
     train_report = None
     n_train = 0
     if training is not None:
-        train_report = reliability_report(training, ranges, **how, scale_default="ICC2k")
+        train_report = reliability_report(
+            training, ranges, **how, scale_default="ICC2k", vc_bootstrap=vc_bootstrap
+        )
         n_train = int(training["session_id"].nunique()) if not training.empty else 0
     return StudyReliability(
         report=report,
         by_pair=by_pair,
         pair_summary=summarize_pairs(by_pair),
-        fixed=fixed_items(df),
-        composites=composite_alphas(df, composites or {}),
+        fixed=_fixed_values(prep),
+        composites=alphas,
         subset=subset or Subset(),
         training=train_report,
         n_training_sessions=n_train,
