@@ -713,12 +713,24 @@ def _perfect(d: _VcDesign, y: FloatArray, k: float, centre: float, scale: float)
 class _Simulator:
     """Draws the score statistics of data sets simulated from fitted components.
 
-    Not rating by rating: with a_s = mu + u_s and E_s the sum of a session's errors,
-    session sums are t = m a + N v + E (E_s ~ N(0, m_s s2_e)), the raters' error sums
-    F = N' D_s^-1 E + zeta with zeta ~ N(0, s2_e K), K = D_r - N' D_s^-1 N, and the
-    sum of squared errors is sum E^2 / m + zeta' K^+ zeta + s2_e chi2(n - S - rank K)
-    (the part of e outside the span of the session and rater indicators). The draws
-    thus cost O(S + R^2) per data set instead of O(ratings).
+    Not rating by rating, nor session by session: every statistic the deviance needs
+    (:class:`_YStats`) is a linear or quadratic function of normal vectors, and is
+    drawn from its exact joint distribution in R dimensions (R = raters), so a data
+    set costs O(G R^2) whatever the number of sessions.
+
+    With a_s = mu + u_s, E_s the sum of session s's errors and v the rater effects,
+    session sums are t = m a + N v + E. Within the sessions of group g (m ratings
+    each, incidence N_g), split session space into the span of N_g's columns (rank
+    rho, a factor L with L L' = N_g' N_g = G_g) and its complement (f = S_g - rho
+    dimensions). In the span a and E are z_a = mu L' 1 / m + s_s xi and z_E =
+    sqrt(m) s_e eta (xi, eta standard normal in rho dimensions), and
+    N_g' a = L z_a, N_g' E = L z_E. In the complement a and E are s_s X and
+    sqrt(m) s_e Y with X, Y independent standard normal in f dimensions, so only
+    |X|^2 ~ chi2(f), X.Y = |X| y1 and |Y|^2 = y1^2 + chi2(f - 1) (y1 ~ N(0, 1))
+    enter. The raters' error sums are F = sum_g N_g' E_g / m + zeta with zeta ~
+    N(0, s2_e K), K = D_r - N' D_s^-1 N, and the sum of squared errors is
+    sum E^2 / m + zeta' K^+ zeta + s2_e chi2(n - S - rank K) (the part of e outside
+    the span of the session and rater indicators).
     """
 
     def __init__(self, d: _VcDesign, comps: VarianceComponents) -> None:
@@ -730,41 +742,67 @@ class _Simulator:
         self.k_root = vec[:, pos] * np.sqrt(lam[pos])[None, :]
         self.rank = int(pos.sum())
         self.chi_df = d.n - d.n_sessions - self.rank
-        self.inc = sparse.csr_matrix(
-            (np.ones(d.n), (d.session, d.rater)), shape=(d.n_sessions, d.n_raters)
-        )
-        self.inc_t = sparse.csr_matrix(self.inc.T)
+        # Per group: L (R x rho) with L L' = G_g, and the complement's dimension.
+        self.roots: list[FloatArray] = []
+        self.free: list[int] = []
+        for g in range(d.m.size):
+            lam_g, vec_g = np.linalg.eigh(d.gram[g])
+            keep = lam_g > 1e-9 * max(float(lam_g.max()), 1.0)
+            self.roots.append(vec_g[:, keep] * np.sqrt(lam_g[keep])[None, :])
+            self.free.append(int(d.count[g]) - int(keep.sum()))
 
     def draw(self, rng: np.random.Generator, nb: int) -> _YStats:
         d, c = self.d, self.comps
+        sd_s = math.sqrt(c.session)
         sd_e = math.sqrt(c.residual)
-        m = d.session_m[:, None]
-        a = rng.standard_normal((d.n_sessions, nb))
-        a *= math.sqrt(c.session)
-        a += c.intercept
-        v = rng.standard_normal((d.n_raters, nb)) * math.sqrt(c.rater)
-        e_sum = rng.standard_normal((d.n_sessions, nb))
-        e_sum *= np.sqrt(m) * sd_e
+        r = d.n_raters
+        v = rng.standard_normal((r, nb)) * math.sqrt(c.rater)
+        g_count = d.m.size
+        wy = np.empty((g_count, r, nb))
+        pyy = np.empty((g_count, nb))
+        ry = d.rater_n[:, None] * v
+        yy = np.einsum("r,rb,rb->b", d.rater_n, v, v)
+        e_rater = np.zeros((r, nb))  # sum_g N_g' E_g / m
+        for g in range(g_count):
+            m = float(d.m[g])
+            root = self.roots[g]
+            rho = root.shape[1]
+            z_a = (c.intercept / m) * root.sum(axis=0)[:, None] + sd_s * rng.standard_normal(
+                (rho, nb)
+            )
+            z_e = rng.standard_normal((rho, nb)) * (math.sqrt(m) * sd_e)
+            f = self.free[g]
+            if f > 0:
+                c1 = rng.chisquare(f, nb)
+                y1 = rng.standard_normal(nb)
+                c2 = rng.chisquare(f - 1, nb) if f > 1 else np.zeros(nb)
+            else:
+                c1 = y1 = c2 = np.zeros(nb)
+            aa = c.session * c1  # |a_perp|^2
+            ae = sd_s * math.sqrt(m) * sd_e * np.sqrt(c1) * y1  # a_perp . E_perp
+            ee = m * c.residual * (y1 * y1 + c2)  # |E_perp|^2
+            na = root @ z_a  # N_g' a
+            ne = root @ z_e  # N_g' E
+            lv = root.T @ v  # Q' N_g v
+            wy[g] = m * na + d.gram[g] @ v + ne
+            qt = m * z_a + lv + z_e
+            pyy[g] = np.einsum("kb,kb->b", qt, qt) + m * m * aa + 2.0 * m * ae + ee
+            ry += na
+            e_rater += ne / m
+            yy += (
+                m * (np.einsum("kb,kb->b", z_a, z_a) + aa)
+                + 2.0 * np.einsum("kb,kb->b", z_a, lv)
+                + 2.0 * (np.einsum("kb,kb->b", z_a, z_e) + ae)
+                + (np.einsum("kb,kb->b", z_e, z_e) + ee) / m
+            )
         z = rng.standard_normal((self.rank, nb))
         chi = rng.chisquare(self.chi_df, nb) * c.residual if self.chi_df > 0 else np.zeros(nb)
-        nv = np.asarray(self.inc @ v)
-        t = m * a + nv + e_sum
-        zeta = self.k_root @ z * sd_e
-        f = np.asarray(self.inc_t @ (e_sum / m)) + zeta
-        ry = np.asarray(self.inc_t @ a) + d.rater_n[:, None] * v + f
-        yy = (
-            np.einsum("s,sb,sb->b", d.session_m, a, a)
-            + 2.0 * np.einsum("sb,sb->b", a, nv)
-            + np.einsum("r,rb,rb->b", d.rater_n, v, v)
-            + 2.0 * (np.einsum("sb,sb->b", a, e_sum) + np.einsum("rb,rb->b", v, f))
-            + np.einsum("sb,sb->b", e_sum, e_sum / m)
-            + c.residual * np.einsum("rb,rb->b", z, z)
-            + chi
-        )
-        pyy = np.asarray(d.group_sum @ (t * t))
-        p1y = np.asarray(d.group_sum @ (t * m))
-        wy = np.asarray(d.group_inc @ t).reshape(d.m.size, d.n_raters, -1)
-        return _YStats(t.sum(axis=0), yy, pyy, p1y, wy, ry)
+        f_err = e_rater + self.k_root @ z * sd_e
+        ry += f_err
+        yy += 2.0 * np.einsum("rb,rb->b", v, f_err) + c.residual * np.einsum("rb,rb->b", z, z) + chi
+        p1y = wy.sum(axis=1)
+        sy = (p1y / d.m[:, None]).sum(axis=0)
+        return _YStats(sy, yy, pyy, p1y, wy, ry)
 
 
 def _bootstrap(
