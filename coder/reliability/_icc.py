@@ -343,7 +343,7 @@ def icc_from_sums(
     """The six ICC forms from the sums of squares of the two-way ANOVA.
 
     :func:`icc` and the two-coder fast path of :func:`pair_reliability` both end
-    here, so edge cases are handled in one place.
+    here (through :func:`icc_from_sums_many`), so edge cases are handled in one place.
 
     Args:
         n: Sessions.
@@ -360,19 +360,91 @@ def icc_from_sums(
     Returns:
         An :class:`IccResult` (see :func:`icc` for the edge cases).
     """
-    if k < 2:
-        return _all_undefined(n, k, f"needs at least 2 coders per session; there {_are(k)}")
-    if n < 2:
-        return _all_undefined(
-            n, k, f"needs at least 2 sessions with every coder's score; there {_are(n)}"
-        )
-    if lo == hi:
-        return _all_undefined(
-            n,
-            k,
-            f"all {n * k} scores are {format_value(lo)}: with no variance at all the ICC "
-            "is not defined",
-        )
+    return icc_from_sums_many(
+        np.array([n]),
+        np.array([k]),
+        np.array([ss_b], dtype=np.float64),
+        np.array([ss_j], dtype=np.float64),
+        np.array([ss_e], dtype=np.float64),
+        np.array([lo], dtype=np.float64),
+        np.array([hi], dtype=np.float64),
+        None if spread is None else np.array([spread], dtype=np.float64),
+    )[0]
+
+
+def _ratios(num: FloatArray, den: FloatArray) -> FloatArray:
+    """num / den element-wise with :func:`_ratio`'s semantics (x / 0 = +-inf, 0 / 0 = NaN)."""
+    zero = den == 0.0
+    out = num / np.where(zero, 1.0, den)
+    return np.where(
+        zero, np.where((num == 0.0) | np.isnan(num), math.nan, np.copysign(math.inf, num)), out
+    )
+
+
+def _spearman_browns(r: FloatArray, k: npt.NDArray[np.int64]) -> FloatArray:
+    """:func:`_spearman_brown` element-wise."""
+    den = 1.0 + r * (k - 1)
+    bad = ~np.isfinite(den) | (np.abs(den) <= 1e-12)
+    return np.where(bad, math.nan, r * k / np.where(bad, 1.0, den))
+
+
+def icc_from_sums_many(
+    n: npt.NDArray[np.int64],
+    k: npt.NDArray[np.int64],
+    ss_b: FloatArray,
+    ss_j: FloatArray,
+    ss_e: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    spread: FloatArray | None = None,
+) -> list[IccResult]:
+    """:func:`icc_from_sums` of many data sets at once (arrays of one entry per set).
+
+    The mean squares, coefficients, F tests and intervals are computed element-wise
+    (the same operations as one by one, so the same numbers); only the result
+    objects are made one by one.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    k = np.asarray(k, dtype=np.int64)
+    out: list[IccResult | None] = [None] * n.size
+    ok = (k >= 2) & (n >= 2) & (lo != hi)
+    for i in np.flatnonzero(~ok).tolist():
+        ni, ki = int(n[i]), int(k[i])
+        if ki < 2:
+            out[i] = _all_undefined(
+                ni, ki, f"needs at least 2 coders per session; there {_are(ki)}"
+            )
+        elif ni < 2:
+            out[i] = _all_undefined(
+                ni, ki, f"needs at least 2 sessions with every coder's score; there {_are(ni)}"
+            )
+        else:
+            out[i] = _all_undefined(
+                ni,
+                ki,
+                f"all {ni * ki} scores are {format_value(float(lo[i]))}: with no variance at "
+                "all the ICC is not defined",
+            )
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        n, k = n[idx], k[idx]
+        spread_v = np.abs(hi[idx] - lo[idx]) if spread is None else spread[idx]
+        with np.errstate(all="ignore"):
+            done = _icc_arrays(n, k, ss_b[idx], ss_j[idx], ss_e[idx], spread_v)
+        for j, i in enumerate(idx.tolist()):
+            out[i] = _icc_result(done, j)
+    return [r for r in out if r is not None]
+
+
+def _icc_arrays(
+    n: npt.NDArray[np.int64],
+    k: npt.NDArray[np.int64],
+    ss_b: FloatArray,
+    ss_j: FloatArray,
+    ss_e: FloatArray,
+    spread: FloatArray,
+) -> dict[str, Any]:
+    """Every number of :func:`icc_from_sums` for valid data sets (n, k >= 2, lo < hi)."""
     df_b = n - 1
     df_j = k - 1
     df_e = df_b * df_j
@@ -382,20 +454,20 @@ def icc_from_sums(
     mse = ss_e / df_e
     msw = (ss_j + ss_e) / df_w
 
-    scale = min(abs(hi - lo) if spread is None else spread, 1e150)  # no overflow below
+    scale = np.minimum(spread, 1e150)  # no overflow below
     tiny = (ZERO_RELATIVE * scale) ** 2
-    msb = 0.0 if msb <= tiny else msb
-    msj = 0.0 if msj <= tiny else msj
-    mse = 0.0 if mse <= tiny else mse
-    msw = 0.0 if msj == 0.0 and mse == 0.0 else msw
+    msb = np.where(msb <= tiny, 0.0, msb)
+    msj = np.where(msj <= tiny, 0.0, msj)
+    mse = np.where(mse <= tiny, 0.0, mse)
+    msw = np.where((msj == 0.0) & (mse == 0.0), 0.0, msw)
 
     # A denominator that cancels to ~1e-17 of the mean squares (e.g. MSB = (MSE - MSJ) / n
     # for ICC2k) is zero in exact arithmetic; dividing by the rounding noise would print
     # 1e15. Treat it as zero, so the form is reported as not defined.
-    scale = max(msb, msj, mse, msw)
+    big = np.maximum(np.maximum(msb, msj), np.maximum(mse, msw))
 
-    def coefficient(num: float, den: float) -> float:
-        return _ratio(num, 0.0 if abs(den) <= 1e-12 * scale else den)
+    def coefficient(num: FloatArray, den: FloatArray) -> FloatArray:
+        return _ratios(num, np.where(np.abs(den) <= 1e-12 * big, 0.0, den))
 
     icc1 = coefficient(msb - msw, msb + (k - 1) * msw)
     icc2 = coefficient(msb - mse, msb + (k - 1) * mse + k * (msj - mse) / n)
@@ -404,87 +476,122 @@ def icc_from_sums(
     icc2k = coefficient(msb - mse, msb + (msj - mse) / n)
     icc3k = coefficient(msb - mse, msb)
 
-    f1 = _ratio(msb, msw)
-    f3 = _ratio(msb, mse)
-    p1 = _f_sf(f1, df_b, df_w) if not math.isnan(f1) else math.nan
-    p3 = _f_sf(f3, df_b, df_e) if not math.isnan(f3) else math.nan
+    f1 = _ratios(msb, msw)
+    f3 = _ratios(msb, mse)
+    p1 = np.where(np.isnan(f1), math.nan, special.fdtrc(df_b, df_w, f1))
+    p3 = np.where(np.isnan(f3), math.nan, special.fdtrc(df_b, df_e, f3))
 
     # One-way forms (Shrout & Fleiss 1979, eqs. 6-7 and 12).
-    if math.isinf(f1):
-        ci1: tuple[float, float] | None = (1.0, 1.0)
-        ci1k: tuple[float, float] | None = (1.0, 1.0)
-    else:
-        f1l = f1 / _f_q(df_b, df_w)
-        f1u = f1 * _f_q(df_w, df_b)
-        ci1 = _interval((f1l - 1) / (f1l + k - 1), (f1u - 1) / (f1u + k - 1))
-        ci1k = _interval(1 - 1 / f1l, 1 - 1 / f1u) if f1l > 0 else None
+    f1l = f1 / special.fdtri(df_b, df_w, _Q)
+    f1u = f1 * special.fdtri(df_w, df_b, _Q)
+    ci1 = ((f1l - 1) / (f1l + k - 1), (f1u - 1) / (f1u + k - 1))
+    ci1k = (np.where(f1l > 0, 1 - 1 / f1l, math.nan), np.where(f1l > 0, 1 - 1 / f1u, math.nan))
+    one1 = np.isinf(f1)
 
     # Consistency forms (eqs. 10-11 and 13).
-    if math.isinf(f3):
-        ci3: tuple[float, float] | None = (1.0, 1.0)
-        ci3k: tuple[float, float] | None = (1.0, 1.0)
-    elif math.isnan(f3):
-        ci3 = ci3k = None
-    else:
-        f3l = f3 / _f_q(df_b, df_e)
-        f3u = f3 * _f_q(df_e, df_b)
-        ci3 = _interval((f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1))
-        ci3k = _interval(1 - 1 / f3l, 1 - 1 / f3u) if f3l > 0 else None
+    f3l = f3 / special.fdtri(df_b, df_e, _Q)
+    f3u = f3 * special.fdtri(df_e, df_b, _Q)
+    ci3 = ((f3l - 1) / (f3l + k - 1), (f3u - 1) / (f3u + k - 1))
+    ci3k = (np.where(f3l > 0, 1 - 1 / f3l, math.nan), np.where(f3l > 0, 1 - 1 / f3u, math.nan))
+    one3 = np.isinf(f3)
 
     # Absolute agreement (eqs. 8-9; McGraw & Wong 1996, Table 7), as psych codes it.
     # psych writes v with Fj = MSJ / MSE; multiplying numerator and denominator by
     # MSE^2 gives the same number and stays finite when MSE = 0.
-    if msw == 0.0:
-        ci2: tuple[float, float] | None = (1.0, 1.0)
-        ci2k: tuple[float, float] | None = (1.0, 1.0)
-    elif math.isnan(icc2):
+    c = n * (1 + (k - 1) * icc2) - k * icc2
+    inner = k * icc2 * msj + c * mse
+    # Cancels exactly (e.g. MSB = 0): v = 0 and psych gives NaN.
+    inner = np.where(
+        np.abs(inner) <= 1e-12 * (np.abs(k * icc2 * msj) + np.abs(c * mse)), 0.0, inner
+    )
+    v_num = df_e * inner**2
+    v_den = df_b * (k * icc2 * msj) ** 2 + (c * mse) ** 2
+    v = _ratios(v_num, v_den)
+    v_ok = np.isfinite(v) & (v > 0)
+    v_safe = np.where(v_ok, v, 1.0)
+    f2u = special.fdtri(df_b, v_safe, _Q)
+    f2l = special.fdtri(v_safe, df_b, _Q)
+    base = k * msj + (k * n - k - n) * mse
+    l2 = _ratios(n * (msb - f2u * mse), f2u * base + n * msb)
+    u2 = _ratios(n * (f2l * msb - mse), base + n * f2l * msb)
+    ci2 = (np.where(v_ok, l2, math.nan), np.where(v_ok, u2, math.nan))
+    ci2k = (
+        np.where(v_ok, _spearman_browns(l2, k), math.nan),
+        np.where(v_ok, _spearman_browns(u2, k), math.nan),
+    )
+    one2 = msw == 0.0
+    return {
+        "n": n.tolist(),
+        "k": k.tolist(),
+        "ms": [x.tolist() for x in (msb, msj, mse, msw)],
+        "df": [x.tolist() for x in (df_b, df_w, df_e)],
+        "value": [x.tolist() for x in (icc1, icc2, icc3, icc1k, icc2k, icc3k)],
+        "f": [f1.tolist(), f3.tolist()],
+        "p": [p1.tolist(), p3.tolist()],
+        "ci": [[x.tolist() for x in pair] for pair in (ci1, ci2, ci3, ci1k, ci2k, ci3k)],
+        "one": [one1.tolist(), one2.tolist(), one3.tolist()],
+    }
+
+
+_WHY_B0 = (
+    "the sessions do not differ (every session has the same mean score, MSB = 0), "
+    "so the average-measure ICC divides by zero and is not defined"
+)
+_WHY_E0 = (
+    "no variance is left once coder means are removed (MSB = MSE = 0), so the "
+    "consistency ICC is 0 / 0 and not defined"
+)
+_WHY_GENERIC = "not defined for these data (a zero denominator in the mean squares)"
+_WHY_CI = "the 95 % interval is not defined for these data (0 / 0 in its formula)"
+
+
+def _icc_result(a: dict[str, Any], j: int) -> IccResult:
+    """Data set ``j`` of :func:`_icc_arrays` as an :class:`IccResult`."""
+    msb, msj, mse, msw = (x[j] for x in a["ms"])
+    df_b, df_w, df_e = (x[j] for x in a["df"])
+    f1, f3 = a["f"][0][j], a["f"][1][j]
+    p1, p3 = a["p"][0][j], a["p"][1][j]
+    one1, one2, one3 = (x[j] for x in a["one"])
+    values = [x[j] for x in a["value"]]
+    cis = [(lo_hi[0][j], lo_hi[1][j]) for lo_hi in a["ci"]]
+
+    def interval(pair: tuple[float, float], one: bool) -> tuple[float, float] | None:
+        if one:
+            return (1.0, 1.0)
+        return _interval(*pair)
+
+    # Which interval each form has: [1, 1] at an infinite F (or MSW = 0 for ICC2),
+    # none where F (or ICC2) is NaN, else the formula's when finite.
+    ci1 = interval(cis[0], one1)
+    ci1k = interval(cis[3], one1)
+    if math.isnan(f3) and not one3:
+        ci3 = ci3k = None
+    else:
+        ci3, ci3k = interval(cis[2], one3), interval(cis[5], one3)
+    if math.isnan(values[1]) and not one2:
         ci2 = ci2k = None
     else:
-        c = n * (1 + (k - 1) * icc2) - k * icc2
-        inner = k * icc2 * msj + c * mse
-        if abs(inner) <= 1e-12 * (abs(k * icc2 * msj) + abs(c * mse)):
-            inner = 0.0  # cancels exactly (e.g. MSB = 0): v = 0 and psych gives NaN
-        v_num = df_e * inner**2
-        v_den = df_b * (k * icc2 * msj) ** 2 + (c * mse) ** 2
-        v = _ratio(v_num, v_den)
-        if math.isfinite(v) and v > 0:
-            f2u = float(special.fdtri(df_b, v, _Q))
-            f2l = float(special.fdtri(v, df_b, _Q))
-            base = k * msj + (k * n - k - n) * mse
-            l2 = _ratio(n * (msb - f2u * mse), f2u * base + n * msb)
-            u2 = _ratio(n * (f2l * msb - mse), base + n * f2l * msb)
-            ci2 = _interval(l2, u2)
-            ci2k = _interval(_spearman_brown(l2, k), _spearman_brown(u2, k))
-        else:
-            ci2 = ci2k = None
-
-    why_b0 = (
-        "the sessions do not differ (every session has the same mean score, MSB = 0), "
-        "so the average-measure ICC divides by zero and is not defined"
+        ci2, ci2k = interval(cis[1], one2), interval(cis[4], one2)
+    why3 = _WHY_E0 if msb == 0.0 and mse == 0.0 else _WHY_GENERIC
+    why_k = _WHY_B0 if msb == 0.0 else _WHY_GENERIC
+    spec = (
+        ("ICC1", values[0], f1, df_w, p1, ci1, _WHY_GENERIC),
+        ("ICC2", values[1], f3, df_e, p3, ci2, _WHY_GENERIC),
+        ("ICC3", values[2], f3, df_e, p3, ci3, why3),
+        ("ICC1k", values[3], f1, df_w, p1, ci1k, why_k),
+        ("ICC2k", values[4], f3, df_e, p3, ci2k, why_k),
+        ("ICC3k", values[5], f3, df_e, p3, ci3k, why_k),
     )
-    why_e0 = (
-        "no variance is left once coder means are removed (MSB = MSE = 0), so the "
-        "consistency ICC is 0 / 0 and not defined"
-    )
-    why_generic = "not defined for these data (a zero denominator in the mean squares)"
-
-    def form(
-        name: str,
-        value: float,
-        f: float,
-        df2: int,
-        p: float,
-        ci: tuple[float, float] | None,
-        why_if_undefined: str,
-    ) -> IccForm:
+    forms: dict[str, IccForm] = {}
+    for name, value, f, df2, p, ci, why_if_undefined in spec:
         defined = math.isfinite(value)
         why: str | None = None
         if not defined:
             why = why_if_undefined
             ci = None
         elif ci is None:
-            why = "the 95 % interval is not defined for these data (0 / 0 in its formula)"
-        return IccForm(
+            why = _WHY_CI
+        forms[name] = IccForm(
             name,
             *ICC_LABELS[name],
             value=float(value) if defined else None,
@@ -495,17 +602,7 @@ def icc_from_sums(
             ci95=ci,
             why=why,
         )
-
-    why3 = why_e0 if msb == 0.0 and mse == 0.0 else why_generic
-    forms = {
-        "ICC1": form("ICC1", icc1, f1, df_w, p1, ci1, why_generic),
-        "ICC2": form("ICC2", icc2, f3, df_e, p3, ci2, why_generic),
-        "ICC3": form("ICC3", icc3, f3, df_e, p3, ci3, why3),
-        "ICC1k": form("ICC1k", icc1k, f1, df_w, p1, ci1k, why_b0 if msb == 0.0 else why_generic),
-        "ICC2k": form("ICC2k", icc2k, f3, df_e, p3, ci2k, why_b0 if msb == 0.0 else why_generic),
-        "ICC3k": form("ICC3k", icc3k, f3, df_e, p3, ci3k, why_b0 if msb == 0.0 else why_generic),
-    }
-    return IccResult(n, k, msb, msj, mse, msw, forms, None)
+    return IccResult(a["n"][j], a["k"][j], msb, msj, mse, msw, forms, None)
 
 
 def _are(n: int) -> str:

@@ -47,7 +47,7 @@ from coder.reliability._common import (
     format_value,
     undefined,
 )
-from coder.reliability._icc import IccResult, icc, icc_from_sums
+from coder.reliability._icc import IccResult, icc, icc_from_sums_many
 from coder.reliability._kappa import KAPPA_WEIGHTS, category_positions, kappa_from_positions
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
 
@@ -362,20 +362,14 @@ def _from_tables(
     )
 
     results: list[PairReliability] = []
+    # The sums are exact integers on positions u = score - base, so the zero
+    # tolerance only needs the positions' range.
+    iccs = icc_from_sums_many(
+        n.astype(np.int64), np.full(m, 2, dtype=np.int64), ss_b, ss_j, ss_e, lo, hi, hi - lo
+    )
     for i in range(m):
         n_i = int(n[i])
-        # The sums are exact integers on positions u = score - base, so the zero
-        # tolerance only needs the positions' range.
-        icc_result = icc_from_sums(
-            n_i,
-            2,
-            float(ss_b[i]),
-            float(ss_j[i]),
-            float(ss_e[i]),
-            float(lo[i]),
-            float(hi[i]),
-            float(hi[i] - lo[i]),
-        )
+        icc_result = iccs[i]
         if single[i]:  # one category for everybody: chance agreement 1, no variation
             first = format_value(firsts[i])
             why_k = (
