@@ -304,3 +304,53 @@ def test_cli_project_report_uses_the_scales_default_as_intent(demo_project: Path
     assert spec["icc_vc"]["k"] == 2 and spec["icc_vc"]["ci_method"] == "parametric_bootstrap"
     bad = run_cli("reliability", str(demo_project), "--scale", "thabs", "--icc-k", "0.5")
     assert bad.returncode == 2 and "--icc-k" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("sessions", "raters", "mean"),
+    [(60, 7, 2.5), (200, 4, 0.0)],  # the second: mostly the complement of the rater span
+)
+def test_bootstrap_draws_have_the_distribution_of_rating_by_rating_simulation(
+    sessions: int, raters: int, mean: float
+) -> None:
+    """The bootstrap draws its statistics in rater space; simulating every rating from
+    the same model and summing gives the same distribution (means, spreads and the
+    correlations between statistics, to Monte Carlo error)."""
+    import math
+
+    from coder.reliability._vc import VarianceComponents, _Simulator, _vc_design, _y_stats
+
+    rng = np.random.default_rng(3)
+    rows = [
+        (s, int(r))
+        for s in range(sessions)
+        for r in rng.choice(raters, rng.choice([1, 2, 2, 3]), False)
+    ]
+    d = _vc_design(np.array([s for s, _ in rows]), np.array([r for _, r in rows]))
+    assert d.m.size == 3  # sessions with 1, 2 and 3 ratings
+    comps = VarianceComponents(1.3, 0.4, 0.7, mean, 0.0)
+    b = 40_000
+    drawn = _Simulator(d, comps).draw(np.random.default_rng(1), b)
+    g = np.random.default_rng(2)
+    a = comps.intercept + math.sqrt(comps.session) * g.standard_normal((d.n_sessions, b))
+    v = math.sqrt(comps.rater) * g.standard_normal((d.n_raters, b))
+    e = math.sqrt(comps.residual) * g.standard_normal((d.n, b))
+    ref = _y_stats(d, a[d.session] + v[d.rater] + e)
+    for name in ("sy", "yy", "pyy", "p1y", "wy", "ry"):
+        x = getattr(drawn, name).reshape(-1, b)
+        y = getattr(ref, name).reshape(-1, b)
+        sd = y.std(axis=1)
+        live = sd > 0
+        assert np.array_equal(live, x.std(axis=1) > 0), name
+        z_mean = np.abs(x.mean(axis=1) - y.mean(axis=1))[live] / (sd[live] * math.sqrt(2 / b))
+        assert z_mean.max() < 5, name
+        assert np.abs(x.std(axis=1)[live] / sd[live] - 1).max() < 0.03, name
+    pairs = [("yy", None, "ry", 0), ("pyy", 1, "wy", (1, 2)), ("yy", None, "pyy", 0)]
+    for n1, i1, n2, i2 in pairs:
+        got = np.corrcoef(
+            getattr(drawn, n1) if i1 is None else getattr(drawn, n1)[i1], getattr(drawn, n2)[i2]
+        )[0, 1]
+        want = np.corrcoef(
+            getattr(ref, n1) if i1 is None else getattr(ref, n1)[i1], getattr(ref, n2)[i2]
+        )[0, 1]
+        assert abs(got - want) < 0.03, (n1, n2, got, want)
