@@ -520,16 +520,39 @@ def _icc_arrays(
         np.where(v_ok, _spearman_browns(u2, k), math.nan),
     )
     one2 = msw == 0.0
+    values = (icc1, icc2, icc3, icc1k, icc2k, icc3k)
+    bounds = (ci1, ci2, ci3, ci1k, ci2k, ci3k)
+    # Which interval each form has: [1, 1] at an infinite F (or MSW = 0 for ICC2),
+    # none where F (or ICC2) is NaN, else the formula's when both ends are finite.
+    one = (one1, one2, one3, one1, one2, one3)
+    none = (
+        np.zeros(n.size, dtype=bool),
+        np.isnan(icc2) & ~one2,
+        np.isnan(f3) & ~one3,
+        np.zeros(n.size, dtype=bool),
+        np.isnan(icc2) & ~one2,
+        np.isnan(f3) & ~one3,
+    )
+    kind = [
+        np.where(
+            none[f] | ~np.isfinite(value),
+            0,
+            np.where(one[f], 1, np.where(np.isfinite(lo) & np.isfinite(hi), 2, 3)),
+        ).tolist()
+        for f, (value, (lo, hi)) in enumerate(zip(values, bounds, strict=True))
+    ]
     return {
         "n": n.tolist(),
         "k": k.tolist(),
         "ms": [x.tolist() for x in (msb, msj, mse, msw)],
         "df": [x.tolist() for x in (df_b, df_w, df_e)],
-        "value": [x.tolist() for x in (icc1, icc2, icc3, icc1k, icc2k, icc3k)],
-        "f": [f1.tolist(), f3.tolist()],
+        "value": [np.where(np.isfinite(x), x, math.nan).tolist() for x in values],
+        "f": [np.where(np.isnan(x), math.nan, x).tolist() for x in (f1, f3)],
+        "f_nan": [np.isnan(f1).tolist(), np.isnan(f3).tolist()],
         "p": [p1.tolist(), p3.tolist()],
-        "ci": [[x.tolist() for x in pair] for pair in (ci1, ci2, ci3, ci1k, ci2k, ci3k)],
-        "one": [one1.tolist(), one2.tolist(), one3.tolist()],
+        "p_nan": [np.isnan(p1).tolist(), np.isnan(p3).tolist()],
+        "ci": [(lo.tolist(), hi.tolist()) for lo, hi in bounds],
+        "kind": kind,
     }
 
 
@@ -549,56 +572,42 @@ def _icc_result(a: dict[str, Any], j: int) -> IccResult:
     """Data set ``j`` of :func:`_icc_arrays` as an :class:`IccResult`."""
     msb, msj, mse, msw = (x[j] for x in a["ms"])
     df_b, df_w, df_e = (x[j] for x in a["df"])
-    f1, f3 = a["f"][0][j], a["f"][1][j]
-    p1, p3 = a["p"][0][j], a["p"][1][j]
-    one1, one2, one3 = (x[j] for x in a["one"])
-    values = [x[j] for x in a["value"]]
-    cis = [(lo_hi[0][j], lo_hi[1][j]) for lo_hi in a["ci"]]
-
-    def interval(pair: tuple[float, float], one: bool) -> tuple[float, float] | None:
-        if one:
-            return (1.0, 1.0)
-        return _interval(*pair)
-
-    # Which interval each form has: [1, 1] at an infinite F (or MSW = 0 for ICC2),
-    # none where F (or ICC2) is NaN, else the formula's when finite.
-    ci1 = interval(cis[0], one1)
-    ci1k = interval(cis[3], one1)
-    if math.isnan(f3) and not one3:
-        ci3 = ci3k = None
-    else:
-        ci3, ci3k = interval(cis[2], one3), interval(cis[5], one3)
-    if math.isnan(values[1]) and not one2:
-        ci2 = ci2k = None
-    else:
-        ci2, ci2k = interval(cis[1], one2), interval(cis[4], one2)
-    why3 = _WHY_E0 if msb == 0.0 and mse == 0.0 else _WHY_GENERIC
+    f_of = (a["f"][0][j], a["f"][1][j])
+    f_nan = (a["f_nan"][0][j], a["f_nan"][1][j])
+    p_of = (a["p"][0][j], a["p"][1][j])
+    p_nan = (a["p_nan"][0][j], a["p_nan"][1][j])
     why_k = _WHY_B0 if msb == 0.0 else _WHY_GENERIC
-    spec = (
-        ("ICC1", values[0], f1, df_w, p1, ci1, _WHY_GENERIC),
-        ("ICC2", values[1], f3, df_e, p3, ci2, _WHY_GENERIC),
-        ("ICC3", values[2], f3, df_e, p3, ci3, why3),
-        ("ICC1k", values[3], f1, df_w, p1, ci1k, why_k),
-        ("ICC2k", values[4], f3, df_e, p3, ci2k, why_k),
-        ("ICC3k", values[5], f3, df_e, p3, ci3k, why_k),
+    whys = (
+        _WHY_GENERIC,
+        _WHY_GENERIC,
+        _WHY_E0 if msb == 0.0 and mse == 0.0 else _WHY_GENERIC,
+        why_k,
+        why_k,
+        why_k,
     )
     forms: dict[str, IccForm] = {}
-    for name, value, f, df2, p, ci, why_if_undefined in spec:
-        defined = math.isfinite(value)
+    for f, name in enumerate(ICC_FORMS):
+        test = 0 if f in (0, 3) else 1  # one-way forms: F = MSB / MSW
+        kind = a["kind"][f][j]
+        ci: tuple[float, float] | None = None
         why: str | None = None
-        if not defined:
-            why = why_if_undefined
-            ci = None
-        elif ci is None:
+        value: float | None = a["value"][f][j]
+        if kind == 0 and value != value:  # not defined (NaN)
+            value, why = None, whys[f]
+        elif kind == 1:
+            ci = (1.0, 1.0)
+        elif kind == 2:
+            ci = (a["ci"][f][0][j], a["ci"][f][1][j])
+        else:
             why = _WHY_CI
         forms[name] = IccForm(
             name,
             *ICC_LABELS[name],
-            value=float(value) if defined else None,
-            f=None if math.isnan(f) else float(f),
+            value=value,
+            f=None if f_nan[test] else f_of[test],
             df1=df_b,
-            df2=df2,
-            p=None if math.isnan(p) else float(p),
+            df2=df_w if test == 0 else df_e,
+            p=None if p_nan[test] else p_of[test],
             ci95=ci,
             why=why,
         )

@@ -43,7 +43,12 @@ from coder.reliability._icc import (
     icc,
 )
 from coder.reliability._io import LONG_COLUMNS, id_codes, score_array, validate_long_frame
-from coder.reliability._kappa import KAPPA_WEIGHTS, MAX_KAPPA_CATEGORIES, kappa_from_positions
+from coder.reliability._kappa import (
+    KAPPA_WEIGHTS,
+    MAX_KAPPA_CATEGORIES,
+    KappaWeights,
+    kappa_from_positions,
+)
 from coder.reliability._kinds import StatisticPlan, statistics_for
 from coder.reliability._krippendorff import ALPHA_LEVELS, alphas_from_units
 from coder.reliability._pairs import (
@@ -1188,25 +1193,18 @@ def _by_pair(
         bases = lo_item[cell_item]
         stats = pair_tables(tables, width, bases)
         chance = _pair_chance(tables, width, cell_item, v_item, prep, plans)
-        pair_entry_sessions = np.split(entries.session, entries.bounds[1:-1])
-        for m in range(fast_cells.size):
-            i, p = int(cell_item[m]), int(cell_pair[m])
+        stacked = np.stack([score_a, score_b], axis=2)  # items x entries x (A, B)
+        shapes: dict[int, _PairShape] = {}
+        options = _VcOptions(fit=False)
+        for m, (i, p) in enumerate(zip(cell_item.tolist(), cell_pair.tolist(), strict=True)):
+            shape = shapes.get(p)
+            if shape is None:
+                shape = shapes[p] = _PairShape.of(prep, entries, p)
             item = prep.items[i]
-            a, b = int(entries.pair_a[p]), int(entries.pair_b[p])
-            lo_e, hi_e = int(entries.bounds[p]), int(entries.bounds[p + 1])
-            complete = np.column_stack([score_a[i, lo_e:hi_e], score_b[i, lo_e:hi_e]])
-            work = _pair_work(
-                item,
-                prep,
-                a,
-                b,
-                pair_entry_sessions[p],
-                complete,
-                categories[item],
-                plans.get(item),
-            )
+            complete = stacked[i, shape.lo : shape.hi]
+            work = shape.work(item, complete, categories[item], plans.get(item))
             results[(i, p)] = _item_report(
-                work, stats[m], _VcOptions(fit=False), alpha_ci=False, chance=chance[m]
+                work, stats[m], options, alpha_ci=False, chance=chance[m]
             )
 
     pairs: list[PairReport] = []
@@ -1239,46 +1237,54 @@ def _by_pair(
     return ReliabilityByPair(tuple(pairs))
 
 
-def _pair_work(
-    item: str,
-    prep: _Prepared,
-    a: int,
-    b: int,
-    sessions: IntArray,
-    complete: FloatArray,
-    cat: CategoryRange,
-    plan: StatisticPlan,
-) -> _ItemWork:
-    """The :class:`_ItemWork` of a pair's clean item: a crossed design of raters a, b."""
-    n = complete.shape[0]
-    columns = (str(prep.rater_names[a]), str(prep.rater_names[b]))
-    note = (
-        f"Fully crossed: the same 2 raters ({', '.join(columns)}) coded all "
-        f"{n} double-coded sessions."
-    )
-    design = ItemDesign(
-        item,
-        "crossed",
-        2,
-        columns,
-        columns,
-        tuple(prep.session_names[sessions].tolist()),
-        complete,
-        n,
-        0,
-        note,
-    )
-    return _ItemWork(
-        item,
-        design,
-        np.full(n, 2, dtype=np.intp),
-        complete,
-        np.repeat(sessions, 2),
-        complete.reshape(-1),
-        cat,
-        plan,
-        np.tile(np.array([a, b], dtype=np.intp), n),
-    )
+@dataclass(frozen=True, slots=True)
+class _PairShape:
+    """What the clean items of one pair share: its raters, sessions and their layout."""
+
+    lo: int
+    hi: int
+    columns: tuple[str, str]
+    sessions: tuple[str, ...]
+    session: IntArray  # per rating: (A, B) of each session in turn
+    rater: IntArray
+    m_s: IntArray
+    note: str
+
+    @classmethod
+    def of(cls, prep: _Prepared, entries: _PairEntries, p: int) -> _PairShape:
+        lo, hi = int(entries.bounds[p]), int(entries.bounds[p + 1])
+        a, b = int(entries.pair_a[p]), int(entries.pair_b[p])
+        sessions = entries.session[lo:hi]
+        n = hi - lo
+        columns = (str(prep.rater_names[a]), str(prep.rater_names[b]))
+        note = (
+            f"Fully crossed: the same 2 raters ({', '.join(columns)}) coded all "
+            f"{n} double-coded sessions."
+        )
+        return cls(
+            lo,
+            hi,
+            columns,
+            tuple(prep.session_names[sessions].tolist()),
+            np.repeat(sessions, 2),
+            np.tile(np.array([a, b], dtype=np.intp), n),
+            np.full(n, 2, dtype=np.intp),
+            note,
+        )
+
+    def work(
+        self, item: str, complete: FloatArray, cat: CategoryRange, plan: StatisticPlan
+    ) -> _ItemWork:
+        """The :class:`_ItemWork` of a clean item: both raters' scores on every session."""
+        n = self.hi - self.lo
+        design = ItemDesign(
+            item, "crossed", 2, self.columns, self.columns, self.sessions, complete, n, 0,
+            self.note,
+        )  # fmt: skip
+        return _ItemWork(
+            item, design, self.m_s, complete, self.session, complete.reshape(-1), cat, plan,
+            self.rater,
+        )  # fmt: skip
 
 
 def _pair_chance(
@@ -1292,7 +1298,7 @@ def _pair_chance(
     """The chance-corrected coefficients of every pair table, grouped by categories and
     weights (None where the item's kind has none: :func:`_chance` then says why)."""
     out: list[dict[str, Statistic] | None] = [None] * tables.shape[0]
-    groups: dict[tuple[int, str], list[int]] = {}
+    groups: dict[tuple[int, KappaWeights], list[int]] = {}
     for m, i in enumerate(cell_item.tolist()):
         plan = plans.get(prep.items[i])
         if plan.chance:
