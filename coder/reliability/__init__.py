@@ -22,7 +22,8 @@ Main entry points:
 - :func:`study_reliability` gives the whole document of the reliability command
   (:class:`StudyReliability`: the report, per-pair tables and their summary over
   pairs, Cronbach's alpha of composites, structurally fixed items, the subset and
-  the training sessions) from one run of each;
+  the training sessions) from one reading of the data (``vc_bootstrap=False`` leaves
+  out the variance components' bootstrap intervals, most of the time on large data);
 - :func:`icc`, :func:`cohens_kappa`, :func:`krippendorff_alpha`, :func:`agreement`,
   :func:`chance_agreement` (Fleiss' kappa, Gwet's AC1/AC2, Brennan-Prediger) and
   :func:`cronbach_alpha` work on plain matrices, :func:`alpha_intervals` gives
