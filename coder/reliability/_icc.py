@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -192,45 +191,6 @@ def _all_undefined(n: int, k: int, why: str) -> IccResult:
     return IccResult(n, k, None, None, None, None, forms, why)
 
 
-def _ratio(num: float, den: float) -> float:
-    """num / den with IEEE semantics (x / 0 = +-inf, 0 / 0 = NaN), without warnings."""
-    if den == 0.0:
-        if num == 0.0 or math.isnan(num):
-            return math.nan
-        return math.copysign(math.inf, num)
-    return num / den
-
-
-def _f_sf(f: float, df1: float, df2: float) -> float:
-    # scipy.stats.f.sf is special.fdtrc; calling the ufunc directly skips ~50 us of
-    # argument checking per call, which matters when a report has hundreds of items.
-    return float(special.fdtrc(df1, df2, f))
-
-
-@lru_cache(maxsize=1024)
-def _f_q(df1: float, df2: float) -> float:
-    # scipy.stats.f.ppf(0.975, df1, df2) is special.fdtri(df1, df2, 0.975). Cached:
-    # the items of one scale share n and k, and each inversion costs ~2 us.
-    return float(special.fdtri(df1, df2, _Q))
-
-
-def _spearman_brown(r: float, k: int) -> float:
-    """k r / (1 + (k - 1) r), the k-rater bound from a single-rater bound (psych's CI).
-
-    NaN when the denominator vanishes (r = -1 / (k - 1)) instead of a 1e16 artefact.
-    """
-    den = 1.0 + r * (k - 1)
-    if not math.isfinite(den) or abs(den) <= 1e-12:
-        return math.nan
-    return r * k / den
-
-
-def _interval(lo: float, hi: float) -> tuple[float, float] | None:
-    if math.isfinite(lo) and math.isfinite(hi):
-        return (float(lo), float(hi))
-    return None
-
-
 def icc(matrix: npt.ArrayLike) -> IccResult:
     """Compute the six Shrout & Fleiss ICC forms of a complete n x k matrix.
 
@@ -373,7 +333,7 @@ def icc_from_sums(
 
 
 def _ratios(num: FloatArray, den: FloatArray) -> FloatArray:
-    """num / den element-wise with :func:`_ratio`'s semantics (x / 0 = +-inf, 0 / 0 = NaN)."""
+    """num / den element-wise with IEEE semantics without warnings (x / 0 = +-inf, 0 / 0 = NaN)."""
     zero = den == 0.0
     out = num / np.where(zero, 1.0, den)
     return np.where(
@@ -382,7 +342,9 @@ def _ratios(num: FloatArray, den: FloatArray) -> FloatArray:
 
 
 def _spearman_browns(r: FloatArray, k: npt.NDArray[np.int64]) -> FloatArray:
-    """:func:`_spearman_brown` element-wise."""
+    """k r / (1 + (k - 1) r) element-wise: the k-rater bound from a single-rater bound
+    (psych's CI); NaN where the denominator vanishes (r = -1 / (k - 1)) instead of a
+    1e16 artefact."""
     den = 1.0 + r * (k - 1)
     bad = ~np.isfinite(den) | (np.abs(den) <= 1e-12)
     return np.where(bad, math.nan, r * k / np.where(bad, 1.0, den))
