@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from coder import cli_analysis, cli_lab, cli_scales
+from coder import cli_analysis, cli_fields, cli_lab, cli_scales
 from coder.cli_common import (
     PROG,
     AddCommands,
@@ -447,7 +447,13 @@ def build_parser(*more: AddCommands, description: str = CORE_DESCRIPTION) -> Par
     """
     parser = Parser(prog=PROG, description=description)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for add in (*more, add_commands, cli_analysis.add_commands, cli_lab.add_commands):
+    for add in (
+        *more,
+        add_commands,
+        cli_analysis.add_commands,
+        cli_lab.add_commands,
+        cli_fields.add_commands,
+    ):
         add(sub)
     return parser
 

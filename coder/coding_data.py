@@ -7,7 +7,7 @@ the database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NewType
 
@@ -24,6 +24,40 @@ class Note:
     id: int
     position_ms: int
     text: str
+
+
+@dataclass(frozen=True)
+class PreparedField:
+    """A field the lab prepared for the raters of a scale (:mod:`coder.prepared_fields`):
+    its name and its text ("" when the lab gave none for the session)."""
+
+    name: str
+    value: str
+
+
+def prepared_values(
+    shown: Sequence[str], metadata: Mapping[str, object], entered: Mapping[str, str]
+) -> tuple[PreparedField, ...]:
+    """What a rater sees "prepared by the lab" for one session: the one rule.
+
+    The fields the lead chose for the scale, in the lead's order, each with the value the
+    lead entered for the session when there is one, else the manifest's (the session's
+    metadata). In lab mode the server applies this rule (``public.sc_prepared_fields``
+    in :mod:`coder.store.lab_security`), as a rater's login reads neither.
+
+    Args:
+        shown: The fields the lead chose for the scale, in order.
+        metadata: The session's manifest metadata.
+        entered: The values the lead entered for the session (field -> text).
+    """
+    out = []
+    for name in shown:
+        value = entered.get(name)
+        if value is None:
+            raw = metadata.get(name)
+            value = "" if raw is None else str(raw)
+        out.append(PreparedField(name, value))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -63,6 +97,8 @@ class CodingState:
     sha256: str | None
     reopen_allowed: bool
     window_offset_ms: int = 0
+    # What the lab prepared for the raters of this scale, shown read-only.
+    prepared: tuple[PreparedField, ...] = ()
 
     @property
     def window(self) -> SessionWindow:

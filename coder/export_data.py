@@ -79,6 +79,7 @@ from coder.scale_analysis import (
 from coder.scales import RatingScale
 from coder.session_window import SessionWindow, offset_of, session_window
 from coder.store.attrition import window_exits
+from coder.store.prepared_store import entered_values
 from coder.store.project import Project
 from coder.store.queries import ExportRows, active_plan, export_rows
 
@@ -905,7 +906,12 @@ def build_export_bundle(
     codings = _prepare_codings(raw.codings, raw.facts, chosen)
     excluded = _excluded_counts(codings, chosen)
     version_counts = _version_counts(codings, definitions)
-    extra_columns = _extra_session_columns(codings, include_audio_paths, include_metadata)
+    extra_columns = _extra_session_columns(
+        codings,
+        include_audio_paths,
+        include_metadata,
+        entered_values(project) if include_metadata else None,
+    )
     plan = _plan(codings)
     finished = codings[codings["state"].isin(list(FINISHED_STATUSES))].reset_index(drop=True)
     steps.at(0.4)
@@ -1100,9 +1106,18 @@ def _excluded_counts(codings: pd.DataFrame, chosen: Sequence[str]) -> dict[str, 
 
 
 def _extra_session_columns(
-    codings: pd.DataFrame, include_audio_paths: bool, include_metadata: bool
+    codings: pd.DataFrame,
+    include_audio_paths: bool,
+    include_metadata: bool,
+    entered: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[str]:
-    """Add the opt-in session columns to ``codings`` in place; returns their names."""
+    """Add the opt-in session columns to ``codings`` in place; returns their names.
+
+    ``entered`` holds the values the lead entered for raters
+    (:mod:`coder.prepared_fields`, session key -> field -> text); with
+    ``include_metadata`` they are exported as ``meta_<field>`` as the manifest's
+    columns are, the entered value over the manifest's.
+    """
     extra: list[str] = []
     if include_metadata:
         extra.append("date")
@@ -1110,7 +1125,10 @@ def _extra_session_columns(
         codings["date"] = pd.to_datetime(
             codings["date"].replace("", None), format="%Y-%m-%d", errors="coerce"
         ).astype("datetime64[s]")
-        parsed = [json.loads(text or "{}") for text in codings["metadata_json"]]
+        parsed = [
+            {**json.loads(text or "{}"), **(entered or {}).get(str(key), {})}
+            for text, key in zip(codings["metadata_json"], codings["session_id"], strict=True)
+        ]
         keys = _unique(k for meta in parsed for k in meta)
         for key in keys:
             name = f"meta_{key}"
@@ -2745,7 +2763,10 @@ def describe_columns(
         if doc is None and table == "patients":
             doc = _patient_column_doc(bundle, str(column))
         if doc is None and column.startswith("meta_"):
-            doc = f"Manifest column {column[5:]!r} (free-text metadata, exported on request)."
+            doc = (
+                f"Manifest column {column[5:]!r}, or a value the lab entered for raters "
+                "(free-text metadata, exported on request)."
+            )
         out.append((str(column), doc or ""))
     return out
 

@@ -73,6 +73,7 @@ from ui.feedback_dialog import FeedbackDialog
 from ui.keymap import ACTIONS, HelpOverlay, Keymap, KeymapDialog, make_actions, parse_keys
 from ui.notes_panel import NotesPanel
 from ui.player import Player, has_audio_output
+from ui.prepared_fields_box import PreparedFieldsBox
 from ui.scoring_panel import SAVED_TEXT, STATE_LABELS, ScoringPanel
 from ui.settings import AppSettings
 from ui.tasks import TaskRunner
@@ -386,8 +387,13 @@ class CodingWindow(QMainWindow):
         self.waveform.setMaximumHeight(190)
         layout.addWidget(self.waveform, 2)
         layout.addWidget(self.transport)
-        splitters = []
-        for scoring, notes in zip(self.scoring_panels, self.notes_panels, strict=True):
+        splitters: list[QWidget] = []
+        # Each scale's "Prepared by the lab" box (hidden when the lab prepared nothing).
+        self.prepared_boxes = [PreparedFieldsBox(m.state.prepared) for m in self._group.codings]
+        self.prepared_box = self.prepared_boxes[0]
+        for scoring, notes, box in zip(
+            self.scoring_panels, self.notes_panels, self.prepared_boxes, strict=True
+        ):
             splitter = QSplitter(Qt.Orientation.Horizontal)
             splitter.addWidget(scoring)
             splitter.addWidget(notes)
@@ -395,7 +401,12 @@ class CodingWindow(QMainWindow):
             splitter.setStretchFactor(1, 2)
             splitter.setSizes([780, 520])
             splitter.setChildrenCollapsible(False)
-            splitters.append(splitter)
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(box)
+            column.addWidget(splitter, 1)
+            splitters.append(page)
         if len(splitters) == 1:
             layout.addWidget(splitters[0], 5)
         else:

@@ -1,7 +1,8 @@
 """The lab lead's window: a home for the lead's tabs.
 
-Progress, Plans, Pools, Reliability, Exports and Certification, each a widget of its own module; a session
-asked for from the discrepancy list opens in a read-only :class:`ListenWindow`.
+Progress, Plans, Pools, Reliability, Exports, Certification and Prepared fields, each a
+widget of its own module; a session asked for from the discrepancy list opens in a
+read-only :class:`ListenWindow`.
 
 The window wires no tab to another. Every lead-side mutation runs through
 :meth:`~ui.tasks.TaskRunner.run_op`, which broadcasts what it changed once
@@ -28,6 +29,7 @@ from ui.export_dialog import ExportDialog
 from ui.listen_window import ListenWindow
 from ui.plan_panel import PlanPanel
 from ui.pools_tab import PoolsTab
+from ui.prepared_fields_tab import PreparedFieldsTab
 from ui.progress_tab import ProgressTab
 from ui.reliability_panel import ReliabilityPanel
 from ui.tasks import TaskRunner
@@ -96,6 +98,8 @@ class LeadWindow(QMainWindow):
         self.add_tab("Exports", self.exports_tab)
         self.certification_tab = CertificationTab(project, runner)
         self.add_tab("Certification", self.certification_tab)
+        self.prepared_fields_tab = PreparedFieldsTab(project, runner)
+        self.add_tab("Prepared fields", self.prepared_fields_tab)
         self.listen_windows: list[ListenWindow] = []
         self.reliability_panel.open_session_requested.connect(self._on_open_session_requested)
 

@@ -11,7 +11,9 @@ Blinding and the audit trail rest on the server, not on the app:
   assigned to it and their recordings. Column privileges and the views of the
   ``sc_rater`` schema (first on a rater's search path, so the app's queries find them
   under the tables' names) leave out patient, therapist, date, session number, phase,
-  metadata, training marks, coding roles and plans. Other tables (plans, pools,
+  metadata, training marks, coding roles and plans. Of the metadata a rater reads only
+  its coding window's offset and, through ``sc_prepared_fields``, the fields the lead
+  chose to show the raters of a scale (on its own codings). Other tables (plans, pools,
   consensus, packages) are closed to raters.
 - A finished coding stays locked against its rater: triggers of migration r0006
   (``sc_coding_lock``) refuse a rater's change of the lead-only columns of a coding,
@@ -336,6 +338,29 @@ def install(conn: Connection) -> None:
     )
     _exec(conn, "REVOKE ALL ON FUNCTION public.sc_rater_metadata(integer) FROM PUBLIC")
     _exec(conn, f"GRANT EXECUTE ON FUNCTION public.sc_rater_metadata(integer) TO {rater}")
+
+    # What the lab prepared for the raters of a scale (coder.prepared_fields), of the
+    # rater's own coding only: the fields the lead chose for the coding's scale, in the
+    # lead's order, each the lead's entered value, else the manifest's (the rule of
+    # coder.coding_data.prepared_values). A JSON list of [name, value].
+    _exec(
+        conn,
+        "CREATE OR REPLACE FUNCTION public.sc_prepared_fields(coding integer) RETURNS text "
+        "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$ "
+        "SELECT COALESCE(json_agg(json_build_array(f.name, COALESCE("
+        "p.settings_json::jsonb -> 'prepared_fields' -> 'values' -> s.session_key ->> f.name, "
+        "s.metadata_json::jsonb ->> f.name, '')) ORDER BY f.pos)::text, '[]') "
+        "FROM public.codings c "
+        "JOIN public.sessions s ON s.id = c.session_id "
+        "JOIN public.scales sc ON sc.id = c.scale_pk "
+        "JOIN public.project p ON p.id = 1 "
+        "CROSS JOIN LATERAL jsonb_array_elements_text(COALESCE("
+        "p.settings_json::jsonb -> 'prepared_fields' -> 'shown' -> sc.scale_id, '[]'::jsonb)) "
+        "WITH ORDINALITY AS f(name, pos) "
+        "WHERE c.id = coding AND c.rater_id = public.sc_my_rater_id() $$",
+    )
+    _exec(conn, "REVOKE ALL ON FUNCTION public.sc_prepared_fields(integer) FROM PUBLIC")
+    _exec(conn, f"GRANT EXECUTE ON FUNCTION public.sc_prepared_fields(integer) TO {rater}")
 
     # The rater's views: the tables' names and columns, blinded columns left empty.
     schema = ident(RATER_SCHEMA)

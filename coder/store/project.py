@@ -34,7 +34,7 @@ from coder.errors import InputError, ProjectError
 from coder.kinds import CodingRole, CodingStatus, ItemKind
 from coder.scales import RatingScale, parse_scale
 from coder.session_window import LEAVE_WINDOW, RETURN_TO_WINDOW, offset_of
-from coder.store import codings, lab_security
+from coder.store import codings, lab_security, prepared_store
 from coder.store.engine import (
     Location,
     Store,
@@ -949,6 +949,7 @@ class RaterView:
         from coder.store.models import AudioFileRow
 
         project = self._project
+        as_rater = project.login_kind() == "rater"  # asked once per project, then kept
         with project.store.read() as s:
             row = self._own(s, coding_id)
             session = s.get(SessionRow, row.session_id)
@@ -956,6 +957,14 @@ class RaterView:
             audio = s.get(AudioFileRow, session.audio_id) if session.audio_id else None
             scale = project.scale_by_pk(s, row.scale_pk)
             values, texts = codings.ratings(s, row.id)
+            prepared = prepared_store.for_coding(
+                s,
+                coding_id=row.id,
+                scale_id=scale.id,
+                session_key=session.session_key,
+                metadata_json=session.metadata_json,
+                as_rater=as_rater,
+            )
             notes = s.scalars(
                 select(NoteRow)
                 .where(NoteRow.coding_id == row.id, NoteRow.deleted.is_(False))
@@ -988,6 +997,7 @@ class RaterView:
             window_offset_ms=offset_of(
                 session.session_key, json.loads(session.metadata_json or "{}")
             ),
+            prepared=prepared,
         )
 
     # Writes. Each is one transaction with its history row(s), written by

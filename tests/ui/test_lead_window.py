@@ -21,7 +21,15 @@ def test_lead_window_has_every_tab_and_opens_a_listening_window(
         window = LeadWindow(project, runner)
         qtbot.addWidget(window)
         titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-        assert titles == ["Progress", "Plans", "Pools", "Reliability", "Exports", "Certification"]
+        assert titles == [
+            "Progress",
+            "Plans",
+            "Pools",
+            "Reliability",
+            "Exports",
+            "Certification",
+            "Prepared fields",
+        ]
 
         window.reliability_panel.open_session_requested.emit("S1", 30_000)
         assert len(window.listen_windows) == 1
