@@ -1041,6 +1041,10 @@ class _PairEntries:
     entry_b: IntArray
 
 
+#: Cells of the pair tables tabulated at once (bounds the memory of wide ranges).
+_TABLE_CELLS = 1 << 22
+
+
 def _pair_entries(prep: _Prepared) -> _PairEntries:
     """The raters of each session (any item), and every pair of them on it."""
     n_r = max(len(prep.rater_names), 1)
@@ -1174,38 +1178,44 @@ def _by_pair(
     # A pair takes the table route when every item it has is clean.
     fast_pair = np.all(clean | ~any_row, axis=0)
 
-    width = int(v_item.max()) if v_item.size else 0
     fast_cells = np.flatnonzero((clean & any_row & fast_pair[None, :]).reshape(-1))
     results: dict[tuple[int, int], ItemReliability] = {}
-    if fast_cells.size and width > 0:
-        cell_item, cell_pair = np.divmod(fast_cells, n_pairs)
-        pa = pos_a_cat.astype(np.intp)
-        pb = pos_b_cat.astype(np.intp)
-        # Table m (= cell) counts (A, B) positions over the entries of its pair.
-        pair_of_entry = np.repeat(np.arange(n_pairs), n_per_pair)
-        cell_index = np.full((n_items, n_pairs), -1, dtype=np.int64)
-        cell_index[cell_item, cell_pair] = np.arange(fast_cells.size)
-        m_of = cell_index[:, pair_of_entry]  # items x entries
-        use = m_of >= 0
-        codes = (m_of[use] * width + pa[use]) * width + pb[use]
-        tables = np.bincount(codes, minlength=fast_cells.size * width * width).astype(np.float64)
-        tables = tables.reshape(fast_cells.size, width * width)
-        bases = lo_item[cell_item]
-        stats = pair_tables(tables, width, bases)
-        chance = _pair_chance(tables, width, cell_item, v_item, prep, plans)
-        stacked = np.stack([score_a, score_b], axis=2)  # items x entries x (A, B)
-        shapes: dict[int, _PairShape] = {}
-        options = _VcOptions(fit=False)
-        for m, (i, p) in enumerate(zip(cell_item.tolist(), cell_pair.tolist(), strict=True)):
-            shape = shapes.get(p)
-            if shape is None:
-                shape = shapes[p] = _PairShape.of(prep, entries, p)
-            item = prep.items[i]
-            complete = stacked[i, shape.lo : shape.hi]
-            work = shape.work(item, complete, categories[item], plans.get(item))
-            results[(i, p)] = _item_report(
-                work, stats[m], options, alpha_ci=False, chance=chance[m]
-            )
+    cell_item_all, cell_pair_all = np.divmod(fast_cells, n_pairs)
+    pa = pos_a_cat.astype(np.intp)
+    pb = pos_b_cat.astype(np.intp)
+    stacked = np.stack([score_a, score_b], axis=2)  # items x entries x (A, B)
+    shapes: dict[int, _PairShape] = {}
+    options = _VcOptions(fit=False)
+    width_of = v_item[cell_item_all]
+    # Tables of one width at a time, in chunks of bounded size (a 0..255 count item
+    # has 65,536 cells per table).
+    for width in np.unique(width_of).tolist():
+        members = np.flatnonzero(width_of == width)
+        chunk = max(1, _TABLE_CELLS // (width * width))
+        for lo_m in range(0, members.size, chunk):
+            part = members[lo_m : lo_m + chunk]
+            cell_item, cell_pair = cell_item_all[part], cell_pair_all[part]
+            # Table m counts (A, B) positions over the entries of its pair.
+            lens = n_per_pair[cell_pair]
+            m_rep = np.repeat(np.arange(part.size), lens)
+            entry = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+            entry += np.repeat(entries.bounds[cell_pair], lens)
+            i_rep = cell_item[m_rep]
+            codes = (m_rep * width + pa[i_rep, entry]) * width + pb[i_rep, entry]
+            tables = np.bincount(codes, minlength=part.size * width * width).astype(np.float64)
+            tables = tables.reshape(part.size, width * width)
+            stats = pair_tables(tables, width, lo_item[cell_item])
+            chance = _pair_chance(tables, width, cell_item, v_item, prep, plans)
+            for m, (i, p) in enumerate(zip(cell_item.tolist(), cell_pair.tolist(), strict=True)):
+                shape = shapes.get(p)
+                if shape is None:
+                    shape = shapes[p] = _PairShape.of(prep, entries, p)
+                item = prep.items[i]
+                complete = stacked[i, shape.lo : shape.hi]
+                work = shape.work(item, complete, categories[item], plans.get(item))
+                results[(i, p)] = _item_report(
+                    work, stats[m], options, alpha_ci=False, chance=chance[m]
+                )
 
     pairs: list[PairReport] = []
     for p in range(n_pairs):

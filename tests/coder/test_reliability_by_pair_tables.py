@@ -146,3 +146,17 @@ def test_study_pairs_equal_reliability_by_pair_and_vc_bootstrap_can_be_left_out(
         fast = study.report.items[item_id].icc_vc
         assert fast is not None
         assert fast.forms["ICC_A1"].value == item.icc_vc.forms["ICC_A1"].value
+
+
+def test_tables_of_several_widths_in_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Items of different ranges are tabulated width by width, in chunks bounded by
+    _TABLE_CELLS (a 0..200 count item would otherwise hold 40,000 cells per table)."""
+    from coder.reliability import _report
+
+    monkeypatch.setattr(_report, "_TABLE_CELLS", 1_000)
+    df = make(11)
+    ranges = {"item0": (0, 6), "item1": (0, 200), "item2": (-3, 9), "item3": (0, 7)}
+    want = reference_by_pair(df, ranges).to_json()
+    got = reliability_by_pair(df, ranges).to_json()
+    assert len(got["pairs"]) >= 9
+    assert_close(want, got)
