@@ -220,7 +220,10 @@ def test_drift_checks_are_unannounced_and_a_drifting_rater_lapses(project: Proje
         "position",
         "items_scored",
         "items_total",
+        "scale_group",
     }
+    # Planned alone, like the real sessions of this plan: no group marks it either.
+    assert check.scale_group is None and {q.scale_group for q in queue} == {None}
     for key in report.added["A"]:
         coding = _coding_of(project, "A", key)
         _score(project, "A", coding, _far(MASTER[key]))
