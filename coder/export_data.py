@@ -940,6 +940,7 @@ def build_export_bundle(
         )
         # The composites spanning two sessions follow the winsorized items too.
         final_table = _across_sessions(final_table, scales, variables_by_scale)
+        winsorizing = _count_across_sessions(winsorizing, coded, final_table, variables_by_scale)
     descriptives = _descriptives(coded, final_table, variables_by_scale, winsorizing)
     by_session = (
         descriptives_by_session(
@@ -1290,6 +1291,34 @@ def _across_sessions(
             scores = across_session_scores(comp, rows, previous)
             computed = np.array([np.nan if x is None else x for x in scores], dtype="float64")
             out[column] = np.where(mine, computed, out[column].to_numpy(dtype="float64"))
+    return out
+
+
+def _count_across_sessions(
+    winsorizing: pd.DataFrame,
+    coded: pd.DataFrame,
+    final: pd.DataFrame,
+    variables_by_scale: Mapping[str, tuple[Variable, ...]],
+) -> pd.DataFrame:
+    """``winsorizing`` with the values of composites spanning two sessions that the
+    winsorized items changed counted (``adjusted_n`` of their ``composite`` rows)."""
+    out = winsorizing.copy()
+    numbers = final["session_number"]
+    for sid, variables in variables_by_scale.items():
+        mine = (final["scale_id"] == sid).to_numpy()
+        for v in variables:
+            if not v.across_sessions:
+                continue
+            before = coded[v.column].to_numpy(dtype="float64", na_value=np.nan)
+            after = final[v.column].to_numpy(dtype="float64", na_value=np.nan)
+            changed = mine & ~((before == after) | (np.isnan(before) & np.isnan(after)))
+            rows = (out["scale_id"] == sid) & (out["variable"] == v.column)
+            column = list(out.columns).index("adjusted_n")
+            for i in np.flatnonzero(rows.to_numpy()):
+                number = out["session_number"].iloc[int(i)]
+                group = numbers.isna() if pd.isna(number) else numbers == number
+                n = int((changed & group.fillna(False).to_numpy(dtype=bool)).sum())
+                out.iat[int(i), column] = n
     return out
 
 

@@ -210,6 +210,14 @@ def test_winsorizing_recomputes_global_from_the_winsorized_items(project: Projec
     assert _final(plain.final)["P5S2"] == pytest.approx((5 * 0 + 3 * 2) / 8)
     assert _final(fenced.final)["P5S2"] == pytest.approx((5 * 2 + 3 * 2) / 8)
     assert _final(fenced.final)["P1S2"] == pytest.approx(2.0)
+    # The winsorizing table counts the recomputed values (P1S2 and P5S2).
+    w = fenced.winsorizing
+    counted = w[(w["variable"] == "sthar_global") & (w["rule"] == "composite")]
+    assert dict(zip(counted["session_number"], counted["adjusted_n"], strict=True)) == {
+        1: 0,
+        2: 2,
+        3: 0,
+    }
     final = fenced.final[fenced.final["scale_id"] == "sthar"].reset_index(drop=True)
     previous = previous_rows(
         list(final["scale_id"]), list(final["patient"]), list(final["session_number"])
