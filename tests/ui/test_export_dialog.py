@@ -73,6 +73,7 @@ def test_defaults_are_pseudonymous_and_k_follows_its_checkbox(
     request = dialog.request()
     assert (request.fmt, request.final, request.winsorize_iqr) == ("sav", "primary", 1.5)
     assert request.scale_ids is None
+    assert request.descriptives_by == "scale"  # per session number only when ticked
 
 
 def test_export_runs_in_the_background_and_reports_back(
@@ -106,6 +107,7 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     _choose(dialog.scale_box, "thabs")
     _tick(qtbot, dialog.winsorize_check)
     _tick(qtbot, dialog.patient_check)
+    _tick(qtbot, dialog.by_session_check)
     _tick(qtbot, dialog.audio_check)
     _type_path(qtbot, dialog, tmp_path / "lab.csv")
     with qtbot.waitSignal(dialog.export_finished, timeout=30_000) as blocker:
@@ -129,6 +131,10 @@ def test_options_reach_the_files(qtbot, dialog: ExportDialog, tmp_path: Path) ->
     assert desc["winsorize_k"].eq(1.5).all()
     patients = pd.read_csv(tmp_path / "lab_patients.csv")  # the layout box ticked
     assert patients.loc[patients["patient"] == "P1", "thabs_rationale_s2"].tolist() == [2.5]
+    # The per-session-number descriptives box ticked: its table, with the same K.
+    by_session = pd.read_csv(tmp_path / "lab_descriptives_by_session.csv")
+    assert set(by_session["scale_id"]) == {"thabs"}
+    assert by_session["fence_k"].eq(1.5).all()
     assert "more files beside it" in dialog.status_label.text()
 
 
