@@ -203,7 +203,9 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Study]:
             for item in texts[1:]:
                 project.rater_view(rater).set_text(coding, item, f"{item} answer")
             project.rater_view(rater).submit(coding)
-        bundle = build_export_bundle(project, include_metadata=True, layout="patient")
+        bundle = build_export_bundle(
+            project, include_metadata=True, layout="patient", descriptives_by="session_number"
+        )
     finally:
         project.close()
     xlsx = write_xlsx(bundle, folder / "study.xlsx")
@@ -302,9 +304,17 @@ def test_r_reads_no_warning(study: Study) -> None:
 
 def test_readxl_reads_every_sheet_with_the_exports_values_and_types(study: Study) -> None:
     sheets = sheet_layout(study.bundle)
-    assert {"scores_thabs", "scores_ghes", "scores_sthar", "final_thabs", "patients"} <= {
-        s.name for s in sheets
-    }
+    assert {
+        "scores_thabs",
+        "scores_ghes",
+        "scores_sthar",
+        "final_thabs",
+        "patients",
+        "descriptives_by_session",
+    } <= {s.name for s in sheets}
+    # StHAR's global (spanning two sessions) is a column of its final sheet only.
+    final = next(s.frame for s in sheets if s.name == "final_sthar")
+    assert final["sthar_global"].notna().any()
     for sheet in sheets:
         _compare(sheet.frame, study.out, f"xlsx-{sheet.name}", "xlsx")
 
