@@ -49,7 +49,7 @@ import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
-from coder.errors import AudioError, CoderError
+from coder.errors import AudioError, Cancelled
 from coder.store.open_files import open_database_path
 
 __all__ = [
@@ -159,12 +159,6 @@ class DecoderMissingError(AudioError):
 
 class CorruptAudioError(AudioError):
     """The file claims to be audio but is damaged, truncated or empty."""
-
-
-class Cancelled(CoderError):
-    """The caller's ``cancelled()`` returned True; the work stopped between chunks."""
-
-    exit_code = 130
 
 
 # ---------------------------------------------------------------------- public types

@@ -19,7 +19,8 @@ The fields say what kind of data changed, not which rows:
   the codings certification rests on (master, training and drift-check codings, which
   also set ``assignments``);
 - ``consensus``: consensus scores;
-- ``pools``: the named rater pools, their members and their keep-apart marks.
+- ``pools``: the named rater pools, their members and their keep-apart marks;
+- ``packages``: the offline rater packages exported, their imports and open conflicts.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class OpChanges:
     certification: bool = False
     consensus: bool = False
     pools: bool = False
+    packages: bool = False
 
     def __or__(self, other: OpChanges) -> OpChanges:
         """Everything either changed: the changes of two mutations run as one."""

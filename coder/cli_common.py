@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 if TYPE_CHECKING:
@@ -148,3 +151,58 @@ def add_final_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K",
         help="pull values beyond K x IQR outside the quartiles to that fence",
     )
+
+
+class PercentLine:
+    """A one-line, self-overwriting ``stage: NN%`` display on stderr.
+
+    Shown only when stderr is a terminal (a script or a log file gets nothing). Give
+    the instance as a core job's ``progress`` callback; it reads the ``stage`` and
+    ``percent`` of what it is called with (:class:`coder.packages.PackageProgress`).
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self._shown = False
+
+    def __call__(self, p: Any) -> None:
+        if not self.enabled:
+            return
+        sys.stderr.write(f"\r  {p.stage}: {p.percent:3d}%\033[K")
+        sys.stderr.flush()
+        self._shown = True
+
+    def end(self) -> None:
+        """End the line (when the job is done, failed or was cancelled)."""
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._shown = False
+
+
+@contextmanager
+def ctrl_c_cancels() -> Iterator[Callable[[], bool]]:
+    """Inside the block, Ctrl-C asks the running job to stop instead of killing it.
+
+    Yields the ``cancelled`` callable to hand to the core job, which polls it and stops
+    between steps, cleaning up after itself (a killed job could leave a half-written
+    file). A second Ctrl-C interrupts at once, as usual. Outside the main thread (no
+    signal handler can be set there) Ctrl-C keeps its usual meaning.
+    """
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event.is_set
+        return
+
+    def on_ctrl_c(_signum: int, _frame: object) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+        sys.stderr.write("\n  cancelling (Ctrl-C again to stop at once) ...\n")
+        sys.stderr.flush()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield event.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)

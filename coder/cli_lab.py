@@ -7,9 +7,19 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from coder.cli_common import Commands, add_group, csv_list, open_project, print_json
-from coder.errors import InputError
+from coder.cli_common import (
+    PROG,
+    Commands,
+    PercentLine,
+    add_group,
+    csv_list,
+    ctrl_c_cancels,
+    open_project,
+    print_json,
+)
+from coder.errors import Cancelled, InputError
 from coder.kinds import ItemKind
 
 
@@ -212,6 +222,53 @@ def cmd_consensus_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_consensus_withdraw(args: argparse.Namespace) -> int:
+    from coder.consensus import record_consensus
+    from coder.store.project import LEAD
+
+    with open_project(args.project) as project:
+        changes = record_consensus(
+            project, args.scale, args.session, args.item, None, args.reason, args.actor or LEAD
+        )
+    if not changes:
+        raise InputError(
+            f"{args.scale} {args.session} {args.item} has no consensus score to withdraw"
+        )
+    print(f"{args.scale} {args.session} {args.item}: consensus withdrawn")
+    return 0
+
+
+def cmd_consensus_history(args: argparse.Namespace) -> int:
+    from coder.consensus import consensus_history
+
+    with open_project(args.project) as project:
+        entries = consensus_history(project, args.scale, args.session)
+    if args.item:
+        entries = [h for h in entries if h.field == args.item]
+    if args.json:
+        print_json(
+            [
+                {
+                    "at": h.at.isoformat(),
+                    "actor": h.actor,
+                    "action": h.action,
+                    "item": h.field,
+                    "old": h.old,
+                    "new": h.new,
+                }
+                for h in entries
+            ]
+        )
+        return 0
+    for h in entries:
+        old = "none" if h.old is None else f"{h.old['value']:g}"
+        new = "withdrawn" if h.action == "delete" else f"{h.new['value']:g}"
+        print(f"{h.at:%Y-%m-%d %H:%M}\t{h.actor}\t{h.field}\t{old} -> {new}\t{h.new['reason']}")
+    if not entries:
+        print("no consensus history")
+    return 0
+
+
 def cmd_consensus_list(args: argparse.Namespace) -> int:
     from coder.consensus import consensus_scores
 
@@ -235,11 +292,30 @@ def cmd_consensus_list(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- packages
 
 
+def _cancelled(line: PercentLine, exc: Cancelled) -> int:
+    line.end()
+    sys.stderr.write(f"{PROG}: {exc}\n")
+    return exc.exit_code
+
+
 def cmd_package_export(args: argparse.Namespace) -> int:
     from coder.packages import export_package
 
-    with open_project(args.project) as project:
-        manifest = export_package(project, args.rater, args.out, with_audio=args.with_audio)
+    line = PercentLine(not args.json)
+    with open_project(args.project) as project, ctrl_c_cancels() as cancelled:
+        try:
+            manifest = export_package(
+                project,
+                args.rater,
+                args.out,
+                with_audio=args.with_audio,
+                progress=line,
+                cancelled=cancelled,
+            )
+        except Cancelled as exc:
+            return _cancelled(line, exc)
+        finally:
+            line.end()
     if args.json:
         print_json(manifest.as_dict())
     else:
@@ -254,8 +330,14 @@ def cmd_package_export(args: argparse.Namespace) -> int:
 def cmd_package_import(args: argparse.Namespace) -> int:
     from coder.packages import import_package
 
-    with open_project(args.project) as project:
-        report = import_package(project, args.file)
+    line = PercentLine(not args.json)
+    with open_project(args.project) as project, ctrl_c_cancels() as cancelled:
+        try:
+            report = import_package(project, args.file, progress=line, cancelled=cancelled)
+        except Cancelled as exc:
+            return _cancelled(line, exc)
+        finally:
+            line.end()
     if args.json:
         print_json(report.as_dict())
         return 0
@@ -533,6 +615,21 @@ def add_commands(sub: Commands) -> None:
     p.add_argument("--reason", required=True, metavar="TEXT")
     p.add_argument("--actor", metavar="NAME", help="who records it (default: lead)")
     p.set_defaults(func=cmd_consensus_set)
+    p = nsub.add_parser("withdraw", help="withdraw the agreed score of an item, with a reason")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--session", required=True, metavar="KEY")
+    p.add_argument("--item", required=True, metavar="ITEM")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p.add_argument("--actor", metavar="NAME", help="who withdraws it (default: lead)")
+    p.set_defaults(func=cmd_consensus_withdraw)
+    p = nsub.add_parser("history", help="every change of a session's consensus scores")
+    p.add_argument("project")
+    p.add_argument("--scale", required=True, metavar="ID")
+    p.add_argument("--session", required=True, metavar="KEY")
+    p.add_argument("--item", metavar="ITEM", help="only this item")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_consensus_history)
     p = nsub.add_parser("list", help="list recorded consensus scores")
     p.add_argument("project")
     p.add_argument("--scale", metavar="ID")

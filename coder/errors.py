@@ -32,6 +32,16 @@ class AudioError(CoderError):
     exit_code = 2
 
 
+class Cancelled(CoderError):
+    """The caller's ``cancelled()`` returned True; the work stopped between chunks.
+
+    Long jobs of the core (decoding audio, writing a rater's package) poll a
+    ``cancelled`` callable and raise this, after undoing what they had started.
+    """
+
+    exit_code = 130
+
+
 class TextLimitError(InputError):
     """A text is too long, or holds a character a project cannot store (a NUL byte)."""
 

@@ -56,7 +56,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,13 +67,14 @@ from platformdirs import user_cache_dir
 
 from coder.changes import OpChanges
 from coder.coding_rules import check_rating, check_uncodable, is_editable, item_of
-from coder.errors import CoderError, InputError
+from coder.errors import Cancelled, CoderError, InputError
 from coder.kinds import CodingStatus, ItemKind
 from coder.scales import RatingScale
+from coder.session_window import format_clock
 from coder.store import packages_store as store
 from coder.store.open_files import open_database_path
 from coder.store.packages_store import PackageTx
-from coder.store.project import CODING_STATES, LEAD, Project, RaterView
+from coder.store.project import CODING_STATES, LEAD, HistoryEntry, Project, RaterView
 
 PACKAGE_KIND = "session-coder-rater-package"
 PACKAGE_FORMAT = 1
@@ -100,6 +101,11 @@ class PackageManifest:
     content_sha256: str = ""
     kind: str = PACKAGE_KIND
     format: int = PACKAGE_FORMAT
+
+    @property
+    def changes(self) -> OpChanges:
+        """What exporting this package changed in the project: its record of packages."""
+        return OpChanges(packages=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +135,29 @@ class PackageManifest:
             kind=str(data.get("kind", "")),
             format=int(data.get("format", 0)),
         )
+
+
+@dataclass(frozen=True)
+class PackageProgress:
+    """How far an export or an import of a package has got.
+
+    Attributes:
+        stage: What is being done, for a person ("writing the codings", "adding the
+            audio", "copying the package", "merging").
+        fraction: The share of the whole job done, from 0.0 to 1.0.
+    """
+
+    stage: str
+    fraction: float
+
+    @property
+    def percent(self) -> int:
+        """The fraction as a whole percentage (0 to 100)."""
+        return max(0, min(100, int(self.fraction * 100)))
+
+
+ProgressCallback = Callable[[PackageProgress], None]
+CancelledCallback = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -172,6 +201,16 @@ class Conflict:
             "package": self.package,
         }
 
+    @property
+    def can_take_package(self) -> bool:
+        """Whether the package's value can be taken (:func:`resolve_conflict`).
+
+        Not when the coding is no longer the rater's (``coding``), nor when it was
+        submitted and not reopened at export (``locked``): the rater could not have
+        changed it in the app, so only the project's value can be kept.
+        """
+        return self.what not in ("coding", "locked")
+
     def describe(self) -> str:
         return (
             f"{self.session_key} {self.scale_id} {self.what} {self.key}: project has "
@@ -197,8 +236,9 @@ class ImportReport:
 
     @property
     def changes(self) -> OpChanges:
-        """What the merge changed: codings, if any of the rater's changes was applied."""
-        return OpChanges(codings=sum(self.applied.values()) > 0)
+        """What the merge changed: codings, if any of the rater's changes was applied,
+        and the record of the package (its imports and open conflicts), if anything."""
+        return OpChanges(codings=sum(self.applied.values()) > 0, packages=self.changed)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -305,14 +345,43 @@ def export_package(
     *,
     with_audio: bool = False,
     actor: str = LEAD,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelledCallback | None = None,
 ) -> PackageManifest:
     """Write one rater's package to ``out`` (a new file) and record it in the project.
+
+    The package is written to a temporary file beside ``out`` and renamed to ``out``
+    only when it is complete and recorded: a failed or cancelled export leaves no file
+    (partial or temporary) and no record of a package in the project.
+
+    Args:
+        project: The open project.
+        rater: The rater's code.
+        out: The new package file.
+        with_audio: Put the audio files inside.
+        actor: Who exports (in the history).
+        progress: Called as the export goes on (:class:`PackageProgress`).
+        cancelled: Polled between steps and between chunks of audio; when it returns
+            True the export stops and :class:`~coder.errors.Cancelled` is raised.
 
     Raises:
         InputError: the rater is unknown or has no codings, ``out`` exists or its
             folder does not, or (``with_audio``) an audio file cannot be read.
+        Cancelled: ``cancelled()`` returned True; nothing was written.
     """
+
+    stopped = f"the export was cancelled; no package was written to {out}"
+
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise Cancelled(stopped)
+
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(PackageProgress(stage, fraction))
+
     out = Path(out).expanduser()
+    report("reading the rater's codings", 0.0)
     if out.exists():
         raise InputError(f"{out} already exists; choose a new file name")
     if not out.parent.is_dir():
@@ -334,21 +403,40 @@ def export_package(
         with_audio=with_audio,
         codings=work.codings,
     )
+    # Without audio the codings are the work; with it, the audio's bytes are.
+    audio_from, audio_to = (0.1, 0.95) if with_audio else (0.9, 0.9)
+
+    def audio_progress(done: int, total: int) -> None:
+        report("adding the audio", audio_from + (audio_to - audio_from) * done / max(total, 1))
+
     tmp = out.with_name(f".{out.name}.{manifest.package_id[:8]}.tmp")
     try:
+        check()
+        report("writing the codings", 0.02)
         Project.create(tmp, name=f"{project.name} ({rater}, offline)").close()
         # Reopened in the package's journal mode, so the file is written (and its
         # header says) DELETE mode from the start: see _open_package_file.
         package = _open_package_file(tmp, new=True)
         try:
             state = store.write_rater_work(package, work, {PACKAGE_SETTING: manifest.as_dict()})
+            check()
+            report("writing the codings", audio_from)
             if with_audio:
-                store.embed_audio(package, work.audio)
+                try:
+                    store.embed_audio(
+                        package, work.audio, progress=audio_progress, cancelled=cancelled
+                    )
+                except Cancelled:
+                    raise Cancelled(stopped) from None
+            report("sealing the package", audio_to)
             digest = _content_hash(package)
             manifest = PackageManifest(**{**manifest.__dict__, "content_sha256": digest})
             package.set_setting(PACKAGE_SETTING, manifest.as_dict(), actor=actor)
         finally:
             package.close()
+        # The last moment to stop: once the project records the package, the file is
+        # the one it records.
+        check()
         store.record_export(
             project,
             work,
@@ -363,6 +451,7 @@ def export_package(
         for leftover in (tmp, *(Path(f"{tmp}{side}") for side in _SIDECARS)):
             leftover.unlink(missing_ok=True)
         raise
+    report("done", 1.0)
     return manifest
 
 
@@ -517,12 +606,44 @@ def _is_wal_file(source: Path) -> bool:
     return len(header) == 20 and header[18] == 2 and header[19] == 2
 
 
+_COPY_CHUNK = 4 * 1024 * 1024
+
+
+def _copy_file(
+    source: Path,
+    target: Path,
+    progress: Callable[[int, int], None] | None,
+    cancelled: CancelledCallback | None,
+) -> None:
+    """Copy a file in chunks, reporting the bytes copied and polling ``cancelled``."""
+    total = source.stat().st_size
+    done = 0
+    with source.open("rb") as src, target.open("wb") as dst:
+        while True:
+            if cancelled is not None and cancelled():
+                raise Cancelled("cancelled")
+            chunk = src.read(_COPY_CHUNK)
+            if not chunk:
+                break
+            dst.write(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, max(total, done))
+
+
 @contextmanager
-def _package_copy(path: str | Path) -> Iterator[Project]:
+def _package_copy(
+    path: str | Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: CancelledCallback | None = None,
+) -> Iterator[Project]:
     """Open a throw-away copy of a package: reading never writes to the rater's file
     (opening may migrate an older package's schema, and must not do it there).
 
     Only the ``.scpkg`` file is copied, never a sidecar (see the module docstring).
+    ``progress`` gets the bytes copied so far and in all; ``cancelled`` is polled
+    between chunks of the copy (:class:`~coder.errors.Cancelled`; the copy is removed).
 
     Raises:
         InputError: no such file, not a package, an incomplete or damaged file.
@@ -541,7 +662,7 @@ def _package_copy(path: str | Path) -> Iterator[Project]:
             except CoderError as exc:
                 raise InputError(f"{source} cannot be read ({exc})") from None
         else:
-            shutil.copyfile(source, copy)
+            _copy_file(source, copy, progress, cancelled)
             if why is not None:
                 # Copied only so that the file can be identified (a project open in the
                 # app has a -wal too); a package with one is refused below, never merged.
@@ -641,8 +762,25 @@ def _three_way(base: Any, package: Any, project: Any) -> str:
     return "conflict"
 
 
-def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> ImportReport:
+def import_package(
+    project: Project,
+    path: str | Path,
+    *,
+    actor: str = LEAD,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelledCallback | None = None,
+) -> ImportReport:
     """Merge a rater's package back into the project (see the module docstring).
+
+    Args:
+        project: The open project.
+        path: The package file the rater sent back.
+        actor: Who imports (in the history).
+        progress: Called as the import goes on (:class:`PackageProgress`).
+        cancelled: Polled while the package is copied and checked, before anything is
+            merged; when it returns True, :class:`~coder.errors.Cancelled` is raised
+            and the project is as it was. The merge itself is one short transaction
+            and is not interrupted.
 
     Returns:
         What was applied, and every conflict left for the lead.
@@ -652,13 +790,36 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
             project lacks; a tampered package (its content no longer matches its hash
             or the project's record of it); data the scale does not allow. Nothing is
             merged then.
+        Cancelled: ``cancelled()`` returned True; nothing was merged.
     """
+    stopped = f"the import of {path} was cancelled; nothing was merged"
+
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise Cancelled(stopped)
+
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(PackageProgress(stage, fraction))
+
+    def copy_progress(done: int, total: int) -> None:
+        report("copying the package", 0.7 * done / max(total, 1))
+
+    report("copying the package", 0.0)
     # Read before the copy is opened: opening switches the copy to DELETE mode.
     legacy_wal = Path(path).expanduser().is_file() and _is_wal_file(Path(path).expanduser())
-    with _package_copy(path) as package:
-        manifest = _manifest_of(package, path)
-        digest = _content_hash(package)
-        data = _read_package(package, manifest)
+    try:
+        with _package_copy(path, progress=copy_progress, cancelled=cancelled) as package:
+            check()
+            report("checking the package", 0.75)
+            manifest = _manifest_of(package, path)
+            digest = _content_hash(package)
+            data = _read_package(package, manifest)
+            histories = _histories_by_coding(package)
+    except Cancelled:
+        raise Cancelled(stopped) from None
+    check()
+    report("merging", 0.85)
     mine = project.settings().get(UUID_SETTING)
     if manifest.project_uuid != mine:
         raise InputError(
@@ -691,7 +852,13 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
         before = json.dumps(state, sort_keys=True)
         conflicts: list[dict[str, Any]] = []
         for pkg_id in sorted(state["codings"], key=int):
-            _merge_coding(tx, state["codings"][pkg_id], data.codings[pkg_id], conflicts)
+            _merge_coding(
+                tx,
+                state["codings"][pkg_id],
+                data.codings[pkg_id],
+                conflicts,
+                histories.get(int(pkg_id), []),
+            )
         state["conflicts"] = conflicts
         applied = dict(tx.applied)
         changed = sum(applied.values()) > 0 or json.dumps(state, sort_keys=True) != before
@@ -713,6 +880,7 @@ def import_package(project: Project, path: str | Path, *, actor: str = LEAD) -> 
             "shows, ask them to open the package in the current version, close it, and "
             "send the .scpkg again",
         )
+    report("done", 1.0)
     return ImportReport(
         manifest.package_id,
         manifest.rater,
@@ -728,12 +896,17 @@ def _merge_coding(
     entry: dict[str, Any],
     pkg: dict[str, Any],
     conflicts: list[dict[str, Any]],
+    pkg_history: list[HistoryEntry],
 ) -> None:
     coding_id = int(entry["coding_id"])
     coding = tx.coding(coding_id)
     head = {"coding_id": entry["coding_id"], "session": entry["session"], "scale": entry["scale"]}
 
     def conflict(what: str, key: str, base: Any, project: Any, package: Any, **extra: Any) -> None:
+        # The rater's own history of the unit, from the package: the file is not at
+        # hand when the lead resolves the conflict later.
+        pkg_key = str(extra.get("package_key", key))
+        history = _unit_history(pkg_history, what, pkg_key)
         conflicts.append(
             {
                 **head,
@@ -743,6 +916,7 @@ def _merge_coding(
                 "base": base,
                 "project": project,
                 "package": package,
+                "package_history": [_history_dict(h) for h in history],
                 **extra,
             }
         )
@@ -840,6 +1014,57 @@ def _merge_coding(
         base["playhead_ms"] = pkg["playhead_ms"]
 
 
+def _histories_by_coding(package: Project) -> dict[int, list[HistoryEntry]]:
+    """The package's own history (the rater's offline changes), by package coding id."""
+    by_coding: dict[int, list[HistoryEntry]] = {}
+    for h in package.history():
+        if h.coding_id is not None:
+            by_coding.setdefault(h.coding_id, []).append(h)
+    return by_coding
+
+
+def _unit_history(history: list[HistoryEntry], what: str, key: str) -> list[HistoryEntry]:
+    """The entries of one coding's history that changed one unit of a conflict.
+
+    The one rule for both sides of a conflict: ``key`` is the item id of a rating,
+    and the note's or span's id in the file the history comes from.
+    """
+    if what == "rating":
+        return [h for h in history if h.entity == "rating" and h.field == key]
+    if what == "state":
+        return [h for h in history if h.entity == "coding" and h.field == "state"]
+    if what in ("note", "span"):
+        return [h for h in history if h.entity == what and h.entity_id == key]
+    return list(history)  # coding, locked: the whole coding
+
+
+def _history_dict(h: HistoryEntry) -> dict[str, Any]:
+    return {
+        "at": h.at.isoformat(),
+        "actor": h.actor,
+        "action": h.action,
+        "entity": h.entity,
+        "entity_id": h.entity_id,
+        "field": h.field,
+        "old": h.old,
+        "new": h.new,
+    }
+
+
+def _history_entry(d: Mapping[str, Any], coding_id: int) -> HistoryEntry:
+    return HistoryEntry(
+        datetime.fromisoformat(d["at"]),
+        d["actor"],
+        d["action"],
+        d["entity"],
+        d["entity_id"],
+        coding_id,
+        d["field"],
+        d["old"],
+        d["new"],
+    )
+
+
 def _plain(unit: list[Any]) -> Any:
     """A score unit ``[value, text]`` as the lead reads it: the text, the number or None."""
     return unit[1] if unit[1] is not None else unit[0]
@@ -899,6 +1124,75 @@ def package_conflicts(project: Project, package_id: str | None = None) -> list[C
     ]
 
 
+@dataclass(frozen=True)
+class ConflictSides:
+    """One open conflict with the history of each side, for the lead to choose.
+
+    Attributes:
+        conflict: The conflict (its ``project`` and ``package`` values).
+        project_history: The project's history of the unit (oldest first).
+        package_history: The rater's history of the unit inside the package, as read at
+            the last import (oldest first); None for a conflict found by an older
+            version, which did not keep it.
+    """
+
+    conflict: Conflict
+    project_history: tuple[HistoryEntry, ...]
+    package_history: tuple[HistoryEntry, ...] | None
+
+
+def conflict_sides(project: Project, package_id: str, conflict_id: str) -> ConflictSides:
+    """An open conflict with both values and each one's history.
+
+    Raises:
+        InputError: an unknown package or conflict.
+    """
+    records = store.package_records(project, package_id)
+    if not records:
+        raise InputError(f"no package {package_id} was exported from this project")
+    rec = records[0]
+    found = next((c for c in rec.state.get("conflicts", []) if c["id"] == conflict_id), None)
+    if found is None:
+        raise InputError(f"package {package_id} has no open conflict {conflict_id}")
+    conflict = _conflict(rec.id, rec.rater, found)
+    ours = _unit_history(project.history(coding_id=conflict.coding_id), conflict.what, conflict.key)
+    theirs = found.get("package_history")
+    return ConflictSides(
+        conflict,
+        tuple(ours),
+        None if theirs is None else tuple(_history_entry(h, conflict.coding_id) for h in theirs),
+    )
+
+
+def unit_text(what: str, value: Any) -> str:
+    """A conflict's value as the lead reads it: a score, a state, a note or a span.
+
+    Args:
+        what: The conflict's ``what`` (``rating``, ``state``, ``note``, ``span``, ...).
+        value: Its ``project`` or ``package`` value (or ``base``).
+    """
+    if value is None:
+        return "(none)"
+    if not isinstance(value, Mapping):
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if value.get("deleted"):
+        return "(deleted)"
+    if what == "note":
+        return f"at {format_clock(int(value['position_ms']))}: {value['text']}"
+    if what == "span":
+        start, end = format_clock(int(value["start_ms"])), format_clock(int(value["end_ms"]))
+        return f"{value['item_id']} {start}–{end}"
+    if "state" in value:
+        reason = value.get("uncodable_reason")
+        if not reason:
+            return str(value["state"])
+        extra = value.get("uncodable_text")
+        return f"{value['state']} ({reason}{': ' + extra if extra else ''})"
+    return json.dumps(dict(value), sort_keys=True, default=str)
+
+
 def resolve_conflict(
     project: Project, package_id: str, conflict_id: str, take: Take, *, actor: str = LEAD
 ) -> OpChanges:
@@ -909,7 +1203,8 @@ def resolve_conflict(
     import of the same package no longer reports the conflict.
 
     Returns:
-        What changed: the coding, when the package's value was taken.
+        What changed: the package's open conflicts, and the coding when the package's
+        value was taken.
 
     Raises:
         InputError: an unknown package or conflict, or ``take`` not package/project.
@@ -926,7 +1221,7 @@ def resolve_conflict(
         entry = next(e for e in state["codings"].values() if e["coding_id"] == found["coding_id"])
         what = found["what"]
         if take == "package":
-            if what in ("coding", "locked"):
+            if not _conflict(package_id, tx.rater, found).can_take_package:
                 raise InputError(
                     "this change cannot be taken from the package: "
                     + (
@@ -965,4 +1260,4 @@ def resolve_conflict(
             old={"project": found["project"], "package": found["package"]},
             new={"take": take},
         )
-    return OpChanges(codings=take == "package")
+    return OpChanges(codings=take == "package", packages=True)

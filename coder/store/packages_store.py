@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
 
 from coder.coding_rules import state_change
-from coder.errors import CoderError, InputError
+from coder.errors import Cancelled, CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.scales import parse_scale
 from coder.session_window import WINDOW_OFFSET_FIELD
@@ -267,15 +267,26 @@ def package_units(package: Project) -> dict[str, dict[str, Any]]:
     return codings
 
 
-def embed_audio(package: Project, audio: Sequence[tuple[str, str]]) -> None:
+def embed_audio(
+    package: Project,
+    audio: Sequence[tuple[str, str]],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> None:
     """Store audio files in the package (table ``package_audio``, in chunks).
 
     Args:
         package: The package being written.
         audio: ``(path, sha256)`` of each file; a SHA-256 is stored once.
+        progress: Called after each chunk with the bytes stored so far and the bytes
+            to store in all.
+        cancelled: Polled before each chunk; when it returns True the file being
+            stored is rolled back and :class:`~coder.errors.Cancelled` is raised.
 
     Raises:
         InputError: a file cannot be read.
+        Cancelled: ``cancelled()`` returned True.
     """
     with package.store.transaction() as p:
         p.execute(
@@ -284,20 +295,32 @@ def embed_audio(package: Project, audio: Sequence[tuple[str, str]]) -> None:
                 "data BLOB NOT NULL, PRIMARY KEY (sha256, seq))"
             )
         )
-    done: set[str] = set()
+    unique: dict[str, str] = {}  # sha256 -> the first path with it
     for path, sha in audio:
-        if sha in done:
-            continue
-        done.add(sha)
+        unique.setdefault(sha, path)
+    try:
+        total = sum(Path(path).stat().st_size for path in unique.values())
+    except OSError as exc:
+        raise InputError(f"cannot read the audio file {exc.filename}: {exc.strerror}") from None
+    stored = 0
+    for sha, path in unique.items():
         try:
             with Path(path).open("rb") as fh, package.store.transaction() as p:
                 seq = 0
-                while chunk := fh.read(_CHUNK):
+                while True:
+                    if cancelled is not None and cancelled():
+                        raise Cancelled("the package was not written (cancelled)")
+                    chunk = fh.read(_CHUNK)
+                    if not chunk:
+                        break
                     p.execute(
                         text("INSERT INTO package_audio VALUES (:sha, :seq, :data)"),
                         {"sha": sha, "seq": seq, "data": chunk},
                     )
                     seq += 1
+                    stored += len(chunk)
+                    if progress is not None:
+                        progress(stored, max(total, stored))
         except OSError as exc:
             raise InputError(f"cannot read the audio file {path}: {exc.strerror}") from None
 

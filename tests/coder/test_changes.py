@@ -83,9 +83,11 @@ def test_import_reports_carry_their_changes() -> None:
     assert ImportReport("m.csv", unchanged=5).changes == OpChanges()
     assert ImportReport("m.csv", added=1, cancelled=True).changes == OpChanges()
     merged = PackageReport("p1", "R1", {"ratings": 2, "notes": 0}, (), True)
-    assert merged.changes == OpChanges(codings=True)
-    # A package whose changes were all conflicts wrote no coding.
-    assert PackageReport("p1", "R1", {"ratings": 0}, (), True).changes == OpChanges()
+    assert merged.changes == OpChanges(codings=True, packages=True)
+    # A package whose changes were all conflicts wrote no coding, only its open conflicts.
+    assert PackageReport("p1", "R1", {"ratings": 0}, (), True).changes == OpChanges(packages=True)
+    # The same package again changed nothing.
+    assert PackageReport("p1", "R1", {"ratings": 0}, (), False).changes == OpChanges()
 
 
 def test_relink_and_recalibration_reports_carry_their_changes() -> None:

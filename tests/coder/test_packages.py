@@ -150,7 +150,8 @@ def test_package_round_trip_ends_like_coding_online(
         before = (dump(project), len(project.history()))
         again = import_package(project, package_file)
         assert not again.changed and again.conflicts == ()
-        assert report.changes == OpChanges(codings=True) and again.changes == OpChanges()
+        assert report.changes == OpChanges(codings=True, packages=True)
+        assert again.changes == OpChanges()
         assert (dump(project), len(project.history())) == before
         [record] = list_packages(project)
         assert (record.rater, record.import_count, record.open_conflicts) == ("A", 1, 0)
@@ -339,7 +340,10 @@ def test_changes_on_both_sides_are_listed_as_conflicts_and_never_overwritten(
         taken = resolve_conflict(project, report.package_id, spec.id, "package")
         note = next(c for c in report.conflicts if c.what == "note")
         kept = resolve_conflict(project, report.package_id, note.id, "project")
-        assert (taken, kept) == (OpChanges(codings=True), OpChanges())
+        assert (taken, kept) == (
+            OpChanges(codings=True, packages=True),
+            OpChanges(packages=True),
+        )
         assert project.rater_view("A").coding(s1).values["specification"] == 3
         assert project.rater_view("A").coding(s3).notes[0].text == "online text"
         taken = [h for h in project.history() if h.field == "specification"][-1]
