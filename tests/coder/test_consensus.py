@@ -152,3 +152,38 @@ def test_cli_records_and_lists_consensus_and_reports_certification(tmp_path: Pat
     status = json.loads(run("certify", "status", str(path), "--scale", "thabs", "--json").stdout)
     assert status["required"] is False
     assert {r["state"] for r in status["raters"].values()} == {"in_training"}
+
+
+def test_cli_withdraws_and_changes_a_consensus_with_reasons_in_the_history(
+    project: Project,
+) -> None:
+    path = project.store.location.path
+    assert path is not None
+    where = ("--scale", "thabs", "--session", "S01", "--item", "rationale")
+    out = run_cli("consensus", "set", path, *where, "--value", "3", "--reason", "agreed")
+    assert out.returncode == 0, out.stderr
+    out = run_cli("consensus", "set", path, *where, "--value", "2", "--reason", "listened again")
+    assert out.returncode == 0 and "consensus 2" in out.stdout
+    # A withdrawal needs its reason too (argparse: a usage error, exit 2).
+    out = run_cli("consensus", "withdraw", path, *where)
+    assert out.returncode == 2 and "--reason" in out.stderr
+    out = run_cli("consensus", "withdraw", path, *where, "--reason", "S01 is a training tape")
+    assert out.returncode == 0 and "consensus withdrawn" in out.stdout, out.stderr
+    assert consensus_scores(project).empty
+    out = run_cli("consensus", "withdraw", path, *where, "--reason", "again")
+    assert out.returncode == 2 and "no consensus score to withdraw" in out.stderr
+    out = run_cli("consensus", "history", path, "--scale", "thabs", "--session", "S01", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [(r["action"], r["old"], r["new"]) for r in rows] == [
+        ("set", None, {"value": 3.0, "reason": "agreed"}),
+        ("set", {"value": 3.0, "reason": "agreed"}, {"value": 2.0, "reason": "listened again"}),
+        (
+            "delete",
+            {"value": 2.0, "reason": "listened again"},
+            {"reason": "S01 is a training tape"},
+        ),
+    ]
+    out = run_cli("consensus", "history", path, "--scale", "thabs", "--session", "S01")
+    lines = out.stdout.splitlines()
+    assert len(lines) == 3 and lines[-1].endswith("2 -> withdrawn\tS01 is a training tape")
