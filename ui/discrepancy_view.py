@@ -6,8 +6,10 @@ their times; double-clicking a note, or "Open at note", asks for the session to 
 opened in the player at that moment (:attr:`DiscrepancyView.open_session_requested`;
 the lead's window decides how it is played).
 
-Given the project and the task runner, "Record consensus…" asks for the score the
-coders agreed on and why (:class:`ConsensusDialog`), records it with
+Given the project and the task runner, "Record consensus…" (or "Change consensus…"
+once there is one) asks for the score the coders agreed on and why
+(:class:`ConsensusDialog`), "Withdraw consensus…" asks why it no longer stands
+(:class:`WithdrawConsensusDialog`); both record it with
 :func:`coder.consensus.record_consensus` as a mutation of the runner
 (:meth:`~ui.tasks.TaskRunner.run_op`), and the list shows each recorded consensus in
 its own column, read again whenever a mutation changes consensus scores.
@@ -90,7 +92,7 @@ class ConsensusDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Record consensus")
+        self.setWindowTitle("Record consensus" if current is None else "Change consensus")
         d = discrepancy
         intro = QLabel(
             f"<b>{d.session_id}</b> · {d.item_label}: {d.rater_a} scored "
@@ -106,15 +108,18 @@ class ConsensusDialog(QDialog):
         else:  # counts and durations: not negative, no upper bound in the scale
             self.value_spin.setRange(0, 1_000_000)
         self.value_spin.setValue(current[0] if current is not None else d.score_a)
+        # A change needs its own reason: the one recorded before stays in the history.
         self.reason_edit = QLineEdit(current[1] if current is not None else "")
         self.reason_edit.setPlaceholderText("Why the coders agreed on this score (kept)")
+        if current is not None:
+            self.reason_edit.selectAll()
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #a33;")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Record")
+        self.ok_button.setText("Record" if current is None else "Change")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout()
@@ -139,6 +144,57 @@ class ConsensusDialog(QDialog):
         super().accept()
 
 
+class WithdrawConsensusDialog(QDialog):
+    """Ask why a recorded consensus score is withdrawn (the reason is kept).
+
+    The dialog only collects the reason (:meth:`reason`); the caller withdraws it.
+    """
+
+    def __init__(
+        self,
+        discrepancy: Discrepancy,
+        current: tuple[float, str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Withdraw consensus")
+        d = discrepancy
+        intro = QLabel(
+            f"<b>{d.session_id}</b> · {d.item_label}: the consensus is "
+            f"<b>{_score(current[0])}</b> ({current[1]}). Withdrawn, the final score "
+            "goes back to the raters' own scores; the consensus stays in the history."
+        )
+        intro.setWordWrap(True)
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText("Why the consensus no longer stands (kept)")
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #a33;")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Withdraw")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow("Reason", self.reason_edit)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(480)
+
+    def reason(self) -> str:
+        return self.reason_edit.text().strip()
+
+    def accept(self) -> None:
+        if not self.reason():
+            self.problem.setText("Say in a few words why the consensus is withdrawn.")
+            return
+        super().accept()
+
+
 class DiscrepancyView(QWidget):
     """The discrepancy list and the notes of the selected one.
 
@@ -150,7 +206,8 @@ class DiscrepancyView(QWidget):
     Signals:
         open_session_requested(str, int): open this session (key) in the player at
             this position (ms).
-        consensus_recorded(object): a consensus score was recorded; the discrepancy.
+        consensus_recorded(object): a consensus score was recorded, changed or
+            withdrawn; the discrepancy.
     """
 
     open_session_requested = Signal(str, int)
@@ -170,6 +227,7 @@ class DiscrepancyView(QWidget):
         self._shown: list[Discrepancy] = []
         self._consensus: ConsensusMap = {}
         self._consensus_dialog: tuple[Discrepancy, ConsensusDialog] | None = None
+        self._withdraw_dialog: tuple[Discrepancy, WithdrawConsensusDialog] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -230,7 +288,12 @@ class DiscrepancyView(QWidget):
         self.consensus_button.setToolTip("Record the score both coders agreed on, and why")
         self.consensus_button.clicked.connect(self._on_consensus_clicked)
         self.consensus_button.setVisible(project is not None and runner is not None)
+        self.withdraw_button = QPushButton("Withdraw consensus…")
+        self.withdraw_button.setToolTip("Withdraw the recorded consensus score, and say why")
+        self.withdraw_button.clicked.connect(self._on_withdraw_clicked)
+        self.withdraw_button.setVisible(project is not None and runner is not None)
         buttons.addWidget(self.consensus_button)
+        buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
         buttons.addWidget(self.open_start_button)
         buttons.addWidget(self.open_note_button)
@@ -335,6 +398,14 @@ class DiscrepancyView(QWidget):
             self.table.selectionModel().blockSignals(with_signals)
         if current is None or current not in self._shown:
             self._show_notes(None)
+        else:
+            self._update_consensus_buttons(current)
+
+    def _update_consensus_buttons(self, d: Discrepancy | None) -> None:
+        agreed = None if d is None else self.consensus_of(d)
+        self.consensus_button.setEnabled(d is not None)
+        self.consensus_button.setText("Change consensus…" if agreed else "Record consensus…")
+        self.withdraw_button.setEnabled(agreed is not None)
 
     def _on_consensus_failed(self, error: BaseException) -> None:
         show_error(self, error, title="Consensus")
@@ -353,7 +424,7 @@ class DiscrepancyView(QWidget):
         )
 
     def _on_scale_for_consensus(self, d: Discrepancy, scale: RatingScale) -> None:
-        self.consensus_button.setEnabled(self.current() is not None)
+        self._update_consensus_buttons(self.current())
         dialog = ConsensusDialog(d, scale.item(d.item_id), self.consensus_of(d), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # A bound method, not a partial holding the dialog: a slot that keeps its own
@@ -386,6 +457,42 @@ class DiscrepancyView(QWidget):
             on_error=self._on_consensus_failed,
         )
 
+    def _on_withdraw_clicked(self) -> None:
+        d = self.current()
+        agreed = None if d is None else self.consensus_of(d)
+        if d is None or agreed is None:
+            return
+        dialog = WithdrawConsensusDialog(d, agreed, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._withdraw_dialog = (d, dialog)
+        dialog.accepted.connect(self._on_withdraw_accepted)
+        dialog.finished.connect(self._on_withdraw_dialog_finished)
+        dialog.open()
+        dialog_hub().announce(dialog)
+
+    def _on_withdraw_dialog_finished(self, _result: int) -> None:
+        self._withdraw_dialog = None
+
+    def _on_withdraw_accepted(self) -> None:
+        if self._withdraw_dialog is None or self._project is None or self._runner is None:
+            return
+        d, dialog = self._withdraw_dialog
+        # The same core function as recording: no value withdraws, the reason is kept.
+        write = partial(
+            record_consensus,
+            self._project,
+            d.scale_id,
+            d.session_id,
+            d.item_id,
+            None,
+            dialog.reason(),
+        )
+        self._runner.run_op(
+            write,
+            on_done=partial(self._on_consensus_written, d),
+            on_error=self._on_consensus_failed,
+        )
+
     def _on_consensus_written(self, d: Discrepancy, _result: object) -> None:
         # The change notification has asked for the consensus scores already.
         self.consensus_recorded.emit(d)
@@ -401,7 +508,7 @@ class DiscrepancyView(QWidget):
         self._selected_note = None
         self.open_note_button.setEnabled(False)
         self.open_start_button.setEnabled(d is not None)
-        self.consensus_button.setEnabled(d is not None)
+        self._update_consensus_buttons(d)
         if d is None:
             self.notes_title.setText("Select a discrepancy to see both coders' notes.")
             self.notes_a_box.setTitle("Coder A")

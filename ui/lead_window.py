@@ -1,8 +1,8 @@
 """The lab lead's window: a home for the lead's tabs.
 
-Progress, Plans, Pools, Reliability, Exports, Certification and Prepared fields, each a
-widget of its own module; a session asked for from the discrepancy list opens in a
-read-only :class:`ListenWindow`.
+Progress, Plans, Pools, Reliability, Exports, Packages, Certification and Prepared
+fields, each a widget of its own module; a session asked for from the discrepancy list
+opens in a read-only :class:`ListenWindow`.
 
 The window wires no tab to another. Every lead-side mutation runs through
 :meth:`~ui.tasks.TaskRunner.run_op`, which broadcasts what it changed once
@@ -27,6 +27,7 @@ from coder.store.project import Project
 from ui.certification_tab import CertificationTab
 from ui.export_dialog import ExportDialog
 from ui.listen_window import ListenWindow
+from ui.packages_tab import PackagesTab
 from ui.plan_panel import PlanPanel
 from ui.pools_tab import PoolsTab
 from ui.prepared_fields_tab import PreparedFieldsTab
@@ -96,6 +97,8 @@ class LeadWindow(QMainWindow):
         self.add_tab("Reliability", self.reliability_panel)
         self.exports_tab = ExportsTab(project, runner)
         self.add_tab("Exports", self.exports_tab)
+        self.packages_tab = PackagesTab(project, runner)
+        self.add_tab("Packages", self.packages_tab)
         self.certification_tab = CertificationTab(project, runner)
         self.add_tab("Certification", self.certification_tab)
         self.prepared_fields_tab = PreparedFieldsTab(project, runner)

@@ -101,3 +101,57 @@ def test_without_project_the_list_is_read_only(qtbot, app) -> None:  # type: ign
     qtbot.addWidget(view)
     view.show()
     assert not view.consensus_button.isVisible()
+
+
+def test_change_then_withdraw_a_consensus_with_reasons(
+    qtbot, app, runner, project, dialogs
+) -> None:  # type: ignore[no-untyped-def]
+    from coder.consensus import consensus_history
+    from ui.discrepancy_view import WithdrawConsensusDialog
+
+    first = find_discrepancies(project, "thabs", threshold=0)
+    target = next(d for d in first if d.difference > 1)
+    record_consensus(project, "thabs", target.session_id, target.item_id, 1, "talked it over")
+    view = _view(qtbot, project, runner)
+    row = view.shown().index(target)
+    qtbot.waitUntil(lambda: view.model.row(row)[CONSENSUS_COLUMN] == 1)
+    _select(qtbot, view, row)
+    assert view.consensus_button.text() == "Change consensus…"
+    assert view.withdraw_button.isEnabled()
+
+    # Change: a new score with a new reason (typing replaces the old reason).
+    dialog = _open_dialog(qtbot, view, dialogs)
+    assert dialog.windowTitle() == "Change consensus" and dialog.ok_button.text() == "Change"
+    dialog.value_spin.setFocus()
+    dialog.value_spin.selectAll()
+    qtbot.keyClicks(dialog.value_spin, "2")
+    dialog.reason_edit.setFocus()
+    dialog.reason_edit.selectAll()
+    qtbot.keyClicks(dialog.reason_edit, "heard the second half again")
+    with qtbot.waitSignal(view.consensus_recorded, timeout=10_000):
+        qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: view.model.row(row)[CONSENSUS_COLUMN] == 2)
+
+    # Withdraw: a reason is required; then the column empties and the button greys.
+    qtbot.mouseClick(view.withdraw_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: any(isinstance(d, WithdrawConsensusDialog) for d in dialogs))
+    withdraw = next(d for d in dialogs if isinstance(d, WithdrawConsensusDialog))
+    qtbot.mouseClick(withdraw.ok_button, Qt.MouseButton.LeftButton)
+    assert withdraw.isVisible() and "why" in withdraw.problem.text()
+    qtbot.keyClicks(withdraw.reason_edit, "the session is a training tape")
+    with qtbot.waitSignal(view.consensus_recorded, timeout=10_000):
+        qtbot.mouseClick(withdraw.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.model.row(row)[CONSENSUS_COLUMN] is None)
+    assert view.consensus_of(target) is None
+    assert view.consensus_button.text() == "Record consensus…"
+    assert not view.withdraw_button.isEnabled()
+    history = [
+        h
+        for h in consensus_history(project, "thabs", target.session_id)
+        if h.field == target.item_id
+    ]
+    assert [(h.action, h.new) for h in history] == [
+        ("set", {"value": 1.0, "reason": "talked it over"}),
+        ("set", {"value": 2.0, "reason": "heard the second half again"}),
+        ("delete", {"reason": "the session is a training tape"}),
+    ]

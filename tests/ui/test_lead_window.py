@@ -27,6 +27,7 @@ def test_lead_window_has_every_tab_and_opens_a_listening_window(
             "Pools",
             "Reliability",
             "Exports",
+            "Packages",
             "Certification",
             "Prepared fields",
         ]
