@@ -312,6 +312,24 @@ class RaterPackage:
 # --------------------------------------------------------------------------- helpers
 
 
+@dataclass(frozen=True)
+class _Job:
+    """The caller's progress and cancel callbacks of one export or import."""
+
+    progress: ProgressCallback | None
+    cancelled: CancelledCallback | None
+    stopped: str  # what Cancelled says: what was (not) done
+
+    def check(self) -> None:
+        """Raise Cancelled when the caller asked to stop."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled(self.stopped)
+
+    def report(self, stage: str, fraction: float) -> None:
+        if self.progress is not None:
+            self.progress(PackageProgress(stage, fraction))
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -369,16 +387,8 @@ def export_package(
             folder does not, or (``with_audio``) an audio file cannot be read.
         Cancelled: ``cancelled()`` returned True; nothing was written.
     """
-
-    stopped = f"the export was cancelled; no package was written to {out}"
-
-    def check() -> None:
-        if cancelled is not None and cancelled():
-            raise Cancelled(stopped)
-
-    def report(stage: str, fraction: float) -> None:
-        if progress is not None:
-            progress(PackageProgress(stage, fraction))
+    job = _Job(progress, cancelled, f"the export was cancelled; no package was written to {out}")
+    check, report, stopped = job.check, job.report, job.stopped
 
     out = Path(out).expanduser()
     report("reading the rater's codings", 0.0)
@@ -792,15 +802,8 @@ def import_package(
             merged then.
         Cancelled: ``cancelled()`` returned True; nothing was merged.
     """
-    stopped = f"the import of {path} was cancelled; nothing was merged"
-
-    def check() -> None:
-        if cancelled is not None and cancelled():
-            raise Cancelled(stopped)
-
-    def report(stage: str, fraction: float) -> None:
-        if progress is not None:
-            progress(PackageProgress(stage, fraction))
+    job = _Job(progress, cancelled, f"the import of {path} was cancelled; nothing was merged")
+    check, report, stopped = job.check, job.report, job.stopped
 
     def copy_progress(done: int, total: int) -> None:
         report("copying the package", 0.7 * done / max(total, 1))

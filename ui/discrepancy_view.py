@@ -147,7 +147,8 @@ class ConsensusDialog(QDialog):
 class WithdrawConsensusDialog(QDialog):
     """Ask why a recorded consensus score is withdrawn (the reason is kept).
 
-    The dialog only collects the reason (:meth:`reason`); the caller withdraws it.
+    The dialog only collects the reason (:meth:`reason`; :meth:`value` is None, as a
+    withdrawal is recorded); the caller withdraws it.
     """
 
     def __init__(
@@ -184,6 +185,10 @@ class WithdrawConsensusDialog(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
         self.setMinimumWidth(480)
+
+    def value(self) -> None:
+        """No score: the consensus is withdrawn."""
+        return None
 
     def reason(self) -> str:
         return self.reason_edit.text().strip()
@@ -226,8 +231,9 @@ class DiscrepancyView(QWidget):
         self._all: list[Discrepancy] = []
         self._shown: list[Discrepancy] = []
         self._consensus: ConsensusMap = {}
-        self._consensus_dialog: tuple[Discrepancy, ConsensusDialog] | None = None
-        self._withdraw_dialog: tuple[Discrepancy, WithdrawConsensusDialog] | None = None
+        self._consensus_dialog: (
+            tuple[Discrepancy, ConsensusDialog | WithdrawConsensusDialog] | None
+        ) = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -425,7 +431,19 @@ class DiscrepancyView(QWidget):
 
     def _on_scale_for_consensus(self, d: Discrepancy, scale: RatingScale) -> None:
         self._update_consensus_buttons(self.current())
-        dialog = ConsensusDialog(d, scale.item(d.item_id), self.consensus_of(d), self)
+        self._open_consensus_dialog(
+            d, ConsensusDialog(d, scale.item(d.item_id), self.consensus_of(d), self)
+        )
+
+    def _on_withdraw_clicked(self) -> None:
+        d = self.current()
+        agreed = None if d is None else self.consensus_of(d)
+        if d is not None and agreed is not None:
+            self._open_consensus_dialog(d, WithdrawConsensusDialog(d, agreed, self))
+
+    def _open_consensus_dialog(
+        self, d: Discrepancy, dialog: ConsensusDialog | WithdrawConsensusDialog
+    ) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # A bound method, not a partial holding the dialog: a slot that keeps its own
         # sender alive crashes PySide when Qt deletes the dialog.
@@ -442,6 +460,7 @@ class DiscrepancyView(QWidget):
         if self._consensus_dialog is None or self._project is None or self._runner is None:
             return
         d, dialog = self._consensus_dialog
+        # Recorded, changed or withdrawn (no value) by the one core function, as the CLI.
         write = partial(
             record_consensus,
             self._project,
@@ -449,42 +468,6 @@ class DiscrepancyView(QWidget):
             d.session_id,
             d.item_id,
             dialog.value(),
-            dialog.reason(),
-        )
-        self._runner.run_op(
-            write,
-            on_done=partial(self._on_consensus_written, d),
-            on_error=self._on_consensus_failed,
-        )
-
-    def _on_withdraw_clicked(self) -> None:
-        d = self.current()
-        agreed = None if d is None else self.consensus_of(d)
-        if d is None or agreed is None:
-            return
-        dialog = WithdrawConsensusDialog(d, agreed, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._withdraw_dialog = (d, dialog)
-        dialog.accepted.connect(self._on_withdraw_accepted)
-        dialog.finished.connect(self._on_withdraw_dialog_finished)
-        dialog.open()
-        dialog_hub().announce(dialog)
-
-    def _on_withdraw_dialog_finished(self, _result: int) -> None:
-        self._withdraw_dialog = None
-
-    def _on_withdraw_accepted(self) -> None:
-        if self._withdraw_dialog is None or self._project is None or self._runner is None:
-            return
-        d, dialog = self._withdraw_dialog
-        # The same core function as recording: no value withdraws, the reason is kept.
-        write = partial(
-            record_consensus,
-            self._project,
-            d.scale_id,
-            d.session_id,
-            d.item_id,
-            None,
             dialog.reason(),
         )
         self._runner.run_op(
