@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coder.changes import OpChanges
 from coder.errors import CoderError
 from coder.prepared_fields import FieldsState, fields_state, set_value, show_fields
 from coder.store.project import Project
@@ -90,6 +91,7 @@ class PreparedFieldsTab(QWidget):
         self.scale_combo.currentIndexChanged.connect(self._on_scale_changed)
         self.show_button.clicked.connect(self._on_show_clicked)
         self.save_value_button.clicked.connect(self._on_save_value_clicked)
+        runner.changed.connect(self._on_changed)
         self.refresh()
 
     def refresh(self) -> None:
@@ -101,6 +103,14 @@ class PreparedFieldsTab(QWidget):
             on_error=self._on_failed,
             latest=(self, "state"),
         )
+
+    # A manifest import (new columns, sessions) or a new scale changes what there is.
+    SHOWS = OpChanges(sessions=True, scales=True)
+
+    @Slot(object)
+    def _on_changed(self, changes: OpChanges) -> None:
+        if changes & self.SHOWS:
+            self.refresh()
 
     @Slot(object)
     def _on_state_loaded(self, state: FieldsState) -> None:

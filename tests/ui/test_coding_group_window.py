@@ -173,3 +173,20 @@ def test_each_scale_flags_its_notes_against_its_own_window(  # type: ignore[no-u
     assert window.notes.row_count() == 1 and window.notes.model.is_outside_window(0)
     window.show_scale(1)
     assert window.notes.row_count() == 1 and not window.notes.model.is_outside_window(0)
+
+
+def test_each_scale_tab_shows_the_fields_prepared_for_its_scale(  # type: ignore[no-untyped-def]
+    grouped, make_window
+) -> None:
+    from coder.prepared_fields import set_value, show_fields
+
+    with Project.open(grouped) as project:
+        set_value(project, "S1", "homework_log", "RA: reading log done")
+        show_fields(project, "ghes", ["homework_log"])
+        queue = project.rater_view("R1").queue()
+    ids = {e.scale_id: int(e.coding_id) for e in queue}
+    window = make_window(BuiltProject(grouped, {}, {"S1": ids["ghes"]}))
+    ghes_box, sthar_box = window.prepared_boxes
+    assert ghes_box.isVisible()
+    assert ghes_box.shown_text() == {"homework_log": "RA: reading log done"}
+    assert sthar_box.shown_text() == {} and sthar_box.isHidden()

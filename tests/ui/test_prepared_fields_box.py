@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, Qt
 
+from coder.changes import OpChanges
 from coder.coding_data import PreparedField
 from coder.prepared_fields import overview, set_value, show_fields
 from coder.store.project import Project
@@ -71,5 +72,20 @@ def test_the_lead_ticks_fields_and_enters_a_value_in_the_tab(qtbot, runner, buil
         qtbot.mouseClick(tab.save_value_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: tab.status_label.text().startswith("Not saved"), timeout=10_000)
         assert "moves the coding window" in tab.status_label.text()
+    finally:
+        project.close()
+
+
+def test_the_tab_reads_again_when_sessions_change(qtbot, runner, built) -> None:  # type: ignore[no-untyped-def]
+    project = Project.open(built.path)
+    try:
+        tab = PreparedFieldsTab(project, runner)
+        qtbot.addWidget(tab)
+        qtbot.waitUntil(lambda: tab.session_combo.count() == 1, timeout=10_000)
+        assert tab.field_list.count() == 0
+        # Another part of the app enters a value and broadcasts a sessions change.
+        set_value(project, "S1", "homework_log", "text")
+        runner.changed.emit(OpChanges(sessions=True))
+        qtbot.waitUntil(lambda: tab.field_list.count() == 1, timeout=10_000)
     finally:
         project.close()
