@@ -1,10 +1,15 @@
 """What the lead's "Reliability" tab shows for one scale, computed without Qt.
 
-:func:`compute_reliability` reads a scale's double-coded data (the reliability pairs
-of :func:`coder.analysis_set.analysis_codings`, via :mod:`coder.discrepancies`) and
+:func:`compute_reliability` reads a scale's double-coded data through the same core
+function as ``session-coder reliability PROJECT`` (:func:`coder.reliability_project.project_study`:
+the reliability pairs of :func:`coder.analysis_set.analysis_codings`, optionally a subset
+of sessions as ``--where`` and the calibration sessions as ``--include-training``) and
 computes every view's statistics in one blocking call; ``ui.reliability_panel`` runs
 it in a worker and only lays the result out. :func:`compute_drift` recomputes the
-drift view with another window from data already read.
+drift view with another window from data already read. :func:`subset_choices` lists
+the session columns and values a subset can be chosen by, and :func:`headline_stat`
+finds an item's headline form (:func:`coder.reliability.recommend_form`) in any report
+of that item: a drift window's, a rater pair's.
 """
 
 from __future__ import annotations
@@ -20,22 +25,30 @@ from coder.discrepancies import (
     Discrepancy,
     ReliabilitySettings,
     find_discrepancies,
-    reliability_frame,
     reliability_settings,
     submission_order,
 )
 from coder.reliability import (
+    IccForm,
     ItemReliability,
     PairReport,
     PairSummary,
+    Recommendation,
     ReliabilityDrift,
-    reliability_by_pair,
+    ReliabilityReport,
+    Subset,
+    VcForm,
+    pair_form,
     reliability_drift,
-    reliability_report,
-    summarize_pairs,
 )
+from coder.reliability_project import project_study
 from coder.scales import RatingScale
 from coder.store.project import Project
+from coder.store.queries import session_attributes
+
+#: Session columns not offered as a subset: the key selects one session, and training
+#: sessions are never in the reliability data (they come as the calibration report).
+_NOT_A_SUBSET = frozenset({"session_id", "training"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,10 @@ class ReliabilityData:
         pair_summary: Each ICC form of each item over the rater pairs (range, mean,
             median: :func:`coder.reliability.summarize_pairs` of ``pairs``).
         settings: The item kinds and reported kappa and alpha the statistics follow.
+        subset: The session conditions the data were selected with (empty: all).
+        training: The calibration sessions' report (every rater's coding), when asked
+            for, else None.
+        n_training_sessions: The calibration sessions in ``training``.
     """
 
     scale: RatingScale
@@ -68,6 +85,9 @@ class ReliabilityData:
     window: int
     settings: ReliabilitySettings | None = None
     pair_summary: PairSummary = field(default_factory=dict)
+    subset: Subset = field(default_factory=Subset)
+    training: ReliabilityReport | None = None
+    n_training_sessions: int = 0
 
     @property
     def n_double_coded(self) -> int:
@@ -75,44 +95,62 @@ class ReliabilityData:
         return int(self.frame["session_id"].nunique()) if not self.frame.empty else 0
 
 
-def compute_reliability(project: Project, scale_id: str, window: int) -> ReliabilityData:
+def compute_reliability(
+    project: Project,
+    scale_id: str,
+    window: int,
+    *,
+    where: Sequence[tuple[str, str]] = (),
+    include_training: bool = False,
+) -> ReliabilityData:
     """Read the scale's double-coded data and compute every view's statistics.
 
-    Blocking: run it in a worker. Discrepancies are found with threshold 0 (every
-    differing pair); the view filters them by the threshold the lead chooses.
+    Blocking: run it in a worker. The items, pairs and their summary are
+    :func:`coder.reliability_project.project_study`'s, the CLI's own. Discrepancies
+    are found with threshold 0 (every differing pair); the view filters them by the
+    threshold the lead chooses.
 
     Args:
         project: The open project.
         scale_id: The scale.
         window: The drift window, in double-coded sessions.
+        where: ``(column, value)`` session conditions, as ``--where`` (empty: every
+            session).
+        include_training: Add the calibration sessions' report, as
+            ``--include-training``.
 
     Returns:
         The :class:`ReliabilityData`.
 
     Raises:
-        InputError: The project has no such scale.
+        InputError: The project has no such scale, or no session meets ``where``.
     """
-    scale = project.scale(scale_id)
-    frame, ranges = reliability_frame(project, scale_id)
+    found = project_study(project, scale_id, where=where, include_training=include_training)
+    study = found.study
+    frame = found.frame
+    ranges = dict(found.ranges)
     settings = reliability_settings(project, scale_id)
     order = submission_order(project, scale_id)
-    how = _how(settings)
-    items = reliability_report(frame, ranges, scale_default=scale.reliability.icc, **how).items
-    by_pair = reliability_by_pair(frame, ranges, **how)
-    drift = reliability_drift(frame, order, window, ranges, **how)
+    drift = reliability_drift(frame, order, window, ranges, **_how(settings))
     discrepancies = find_discrepancies(project, scale_id, threshold=0)
+    if where:
+        shown = {str(s) for s in frame["session_id"].unique()}
+        discrepancies = [d for d in discrepancies if d.session_id in shown]
     return ReliabilityData(
-        scale,
+        found.scale,
         frame,
         ranges,
         order,
-        items,
-        by_pair.pairs,
+        study.report.items,
+        study.by_pair.pairs,
         drift,
         discrepancies,
         window,
         settings,
-        summarize_pairs(by_pair),
+        study.pair_summary,
+        study.subset,
+        study.training,
+        study.n_training_sessions,
     )
 
 
@@ -132,4 +170,61 @@ def compute_drift(data: ReliabilityData, window: int) -> ReliabilityDrift:
     return reliability_drift(data.frame, data.order, window, data.ranges, **_how(data.settings))
 
 
-__all__ = ["ReliabilityData", "compute_drift", "compute_reliability"]
+def subset_choices(project: Project) -> dict[str, list[str]]:
+    """The session columns a subset can be chosen by, each with its values (blocking).
+
+    The columns of :func:`coder.store.queries.session_attributes` (the manifest's, then
+    its metadata), but the session key and the training mark; the values are those the
+    sessions have, empty ones left out, whole numbers in numeric order.
+    """
+    attributes = session_attributes(project)
+    out: dict[str, list[str]] = {}
+    for column in attributes.columns:
+        if column in _NOT_A_SUBSET:
+            continue
+        values = {row.get(column, "") for row in attributes.values.values()} - {""}
+        if values:
+            out[column] = sorted(values, key=_value_order)
+    return out
+
+
+def _value_order(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def headline_stat(
+    item: ItemReliability | None, recommendation: Recommendation | None
+) -> IccForm | VcForm | None:
+    """The headline form of ``recommendation`` in ``item``, any report of the item.
+
+    The form is decided once, on the whole data (:func:`coder.reliability.recommend_form`),
+    and read the same in a drift window's report. A rater pair's report (a crossed
+    two-rater design without variance components) gives its per-pair counterpart
+    (:func:`coder.reliability.pair_form`, e.g. ICC(2,1) for ICC(A,1)).
+
+    Args:
+        item: The item's report (None: not in these data).
+        recommendation: The item's headline on the whole data.
+
+    Returns:
+        The statistic, or None when the item or the headline has none.
+    """
+    if item is None or recommendation is None or recommendation.form is None:
+        return None
+    if recommendation.source == "icc_vc":
+        if item.icc_vc is not None:
+            return item.icc_vc[recommendation.form]
+        return item.icc[pair_form(recommendation.form)]
+    return item.icc[recommendation.form]
+
+
+__all__ = [
+    "ReliabilityData",
+    "compute_drift",
+    "compute_reliability",
+    "headline_stat",
+    "subset_choices",
+]

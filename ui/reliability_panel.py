@@ -1,6 +1,7 @@
 """The lead's "Reliability" tab: inter-rater reliability of one scale's double-coded sessions.
 
-Four views of the same worker result (:func:`coder.reliability_view.compute_reliability`;
+Five views of the same worker result (:func:`coder.reliability_view.compute_reliability`,
+which reads through the CLI's own :func:`coder.reliability_project.project_study`;
 nothing is computed on the GUI thread):
 
 - **Items**: one row per item and composite; the headline ICC first: the form that
@@ -8,18 +9,26 @@ nothing is computed on the GUI thread):
   Fleiss for crossed designs, ICC(A,1) from variance components when raters vary),
   with its 95 % interval and the form (hover for why); then the scale file's default
   form (a default that does not fit the design is noted below the table), the
-  other ICC forms, ICC(A,1) and ICC(A,k) from variance components, kappa (the scale's weights),
-  Krippendorff's alpha (the scale's level), exact and within-one agreement, n and the
-  design. ICC cells are coloured by the Koo & Li (2016) bands; a statistic that is not
-  defined says so, and why.
+  other ICC forms, kappa (the scale's weights), Krippendorff's alpha (the scale's
+  level), exact and within-one agreement, Fleiss' kappa, Gwet's AC1/AC2 and
+  Brennan-Prediger (the item's kind decides which apply:
+  :func:`coder.reliability.statistics_for`), ICC(A,1) and ICC(A,k) from variance
+  components, n and the design. ICC cells are coloured by the Koo & Li (2016) bands; a
+  statistic that is not defined says so, and why.
 - **Drift**: one statistic of one item over consecutive windows of double-coded
-  sessions, in the order they were finished (``reliability_drift``).
-- **Rater pairs**: the same statistics per pair of raters (``reliability_by_pair``).
+  sessions, in the order they were finished (``reliability_drift``); first the item's
+  headline form, the same as the items table's, with its intervals as whiskers.
+- **Rater pairs**: the same statistics per pair of raters (``reliability_by_pair``),
+  the headline in its per-pair form (:func:`coder.reliability.pair_form`) with 95 %
+  intervals, and its summary over pairs (pairs, sessions, range, mean, median).
+- **Calibration** (when "Calibration report" is ticked): the headline ICC of the
+  calibration sessions every rater coded (``--include-training``).
 - **Discrepancies**: sessions where two coders differ by more than one point, with
   both coders' notes (:class:`~ui.discrepancy_view.DiscrepancyView`).
 
-The tab computes again whenever a mutation changes sessions (training marks), scales
-or codings (:attr:`~ui.tasks.TaskRunner.changed`).
+"Sessions" restricts everything to the sessions with one value of a manifest column
+(``--where COLUMN=VALUE``). The tab computes again whenever a mutation changes sessions
+(training marks), scales or codings (:attr:`~ui.tasks.TaskRunner.changed`).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSignalBlocker,
     Qt,
     Signal,
     Slot,
@@ -42,6 +52,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -58,6 +69,7 @@ from PySide6.QtWidgets import (
 
 from coder.changes import OpChanges
 from coder.reliability import (
+    CHANCE_LABELS,
     DESIGN_LABELS,
     ICC_FORMS,
     ICC_LABELS,
@@ -68,8 +80,15 @@ from coder.reliability import (
     ReliabilityDrift,
     Statistic,
     VcForm,
+    pair_form,
 )
-from coder.reliability_view import ReliabilityData, compute_drift, compute_reliability
+from coder.reliability_view import (
+    ReliabilityData,
+    compute_drift,
+    compute_reliability,
+    headline_stat,
+    subset_choices,
+)
 from coder.scales import RatingScale
 from coder.store.project import Project
 from ui.dialogs import show_error
@@ -80,6 +99,9 @@ from ui.tasks import TaskRunner
 _Index = QModelIndex | QPersistentModelIndex
 
 DEFAULT_DRIFT_WINDOW = 5
+HEADLINE = "headline"  # the drift statistic "the item's headline ICC"
+HEADLINE_ICC = "Headline ICC"
+ALL_SESSIONS = "all"
 NOT_DEFINED = "not defined"
 NO_DATA_WHY = "no double-coded session with submitted scores"
 
@@ -145,7 +167,7 @@ def headline_cells(item: ItemReliability | None) -> list[Cell]:
     """The headline ICC of an item: value (bold, banded), interval, and the form with
     the reason (and the scale default's discrepancy) as its tooltip."""
     rec = item.recommendation if item else None
-    stat = _headline_stat(item, rec)
+    stat = headline_stat(item, rec)
     if rec is None or rec.form is None:
         why = rec.reason if rec else NO_DATA_WHY
         none = Cell(NOT_DEFINED, None, None, f"{NOT_DEFINED}: {why}", undefined=True)
@@ -155,16 +177,6 @@ def headline_cells(item: ItemReliability | None) -> list[Cell]:
         tip += f"\nScale default: {rec.scale_default_note}."
     form = Cell(rec.label, rec.form, tooltip=tip)
     return [replace(icc_cell(stat), bold=True), replace(ci_cell(stat), bold=True), form]
-
-
-def _headline_stat(
-    item: ItemReliability | None, rec: Recommendation | None
-) -> IccForm | VcForm | None:
-    if item is None or rec is None or rec.form is None:
-        return None
-    if rec.source == "icc_vc":
-        return item.icc_vc[rec.form] if item.icc_vc else None
-    return item.icc[rec.form]
 
 
 VC_COLUMNS = ("ICC_A1", "ICC_Ak")  # the variance-component forms of the items table
@@ -194,6 +206,56 @@ def stat_cell(stat: Statistic | None, *, percent: bool = False) -> Cell:
         lines.append(f"SE {stat.se:.3f}")
     text = f"{value * 100:.0f} %" if percent else f"{value:.3f}"
     return Cell(text, value, tooltip="\n".join(lines), number=True)
+
+
+#: The chance-corrected agreement coefficients of an item, by the start of their key
+#: (Gwet's is AC1 or AC2, as the item's kind and the scale's kappa weights decide).
+CHANCE_COLUMNS = ("fleiss_kappa", "gwet_ac", "brennan_prediger")
+
+
+def chance_headers(items: Mapping[str, ItemReliability]) -> list[tuple[str, str]]:
+    """The headers of the chance-corrected coefficients: Gwet's named AC1 or AC2 when
+    every item has the same, else "AC1/AC2" (each cell then says which)."""
+    gwet = {
+        k
+        for item in items.values()
+        for k, stat in item.agreement_coefficients.items()
+        if "gwet" in k and stat.value is not None
+    }
+    if not gwet:  # none defined: the keys as given
+        gwet = {k for item in items.values() for k in item.agreement_coefficients if "gwet" in k}
+    gwet_label = CHANCE_LABELS[gwet.pop()] if len(gwet) == 1 else "Gwet's AC1/AC2"
+    tail = (
+        ", on every observed rating, with the scale's kappa weights (nominal items: "
+        "unweighted); hover a cell for the standard error and 95 % CI"
+    )
+    return [
+        ("Fleiss κ", f"Fleiss' kappa{tail}"),
+        (gwet_label.replace("Gwet's ", "Gwet "), f"{gwet_label}{tail}"),
+        ("Brennan-Prediger", f"Brennan-Prediger's kappa{tail}"),
+    ]
+
+
+def chance_cells(item: ItemReliability | None, headers: Sequence[tuple[str, str]]) -> list[Cell]:
+    """Fleiss' kappa, Gwet's AC1/AC2 and Brennan-Prediger of an item (as the core gives
+    them: not defined, with the reason, where the item's kind allows none)."""
+    coefficients = item.agreement_coefficients if item else {}
+    cells = []
+    for start, (header, _tip) in zip(CHANCE_COLUMNS, headers, strict=True):
+        key = next((k for k in coefficients if k.startswith(start)), None)
+        if item is None or key is None:
+            cells.append(undefined_cell(None))
+            continue
+        cell = stat_cell(coefficients[key])
+        if cell.undefined:
+            cells.append(cell)
+            continue
+        label = CHANCE_LABELS[key]
+        tip = f"{label}, {item.kappa_weights} weights\n{cell.tooltip}"
+        short = label.replace("Gwet's ", "")
+        text = cell.text if short in header or start != "gwet_ac" else f"{cell.text} ({short})"
+        cells.append(replace(cell, text=text, tooltip=tip))
+    return cells
 
 
 # --------------------------------------------------------------------------- model
@@ -282,10 +344,37 @@ def _table(model: QAbstractTableModel) -> QTableView:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setWordWrap(False)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
     return table
+
+
+#: The widest the name column of a table may grow, in average characters, before its
+#: texts are elided (the full name is in the tooltip). A fixed measure rather than a
+#: share of the table: results often arrive while the tab is hidden and unsized.
+NAME_CHARS = 72
+
+
+def fit_name_column(table: QTableView) -> None:
+    """Give the first (name) column its contents' width, up to :data:`NAME_CHARS`
+    characters, and every other column its contents' width.
+
+    A stretched name column is what Qt squeezes first when the statistic columns are
+    wider than the view: at 1366x768 item names were cut although the table scrolls
+    sideways anyway. Longer names are elided, with the whole name in the tooltip.
+    """
+    header = table.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if table.model().columnCount() == 0:
+        return
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+    table.resizeColumnToContents(0)
+    limit = table.fontMetrics().averageCharWidth() * NAME_CHARS
+    if header.sectionSize(0) > limit:
+        header.resizeSection(0, limit)
 
 
 # --------------------------------------------------------------------------- columns
@@ -419,8 +508,10 @@ class ReliabilityPanel(QWidget):
         self.runner = runner
         self.data: ReliabilityData | None = None
         self._loading = False
+        self._subset_values: dict[str, list[str]] = {}
         self._build()
         runner.changed.connect(self._on_changed)
+        self._load_subset_choices()
         self._load_scales()
 
     # ------------------------------------------------------------------ layout
@@ -431,16 +522,46 @@ class ReliabilityPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Scale"))
         self.scale_combo = QComboBox()
-        self.scale_combo.setMinimumWidth(320)
+        self.scale_combo.setMinimumWidth(300)
         self.scale_combo.currentIndexChanged.connect(self._on_scale_changed)
         top.addWidget(self.scale_combo)
+        # A subset of sessions and the calibration report: session-coder reliability's
+        # --where COLUMN=VALUE and --include-training, through the same core function.
+        top.addSpacing(12)
+        top.addWidget(QLabel("Sessions"))
+        self.subset_column_combo = QComboBox()
+        self.subset_column_combo.setToolTip(
+            "Restrict the reliability to the sessions with one value of a manifest column "
+            "(as session-coder reliability --where COLUMN=VALUE)"
+        )
+        self.subset_column_combo.addItem(ALL_SESSIONS, None)
+        self.subset_column_combo.currentIndexChanged.connect(self._on_subset_column_changed)
+        top.addWidget(self.subset_column_combo)
+        self.subset_equals = QLabel("=")
+        top.addWidget(self.subset_equals)
+        self.subset_value_combo = QComboBox()
+        self.subset_value_combo.setMinimumContentsLength(6)
+        self.subset_value_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.subset_value_combo.currentIndexChanged.connect(self._on_subset_value_changed)
+        top.addWidget(self.subset_value_combo)
+        self.training_check = QCheckBox("Calibration report")
+        self.training_check.setToolTip(
+            "Also report the calibration (training) sessions every rater coded, in the "
+            "Calibration tab (as session-coder reliability --include-training)"
+        )
+        self.training_check.toggled.connect(self._on_training_toggled)
+        top.addWidget(self.training_check)
+        top.addStretch(1)
         self.refresh_button = QPushButton("Recompute")
         self.refresh_button.clicked.connect(self.refresh)
         top.addWidget(self.refresh_button)
+        layout.addLayout(top)
         self.status_label = QLabel("Loading…")
         self.status_label.setWordWrap(True)
-        top.addWidget(self.status_label, 1)
-        layout.addLayout(top)
+        layout.addWidget(self.status_label)
+        self._show_subset_value(False)
 
         self.tabs = QTabWidget()
         layout.addWidget(self.tabs, 1)
@@ -534,6 +655,19 @@ class ReliabilityPanel(QWidget):
         pairs_layout.addWidget(pairs_note)
         self.tabs.addTab(pairs_page, "Rater pairs")
 
+        self.calibration_page = QWidget()
+        calibration_layout = QVBoxLayout(self.calibration_page)
+        calibration_layout.setContentsMargins(4, 6, 4, 4)
+        self.calibration_label = QLabel("")
+        self.calibration_label.setWordWrap(True)
+        calibration_layout.addWidget(self.calibration_label)
+        self.calibration_model = CellTableModel(self)
+        self.calibration_table = _table(self.calibration_model)
+        calibration_layout.addWidget(self.calibration_table, 1)
+        self.tabs.addTab(self.calibration_page, "Calibration")
+        self._calibration_tab = self.tabs.indexOf(self.calibration_page)
+        self.tabs.setTabVisible(self._calibration_tab, False)
+
         self.discrepancy_view = DiscrepancyView(project=self.project, runner=self.runner)
         self.discrepancy_view.open_session_requested.connect(self.open_session_requested)
         self.tabs.addTab(self.discrepancy_view, "Discrepancies")
@@ -548,8 +682,72 @@ class ReliabilityPanel(QWidget):
             latest=(self, "scales"),
         )
 
+    def _load_subset_choices(self) -> None:
+        self.runner.submit(
+            subset_choices,
+            self.project,
+            on_done=self._on_subset_choices,
+            on_error=self._on_failed,
+            latest=(self, "subset choices"),
+        )
+
+    def _on_subset_choices(self, choices: dict[str, list[str]]) -> None:
+        """Fill the column combo (keeping the lead's choice where it still exists)."""
+        self._subset_values = choices
+        column, value = self.subset()
+        self._loading = True
+        try:
+            self.subset_column_combo.clear()
+            self.subset_column_combo.addItem(ALL_SESSIONS, None)
+            for name in choices:
+                self.subset_column_combo.addItem(name, name)
+            self.subset_column_combo.setCurrentIndex(
+                max(self.subset_column_combo.findData(column), 0)
+            )
+            self._fill_subset_values(value)
+        finally:
+            self._loading = False
+
+    def _fill_subset_values(self, value: str | None = None) -> None:
+        column = self.subset_column_combo.currentData()
+        values = self._subset_values.get(column, []) if column else []
+        blocker = QSignalBlocker(self.subset_value_combo)
+        self.subset_value_combo.clear()
+        for v in values:
+            self.subset_value_combo.addItem(v, v)
+        self.subset_value_combo.setCurrentIndex(max(self.subset_value_combo.findData(value), 0))
+        del blocker
+        self._show_subset_value(bool(column))
+
+    def _show_subset_value(self, shown: bool) -> None:
+        self.subset_equals.setVisible(shown)
+        self.subset_value_combo.setVisible(shown)
+
+    def subset(self) -> tuple[str | None, str | None]:
+        """The chosen (column, value), or (None, None) for every session."""
+        column = self.subset_column_combo.currentData()
+        value = self.subset_value_combo.currentData()
+        if not column or value is None:
+            return None, None
+        return str(column), str(value)
+
+    def _on_subset_column_changed(self, _index: int) -> None:
+        if self._loading:
+            return
+        self._fill_subset_values()
+        self.refresh()
+
+    def _on_subset_value_changed(self, _index: int) -> None:
+        if not self._loading:
+            self.refresh()
+
+    def _on_training_toggled(self, _checked: bool) -> None:
+        self.refresh()
+
     @Slot(object)
     def _on_changed(self, changes: OpChanges) -> None:
+        if changes.sessions:
+            self._load_subset_choices()  # a new manifest may bring columns or values
         if changes.scales:
             self._load_scales()  # then computes again
         elif changes & self.SHOWS:
@@ -583,6 +781,8 @@ class ReliabilityPanel(QWidget):
         scale_id = self.current_scale_id()
         if scale_id is None:
             return
+        column, value = self.subset()
+        where = () if column is None or value is None else ((column, value),)
         self.status_label.setText("Computing…")
         self.refresh_button.setEnabled(False)
         self.runner.submit(
@@ -590,9 +790,13 @@ class ReliabilityPanel(QWidget):
             self.project,
             scale_id,
             int(self.window_spin.value()),
+            where=where,
+            include_training=self.training_check.isChecked(),
             on_done=self._on_computed,
             on_error=self._on_failed,
-            latest=(self, "reliability"),  # the lead may choose another scale meanwhile
+            # The lead may choose another scale or subset meanwhile: only the newest
+            # result is shown.
+            latest=(self, "reliability"),
         )
 
     def _on_computed(self, data: ReliabilityData) -> None:
@@ -602,12 +806,20 @@ class ReliabilityPanel(QWidget):
         self._fill_item_combos(data)
         self._show_pairs()
         self._show_drift()
+        self._show_calibration(data)
         self.discrepancy_view.set_discrepancies(data.discrepancies)
         raters = sorted(set(data.frame["rater_id"])) if not data.frame.empty else []
         cols = StatColumns.of(data.scale)
+        subset = ""
+        if data.subset.where:
+            n = data.subset.n_sessions
+            subset = (
+                f" (sessions with {_escape(data.subset.describe())}: {n} session"
+                f"{'s' if n != 1 else ''})"
+            )
         self.status_label.setText(
-            f"<b>{data.scale.name}</b>: {data.n_double_coded} double-coded session"
-            f"{'s' if data.n_double_coded != 1 else ''} with submitted scores, "
+            f"<b>{_escape(data.scale.name)}</b>: {data.n_double_coded} double-coded session"
+            f"{'s' if data.n_double_coded != 1 else ''} with submitted scores{subset}, "
             f"{len(raters)} rater{'s' if len(raters) != 1 else ''}. "
             f"{_headline_summary(data.items, ICC_LABELS[cols.reported][0])}"
         )
@@ -633,6 +845,8 @@ class ReliabilityPanel(QWidget):
             ("Form", "The headline form; its tooltip says why it fits the design"),
         ]
         headers += cols.headers()
+        chance = chance_headers(data.items)
+        headers += chance
         headers += [
             (f"{VC_LABELS[f][0]} VC", f"{VC_LABELS[f][0]}: {VC_LABELS[f][1]} (REML, as lme4)")
             for f in VC_COLUMNS
@@ -662,6 +876,7 @@ class ReliabilityPanel(QWidget):
                     first,
                     *headline_cells(item),
                     *stats,
+                    *chance_cells(item, chance),
                     *vc_cells(item),
                     Cell(str(n), n, number=True),
                     Cell(DESIGN_LABELS.get(design, design), design, tooltip=design_note),
@@ -693,8 +908,7 @@ class ReliabilityPanel(QWidget):
                     f"{NOT_DEFINED}: {_escape(why)}"
                 )
         self.items_model.set_table(headers, rows, keys)
-        self.items_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.items_table.horizontalHeader().setStretchLastSection(False)
+        fit_name_column(self.items_table)
         lines = []
         for note, labels in headline_notes.items():
             who = "all items" if len(labels) == len(variables) else ", ".join(_short(labels))
@@ -727,8 +941,9 @@ class ReliabilityPanel(QWidget):
         previous_stat = self.drift_stat_combo.currentData()
         self.drift_stat_combo.blockSignals(True)
         self.drift_stat_combo.clear()
-        sf = ICC_LABELS[cols.reported][0]
-        self.drift_stat_combo.addItem(f"{sf} (scale default)", ("icc", cols.reported))
+        # The headline form of the chosen item (coder.reliability.recommend_form, on the
+        # whole data), read in every window: the same form as the items table.
+        self.drift_stat_combo.addItem(HEADLINE_ICC, (HEADLINE, ""))
         self.drift_stat_combo.addItem(
             f"Cohen's κ ({cols.kappa_weights})", ("kappa", cols.kappa_weights)
         )
@@ -750,59 +965,93 @@ class ReliabilityPanel(QWidget):
             return
         item_id = self.pair_item_combo.currentData()
         cols = StatColumns.of(data.scale)
-        sf = ICC_LABELS[cols.reported][0]
+        whole = data.items.get(item_id)
+        rec = whole.recommendation if whole else None
+        if rec is not None and rec.form is not None:
+            # The item's headline, in its per-pair form (a pair is a crossed two-rater
+            # design: ICC(A,1) of the variance components is ICC(2,1) there).
+            form = pair_form(rec.form)
+            form_tip = f"the per-pair form of the headline {rec.label}"
+        else:
+            form = cols.reported
+            form_tip = "the scale file's default form (the item has no headline)"
+        sf = ICC_LABELS[form][0]
+        chance = chance_headers(
+            {p.raters[0]: p.items[item_id] for p in data.pairs if item_id in p.items}
+        )
         headers = [
             ("Rater pair", "Raters A and B (A = the lower code)"),
             ("Shared sessions", "Sessions both raters coded"),
-            (f"{sf}", f"{sf} of this pair"),
+            (f"{sf}", f"{sf} of this pair: {form_tip}"),
             ("95 % CI", f"95 % confidence interval of {sf}"),
-            (f"κ {cols.kappa_weights}", f"Cohen's kappa, {cols.kappa_weights} weights"),
-            (f"α {cols.alpha_level}", f"Krippendorff's alpha, {cols.alpha_level} level"),
+            (f"κ {cols.kappa_weights}", f"Cohen's kappa, {cols.kappa_weights} weights{_BY_KIND}"),
+            ("κ 95 % CI", "95 % confidence interval of kappa"),
+            (f"α {cols.alpha_level}", f"Krippendorff's alpha, {cols.alpha_level} level{_BY_KIND}"),
             ("Exact", "Share of sessions with the same score"),
             ("Within ±1", "Share of sessions within one point"),
+            *chance,
         ]
         rows, keys = [], []
         for pair in data.pairs:
             a, b = pair.raters
             item = pair.items.get(item_id)
-            stats = cols.cells(item)
-            n_other = len(cols.other_forms)
+            stat = item.icc[form] if item else None
+            kappa = item.kappa.get(item.kappa_weights or cols.kappa_weights) if item else None
+            alpha = item.krippendorff_alpha.get(item.alpha_level) if item else None
             rows.append(
                 [
                     Cell(f"{a} & {b}", (a, b)),
                     Cell(str(pair.n_sessions), pair.n_sessions, number=True),
-                    stats[0],
-                    stats[1],
-                    *stats[2 + n_other :],
+                    icc_cell(stat),
+                    ci_cell(stat),
+                    _labelled(
+                        stat_cell(kappa), item.kappa_weights if item else None, cols.kappa_weights
+                    ),
+                    ci_cell(kappa),
+                    _labelled(
+                        stat_cell(alpha), item.alpha_level if item else None, cols.alpha_level
+                    ),
+                    stat_cell(item.agreement.exact if item else None, percent=True),
+                    stat_cell(item.agreement.within_one if item else None, percent=True),
+                    *chance_cells(item, chance),
                 ]
             )
             keys.append(f"{a}|{b}")
         self.pairs_model.set_table(headers, rows, keys)
-        self.pairs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self._show_pair_summary(data, cols.reported)
+        fit_name_column(self.pairs_table)
+        self._show_pair_summary(data)
 
-    def _show_pair_summary(self, data: ReliabilityData, form: str) -> None:
-        """Every item's ICC (the reported form) over the rater pairs: range, mean, median."""
-        sf = ICC_LABELS[form][0]
+    def _show_pair_summary(self, data: ReliabilityData) -> None:
+        """Every item's headline ICC (its per-pair form) over the rater pairs: range,
+        mean, median, pairs and sessions."""
+        default = StatColumns.of(data.scale).reported
         self.pair_summary_label.setText(
-            f"<b>{sf} over rater pairs</b>, every item: the pairs where it is defined "
-            "(as papers report per-pair reliability)"
+            "<b>Headline ICC over rater pairs</b>, every item: its per-pair form, over the "
+            "pairs where it is defined (as papers report per-pair reliability)"
         )
         headers = [
             ("Item", "Items, then composites"),
-            ("Pairs", f"Rater pairs where {sf} is defined"),
+            ("Form", "The item's headline form, per pair (hover for why)"),
+            ("Pairs", "Rater pairs where the form is defined"),
             ("Sessions", "The sessions of those pairs"),
-            ("Min", f"Lowest {sf} of a pair"),
-            ("Max", f"Highest {sf} of a pair"),
-            ("Mean", f"Mean of the pairs' {sf} (each pair counts once)"),
-            ("Median", f"Median of the pairs' {sf}"),
+            ("Min", "Lowest ICC of a pair"),
+            ("Max", "Highest ICC of a pair"),
+            ("Mean", "Mean of the pairs' ICC (each pair counts once)"),
+            ("Median", "Median of the pairs' ICC"),
         ]
         rows, keys = [], []
         for item_id, label, composite in _variables(data.scale, data.items):
+            item = data.items.get(item_id)
+            rec = item.recommendation if item else None
+            headline = rec is not None and rec.form is not None
+            form = pair_form(rec.form) if rec is not None and rec.form is not None else default
             spread = data.pair_summary.get(item_id, {}).get(form)
             if spread is None:
                 continue
+            sf = ICC_LABELS[form][0]
             why = f"{NOT_DEFINED}: no pair has a defined {sf}"
+            if spread.n_undefined:
+                why += f" ({spread.n_undefined} pair{'s' if spread.n_undefined != 1 else ''})"
 
             def num(value: float | None, why: str = why) -> Cell:
                 if value is None:
@@ -810,10 +1059,24 @@ class ReliabilityPanel(QWidget):
                 band, colour = koo_li_band(value)
                 return Cell(f"{value:.3f}", value, colour, f"Koo & Li (2016): {band}", number=True)
 
+            if headline and rec is not None:
+                form_tip = f"{sf}: the per-pair form of the headline {rec.label}. {rec.reason}"
+            else:
+                form_tip = f"{sf}: the scale file's default (the item has no headline ICC)"
+            undefined = (
+                f"\n{spread.n_undefined} pair{'s' if spread.n_undefined != 1 else ''} "
+                f"without a defined {sf} left out"
+                if spread.n_undefined
+                else ""
+            )
+            name = f"{label} (composite)" if composite else label
             rows.append(
                 [
-                    Cell(f"{label} (composite)" if composite else label, item_id),
-                    Cell(str(spread.n_pairs), spread.n_pairs, number=True),
+                    Cell(name, item_id, tooltip=f"{item_id}: {label}"),
+                    Cell(sf, form, tooltip=form_tip),
+                    Cell(
+                        str(spread.n_pairs), spread.n_pairs, tooltip=undefined.strip(), number=True
+                    ),
                     Cell(str(spread.n_sessions), spread.n_sessions, number=True),
                     num(spread.min),
                     num(spread.max),
@@ -823,6 +1086,50 @@ class ReliabilityPanel(QWidget):
             )
             keys.append(item_id)
         self.pair_summary_model.set_table(headers, rows, keys)
+        fit_name_column(self.pair_summary_table)
+
+    # ------------------------------------------------------------------ calibration
+
+    def _show_calibration(self, data: ReliabilityData) -> None:
+        """The calibration sessions' report (asked for with "Calibration report")."""
+        report = data.training
+        self.tabs.setTabVisible(self._calibration_tab, report is not None)
+        if report is None:
+            self.calibration_model.set_table([], [], [])
+            return
+        n = data.n_training_sessions
+        self.calibration_label.setText(
+            f"<b>{n} calibration session{'s' if n != 1 else ''}</b> coded by every rater "
+            "(not part of the reliability data above): the headline ICC of each item, "
+            "for the mean of all raters, as session-coder reliability --include-training."
+        )
+        headers = [
+            ("Item", "Items, then composites"),
+            ("Headline ICC", "The ICC form that fits the calibration design"),
+            ("95 % CI", "95 % confidence interval of the headline ICC"),
+            ("Form", "The headline form; its tooltip says why"),
+            ("Raters", "Raters per calibration session (k)"),
+            ("n", "Calibration sessions with every rater's score"),
+        ]
+        rows, keys = [], []
+        for item_id, label, composite in _variables(data.scale, report.items):
+            item = report.items.get(item_id)
+            name = f"{label} (composite)" if composite else label
+            rows.append(
+                [
+                    Cell(name, item_id, tooltip=f"{item_id}: {label}"),
+                    *headline_cells(item),
+                    Cell(str(item.k if item else 0), item.k if item else 0, number=True),
+                    Cell(
+                        str(item.n_sessions if item else 0),
+                        item.n_sessions if item else 0,
+                        number=True,
+                    ),
+                ]
+            )
+            keys.append(item_id)
+        self.calibration_model.set_table(headers, rows, keys)
+        fit_name_column(self.calibration_table)
 
     # ------------------------------------------------------------------ drift
 
@@ -844,17 +1151,7 @@ class ReliabilityPanel(QWidget):
     ) -> None:
         if data is not self.data:
             return  # computed on data a recomputation has replaced since
-        self.data = ReliabilityData(
-            data.scale,
-            data.frame,
-            data.ranges,
-            data.order,
-            data.items,
-            data.pairs,
-            drift,
-            data.discrepancies,
-            window,
-        )
+        self.data = replace(data, drift=drift, window=window)
         self._show_drift()
         self.results_shown.emit()
 
@@ -872,11 +1169,17 @@ class ReliabilityPanel(QWidget):
             self.drift_caption.setText("")
             return
         group, key = stat_key
+        whole = data.items.get(item_id)
+        rec = whole.recommendation if whole else None
         points = []
         start = 1
         for w in windows:
             item = w.items.get(item_id)
-            stat = item.groups()[group].get(key) if item else None
+            stat: Figure | None
+            if group == HEADLINE:
+                stat = headline_stat(item, rec)
+            else:
+                stat = item.groups()[group].get(key) if item else None
             value = stat.value if stat else None
             ci = stat.ci95 if stat else None
             n = w.n_sessions
@@ -892,12 +1195,15 @@ class ReliabilityPanel(QWidget):
                     value=value,
                     ci95=ci if value is not None else None,
                     n=item.n_sessions if item else 0,
-                    why=None if value is not None else _why(stat),
+                    why=None if value is not None else self._drift_why(stat, group, rec),
                 )
             )
         label = self.drift_item_combo.currentText()
-        title = f"{self.drift_stat_combo.currentText()} · {label}"
-        self.drift_chart.set_points(points, title=title, bands=group == "icc")
+        shown = self.drift_stat_combo.currentText()
+        if group == HEADLINE and rec is not None and rec.form is not None:
+            shown = f"{rec.label} (headline)"
+        title = f"{shown} · {label}"
+        self.drift_chart.set_points(points, title=title, bands=group in ("icc", HEADLINE))
         n = data.n_double_coded
         size = data.drift.window
         last = n - size * (len(windows) - 1)
@@ -905,8 +1211,15 @@ class ReliabilityPanel(QWidget):
         self.drift_caption.setText(
             f"{n} double-coded session{'s' if n != 1 else ''} in {len(windows)} "
             f"window{'s' if len(windows) != 1 else ''} of {size}{smaller}, in the order the "
-            "last coder of each submitted. Hover a point for its sessions and interval."
+            "last coder of each submitted. Whiskers: 95 % confidence intervals, where the "
+            "statistic has one. Hover a point for its sessions and interval."
         )
+
+    @staticmethod
+    def _drift_why(stat: Figure | None, group: str, rec: Recommendation | None) -> str:
+        if group == HEADLINE and (rec is None or rec.form is None):
+            return rec.reason if rec is not None else NO_DATA_WHY
+        return _why(stat)
 
     # ------------------------------------------------------------------ tests and wiring
 

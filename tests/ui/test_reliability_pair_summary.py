@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from coder.discrepancies import reliability_frame
-from coder.reliability import reliability_by_pair
+from coder.reliability import pair_form, reliability_by_pair
 from coder.store.project import Project
 from tests.ui.test_reliability_panel import Study, build_study, open_panel
 from ui.reliability_panel import NOT_DEFINED
@@ -30,27 +30,46 @@ def test_pair_summary_shows_each_items_icc_over_pairs(qtbot, app, runner, projec
     panel = open_panel(qtbot, project, runner)
     frame, ranges = reliability_frame(project, "thabs")
     pairs = reliability_by_pair(frame, ranges).to_json()["pairs"]
+    assert panel.data is not None
     model = panel.pair_summary_model
-    assert model.headers() == ["Item", "Pairs", "Sessions", "Min", "Max", "Mean", "Median"]
-    assert "ICC(2,1) over rater pairs" in panel.pair_summary_label.text()
+    assert model.headers() == [
+        "Item",
+        "Form",
+        "Pairs",
+        "Sessions",
+        "Min",
+        "Max",
+        "Mean",
+        "Median",
+    ]
+    assert "Headline ICC over rater pairs" in panel.pair_summary_label.text()
     assert model.keys()[:5] == ["specification", "rationale", "troubleshooting", "review", "praise"]
     assert "behaviour_mean" in model.keys()
+    forms = set()
     for row, item in enumerate(model.keys()):
+        # Each item's headline form, per pair (ICC(A,1) of the variance components is
+        # ICC(2,1) in a pair's crossed two-rater design).
+        rec = panel.data.items[item].recommendation
+        assert rec is not None and rec.form is not None
+        form = pair_form(rec.form)
+        forms.add(form)
+        assert model.data(model.index(row, 1), Qt.ItemDataRole.UserRole) == form
         values = [
-            p["items"][item]["icc"]["ICC2"]["value"]
+            p["items"][item]["icc"][form]["value"]
             for p in pairs
-            if item in p["items"] and p["items"][item]["icc"]["ICC2"]["value"] is not None
+            if item in p["items"] and p["items"][item]["icc"][form]["value"] is not None
         ]
 
         def shown(column: int, row: int = row) -> object:
             return model.data(model.index(row, column), Qt.ItemDataRole.UserRole)
 
-        assert shown(1) == len(values)
+        assert shown(2) == len(values)
         if not values:  # rationale is always 2: not defined for any pair
-            assert model.data(model.index(row, 3)) == NOT_DEFINED
+            assert model.data(model.index(row, 4)) == NOT_DEFINED
             continue
-        assert shown(3) == pytest.approx(min(values))
-        assert shown(4) == pytest.approx(max(values))
-        assert shown(5) == pytest.approx(statistics.fmean(values))
-        assert shown(6) == pytest.approx(statistics.median(values))
-    assert model.data(model.index(model.keys().index("rationale"), 1)) == "0"
+        assert shown(4) == pytest.approx(min(values))
+        assert shown(5) == pytest.approx(max(values))
+        assert shown(6) == pytest.approx(statistics.fmean(values))
+        assert shown(7) == pytest.approx(statistics.median(values))
+    assert "ICC2" in forms  # the varying-pairs items' ICC(A,1), per pair
+    assert model.data(model.index(model.keys().index("rationale"), 2)) == "0"

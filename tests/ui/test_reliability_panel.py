@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QStyle, QTableView, QTabWidget, QWidget
 
 from coder.discrepancies import reliability_frame, reliability_settings
 from coder.planning import PlanRequest, plan_and_save
@@ -92,7 +93,7 @@ def project(study: Study) -> Iterator[Project]:
 def open_panel(qtbot, project: Project, runner: TaskRunner) -> ReliabilityPanel:  # type: ignore[no-untyped-def]
     panel = ReliabilityPanel(project, runner)
     qtbot.addWidget(panel)
-    with qtbot.waitSignal(panel.results_shown, timeout=15_000):
+    with qtbot.waitSignal(panel.results_shown, timeout=60_000):
         pass
     panel.resize(1366, 768)
     panel.show()
@@ -119,7 +120,9 @@ def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, projec
     assert headers[3:5] == ["ICC(2,1) scale default", "95 % CI"]
     assert headers[5:10] == ["ICC(1,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)"]
     assert headers[10:14] == ["κ quadratic", "α ordinal", "Exact", "Within ±1"]
-    assert headers[14:16] == ["ICC(A,1) VC", "ICC(A,k) VC"]
+    # The chance-corrected coefficients (Gwet's AC2: the scale's quadratic weights).
+    assert headers[14:17] == ["Fleiss κ", "Gwet AC2", "Brennan-Prediger"]
+    assert headers[17:19] == ["ICC(A,1) VC", "ICC(A,k) VC"]
     assert model.keys() == [*ORDINAL, "duration", "behaviour_mean"]
     forms = ["ICC2", *(f for f in ICC_FORMS if f != "ICC2")]
     for row, item_id in enumerate(model.keys()):
@@ -135,8 +138,13 @@ def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, projec
             12: item["krippendorff_alpha"][item["alpha_level"]],
             13: item["agreement"]["exact"],
             14: item["agreement"]["within_one"],
-            15: item["icc_vc"]["ICC_A1"],
-            16: item["icc_vc"]["ICC_Ak"],
+            15: item["agreement_coefficients"]["fleiss_kappa"],
+            16: item["agreement_coefficients"][
+                "gwet_ac1" if "gwet_ac1" in item["agreement_coefficients"] else "gwet_ac2"
+            ],
+            17: item["agreement_coefficients"]["brennan_prediger"],
+            18: item["icc_vc"]["ICC_A1"],
+            19: item["icc_vc"]["ICC_Ak"],
         }
         for col, stat in columns.items():
             index = model.index(row, col)
@@ -159,8 +167,8 @@ def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, projec
         ci = item["icc"]["ICC2"]["ci95"]
         if item["icc"]["ICC2"]["value"] is not None:
             assert model.data(model.index(row, 5)) == f"[{ci[0]:.2f}, {ci[1]:.2f}]"
-        assert model.data(model.index(row, 17)) == str(item["n_sessions"])
-        assert model.data(model.index(row, 18)) == item["design"].replace("_", " ")
+        assert model.data(model.index(row, 20)) == str(item["n_sessions"])
+        assert model.data(model.index(row, 21)) == item["design"].replace("_", " ")
 
     duration = panel.item_row("duration")
     assert report["duration"]["alpha_level"] == "interval"
@@ -185,7 +193,7 @@ def test_the_item_table_shows_the_headline_form_first(qtbot, app, runner, projec
     assert "not defined" in panel.notes_label.text()
     # Every ICC cell has the colour of its band.
     for row in range(model.rowCount()):
-        for col in (1, 4, 6, 7, 8, 9, 10, 15, 16):
+        for col in (1, 4, 6, 7, 8, 9, 10, 18, 19):
             value = model.data(model.index(row, col), Qt.ItemDataRole.UserRole)
             if value is not None:
                 colour = model.data(model.index(row, col), Qt.ItemDataRole.BackgroundRole)
@@ -253,7 +261,8 @@ def test_pairs_and_drift_come_from_the_worker(qtbot, app, runner, project) -> No
         assert shown == (None if expected is None else pytest.approx(expected))
     n_double = frame["session_id"].nunique()
     assert len(panel.drift_values()) == math.ceil(n_double / 5)
-    with qtbot.waitSignal(panel.results_shown, timeout=10_000):
+    # (Each window fits the variance components with a bootstrap: slow on a busy machine.)
+    with qtbot.waitSignal(panel.results_shown, timeout=90_000):
         panel.window_spin.setValue(2)
     assert len(panel.drift_values()) == math.ceil(n_double / 2)
     panel.drift_item_combo.setCurrentIndex(panel.drift_item_combo.findData("specification"))
@@ -273,3 +282,98 @@ def test_a_scale_without_double_coding_says_not_defined(qtbot, app, runner, tmp_
         assert "0 double-coded sessions" in panel.status_label.text()
         assert panel.discrepancy_view.model.rowCount() == 0
         assert panel.drift_chart.points() == []
+
+
+def test_drift_and_pairs_follow_the_headline_form_with_intervals(
+    qtbot, app, runner, project
+) -> None:  # type: ignore[no-untyped-def]
+    from coder.reliability import pair_form
+    from coder.reliability_view import compute_drift, compute_reliability
+
+    panel = open_panel(qtbot, project, runner)
+    assert panel.data is not None
+    data = compute_reliability(project, "thabs", panel.data.window)
+    drift = compute_drift(data, panel.data.window)
+    item = data.items["troubleshooting"]
+    rec = item.recommendation
+    assert rec is not None and rec.form == "ICC_A1" and rec.source == "icc_vc"
+    # Drift: the first statistic is the item's headline, ICC(A,1), in every window, with
+    # the window's interval; the scale file's ICC(2,1) is no longer what it plots.
+    assert panel.drift_stat_combo.itemText(0) == "Headline ICC"
+    assert panel.drift_stat_combo.currentIndex() == 0
+    panel.drift_item_combo.setCurrentIndex(panel.drift_item_combo.findData("troubleshooting"))
+    assert panel.drift_chart.title().startswith("ICC(A,1) (headline)")
+    points = panel.drift_chart.points()
+    assert len(points) == len(drift.windows) >= 2
+    for point, window in zip(points, drift.windows, strict=True):
+        vc = window.items["troubleshooting"].icc_vc
+        assert vc is not None
+        expected = vc["ICC_A1"]
+        if expected.value is None:
+            assert point.value is None and point.why
+            continue
+        assert point.value == pytest.approx(expected.value, abs=1e-12)
+        assert point.ci95 == expected.ci95
+    assert any(p.ci95 is not None for p in points)
+    assert "95 % confidence intervals" in panel.drift_caption.text()
+
+    # Pairs: the per-pair form of the headline (ICC(A,1) -> ICC(2,1)), its interval, and
+    # kappa's interval beside kappa.
+    panel.pair_item_combo.setCurrentIndex(panel.pair_item_combo.findData("troubleshooting"))
+    model = panel.pairs_model
+    headers = model.headers()
+    form = pair_form("ICC_A1")
+    assert form == "ICC2" and headers[2:4] == ["ICC(2,1)", "95 % CI"]
+    assert headers[4:6] == ["κ quadratic", "κ 95 % CI"]
+    assert headers[9:12] == ["Fleiss κ", "Gwet AC2", "Brennan-Prediger"]
+    shown_ci = 0
+    for row, pair in enumerate(data.pairs):
+        stat = pair.items["troubleshooting"].icc[form]
+        kappa = pair.items["troubleshooting"].kappa["quadratic"]
+        assert model.data(model.index(row, 2), Qt.ItemDataRole.UserRole) == (
+            None if stat.value is None else pytest.approx(stat.value)
+        )
+        if stat.value is not None and stat.ci95 is not None:
+            assert model.data(model.index(row, 3)) == f"[{stat.ci95[0]:.2f}, {stat.ci95[1]:.2f}]"
+            shown_ci += 1
+        if kappa.value is not None and kappa.ci95 is not None:
+            assert model.data(model.index(row, 5)) == f"[{kappa.ci95[0]:.2f}, {kappa.ci95[1]:.2f}]"
+    assert shown_ci >= 1
+    # The summary over pairs names each item's per-pair headline form.
+    summary = panel.pair_summary_model
+    assert summary.headers()[:2] == ["Item", "Form"]
+    row = summary.keys().index("troubleshooting")
+    assert summary.data(summary.index(row, 1)) == "ICC(2,1)"
+    assert "ICC(A,1)" in summary.data(summary.index(row, 1), Qt.ItemDataRole.ToolTipRole)
+
+
+def name_fits(table: QTableView, row: int) -> bool:
+    """Whether the name in the first column shows whole (no elision): its text plus the
+    style's text margins on both sides fit the column."""
+    text = table.model().data(table.model().index(row, 0))
+    margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1
+    return table.fontMetrics().horizontalAdvance(text) + 2 * margin <= table.columnWidth(0)
+
+
+def test_item_names_are_not_cut_at_1366x768(qtbot, app, runner, project) -> None:  # type: ignore[no-untyped-def]
+    # As in the lead's window: the tab computes while another tab is on top.
+    window = QTabWidget()
+    qtbot.addWidget(window)
+    window.addTab(QWidget(), "Progress")
+    window.resize(1366, 768)
+    window.show()
+    panel = ReliabilityPanel(project, runner)
+    window.addTab(panel, "Reliability")
+    with qtbot.waitSignal(panel.results_shown, timeout=60_000):
+        pass
+    window.setCurrentWidget(panel)
+    qtbot.waitExposed(panel)
+    # The longest thabs item name (68 characters) shows whole beside 21 statistics.
+    items = panel.items_table
+    assert items.horizontalHeader().length() > items.viewport().width()  # it scrolls
+    for row in range(items.model().rowCount()):
+        assert name_fits(items, row), items.model().data(items.model().index(row, 0))
+    panel.tabs.setCurrentIndex(panel.tabs.indexOf(panel.pairs_table.parentWidget()))
+    for table in (panel.pairs_table, panel.pair_summary_table):
+        for row in range(table.model().rowCount()):
+            assert name_fits(table, row), table.model().data(table.model().index(row, 0))
