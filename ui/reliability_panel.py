@@ -454,6 +454,14 @@ def _labelled(cell: Cell, shown: str | None, column: str) -> Cell:
     )
 
 
+def name_cell(item_id: str, label: str, composite: bool) -> Cell:
+    """The first cell of an item's row: its label (composites marked), the id and the
+    whole label in the tooltip (a long label may be elided on screen)."""
+    return Cell(
+        f"{label} (composite)" if composite else label, item_id, tooltip=f"{item_id}: {label}"
+    )
+
+
 def _variables(scale: RatingScale, items: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     """(id, label, is composite) of every numeric item and composite, in scale order."""
     out = [(i.id, i.label, False) for i in scale.items if i.is_numeric]
@@ -864,8 +872,7 @@ class ReliabilityPanel(QWidget):
         variables = _variables(data.scale, data.items)
         for item_id, label, composite in variables:
             item = data.items.get(item_id)
-            name = f"{label} (composite)" if composite else label
-            first = Cell(name, item_id, tooltip=f"{item_id}: {label}")
+            first = name_cell(item_id, label, composite)
             design = item.design if item else "not_double_coded"
             design_note = item.design_note if item else NO_DATA_WHY
             n = item.n_sessions if item else 0
@@ -1069,10 +1076,9 @@ class ReliabilityPanel(QWidget):
                 if spread.n_undefined
                 else ""
             )
-            name = f"{label} (composite)" if composite else label
             rows.append(
                 [
-                    Cell(name, item_id, tooltip=f"{item_id}: {label}"),
+                    name_cell(item_id, label, composite),
                     Cell(sf, form, tooltip=form_tip),
                     Cell(
                         str(spread.n_pairs), spread.n_pairs, tooltip=undefined.strip(), number=True
@@ -1114,10 +1120,9 @@ class ReliabilityPanel(QWidget):
         rows, keys = [], []
         for item_id, label, composite in _variables(data.scale, report.items):
             item = report.items.get(item_id)
-            name = f"{label} (composite)" if composite else label
             rows.append(
                 [
-                    Cell(name, item_id, tooltip=f"{item_id}: {label}"),
+                    name_cell(item_id, label, composite),
                     *headline_cells(item),
                     Cell(str(item.k if item else 0), item.k if item else 0, number=True),
                     Cell(

@@ -14,6 +14,8 @@ from coder.store.project import Project
 from tests.ui.test_reliability_panel import Study, build_study, open_panel
 from ui.reliability_panel import NOT_DEFINED
 
+SUMMARY_HEADERS = ["Item", "Form", "Pairs", "Sessions", "Min", "Max", "Mean", "Median"]
+
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
@@ -32,16 +34,7 @@ def test_pair_summary_shows_each_items_icc_over_pairs(qtbot, app, runner, projec
     pairs = reliability_by_pair(frame, ranges).to_json()["pairs"]
     assert panel.data is not None
     model = panel.pair_summary_model
-    assert model.headers() == [
-        "Item",
-        "Form",
-        "Pairs",
-        "Sessions",
-        "Min",
-        "Max",
-        "Mean",
-        "Median",
-    ]
+    assert model.headers() == SUMMARY_HEADERS
     assert "Headline ICC over rater pairs" in panel.pair_summary_label.text()
     assert model.keys()[:5] == ["specification", "rationale", "troubleshooting", "review", "praise"]
     assert "behaviour_mean" in model.keys()

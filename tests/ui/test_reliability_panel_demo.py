@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from coder.reliability import pair_form
 from coder.reliability_project import project_study
 from coder.store.project import Project
+from tests.ui.test_reliability_pair_summary import SUMMARY_HEADERS
 from tests.ui.test_reliability_panel import name_fits, open_panel
 
 
@@ -63,16 +64,7 @@ def test_the_demo_shows_headline_pairs_summary_and_the_defaults_misfit(  # type:
     # The summary over pairs: range, mean, median, pairs and sessions of each item's
     # headline form per pair, as the CLI's pair_summary.
     summary = panel.pair_summary_model
-    assert summary.headers() == [
-        "Item",
-        "Form",
-        "Pairs",
-        "Sessions",
-        "Min",
-        "Max",
-        "Mean",
-        "Median",
-    ]
+    assert summary.headers() == SUMMARY_HEADERS
     checked = 0
     for row, item_id in enumerate(summary.keys()):
         rec = items[item_id].recommendation
