@@ -428,7 +428,9 @@ def export_package(
         # header says) DELETE mode from the start: see _open_package_file.
         package = _open_package_file(tmp, new=True)
         try:
-            state = store.write_rater_work(package, work, {PACKAGE_SETTING: manifest.as_dict()})
+            # The fields the lab prepared travel with the work (the rater sees them).
+            settings = {PACKAGE_SETTING: manifest.as_dict(), **store.prepared_for(project, work)}
+            state = store.write_rater_work(package, work, settings)
             check()
             report("writing the codings", audio_from)
             if with_audio:

@@ -19,7 +19,8 @@ Rules, each once:
 The choice and every entered value are recorded in the history (which field, which
 session, by whom; never the text: it is confidential clinical data). The texts are
 never written to a log, and reach an export only with ``--include-metadata`` (as the
-manifest's other columns do).
+manifest's other columns do). An offline rater package carries the shown fields of its
+sessions and scales (:func:`coder.store.packages_store.prepared_for`), nothing else.
 """
 
 from __future__ import annotations

@@ -33,12 +33,13 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
 
+from coder.coding_data import prepared_values
 from coder.coding_rules import state_change
 from coder.errors import Cancelled, CoderError, InputError
 from coder.kinds import FINISHED_STATUSES, CodingRole, CodingStatus
 from coder.scales import parse_scale
 from coder.session_window import WINDOW_OFFSET_FIELD
-from coder.store import codings
+from coder.store import codings, prepared_store
 from coder.store.engine import copy_database, open_store, resolve_location
 from coder.store.models import (
     AudioFileRow,
@@ -420,6 +421,33 @@ def rater_work(project: Project, rater: str) -> RaterWork:
         _notes=tuple(notes),
         _spans=tuple(spans),
     )
+
+
+def prepared_for(project: Project, work: RaterWork) -> dict[str, Any]:
+    """The fields the lab prepared for the rater's scales, as a package carries them.
+
+    A package's sessions keep only their window offset, so each field's text (the
+    lead's entered value, else the manifest's: :func:`coder.coding_data.prepared_values`)
+    travels as an entered value of the package's session; only the fields the lead
+    shows the package's scales, on the package's sessions. ``{}`` when none.
+    """
+    settings = prepared_store.read(project)
+    scale_ids = {row.scale_id for row in work._scales.values()}
+    shown = {sid: fields for sid, fields in settings.shown.items() if sid in scale_ids}
+    names = list(dict.fromkeys(f for fields in shown.values() for f in fields))
+    if not names:
+        return {}
+    values: dict[str, dict[str, str]] = {}
+    for _coding, sess, _audio in work._rows:
+        entered = settings.values.get(sess.session_key, {})
+        metadata = json.loads(sess.metadata_json or "{}")
+        for field in prepared_values(names, metadata, entered):
+            if field.value:
+                values.setdefault(sess.session_key, {})[field.name] = field.value
+    entry: dict[str, Any] = {"shown": {k: list(v) for k, v in shown.items()}}
+    if values:
+        entry["values"] = values
+    return {prepared_store.SETTING: entry}
 
 
 def write_rater_work(

@@ -9,6 +9,7 @@ history (never the texts), and the texts reach an export only when asked.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from coder.errors import InputError
 from coder.export_data import build_export_bundle
+from coder.packages import export_package, open_package
 from coder.prepared_fields import overview, set_value, show_fields
 from coder.scales import load_builtin_scale
 from coder.store.project import Project
@@ -220,3 +222,30 @@ def test_in_lab_mode_a_raters_login_gets_only_the_chosen_fields(
             conn.execute("SELECT settings_json FROM public.project")
         raw = conn.execute("SELECT public.sc_prepared_fields(%s)", (mine,)).fetchone()
         assert raw is not None and SECRET not in raw[0]
+
+
+def test_an_offline_package_carries_the_shown_fields_and_nothing_else(
+    project: Project, tmp_path: Path
+) -> None:
+    set_value(project, "S1", "assistant_log", "walked twice")
+    show_fields(project, "ghes", ["homework_log", "assistant_log"])
+    project.add_coding("S1", "R1", "ghes", role="primary")
+    project.add_coding("S2", "R2", "ghes", role="primary")  # not R1's: not in the package
+    project.add_coding("S1", "R1", "thabs", role="primary")
+    out = tmp_path / "R1.scpkg"
+    export_package(project, "R1", out)
+    with open_package(out) as package:
+        by_scale = {q.scale_id: package.view.coding(q.coding_id) for q in package.view.queue()}
+    assert [(f.name, f.value) for f in by_scale["ghes"].prepared] == [
+        ("homework_log", LOG),
+        ("assistant_log", "walked twice"),
+    ]
+    assert by_scale["thabs"].prepared == ()
+    assert set(by_scale) == {"ghes", "thabs"}
+    # The file holds the shown texts of R1's session only: no other column, no S2.
+    raw = b"".join(
+        str(row).encode()
+        for row in sqlite3.connect(out).execute("SELECT settings_json FROM project")
+    )
+    assert b"walked twice" in raw and SECRET.encode() not in raw and b"none" not in raw
+    assert SECRET.encode() not in out.read_bytes()
