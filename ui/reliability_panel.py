@@ -646,7 +646,9 @@ class ReliabilityPanel(QWidget):
         pairs_layout.addLayout(pair_controls)
         self.pairs_model = CellTableModel(self)
         self.pairs_table = _table(self.pairs_model)
-        pairs_layout.addWidget(self.pairs_table, 2)
+        # As much room for the summary as for the pairs: it has a row per item, and a
+        # plan of four raters has at most six pairs (at 1366x768 the summary scrolled).
+        pairs_layout.addWidget(self.pairs_table, 1)
         self.pair_summary_label = QLabel("")
         self.pair_summary_label.setWordWrap(True)
         pairs_layout.addWidget(self.pair_summary_label)
@@ -1104,11 +1106,19 @@ class ReliabilityPanel(QWidget):
             self.calibration_model.set_table([], [], [])
             return
         n = data.n_training_sessions
-        self.calibration_label.setText(
-            f"<b>{n} calibration session{'s' if n != 1 else ''}</b> coded by every rater "
-            "(not part of the reliability data above): the headline ICC of each item, "
-            "for the mean of all raters, as session-coder reliability --include-training."
-        )
+        if n == 0:
+            self.calibration_label.setText(
+                "<b>No calibration session</b> coded by every rater"
+                f"{' among these sessions' if data.subset.where else ''} yet: name training "
+                "sessions in the Plans tab ('Training sessions') and let every rater "
+                "submit them."
+            )
+        else:
+            self.calibration_label.setText(
+                f"<b>{n} calibration session{'s' if n != 1 else ''}</b> coded by every rater "
+                "(not part of the reliability data above): the headline ICC of each item, "
+                "for the mean of all raters, as session-coder reliability --include-training."
+            )
         headers = [
             ("Item", "Items, then composites"),
             ("Headline ICC", "The ICC form that fits the calibration design"),

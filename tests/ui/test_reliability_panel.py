@@ -377,3 +377,18 @@ def test_item_names_are_not_cut_at_1366x768(qtbot, app, runner, project) -> None
     for table in (panel.pairs_table, panel.pair_summary_table):
         for row in range(table.model().rowCount()):
             assert name_fits(table, row), table.model().data(table.model().index(row, 0))
+
+
+def test_the_calibration_report_says_when_there_are_no_calibration_sessions(
+    qtbot, app, runner, project
+) -> None:  # type: ignore[no-untyped-def]
+    panel = open_panel(qtbot, project, runner)
+    tab = panel.tabs.indexOf(panel.calibration_page)
+    with qtbot.waitSignal(panel.results_shown, timeout=60_000):
+        qtbot.mouseClick(panel.training_check, Qt.MouseButton.LeftButton)
+    assert panel.tabs.isTabVisible(tab)
+    assert "No calibration session" in panel.calibration_label.text()
+    assert "Training sessions" in panel.calibration_label.text()
+    model = panel.calibration_model
+    assert model.rowCount() > 0
+    assert all(model.data(model.index(r, 1)) == NOT_DEFINED for r in range(model.rowCount()))
