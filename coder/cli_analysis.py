@@ -212,7 +212,7 @@ def cmd_descriptives(args: argparse.Namespace) -> int:
     else:
         columns += ["n_outliers"]
     rows = [[cell(r[c]) for c in columns] for r in records]
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + "\n")
     for row in rows:
         sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + "\n")

@@ -158,3 +158,18 @@ def test_the_cli_shows_the_table_and_export_takes_the_option(
     )
     assert done.returncode == 0, done.stderr
     assert "descriptives_by_session" in openpyxl.load_workbook(out, read_only=True).sheetnames
+
+
+def test_the_cli_prints_an_empty_table_when_nothing_is_coded(tmp_path: Path) -> None:
+    from tests.factories import make_project
+
+    path = tmp_path / "empty.scproj"
+    make_project(path, scales=("thabs",), sessions=["S1"]).close()
+    done = run_cli("descriptives", str(path), "--by", "session_number")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[:3] == ["scale_id", "session_number", "variable"]
+    doc = json.loads(run_cli("descriptives", str(path), "--json").stdout)
+    assert doc == {"by": "scale", "descriptives": doc["descriptives"]}
+    assert all(row["n"] == 0 for row in doc["descriptives"])
+    bad = run_cli("descriptives", str(path), "--scale", "nope")
+    assert bad.returncode == 2 and "nope" in bad.stderr
