@@ -17,7 +17,8 @@ nothing is computed on the GUI thread):
   statistic that is not defined says so, and why.
 - **Drift**: one statistic of one item over consecutive windows of double-coded
   sessions, in the order they were finished (``reliability_drift``); first the item's
-  headline form, the same as the items table's, with its intervals as whiskers.
+  headline form, the same as the items table's, then kappa, alpha, agreement and the
+  chance-corrected coefficients; 95 % intervals as whiskers where the core has them.
 - **Rater pairs**: the same statistics per pair of raters (``reliability_by_pair``),
   the headline in its per-pair form (:func:`coder.reliability.pair_form`) with 95 %
   intervals, and its summary over pairs (pairs, sessions, range, mean, median).
@@ -234,6 +235,20 @@ def chance_headers(items: Mapping[str, ItemReliability]) -> list[tuple[str, str]
         (gwet_label.replace("Gwet's ", "Gwet "), f"{gwet_label}{tail}"),
         ("Brennan-Prediger", f"Brennan-Prediger's kappa{tail}"),
     ]
+
+
+CHANCE_GROUP = "agreement_coefficients"  # their group in ItemReliability.groups()
+
+
+def _group_stat(item: ItemReliability | None, group: str, key: str) -> Figure | None:
+    """A statistic of an item by group and key; a chance-corrected coefficient by the
+    start of its key (:data:`CHANCE_COLUMNS`)."""
+    if item is None:
+        return None
+    stats = item.groups()[group]
+    if group == CHANCE_GROUP:
+        key = next((k for k in stats if k.startswith(key)), key)
+    return stats.get(key)
 
 
 def chance_cells(item: ItemReliability | None, headers: Sequence[tuple[str, str]]) -> list[Cell]:
@@ -961,6 +976,10 @@ class ReliabilityPanel(QWidget):
         )
         self.drift_stat_combo.addItem("Exact agreement", ("agreement", "exact"))
         self.drift_stat_combo.addItem("Agreement within ±1", ("agreement", "within_one"))
+        # The chance-corrected coefficients, with their intervals (Gwet's is AC1 or AC2
+        # as the item's kind decides: found by the start of its key, as in the tables).
+        for start, (header, _tip) in zip(CHANCE_COLUMNS, chance_headers(data.items), strict=True):
+            self.drift_stat_combo.addItem(header, (CHANCE_GROUP, start))
         for i in range(self.drift_stat_combo.count()):
             if self.drift_stat_combo.itemData(i) == previous_stat:
                 self.drift_stat_combo.setCurrentIndex(i)
@@ -1194,7 +1213,7 @@ class ReliabilityPanel(QWidget):
             if group == HEADLINE:
                 stat = headline_stat(item, rec)
             else:
-                stat = item.groups()[group].get(key) if item else None
+                stat = _group_stat(item, group, key)
             value = stat.value if stat else None
             ci = stat.ci95 if stat else None
             n = w.n_sessions

@@ -316,6 +316,15 @@ def test_drift_and_pairs_follow_the_headline_form_with_intervals(
         assert point.ci95 == expected.ci95
     assert any(p.ci95 is not None for p in points)
     assert "95 % confidence intervals" in panel.drift_caption.text()
+    # Gwet's AC2 over the windows, with its intervals.
+    panel.drift_stat_combo.setCurrentIndex(panel.drift_stat_combo.findText("Gwet AC2"))
+    points = panel.drift_chart.points()
+    for point, window in zip(points, drift.windows, strict=True):
+        gwet = window.items["troubleshooting"].agreement_coefficients["gwet_ac2"]
+        assert point.value == (None if gwet.value is None else pytest.approx(gwet.value))
+        assert point.ci95 == (gwet.ci95 if gwet.value is not None else None)
+    assert any(p.ci95 is not None for p in points)
+    assert panel.drift_chart.title().startswith("Gwet AC2")
 
     # Pairs: the per-pair form of the headline (ICC(A,1) -> ICC(2,1)), its interval, and
     # kappa's interval beside kappa.
