@@ -163,7 +163,12 @@ def previous_rows(
     """
 
     def given(value: object) -> bool:
-        return value is not None and value == value and value != ""
+        if value is None:
+            return False
+        try:
+            return bool(value == value and value != "")  # NaN is not equal to itself
+        except TypeError:  # pandas' NA has no truth value: missing
+            return False
 
     at: dict[tuple[object, object, int], int | None] = {}
     for row, key in enumerate(zip(scale_ids, patients, numbers, strict=True)):

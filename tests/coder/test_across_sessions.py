@@ -87,6 +87,9 @@ def test_the_previous_session_is_the_same_patients_number_minus_one() -> None:
     # P1 2 -> row 0; P2 3 -> row 3; P1 3 -> row 1; scale t has no P1 1; no patient or
     # no number -> None.
     assert rows == [None, 0, 3, None, 1, None, None, None]
+    # pandas' missing number (a session without one) is missing, not an error.
+    numbers = pd.array([None, 2, 1], dtype="Int64")
+    assert previous_rows(["s"] * 3, ["P1"] * 3, list(numbers)) == [None, 2, None]
     # Two rows with the same patient and number: not clear which, so none.
     assert previous_rows(["s"] * 3, ["P1"] * 3, [1, 1, 2]) == [None, None, None]
     comp = load_builtin_scale("sthar").across_sessions[0]
@@ -229,3 +232,20 @@ def test_winsorizing_recomputes_global_from_the_winsorized_items(project: Projec
         a = final.loc[before, [f"sthar_{i}" for i in STH_A]].astype(float)
         r = final.loc[row, [f"sthar_{i}" for i in STH_R]].astype(float)
         assert final.loc[row, "sthar_global"] == pytest.approx((a.sum() + r.sum()) / 8)
+
+
+def test_a_session_without_a_number_has_no_global_and_exports(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "nonumber.scproj",
+        scales=("sthar",),
+        raters=("R1",),
+        sessions=[session("X", patient="P1"), session("P1S2", patient="P1", session_number=2)],
+    )
+    try:
+        for key in ("X", "P1S2"):
+            coding = project.add_coding(key, "R1", "sthar", role="primary")
+            score_coding(project, "R1", coding, dict.fromkeys(STH_A + STH_R, 2.0), submit=True)
+        got = _final(build_export_bundle(project, winsorize_iqr=1.5).final)
+        assert math.isnan(got["X"]) and math.isnan(got["P1S2"])  # no session 1 of P1
+    finally:
+        project.close()
