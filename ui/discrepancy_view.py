@@ -130,6 +130,9 @@ class ConsensusDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
+        # Room for a reason of a sentence: at its natural width the field showed the
+        # last few words only (seen at 1366x768).
+        self.setMinimumWidth(480)
 
     def value(self) -> float:
         return float(self.value_spin.value())

@@ -128,6 +128,9 @@ def test_change_then_withdraw_a_consensus_with_reasons(
     dialog.reason_edit.setFocus()
     dialog.reason_edit.selectAll()
     qtbot.keyClicks(dialog.reason_edit, "heard the second half again")
+    # A sentence of reason shows whole (the field was a few words wide at 1366x768).
+    metrics = dialog.reason_edit.fontMetrics()
+    assert dialog.reason_edit.width() > metrics.horizontalAdvance("heard the second half again")
     with qtbot.waitSignal(view.consensus_recorded, timeout=10_000):
         qtbot.keyClick(dialog.reason_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: view.model.row(row)[CONSENSUS_COLUMN] == 2)
