@@ -17,6 +17,7 @@ disk (:class:`_LockGuard`), so lost locks are repaired or reported, never silent
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import logging
 import os
@@ -484,9 +485,16 @@ def _alembic_config(connection: Any) -> Config:
     return cfg
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once per process: they do not change while it runs,
+    and reading them (Alembic loads every revision file) cost about as much as the rest
+    of opening a project, twice per open."""
+    return ScriptDirectory(str(_MIGRATIONS))
+
+
 def head_revision() -> str:
-    script = ScriptDirectory(str(_MIGRATIONS))
-    head = script.get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
 
@@ -503,12 +511,11 @@ def create_newest_schema(conn: Any) -> None:
     (r0006's finished-coding lock) that the models do not describe.
     """
     Base.metadata.create_all(conn)
-    MigrationContext.configure(conn).stamp(ScriptDirectory(str(_MIGRATIONS)), "head")
+    MigrationContext.configure(conn).stamp(_scripts(), "head")
 
 
 def _known_revisions() -> set[str]:
-    script = ScriptDirectory(str(_MIGRATIONS))
-    return {rev.revision for rev in script.walk_revisions()}
+    return {rev.revision for rev in _scripts().walk_revisions()}
 
 
 class Store:
