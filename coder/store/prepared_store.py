@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session as DbSession
 
 from coder.coding_data import PreparedField, prepared_values
 from coder.errors import InputError
-from coder.store.models import SessionRow
+from coder.store.models import ProjectRow, SessionRow
 from coder.store.rows import locked_settings, log_change
 
 SETTING = "prepared_fields"
+# ``project`` below is a coder.store.project.Project, typed Any: project.py imports this
+# module (RaterView.coding), and the store's modules form no import cycle.
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,6 @@ def for_coding(
         ).scalar()
         pairs = json.loads(raw or "[]")
         return tuple(PreparedField(str(n), "" if v is None else str(v)) for n, v in pairs)
-    from coder.store.models import ProjectRow
-
     project_row = s.get(ProjectRow, 1)
     settings = _parse(json.loads(project_row.settings_json) if project_row else {})
     shown = settings.shown.get(scale_id, ())
