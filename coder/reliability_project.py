@@ -23,6 +23,7 @@ from coder.discrepancies import reliability_frame, reliability_settings
 from coder.errors import InputError
 from coder.methods_text import MethodsFacts
 from coder.reliability import StudyReliability, Subset, study_reliability
+from coder.scale_analysis import analysis_scale
 from coder.scales import RatingScale
 from coder.store.project import Project
 from coder.store.queries import StoredPlan, active_plan, coding_facts, select_sessions
@@ -126,7 +127,8 @@ def project_study(
         InputError: No such scale, a ``where`` column no session has, or a
             ``kinds`` item the data do not have.
     """
-    scale = project.scale(scale_id)
+    # As the analysis sees it: dropped items out of the composites (and their labels).
+    scale = analysis_scale(project, project.scale(scale_id))
     sessions = select_sessions(project, where) if where else None
     frame, scale_ranges = reliability_frame(project, scale_id, sessions=sessions)
     all_ranges = {**scale_ranges, **(ranges or {})}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -105,6 +106,13 @@ def test_drop_item_through_the_cli_reaches_exports_reliability_and_history(
     assert "review" not in str(codebook["composite_of"])
     # Reliability (the CLI's frame): no review item, composites from the four items.
     assert "review" not in set(frame["item_id"])
+    # The report's composites (Cronbach's alpha) list the four kept items: with review
+    # listed, no coding had every item and alpha was never defined.
+    report = run_cli("reliability", demo_copy, "--scale", SCALE, "--json")
+    assert report.returncode == 0, report.stderr
+    composite = json.loads(report.stdout)["composites"]["behaviour_mean"]
+    assert composite["items"] == list(KEPT)
+    assert composite["cronbach_alpha"]["n"] > 0
     # All three formats are written, and the document says it.
     for fmt in ("xlsx", "csv", "sav"):
         out = tmp_path / fmt / "e"
