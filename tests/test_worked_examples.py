@@ -68,6 +68,8 @@ class Run:
     results: list[tuple[list[str], CliResult]]
     planned: dict[str, dict[tuple[str, str], set[str]]]
     session_numbers: dict[str, int]
+    # (scale, session, rater) -> the fields "prepared by the lab" the rater saw, by file
+    prepared: dict[str, dict[tuple[str, str, str], dict[str, str]]]
 
     def output(self, command: str, *tokens: str) -> str:
         """The stdout of the one command of the page that is ``command`` and has every
@@ -89,22 +91,36 @@ def _score(value: int, low: int, high: int, rng: random.Random) -> float:
     return float(min(high, max(low, value)))
 
 
-def code_every_queue(path: Path, seed: int) -> dict[tuple[str, str], set[str]]:
+@dataclass(frozen=True)
+class Coded:
+    """What the rater step did: (scale, session) -> its raters, and what each rater
+    saw prepared by the lab, (scale, session, rater) -> field -> text."""
+
+    planned: dict[tuple[str, str], set[str]]
+    prepared: dict[tuple[str, str, str], dict[str, str]]
+
+
+def code_every_queue(path: Path, seed: int) -> Coded:
     """Score and submit every planned coding as its rater would (the app's step).
 
     Each session has a true level per scale and each item a true score near it, so
     the items of a composite hang together; raters find the true score most of the
-    time. Returns (scale, session) -> the raters who coded it.
+    time.
     """
     rng = random.Random(seed)
     level: dict[tuple[str, str], float] = {}
     truth: dict[tuple[str, str, str], int] = {}
     planned: dict[tuple[str, str], set[str]] = defaultdict(set)
+    prepared: dict[tuple[str, str, str], dict[str, str]] = {}
     with Project.open(path) as project:
         for rater in project.raters():
             view = project.rater_view(rater.code)
             for entry in view.queue():
                 planned[entry.scale_id, entry.session_key].add(rater.code)
+                shown = view.coding(entry.coding_id).prepared
+                prepared[entry.scale_id, entry.session_key, rater.code] = {
+                    f.name: f.value for f in shown
+                }
                 scale = project.scale(entry.scale_id)
                 values: dict[str, float | None] = {}
                 texts: dict[str, str] = {}
@@ -123,7 +139,7 @@ def code_every_queue(path: Path, seed: int) -> dict[tuple[str, str], set[str]]:
                         true = truth.setdefault(key, round(min(item.max, max(item.min, near))))
                         values[item.id] = _score(true, item.min, item.max, rng)
                 score_coding(project, rater.code, entry.coding_id, values, texts=texts, submit=True)
-    return dict(planned)
+    return Coded(dict(planned), prepared)
 
 
 @pytest.fixture(scope="module")
@@ -133,12 +149,12 @@ def run(tmp_path_factory: pytest.TempPathFactory, demo_project: Path) -> Iterato
     demo = demo_project.parent
     before = demo_project.stat()
     results: list[tuple[list[str], CliResult]] = []
-    planned: dict[str, dict[tuple[str, str], set[str]]] = {}
+    coded: dict[str, Coded] = {}
     project: Path | None = None
     for step in doc_steps():
         if step is None:
             assert project is not None, "the rater step comes before any 'init'"
-            planned[project.name] = code_every_queue(project, seed=len(planned) + 13)
+            coded[project.name] = code_every_queue(project, seed=len(coded) + 13)
             continue
         args = [a.replace("$DEMO", str(demo)) for a in step]
         result = run_cli(*args, cwd=folder)
@@ -155,8 +171,9 @@ def run(tmp_path_factory: pytest.TempPathFactory, demo_project: Path) -> Iterato
     yield Run(
         folder,
         results,
-        planned,
+        {name: c.planned for name, c in coded.items()},
         {k: n for k, n in numbers.items() if n is not None},
+        {name: c.prepared for name, c in coded.items()},
     )
 
 
@@ -301,6 +318,13 @@ def test_hw_attrition_and_exports_read_back(run: Run) -> None:
     assert {"final_ghes", "final_sthar", "patients", "reliability_pair_summary"} <= set(
         book.sheetnames
     )
+    pair_summary = pd.read_excel(
+        run.folder / "hw_study.xlsx", sheet_name="reliability_pair_summary"
+    )
+    icc22 = pair_summary[
+        (pair_summary["variable"] == "ghes_global") & (pair_summary["form"] == "ICC2k")
+    ]
+    assert len(icc22) == 1 and int(icc22["n_pairs"].iloc[0] + icc22["n_undefined"].iloc[0]) == 10
     patients = pd.read_excel(run.folder / "hw_study.xlsx", sheet_name="patients")
     assert len(patients) == 8
     assert {"sthar_sth_a_s1", "sthar_sth_r_s2"} <= set(patients.columns)
@@ -310,3 +334,39 @@ def test_hw_attrition_and_exports_read_back(run: Run) -> None:
     assert (final["ghes_engagement"] % 1 == 0.5).any()
     spss = pd.read_spss(run.folder / "hw_study_sthar.sav")
     assert len(spss) == 24 and "sthar_sth_r" in spss.columns
+
+
+def test_hw_ghes_raters_see_the_homework_log_the_lab_entered(run: Run) -> None:
+    seen = run.prepared["hw.scproj"]
+    p01 = [v for (scale, session, _r), v in seen.items() if (scale, session) == ("ghes", "P01-S2")]
+    assert (
+        p01
+        == [{"homework_assigned": "Plan two pleasant activities a day; rate mood before and after"}]
+        * 2
+    )
+    # No entry for the session: the field is shown empty; StHAR's raters see none.
+    assert {
+        v["homework_assigned"]
+        for (scale, s, _r), v in seen.items()
+        if scale == "ghes" and not s.startswith("P01")
+    } == {""}
+    assert all(v == {} for (scale, _s, _r), v in seen.items() if scale == "sthar")
+    listed = run.json("fields", "hw.scproj", "list")
+    assert listed["shown"] == {"ghes": ["homework_assigned"]}
+    assert listed["entered_fields"] == {"homework_assigned": 3}
+
+
+def test_hw_sthar_global_pairs_the_previous_sessions_assignment_with_this_review(
+    run: Run,
+) -> None:
+    final = pd.read_excel(run.folder / "hw_study.xlsx", sheet_name="final_sthar")
+    assignment = ["rationale", "tailoring", "challenges", "specifying", "comprehension"]
+    review = ["review_extent", "conclusions", "self_efficacy"]
+    by = final.set_index(["patient", "session_number"])
+    assert by.xs(1, level="session_number")["sthar_global"].isna().all()
+    for (patient, number), row in by.iterrows():
+        if number == 1:
+            continue
+        previous = by.loc[(patient, number - 1)]
+        values = [previous[f"sthar_{i}"] for i in assignment] + [row[f"sthar_{i}"] for i in review]
+        assert row["sthar_global"] == pytest.approx(sum(values) / 8), (patient, number)
