@@ -1,12 +1,13 @@
 """The worked examples of docs/studies.md run as written, and give the papers' designs.
 
-Every ``session-coder`` line of the page's ``sh`` blocks is run in order, in process,
-in a fresh folder (``$DEMO`` is the shared demo build, which is only read). At the
-line ``# raters code their queues in the app`` every planned coding of the project
-made by the last ``init`` is scored and submitted as its rater would, through the
-rater's own view, with seeded synthetic scores on which two raters mostly agree. A
-command of the page that fails, or is renamed, fails the run; the tests then check the
-outputs against the papers' designs (issue 13).
+Each study's test runs the page's set-up lines and that study's section: every
+``session-coder`` line of the ``sh`` blocks, in order, in process, in a fresh folder
+(``$DEMO`` is the shared demo build, which is only read). At the line ``# raters code
+their queues in the app`` every planned coding of the study's project is scored and
+submitted as its rater would, through the rater's own view, with seeded synthetic
+scores on which two raters mostly agree. A command of the page that fails, or is
+renamed, fails the test; then the outputs are checked against the paper's design
+(issue 13). One test per study, so that parallel workers never run a study twice.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import random
 import re
 import shlex
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,14 @@ HW_RATERS = ("HA", "HB", "HC", "HD", "HE")
 AGREEMENT = 0.8
 
 
-def doc_steps() -> list[list[str] | None]:
-    """The page's steps in order: a command's arguments (after ``session-coder``), or
-    None for the rater step. Other shell lines (comments, ``DEMO=...``) are not run."""
-    text = DOC.read_text(encoding="utf-8")
-    steps: list[list[str] | None] = []
+Step = list[str] | None
+
+
+def doc_steps(text: str) -> list[Step]:
+    """The steps of a page's text in order: a command's arguments (after
+    ``session-coder``), or None for the rater step. Other shell lines (comments,
+    ``DEMO=...``) are not run."""
+    steps: list[Step] = []
     for block in SH_BLOCK.findall(text):
         for line in block.replace("\\\n", " ").splitlines():
             line = line.strip()
@@ -59,24 +62,38 @@ def doc_steps() -> list[list[str] | None]:
     return steps
 
 
+def page_parts() -> dict[str, list[Step]]:
+    """The page's steps by part: ``setup`` (before the first study), then each study's
+    by its number (``## 1. ...`` is ``"1"``)."""
+    setup, *studies = re.split(r"^## ", DOC.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    parts = {"setup": doc_steps(setup)}
+    for text in studies:
+        parts[text.split(".", 1)[0]] = doc_steps(text)
+    return parts
+
+
+def run_output(results: list[tuple[list[str], CliResult]], command: str, *tokens: str) -> str:
+    """The stdout of the one command run that is ``command`` and has every one of
+    ``tokens`` among its arguments."""
+    found = [r for args, r in results if args[0] == command and set(tokens) <= set(args)]
+    assert len(found) == 1, f"the page has {len(found)} 'session-coder {command}' {tokens}"
+    return found[0].stdout
+
+
 @dataclass(frozen=True)
 class Run:
-    """What running the page gave: each command with its result, and the rater queues
-    (scale, session) -> raters as they were at each rater step, by project file name."""
+    """What running a study gave: each command with its result, the raters of each
+    (scale, session) and what each rater saw prepared by the lab, (scale, session,
+    rater) -> field -> text, at the rater step."""
 
     folder: Path
     results: list[tuple[list[str], CliResult]]
-    planned: dict[str, dict[tuple[str, str], set[str]]]
+    planned: dict[tuple[str, str], set[str]]
+    prepared: dict[tuple[str, str, str], dict[str, str]]
     session_numbers: dict[str, int]
-    # (scale, session, rater) -> the fields "prepared by the lab" the rater saw, by file
-    prepared: dict[str, dict[tuple[str, str, str], dict[str, str]]]
 
     def output(self, command: str, *tokens: str) -> str:
-        """The stdout of the one command of the page that is ``command`` and has every
-        one of ``tokens`` among its arguments."""
-        found = [r for args, r in self.results if args[0] == command and set(tokens) <= set(args)]
-        assert len(found) == 1, f"the page has {len(found)} 'session-coder {command}' {tokens}"
-        return found[0].stdout
+        return run_output(self.results, command, *tokens)
 
     def json(self, command: str, *tokens: str) -> dict[str, Any]:
         doc = json.loads(self.output(command, *tokens))
@@ -142,21 +159,19 @@ def code_every_queue(path: Path, seed: int) -> Coded:
     return Coded(dict(planned), prepared)
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory, demo_project: Path) -> Iterator[Run]:
-    """The whole page, run once in a fresh folder; the demo build is only read."""
-    folder = tmp_path_factory.mktemp("studies")
-    demo = demo_project.parent
+def run_study(number: str, folder: Path, demo_project: Path) -> Run:
+    """Run the page's set-up and one study's section in ``folder``; the demo is only read."""
     before = demo_project.stat()
     results: list[tuple[list[str], CliResult]] = []
-    coded: dict[str, Coded] = {}
+    coded: Coded | None = None
     project: Path | None = None
-    for step in doc_steps():
+    parts = page_parts()
+    for step in parts["setup"] + parts[number]:
         if step is None:
-            assert project is not None, "the rater step comes before any 'init'"
-            coded[project.name] = code_every_queue(project, seed=len(coded) + 13)
+            assert project is not None, "the rater step comes before the study's 'init'"
+            coded = code_every_queue(project, seed=13 + int(number))
             continue
-        args = [a.replace("$DEMO", str(demo)) for a in step]
+        args = [a.replace("$DEMO", str(demo_project.parent)) for a in step]
         result = run_cli(*args, cwd=folder)
         assert result.returncode == 0, (
             f"'session-coder {shlex.join(step)}' failed ({result.returncode}):\n{result.stderr}"
@@ -166,35 +181,59 @@ def run(tmp_path_factory: pytest.TempPathFactory, demo_project: Path) -> Iterato
             project = folder / step[1]
     after = demo_project.stat()
     assert (after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size)
-    with Project.open(folder / "hw.scproj") as hw:
-        numbers = {s.key: s.session_number for s in hw.sessions()}
-    yield Run(
+    assert project is not None and coded is not None
+    assert "already built" in run_output(results, "demo")
+    with Project.open(project) as opened:
+        numbers = {s.key: s.session_number for s in opened.sessions()}
+    return Run(
         folder,
         results,
-        {name: c.planned for name, c in coded.items()},
+        coded.planned,
+        coded.prepared,
         {k: n for k, n in numbers.items() if n is not None},
-        {name: c.prepared for name, c in coded.items()},
     )
 
 
 def test_the_page_has_both_studies_a_rater_step_each_and_is_linked_from_the_readme() -> None:
-    steps = doc_steps()
-    assert steps.count(None) == 2
-    inits = [s[1] for s in steps if s is not None and s[0] == "init"]
-    assert inits == ["js.scproj", "hw.scproj"]
+    parts = page_parts()
+    assert list(parts) == ["setup", "1", "2"]
+    assert [s[0] for s in parts["setup"] if s is not None] == ["demo"]
+    for number, project in (("1", "js.scproj"), ("2", "hw.scproj")):
+        steps = parts[number]
+        assert steps.count(None) == 1, number
+        assert [s[1] for s in steps if s is not None and s[0] == "init"] == [project]
+    # Every command of the page is in one of the parts the tests run.
+    every = doc_steps(DOC.read_text(encoding="utf-8"))
+    assert sum(len(p) for p in parts.values()) == len(every)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "(docs/studies.md)" in readme
 
 
-def test_the_demo_step_finds_the_built_demo(run: Run) -> None:
-    assert "already built" in run.output("demo")
+def test_jungbluth_shirk_on_the_demo(tmp_path: Path, demo_project: Path) -> None:
+    run = run_study("1", tmp_path, demo_project)
+    check_js_separate_teams_never_code_the_same_session(run)
+    check_js_attrition_counts_the_sessions_each_scale_applies_to(run)
+    check_js_thabs_item_4_leaves_the_composite_after_the_check(run)
+    check_js_resistance_keeps_the_papers_one_way_icc_beside_the_headline(run)
+
+
+def test_haller_watzke_on_the_demo(tmp_path: Path, demo_project: Path) -> None:
+    run = run_study("2", tmp_path, demo_project)
+    check_hw_ghes_and_sthar_have_the_same_two_raters_on_every_session(run)
+    check_hw_five_raters_rotate_through_ten_balanced_pairs(run)
+    for scale in ("ghes", "sthar"):
+        check_hw_reliability_per_rater_pair_and_its_summary(run, scale)
+    check_hw_methods_paragraph_names_the_pairs(run)
+    check_hw_attrition_and_exports_read_back(run)
+    check_hw_ghes_raters_see_the_homework_log_the_lab_entered(run)
+    check_hw_sthar_global_pairs_the_previous_sessions_assignment_with_this_review(run)
 
 
 # Jungbluth & Shirk (2013) -------------------------------------------------------------
 
 
-def test_js_separate_teams_never_code_the_same_session(run: Run) -> None:
-    planned = run.planned["js.scproj"]
+def check_js_separate_teams_never_code_the_same_session(run: Run) -> None:
+    planned = run.planned
     raters_of: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for (scale, session), raters in planned.items():
         raters_of[scale][session] |= raters
@@ -214,7 +253,7 @@ def test_js_separate_teams_never_code_the_same_session(run: Run) -> None:
     assert plan["pair_counts"] == [{"raters": ["V1", "V2"], "count": 8}]
 
 
-def test_js_attrition_counts_the_sessions_each_scale_applies_to(run: Run) -> None:
+def check_js_attrition_counts_the_sessions_each_scale_applies_to(run: Run) -> None:
     attrition = run.json("status", "js.scproj")["attrition"]
     assert isinstance(attrition, dict)
     expected = {"hw_adherence": 16, "thabs": 24, "resistance": 8}
@@ -222,7 +261,7 @@ def test_js_attrition_counts_the_sessions_each_scale_applies_to(run: Run) -> Non
         assert (attrition[scale]["sessions"], attrition[scale]["rated"]) == (n, n), scale
 
 
-def test_js_thabs_item_4_leaves_the_composite_after_the_check(run: Run) -> None:
+def check_js_thabs_item_4_leaves_the_composite_after_the_check(run: Run) -> None:
     check = run.json("reliability", "js.scproj", "thabs", "--json")
     items = check["items"]
     assert isinstance(items, dict) and "review" in items
@@ -243,7 +282,7 @@ def test_js_thabs_item_4_leaves_the_composite_after_the_check(run: Run) -> None:
     )
 
 
-def test_js_resistance_keeps_the_papers_one_way_icc_beside_the_headline(run: Run) -> None:
+def check_js_resistance_keeps_the_papers_one_way_icc_beside_the_headline(run: Run) -> None:
     total = run.json("reliability", "js.scproj", "resistance")["items"]
     assert isinstance(total, dict)
     report = total["total"]
@@ -258,8 +297,8 @@ def test_js_resistance_keeps_the_papers_one_way_icc_beside_the_headline(run: Run
 # Haller & Watzke (2021) ---------------------------------------------------------------
 
 
-def test_hw_ghes_and_sthar_have_the_same_two_raters_on_every_session(run: Run) -> None:
-    planned = run.planned["hw.scproj"]
+def check_hw_ghes_and_sthar_have_the_same_two_raters_on_every_session(run: Run) -> None:
+    planned = run.planned
     sessions = {session for _scale, session in planned}
     assert len(sessions) == 24  # every session, the first included
     assert {run.session_numbers[s] for s in sessions} == {1, 2, 3}
@@ -270,7 +309,7 @@ def test_hw_ghes_and_sthar_have_the_same_two_raters_on_every_session(run: Run) -
     assert plan["scales"] == ["ghes", "sthar"] and plan["double_coded"] == 24
 
 
-def test_hw_five_raters_rotate_through_ten_balanced_pairs(run: Run) -> None:
+def check_hw_five_raters_rotate_through_ten_balanced_pairs(run: Run) -> None:
     # 24 double-coded sessions are enough for all 10 pairs of 5 raters (2 or 3 each).
     counts = run.json("assign", "hw.scproj")["pair_counts"]
     assert isinstance(counts, list)
@@ -279,14 +318,13 @@ def test_hw_five_raters_rotate_through_ten_balanced_pairs(run: Run) -> None:
     assert max(pairs.values()) - min(pairs.values()) <= 1
     assert sum(pairs.values()) == 24
     seen = defaultdict(int)
-    for (scale, _session), raters in run.planned["hw.scproj"].items():
+    for (scale, _session), raters in run.planned.items():
         if scale == "ghes":
             seen[tuple(sorted(raters))] += 1
     assert dict(seen) == pairs
 
 
-@pytest.mark.parametrize("scale", ["ghes", "sthar"])
-def test_hw_reliability_per_rater_pair_and_its_summary(run: Run, scale: str) -> None:
+def check_hw_reliability_per_rater_pair_and_its_summary(run: Run, scale: str) -> None:
     doc = run.json("reliability", "hw.scproj", scale, "--json")
     by_pair = doc["by_pair"]
     assert isinstance(by_pair, list) and len(by_pair) == 10
@@ -303,13 +341,13 @@ def test_hw_reliability_per_rater_pair_and_its_summary(run: Run, scale: str) -> 
     assert {items[i]["recommended_form"] for i in items} == {"ICC_A1"}
 
 
-def test_hw_methods_paragraph_names_the_pairs(run: Run) -> None:
+def check_hw_methods_paragraph_names_the_pairs(run: Run) -> None:
     methods = run.output("reliability", "hw.scproj", "ghes", "--methods")
     assert "5 raters (HA, HB, HC, HD, HE), allocated to 10 rater pairs" in methods
     assert "median" in methods
 
 
-def test_hw_attrition_and_exports_read_back(run: Run) -> None:
+def check_hw_attrition_and_exports_read_back(run: Run) -> None:
     attrition = run.json("status", "hw.scproj")["attrition"]
     assert isinstance(attrition, dict)
     for scale in ("ghes", "sthar"):
@@ -336,8 +374,8 @@ def test_hw_attrition_and_exports_read_back(run: Run) -> None:
     assert len(spss) == 24 and "sthar_sth_r" in spss.columns
 
 
-def test_hw_ghes_raters_see_the_homework_log_the_lab_entered(run: Run) -> None:
-    seen = run.prepared["hw.scproj"]
+def check_hw_ghes_raters_see_the_homework_log_the_lab_entered(run: Run) -> None:
+    seen = run.prepared
     p01 = [v for (scale, session, _r), v in seen.items() if (scale, session) == ("ghes", "P01-S2")]
     assert (
         p01
@@ -356,7 +394,7 @@ def test_hw_ghes_raters_see_the_homework_log_the_lab_entered(run: Run) -> None:
     assert listed["entered_fields"] == {"homework_assigned": 3}
 
 
-def test_hw_sthar_global_pairs_the_previous_sessions_assignment_with_this_review(
+def check_hw_sthar_global_pairs_the_previous_sessions_assignment_with_this_review(
     run: Run,
 ) -> None:
     final = pd.read_excel(run.folder / "hw_study.xlsx", sheet_name="final_sthar")
