@@ -216,6 +216,9 @@ def coefficients_of_profiles(
         One ``{key: Statistic}`` per data set.
     """
     p_rows, q = profiles.shape
+    if q < 2:  # as chance_agreement: the coefficients need two categories to tell apart
+        why = "needs at least 2 categories"
+        return [dict.fromkeys(keys, undefined(why)) for _ in range(mult.shape[0])]
     # Row sums as matrix-vector products: numpy's axis=1 sums over a handful of
     # categories are several times slower.
     r_i = profiles @ np.ones(q)

@@ -86,6 +86,7 @@ def make(
     triple: float = 0.0,
     skip: float = 0.0,
     fractional: bool = False,
+    constant: bool = False,
 ) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
@@ -98,6 +99,7 @@ def make(
                     continue
                 v = float(np.clip(np.rint(truth + rng.normal(0.0, 0.8)), 0, 6))
                 v += 0.5 if fractional and i == 1 else 0.0
+                v = 2.0 if constant and i == 3 else v
                 rows.append(
                     (f"S{s:03d}", f"R{r}", f"item{i}", math.nan if rng.random() < nan else v)
                 )
@@ -111,6 +113,9 @@ DESIGNS = {
     "items skipped": {"skip": 0.1},
     "fractional item": {"fractional": True},
     "few sessions": {"n_sessions": 12, "n_raters": 5},
+    # One value throughout (every rater scored 2): a category table one wide, on which
+    # the chance-corrected coefficients are not defined (it divided by zero once).
+    "one value throughout": {"constant": True},
 }
 
 
