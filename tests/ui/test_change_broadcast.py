@@ -64,6 +64,9 @@ class Lead:
             id(window.reliability_panel.discrepancy_view): "discrepancies",
             id(window.certification_tab): "certification",
             id(window.exports_tab): "exports",
+            id(window.pools_tab): "pools",
+            id(window.packages_tab): "packages",
+            id(window.prepared_fields_tab): "prepared_fields",
         }
         # Connected after every tab: it runs once they have all handled the change.
         runner.changed.connect(self._on_changed)
@@ -187,7 +190,10 @@ def test_marking_a_training_session_changes_what_the_reliability_tab_shows(
     ):
         lead.runner.run_op(project.set_training, [double[0]])
     assert lead.announced == [
-        (OpChanges(sessions=True), {"progress", "plans", "reliability", "certification"})
+        (
+            OpChanges(sessions=True),
+            {"progress", "plans", "reliability", "certification", "prepared_fields"},
+        )
     ]
     assert reliability.data.n_double_coded == 7
     assert "7 double-coded sessions" in reliability.status_label.text()
@@ -229,7 +235,10 @@ def test_an_import_refreshes_the_tabs_that_show_sessions(qtbot, lead: Lead, tmp_
     with qtbot.waitSignals([dialog.import_finished, progress.loaded], timeout=TIMEOUT):
         dialog.start(str(manifest))
     assert lead.announced == [
-        (OpChanges(sessions=True), {"progress", "plans", "reliability", "certification"})
+        (
+            OpChanges(sessions=True),
+            {"progress", "plans", "reliability", "certification", "prepared_fields"},
+        )
     ]
     assert "11 sessions" in progress.summary.text()
     dialog.reject()
