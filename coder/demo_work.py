@@ -49,18 +49,26 @@ def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
     for code in raters:
         view = project.rater_view(code)
         queue = view.queue()
-        # Most of each queue is done. Two single-coded entries per rater are left open
-        # to try the workstation; double-coded ones are finished so that reliability,
-        # the discrepancy list and the pairs sheet have content.
-        open_ones = [e.coding_id for e in queue if (e.scale_id, e.session_key) not in double_coded][
-            -2:
-        ]
+        # Most of each queue is done. The last single-coded entry of each scale is left
+        # open for every rater to try the workstation on (the queue runs plan by plan,
+        # so "the last two entries" would all be of the last scale planned);
+        # double-coded ones are finished so that reliability, the discrepancy list and
+        # the pairs sheet have content.
+        last_single = {
+            e.scale_id: e.coding_id
+            for e in queue
+            if (e.scale_id, e.session_key) not in double_coded
+        }
+        open_ones = set(last_single.values())
         for position, entry in enumerate(queue):
             if entry.coding_id in open_ones:
                 continue
             scale = project.scale(entry.scale_id)
             coding = entry.coding_id
-            if rng.random() < 0.04:
+            # A few single-coded sessions are uncodable (never a double-coded one: each
+            # rater pair keeps its shared sessions for the per-pair tables).
+            single = (entry.scale_id, entry.session_key) not in double_coded
+            if single and rng.random() < 0.04:
                 view.set_uncodable(coding, "Audio failure")
                 continue
             length = durations.get(entry.session_key, 180_000)
