@@ -46,6 +46,7 @@ def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
             (scale_id, c.session_id) for c in plan.codings if c.role == CodingRole.SECOND
         }
         say(f"planned {scale_id}: {plan.summary().double_coded} double-coded sessions")
+    uncodable_made: set[str] = set()
     for code in raters:
         view = project.rater_view(code)
         queue = view.queue()
@@ -65,10 +66,12 @@ def add_demo_work(project: Project, say: Callable[[str], None]) -> None:
                 continue
             scale = project.scale(entry.scale_id)
             coding = entry.coding_id
-            # A few single-coded sessions are uncodable (never a double-coded one: each
-            # rater pair keeps its shared sessions for the per-pair tables).
+            # The first single-coded session of each scale in the last rater's queue is
+            # uncodable, so the uncodable tables have content (never a double-coded
+            # one: each rater pair keeps its shared sessions for the per-pair tables).
             single = (entry.scale_id, entry.session_key) not in double_coded
-            if single and rng.random() < 0.04:
+            if single and code == raters[-1] and entry.scale_id not in uncodable_made:
+                uncodable_made.add(entry.scale_id)
                 view.set_uncodable(coding, "Audio failure")
                 continue
             length = durations.get(entry.session_key, 180_000)
