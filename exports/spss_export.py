@@ -60,6 +60,7 @@ import datetime as dt
 import os
 import re
 import textwrap
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -382,10 +383,12 @@ def _write_one(bundle: ExportBundle, table: SavTable, target: Path, codebook: st
             columns[name] = np.where(blank, codes, values)
             measure[name] = _measure(variable)
             formats[name] = _format(values[~blank], codes)
-            anchors = {
-                float(k): _truncate(t, MAX_VALUE_LABEL_BYTES)
-                for k, t in variable.value_labels.items()
-            }
+            anchors = _distinct_labels(
+                {
+                    float(k): _truncate(t, MAX_VALUE_LABEL_BYTES)
+                    for k, t in variable.value_labels.items()
+                }
+            )
             if any(
                 len(t.encode("utf-8")) > MAX_VALUE_LABEL_BYTES
                 for t in variable.value_labels.values()
@@ -496,6 +499,18 @@ def _notes(bundle: ExportBundle, table: SavTable, cut: list[str], codebook: str)
         for key, text in lines
         for line in textwrap.wrap(f"{key}: {text}", width=80)
     ]
+
+
+def _distinct_labels(labels: dict[float, str]) -> dict[float, str]:
+    """Value labels with no text shared by two values: a shared text gets its value in
+    front ("1: (no published wording)"). Readers turn labels into factor levels
+    (haven's ``as_factor``, SPSS's "use value labels"), and values 1, 2 and 3 that all
+    read "(no published wording)" would become one level and lose the score."""
+    counts = Counter(labels.values())
+    return {
+        v: _truncate(f"{v:g}: {t}", MAX_VALUE_LABEL_BYTES) if counts[t] > 1 else t
+        for v, t in labels.items()
+    }
 
 
 def _measure(variable: Variable) -> str:

@@ -24,12 +24,13 @@ from tests.exports._project import AUDIO_DIR, SECRET_METADATA
 from tests.r_lang import run_r
 
 # The middle anchors are placeholders of ours: labelled as raters see them, with the
-# mark, never as if they were the source's wording.
+# mark, never as if they were the source's wording; a text shared by several values
+# carries its value, so that a factor of the labels keeps the scores apart.
 THABS_ANCHORS = {
     0.0: "not done",
-    1.0: "(no published wording)",
-    2.0: "(no published wording)",
-    3.0: "(no published wording)",
+    1.0: "1: (no published wording)",
+    2.0: "2: (no published wording)",
+    3.0: "3: (no published wording)",
     4.0: "very well done",
 }
 MISSING_LABELS = {-7.0: "not administered", -8.0: "uncodable", -9.0: "left blank"}
@@ -291,6 +292,8 @@ def test_haven_reads_types_values_and_missing_reasons(savs: Path) -> None:
     v <- pt$extra_turns_s1[pt$patient == "P7"]
     cat("absent", names(attr(pt$extra_turns_s1, "labels"))[attr(pt$extra_turns_s1, "labels") == unclass(v)], "\n")
     cat("patients", nrow(pt), "\n")
+    f <- as_factor(zap_missing(s$thabs_specification))
+    cat("levels", nlevels(droplevels(f[!is.na(f)])), length(unique(na.omit(zap_missing(s$thabs_specification)))), "\n")
     """
     out = run_r(script, str(savs), packages=("haven",))
     seen = {
@@ -309,6 +312,9 @@ def test_haven_reads_types_values_and_missing_reasons(savs: Path) -> None:
     assert seen["blank"] == "left blank"
     assert seen["absent"] == "not administered"
     assert seen["patients"] == "8"
+    # as_factor keeps every score its own level (the placeholder values share a text)
+    levels, scores = seen["levels"].split()
+    assert levels == scores and int(scores) >= 2
 
 
 def test_names_are_spss_safe() -> None:
