@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -268,22 +269,25 @@ def _held_lock_inodes() -> set[int] | None:
     """Inode numbers of the files this process holds POSIX locks on (Linux), or None.
 
     Read from /proc/locks: ``N: POSIX ADVISORY READ PID MAJ:MIN:INODE START END``;
-    lines with ``->`` are requests still waiting, not held locks. Only the inode is
-    compared: the device number there can differ from ``st_dev`` (overlay file
-    systems), and our own pid already narrows it to files this process has locked.
+    lines with ``->`` are requests still waiting, not held locks (their fifth field is
+    not a pid, so the pattern skips them). Only the inode is compared: the device
+    number there can differ from ``st_dev`` (overlay file systems), and our own pid
+    already narrows it to files this process has locked. The file can list thousands
+    of locks on a busy machine and is read around every write, so it is matched with
+    one regular expression rather than split line by line.
     """
-    pid = str(os.getpid())
-    held: set[int] = set()
     try:
         with open("/proc/locks", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                fields = line.split()
-                if len(fields) < 8 or fields[1] == "->" or fields[4] != pid:
-                    continue
-                held.add(int(fields[5].rsplit(":", 1)[-1]))
-    except (OSError, ValueError):
+            text = fh.read()
+    except OSError:
         return None
-    return held
+    return {int(inode) for inode in _own_locks_pattern(os.getpid()).findall(text)}
+
+
+@functools.lru_cache(maxsize=4)
+def _own_locks_pattern(pid: int) -> re.Pattern[str]:
+    """``N: CLASS MODE TYPE <pid> MAJ:MIN:INODE`` lines of process ``pid``: the inode."""
+    return re.compile(rf"^\d+:[ \t]+\S+[ \t]+\S+[ \t]+\S+[ \t]+{pid}[ \t]+\S*:(\d+)[ \t]", re.M)
 
 
 def _inode(path: Path) -> int | None:
