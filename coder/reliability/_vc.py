@@ -331,7 +331,7 @@ def _evaluate(d: _VcDesign, ys: _YStats, alpha: FloatArray, gamma: FloatArray) -
         np.diag(d.rater_n)[None] - alpha[:, None, None] * big_m
     )
     s_inv = np.linalg.inv(s_mat)
-    _, logdet_s = np.linalg.slogdet(s_mat)
+    logdet_s = _logdet(s_mat)
     # f_u = r_u - alpha sum_g W_g[u] / d_g;  w_u = S^-1 f_u  (= Z_r' H^-1 u)
     wy_sum = np.einsum("bg,grb->br", inv_d, ys.wy)
     w1_sum = inv_d @ d.w1  # (B, R)
@@ -388,6 +388,25 @@ def _evaluate(d: _VcDesign, ys: _YStats, alpha: FloatArray, gamma: FloatArray) -
     return _Eval(dev, grad, r2, beta)
 
 
+def _logdet(s_mat: FloatArray) -> FloatArray:
+    """log|S| of a batch of S = I + gamma Z_r' H_s^-1 Z_r (symmetric, eigenvalues >= 1).
+
+    From the Cholesky factor, which LAPACK computes in half the time of slogdet's LU
+    from about eight raters on (below that the call overhead is all there is, and LU
+    is the cheaper call); LU also where rounding leaves S not quite positive definite.
+    """
+    if s_mat.shape[-1] >= 8:
+        try:
+            chol = np.linalg.cholesky(s_mat)
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            logdet: FloatArray = 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
+            return logdet
+    lu_logdet: FloatArray = np.linalg.slogdet(s_mat)[1]
+    return lu_logdet
+
+
 def _newton(
     d: _VcDesign,
     ys: _YStats,
@@ -418,24 +437,44 @@ def _newton(
         if it % refresh == 0:
             h = _hessian(d, sub, x, g)
         p = _newton_step(x, g, h)
-        t = 1.0
         accepted = np.zeros(b, dtype=bool)
         new_x = x.copy()
         new = cur
+        # Step halving on the data sets without descent yet. A step no longer than the
+        # tolerance cannot move a data set by more than the tolerance, so halving stops
+        # there: the data set has converged (the optimum to rounding, where the deviance
+        # no longer falls). When few data sets are left, several halvings are tried in
+        # one evaluation (the first step length with descent is taken, as one halving
+        # at a time would), since a small evaluation costs its numpy calls, not its rows.
+        floor = tol * (1.0 + np.abs(x).max(axis=1))
+        reach = np.abs(p).max(axis=1)
+        t = 1.0
+        halvings = 0
         trying = np.arange(b)
-        for _ in range(30):  # step halving, on the data sets without descent yet
-            trial = np.clip(x[trying] + t * p[trying], 0.0, _MAX_RATIO)
-            part = sub if trying.size == b else sub.take(trying)
-            ev = _evaluate(d, part, trial[:, 0], trial[:, 1])
-            ok = ev.dev <= cur.dev[trying] + 1e-12 * np.abs(cur.dev[trying])
-            hit = trying[ok]
-            new_x[hit] = trial[ok]
-            new = _put(new, ev, hit, ok)
-            accepted[hit] = True
-            trying = trying[~ok]
-            if trying.size == 0:
+        while halvings < 30:
+            trying = trying[t * reach[trying] > floor[trying]]
+            n_try = trying.size
+            if n_try == 0:
                 break
-            t *= 0.5
+            k = max(1, min(8, 30 - halvings, max(b, 8) // n_try))
+            ts = t * 0.5 ** np.arange(k)  # (k,): block j of the rows tries ts[j]
+            rows = np.tile(trying, k)
+            trial = np.clip(x[rows] + np.repeat(ts, n_try)[:, None] * p[rows], 0.0, _MAX_RATIO)
+            part = sub if k == 1 and n_try == b else sub.take(rows)
+            ev = _evaluate(d, part, trial[:, 0], trial[:, 1])
+            f0 = cur.dev[trying]
+            ok = ev.dev.reshape(k, n_try) <= f0 + 1e-12 * np.abs(f0)
+            ok &= ts[:, None] * reach[trying][None, :] > floor[trying][None, :]
+            found = ok.any(axis=0)
+            first = np.argmax(ok, axis=0)[found]  # the longest step with descent
+            hit = trying[found]
+            take = first * n_try + np.flatnonzero(found)
+            new_x[hit] = trial[take]
+            new = _put(new, ev, hit, take)
+            accepted[hit] = True
+            trying = trying[~found]
+            halvings += k
+            t = float(ts[-1]) * 0.5
         moved = np.abs(new_x - x).max(axis=1)
         # Converged when the step is below tol, or no descent is left (the optimum
         # to rounding).
@@ -454,14 +493,21 @@ def _newton(
 
 
 def _hessian(d: _VcDesign, ys: _YStats, x: FloatArray, g: FloatArray) -> FloatArray:
-    """Forward-difference Hessian of the deviance from its analytic gradient (batched)."""
-    h = np.empty((x.shape[0], 2, 2))
+    """Forward-difference Hessian of the deviance from its analytic gradient (batched).
+
+    Both perturbed points of every data set go into one evaluation (2B rows): for
+    small designs the cost of an evaluation is its number of numpy calls, not its rows.
+    """
+    b = x.shape[0]
+    step = 1e-6 * np.maximum(x, 1e-3)  # (B, 2)
+    xp = np.concatenate([x, x])
+    xp[:b, 0] += step[:, 0]
+    xp[b:, 1] += step[:, 1]
+    both = np.concatenate([np.arange(b), np.arange(b)])
+    gp = _evaluate(d, ys.take(both), xp[:, 0], xp[:, 1]).grad
+    h = np.empty((b, 2, 2))
     for j in range(2):
-        step = 1e-6 * np.maximum(x[:, j], 1e-3)
-        xp = x.copy()
-        xp[:, j] += step
-        gp = _evaluate(d, ys, xp[:, 0], xp[:, 1]).grad
-        h[:, :, j] = (gp - g) / step[:, None]
+        h[:, :, j] = (gp[j * b : (j + 1) * b] - g) / step[:, j, None]
     return 0.5 * (h + np.transpose(h, (0, 2, 1)))
 
 
@@ -491,8 +537,8 @@ def _newton_step(x: FloatArray, g: FloatArray, h: FloatArray) -> FloatArray:
     return p
 
 
-def _put(a: _Eval, b: _Eval, at: IntArray, rows: npt.NDArray[np.bool_]) -> _Eval:
-    """``a`` with the entries ``at`` replaced by ``b``'s rows ``rows``."""
+def _put(a: _Eval, b: _Eval, at: IntArray, rows: IntArray) -> _Eval:
+    """``a`` with the entries ``at`` replaced by ``b``'s rows ``rows`` (in that order)."""
     dev, grad, r2, beta = a.dev.copy(), a.grad.copy(), a.r2.copy(), a.beta.copy()
     dev[at], grad[at], r2[at], beta[at] = b.dev[rows], b.grad[rows], b.r2[rows], b.beta[rows]
     return _Eval(dev, grad, r2, beta)
