@@ -554,7 +554,8 @@ def test_report_is_always_strict_json_and_explains_every_null(
     rows: list[tuple[str, str, str, float | None]],
 ) -> None:
     df = long_frame([(s, r, i, math.nan if v is None else float(v)) for s, r, i, v in rows])
-    report = strict_json(reliability_report(df).to_json())
+    computed = reliability_report(df)
+    report = strict_json(computed.to_json())
     for item in report["items"].values():
         for group in ("icc", "kappa", "krippendorff_alpha", "agreement"):
             for stat in item[group].values():
@@ -562,7 +563,7 @@ def test_report_is_always_strict_json_and_explains_every_null(
                     assert stat["why"]
                 else:
                     assert isinstance(stat["value"], float)
-    assert isinstance(format_report_table(reliability_report(df)), str)
+    assert isinstance(format_report_table(computed), str)
 
 
 # --------------------------------------------------------------------------- table
