@@ -31,6 +31,10 @@ PATIENTS = tuple(f"P{n:02d}" for n in range(1, 9))
 THERAPIST_OF = {p: f"T{(i // 2) + 1}" for i, p in enumerate(PATIENTS)}
 # (format, minutes) per session number.
 RECORDINGS = {1: ("ogg", 21.0), 2: ("flac", 4.0), 3: ("wav", 3.0)}
+# Telephone band, as many session recorders use: the synthetic voices' formants are
+# all below 4 kHz, and the build (synthesis and Vorbis encoding, nearly all of its
+# time) takes about 40 % less than at 16 kHz, the files a third less room.
+SAMPLE_RATE = 8000
 
 
 def default_demo_dir() -> Path:
@@ -43,7 +47,7 @@ def _make_audio(job: tuple[str, float, int]) -> str:
     # Written under a temporary name and moved into place when complete: a killed
     # build must not leave a truncated recording that the next build would reuse.
     partial = final.with_name(f".{final.stem}.partial{final.suffix}")
-    synthesize_session(partial, minutes * 60, seed=seed)
+    synthesize_session(partial, minutes * 60, seed=seed, sample_rate=SAMPLE_RATE)
     os.replace(partial, final)
     return path
 

@@ -14,6 +14,7 @@ small whatever the length, and a three-minute file takes a small fraction of a s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,10 +108,15 @@ def _resonator_sos(freq: float, bandwidth: float, sample_rate: int) -> list[floa
     return [a, 0.0, 0.0, 1.0, -b, -c]
 
 
+@functools.lru_cache(maxsize=64)
 def _vowel_sos(
     formants: tuple[float, float, float], scale: float, sample_rate: int
 ) -> NDArray[np.float64]:
-    """Second-order sections for spectral tilt plus the formants below Nyquist."""
+    """Second-order sections for spectral tilt plus the formants below Nyquist.
+
+    Cached (seven vowels, two voices): it is asked for every syllable. The array is
+    only read.
+    """
     # Two one-pole low-passes give the -12 dB/octave tilt of a glottal pulse.
     pole = 0.9
     sections = [[1.0 - pole, 0.0, 0.0, 1.0, -pole, 0.0]] * 2
