@@ -22,6 +22,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 base=${BASE:-adad572}
 rounds=${ROUNDS:-2}
 python=$repo/.venv/bin/python
+# Python's default: bytecode (and pytest's rewritten test modules) cached in
+# __pycache__, as on a developer's machine. A shell that sets PYTHONDONTWRITEBYTECODE
+# would make every process of both sides compile everything again.
+unset PYTHONDONTWRITEBYTECODE
 
 "$repo/dev" test --version >/dev/null # creates or updates .venv
 
