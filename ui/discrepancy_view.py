@@ -77,12 +77,68 @@ def _score(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(value, 3)
 
 
-class ConsensusDialog(QDialog):
-    """Ask for the score the coders agreed on for one item, and why.
+class _ConsensusReasonDialog(QDialog):
+    """The frame both consensus dialogs share: a sentence on the discrepancy, their
+    own fields, a reason that OK insists on (it is kept in the history), and OK/Cancel.
 
-    The dialog only collects the values (:meth:`value`, :meth:`reason`); the caller
-    records them.
+    The dialogs only collect values (:meth:`value`, :meth:`reason`); the caller
+    records them through ``record_consensus``.
     """
+
+    #: What the red line under the fields says while the reason is empty.
+    missing_reason = ""
+
+    def __init__(
+        self,
+        title: str,
+        intro_html: str,
+        ok_text: str,
+        placeholder: str,
+        parent: QWidget | None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        intro = QLabel(intro_html)
+        intro.setWordWrap(True)
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText(placeholder)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #a33;")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(ok_text)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.form = QFormLayout()
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(self.form)
+        layout.addWidget(self.problem)
+        layout.addWidget(buttons)
+        # Room for a reason of a sentence: at its natural width the field showed the
+        # last few words only (seen at 1366x768).
+        self.setMinimumWidth(480)
+
+    def value(self) -> float | None:
+        """The agreed score; None when the consensus is withdrawn."""
+        return None
+
+    def reason(self) -> str:
+        return self.reason_edit.text().strip()
+
+    def accept(self) -> None:
+        if not self.reason():
+            self.problem.setText(self.missing_reason)
+            return
+        super().accept()
+
+
+class ConsensusDialog(_ConsensusReasonDialog):
+    """Ask for the score the coders agreed on for one item, and why."""
+
+    missing_reason = "Say in a few words why the coders agreed on this score."
 
     def __init__(
         self,
@@ -91,15 +147,16 @@ class ConsensusDialog(QDialog):
         current: tuple[float, str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Record consensus" if current is None else "Change consensus")
         d = discrepancy
-        intro = QLabel(
+        super().__init__(
+            "Record consensus" if current is None else "Change consensus",
             f"<b>{d.session_id}</b> · {d.item_label}: {d.rater_a} scored "
             f"{_score(d.score_a)}, {d.rater_b} scored {_score(d.score_b)}. "
-            "Their own scores stay as they are; reliability always uses those."
+            "Their own scores stay as they are; reliability always uses those.",
+            "Record" if current is None else "Change",
+            "Why the coders agreed on this score (kept)",
+            parent,
         )
-        intro.setWordWrap(True)
         self.value_spin = QDoubleSpinBox()
         whole = item.kind != ItemKind.DURATION
         self.value_spin.setDecimals(0 if whole else 1)
@@ -109,50 +166,23 @@ class ConsensusDialog(QDialog):
             self.value_spin.setRange(0, 1_000_000)
         self.value_spin.setValue(current[0] if current is not None else d.score_a)
         # A change needs its own reason: the one recorded before stays in the history.
-        self.reason_edit = QLineEdit(current[1] if current is not None else "")
-        self.reason_edit.setPlaceholderText("Why the coders agreed on this score (kept)")
         if current is not None:
+            self.reason_edit.setText(current[1])
             self.reason_edit.selectAll()
-        self.problem = QLabel("")
-        self.problem.setStyleSheet("color: #a33;")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Record" if current is None else "Change")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form = QFormLayout()
-        form.addRow("Agreed score", self.value_spin)
-        form.addRow("Reason", self.reason_edit)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.problem)
-        layout.addWidget(buttons)
-        # Room for a reason of a sentence: at its natural width the field showed the
-        # last few words only (seen at 1366x768).
-        self.setMinimumWidth(480)
+        self.form.addRow("Agreed score", self.value_spin)
+        self.form.addRow("Reason", self.reason_edit)
 
     def value(self) -> float:
         return float(self.value_spin.value())
 
-    def reason(self) -> str:
-        return self.reason_edit.text().strip()
 
-    def accept(self) -> None:
-        if not self.reason():
-            self.problem.setText("Say in a few words why the coders agreed on this score.")
-            return
-        super().accept()
-
-
-class WithdrawConsensusDialog(QDialog):
+class WithdrawConsensusDialog(_ConsensusReasonDialog):
     """Ask why a recorded consensus score is withdrawn (the reason is kept).
 
-    The dialog only collects the reason (:meth:`reason`; :meth:`value` is None, as a
-    withdrawal is recorded); the caller withdraws it.
+    :meth:`value` is None: that is how a withdrawal is recorded.
     """
+
+    missing_reason = "Say in a few words why the consensus is withdrawn."
 
     def __init__(
         self,
@@ -160,47 +190,17 @@ class WithdrawConsensusDialog(QDialog):
         current: tuple[float, str],
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Withdraw consensus")
         d = discrepancy
-        intro = QLabel(
+        super().__init__(
+            "Withdraw consensus",
             f"<b>{d.session_id}</b> · {d.item_label}: the consensus is "
             f"<b>{_score(current[0])}</b> ({current[1]}). Withdrawn, the final score "
-            "goes back to the raters' own scores; the consensus stays in the history."
+            "goes back to the raters' own scores; the consensus stays in the history.",
+            "Withdraw",
+            "Why the consensus no longer stands (kept)",
+            parent,
         )
-        intro.setWordWrap(True)
-        self.reason_edit = QLineEdit()
-        self.reason_edit.setPlaceholderText("Why the consensus no longer stands (kept)")
-        self.problem = QLabel("")
-        self.problem.setStyleSheet("color: #a33;")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Withdraw")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form = QFormLayout()
-        form.addRow("Reason", self.reason_edit)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.problem)
-        layout.addWidget(buttons)
-        self.setMinimumWidth(480)
-
-    def value(self) -> None:
-        """No score: the consensus is withdrawn."""
-        return None
-
-    def reason(self) -> str:
-        return self.reason_edit.text().strip()
-
-    def accept(self) -> None:
-        if not self.reason():
-            self.problem.setText("Say in a few words why the consensus is withdrawn.")
-            return
-        super().accept()
+        self.form.addRow("Reason", self.reason_edit)
 
 
 class DiscrepancyView(QWidget):
@@ -444,9 +444,7 @@ class DiscrepancyView(QWidget):
         if d is not None and agreed is not None:
             self._open_consensus_dialog(d, WithdrawConsensusDialog(d, agreed, self))
 
-    def _open_consensus_dialog(
-        self, d: Discrepancy, dialog: ConsensusDialog | WithdrawConsensusDialog
-    ) -> None:
+    def _open_consensus_dialog(self, d: Discrepancy, dialog: _ConsensusReasonDialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # A bound method, not a partial holding the dialog: a slot that keeps its own
         # sender alive crashes PySide when Qt deletes the dialog.
