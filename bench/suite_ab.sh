@@ -9,6 +9,8 @@
 #                                     common ones (how it was first measured)
 #   IDS_MATCH=test_changes ROUNDS=1 bench/suite_ab.sh   only the common ids matching
 #                                     that regular expression (a quick check of the script)
+#   NO_BYTECODE=1 bench/suite_ab.sh   both sides without a bytecode cache
+#                                     (PYTHONDONTWRITEBYTECODE=1)
 #
 # The baseline is checked out in a temporary worktree and run with HEAD's .venv (./dev
 # makes it), its own code first on PYTHONPATH so that its subprocesses (`python -m
@@ -24,8 +26,13 @@ rounds=${ROUNDS:-2}
 python=$repo/.venv/bin/python
 # Python's default: bytecode (and pytest's rewritten test modules) cached in
 # __pycache__, as on a developer's machine. A shell that sets PYTHONDONTWRITEBYTECODE
-# would make every process of both sides compile everything again.
-unset PYTHONDONTWRITEBYTECODE
+# would make every process of both sides compile everything again; NO_BYTECODE=1
+# measures that way (as stop 19 did).
+if [ -n "${NO_BYTECODE:-}" ]; then
+    export PYTHONDONTWRITEBYTECODE=1
+else
+    unset PYTHONDONTWRITEBYTECODE
+fi
 
 "$repo/dev" test --version >/dev/null # creates or updates .venv
 
