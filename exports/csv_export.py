@@ -73,6 +73,7 @@ from coder.export_data import (
     describe_columns,
     describe_options,
 )
+from exports.file_set import all_or_none
 
 Progress = Callable[[float], None]
 
@@ -275,14 +276,11 @@ def write_csv(
         for f in files
         if f.table != "README"
     }
-    partial: dict[Path, Path] = {}
     total = sum(max(1, frame.size) for frame in frames.values())
     done = 0
-    try:
+    with all_or_none() as temp_for:
         for file in files:
-            target = file.path
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-            partial[target] = tmp
+            tmp = temp_for(file.path)
             if file.table == "README":
                 tmp.write_text(_readme(bundle, files), encoding="utf-8")
                 continue
@@ -291,12 +289,6 @@ def write_csv(
             done += max(1, frame.size)
             if progress is not None:
                 progress(min(0.99, done / total))
-        for target, tmp in partial.items():
-            os.replace(tmp, target)
-    except BaseException:
-        for tmp in partial.values():
-            tmp.unlink(missing_ok=True)
-        raise
     if progress is not None:
         progress(1.0)
     return [f.path for f in files]

@@ -57,7 +57,6 @@ is written beside its final name and moved into place when all are complete.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import textwrap
 from collections import Counter
@@ -86,6 +85,7 @@ from coder.export_data import (
 )
 from coder.kinds import ItemKind
 from exports.csv_export import write_table_csv
+from exports.file_set import all_or_none
 
 Progress = Callable[[float], None]
 
@@ -333,23 +333,12 @@ def write_sav(
     targets = sav_paths(bundle, path)
     tables = sav_tables(bundle)
     codebook = codebook_path(path)
-    partial: dict[Path, Path] = {}
-    try:
+    with all_or_none() as temp_for:
         for i, (key, target) in enumerate(targets.items()):
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-            partial[target] = tmp
-            _write_one(bundle, tables[key], tmp, codebook.name)
+            _write_one(bundle, tables[key], temp_for(target), codebook.name)
             if progress is not None:
                 progress(min(0.99, (i + 1) / (len(targets) + 1)))
-        tmp = codebook.with_name(f".{codebook.name}.{os.getpid()}.partial")
-        partial[codebook] = tmp
-        write_table_csv(sav_codebook(bundle, tables), tmp)
-        for target, tmp in partial.items():
-            os.replace(tmp, target)
-    except BaseException:
-        for tmp in partial.values():
-            tmp.unlink(missing_ok=True)
-        raise
+        write_table_csv(sav_codebook(bundle, tables), temp_for(codebook))
     if progress is not None:
         progress(1.0)
     return [*targets.values(), codebook]

@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import io
 import math
-import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -56,6 +55,7 @@ from coder.export_data import (
     describe_options,
 )
 from coder.kinds import ItemKind
+from exports.file_set import all_or_none
 
 Progress = Callable[[float], None]
 
@@ -556,8 +556,8 @@ def _splice(
     bodies: Mapping[str, tuple[pd.DataFrame, Callable[[pd.DataFrame], Iterator[str]]]],
 ) -> None:
     """Copy openpyxl's package to ``path``, streaming each sheet's rows into it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
+    with all_or_none() as temp_for:
+        tmp = temp_for(path)
         with (
             zipfile.ZipFile(io.BytesIO(template)) as src,
             zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=_ZIP_LEVEL) as dst,
@@ -583,7 +583,3 @@ def _splice(
                     for chunk in body(frame):
                         out.write(chunk.encode("utf-8"))
                     out.write(text[cut:].encode("utf-8"))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
