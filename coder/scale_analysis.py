@@ -31,7 +31,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+import pandas as pd
 
 from coder.errors import InputError
 from coder.scales import Composite, RatingScale
@@ -162,13 +164,8 @@ def previous_rows(
             (None, NaN or "" for missing).
     """
 
-    def given(value: object) -> bool:
-        if value is None:
-            return False
-        try:
-            return bool(value == value and value != "")  # NaN is not equal to itself
-        except TypeError:  # pandas' NA has no truth value: missing
-            return False
+    def given(value: Any) -> bool:  # one cell: a scalar
+        return not pd.isna(value) and value != ""  # None, NaN, NaT and pandas' NA
 
     at: dict[tuple[object, object, int], int | None] = {}
     for row, key in enumerate(zip(scale_ids, patients, numbers, strict=True)):

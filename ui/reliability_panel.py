@@ -240,14 +240,19 @@ def chance_headers(items: Mapping[str, ItemReliability]) -> list[tuple[str, str]
 CHANCE_GROUP = "agreement_coefficients"  # their group in ItemReliability.groups()
 
 
+def chance_key(coefficients: Mapping[str, object], start: str) -> str | None:
+    """The key of a chance-corrected coefficient by its start (:data:`CHANCE_COLUMNS`):
+    Gwet's is ``gwet_ac1`` or ``gwet_ac2`` as the item's kind decides."""
+    return next((k for k in coefficients if k.startswith(start)), None)
+
+
 def _group_stat(item: ItemReliability | None, group: str, key: str) -> Figure | None:
-    """A statistic of an item by group and key; a chance-corrected coefficient by the
-    start of its key (:data:`CHANCE_COLUMNS`)."""
+    """A statistic of an item by group and key (a chance-corrected one by its start)."""
     if item is None:
         return None
     stats = item.groups()[group]
     if group == CHANCE_GROUP:
-        key = next((k for k in stats if k.startswith(key)), key)
+        key = chance_key(stats, key) or key
     return stats.get(key)
 
 
@@ -257,7 +262,7 @@ def chance_cells(item: ItemReliability | None, headers: Sequence[tuple[str, str]
     coefficients = item.agreement_coefficients if item else {}
     cells = []
     for start, (header, _tip) in zip(CHANCE_COLUMNS, headers, strict=True):
-        key = next((k for k in coefficients if k.startswith(start)), None)
+        key = chance_key(coefficients, start)
         if item is None or key is None:
             cells.append(undefined_cell(None))
             continue

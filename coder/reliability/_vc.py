@@ -478,7 +478,7 @@ def _newton(
         moved = np.abs(new_x - x).max(axis=1)
         # Converged when the step is below tol, or no descent is left (the optimum
         # to rounding).
-        finished = (moved <= tol * (1.0 + np.abs(x).max(axis=1))) | ~accepted
+        finished = (moved <= floor) | ~accepted
         x_all[idx] = new_x
         done_all[idx[finished]] = True
         keep = ~finished
@@ -503,8 +503,7 @@ def _hessian(d: _VcDesign, ys: _YStats, x: FloatArray, g: FloatArray) -> FloatAr
     xp = np.concatenate([x, x])
     xp[:b, 0] += step[:, 0]
     xp[b:, 1] += step[:, 1]
-    both = np.concatenate([np.arange(b), np.arange(b)])
-    gp = _evaluate(d, ys.take(both), xp[:, 0], xp[:, 1]).grad
+    gp = _evaluate(d, ys.take(np.tile(np.arange(b), 2)), xp[:, 0], xp[:, 1]).grad
     h = np.empty((b, 2, 2))
     for j in range(2):
         h[:, :, j] = (gp[j * b : (j + 1) * b] - g) / step[:, j, None]

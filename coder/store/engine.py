@@ -281,13 +281,9 @@ def _held_lock_inodes() -> set[int] | None:
             text = fh.read()
     except OSError:
         return None
-    return {int(inode) for inode in _own_locks_pattern(os.getpid()).findall(text)}
-
-
-@functools.lru_cache(maxsize=4)
-def _own_locks_pattern(pid: int) -> re.Pattern[str]:
-    """``N: CLASS MODE TYPE <pid> MAJ:MIN:INODE`` lines of process ``pid``: the inode."""
-    return re.compile(rf"^\d+:[ \t]+\S+[ \t]+\S+[ \t]+\S+[ \t]+{pid}[ \t]+\S*:(\d+)[ \t]", re.M)
+    # N: CLASS MODE TYPE <pid> MAJ:MIN:INODE (re keeps the compiled pattern cached)
+    own = rf"^\d+:[ \t]+\S+[ \t]+\S+[ \t]+\S+[ \t]+{os.getpid()}[ \t]+\S*:(\d+)[ \t]"
+    return {int(inode) for inode in re.findall(own, text, re.M)}
 
 
 def _inode(path: Path) -> int | None:
